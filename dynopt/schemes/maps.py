@@ -1,0 +1,70 @@
+"""Exact two-way maps between ODE parameters (step γ, friction λ) and optimizer
+parameters (learning rate α, momentum β).
+
+* Leapfrog / heavy ball, kexue-5655 eq 15:  β = (1 − λγ/2)/(1 + λγ/2),  α = γ²/(1 + λγ/2).
+* Nesterov form of eq 17, kexue-5655 eq 18:  β = 1 − λγ,  α = γ².
+
+The inverses are closed-form: no root finding, so a round trip is exact to rounding.
+"""
+from __future__ import annotations
+
+import math
+
+from ..dynamics import check_finite_param
+
+__all__ = ["leapfrog_coefficients", "leapfrog_ode_parameters",
+           "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS"]
+
+
+def leapfrog_coefficients(gamma, friction):
+    """(α, β) of heavy-ball momentum equal to the leapfrog step γ of θ''+λθ'=−∇L (eq 15).
+
+    Parameters
+    ----------
+    gamma : float
+        ODE step γ > 0.
+    friction : float
+        λ ≥ 0, with λγ ≤ 2 so that β ∈ [0, 1].
+
+    Returns
+    -------
+    alpha, beta : float
+    """
+    g = check_finite_param(gamma, "gamma", low=0.0, low_inclusive=False)
+    lam = check_finite_param(friction, "friction", low=0.0)
+    x = lam * g / 2
+    if x > 1:
+        raise ValueError(f"`friction`·`gamma` must be in [0, 2] so that β ∈ [0, 1]; got λγ = {2 * x:g}")
+    return g * g / (1 + x), (1 - x) / (1 + x)
+
+
+def leapfrog_ode_parameters(alpha, beta):
+    """Inverse of :func:`leapfrog_coefficients`: (γ, λ) from (α, β), β ∈ [0, 1]."""
+    a = check_finite_param(alpha, "alpha", low=0.0, low_inclusive=False)
+    b = check_finite_param(beta, "beta", low=0.0, high=1.0)
+    x = (1 - b) / (1 + b)  # λγ/2
+    gamma = math.sqrt(a * (1 + x))
+    return gamma, 2 * x / gamma
+
+
+def nesterov_coefficients(gamma, friction):
+    """(α, β) of the Nesterov form (eq 19/20) for step γ and friction λ (eq 18)."""
+    g = check_finite_param(gamma, "gamma", low=0.0, low_inclusive=False)
+    lam = check_finite_param(friction, "friction", low=0.0)
+    if lam * g > 1:
+        raise ValueError(f"`friction`·`gamma` must be in [0, 1] so that β ∈ [0, 1]; got λγ = {lam * g:g}")
+    return g * g, 1 - lam * g
+
+
+def nesterov_ode_parameters(alpha, beta):
+    """Inverse of :func:`nesterov_coefficients`: γ = √α, λ = (1 − β)/√α."""
+    a = check_finite_param(alpha, "alpha", low=0.0, low_inclusive=False)
+    b = check_finite_param(beta, "beta", low=0.0, high=1.0)
+    gamma = math.sqrt(a)
+    return gamma, (1 - b) / gamma
+
+
+COEFFICIENT_MAPS = {
+    "eq15": (leapfrog_coefficients, leapfrog_ode_parameters),
+    "eq18": (nesterov_coefficients, nesterov_ode_parameters),
+}
