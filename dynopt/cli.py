@@ -85,8 +85,9 @@ def cmd_compare(args) -> int:
                         title=f"{pname}: vs θ''+λθ'=−∇L, λ={args.friction:g}")
             atomic_savefig(fig, out / f"orders-{pname}.png")
             if args.work_precision:
-                ax = plot_work_precision(cmp.work_precision_study(pname))
-                atomic_savefig(ax.figure, out / f"work-precision-{pname}.png")
+                fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+                plot_work_precision(cmp.work_precision_study(pname), ax=ax)
+                atomic_savefig(fig, out / f"work-precision-{pname}.png")
         if not args.json:
             print(f"figures written to {out}/")
     if args.json:

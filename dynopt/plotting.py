@@ -69,12 +69,14 @@ def plot_orders(results, ax=None, title=None):
     """
     ax = new_axes(ax)
     artists = []
+    several = len({r.problem for r in results}) > 1
     for r in results:
         pts = [(h, e) for h, e in zip(r.steps, r.errors) if e is not None]
         if not pts:
             continue
         h, e = map(np.asarray, zip(*pts))
-        lab = r.scheme + (f" (p={r.fit.order:.2f})" if r.fit else " (no fit)")
+        name = f"{r.problem}/{r.scheme}" if several else r.scheme
+        lab = name + (f" (p={r.fit.order:.2f})" if r.fit else " (no fit)")
         artists += ax.loglog(h, e, "o-", label=lab, markersize=3)
     ax.set_xlabel("step γ")
     ax.set_ylabel("global error at T")

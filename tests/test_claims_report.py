@@ -1,0 +1,141 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dynopt import claims as C
+from dynopt.cli import main
+from dynopt.report import atomic_write_text, write_reports
+
+
+def test_judge_computes_the_verdict():
+    assert C.judge(True, expected=1, measured=1.01, tolerance=0.1).verdict == "confirmed"
+    v = C.judge(False, expected=2, measured=1.0, tolerance=0.1, correction="order 1")
+    assert v.verdict == "corrected" and v.correction == "order 1"
+    assert C.judge(False, expected=2, measured=1.0, tolerance=0.1).verdict == "refuted"
+    # a passed check drops a stray correction
+    assert C.judge(True, expected=2, measured=2.0, correction="x").correction is None
+
+
+def test_judge_rejects_typed_in_results():
+    x = [1.0]
+    with pytest.raises(ValueError, match="same object"):
+        C.judge(True, expected=x, measured=x)
+    with pytest.raises(TypeError, match="bool computed"):
+        C.judge("confirmed", expected=1, measured=1.0)
+
+
+def test_to_jsonable_never_writes_bare_nan():
+    import numpy as np
+
+    out = C.to_jsonable({"a": np.float64("nan"), "b": np.arange(2), "c": (np.inf,)})
+    assert out == {"a": "nan", "b": [0, 1], "c": ["inf"]}
+    json.dumps(out, allow_nan=False)
+
+
+def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "README.md"
+    atomic_write_text(target, "old\n")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt  # an interrupted run
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temp left behind
+
+
+PAPER = '''
+from dynopt.claims import claim, judge
+SOURCE = {"title": "A test source"}
+
+@claim("{sid}.holds", statement="one plus one is two", method="numeric")
+def holds(ctx):
+    measured = 1.0 + 1.0
+    return judge(abs(measured - 2) < 1e-12, expected=2, measured=measured, tolerance=1e-12)
+
+@claim("{sid}.raises", statement="a check that breaks", method="numeric")
+def raises(ctx):
+    raise RuntimeError("broken check")
+'''
+
+
+def _paper(tmp_path, sid):
+    d = tmp_path / "papers" / sid
+    d.mkdir(parents=True)
+    (d / "claims.py").write_text(PAPER.replace("{sid}", sid))
+    return tmp_path / "papers"
+
+
+def test_reproduce_writes_reports_and_exits_nonzero_when_a_claim_raises(tmp_path, capsys):
+    papers = _paper(tmp_path, "testsrc-a")
+    code = main(["reproduce", "--papers", str(papers), "--quick", "--no-progress", "testsrc-a"])
+    assert code == 1
+    data = json.loads((papers / "testsrc-a" / "claims.json").read_text())
+    assert [d["id"] for d in data] == ["testsrc-a.holds", "testsrc-a.raises"]
+    assert all(list(d) == list(C.RESULT_KEYS) for d in data)
+    assert data[0]["verdict"] == "confirmed" and data[1]["verdict"] == "error"
+    readme = (papers / "testsrc-a" / "README.md").read_text()
+    assert "broken check" in readme and "seconds" not in readme
+    index = (papers / "README.md").read_text()
+    assert "[testsrc-a](testsrc-a/README.md)" in index
+    # rerunning one claim keeps the other's row
+    assert main(["reproduce", "--papers", str(papers), "--no-progress", "testsrc-a.holds"]) == 0
+    data = json.loads((papers / "testsrc-a" / "claims.json").read_text())
+    assert len(data) == 2
+
+
+def test_reproduce_list_and_unknown_id(tmp_path, capsys):
+    papers = _paper(tmp_path, "testsrc-b")
+    assert main(["reproduce", "--papers", str(papers), "--list"]) == 0
+    assert "testsrc-b.holds" in capsys.readouterr().out
+    assert main(["reproduce", "--papers", str(papers), "nope.nothing"]) == 2
+    assert "unknown claim or source id" in capsys.readouterr().err
+
+
+def _help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_cli_help_says_what_each_command_writes(capsys):
+    top = _help(["--help"], capsys)
+    assert "reproduce" in top and "compare" in top
+    assert "papers/<source>/README.md" in _help(["reproduce", "--help"], capsys)
+    assert "orders-<problem>.png" in _help(["compare", "--help"], capsys)
+
+
+def test_console_script_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "dynopt.cli", "reproduce", "--list"],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0 and "kexue-5655.gd-is-euler" in out.stdout
+
+
+def test_compare_json_keys_and_unknown_names(capsys, tmp_path):
+    assert main(["compare", "--problems", "quadratic", "--schemes", "euler", "leapfrog",
+                 "--json", "--no-figures"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["problem"], r["scheme"]) for r in rows} == {("quadratic", "euler"), ("quadratic", "leapfrog")}
+    for r in rows:
+        assert {"problem", "scheme", "ode", "order", "order_ci", "steps", "errors"} <= set(r)
+        assert len(r["steps"]) >= 6 and r["order_ci"][0] < r["order"] < r["order_ci"][1]
+    assert main(["compare", "--schemes", "adam", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "`method` must be one of" in err and "leapfrog" in err
+    assert main(["compare", "--problems", "banana", "--no-figures"]) == 2
+    assert "rosenbrock" in capsys.readouterr().err
+
+
+def test_compare_writes_figures(tmp_path, capsys):
+    out = tmp_path / "fig"
+    assert main(["compare", "--problems", "double_well", "--schemes", "euler", "leapfrog",
+                 "--out", str(out), "--work-precision"]) == 0
+    assert (out / "orders-double_well.png").stat().st_size > 1000
+    assert (out / "work-precision-double_well.png").stat().st_size > 1000
