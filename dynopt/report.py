@@ -16,6 +16,14 @@ from .claims import RESULT_KEYS, SOURCES, VERDICTS
 __all__ = ["atomic_write_text", "atomic_savefig", "write_reports", "format_value"]
 
 
+def _umask_mode() -> int:
+    """Mode 0666 minus the process umask: what a plain open() would have created
+    (mkstemp's temporary files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and ``os.replace``: an interrupted
     write leaves the previous file intact."""
@@ -27,6 +35,7 @@ def atomic_write_text(path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -42,6 +51,7 @@ def atomic_savefig(fig, path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -39,6 +39,9 @@ def test_to_jsonable_never_writes_bare_nan():
 def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "README.md"
     atomic_write_text(target, "old\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # readable like any report
 
     def boom(*a, **k):
         raise KeyboardInterrupt  # an interrupted run
@@ -126,7 +129,7 @@ def test_compare_json_keys_and_unknown_names(capsys, tmp_path):
     for r in rows:
         assert {"problem", "scheme", "ode", "order", "order_ci", "steps", "errors"} <= set(r)
         assert len(r["steps"]) >= 6 and r["order_ci"][0] < r["order"] < r["order_ci"][1]
-    assert main(["compare", "--schemes", "adam", "--no-figures"]) == 2
+    assert main(["compare", "--schemes", "adam", "--no-figures"]) == 2  # before any run
     err = capsys.readouterr().err
     assert "`method` must be one of" in err and "leapfrog" in err
     assert main(["compare", "--problems", "banana", "--no-figures"]) == 2
@@ -136,6 +139,6 @@ def test_compare_json_keys_and_unknown_names(capsys, tmp_path):
 def test_compare_writes_figures(tmp_path, capsys):
     out = tmp_path / "fig"
     assert main(["compare", "--problems", "double_well", "--schemes", "euler", "leapfrog",
-                 "--out", str(out), "--work-precision"]) == 0
+                 "--out", str(out)]) == 0
     assert (out / "orders-double_well.png").stat().st_size > 1000
     assert (out / "work-precision-double_well.png").stat().st_size > 1000
