@@ -141,7 +141,8 @@ def judge(holds, *, expected, measured, tolerance=None, correction: Optional[str
     -------
     Verdict
     """
-    if expected is measured and expected is not None:
+    # identity only means something for containers (small ints and strings are interned)
+    if expected is measured and isinstance(expected, (list, dict, np.ndarray)):
         raise ValueError("`expected` and `measured` are the same object: a check must measure")
     if not isinstance(holds, (bool, np.bool_)):
         raise TypeError(f"`holds` must be a bool computed from the measurement; got {type(holds).__name__}")
@@ -271,8 +272,35 @@ def run_claim(c: Claim, out_dir: Path, quick: bool) -> ClaimResult:
                            error=f"{type(exc).__name__}: {exc}\n{tb}")
 
 
-def run_claims(claims, out_root, quick: bool, progress: bool = True) -> list:
+def claim_key(c: Claim, quick: bool) -> str:
+    """Cache key of a claim's result: its id, run size and the code it runs (the
+    library's sources and the paper's claims.py)."""
+    from .cache import code_version, make_key, package_version_hash
+
+    return make_key("claim", c.id, bool(quick), package_version_hash(),
+                    code_version(c.check.__code__.co_filename))
+
+
+def _from_cache(c: Claim, d: dict, out_dir: Path):
+    """Rebuild a ClaimResult from a cached row if its figures are still on disk."""
+    if d.get("id") != c.id or d.get("verdict") not in VERDICTS:
+        return None
+    if not all((out_dir / f).is_file() for f in d.get("figures", [])):
+        return None
+    v = Verdict(d["verdict"], d["expected"], d["measured"], d["tolerance"], d["correction"],
+                dict(d["evidence"]))
+    return ClaimResult(c, v, list(d["figures"]), float(d["seconds"]))
+
+
+def run_claims(claims, out_root, quick: bool, progress: bool = True, cache=None) -> list:
     """Run ``claims`` writing figures under ``out_root/<source>/figures``.
+
+    Parameters
+    ----------
+    cache : dynopt.cache.Cache, optional
+        Results are stored as each claim finishes and reused while the code, the claim
+        and the run size are unchanged (and the figures exist), so an interrupted run
+        resumes where it stopped.  Errors are never cached.
 
     Returns
     -------
@@ -285,7 +313,14 @@ def run_claims(claims, out_root, quick: bool, progress: bool = True) -> list:
     bar = tqdm(claims, desc="claims", unit="claim", disable=not progress, file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id)
-        results.append(run_claim(c, out_root / c.source, quick))
+        key = claim_key(c, quick) if cache is not None else None
+        hit = cache.get(key) if cache is not None else None
+        res = _from_cache(c, hit, out_root / c.source) if hit else None
+        if res is None:
+            res = run_claim(c, out_root / c.source, quick)
+            if cache is not None and res.error is None:
+                cache.put(key, res.as_dict())
+        results.append(res)
     bar.close()
     return results
 

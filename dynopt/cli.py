@@ -44,8 +44,11 @@ def cmd_reproduce(args) -> int:
     except ValueError as exc:
         print(f"dynopt reproduce: error: {exc}", file=sys.stderr)
         return 2
+    from .cache import Cache
+
     out = Path(args.out) if args.out else papers
-    results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress)
+    cache = Cache(out / ".cache", enabled=not args.no_cache)
+    results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress, cache=cache)
     write_reports(results, out, set(REGISTRY))
     errors = [r for r in results if r.error]
     if args.json:
@@ -121,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="run the claims ledger and write the reports into papers/",
         description="Find papers/*/claims.py, run the claims (all, or the given claim or source "
                     "ids) and write papers/<source>/README.md, papers/<source>/claims.json, "
-                    "papers/<source>/figures/*.png and the index papers/README.md. Exits 1 if a "
-                    "claim's check raised.")
+                    "papers/<source>/figures/*.png and the index papers/README.md. Results are cached "
+                    "in papers/.cache by a hash of the code, the claim and the run size, so only "
+                    "what changed is recomputed. Exits 1 if a claim's check raised.")
     p.add_argument("ids", nargs="*", help="claim ids (e.g. kexue-5655.gd-is-euler) or source ids")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="reduced sizes (tolerances still decide)")
@@ -132,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as a JSON list")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-cache", action="store_true",
+                   help="recompute every claim (by default a claim whose code, id and run size are "
+                        "unchanged is taken from <out>/.cache, so an interrupted run resumes)")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser(

@@ -142,3 +142,26 @@ def test_compare_writes_figures(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert (out / "orders-double_well.png").stat().st_size > 1000
     assert (out / "work-precision-double_well.png").stat().st_size > 1000
+
+
+def test_reproduce_resumes_from_the_cache(tmp_path, capsys):
+    papers = _paper(tmp_path, "testsrc-c")
+    counter = tmp_path / "runs.txt"
+    (papers / "testsrc-c" / "claims.py").write_text(f'''
+from pathlib import Path
+from dynopt.claims import claim, judge
+
+@claim("testsrc-c.counted", statement="counts its runs", method="numeric")
+def counted(ctx):
+    with open({str(counter)!r}, "a") as fh:
+        fh.write("x")
+    measured = len(Path({str(counter)!r}).read_text())
+    return judge(measured >= 1, expected=1, measured=measured)
+''')
+    argv = ["reproduce", "--papers", str(papers), "--no-progress", "testsrc-c"]
+    assert main(argv) == 0 and main(argv) == 0
+    assert counter.read_text() == "x"  # the second run was a cache hit
+    assert main(argv + ["--no-cache"]) == 0
+    assert counter.read_text() == "xx"
+    assert main(argv + ["--quick"]) == 0  # another run size is another key
+    assert counter.read_text() == "xxx"
