@@ -1,0 +1,447 @@
+"""Parameter sweeps: a TOML spec → a tidy CSV table and figures (``dynopt sweep SPEC.toml``).
+
+A spec names a task, fixed parameters and a grid::
+
+    task = "heavy_ball_quadratic"      # a name from TASKS, or "package.module:function"
+    seed = 0
+    [params]                           # passed to every grid point
+    n_steps = 2000
+    [grid]                             # each key: a list, or {start, stop, num[, log]}
+    alpha_h = {start = 0.05, stop = 4.5, num = 40}
+    beta = {start = 0.0, stop = 1.0, num = 41}
+    [[plots]]
+    kind = "heatmap"                   # or "curve"
+    x = "alpha_h"
+    y = "beta"
+    value = "converged"
+    overlay = "heavy_ball_stability"   # optional: a curve from OVERLAYS
+
+Every grid point is a pure task of (parameters, seed), computed by an executor
+(:mod:`dynopt.parallel`) and cached by a content hash (:mod:`dynopt.cache`): rerunning
+recomputes only the points whose code, parameters or seed changed, and an interrupted
+sweep resumes.
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import inspect
+import io
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cache import Cache, code_version, make_key, package_version_hash
+from .report import atomic_write_text
+
+try:  # Python ≥ 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SweepSpec", "SpecError", "load_spec", "run_sweep", "TASKS", "OVERLAYS",
+           "heavy_ball_quadratic", "sgd_stationary_variance"]
+
+
+class SpecError(ValueError):
+    """A malformed sweep spec; the message names the file, line and key."""
+
+
+# ---------------------------------------------------------------------------------------
+# Built-in tasks (pure functions of their keyword arguments; module level so that worker
+# processes can import them)
+# ---------------------------------------------------------------------------------------
+def heavy_ball_quadratic(alpha_h: float, beta: float, n_steps: int = 2000, h: float = 1.0,
+                         tol: float = 1e-6, seed=None) -> dict:
+    """Heavy ball (optimizer start v_0 = 0) on L = hθ²/2 from θ_0 = 1.
+
+    Runs dynopt's leapfrog scheme with (γ, λ) from the eq-15 map of (α, β).
+
+    Returns
+    -------
+    dict with ``converged`` (|θ_n| ≤ tol), ``diverged_step`` (or -1), ``final_abs``,
+    ``rate`` (|θ_n|^(1/n), the measured contraction per step) and ``spectral_radius`` of
+    the iteration matrix [[1+β−αh, −β], [1, 0]] (computed numerically).
+    """
+    from .dynamics import HeavyBall
+    from .integrate import integrate
+    from .problems import quadratic
+    from .schemes import HeavyBallMomentum, leapfrog_ode_parameters
+
+    alpha = alpha_h / h
+    gamma, lam = leapfrog_ode_parameters(alpha, beta)
+    sol = integrate(HeavyBall(quadratic([[h]]), lam), HeavyBallMomentum(), (0.0, n_steps * gamma),
+                    [1.0], gamma)
+    M = np.array([[1 + beta - alpha_h, -beta], [1.0, 0.0]])
+    rho = float(np.max(np.abs(np.linalg.eigvals(M))))
+    if sol.diverged:
+        return {"converged": False, "diverged_step": int(sol.diverged_step), "final_abs": float("inf"),
+                "rate": float("inf"), "spectral_radius": rho}
+    final = float(abs(sol.y_final[0, 0]))
+    return {"converged": bool(final <= tol), "diverged_step": -1, "final_abs": final,
+            "rate": final ** (1.0 / n_steps) if final > 0 else 0.0, "spectral_radius": rho}
+
+
+def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_paths: int = 2000,
+                            n_burn: int = 500, n_avg: int = 2000, seed: int = 0) -> dict:
+    """Stationary variance of constant-step SGD on a 1-D least-squares finite sum.
+
+    The data are fixed (seed 0): a_i = 1, b_i standard normal, so ∇ℓ_i(θ) = θ − b_i and
+    L has curvature 1.  An ensemble of ``n_paths`` SGD chains with minibatches of size
+    ``batch`` (drawn with replacement) is run; the variance of θ over the ensemble is
+    averaged over ``n_avg`` steps after ``n_burn``.  ``eta_over_b`` is the SDE
+    temperature η/B.
+
+    Returns
+    -------
+    dict with ``variance``, ``variance_se`` (standard error over 20 time blocks),
+    ``eta_over_b``, ``predicted_variance`` = ηc/(B(2 − η)) — the exact discrete-time value
+    for this linear problem (c the per-example gradient variance) — and ``sde_variance``
+    = ηc/(2B), the stationary variance of the Langevin SDE with temperature η/B.
+    """
+    from .problems import least_squares
+
+    rng_data = np.random.default_rng(0)
+    b = rng_data.standard_normal(n_examples)
+    prob = least_squares(np.ones((n_examples, 1)), b)
+    rng = np.random.default_rng(seed)
+    theta = np.full(n_paths, prob.center[0])
+    c = float(np.var(b))
+    means = []
+    for k in range(n_burn + n_avg):
+        idx = rng.integers(0, n_examples, size=(n_paths, batch))
+        g = theta - b[idx].mean(axis=1)
+        theta -= eta * g
+        if k >= n_burn:
+            means.append(np.var(theta))
+    v = np.asarray(means)
+    blocks = v[: len(v) // 20 * 20].reshape(20, -1).mean(axis=1)
+    return {"variance": float(v.mean()), "variance_se": float(blocks.std(ddof=1) / np.sqrt(20)),
+            "eta_over_b": eta / batch, "predicted_variance": eta * c / (batch * (2 - eta)),
+            "sde_variance": eta * c / (2 * batch)}
+
+
+TASKS = {"heavy_ball_quadratic": heavy_ball_quadratic,
+         "sgd_stationary_variance": sgd_stationary_variance}
+
+
+def _heavy_ball_boundary(ax, x, y):
+    """Largest stable αh of heavy ball on a quadratic as a function of β: 2(1+β)."""
+    betas = np.linspace(min(y), max(y), 200)
+    return ax.plot(2 * (1 + betas), betas, "r-", lw=1.5, label="stability boundary αh = 2(1+β)")
+
+
+OVERLAYS = {"heavy_ball_stability": _heavy_ball_boundary}
+
+
+# ---------------------------------------------------------------------------------------
+# Specs
+# ---------------------------------------------------------------------------------------
+@dataclass
+class SweepSpec:
+    """A parsed sweep spec."""
+
+    path: Path
+    task_name: str
+    task: object
+    params: dict
+    grid: dict  # name -> list of values, in spec order
+    seed: int = 0
+    plots: list = field(default_factory=list)
+
+    def points(self) -> list:
+        """Grid points (dicts) in a fixed order: the first grid key varies slowest."""
+        names = list(self.grid)
+        return [dict(zip(names, vals)) for vals in itertools.product(*self.grid.values())]
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int:
+    lines = text.splitlines()
+    start = 0
+    if section:
+        for i, line in enumerate(lines):
+            if re.match(rf"^\s*\[+\s*{re.escape(section)}\s*\]+", line):
+                start = i
+                break
+    for i in range(start, len(lines)):
+        if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return start + 1
+
+
+def _fail(path, text, key, msg, section=None):
+    raise SpecError(f"{path}:{_line_of(text, key, section)}: `{key}`: {msg}")
+
+
+def _values(path, text, key, spec):
+    if isinstance(spec, list):
+        if not spec:
+            _fail(path, text, key, "an empty list", "grid")
+        return spec
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"start", "stop", "num", "log"}
+        if unknown or not {"start", "stop", "num"} <= set(spec):
+            _fail(path, text, key, "a range needs start, stop, num (and optionally log); "
+                                   f"got keys {sorted(spec)}", "grid")
+        num = spec["num"]
+        if not isinstance(num, int) or num < 1:
+            _fail(path, text, key, f"`num` must be a positive integer; got {num!r}", "grid")
+        if spec.get("log"):
+            if spec["start"] <= 0 or spec["stop"] <= 0:
+                _fail(path, text, key, "a log range needs start > 0 and stop > 0", "grid")
+            vals = np.geomspace(spec["start"], spec["stop"], num)
+        else:
+            vals = np.linspace(spec["start"], spec["stop"], num)
+        return [float(f"{v:.12g}") for v in vals]
+    _fail(path, text, key, "must be a list or a table {start, stop, num}", "grid")
+
+
+def _resolve_task(path, text, name):
+    if name in TASKS:
+        return TASKS[name]
+    if isinstance(name, str) and ":" in name:
+        mod, _, fn = name.partition(":")
+        try:
+            return getattr(importlib.import_module(mod), fn)
+        except (ImportError, AttributeError) as exc:
+            _fail(path, text, "task", f"cannot import {name!r} ({exc})")
+    _fail(path, text, "task", f"must be one of {sorted(TASKS)} or 'module:function'; got {name!r}")
+
+
+def load_spec(path) -> SweepSpec:
+    """Parse and validate a sweep spec.
+
+    Raises
+    ------
+    SpecError
+        With the file, the line and the key that are wrong.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    allowed = {"task", "seed", "params", "grid", "plots"}
+    for key in data:
+        if key not in allowed:
+            _fail(path, text, key, f"unknown key; allowed: {sorted(allowed)}")
+    if "task" not in data:
+        raise SpecError(f"{path}:1: `task`: missing (one of {sorted(TASKS)} or 'module:function')")
+    task = _resolve_task(path, text, data["task"])
+    params = data.get("params", {})
+    grid_raw = data.get("grid", {})
+    if not isinstance(grid_raw, dict) or not grid_raw:
+        raise SpecError(f"{path}:{_line_of(text, 'grid')}: `grid`: needs at least one parameter")
+    sig = inspect.signature(task)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    for section, keys in (("params", params), ("grid", grid_raw)):
+        for key in keys:
+            if not accepts_any and key not in sig.parameters:
+                _fail(path, text, key, f"not a parameter of task {data['task']!r}; "
+                                       f"it takes {sorted(sig.parameters)}", section)
+    both = set(params) & set(grid_raw)
+    if both:
+        k = sorted(both)[0]
+        _fail(path, text, k, "given both in [params] and in [grid]", "grid")
+    grid = {k: _values(path, text, k, v) for k, v in grid_raw.items()}
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or seed < 0:
+        _fail(path, text, "seed", f"must be a non-negative integer; got {seed!r}")
+    plots = data.get("plots", [])
+    for pl in plots:
+        kind = pl.get("kind")
+        if kind not in ("heatmap", "curve"):
+            _fail(path, text, "kind", f"must be 'heatmap' or 'curve'; got {kind!r}", "plots")
+        need = ("x", "y", "value") if kind == "heatmap" else ("x", "y")
+        for k in need:
+            if k not in pl:
+                _fail(path, text, "kind", f"a {kind} plot needs `{k}`", "plots")
+        if kind == "heatmap" and not {pl["x"], pl["y"]} <= set(grid):
+            _fail(path, text, "x", "heatmap axes must be grid parameters", "plots")
+        allowed_plot = {"kind", "x", "y", "value", "overlay", "y2", "group", "loglog"}
+        for k in pl:
+            if k not in allowed_plot:
+                _fail(path, text, k, f"unknown plot key; allowed: {sorted(allowed_plot)}", "plots")
+        if pl.get("overlay") and pl["overlay"] not in OVERLAYS:
+            _fail(path, text, "overlay", f"must be one of {sorted(OVERLAYS)}; got {pl['overlay']!r}", "plots")
+    return SweepSpec(path=path, task_name=data["task"], task=task, params=params, grid=grid,
+                     seed=seed, plots=plots)
+
+
+# ---------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------
+def _point_seed(seed: int, index: int) -> int:
+    """A per-point seed that depends only on (spec seed, point index)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def _call(job):
+    fn, kwargs = job
+    return fn(**kwargs)
+
+
+def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = None,
+              batch: int | None = None, progress: bool = False):
+    """Compute every grid point and write ``results.csv`` and the figures into ``out_dir``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    out_dir : path-like
+    executor : optional
+        From :func:`dynopt.parallel.get_executor` (default: serial).
+    cache : Cache, optional
+        Per-point results keyed by (code version, task, parameters, seed).
+    batch : int, optional
+        Points handed to the executor at a time; each finished batch is cached, so an
+        interrupted sweep loses at most one batch.
+
+    Returns
+    -------
+    list of dict
+        One row per grid point: the grid values followed by the task's outputs.
+    """
+    from .parallel import SerialExecutor
+
+    executor = executor or SerialExecutor()
+    out_dir = Path(out_dir)
+    points = spec.points()
+    takes_seed = "seed" in inspect.signature(spec.task).parameters
+    task_file = inspect.getsourcefile(spec.task)
+    version = make_key(package_version_hash(), code_version(task_file) if task_file else "")
+    jobs, keys = [], []
+    for i, pt in enumerate(points):
+        kwargs = {**spec.params, **pt}
+        if takes_seed and "seed" not in kwargs:
+            kwargs["seed"] = _point_seed(spec.seed, i)
+        jobs.append((spec.task, kwargs))
+        keys.append(make_key("sweep", spec.task_name, version, kwargs))
+    results = [cache.get(k) if cache else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    batch = batch or max(1, 4 * getattr(executor, "n_workers", 1))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="sweep", unit="point", disable=not progress)
+    for start in range(0, len(todo), batch):
+        idx = todo[start:start + batch]
+        outs = executor.map(_call, [jobs[i] for i in idx])
+        for i, out in zip(idx, outs):
+            if not isinstance(out, dict):
+                raise TypeError(f"task {spec.task_name!r} must return a dict; got {type(out).__name__}")
+            results[i] = out
+            if cache:
+                cache.put(keys[i], out)
+        bar.update(len(idx))
+    bar.close()
+    rows = [{**pt, **res} for pt, res in zip(points, results)]
+    write_table(rows, out_dir / "results.csv")
+    for j, pl in enumerate(spec.plots):
+        plot_sweep(rows, spec, pl, out_dir / f"{pl['kind']}-{pl.get('value', pl['y'])}.png")
+    return rows
+
+
+def _fmt(v):
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.10g}"
+    return str(v)
+
+
+def write_table(rows, path) -> None:
+    """A tidy CSV (one row per point), written atomically."""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([_fmt(r.get(c, "")) for c in cols])
+    atomic_write_text(path, buf.getvalue())
+
+
+def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
+    """Heatmap of ``value`` over two grid parameters, or a curve of y against x."""
+    from .plotting import new_axes
+    from .report import atomic_savefig
+
+    ax = new_axes(figsize=(6, 4.5))
+    if plot["kind"] == "heatmap":
+        xs, ys = spec.grid[plot["x"]], spec.grid[plot["y"]]
+        Z = np.full((len(ys), len(xs)), np.nan)
+        for r in rows:
+            v = r[plot["value"]]
+            Z[ys.index(r[plot["y"]]), xs.index(r[plot["x"]])] = float(v) if v is not None else np.nan
+        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap="viridis")
+        ax.figure.colorbar(mesh, ax=ax, label=plot["value"])
+        if plot.get("overlay"):
+            OVERLAYS[plot["overlay"]](ax, xs, ys)
+            ax.set_xlim(min(xs), max(xs))
+            ax.legend(fontsize=7, loc="lower right")
+    else:
+        group = plot.get("group")
+        keys = sorted({r[group] for r in rows}) if group else [None]
+        for g in keys:
+            sel = [r for r in rows if group is None or r[group] == g]
+            sel.sort(key=lambda r: r[plot["x"]])
+            ax.plot([r[plot["x"]] for r in sel], [r[plot["y"]] for r in sel], "o", ms=3,
+                    label=f"{group}={g}" if group else plot["y"])
+            if plot.get("y2"):
+                ax.plot([r[plot["x"]] for r in sel], [r[plot["y2"]] for r in sel], "k-", lw=0.8)
+        if plot.get("loglog"):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    ax.set_xlabel(plot["x"])
+    ax.set_ylabel(plot["y"])
+    ax.set_title(f"{spec.task_name}: {plot.get('value', plot['y'])}", fontsize=9)
+    atomic_savefig(ax.figure, path)
+
+
+def register(subparsers) -> None:
+    """Add ``dynopt sweep`` to the CLI."""
+    p = subparsers.add_parser(
+        "sweep", help="run a parameter sweep from a TOML spec: CSV table and figures",
+        description="Run the task of SPEC.toml at every grid point (in parallel with --executor), "
+                    "caching each point by a hash of code, parameters and seed, and write "
+                    "<out>/results.csv (one row per point) and one PNG per [[plots]] entry "
+                    "(heatmaps, curves). Reruns recompute only changed points; an interrupted "
+                    "sweep resumes. Examples: experiments/sweeps/*.toml")
+    p.add_argument("spec", help="the sweep spec (TOML)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: <spec>-out beside the spec)")
+    p.add_argument("--executor", default="serial", help="serial (default), local or dask")
+    p.add_argument("--workers", type=int, help="worker processes (local) or LocalCluster workers (dask)")
+    p.add_argument("--scheduler", metavar="ADDR", help="dask scheduler address tcp://HOST:PORT")
+    p.add_argument("--no-cache", action="store_true", help="recompute every point")
+    p.set_defaults(func=_cmd_sweep)
+
+
+def _cmd_sweep(args) -> int:
+    import sys
+
+    from .parallel import SchedulerUnavailable, get_executor
+
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        print(f"dynopt sweep: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out")
+    try:
+        executor = get_executor(args.executor, n_workers=args.workers, scheduler=args.scheduler)
+    except (ValueError, SchedulerUnavailable, ImportError) as exc:
+        print(f"dynopt sweep: error: {exc}", file=sys.stderr)
+        return 2
+    with executor:
+        rows = run_sweep(spec, out, executor=executor, cache=Cache(out / ".cache", not args.no_cache),
+                         progress=True)
+    print(f"{len(rows)} points → {out / 'results.csv'}" +
+          "".join(f", {out / (pl['kind'] + '-' + pl.get('value', pl['y']) + '.png')}" for pl in spec.plots))
+    return 0
