@@ -515,3 +515,45 @@ def lessard_function(L: float = 25.0, mu: float = 1.0) -> Problem:
 
 
 PROBLEMS["lessard"] = lessard_function
+
+
+def log_sum_exp(A, b=None, name: str = "log_sum_exp") -> Problem:
+    """f(x) = log Σ_i exp(a_iᵀx + b_i), a smooth convex function (L ≤ max‖a_i‖²), not
+    strongly convex in general.  Closed-form numpy (softmax gradient and Hessian
+    Aᵀ(diag p − ppᵀ)A); its sympy expression is attached.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, d)
+    b : array_like, shape (m,), optional (default 0)
+    """
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    if A.ndim != 2 or not np.all(np.isfinite(A)):
+        raise ValueError(f"`A` must be a finite (m, d) matrix; got shape {A.shape}")
+    m, d = A.shape
+    b = np.zeros(m) if b is None else np.asarray(b, dtype=float).reshape(m)
+
+    def _p(x):
+        z = x @ A.T + b
+        zmax = z.max(axis=1, keepdims=True)
+        e = np.exp(z - zmax)
+        s = e.sum(axis=1, keepdims=True)
+        return z, zmax, e / s, s
+
+    def value(x):
+        z, zmax, p, s = _p(x)
+        return (zmax + np.log(s))[:, 0]
+
+    def grad(x):
+        return _p(x)[2] @ A
+
+    def hess(x):
+        p = _p(x)[2]
+        Ap = p @ A
+        return np.einsum("ni,ij,ik->njk", p, A, A) - Ap[:, :, None] * Ap[:, None, :]
+
+    syms = _xsyms(d)
+    expr = sp.log(sum(sp.exp(sum(sp.nsimplify(A[i, j]) * syms[j] for j in range(d)) + sp.nsimplify(b[i]))
+                      for i in range(m)))
+    return Problem(name=name, dim=d, value_fn=value, grad_fn=grad, hess_fn=hess, expr=expr, symbols=syms,
+                   params={"A": A.tolist(), "b": b.tolist()})
