@@ -468,10 +468,14 @@ class KramersParameters:
     gamma, friction : float
         Step γ and friction λ from the inverse of kexue-5655 eq 15.
     sigma2 : float
-        Noise intensity σ² = γc/(1 + λγ/2)²: the per-step velocity kick (α/γ)ξ has
-        variance σ²γ.  ≈ √α·c for small λγ.
+        Noise intensity σ² = γc.  In the eq-14 form the noisy force −(∇L + ξ) is
+        discretized like the force, so the velocity kick per step is γ·ξ, variance γ²c =
+        σ²·γ (the implicit friction divides kick and force by the same 1 + λγ/2 that turns
+        γ² into α).
     temperature : float
-        σ²/(2λ): the stationary density is ∝ exp(−(η²/2 + L)/T) (Itô, Fokker–Planck).
+        σ²/(2λ): the stationary density of the Kramers equation is
+        ∝ exp(−(η²/2 + L)/T).  With (γ, λ) from eq 15 this is exactly αc/(2(1−β)), the
+        small-curvature temperature of SGD with learning rate α/(1−β).
     """
 
     gamma: float
@@ -497,7 +501,7 @@ def kramers_parameters(alpha, beta, noise_var) -> KramersParameters:
     c = check_finite_param(noise_var, "noise_var", low=0.0)
     b = check_finite_param(beta, "beta", low=0.0, high=1.0)
     gamma, lam = leapfrog_ode_parameters(alpha, b)
-    sigma2 = gamma * c / (1 + lam * gamma / 2) ** 2
+    sigma2 = gamma * c
     temp = sigma2 / (2 * lam) if lam > 0 else math.inf
     return KramersParameters(gamma, lam, sigma2, temp)
 
