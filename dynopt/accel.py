@@ -32,7 +32,7 @@ __all__ = [
     "TUNINGS", "tuned_method", "ToleranceRun", "iterations_to_tolerance", "asymptotic_rate",
     "nesterov_ode_bessel", "nesterov_ode_reference", "decay_exponent", "power_function",
     "HighResolutionODE", "KramersParameters", "kramers_parameters",
-    "momentum_sgd_stationary_covariance", "sgd_stationary_variance", "MomentumSGDRun",
+    "momentum_sgd_matrices", "momentum_sgd_stationary_covariance", "sgd_stationary_variance", "MomentumSGDRun",
     "momentum_sgd_ensemble", "as_generator", "Cycle", "refine_cycle", "classify_orbits",
 ]
 
@@ -506,8 +506,15 @@ def kramers_parameters(alpha, beta, noise_var) -> KramersParameters:
     return KramersParameters(gamma, lam, sigma2, temp)
 
 
-def _momentum_sgd_matrices(alpha, beta, h, lookahead=False):
-    """z_{n+1} = A z_n + b ξ_n for z = (θ, v) on L = hθ²/2 (θ* = 0)."""
+def momentum_sgd_matrices(alpha, beta, h, lookahead=False):
+    """(A, b) with z_{n+1} = A z_n + b ξ_n for z = (θ, v) of momentum SGD on L = hθ²/2
+    (θ* = 0); ``lookahead`` takes the gradient at θ + βv (Nesterov).
+
+    Returns
+    -------
+    A : ndarray, shape (2, 2)
+    b : ndarray, shape (2,)
+    """
     if lookahead:  # gradient at θ + βv
         A = np.array([[1 - alpha * h, beta * (1 - alpha * h)], [-alpha * h, beta * (1 - alpha * h)]])
     else:
@@ -529,7 +536,7 @@ def momentum_sgd_stationary_covariance(alpha, beta, h, noise_var, lookahead=Fals
     b = check_finite_param(beta, "beta", low=0.0, high=1.0, high_inclusive=False)
     h = check_finite_param(h, "h", low=0.0, low_inclusive=False)
     c = check_finite_param(noise_var, "noise_var", low=0.0)
-    A, bv = _momentum_sgd_matrices(a, b, h, lookahead)
+    A, bv = momentum_sgd_matrices(a, b, h, lookahead)
     if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
         raise ValueError(f"momentum SGD with alpha={a:g}, beta={b:g} is unstable at curvature h={h:g}")
     return solve_discrete_lyapunov(A, c * np.outer(bv, bv))

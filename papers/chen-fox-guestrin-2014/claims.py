@@ -18,10 +18,10 @@ def _exact_energy(alpha, beta, h, c, n_steps, every):
     """E[H_n] = E[hθ²/2 + v²/(2γ²)] of momentum SGD on hθ²/2 from (0, 0), exactly."""
     import numpy as np
 
-    from dynopt.accel import _momentum_sgd_matrices
+    from dynopt.accel import momentum_sgd_matrices
     from dynopt.schemes import leapfrog_ode_parameters
 
-    A, b = _momentum_sgd_matrices(alpha, beta, h)
+    A, b = momentum_sgd_matrices(alpha, beta, h)
     gamma, _ = leapfrog_ode_parameters(alpha, beta)
     Q = np.diag([h / 2, 1 / (2 * gamma ** 2)])
     S = np.zeros((2, 2))
