@@ -107,3 +107,112 @@ def plot_work_precision(study, ax=None):
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     return artists
+
+
+# --- acceleration (issue 6) ---
+def plot_iterations_vs_kappa(kappas, measured, predicted, ax=None):
+    """Log–log iterations to tolerance vs condition number κ: measured (markers) and
+    predicted ln(tol)/ln ρ(κ) (dashed), one colour per method.
+
+    Parameters
+    ----------
+    kappas : sequence of float
+    measured, predicted : dict name -> sequence of float (None where not reached)
+
+    Returns
+    -------
+    list of Line2D
+    """
+    ax = new_axes(ax)
+    artists = []
+    for i, name in enumerate(measured):
+        col = f"C{i}"
+        m = [(k, n) for k, n in zip(kappas, measured[name]) if n is not None]
+        if m:
+            artists += ax.loglog(*zip(*m), "o-", color=col, label=f"{name} (measured)", markersize=4)
+        artists += ax.loglog(kappas, predicted[name], "--", color=col, alpha=0.7, linewidth=1)
+    ax.set_xlabel("condition number κ = L/μ")
+    ax.set_ylabel("iterations to relative error 1e-8")
+    ax.legend(fontsize=7, title="dashed: ln(tol)/ln ρ(κ)", title_fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return artists
+
+
+def plot_loglog_curves(x, curves, ax=None, xlabel="", ylabel="", styles=None, title=None):
+    """Several curves y(x) on log–log axes (``curves``: dict label -> y, or -> (x, y)).
+
+    Returns
+    -------
+    list of Line2D
+    """
+    ax = new_axes(ax)
+    styles = styles or {}
+    artists = []
+    for label, y in curves.items():
+        xx, yy = (y if isinstance(y, tuple) else (x, y))
+        xx, yy = np.asarray(xx, float), np.asarray(yy, float)
+        ok = np.isfinite(yy) & (yy > 0)
+        artists += ax.loglog(xx[ok], yy[ok], styles.get(label, "o-"), label=label, markersize=3)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return artists
+
+
+def plot_time_series(t, curves, ax=None, xlabel="t", ylabel="", logy=False, logx=False,
+                     styles=None, title=None, bands=None):
+    """Curves y(t) (dict label -> y, or -> (t, y)); optional ±bands (dict label -> half-width).
+
+    Returns
+    -------
+    list of artists
+    """
+    ax = new_axes(ax)
+    styles = styles or {}
+    bands = bands or {}
+    artists = []
+    for label, y in curves.items():
+        tt, yy = (y if isinstance(y, tuple) else (t, y))
+        tt, yy = np.asarray(tt, float), np.asarray(yy, float)
+        artists += ax.plot(tt, yy, styles.get(label, "-"), label=label, linewidth=1, markersize=3)
+        if label in bands:
+            w = np.asarray(bands[label], float)
+            artists.append(ax.fill_between(tt, yy - w, yy + w, alpha=0.25, color=artists[-1].get_color()))
+    if logy:
+        ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return artists
+
+
+def plot_basin(starts, labels, ax=None, names=None):
+    """Strip plot of orbit labels over starting points (0 = converged, p = cycle of
+    period p, −1 diverged, −2 undetermined), as from :func:`dynopt.accel.classify_orbits`.
+
+    Returns
+    -------
+    list of artists
+    """
+    ax = new_axes(ax)
+    starts = np.asarray(starts, float)
+    labels = np.asarray(labels)
+    names = names or {}
+    artists = []
+    for i, lab in enumerate(sorted(set(labels.tolist()))):
+        m = labels == lab
+        default = {0: "converges", -1: "diverges", -2: "undetermined"}.get(lab, f"cycle of period {lab}")
+        artists.append(ax.scatter(starts[m], np.full(m.sum(), lab), s=4, label=names.get(lab, default)))
+    ax.set_xlabel("starting point x₀ (x₋₁ = x₀)")
+    ax.set_ylabel("orbit label")
+    ax.legend(fontsize=7, markerscale=3)
+    ax.grid(True, alpha=0.3)
+    return artists

@@ -467,3 +467,93 @@ def get_problem(name: str) -> Problem:
     except (KeyError, TypeError):
         raise ValueError(f"`problem` must be one of {sorted(PROBLEMS)}; got {name!r}") from None
     return factory()
+
+
+# --- acceleration (issue 6) ---
+def lessard_function(L: float = 25.0, mu: float = 1.0) -> Problem:
+    """Lessard, Recht & Packard's 1-D counterexample (SIAM J. Optim. 26 (2016), §4.6):
+    a μ-strongly convex, L-smooth f whose gradient is piecewise linear,
+
+        ∇f(x) = L x (x < 1),  μ x + (L − μ) (1 ≤ x < 2),  L x − (L − μ) (x ≥ 2),
+
+    with the constants of f fixed by continuity (f(0) = 0 = f*, x* = 0); for L = 25,
+    μ = 1: f = 25x²/2, x²/2 + 24x − 12, 25x²/2 − 24x + 36.  The paper's case is L = 25, μ = 1, on
+    which heavy ball with Polyak's quadratic tuning need not converge.
+
+    Closed-form numpy; its sympy Piecewise expression is attached.  The Hessian is the
+    piecewise constant L or μ (one-sided at the kinks x = 1, 2).
+    """
+    L = float(L)
+    mu = float(mu)
+    if not (np.isfinite(L) and np.isfinite(mu)) or mu <= 0 or L <= mu:
+        raise ValueError(f"`L` and `mu` must satisfy 0 < mu < L; got L={L!r}, mu={mu!r}")
+    D = L - mu
+    # constants from continuity of f at x = 1 and x = 2
+    c1 = L / 2 - (mu / 2 + D)          # f = mu x²/2 + D x + c1 on [1, 2)
+    c2 = (2 * mu + 2 * D + c1) - (2 * L - 2 * D)  # f = L x²/2 − D x + c2 on [2, ∞)
+
+    def value(p):
+        x = p[:, 0]
+        return np.where(x < 1, L * x * x / 2,
+                        np.where(x < 2, mu * x * x / 2 + D * x + c1, L * x * x / 2 - D * x + c2))
+
+    def grad(p):
+        return np.where(p < 1, L * p, np.where(p < 2, mu * p + D, L * p - D))
+
+    def hess(p):
+        return np.where(p < 1, L, np.where(p < 2, mu, L))[:, :, None]
+
+    (x,) = _xsyms(1)
+    Ls, ms = sp.nsimplify(L), sp.nsimplify(mu)
+    Ds = Ls - ms
+    c1s = Ls / 2 - (ms / 2 + Ds)
+    c2s = (2 * ms + 2 * Ds + c1s) - (2 * Ls - 2 * Ds)
+    expr = sp.Piecewise((Ls * x**2 / 2, x < 1), (ms * x**2 / 2 + Ds * x + c1s, x < 2),
+                        (Ls * x**2 / 2 - Ds * x + c2s, True))
+    return Problem(name="lessard", dim=1, value_fn=value, grad_fn=grad, hess_fn=hess, expr=expr,
+                   symbols=(x,), minima=np.zeros((1, 1)), params={"L": L, "mu": mu})
+
+
+PROBLEMS["lessard"] = lessard_function
+
+
+def log_sum_exp(A, b=None, name: str = "log_sum_exp") -> Problem:
+    """f(x) = log Σ_i exp(a_iᵀx + b_i), a smooth convex function (L ≤ max‖a_i‖²), not
+    strongly convex in general.  Closed-form numpy (softmax gradient and Hessian
+    Aᵀ(diag p − ppᵀ)A); its sympy expression is attached.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, d)
+    b : array_like, shape (m,), optional (default 0)
+    """
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    if A.ndim != 2 or not np.all(np.isfinite(A)):
+        raise ValueError(f"`A` must be a finite (m, d) matrix; got shape {A.shape}")
+    m, d = A.shape
+    b = np.zeros(m) if b is None else np.asarray(b, dtype=float).reshape(m)
+
+    def _p(x):
+        z = x @ A.T + b
+        zmax = z.max(axis=1, keepdims=True)
+        e = np.exp(z - zmax)
+        s = e.sum(axis=1, keepdims=True)
+        return z, zmax, e / s, s
+
+    def value(x):
+        z, zmax, p, s = _p(x)
+        return (zmax + np.log(s))[:, 0]
+
+    def grad(x):
+        return _p(x)[2] @ A
+
+    def hess(x):
+        p = _p(x)[2]
+        Ap = p @ A
+        return np.einsum("ni,ij,ik->njk", p, A, A) - Ap[:, :, None] * Ap[:, None, :]
+
+    syms = _xsyms(d)
+    expr = sp.log(sum(sp.exp(sum(sp.nsimplify(A[i, j]) * syms[j] for j in range(d)) + sp.nsimplify(b[i]))
+                      for i in range(m)))
+    return Problem(name=name, dim=d, value_fn=value, grad_fn=grad, hess_fn=hess, expr=expr, symbols=syms,
+                   params={"A": A.tolist(), "b": b.tolist()})

@@ -31,3 +31,9 @@ __all__ = ["Scheme", "ConvergenceError", "METHODS", "get_scheme", "rk_step", "Eu
            "RK4", "SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19",
            "leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients",
            "nesterov_ode_parameters"]
+
+# --- acceleration (issue 6) ---
+from .accel import ACCEL_METHODS, HeavyBallSC, NesterovConvex, NesterovSC  # noqa: E402
+
+METHODS.update(ACCEL_METHODS)
+__all__ += ["NesterovConvex", "HeavyBallSC", "NesterovSC"]

@@ -1,0 +1,282 @@
+"""Tests of dynopt.accel, dynopt.schemes.accel and the acceleration problems (issue 6)."""
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from dynopt.accel import (TUNINGS, HighResolutionODE, asymptotic_rate, classify_orbits,
+                          iterations_to_tolerance, kramers_parameters, momentum_sgd_ensemble,
+                          momentum_sgd_stationary_covariance, nesterov_ode_bessel,
+                          nesterov_ode_reference, polyak_tuning, power_function, refine_cycle,
+                          sgd_stationary_variance, tuned_method)
+from dynopt.analysis import fit_order
+from dynopt.dynamics import NesterovODE
+from dynopt.integrate import integrate
+from dynopt.problems import from_expr, lessard_function, log_sum_exp, quadratic
+from dynopt.reference import exact_linear
+from dynopt.schemes import (METHODS, HeavyBallSC, NesterovConvex, NesterovSC, get_scheme,
+                            leapfrog_coefficients)
+
+
+# -- problems ------------------------------------------------------------------------------
+def test_lessard_function_matches_its_expression_and_paper_pieces():
+    p = lessard_function()
+    x = np.linspace(-3, 5, 33)[:, None]
+    f = sp.lambdify(p.symbols, p.expr)(x[:, 0])
+    g = sp.lambdify(p.symbols, sp.diff(p.expr, p.symbols[0]))(x[:, 0])
+    assert np.allclose(p.value(x), f, atol=1e-12)
+    assert np.allclose(p.grad(x)[:, 0], g, atol=1e-12)
+    # the paper's pieces: 25x (x<1), x+24 (1≤x<2), 25x−24 (x≥2)
+    assert p.grad(np.array([0.5])) == pytest.approx([12.5])
+    assert p.grad(np.array([1.5])) == pytest.approx([25.5])
+    assert p.grad(np.array([3.0])) == pytest.approx([51.0])
+    assert p.value(np.array([3.0])) == pytest.approx(25 * 9 / 2 - 72 + 36)
+
+
+def test_lessard_function_rejects_bad_constants():
+    with pytest.raises(ValueError, match="`L` and `mu`"):
+        lessard_function(L=1.0, mu=2.0)
+
+
+def test_log_sum_exp_matches_sympy():
+    p = log_sum_exp([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], b=[0.1, 0.0, -0.2])
+    q = from_expr(p.expr, p.symbols)
+    x = np.random.default_rng(3).normal(size=(6, 2)) * 3
+    assert np.allclose(p.value(x), q.value(x), atol=1e-12)
+    assert np.allclose(p.grad(x), q.grad(x), atol=1e-12)
+    assert np.allclose(p.hess(x), q.hess(x), atol=1e-12)
+
+
+def test_power_function_validates_p():
+    with pytest.raises(ValueError, match="`p`"):
+        power_function(1.0)
+
+
+# -- tunings and rates ---------------------------------------------------------------------
+@pytest.mark.parametrize("key", list(TUNINGS))
+def test_tuned_methods_reach_tolerance_at_the_predicted_rate(key):
+    kappa = 100.0
+    prob = quadratic(np.diag(np.logspace(0, 2, 6)))
+    tu = TUNINGS[key](1.0, kappa)
+    model, scheme, dt = tuned_method(prob, tu)
+    run = iterations_to_tolerance(model, scheme, np.ones(6), dt, np.zeros(6), 1e-8, max_iter=5000)
+    assert run.reached
+    assert 0.8 <= run.iterations / tu.predicted_iterations(1e-8) <= 1.6
+    assert math.log(asymptotic_rate(run.errors)) / math.log(tu.rate) == pytest.approx(1.0, abs=0.02)
+
+
+def test_tuned_heavy_ball_is_polyaks_recurrence():
+    prob = quadratic(np.diag([1.0, 10.0]))
+    tu = polyak_tuning(1.0, 10.0)
+    model, scheme, dt = tuned_method(prob, tu)
+    sol = integrate(model, scheme, (0.0, 20 * dt), [1.0, 1.0], dt, save_every=1)
+    x_prev = x = np.array([1.0, 1.0])
+    for k in range(20):
+        x, x_prev = x - tu.alpha * prob.grad(x) + tu.beta * (x - x_prev), x
+        assert np.allclose(sol.y[k + 1, 0, :2], x, atol=1e-12)
+
+
+def test_iterations_to_tolerance_validates_and_reports_divergence():
+    prob = quadratic(np.diag([1.0, 10.0]))
+    tu = TUNINGS["gd"](1.0, 10.0)
+    model, scheme, dt = tuned_method(prob, tu)
+    with pytest.raises(ValueError, match="`tol`"):
+        iterations_to_tolerance(model, scheme, [1.0, 1.0], dt, [0, 0], tol=2.0)
+    run = iterations_to_tolerance(model, scheme, [1.0, 1.0], 0.5, [0, 0], max_iter=2000)  # 0.5·10 > 2
+    assert not run.reached and run.diverged_step is not None
+
+
+def test_tuning_validates_mu_L():
+    with pytest.raises(ValueError, match="`L`"):
+        polyak_tuning(2.0, 1.0)
+
+
+# -- Nesterov's ODE --------------------------------------------------------------------------
+@pytest.mark.parametrize("r", [1.0, 2.0, 3.0, 5.0])
+def test_reference_from_t0_matches_bessel_closed_form(r):
+    H = np.array([[1.0, 0.3], [0.3, 0.2]])
+    t = np.linspace(0, 15, 301)
+    ref = nesterov_ode_reference(quadratic(H), [1.5, -0.5], t, r=r)
+    assert np.max(np.abs(ref[:, :2] - nesterov_ode_bessel(H, [1.5, -0.5], t, r=r))) < 1e-9
+
+
+def test_series_start_agrees_with_limit_start():
+    p = log_sum_exp([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    t = np.linspace(0.01, 8, 200)
+    a = nesterov_ode_reference(p, [1.5, -0.5], t)
+    b = nesterov_ode_reference(p, [1.5, -0.5], t, start="series", t_start=1e-3)
+    assert np.max(np.abs(a - b)) < 1e-9
+
+
+def test_nesterov_ode_reference_validates_start():
+    with pytest.raises(ValueError, match="`start`"):
+        nesterov_ode_reference(quadratic(np.eye(1)), [1.0], [1.0], start="bogus")
+
+
+def test_bessel_closed_form_validates_input():
+    with pytest.raises(ValueError, match="`H`"):
+        nesterov_ode_bessel(np.eye(2), [1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="`r`"):
+        nesterov_ode_bessel(1.0, [1.0], [1.0], r=-1)
+
+
+def test_nesterov_convex_is_the_paper_recurrence():
+    p = quadratic(np.diag([1.0, 0.1]))
+    s = 0.01
+    sol = integrate(NesterovODE(p, 3.0), "nesterov-convex", (0.0, 30 * math.sqrt(s)), [1.0, 1.0],
+                    math.sqrt(s), save_every=1)
+    x = y = np.array([1.0, 1.0])
+    for k in range(1, 31):
+        x_new = y - s * p.grad(y)
+        y = x_new + (k - 1) / (k + 2) * (x_new - x)
+        x = x_new
+        assert np.allclose(sol.y[k, 0, :2], x, atol=1e-13)
+
+
+def test_nesterov_convex_converges_to_the_ode_at_order_one():
+    H = np.diag([1.0, 0.2])
+    T, x0 = 6.0, np.array([1.0, 1.0])
+    Ns = [40, 80, 160, 320]
+    t = np.linspace(0, T, Ns[-1] + 1)
+    exact = nesterov_ode_bessel(H, x0, t)
+    errs = []
+    for N in Ns:
+        sol = integrate(NesterovODE(quadratic(H)), NesterovConvex(), (0.0, T), x0, T / N, save_every=1)
+        errs.append(np.max(np.abs(sol.y[:, 0, :2] - exact[:: Ns[-1] // N])))
+    assert fit_order(T / np.array(Ns), errs).order == pytest.approx(1.0, abs=0.1)
+
+
+def test_nesterov_convex_requires_rest_start():
+    with pytest.raises(ValueError, match="`y0`"):
+        integrate(NesterovODE(quadratic(np.eye(1))), "nesterov-convex", (0.0, 1.0), [1.0, 0.5], 0.1)
+
+
+# -- high-resolution ODEs ---------------------------------------------------------------------
+def _hr_errors(cls, variant, start="taylor"):
+    H = np.array([[1.0, 0.3], [0.3, 0.6]])
+    prob, mu = quadratic(H), float(np.linalg.eigvalsh(H).min())
+    x0, T, Ns = np.array([1.0, -1.0]), 4.0, [40, 80, 160]
+    errs = []
+    own = "heavy-ball" if cls is HeavyBallSC else "nag-sc"
+    for N in Ns:
+        h = T / N
+        m = HighResolutionODE(prob, mu, h * h, own)
+        y0 = np.concatenate([x0, m.shi_initial_velocity(x0)])
+        sol = integrate(m, cls(start=start), (0.0, T), y0, h, save_every=1)
+        ref = exact_linear(HighResolutionODE(prob, mu, h * h, variant), y0, sol.t)[:, 0, :2]
+        errs.append(np.max(np.linalg.norm(sol.y[:, 0, :2] - ref, axis=1)))
+    return fit_order(T / np.array(Ns), errs).order
+
+
+@pytest.mark.parametrize("cls,own,other", [(HeavyBallSC, "heavy-ball", "nag-sc"),
+                                           (NesterovSC, "nag-sc", "heavy-ball")])
+def test_each_method_tracks_its_own_high_resolution_ode_to_order_s(cls, own, other):
+    assert _hr_errors(cls, own) == pytest.approx(2.0, abs=0.2)
+    assert _hr_errors(cls, other) == pytest.approx(1.0, abs=0.2)
+    assert _hr_errors(cls, "low-resolution") == pytest.approx(1.0, abs=0.2)
+
+
+def test_high_resolution_model_validates():
+    p = quadratic(np.eye(2))
+    with pytest.raises(ValueError, match="`variant`"):
+        HighResolutionODE(p, 1.0, 0.01, "bogus")
+    with pytest.raises(ValueError, match="`s`"):
+        HighResolutionODE(p, 1.0, 2.0)
+    with pytest.raises(ValueError, match="`dt`"):
+        integrate(HighResolutionODE(p, 1.0, 0.01), HeavyBallSC(), (0.0, 1.0), [1.0, 1.0], 0.2)
+    with pytest.raises(ValueError, match="`start`"):
+        NesterovSC(start="bogus")
+
+
+def test_accel_schemes_are_registered():
+    for name in ("nesterov-convex", "heavy-ball-sc", "nag-sc"):
+        assert name in METHODS
+        assert get_scheme(name).name == name
+
+
+# -- momentum SGD and the Kramers equation ----------------------------------------------------
+def test_stationary_covariance_matches_closed_form():
+    a, b, h, c = 0.01, 0.9, 2.0, 0.5
+    S = momentum_sgd_stationary_covariance(a, b, h, c)
+    assert S[0, 0] == pytest.approx(a * c * (1 + b) / (h * (1 - b) * (2 * (1 + b) - a * h)), rel=1e-10)
+
+
+def test_kramers_temperature_is_sgd_temperature():
+    a, b = leapfrog_coefficients(0.05, 2.0)
+    kp = kramers_parameters(a, b, 3.0)
+    assert kp.temperature == pytest.approx(a * 3.0 / (2 * (1 - b)), rel=1e-12)
+    assert kp.sigma2 == pytest.approx(kp.gamma * 3.0)
+    assert h_var_limit(a, b) == pytest.approx(kp.temperature, rel=0.01)
+
+
+def h_var_limit(a, b, h=1.0, c=3.0):
+    return h * momentum_sgd_stationary_covariance(a, b, h, c)[0, 0]
+
+
+def test_momentum_sgd_stationary_variance_monte_carlo(rng):
+    a, b = leapfrog_coefficients(0.3, 1.0)
+    n = 20000
+    run = momentum_sgd_ensemble(quadratic(np.eye(1)), a, b, 1.0, 300, n, rng)
+    var = run.theta[:, 0].var(ddof=1)
+    exact = momentum_sgd_stationary_covariance(a, b, 1.0, 1.0)[0, 0]
+    assert abs(var - exact) <= 5 * exact * math.sqrt(2 / (n - 1))
+
+
+def test_naive_sghmc_energy_grows_at_ito_rate():
+    gamma, n, steps = 0.1, 4000, 1000
+    run = momentum_sgd_ensemble(quadratic(np.eye(1)), gamma ** 2, 1.0, 1.0, steps, n,
+                                rng=np.random.default_rng(5), theta0=[0.0], record_every=steps)
+    predicted = 0.5 * gamma * 1.0 * steps * gamma  # (σ²/2) t with σ² = γc, t = nγ
+    assert abs(run.energy_mean[-1] - predicted) <= 5 * run.energy_se[-1] + 0.02 * predicted
+
+
+def test_momentum_sgd_validation():
+    p = quadratic(np.eye(1))
+    with pytest.raises(ValueError, match="`beta`"):
+        momentum_sgd_ensemble(p, 0.1, 1.5, 1.0, 10, 10, 0)
+    with pytest.raises(ValueError, match="`n_paths`"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, 1.0, 10, 0, 0)
+    with pytest.raises(TypeError, match="`rng`"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, 1.0, 10, 10, "seed")
+    with pytest.raises(ValueError, match="unstable"):
+        momentum_sgd_stationary_covariance(1.0, 0.9, 10.0, 1.0)
+    with pytest.raises(ValueError, match="`lr`"):
+        sgd_stationary_variance(1.0, 3.0, 1.0)
+
+
+def test_momentum_sgd_is_reproducible_with_a_seed():
+    p = quadratic(np.eye(2))
+    a = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, 11)
+    b = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.default_rng(11))
+    assert np.array_equal(a.theta, b.theta)
+
+
+# -- Lessard's cycle ---------------------------------------------------------------------------
+def test_heavy_ball_has_a_stable_period_three_cycle_on_lessards_function():
+    prob = lessard_function()
+    tu = polyak_tuning(1.0, 25.0)
+    model, scheme, dt = tuned_method(prob, tu)
+    starts = np.linspace(3.07, 3.46, 40)
+    labels, tails = classify_orbits(model, scheme, dt, starts, n_steps=1000)
+    assert np.all(labels == 3)
+    cyc = refine_cycle(prob, tu.alpha, tu.beta, tails[0, -2:], 3)
+    assert cyc.stable and cyc.residual < 1e-12
+    # the cycle is a fixed point of three heavy-ball steps
+    x_prev, x = cyc.points[-1], cyc.points[0]
+    for expect in (cyc.points[1], cyc.points[2], cyc.points[0]):
+        x, x_prev = x + tu.beta * (x - x_prev) - tu.alpha * prob.grad(np.array([x]))[0], x
+        assert x == pytest.approx(expect, abs=1e-12)
+
+
+@pytest.mark.parametrize("key", ["gd", "nesterov"])
+def test_gd_and_nesterov_converge_on_lessards_function(key):
+    prob = lessard_function()
+    model, scheme, dt = tuned_method(prob, TUNINGS[key](1.0, 25.0))
+    labels, _ = classify_orbits(model, scheme, dt, np.linspace(-10, 10, 201), n_steps=1500)
+    assert np.all(labels == 0)
+
+
+def test_refine_cycle_validates():
+    with pytest.raises(ValueError, match="`period`"):
+        refine_cycle(lessard_function(), 1 / 9, 4 / 9, [0.0, 1.0], 0)
