@@ -31,3 +31,11 @@ __all__ = ["Scheme", "ConvergenceError", "METHODS", "get_scheme", "rk_step", "Eu
            "RK4", "SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19",
            "leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients",
            "nesterov_ode_parameters"]
+
+# --- SDE schemes (issue 4) ---
+from .sde import (SDE_METHODS, ABOBA, BAOAB, OBABO, EulerMaruyama, LeimkuhlerMatthews,  # noqa: E402
+                  Milstein, MomentumSGD, SDEScheme, SGDIterates, Splitting, StochasticHeun)
+
+METHODS.update(SDE_METHODS)
+__all__ += ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Splitting", "BAOAB", "OBABO",
+            "ABOBA", "MomentumSGD", "LeimkuhlerMatthews", "SGDIterates"]
