@@ -374,3 +374,59 @@ def kinetic_temperature(velocities):
 
 __all__ += ["SDEOrderResult", "sde_order_study", "gibbs_density", "density_distances",
             "histogram_chi2", "escape_times", "kinetic_temperature"]
+
+
+def sgd_stationary_covariances(problem, lr, batch_size):
+    """Stationary covariance of constant-step SGD near the minimum of a quadratic finite sum.
+
+    Three predictions for θ_k − θ* with learning rate η and batch size B (sampling with
+    replacement), Σ* the per-example gradient covariance at θ*:
+
+    - ``continuous``: Mandt et al.'s OU limit, H S + S H = (η/B) Σ*
+      (``scipy.linalg.solve_continuous_lyapunov``);
+    - ``discrete``: the linear recursion with constant noise, S = M S Mᵀ + (η²/B) Σ*,
+      M = I − ηH (``scipy.linalg.solve_discrete_lyapunov``);
+    - ``exact``: the discrete recursion with the noise's own dependence on θ (per-example
+      gradients affine in θ, e.g. least squares): S = M S Mᵀ + (η²/B)[Σ* + (1/N)Σ J_i S J_iᵀ
+      − H S H], solved as a linear system (None if the recursion has no PSD fixed point).
+
+    Returns
+    -------
+    dict of (d, d) arrays and the stability margin η·λ_max(H).
+    """
+    from scipy.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov
+
+    if not problem.is_quadratic:
+        raise ValueError("`problem` must be a quadratic finite sum (constant Hessian)")
+    lr = float(lr)
+    H, c = problem.hessian_matrix, problem.center
+    d, N = problem.dim, problem.n_examples
+    g0 = problem.example_grads(c)  # (N, d)
+    Sig = g0.T @ g0 / N - np.outer(g0.mean(0), g0.mean(0))
+    J = np.stack([problem.example_grads(c + np.eye(d)[j]) - g0 for j in range(d)], axis=-1)  # (N, d, d)
+    M = np.eye(d) - lr * H
+    cont = solve_continuous_lyapunov(H, lr / batch_size * Sig)
+    disc = solve_discrete_lyapunov(M, lr ** 2 / batch_size * Sig)
+    K = np.kron(M, M) + lr ** 2 / batch_size * (np.einsum("nij,nkl->ikjl", J, J).reshape(d * d, d * d) / N
+                                               - np.kron(H, H))
+    exact = None
+    if np.max(np.abs(np.linalg.eigvals(K))) < 1:
+        exact = np.linalg.solve(np.eye(d * d) - K, (lr ** 2 / batch_size * Sig).ravel()).reshape(d, d)
+    return {"continuous": cont, "discrete": disc, "exact": exact, "noise_cov": Sig,
+            "lr_lambda_max": float(lr * np.linalg.eigvalsh(H).max())}
+
+
+def covariance_z(samples, S):
+    """Entrywise z-scores of the sample covariance of ``samples`` (n, d) against ``S``, with the
+    Gaussian standard error √((S_ii S_jj + S_ij²)/n) (upper triangle)."""
+    X = np.asarray(samples, float)
+    n = X.shape[0]
+    C = np.cov(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+    iu = np.triu_indices(X.shape[1])
+    se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C ** 2) / n)[iu]
+    if S is None:
+        return None, C
+    return (C[iu] - np.asarray(S)[iu]) / se, C
+
+
+__all__ += ["sgd_stationary_covariances", "covariance_z"]
