@@ -430,3 +430,34 @@ def covariance_z(samples, S):
 
 
 __all__ += ["sgd_stationary_covariances", "covariance_z"]
+
+
+def scheme_linear_map(model, scheme, dt):
+    """(M, N) with y_{n+1} = M y_n + N ξ_n for a scheme applied to a linear SDE model.
+
+    Found by stepping unit states with zero noise and zero states with unit noise, so
+    it is the scheme's own code that is analysed (e.g. BAOAB on a harmonic potential).
+    The exact discrete stationary covariance is then
+    ``scipy.linalg.solve_discrete_lyapunov(M, N @ N.T)``.
+    """
+    from .schemes import get_scheme
+
+    sch = get_scheme(scheme)
+    sch.check_model(model)
+    D, k, m = model.state_dim, sch.n_terms, model.noise_dim
+    n = D + k * m + 1
+    y = np.zeros((n, D))
+    y[:D] = np.eye(D)
+    z = np.zeros((k, n, m))
+    for i in range(k * m):
+        z[i // m, D + i, i % m] = 1.0
+    state = sch.init(model, y, dt)
+    sch.step(model, 0.0, state, dt, z)
+    out = sch.output(model, state)
+    base = out[-1]
+    M = (out[:D] - base).T
+    Nn = (out[D:D + k * m] - base).T
+    return M, Nn
+
+
+__all__ += ["scheme_linear_map"]

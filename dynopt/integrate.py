@@ -695,7 +695,8 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     note = ""
     if n_div:
         note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (first detected at step "
-                f"{first}, checks every {check_every} steps); they are excluded from all statistics")
+                f"{first}, checks every {check_every} steps); they are excluded from final-state statistics and from "
+                f"every observation after their detection (time averages taken before it include them)")
     return EnsembleResult(
         t_final=t0 + n_steps * dt, n_paths=int(n_paths), n_steps=n_steps, dt=dt, method=scheme.name,
         seed=int(root.entropy) if isinstance(root.entropy, (int, np.integer)) else root.entropy,
@@ -703,3 +704,67 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         observations={o.name: o.result() for o in observers}, n_diverged=n_div,
         first_divergence_step=first, diverged_step=diverged_step, chunk_size=layout.chunk_size,
         block_size=layout.block_size, dtype=dtype.name, seconds=time.perf_counter() - tic, note=note)
+
+
+class TimeAverage(Observer):
+    """Time-and-ensemble average of ``fn(y)`` (a scalar per path) from ``t_min`` on.
+
+    Each logical block keeps its own sum; the standard error is computed from the spread
+    of the block averages (batch means: blocks are independent, so time correlation
+    inside a path is accounted for).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y) -> (n,)`` on states.
+    t_min : float
+        Burn-in time.
+    every : int
+        Steps between looks.
+    """
+
+    def __init__(self, fn, t_min=0.0, every=1, name="time_average"):
+        if not callable(fn):
+            raise TypeError("`fn` must be callable fn(y) -> (n,)")
+        if not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"`every` must be a positive integer; got {every!r}")
+        self.fn, self.t_min, self.every, self.name = fn, float(t_min), int(every), name
+
+    def steps(self, n_steps, t0, dt):
+        k0 = max(0, math.ceil((self.t_min - t0) / dt - 1e-9))
+        if k0 > n_steps:
+            raise ValueError(f"`t_min` {self.t_min} is after the end of the run")
+        return list(range(k0, n_steps + 1, self.every))
+
+    def start(self, layout, state_dim):
+        self._sum = np.zeros(layout.n_blocks)
+        self._cnt = np.zeros(layout.n_blocks, dtype=np.int64)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        v = np.asarray(self.fn(y), dtype=np.float64)
+        off = layout.block_rows(b0)[0]
+        for b in range(b0, b1):
+            a, e = (r - off for r in layout.block_rows(b))
+            ok = alive[a:e]
+            self._sum[b] += v[a:e][ok].sum()
+            self._cnt[b] += int(ok.sum())
+
+    def result(self):
+        good = self._cnt > 0
+        means = self._sum[good] / self._cnt[good]
+        mean = float(self._sum.sum() / max(self._cnt.sum(), 1))
+        se = float(means.std(ddof=1) / np.sqrt(means.size)) if means.size > 1 else float("inf")
+        return TimeAverageResult(mean, se, int(self._cnt.sum()), int(means.size))
+
+
+@dataclass
+class TimeAverageResult:
+    """``mean`` and its batch-means standard error ``se`` over ``n_blocks`` blocks."""
+
+    mean: float
+    se: float
+    samples: int
+    n_blocks: int
+
+
+__all__ += ["TimeAverage", "TimeAverageResult"]
