@@ -537,6 +537,11 @@ class EnsembleResult:
         return model.position(self.y_final[self.alive])
 
 
+def _results(observers):
+    with np.errstate(all="ignore"):  # paths blown up before detection may overflow a reduction
+        return {o.name: o.result() for o in observers}
+
+
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16) -> EnsembleResult:
@@ -701,7 +706,7 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         t_final=t0 + n_steps * dt, n_paths=int(n_paths), n_steps=n_steps, dt=dt, method=scheme.name,
         seed=int(root.entropy) if isinstance(root.entropy, (int, np.integer)) else root.entropy,
         y_final=y_final, times=None if not save_every else t0 + dt * np.array(save_k), paths=paths,
-        observations={o.name: o.result() for o in observers}, n_diverged=n_div,
+        observations=_results(observers), n_diverged=n_div,
         first_divergence_step=first, diverged_step=diverged_step, chunk_size=layout.chunk_size,
         block_size=layout.block_size, dtype=dtype.name, seconds=time.perf_counter() - tic, note=note)
 
