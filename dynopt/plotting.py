@@ -216,3 +216,71 @@ def plot_basin(starts, labels, ax=None, names=None):
     ax.legend(fontsize=7, markerscale=3)
     ax.grid(True, alpha=0.3)
     return artists
+
+
+# --- SDE (issue 4) ---
+def plot_sde_orders(results, which="strong", ax=None, title=None):
+    """Log–log strong or |weak| error vs step for SDEOrderResults, error bars = 2 SE.
+
+    Returns
+    -------
+    list of artists
+    """
+    ax = new_axes(ax)
+    arts = []
+    for r in results:
+        h = np.asarray(r.steps)
+        e = np.abs(np.asarray(r.strong if which == "strong" else r.weak))
+        se = np.asarray(r.strong_se if which == "strong" else r.weak_se)
+        fit = r.strong_fit if which == "strong" else r.weak_fit
+        lab = f"{r.scheme}, {r.model.split('(')[0]}" + (f" (p={fit.order:.2f})" if fit else " (no fit)")
+        arts.append(ax.errorbar(h, e, yerr=2 * se, fmt="o-", ms=3, capsize=2, label=lab))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step h")
+    ax.set_ylabel("E|X_h(T) − X(T)|" if which == "strong" else "|E f(X_h(T)) − E f(X(T))|")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6)
+    ax.grid(True, which="both", alpha=0.3)
+    return arts
+
+
+def plot_density_fit(centers, density, curves, ax=None, title=None, xlabel="θ"):
+    """Histogram density (steps) against named theoretical curves ``{label: (x, pdf)}``."""
+    ax = new_axes(ax)
+    arts = [ax.step(centers, density, where="mid", color="k", lw=1, label="simulation")]
+    for lab, (x, y) in curves.items():
+        arts += ax.plot(x, y, lw=1.2, label=lab)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return arts
+
+
+def plot_bias(steps, series, ax=None, title=None, ylabel="bias"):
+    """Log–log |bias| vs step for ``{label: (bias, se)}`` series; points within 2 SE hollow."""
+    ax = new_axes(ax)
+    arts = []
+    h = np.asarray(steps, float)
+    for lab, (b, se) in series.items():
+        b, se = np.abs(np.asarray(b, float)), np.asarray(se, float)
+        line, = ax.plot(h, np.maximum(b, 1e-300), "o-", ms=3, label=lab)
+        weak = b <= 2 * se
+        if weak.any():
+            ax.plot(h[weak], np.maximum(b[weak], 1e-300), "o", mfc="white", mec=line.get_color(), ms=5)
+        arts.append(line)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step h")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6)
+    ax.grid(True, which="both", alpha=0.3)
+    return arts
+
+
+__all__ += ["plot_sde_orders", "plot_density_fit", "plot_bias"]

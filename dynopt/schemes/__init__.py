@@ -37,3 +37,12 @@ from .accel import ACCEL_METHODS, HeavyBallSC, NesterovConvex, NesterovSC  # noq
 
 METHODS.update(ACCEL_METHODS)
 __all__ += ["NesterovConvex", "HeavyBallSC", "NesterovSC"]
+
+
+# --- SDE schemes (issue 4) ---
+from .sde import (SDE_METHODS, ABOBA, BAOAB, OBABO, EulerMaruyama, LeimkuhlerMatthews,  # noqa: E402
+                  Milstein, MomentumSGD, SDEScheme, SGDIterates, Splitting, StochasticHeun)
+
+METHODS.update(SDE_METHODS)
+__all__ += ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Splitting", "BAOAB", "OBABO",
+            "ABOBA", "MomentumSGD", "LeimkuhlerMatthews", "SGDIterates"]

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from dynopt.brownian import (as_seed_sequence, block_generator, brownian_increments,
+                             coarsen_increments, make_layout)
+
+
+def test_block_stream_is_spawn_child():
+    root = np.random.SeedSequence(7)
+    child = root.spawn(3)[2]
+    a = np.random.Generator(np.random.SFC64(child)).standard_normal(5)
+    b = block_generator(np.random.SeedSequence(7), 2).standard_normal(5)
+    assert np.array_equal(a, b)
+
+
+def test_increments_statistics():
+    dW = brownian_increments(4000, 50, 0.01, seed=3, block_size=512)
+    assert dW.shape == (50, 4000, 1)
+    v = dW.var()
+    se = 0.01 * np.sqrt(2 / dW.size)
+    assert abs(v - 0.01) < 5 * se
+    WT = dW.sum(0)[:, 0]
+    assert abs(WT.var(ddof=1) - 0.5) < 5 * 0.5 * np.sqrt(2 / WT.size)
+
+
+def test_coarsen_matches_sum():
+    dW = brownian_increments(10, 12, 0.1, seed=1)
+    c = coarsen_increments(dW, 4)
+    assert c.shape == (3, 10, 1)
+    assert np.allclose(c.sum(0), dW.sum(0))
+    with pytest.raises(ValueError, match="`factor`"):
+        coarsen_increments(dW, 5)
+
+
+def test_seed_validation():
+    with pytest.raises(ValueError, match="`seed`"):
+        as_seed_sequence(-1)
+    with pytest.raises(TypeError, match="`seed`"):
+        as_seed_sequence("x")
+    with pytest.raises(ValueError, match="not both"):
+        as_seed_sequence(1, np.random.default_rng(0))
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    assert as_seed_sequence(rng=g1).entropy == as_seed_sequence(rng=g2).entropy
+
+
+def test_layout_rounds_chunk_to_blocks():
+    lay = make_layout(10000, 1000, 2500)
+    assert lay.chunk_size in (2000, 3000) and lay.n_blocks == 10
+    assert list(lay.chunks())[-1][3] == 10000
+    with pytest.raises(ValueError, match="`n_paths`"):
+        make_layout(0)
+    with pytest.raises(ValueError, match="`block_size`"):
+        make_layout(10, 0)
