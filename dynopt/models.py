@@ -7,6 +7,8 @@ Every model has ``init_params(rng) -> dict``, ``forward(params, X)``,
 """
 from __future__ import annotations
 
+import contextlib
+
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -14,7 +16,7 @@ import numpy as np
 from . import optim
 from .data import as_generator, minibatches
 
-__all__ = ["LinearRegression", "SoftmaxRegression", "MLP", "cross_entropy", "train",
+__all__ = ["LinearRegression", "SoftmaxRegression", "MLP", "cross_entropy", "train", "blas_limit",
            "TrainResult", "torch_linear_init"]
 
 
@@ -172,6 +174,16 @@ class MLP:
         return float(np.mean(self.forward(params, X).argmax(axis=1) == y))
 
 
+def blas_limit(n):
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as is
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n), user_api="blas")
+
+
 class TrainResult(NamedTuple):
     """Result of :func:`train`.
 
@@ -196,7 +208,7 @@ class TrainResult(NamedTuple):
 
 
 def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_loss: bool = False,
-          drop_last: bool = False) -> TrainResult:
+          drop_last: bool = False, blas_threads: Optional[int] = 1) -> TrainResult:
     """Minibatch training of ``model`` with optimizer ``opt`` (1 gradient per step).
 
     Parameters
@@ -208,6 +220,9 @@ def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_l
     batch_size, epochs : int ≥ 1
     rng : int, SeedSequence or Generator — shuffling of every epoch
     full_loss : bool — also record the loss on the whole set after each epoch
+    blas_threads : int or None — BLAS threads during training (default 1: on matrices
+        this small, threads cost far more than they save, ~50× on a busy 2-core machine;
+        None leaves the BLAS setting alone)
 
     Returns
     -------
@@ -221,7 +236,7 @@ def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_l
     params = {k: np.array(v, dtype=float) for k, v in params.items()}
     state = opt.init(params)
     full = [model.loss(params, X, y)] if full_loss else None
-    with np.errstate(over="ignore", invalid="ignore"):
+    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
         return _train_loop(model, params, opt, X, y, batch_size, epochs, rng, full, drop_last, state)
 
 
