@@ -35,7 +35,8 @@ from .schemes.maps import (leapfrog_coefficients, leapfrog_ode_parameters, neste
 __all__ = ["heavy_ball_ode_parameters", "nesterov_ode_parameters_from_optimizer",
            "momentum_from_ode", "RMSPropODE", "AdamODE", "AdagradODE", "continuous_limit",
            "TrackingResult", "ode_tracking_study", "EnsembleResult", "sgd_least_squares_ensemble",
-           "ou_excess_loss", "discrete_stationary_excess_loss"]
+           "ou_excess_loss", "discrete_stationary_excess_loss", "paths_with_flows",
+           "DEFAULT_2D_HYPERPARAMETERS"]
 
 
 # ---------------------------------------------------------------------------------
@@ -414,3 +415,52 @@ def discrete_stationary_excess_loss(H, Sigma, lr: float, batch: int) -> float:
     M = np.eye(H.shape[0]) - lr * H
     P = solve_discrete_lyapunov(M, lr * lr * np.asarray(Sigma, float) / batch)
     return 0.5 * float(np.trace(H @ P))
+
+
+# ---------------------------------------------------------------------------------
+# 2-D trajectories with their flows
+# ---------------------------------------------------------------------------------
+#: hyper-parameters of the all-optimizers figure: (x0, steps, {name: hyper-parameters})
+DEFAULT_2D_HYPERPARAMETERS = {
+    "ellipse": ((-5.0, -2.0), 40, {
+        "sgd": dict(lr=0.2), "momentum": dict(lr=0.05, momentum=0.8),
+        "nesterov": dict(lr=0.05, momentum=0.8), "adagrad": dict(lr=1.0),
+        "rmsprop": dict(lr=0.1, decay=0.9, eps=1e-6), "adam": dict(lr=0.3, b1=0.9, b2=0.999)}),
+    "rosenbrock": ((-1.2, 1.0), 2000, {
+        "sgd": dict(lr=1e-3), "momentum": dict(lr=2e-4, momentum=0.9),
+        "nesterov": dict(lr=2e-4, momentum=0.9), "adagrad": dict(lr=0.1),
+        "rmsprop": dict(lr=2e-3, decay=0.99, eps=1e-6), "adam": dict(lr=5e-3, b1=0.9, b2=0.999)}),
+}
+
+
+def paths_with_flows(problem: Problem, x0, n_steps: int, hyperparams: dict, n_flow_points: int = 200,
+                     rtol: float = 1e-8):
+    """Iterates of each optimizer and the solution of the ODE it discretizes, over the same time.
+
+    Momentum and Nesterov run in the sutskever convention (the foundation's exact maps:
+    heavy ball = leapfrog from rest, eq 15; look-ahead Nesterov, eq 18); RMSProp with eps
+    inside the root (d2l); Adagrad and Adam as PyTorch.  Flows: ``solve_ivp`` LSODA at
+    ``rtol`` (stiff on Rosenbrock; a figure needs no more).
+
+    Returns
+    -------
+    dict
+        name -> (iterates (n_steps + 1, 2), flow (n_flow_points, 2), diverged_step)
+    """
+    from .reference import solve_ivp_reference
+
+    conv = {"momentum": "sutskever", "nesterov": "sutskever", "rmsprop": "d2l"}
+    x0 = np.asarray(x0, dtype=float)
+    out = {}
+    for name, hp in hyperparams.items():
+        kw = {k: v for k, v in hp.items() if k != "lr"}
+        if name in conv:
+            kw["convention"] = conv[name]
+        res = optim.run(optim.get_optimizer(name, lr=hp["lr"], **kw), problem.grad, x0, n_steps)
+        extra = {"eps_inside": True} if name == "rmsprop" else {}
+        model, dt = continuous_limit(name, problem, **hp, **extra)
+        steps_done = n_steps if res.diverged_step is None else res.diverged_step - 1
+        ts = np.linspace(0.0, steps_done * dt, n_flow_points)
+        flow = solve_ivp_reference(model, model.as_state(x0), ts, rtol=rtol, method="LSODA")
+        out[name] = (res.path, flow[:, 0, :problem.dim], res.diverged_step)
+    return out
