@@ -19,7 +19,7 @@ The minibatch-SGD side (temperature η/B, Smith, Kindermans, Ying & Le 2018) liv
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 

@@ -5,7 +5,6 @@ approach their ODE as the learning rate → 0.
 
     python experiments/optimizer_flows.py
 """
-import numpy as np
 
 from _common import out_path
 from dynopt import optim_dynamics as od

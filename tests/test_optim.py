@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dynopt import optim
-from dynopt.problems import ellipse, rosenbrock
+from dynopt.problems import ellipse
 
 P = ellipse()
 X0 = np.array([-5.0, -2.0])
