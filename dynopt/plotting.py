@@ -284,3 +284,83 @@ def plot_bias(steps, series, ax=None, title=None, ylabel="bias"):
 
 
 __all__ += ["plot_sde_orders", "plot_density_fit", "plot_bias"]
+
+
+# --- optimizers (issue 5) ---
+def plot_optimizer_paths(problem, paths, flows=None, ax=None, xlim=None, ylim=None, levels=20,
+                         title=None, legend=True):
+    """Iterates of several optimizers on a 2-D objective, each with its continuous flow.
+
+    Parameters
+    ----------
+    problem : dynopt.problems.Problem
+        2-D objective (drawn as contours).
+    paths : dict
+        label -> iterates, shape (k, 2) (markers).
+    flows : dict, optional
+        label -> points of the continuous flow, shape (m, 2) (a line in the same colour).
+    xlim, ylim : (float, float), optional
+        Plot window (default: the paths' bounding box with a margin).
+
+    Returns
+    -------
+    list of Line2D
+    """
+    ax = new_axes(ax)
+    pts = np.concatenate([np.asarray(p) for p in paths.values()])
+    if xlim is None or ylim is None:
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-3)
+        xlim = xlim or (lo[0] - pad[0], hi[0] + pad[0])
+        ylim = ylim or (lo[1] - pad[1], hi[1] + pad[1])
+    plot_contour(problem, xlim=xlim, ylim=ylim, levels=levels, ax=ax)
+    artists = []
+    for i, (label, p) in enumerate(paths.items()):
+        color = f"C{i % 10}"
+        artists += plot_trajectory(p, ax=ax, label=label, color=color, linewidth=0.8)
+        if flows and label in flows:
+            artists += plot_trajectory(flows[label], ax=ax, markers=False, color=color,
+                                       linewidth=1.6, alpha=0.45)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    if title:
+        ax.set_title(title, fontsize=9)
+    if legend:
+        ax.legend(fontsize=7, loc="best")
+    return artists
+
+
+def plot_curves(curves, ax=None, logy=True, xlabel="epoch", ylabel="training loss", title=None,
+                styles=None):
+    """Several curves y(x) on one axes (loss vs epoch, step ratios, ...).
+
+    Parameters
+    ----------
+    curves : dict
+        label -> (x, y) arrays of equal length; optionally (x, y, yerr) for an error band.
+    styles : dict, optional
+        label -> keyword arguments for ``ax.plot``.
+
+    Returns
+    -------
+    list of Line2D
+    """
+    ax = new_axes(ax)
+    artists = []
+    for label, xy in curves.items():
+        x, y = np.asarray(xy[0]), np.asarray(xy[1])
+        kw = dict((styles or {}).get(label, {}))
+        line = ax.plot(x, y, label=label, **kw)
+        artists += line
+        if len(xy) > 2 and xy[2] is not None:
+            e = np.asarray(xy[2])
+            ax.fill_between(x, y - e, y + e, color=line[0].get_color(), alpha=0.2, linewidth=0)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return artists

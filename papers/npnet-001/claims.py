@@ -9,3 +9,192 @@ SOURCE = {
     "title": "npnet part 3: optimizers from scratch in numpy (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam)",
     "reference": "Source text: ../shared/sources/001_e44ab3cf123ccdfc.txt",
 }
+
+
+# --- optimizers (issue 5) ---
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+from dynopt import data, models, optim  # noqa: E402
+from dynopt.plotting import plot_curves, plt  # noqa: E402
+
+
+def _npnet_configs(convention="npnet"):
+    """The source's six configurations (its class defaults: RMSprop decay 0.9, Adam β2 0.99)."""
+    return {
+        "SGD": optim.sgd(1e-5, convention=convention),
+        "Momentum": optim.sgd(1e-4, 0.9, convention=convention),
+        "Nesterov": optim.sgd(1e-5, 0.9, nesterov=True, convention=convention),
+        "Adagrad": optim.adagrad(1e-2, convention=convention),
+        "RMSprop": optim.rmsprop(1e-4, 0.9, convention=convention),
+        "Adam": optim.adam(1e-4, 0.9, 0.99, convention=convention),
+    }
+
+
+@claim("npnet-001.optimizer-comparison",
+       statement="Softmax regression trained with SGD (lr 1e-5), Momentum (1e-4, 0.9), Nesterov "
+                 "(1e-5, 0.9), Adagrad (1e-2), RMSprop (1e-4), Adam (1e-4), batch 100, 25 epochs: "
+                 "every improved optimizer converges faster than SGD, and Nesterov is the best.",
+       method="experiment")
+def optimizer_comparison(ctx):
+    ds = data.load_digits("unit")
+    n = len(ds.y)
+    # the source's loss is summed over the batch (its lr 1e-5 for SGD says so): reduction="sum"
+    model = models.SoftmaxRegression(ds.X.shape[1], 10, reduction="sum")
+    p0 = model.init_params(ctx.seed)          # one initial model shared by all, as the source
+    epochs = 25
+    final, curves = {}, {}
+    with models.blas_limit(1):
+        for name, opt in _npnet_configs().items():
+            r = models.train(model, p0, opt, ds.X, ds.y, batch_size=100, epochs=epochs,
+                             rng=np.random.default_rng(ctx.seed + 1), full_loss=True)
+            per_example = r.full_losses / n
+            final[name] = float(per_example[-1])
+            curves[name] = (np.arange(epochs + 1), per_example)
+        # the same lrs on the mean loss: the momentum family barely moves (100× smaller steps)
+        mean_model = models.SoftmaxRegression(ds.X.shape[1], 10, reduction="mean")
+        mean_final = {}
+        for name in ("SGD", "Momentum", "Nesterov"):
+            r = models.train(mean_model, p0, _npnet_configs()[name], ds.X, ds.y, batch_size=100,
+                             epochs=epochs, rng=np.random.default_rng(ctx.seed + 1), full_loss=True)
+            mean_final[name] = float(r.full_losses[-1])
+        # Nesterov at Momentum's lr: the methods compared at equal step size
+        r = models.train(model, p0, optim.sgd(1e-4, 0.9, nesterov=True, convention="npnet"), ds.X, ds.y,
+                         batch_size=100, epochs=epochs, rng=np.random.default_rng(ctx.seed + 1), full_loss=True)
+        nesterov_same_lr = float(r.full_losses[-1] / n)
+    improved = [k for k in final if k != "SGD"]
+    all_beat_sgd = all(final[k] < final["SGD"] for k in improved)
+    best = min(final, key=final.get)
+    ok = all_beat_sgd and best == "Nesterov"
+    ranking = sorted(final, key=final.get)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    plot_curves(curves, ax=ax, title="npnet-001 on 8×8 digits: softmax regression, summed loss, batch 100",
+                ylabel="training loss per example")
+    ctx.savefig(fig)
+    return judge(ok, expected={"all_beat_sgd": True, "best": "Nesterov"},
+                 measured={"all_beat_sgd": all_beat_sgd, "best": best, "ranking": ranking},
+                 tolerance="final training loss after 25 epochs, strict order",
+                 correction=None if ok else (
+                     f"{'every improved optimizer beats SGD' if all_beat_sgd else 'not every optimizer beats SGD'}; "
+                     f"best is {best}, not Nesterov (ranking {', '.join(ranking)}); Nesterov's lr 1e-5 is "
+                     "10× smaller than Momentum's, so the configurations do not compare the methods alone"),
+                 evidence={"final_loss_per_example": final, "epochs": epochs, "batch_size": 100,
+                           "steps": epochs * -(-n // 100),
+                           "mean_loss_final_with_same_lrs": mean_final,
+                           "nesterov_final_at_momentums_lr_1e-4": nesterov_same_lr,
+                           "dataset": "sklearn 8x8 digits scaled to [0, 1] (source: Fashion-MNIST, 600 steps/epoch)"})
+
+
+@claim("npnet-001.l2-penalty",
+       statement="L2 regularization adds (α/2)|w|₂ (the L2 norm) to the loss, and is implemented "
+                 "by adding αw to the gradient.",
+       method="symbolic")
+def l2_penalty(ctx):
+    w = sp.symbols("w1:4", real=True)
+    alpha = sp.symbols("alpha", positive=True)
+    norm = sp.sqrt(sum(x ** 2 for x in w))
+    grad_norm = [sp.simplify(sp.diff(alpha / 2 * norm, x)) for x in w]
+    grad_sq = [sp.simplify(sp.diff(alpha / 2 * norm ** 2, x)) for x in w]
+    implemented = [alpha * x for x in w]                       # grads[name] += weight_decay * w
+    sq_matches = all(sp.simplify(a - b) == 0 for a, b in zip(grad_sq, implemented))
+    norm_matches = all(sp.simplify(a - b) == 0 for a, b in zip(grad_norm, implemented))
+    if not sq_matches:
+        raise RuntimeError("sympy could not prove d/dw (α/2)|w|² = αw")
+    expected_norm_grad = [sp.simplify(alpha * x / (2 * norm)) for x in w]
+    if not all(sp.simplify(a - b) == 0 for a, b in zip(grad_norm, expected_norm_grad)):
+        raise RuntimeError("sympy could not simplify d/dw (α/2)|w| to αw/(2|w|)")
+    # numerically: dynopt's add_decayed_weights (the source's regularize) against both gradients
+    rng = np.random.default_rng(ctx.seed)
+    a = 0.3
+    radii = np.linspace(0.05, 3, 40)
+    u = rng.normal(size=3)
+    u /= np.linalg.norm(u)
+    impl, fd_sq, fd_norm = [], [], []
+    h = 1e-6
+    for r in radii:
+        x = r * u
+        g, _ = optim.add_decayed_weights(a).update(np.zeros(3), optim.EmptyState(), x)
+        impl.append(np.linalg.norm(g))
+        e = np.eye(3)
+        fd_sq.append(np.linalg.norm([(a / 2 * (np.sum((x + h * v) ** 2) - np.sum((x - h * v) ** 2))) / (2 * h) for v in e]))
+        fd_norm.append(np.linalg.norm([(a / 2 * (np.linalg.norm(x + h * v) - np.linalg.norm(x - h * v))) / (2 * h) for v in e]))
+    impl, fd_sq, fd_norm = map(np.array, (impl, fd_sq, fd_norm))
+    num_sq = float(np.max(np.abs(impl - fd_sq) / fd_sq))
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    plot_curves({"implemented: |αw| (dynopt add_decayed_weights)": (radii, impl),
+                 "FD gradient of (α/2)|w|₂²": (radii, fd_sq),
+                 "FD gradient of (α/2)|w|₂ (the text)": (radii, fd_norm)},
+                ax=ax, logy=False, xlabel="|w|₂", ylabel="|gradient of the penalty|",
+                title=f"npnet-001: L2 penalty gradient (α = {a})",
+                styles={"FD gradient of (α/2)|w|₂²": {"linestyle": "--"}})
+    ctx.savefig(fig)
+    ok = bool(norm_matches)
+    return judge(ok, expected="∇(α/2)|w|₂ = αw", measured={
+                     "grad_of_text_penalty_w1": str(expected_norm_grad[0]),
+                     "grad_of_squared_penalty_w1": str(grad_sq[0]),
+                     "implementation_matches_squared_norm_numerically": num_sq},
+                 tolerance="symbolic identity",
+                 correction=None if ok else ("grad += αw is the gradient of (α/2)|w|₂² (the squared norm, "
+                                             "as in cs231n); the penalty (α/2)|w|₂ has gradient αw/(2|w|₂)"),
+                 evidence={"sympy_squared_norm_matches_implementation": bool(sq_matches),
+                           "fd_rel_error_implementation_vs_squared": num_sq,
+                           "note": "the source's regularize() decays every parameter, biases included"})
+
+
+@claim("npnet-001.simplified-adam",
+       statement="The 'simplified' Adam (no bias correction, eps inside √(v + eps), β1 = 0.9, "
+                 "β2 = 0.99) is Adam: its steps are those of Kingma & Ba's Adam.",
+       method="numeric")
+def simplified_adam(ctx):
+    b1, b2, lr, T = 0.9, 0.99, 1e-3, 100
+    t = np.arange(1, T + 1)
+    # constant gradient g = 1 on a linear loss: the steps themselves, run through dynopt
+    steps = {}
+    for name, opt in {"npnet": optim.adam(lr, b1, b2, convention="npnet"),
+                      "kingma-ba": optim.adam(lr, b1, b2, eps=1e-8)}.items():
+        res = optim.run(opt, lambda x: np.ones_like(x), np.zeros(1), T)
+        steps[name] = -np.diff(res.path[:, 0])
+    ratio = steps["npnet"] / steps["kingma-ba"]
+    predicted = (1 - b1 ** t) / np.sqrt(1 - b2 ** t)     # m̂/m and √(v̂/v) removed (eps → 0)
+    formula_err = float(np.max(np.abs(ratio - predicted) / predicted))
+    # on the digits softmax regression: same gradient stream into both update rules
+    ds = data.load_digits("unit")
+    model = models.SoftmaxRegression(ds.X.shape[1], 10)
+    p = model.init_params(ctx.seed)
+    kb = optim.adam(lr, b1, b2, eps=1e-8)
+    npn = optim.adam(lr, b1, b2, convention="npnet")
+    s_kb, s_np = kb.init(p), npn.init(p)
+    rng = np.random.default_rng(ctx.seed + 1)
+    med = []
+    with models.blas_limit(1):
+        for _ in range(T):
+            idx = rng.choice(len(ds.y), 100, replace=False)
+            g = model.loss_and_grad(p, ds.X[idx], ds.y[idx])[1]
+            u_kb, s_kb = kb.update(g, s_kb, p)
+            u_np, s_np = npn.update(g, s_np, p)
+            live = np.abs(g["W"]) > 0                     # constant-zero pixels get no step
+            med.append(float(np.median(np.abs(u_np["W"][live]) / np.abs(u_kb["W"][live]))))
+            p = optim.apply_updates(p, u_kb)
+    med = np.array(med)
+    tmax = int(t[np.argmax(ratio)])
+    max_ratio, ratio_100 = float(ratio.max()), float(ratio[-1])
+    tol = 0.1
+    ok = bool(np.max(np.abs(ratio - 1)) <= tol)
+    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
+    plot_curves({"(1−β1ᵗ)/√(1−β2ᵗ) (derived)": (t, predicted),
+                 "measured, constant gradient": (t, ratio),
+                 "measured, digits (median over weights)": (t, med)},
+                ax=ax, logy=False, xlabel="iteration t", ylabel="step npnet / step Kingma–Ba",
+                title="npnet-001's simplified Adam vs Adam (β1 0.9, β2 0.99)",
+                styles={"measured, constant gradient": {"linestyle": "none", "marker": "o", "markersize": 2}})
+    ctx.savefig(fig)
+    return judge(ok, expected={"step_ratio": 1.0}, measured={"max_step_ratio": max_ratio, "at_t": tmax,
+                                                           "step_ratio_t100": ratio_100,
+                                                           "digits_median_ratio_max": float(med.max())},
+                 tolerance=tol,
+                 correction=None if ok else (
+                     f"without bias correction the steps are (1−β1ᵗ)/√(1−β2ᵗ) times Adam's: equal at t = 1, "
+                     f"up to {max_ratio:.2f}× at t = {tmax}, still {ratio_100:.2f}× at t = 100 (→ 1 as t → ∞); "
+                     "eps inside the root also floors √v at √eps = 1e-4 instead of adding 1e-8"),
+                 evidence={"formula_max_rel_error": formula_err, "lr": lr, "iterations": T,
+                           "digits_median_ratio_t1_t10_t100": [med[0], med[9], med[-1]]})
