@@ -89,10 +89,12 @@ class BlockLayout(NamedTuple):
         start = b * self.block_size
         return start, min(start + self.block_size, self.n_paths)
 
-    def chunks(self):
-        """Yield ``(first_block, last_block_exclusive, start_row, stop_row)`` per chunk."""
-        for b0 in range(0, self.n_blocks, self.chunk_blocks):
-            b1 = min(b0 + self.chunk_blocks, self.n_blocks)
+    def chunks(self, first_block=0, last_block=None):
+        """Yield ``(first_block, last_block_exclusive, start_row, stop_row)`` per chunk,
+        for the blocks ``[first_block, last_block)`` (default all)."""
+        stop = self.n_blocks if last_block is None else last_block
+        for b0 in range(first_block, stop, self.chunk_blocks):
+            b1 = min(b0 + self.chunk_blocks, stop)
             yield b0, b1, self.block_rows(b0)[0], self.block_rows(b1 - 1)[1]
 
 

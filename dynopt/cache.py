@@ -70,4 +70,5 @@ class Cache:
 
     def put(self, key: str, value) -> None:
         if self.enabled:
-            atomic_write_text(self._path(key), _canonical(value))
+            # keys keep their order: a cached result must read back exactly as computed
+            atomic_write_text(self._path(key), json.dumps(value, default=repr, ensure_ascii=True))

@@ -181,6 +181,12 @@ class Observer:
     def steps(self, n_steps, t0, dt):
         return [n_steps]
 
+    def merge(self, other, layout, first_block, last_block):
+        """Take over ``other``'s statistics of the blocks ``[first_block, last_block)``
+        (``other`` observed only those).  Needed for runs split over an executor."""
+        raise TypeError(f"observer {type(self).__name__} cannot be merged: it needs a merge() "
+                        "method to be used with `executor`")
+
 
 def _coords(y, coords):
     return y if coords is None else y[:, coords]
@@ -235,6 +241,10 @@ class Moments(Observer):
                 m = x.sum(axis=0) / n
                 self._mean[i, b] = m
                 self._m2[i, b] = ((x - m) ** 2).sum(axis=0)
+
+    def merge(self, other, layout, first_block, last_block):
+        sl = slice(first_block, last_block)
+        self._n[:, sl], self._mean[:, sl], self._m2[:, sl] = other._n[:, sl], other._mean[:, sl], other._m2[:, sl]
 
     def result(self):
         T, nb, D = self._mean.shape
@@ -313,6 +323,13 @@ class Histogram(Observer):
         self.counts += np.bincount(self._index(x), minlength=self.bins)
         self.looks += 1
 
+    def merge(self, other, layout, first_block, last_block):
+        # integer counts: the sum does not depend on the order of the parts
+        self.counts += other.counts
+        self.below += other.below
+        self.above += other.above
+        self.looks += other.looks
+
     def result(self):
         total = self.counts.sum() + self.below + self.above
         width = (self.hi - self.lo) / self.bins
@@ -368,6 +385,11 @@ class Histogram2D(Histogram):
         flat = ix[ok].astype(np.intp) * hy.bins + iy[ok].astype(np.intp)
         self.counts += np.bincount(flat, minlength=hx.bins * hy.bins).reshape(self.counts.shape)
         self.looks += 1
+
+    def merge(self, other, layout, first_block, last_block):
+        self.counts += other.counts
+        self.outside += other.outside
+        self.looks += other.looks
 
     def result(self):
         total = int(self.counts.sum()) + self.outside
@@ -431,6 +453,10 @@ class FirstPassage(Observer):
         hit = self.cond(y) & alive & (view < 0)
         view[hit] = k
 
+    def merge(self, other, layout, first_block, last_block):
+        a, e = layout.block_rows(first_block)[0], layout.block_rows(last_block - 1)[1]
+        self.step[a:e] = other.step[a:e]
+
     def result(self):
         passed = self.step >= 0
         return FirstPassageResult(np.where(passed, self._t0 + self.step * self._dt, np.inf)[passed],
@@ -467,6 +493,10 @@ class ValuesAt(Observer):
         for i, kk in enumerate(self._k):
             if kk == k:
                 self.values[i, a:a + y.shape[0]] = np.where(alive[:, None], y, np.nan)
+
+    def merge(self, other, layout, first_block, last_block):
+        a, e = layout.block_rows(first_block)[0], layout.block_rows(last_block - 1)[1]
+        self.values[:, a:e] = other.values[:, a:e]
 
     def result(self):
         return (self._t, self.values)
@@ -544,7 +574,8 @@ def _results(observers):
 
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
-             keep_final=True, dtype=np.float64, progress=None, check_every=16) -> EnsembleResult:
+             keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
+             blocks=None) -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
     Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
@@ -588,6 +619,13 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         tqdm bar; default on when the run has more than 2·10⁸ path-steps.
     check_every : int
         Steps between blow-up checks (also done at every observed step).
+    executor : optional
+        An executor from :mod:`dynopt.parallel` (``local`` processes, ``dask``): the
+        logical blocks are split into contiguous groups, run as independent tasks and
+        merged in block order — bit-for-bit the same result as a serial run.
+    blocks : (int, int), optional
+        Run only the logical blocks ``[first, last)`` (what one executor task does);
+        ``y_final``/``paths``/``diverged_step`` then hold only those blocks' rows.
 
     Returns
     -------
@@ -633,14 +671,24 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         for k in o.steps(n_steps, t0, dt):
             look.setdefault(k, []).append(o)
         o.start(layout, D)
+    if executor is not None:
+        return _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, y0, dt,
+                            dict(n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
+                                 brownian_substeps=brownian_substeps, save_every=save_every,
+                                 keep_final=keep_final, dtype=dtype, check_every=check_every))
+    b_lo, b_hi = (0, layout.n_blocks) if blocks is None else (int(blocks[0]), int(blocks[1]))
+    if not 0 <= b_lo < b_hi <= layout.n_blocks:
+        raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {blocks!r}")
+    row_lo, row_hi = layout.block_rows(b_lo)[0], layout.block_rows(b_hi - 1)[1]
+    n_rows = row_hi - row_lo
     save_k = list(range(0, n_steps + 1, save_every)) if save_every else []
     if save_every and save_k[-1] != n_steps:
         save_k.append(n_steps)
     save_pos = {k: i for i, k in enumerate(save_k)}
-    paths = np.empty((len(save_k), n_paths, D), dtype=dtype) if save_every else None
-    y_final = np.empty((n_paths, D), dtype=dtype) if keep_final else None
-    diverged_step = np.full(n_paths, -1, dtype=np.int64)
-    work = n_paths * n_steps
+    paths = np.empty((len(save_k), n_rows, D), dtype=dtype) if save_every else None
+    y_final = np.empty((n_rows, D), dtype=dtype) if keep_final else None
+    diverged_step = np.full(n_rows, -1, dtype=np.int64)
+    work = n_rows * n_steps
     show = progress if progress is not None else work > 2e8
     bar = None
     if show:
@@ -649,7 +697,7 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     custom = getattr(scheme, "noise_kind", "normal") == "custom"
 
     with np.errstate(all="ignore"):
-        for b0, b1, r0, r1 in layout.chunks():
+        for b0, b1, r0, r1 in layout.chunks(b_lo, b_hi):
             nc = r1 - r0
             y = np.array(np.broadcast_to(y_init if y_init.shape[0] == 1 else y_init[r0:r1], (nc, D)), dtype=dtype)
             state = scheme.init(model, y, dt)
@@ -660,14 +708,14 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
                 src = NoiseSource(root, layout, b0, b1, scheme.n_terms, model.noise_dim,
                                   brownian_substeps, dtype)
             alive = np.ones(nc, dtype=bool)
-            dsteps = diverged_step[r0:r1]
+            dsteps = diverged_step[r0 - row_lo:r1 - row_lo]
 
             def visit(k, out):
                 if k in look:
                     for o in look[k]:
                         o.observe(k, t0 + k * dt, out, b0, b1, layout, alive)
                 if k in save_pos:
-                    paths[save_pos[k], r0:r1] = out
+                    paths[save_pos[k], r0 - row_lo:r1 - row_lo] = out
 
             if 0 in look or 0 in save_pos:
                 visit(0, scheme.output(model, state))
@@ -692,9 +740,15 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
             if bar is not None:
                 bar.update((n_steps - since) * nc)
             if keep_final:
-                y_final[r0:r1] = scheme.output(model, state)
+                y_final[r0 - row_lo:r1 - row_lo] = scheme.output(model, state)
     if bar is not None:
         bar.close()
+    return _finish(model, scheme, t0, n_steps, dt, n_paths, root, y_final, save_every, save_k, paths,
+                   observers, diverged_step, layout, dtype, tic, check_every)
+
+
+def _finish(model, scheme, t0, n_steps, dt, n_paths, root, y_final, save_every, save_k, paths,
+            observers, diverged_step, layout, dtype, tic, check_every):
     n_div = int(np.count_nonzero(diverged_step >= 0))
     first = int(diverged_step[diverged_step >= 0].min()) if n_div else None
     note = ""
@@ -709,6 +763,46 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         observations=_results(observers), n_diverged=n_div,
         first_divergence_step=first, diverged_step=diverged_step, chunk_size=layout.chunk_size,
         block_size=layout.block_size, dtype=dtype.name, seconds=time.perf_counter() - tic, note=note)
+
+
+def _run_blocks(task):
+    """One executor task: run the blocks ``[lo, hi)`` and return what the merge needs."""
+    model, scheme, t_span, y0, dt, opts, root, observers, lo, hi = task
+    r = simulate(model, scheme, t_span, y0, dt, seed=root, observers=observers, progress=False,
+                 blocks=(lo, hi), **opts)
+    return lo, hi, observers, r.y_final, r.paths, r.diverged_step
+
+
+def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, y0, dt, opts):
+    """Split the logical blocks over ``executor`` and merge the parts in block order."""
+    import copy
+
+    n_tasks = max(1, min(layout.n_blocks, 2 * getattr(executor, "n_workers", 1)))
+    edges = np.linspace(0, layout.n_blocks, n_tasks + 1).round().astype(int)
+    tasks = [(model, scheme, t_span, y0, dt, opts, root, [copy.deepcopy(o) for o in observers], int(a), int(b))
+             for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    parts = executor.map(_run_blocks, tasks)
+    n_paths, dtype = layout.n_paths, np.dtype(opts["dtype"])
+    D = model.state_dim
+    n_steps = step_count(t_span, dt)
+    save_every = opts["save_every"]
+    save_k = list(range(0, n_steps + 1, save_every)) if save_every else []
+    if save_every and save_k[-1] != n_steps:
+        save_k.append(n_steps)
+    y_final = np.empty((n_paths, D), dtype=dtype) if opts["keep_final"] else None
+    paths = np.empty((len(save_k), n_paths, D), dtype=dtype) if save_every else None
+    diverged_step = np.full(n_paths, -1, dtype=np.int64)
+    for lo, hi, obs, yf, pth, dst in sorted(parts, key=lambda p: p[0]):
+        a, e = layout.block_rows(lo)[0], layout.block_rows(hi - 1)[1]
+        for mine, theirs in zip(observers, obs):
+            mine.merge(theirs, layout, lo, hi)
+        if y_final is not None:
+            y_final[a:e] = yf
+        if paths is not None:
+            paths[:, a:e] = pth
+        diverged_step[a:e] = dst
+    return _finish(model, scheme, float(t_span[0]), n_steps, float(dt), n_paths, root, y_final, save_every,
+                   save_k, paths, observers, diverged_step, layout, dtype, tic, opts["check_every"])
 
 
 class TimeAverage(Observer):
@@ -753,6 +847,10 @@ class TimeAverage(Observer):
             ok = alive[a:e]
             self._sum[b] += v[a:e][ok].sum()
             self._cnt[b] += int(ok.sum())
+
+    def merge(self, other, layout, first_block, last_block):
+        sl = slice(first_block, last_block)
+        self._sum[sl], self._cnt[sl] = other._sum[sl], other._cnt[sl]
 
     def result(self):
         good = self._cnt > 0

@@ -10,11 +10,26 @@ answer does not depend on the executor, the number of workers or the completion 
 from __future__ import annotations
 
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 __all__ = ["SerialExecutor", "LocalExecutor", "DaskExecutor", "get_executor", "EXECUTORS",
            "SchedulerUnavailable"]
+
+
+def _dumps(obj):
+    """cloudpickle when available (lambdas, closures, lambdified problems), else pickle."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover
+        return pickle.dumps(obj)
+    return cloudpickle.dumps(obj)
+
+
+def _run_pickled(blob):
+    fn, item = pickle.loads(blob)
+    return _dumps(fn(item))
 
 
 class SchedulerUnavailable(ConnectionError):
@@ -74,11 +89,11 @@ class LocalExecutor(SerialExecutor):
         todo = list(range(len(items)))
         for attempt in range(self.retries + 1):
             pool = self._get_pool()
-            futures = {i: pool.submit(fn, items[i]) for i in todo}
+            futures = {i: pool.submit(_run_pickled, _dumps((fn, items[i]))) for i in todo}
             failed = []
             for i, fut in futures.items():
                 try:
-                    results[i] = fut.result()
+                    results[i] = pickle.loads(fut.result())
                 except BrokenProcessPool:
                     failed.append(i)
             if not failed:

@@ -278,9 +278,12 @@ def load_spec(path) -> SweepSpec:
 # ---------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------
-def _point_seed(seed: int, index: int) -> int:
-    """A per-point seed that depends only on (spec seed, point index)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+def _point_seed(seed: int, params: dict) -> int:
+    """A per-point seed that depends only on the spec's seed and the point's parameters
+    (not on its position in the grid), so that a grown grid reuses the points it shares."""
+    digest = make_key("point", params)
+    words = [int(digest[i:i + 8], 16) for i in range(0, 32, 8)]
+    return int(np.random.SeedSequence([seed, *words]).generate_state(1)[0])
 
 
 def _call(job):
@@ -321,7 +324,7 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     for i, pt in enumerate(points):
         kwargs = {**spec.params, **pt}
         if takes_seed and "seed" not in kwargs:
-            kwargs["seed"] = _point_seed(spec.seed, i)
+            kwargs["seed"] = _point_seed(spec.seed, kwargs)
         jobs.append((spec.task, kwargs))
         keys.append(make_key("sweep", spec.task_name, version, kwargs))
     results = [cache.get(k) if cache else None for k in keys]

@@ -1,5 +1,7 @@
 import json
 import os
+import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +167,57 @@ def counted(ctx):
     assert counter.read_text() == "xx"
     assert main(argv + ["--quick"]) == 0  # another run size is another key
     assert counter.read_text() == "xxx"
+
+
+SLOW_PAPER = '''
+import time
+from dynopt.claims import claim, judge
+
+def _work(ctx, name):
+    with open({counter!r}, "a") as fh:
+        fh.write(name + ("q" if ctx.quick else "f") + "\\n")
+    time.sleep(0.8)
+    measured = 2.0
+    return judge(measured == 2.0, expected=2, measured=measured)
+
+@claim("testsrc-k.a", statement="a", method="numeric")
+def a(ctx):
+    return _work(ctx, "a")
+
+@claim("testsrc-k.b", statement="b", method="numeric")
+def b(ctx):
+    return _work(ctx, "b")
+
+@claim("testsrc-k.c", statement="c", method="numeric")
+def c(ctx):
+    return _work(ctx, "c")
+'''
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_reproduce_keeps_reports_and_resumes(tmp_path, sig):
+    papers = tmp_path / "papers"
+    (papers / "testsrc-k").mkdir(parents=True)
+    counter = tmp_path / "runs.txt"
+    (papers / "testsrc-k" / "claims.py").write_text(SLOW_PAPER.replace("{counter!r}", repr(str(counter))))
+    base = [sys.executable, "-m", "dynopt.cli", "reproduce", "--papers", str(papers), "--no-progress"]
+    subprocess.run(base + ["--quick"], check=True, capture_output=True)
+    before = {p: p.read_bytes() for p in papers.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    proc = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and counter.read_text().count("f") < 2:
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    proc.wait()
+    after = {p: p.read_bytes() for p in papers.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    assert after == before  # nothing written half-way, no temp files left
+    done = counter.read_text().count("f")
+    assert done in (2, 3)
+    subprocess.run(base, check=True, capture_output=True)
+    lines = counter.read_text().split()
+    full = [x for x in lines if x.endswith("f")]
+    assert sorted(set(full)) == ["af", "bf", "cf"]
+    assert full.count("af") == 1  # finished before the kill: taken from the cache
+    assert len(full) <= 4  # at most the claim that was running when killed ran twice
+    data = json.loads((papers / "testsrc-k" / "claims.json").read_text())
+    assert [d["verdict"] for d in data] == ["confirmed"] * 3
