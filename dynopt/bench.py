@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "register"]
+__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
+           "bench_peers", "register"]
 
 
 def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
@@ -125,10 +126,163 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
     return res
 
 
+def _em_wall(n_paths, n_steps, executor=None, seed=0, dt=0.01):
+    """Wall seconds of an EM double-well run (final state not kept) on ``executor``."""
+    from . import dynamics, problems
+    from .integrate import simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    tic = time.perf_counter()
+    simulate(m, "euler-maruyama", (0, n_steps * dt), [0.0], dt, n_paths=n_paths, seed=seed,
+             keep_final=False, progress=False, executor=executor)
+    return time.perf_counter() - tic
+
+
+def bench_scale(paths_exponents=range(10, 23, 2), n_steps=100, steps_ladder=(100, 200, 400, 800, 1600),
+                steps_paths=2 ** 16):
+    """Throughput against the number of paths (2^10 … 2^22 at fixed steps) and the number of
+    steps (at fixed paths), with the fitted exponent of cost in each (1 = linear)."""
+    from .analysis import fit_order
+
+    by_paths = []
+    for e in paths_exponents:
+        n = 2 ** e
+        sec = _em_wall(n, n_steps)
+        by_paths.append({"n_paths": n, "n_steps": n_steps, "seconds": sec, "path_steps_per_s": n * n_steps / sec})
+    by_steps = []
+    for k in steps_ladder:
+        sec = _em_wall(steps_paths, k)
+        by_steps.append({"n_paths": steps_paths, "n_steps": k, "seconds": sec,
+                         "path_steps_per_s": steps_paths * k / sec})
+    big = [r for r in by_paths if r["n_paths"] >= 2 ** 14]  # below that, fixed per-step overhead dominates
+    return {"by_paths": by_paths, "by_steps": by_steps,
+            "cost_exponent_in_paths_2^14_up": fit_order([r["n_paths"] for r in big], [r["seconds"] for r in big]).order,
+            "cost_exponent_in_steps": fit_order([r["n_steps"] for r in by_steps], [r["seconds"] for r in by_steps]).order}
+
+
+def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2):
+    """Wall-time speedups of a ``n_paths`` ensemble on ``workers`` local processes and on a
+    ``workers``-worker dask LocalCluster over one process (same seed, identical result)."""
+    from .parallel import LocalExecutor
+
+    out = {"n_paths": n_paths, "n_steps": n_steps, "workers": workers}
+    one = _em_wall(n_paths, n_steps)
+    out["serial_seconds"] = one
+    with LocalExecutor(workers) as ex:
+        _em_wall(2 ** 14, 2, executor=ex)  # start the pool before timing
+        out["local_seconds"] = _em_wall(n_paths, n_steps, executor=ex)
+    out[f"local_speedup_{workers}"] = one / out["local_seconds"]
+    try:
+        from .parallel import DaskExecutor
+
+        with DaskExecutor(n_workers=workers) as ex:
+            _em_wall(2 ** 14, 2, executor=ex)
+            out["dask_seconds"] = _em_wall(n_paths, n_steps, executor=ex)
+        out[f"dask_speedup_{workers}"] = one / out["dask_seconds"]
+    except ImportError as exc:
+        out[f"dask_speedup_{workers}"] = None
+        out["dask_note"] = str(exc)
+    return out
+
+
+def _peer_sdeint(n_paths, n_steps, dt):
+    import sdeint
+
+    ts = np.linspace(0, n_steps * dt, n_steps + 1)
+    f = lambda x, t: x - x ** 3  # noqa: E731
+    g = lambda x, t: 0.7  # noqa: E731
+    tic = time.perf_counter()
+    for _ in range(n_paths):  # sdeint integrates one path at a time
+        sdeint.itoEuler(f, g, 0.0, ts)
+    return n_paths * n_steps / (time.perf_counter() - tic)
+
+
+def _peer_torchsde(n_paths, n_steps, dt):
+    import torch
+    import torchsde
+
+    class SDE(torch.nn.Module):
+        noise_type, sde_type = "diagonal", "ito"
+
+        def f(self, t, y):
+            return y - y ** 3
+
+        def g(self, t, y):
+            return torch.full_like(y, 0.7)
+
+    torch.set_num_threads(1)
+    y0 = torch.zeros(n_paths, 1, dtype=torch.float64)
+    ts = torch.linspace(0, n_steps * dt, n_steps + 1, dtype=torch.float64)
+    bm = torchsde.BrownianInterval(t0=0.0, t1=n_steps * dt, size=(n_paths, 1), dtype=torch.float64)
+    tic = time.perf_counter()
+    torchsde.sdeint(SDE(), y0, ts[[0, -1]], method="euler", dt=dt, bm=bm)
+    return n_paths * n_steps / (time.perf_counter() - tic)
+
+
+def _peer_diffrax(n_paths, n_steps, dt):
+    import diffrax
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    T = n_steps * dt
+    key = jax.random.PRNGKey(0)
+    bm = diffrax.VirtualBrownianTree(0.0, T, tol=dt / 2, shape=(n_paths,), key=key)
+    terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3),
+                              diffrax.ControlTerm(lambda t, y, a: 0.7, bm))
+
+    @jax.jit
+    def run(y0):
+        return diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, T, dt, y0, max_steps=n_steps + 1).ys
+
+    run(jnp.zeros(n_paths)).block_until_ready()
+    tic = time.perf_counter()
+    run(jnp.zeros(n_paths)).block_until_ready()
+    return n_paths * n_steps / (time.perf_counter() - tic)
+
+
+PEERS = {"sdeint": (_peer_sdeint, 200, 1000), "torchsde": (_peer_torchsde, 2 ** 16, 200),
+         "diffrax": (_peer_diffrax, 2 ** 16, 200)}
+
+
+def bench_peers(dt=0.01):
+    """Path-steps/s of installed peer libraries on the same problem, as a ratio to dynopt
+    measured in the same run with the same sizes (optional extra ``peers``)."""
+    out = {}
+    for name, (fn, n_paths, n_steps) in PEERS.items():
+        try:
+            rate = fn(n_paths, n_steps, dt)
+        except ImportError as exc:
+            out[name] = {"installed": False, "note": f"not installed ({exc.name}): pip install -e \".[peers]\""}
+            continue
+        ours = n_paths * n_steps / _em_wall(n_paths, n_steps, dt=dt)
+        out[name] = {"installed": True, "path_steps_per_s": rate, "dynopt_path_steps_per_s": ours,
+                     "ratio_to_dynopt": rate / ours, "n_paths": n_paths, "n_steps": n_steps}
+    return out
+
+
 def _cmd(args) -> int:
-    if args.target != "sde":
-        print(f"dynopt bench: error: `target` must be one of ['sde']; got {args.target!r}", file=sys.stderr)
-        return 2
+    if args.target == "all":
+        res = {"sde": bench_sde(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
+                                rss_steps=tuple(args.rss_steps), extras=not args.minimal)}
+        res["scale"] = bench_scale()
+        res["speedups"] = bench_speedups(n_paths=args.speedup_paths, n_steps=args.speedup_steps)
+        res["peers"] = bench_peers()
+        for key in ("local_speedup_2", "dask_speedup_2"):
+            res[key] = res["speedups"].get(key)
+        for key in ("rng_normals_per_s", "em_path_steps_per_s", "ratio", "peak_rss_mb"):
+            res[key] = res["sde"][key]
+        if args.json:
+            print(json.dumps(res, indent=1))
+        else:
+            s = res["scale"]
+            print(f"EM/RNG ratio {res['ratio']:.2f}; peak RSS {res['peak_rss_mb']:.0f} MiB")
+            print(f"cost ∝ paths^{s['cost_exponent_in_paths_2^14_up']:.2f} (2^14..2^22), ∝ steps^{s['cost_exponent_in_steps']:.2f}")
+            print(f"speedups on 2 workers: local {res['local_speedup_2']:.2f}×, dask "
+                  f"{res['dask_speedup_2'] if res['dask_speedup_2'] is None else round(res['dask_speedup_2'], 2)}×")
+            for name, p in res["peers"].items():
+                print(f"{name}: " + (f"{p['ratio_to_dynopt']:.2f}× dynopt" if p["installed"] else p["note"]))
+        return 0
     res = bench_sde(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
                     rss_steps=tuple(args.rss_steps), extras=not args.minimal)
     if args.json:
@@ -149,13 +303,21 @@ def _cmd(args) -> int:
 def register(subparsers):
     """Add ``dynopt bench``."""
     p = subparsers.add_parser(
-        "bench", help="benchmark the SDE engine against the random-number bound (prints, writes nothing)",
-        description="dynopt bench sde: SFC64 normals/s at the engine's chunk size; Euler-Maruyama "
+        "bench", help="benchmarks: SDE engine vs the RNG bound, scaling, parallel speedups, peers (prints JSON, writes nothing)",
+        description="dynopt bench (all targets, a few minutes): the sde target below, throughput vs "
+                    "number of paths (2^10..2^22) and steps with fitted cost exponents, wall-time "
+                    "speedups of a 10^7-path ensemble on 2 local processes and a 2-worker dask "
+                    "LocalCluster (keys local_speedup_2, dask_speedup_2), and installed peer libraries "
+                    "(sdeint, torchsde, diffrax; extra 'peers') as ratios to dynopt. "
+                    "dynopt bench sde: SFC64 normals/s at the engine's chunk size; Euler-Maruyama "
                     "path-steps/s on the 1-D double well (sigma=0.7, dt=0.01, final state only) and "
                     "their ratio; float32, 2-D and BAOAB rates; peak RSS of a fresh process running "
                     "10^7 paths with a streaming histogram at two step counts. Prints a summary or "
                     "JSON (--json); writes no files. Takes about a minute or two.")
-    p.add_argument("target", choices=["sde"], help="what to benchmark")
+    p.add_argument("target", nargs="?", default="all", choices=["all", "sde"],
+                   help="what to benchmark (default all)")
+    p.add_argument("--speedup-paths", type=int, default=10 ** 7, help="paths of the speedup runs (default 10^7)")
+    p.add_argument("--speedup-steps", type=int, default=50, help="steps of the speedup runs (default 50)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--paths", type=int, default=2 ** 20, help="paths for the throughput runs (default 2^20)")
     p.add_argument("--steps", type=int, default=1000, help="steps for the throughput runs (default 1000)")

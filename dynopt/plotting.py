@@ -22,6 +22,20 @@ def new_axes(ax=None, figsize=(5.5, 4.2)):
     return ax
 
 
+def _finish_axes(ax, xlabel="", ylabel="", title=None, logx=False, logy=False):
+    """Shared last touches: scales, labels, a small title, legend and a light grid."""
+    if logy:
+        ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def plot_contour(problem, xlim=(-6, 6), ylim=(-3, 3), n=200, levels=20, ax=None, **kwargs):
     """Contour of a 2-D objective on a grid.
 
@@ -153,12 +167,7 @@ def plot_loglog_curves(x, curves, ax=None, xlabel="", ylabel="", styles=None, ti
         xx, yy = np.asarray(xx, float), np.asarray(yy, float)
         ok = np.isfinite(yy) & (yy > 0)
         artists += ax.loglog(xx[ok], yy[ok], styles.get(label, "o-"), label=label, markersize=3)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
+    _finish_axes(ax, xlabel, ylabel, title)
     return artists
 
 
@@ -181,16 +190,7 @@ def plot_time_series(t, curves, ax=None, xlabel="t", ylabel="", logy=False, logx
         if label in bands:
             w = np.asarray(bands[label], float)
             artists.append(ax.fill_between(tt, yy - w, yy + w, alpha=0.25, color=artists[-1].get_color()))
-    if logy:
-        ax.set_yscale("log")
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
+    _finish_axes(ax, xlabel, ylabel, title, logx=logx, logy=logy)
     return artists
 
 
@@ -355,12 +355,5 @@ def plot_curves(curves, ax=None, logy=True, xlabel="epoch", ylabel="training los
         if len(xy) > 2 and xy[2] is not None:
             e = np.asarray(xy[2])
             ax.fill_between(x, y - e, y + e, color=line[0].get_color(), alpha=0.2, linewidth=0)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
+    _finish_axes(ax, xlabel, ylabel, title, logy=logy)
     return artists
