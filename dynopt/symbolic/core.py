@@ -56,6 +56,16 @@ def is_zero(expr) -> bool:
             return True
     if e.is_zero is False:
         return False
+    # an identity "for every L" fails if it fails for one concrete L: undefined functions
+    # are replaced by a fixed polynomial (a counterexample, never a proof of zero)
+    from sympy.core.function import AppliedUndef
+
+    undef = {f.func for f in e.atoms(AppliedUndef)}
+    for k, F in enumerate(sorted(undef, key=str)):
+        n = len(next(iter(x for x in e.atoms(AppliedUndef) if x.func == F)).args)
+        us = sp.symbols(f"u0:{n}")
+        poly = 1 + sum((i + 2) * u ** 2 / 2 + u ** 3 / (3 + i + k) for i, u in enumerate(us))
+        e = e.replace(F, sp.Lambda(us, poly)).doit()
     # a non-zero value at a random-ish rational point proves the expression is not 0
     syms = sorted(e.free_symbols, key=str)
     vals = {s: sp.Rational(3 + 2 * i, 7 + i) for i, s in enumerate(syms)}
