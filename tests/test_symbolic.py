@@ -85,3 +85,38 @@ def test_cli_derive_json_and_list(capsys):
     assert main(["derive", "leapfrog", "--latex"]) == 0
     assert r"\gamma" in capsys.readouterr().out
     assert main(["derive", "bogus"]) == 2
+
+
+def test_velocity_limit_and_ema_window():
+    from dynopt.symbolic.small import ema_weights, eta, gg, gm, velocity_limit
+
+    assert is_zero(velocity_limit() - eta * gg / (1 - gm))
+    f = ema_weights()
+    assert f["total"] == 1 and is_zero(f["mean_age"] - 1 / (1 - gm))
+    assert is_zero(f["mass_in_window_limit"] - (1 - sp.exp(-1)))
+
+
+@pytest.mark.parametrize("form", ["standard", "half"])
+def test_nesterov_conjugation_matches_dynopt_scheme(form):
+    from dynopt.dynamics import HeavyBall
+    from dynopt.integrate import integrate
+    from dynopt.problems import double_well
+    from dynopt.schemes import get_scheme
+    from dynopt.schemes.maps import nesterov_ode_parameters
+    from dynopt.symbolic.small import NESTEROV_FORMS, _G, _lr, _mu, _v, nesterov_conjugation
+
+    c = float(NESTEROV_FORMS[form][0])
+    th_new, v_new = nesterov_conjugation(form)
+    TH = sp.Symbol("Θ", real=True)
+    problem, lr, mom = double_well(2), 0.05, 0.8
+    g = lambda x: problem.grad_fn(np.atleast_2d(x))[0]  # noqa: E731
+    f_th = sp.lambdify((TH, _v), th_new.subs({_mu: mom, _lr: lr}), modules=[{"G": g}, "numpy"])
+    f_v = sp.lambdify((TH, _v), v_new.subs({_mu: mom, _lr: lr}), modules=[{"G": g}, "numpy"])
+    step, fr = nesterov_ode_parameters(lr, mom)
+    sch = get_scheme("nesterov" if form == "standard" else "nesterov-half", start="rest")
+    x0 = np.array([1.7, -0.4])
+    sol = integrate(HeavyBall(problem, fr), sch, (0.0, 30 * step), x0, step, save_every=1)
+    Th, v = x0.copy(), np.zeros(2)
+    for t in range(1, 31):
+        Th, v = f_th(Th, v), f_v(Th, v)
+        np.testing.assert_allclose(Th - c * mom * v, sol.y[t, 0, :2], rtol=1e-12, atol=1e-14)

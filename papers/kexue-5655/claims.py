@@ -240,3 +240,47 @@ def eq22_kramers_stationary(ctx):
                  evidence={"zero_current_f_at_lambda0": str(f0), "energy_grows_at_lambda0": grows,
                            "numeric_energy_slope_lambda0": slope, "expected_slope": slope_expected,
                            "numeric_stationary_E[H]_lambda1": e1, "derived_E[H]_lambda1": e_derived})
+
+
+@claim("kexue-5655.keras-nesterov-form", method="symbolic",
+       statement="with Θ_n = θ_n + βv_n, standard Nesterov becomes Θ_{n+1} = Θ_n + βv_{n+1} − α∇L(Θ_n), "
+                 "v_{n+1} = βv_n − α∇L(Θ_n) (the form frameworks such as Keras implement)")
+def keras_nesterov_form(ctx):
+    import numpy as np
+
+    from dynopt.dynamics import HeavyBall
+    from dynopt.integrate import integrate
+    from dynopt.problems import rosenbrock
+    from dynopt.schemes import get_scheme
+    from dynopt.schemes.maps import nesterov_ode_parameters
+    from dynopt.symbolic.small import _G, _lr, _mu, _v, nesterov_conjugation
+
+    TH = _sp.Symbol("Θ", real=True)
+    theta_new, v_new = nesterov_conjugation("standard")
+    src_v = _mu * _v - _lr * _G(TH)
+    src_theta = TH + _mu * src_v - _lr * _G(TH)       # the source's Θ-update (β = μ, α = λ_lr)
+    same = _sc.is_zero(theta_new - src_theta) and _sc.is_zero(v_new - src_v)
+    # numeric: dynopt's Nesterov scheme vs the Θ-form iteration
+    problem, lr, mom = rosenbrock(), 1e-3, 0.9
+    n = ctx.size(200, 1000)
+    step, friction = nesterov_ode_parameters(lr, mom)
+    sol = integrate(HeavyBall(problem, friction), get_scheme("nesterov", start="rest"),
+                    (0.0, n * step), [-1.2, 1.0], step, save_every=1)
+    theta = sol.y[:, 0, :2]
+    Th, v = np.array([[-1.2, 1.0]]), np.zeros((1, 2))
+    gap = 0.0
+    for t in range(1, n + 1):
+        g = problem.grad_fn(Th)
+        v = mom * v - lr * g
+        Th = Th + mom * v - lr * g
+        gap = max(gap, float(np.max(np.abs(Th - mom * v - theta[t]))))
+    gap /= float(np.max(np.abs(theta)))
+    tol = 1e-12
+    holds = bool(same and gap <= tol)
+    return judge(holds, expected={"Theta": str(src_theta), "v": str(src_v)},
+                 measured={"Theta": str(theta_new), "v": str(v_new), "max_rel_gap_iterates": gap},
+                 tolerance=f"symbolic conjugation; iterates rel. {tol:g}",
+                 correction=None if holds else f"Θ-form: Θ' = {theta_new}, v' = {v_new}",
+                 evidence={"beta_half_variant_Theta": str(nesterov_conjugation("half")[0]),
+                           "not_checked": "that Keras implements this form (no framework code here)",
+                           "steps": n})
