@@ -50,7 +50,14 @@ def is_zero(expr) -> bool:
     e = sp.sympify(expr)
     if isinstance(e, sp.MatrixBase):
         return all(is_zero(x) for x in e)
-    for f in (sp.expand, sp.cancel, sp.simplify):
+    e = sp.expand(e)
+    if e == 0:
+        return True
+    # an expanded non-zero polynomial in independent symbols is not identically zero
+    if (not e.atoms(sp.Function) and e.is_polynomial(*e.free_symbols)
+            and all(p.exp.is_Integer for p in e.atoms(sp.Pow) if p.free_symbols)):
+        return False
+    for f in (sp.cancel, sp.simplify):
         e = f(e)
         if e == 0:
             return True
