@@ -120,3 +120,24 @@ def test_nesterov_conjugation_matches_dynopt_scheme(form):
     for t in range(1, 31):
         Th, v = f_th(Th, v), f_v(Th, v)
         np.testing.assert_allclose(Th - c * mom * v, sol.y[t, 0, :2], rtol=1e-12, atol=1e-14)
+
+
+def test_modified_equations():
+    from dynopt.symbolic.modified import gd_modified_field, heavy_ball_modified_field
+
+    f1, grad = gd_modified_field(1)
+    assert is_zero(f1[0] + grad[0] * sp.diff(grad[0], list(grad[0].free_symbols)[0]) / 2)
+    f0, f1h, L, th = heavy_ball_modified_field()
+    # β = 0 reduces heavy ball to GD: same f₀ = −L', f₁ = −L'L''/2
+    assert is_zero(f0.subs(beta, 0) + sp.diff(L, th))
+    assert is_zero(f1h.subs(beta, 0) + sp.diff(L, th) * sp.diff(L, th, 2) / 2)
+
+
+def test_every_derivation_runs_and_serializes():
+    from dynopt.symbolic import DERIVATIONS, _load_all
+
+    _load_all()
+    for name in DERIVATIONS:
+        d = get_derivation(name)
+        json.dumps(d.as_json(), ensure_ascii=False)
+        assert d.text()

@@ -445,4 +445,4 @@ def _consistency():
                "solution of θ''+λθ'=−∇L; local order = ord τ − 1 in the (θ, v/γ) variables",
                "start error of v_0/γ (rest: O(γ), half-step: O(γ²)); global = min(local − 1, start)",
                "L general smooth in 1-D (Taylor coefficients c_k = L^(k)(θ0)) and L = ½θᵀHθ in 2-D"],
-        data={"json": rows, "table": rows})
+        data={"json": rows})

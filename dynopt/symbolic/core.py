@@ -177,7 +177,8 @@ class Derivation:
                 shown = str(v)
             lines.append(f"  {k:<{width}} = {shown}")
         for k, v in self.data.items():
-            lines.append(f"  {k}: {_jsonify(v)}")
+            if k != "json":  # the machine-readable copy of the results, for --json only
+                lines.append(f"  {k}: {_jsonify(v)}")
         return "\n".join(lines)
 
 
