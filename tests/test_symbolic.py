@@ -103,7 +103,7 @@ def test_nesterov_conjugation_matches_dynopt_scheme(form):
     from dynopt.problems import double_well
     from dynopt.schemes import get_scheme
     from dynopt.schemes.maps import nesterov_ode_parameters
-    from dynopt.symbolic.small import NESTEROV_FORMS, _G, _lr, _mu, _v, nesterov_conjugation
+    from dynopt.symbolic.small import NESTEROV_FORMS, _lr, _mu, _v, nesterov_conjugation
 
     c = float(NESTEROV_FORMS[form][0])
     th_new, v_new = nesterov_conjugation(form)

@@ -21,6 +21,7 @@ import sympy as sp
 from .core import Derivation, NotProved, derivation, is_zero, lam, require_zero, sigma
 
 __all__ = ["langevin_fp_operator", "kramers_fp_operator", "langevin_stationary", "kramers_stationary",
+           "kramers_zero_current_at_lambda0",
            "energy_drift", "kramers_theta_marginal", "ou_stationary_covariance",
            "kramers_moment_energy"]
 
@@ -101,11 +102,7 @@ def kramers_stationary(d: int = 1):
     pH = f(H)
     liouville = sum(-v * sp.diff(pH, x) + sp.diff(L, x) * sp.diff(pH, v) for x, v in zip(th, et))
     require_zero(liouville, "the Hamiltonian part annihilates every f(H)")
-    # zero η-current for the first momentum: divide by η, substitute H -> E
-    cur = sp.simplify((lam * et[0] * pH + sigma ** 2 / 2 * sp.diff(pH, et[0])) / et[0])
-    cur = cur.subs(H, _E).replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
-    cur = cur.subs(sp.Derivative(f(H), H), sp.Derivative(f(_E), _E)) if cur.has(H) else cur
-    ode = sp.Eq(cur, 0)
+    ode = _zero_eta_current_ode(lam)
     sol = sp.dsolve(ode, f(_E)).rhs
     consts = sorted(sol.free_symbols - {_E, sigma, lam}, key=str)
     if len(consts) != 1:
@@ -115,18 +112,29 @@ def kramers_stationary(d: int = 1):
     return sp.simplify(p)
 
 
+def _zero_eta_current_ode(friction):
+    """Zero η-current λη f(H) + (σ²/2)∂_η f(H) = 0, divided by η, as an ODE for f(E)."""
+    th, et = _coords(1)
+    H = et[0] ** 2 / 2 + _potential(th)
+    f = sp.Function("f")
+    cur = (friction * et[0] * f(H) + sigma ** 2 / 2 * sp.diff(f(H), et[0])) / et[0]
+    # f'(H) appears as Subs(Derivative(f(ξ), ξ), ξ, H): rename H -> E, then evaluate
+    cur = sp.simplify(cur).subs(H, _E).replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
+    if cur.has(et[0]) or cur.has(th[0]):
+        raise NotProved(f"zero η-current is not an ODE in the energy alone: {cur}")
+    return sp.Eq(cur, 0)
+
+
 def kramers_zero_current_at_lambda0():
     """At λ = 0 zero η-current leaves f' = 0: only constant f(H), not normalizable."""
     f = sp.Function("f")
-    ode = sp.Eq(sigma ** 2 / 2 * sp.Derivative(f(_E), _E), 0)
-    return sp.dsolve(ode, f(_E)).rhs
+    return sp.dsolve(_zero_eta_current_ode(0), f(_E)).rhs
 
 
 @functools.lru_cache(maxsize=None)
 def kramers_theta_marginal():
     """∫ exp(−2λH/σ²) dη over ℝ (d = 1): returns the θ-marginal up to normalization."""
     th, et = _coords(1)
-    L = _potential(th)
     p = kramers_stationary(1)
     m = sp.integrate(p, (et[0], -sp.oo, sp.oo))
     m = sp.simplify(m)

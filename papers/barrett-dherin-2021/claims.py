@@ -24,7 +24,7 @@ def gd_modified_equation(ctx):
     from dynopt.integrate import integrate
     from dynopt.problems import from_expr
     from dynopt.reference import reference_solution
-    from dynopt.symbolic.core import h, is_zero
+    from dynopt.symbolic.core import is_zero
     from dynopt.symbolic.modified import gd_modified_field, modified_objective_expr
 
     # symbolic: the derived O(h) correction against the paper's −∇((h/4)|∇L|²)/h

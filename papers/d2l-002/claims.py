@@ -35,7 +35,7 @@ def rmsprop_window(ctx):
         s = g0 * s + (1 - g0) * x
         resp.append(s)
     resp = np.array(resp)
-    w_derived = np.array([float(f["weight"].subs({gm: g0, k: j})) for j in range(K)])
+    w_derived = sp.lambdify(k, f["weight"].subs(gm, g0), "numpy")(np.arange(K, dtype=float))
     gap = float(np.max(np.abs(resp - w_derived)))
     if gap > 1e-14:
         raise RuntimeError(f"EMA impulse response disagrees with the derived weights (gap {gap:.3g})")
