@@ -14,7 +14,7 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "find_papers_dir"]
 
 #: modules that add subcommands besides the two defined here
-SUBCOMMANDS: list[str] = ["dynopt.sweep", "dynopt.bench", "dynopt.simulate"]
+SUBCOMMANDS: list[str] = ["dynopt.sweep", "dynopt.bench", "dynopt.simulate", "dynopt.symbolic.cli"]
 
 
 def find_papers_dir(explicit=None) -> Path:

@@ -357,3 +357,43 @@ def plot_curves(curves, ax=None, logy=True, xlabel="epoch", ylabel="training los
             ax.fill_between(x, y - e, y + e, color=line[0].get_color(), alpha=0.2, linewidth=0)
     _finish_axes(ax, xlabel, ylabel, title, logy=logy)
     return artists
+
+
+# --- symbolic (issue 3) ---
+def plot_stability_regions(bounds, ax=None, xlabel="αh", ylabel="β", xmax=None, title=None, colors=None):
+    """Stable regions {0 < x < bound(p)} of several schemes, parameter p on the vertical axis.
+
+    Parameters
+    ----------
+    bounds : dict
+        label -> (p values, largest stable x at each p); ``inf`` marks an unbounded region.
+    xmax : float, optional
+        Right edge of the plot (default: 1.15 × the largest finite bound).
+    colors : dict, optional
+        label -> color, to keep colors consistent across panels.
+
+    Returns
+    -------
+    list of artists
+    """
+    ax = new_axes(ax)
+    finite = [np.max(np.asarray(b, float)[np.isfinite(b)]) for _, b in bounds.values()
+              if np.any(np.isfinite(b))]
+    right = xmax or 1.15 * max(finite or [1.0])
+    artists = []
+    for i, (label, (p, b)) in enumerate(bounds.items()):
+        p, b = np.asarray(p, float), np.asarray(b, float)
+        shown = np.where(np.isfinite(b), np.minimum(b, right), right)
+        lab = label + ("  (unbounded)" if not np.any(np.isfinite(b)) else "")
+        color = (colors or {}).get(label, f"C{i}")
+        artists += ax.plot(shown, p, color=color, label=lab, lw=1.6,
+                           ls="--" if not np.any(np.isfinite(b)) else "-")
+        artists.append(ax.fill_betweenx(p, 0, shown, color=color, alpha=0.08))
+    ax.set_xlim(0, right)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(True, alpha=0.3)
+    return artists

@@ -77,3 +77,69 @@ def rate_vs_kappa(ctx):
         evidence={"count_over_predicted": count_ratio, "log_rate_over_predicted": rate_ratio,
                   "tol": tol, "dim": d, "spectrum": "logspace(0, log10 κ, 10)", "x0": "ones"},
     )
+
+
+# --- symbolic (issue 3) ---
+@claim("polyak-1964.optimal-rates", method="symbolic",
+       statement="for a quadratic with Hessian spectrum in [μ, L], κ = L/μ: heavy ball with "
+                 "α = 4/(√L+√μ)², β = ((√L−√μ)/(√L+√μ))² converges at rate (√κ−1)/(√κ+1); the "
+                 "best GD step α = 2/(μ+L) gives (κ−1)/(κ+1)")
+def optimal_rates(ctx):
+    import numpy as np
+    import sympy as sp
+    from scipy import stats
+
+    from dynopt.dynamics import GradientFlow, HeavyBall
+    from dynopt.integrate import integrate
+    from dynopt.problems import quadratic
+    from dynopt.schemes.maps import leapfrog_ode_parameters
+    from dynopt.symbolic.core import is_zero
+    from dynopt.symbolic.stability import L_s, kappa, mu_s, polyak_gd, polyak_heavy_ball
+
+    a_gd, _, rk_gd = polyak_gd()
+    a_hb, b_hb, _, rk_hb = polyak_heavy_ball()
+    sq = sp.sqrt
+    src = {"hb_alpha": 4 / (sq(L_s) + sq(mu_s)) ** 2, "hb_beta": ((sq(L_s) - sq(mu_s)) / (sq(L_s) + sq(mu_s))) ** 2,
+           "hb_rate": (sq(kappa) - 1) / (sq(kappa) + 1), "gd_alpha": 2 / (mu_s + L_s),
+           "gd_rate": (kappa - 1) / (kappa + 1)}
+    der = {"hb_alpha": a_hb, "hb_beta": b_hb, "hb_rate": rk_hb, "gd_alpha": a_gd, "gd_rate": rk_gd}
+    same = {k: is_zero(der[k] - src[k]) for k in src}
+    # numerics: spectrum in [1, 100], optimal parameters, spectral radii and iterates
+    mu, Lv = 1.0, 100.0
+    eigs = np.array([mu, 2.0, 7.0, 30.0, 80.0, Lv])
+    vals = {mu_s: mu, L_s: Lv}
+    al_hb, be_hb = float(a_hb.subs(vals)), float(b_hb.subs(vals))
+    al_gd = float(a_gd.subs(vals))
+    rate_hb, rate_gd = float(rk_hb.subs(kappa, Lv / mu)), float(rk_gd.subs(kappa, Lv / mu))
+
+    def hb_matrix(hh):  # (θ, v) -> (θ', v') for one eigenvalue
+        return np.array([[1 - al_hb * hh, be_hb], [-al_hb * hh, be_hb]])
+
+    rho_hb = max(float(np.max(np.abs(np.linalg.eigvals(hb_matrix(x))))) for x in eigs)
+    rho_gd = float(np.max(np.abs(1 - al_gd * eigs)))
+    problem = quadratic(np.diag(eigs))
+    x0 = np.ones(len(eigs))
+    n = ctx.size(300, 1200)
+    step, fr = leapfrog_ode_parameters(al_hb, be_hb)
+    sol = integrate(HeavyBall(problem, fr), "heavy-ball", (0.0, n * step), x0, step, save_every=1)
+    err_hb = np.linalg.norm(sol.y[:, 0, :len(eigs)], axis=1)
+    sol = integrate(GradientFlow(problem), "euler", (0.0, n * al_gd), x0, al_gd, save_every=1)
+    err_gd = np.linalg.norm(sol.y[:, 0, :], axis=1)
+    ks = np.arange(n // 2, n + 1)
+    fit_hb = float(np.exp(stats.linregress(ks, np.log(err_hb[ks])).slope))
+    fit_gd = float(np.exp(stats.linregress(ks, np.log(err_gd[ks])).slope))
+    # tolerances: eigvals of the defective (double-root) matrix are accurate to ~√eps; the
+    # Jordan factor n·ρⁿ biases a log-linear fit over [n/2, n] by at most 2/n in log ρ
+    tol_rho, tol_fit = 1e-6, 2.0 / n
+    num_ok = (abs(rho_hb - rate_hb) <= tol_rho and abs(rho_gd - rate_gd) <= 1e-12
+              and abs(np.log(fit_hb / rate_hb)) <= tol_fit and abs(np.log(fit_gd / rate_gd)) <= tol_fit)
+    holds = bool(all(same.values()) and num_ok)
+    return judge(holds, expected={k: str(v) for k, v in src.items()},
+                 measured={"derived": {k: str(v) for k, v in der.items()},
+                           "spectral_radius_hb": rho_hb, "spectral_radius_gd": rho_gd,
+                           "fitted_rate_hb": fit_hb, "fitted_rate_gd": fit_gd},
+                 tolerance={"spectral_radius": tol_rho, "log_fitted_rate": tol_fit},
+                 correction=None if holds else f"derived: {der}; numeric: ρ_hb={rho_hb}, ρ_gd={rho_gd}, "
+                                               f"fitted {fit_hb}, {fit_gd}",
+                 evidence={"symbolic_agreement": same, "kappa": Lv / mu, "spectrum": eigs,
+                           "rate_hb": rate_hb, "rate_gd": rate_gd, "steps": n})
