@@ -1,0 +1,166 @@
+"""Exact moments of SGD and of its stochastic modified equations (dynopt.sme)."""
+import itertools
+
+import numpy as np
+import pytest
+
+from dynopt import problems
+from dynopt.dynamics import SGDModifiedEquation
+from dynopt.integrate import simulate
+from dynopt.sme import (affine_example_gradients, moment_generator, sgd_moment_map, sgd_moment_path, sgd_moments,
+                        sme_moment_path, sme_moments, sme_weak_errors)
+
+
+def _problem(N=6, d=2, seed=3):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(N, d)) @ np.diag([1.2, 0.8][:d])
+    b = A @ np.ones(d) + rng.normal(size=N)
+    return problems.least_squares(A, b)
+
+
+def _point_z(x):
+    return np.concatenate([[1.0], x, np.outer(x, x).ravel()])
+
+
+def test_affine_example_gradients_recovers_least_squares():
+    prob = _problem()
+    A, c = affine_example_gradients(prob)
+    x = np.array([0.3, -1.1])
+    np.testing.assert_allclose(A @ x - c, prob.example_grads(x), atol=1e-12)
+    np.testing.assert_allclose(A.mean(0), prob.hessian_matrix, atol=1e-12)
+
+
+def test_affine_example_gradients_rejects_nonlinear():
+    dw = problems.finite_sum(lambda p, idx: (p ** 3)[:, None, :] * np.ones((1, idx.size, 1)), 3, 1)
+    with pytest.raises(ValueError, match="`problem`"):
+        affine_example_gradients(dw)
+
+
+@pytest.mark.parametrize("B,replace", [(1, True), (2, True), (3, False), (2, False)])
+def test_sgd_map_is_exact_minibatch_average_at_a_point(B, replace):
+    """P applied to a point mass at x = the average over every possible minibatch (enumerated)."""
+    prob = _problem()
+    N, lr = prob.n_examples, 0.2
+    model = SGDModifiedEquation(prob, lr, B, replace=replace)
+    P = sgd_moment_map(model)
+    x = np.array([0.7, -0.4])
+    G = prob.example_grads(x)
+    batches = (itertools.product(range(N), repeat=B) if replace else itertools.combinations(range(N), B))
+    zs = [_point_z(x - lr * G[list(idx)].mean(0)) for idx in batches]
+    np.testing.assert_allclose(P @ _point_z(x), np.mean(zs, axis=0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_generator_is_ito_formula_at_a_point(order):
+    """G z(x) = (0, f(x), f xᵀ + x fᵀ + g gᵀ(x)): the generator on 1, θ, θθᵀ (Itô)."""
+    prob = _problem()
+    model = SGDModifiedEquation(prob, 0.1, 2, order=order, replace=False)
+    G = moment_generator(model)
+    x = np.array([[1.3, 0.2]])
+    f = model.drift(0.0, x)[0]
+    g = model.diffusion(0.0, x)[0]
+    want = np.concatenate([[0.0], f, (np.outer(f, x[0]) + np.outer(x[0], f) + g @ g.T).ravel()])
+    np.testing.assert_allclose(G @ _point_z(x[0]), want, rtol=1e-9, atol=1e-11)
+
+
+def test_order2_drift_is_gradient_of_modified_loss():
+    """−∇(L + (η/4)|∇L|²) = −(I + (η/2)H)∇L for a quadratic (Li, Tai & E 2017, order 2)."""
+    prob = _problem()
+    lr = 0.3
+    model = SGDModifiedEquation(prob, lr, order=2)
+    x = np.array([[0.5, 2.0]])
+    H = prob.hessian_matrix
+    gL = prob.grad(x)[0]
+    np.testing.assert_allclose(model.drift(0.0, x)[0], -(gL + lr / 2 * H @ gL), atol=1e-12)
+
+
+def test_sme_mean_closed_form_1d():
+    """1-D: E θ(T) = θ* + (θ0 − θ*) exp(−(h + [order 2] η h²/2) T); SGD: (1 − ηh)^K."""
+    prob = _problem(N=5, d=1)
+    h, c = prob.hessian_matrix[0, 0], prob.center[0]
+    lr, K, th0 = 0.05, 40, np.array([c + 2.0])
+    T = lr * K
+    for order, k in ((1, h), (2, h + lr * h * h / 2)):
+        m = sme_moments(SGDModifiedEquation(prob, lr, order=order), th0, T).mean[0]
+        assert m == pytest.approx(c + 2.0 * np.exp(-k * T), rel=1e-12)
+    msgd = sgd_moments(SGDModifiedEquation(prob, lr), th0, K).mean[0]
+    assert msgd == pytest.approx(c + 2.0 * (1 - lr * h) ** K, rel=1e-12)
+
+
+def test_sgd_moments_match_monte_carlo():
+    """Exact recursion vs dynopt's own SGD iterates (simulate 'sgd'), 5 standard errors."""
+    prob = _problem()
+    lr, K, n = 0.125, 12, 20000
+    model = SGDModifiedEquation(prob, lr, 2, replace=False)
+    th0 = prob.center + np.array([1.5, -1.0])
+    ex = sgd_moments(model, th0, K)
+    X = simulate(model, "sgd", (0, K * lr), th0, lr, n_paths=n, seed=11).y_final
+    z_mean = (X.mean(0) - ex.mean) / (X.std(0, ddof=1) / np.sqrt(n))
+    XX = np.einsum("ni,nj->nij", X, X)
+    z_second = (XX.mean(0) - ex.second) / (XX.std(0, ddof=1) / np.sqrt(n))
+    assert np.abs(z_mean).max() < 5 and np.abs(z_second).max() < 5
+    assert np.all(np.diag(ex.cov) > 0)  # the noise is really there
+
+
+def test_sme_moments_match_euler_maruyama():
+    """Moment ODE vs Euler–Maruyama paths of the SME itself, 5 standard errors."""
+    prob = _problem()
+    lr, T, n = 0.25, 1.0, 5000
+    model = SGDModifiedEquation(prob, lr, 1, order=2)
+    th0 = prob.center + np.array([1.0, -1.0])
+    ex = sme_moments(model, th0, T)
+    # EM's weak bias ≈ dt·λ_max relative (1.3%) stays well under the covariance's SE (≈ 5%)
+    X = simulate(model, "euler-maruyama", (0, T), th0, T / 256, n_paths=n, seed=12).y_final
+    z = (X.mean(0) - ex.mean) / (X.std(0, ddof=1) / np.sqrt(n))
+    # the SE of a sample covariance from the spread of the products: the multiplicative noise
+    # makes the law heavy-tailed, so the Gaussian formula √((S_ii S_jj + S_ij²)/n) is too small
+    Z = X - X.mean(0)
+    prods = np.einsum("ni,nj->nij", Z, Z)
+    zc = (np.cov(X.T) - ex.cov) / (prods.std(0, ddof=1) / np.sqrt(n))
+    assert np.abs(z).max() < 5 and np.abs(zc).max() < 5
+
+
+def test_weak_orders_one_and_two():
+    prob = _problem()
+    T = 1.0
+    # ηλ_max ≤ 0.03: past the pre-asymptotic range where the η² terms rival the η terms
+    r = sme_weak_errors(prob, [T / n for n in (128, 256, 512, 1024)], T, prob.center + np.array([2.0, -1.0]))
+    for name in ("mean", "dist2", "excess_loss"):
+        assert abs(r.fits[1][name].order - 1) < 0.15
+        assert abs(r.fits[2][name].order - 2) < 0.15
+        assert all(e2 < e1 for e1, e2 in zip(r.errors[1][name], r.errors[2][name]))
+    # the noise-free control loses the noise-made O(η) part of E|θ − θ*|²
+    assert abs(r.fits["ode2"]["trace_cov"].order - 1) < 0.15
+    assert r.as_dict()["fitted_orders"]["order2"]["mean"]["order"] > 1.8
+
+
+def test_bad_input():
+    prob = _problem()
+    with pytest.raises(ValueError, match="`lrs`"):
+        sme_weak_errors(prob, [0.1, 0.05], 1.0, prob.center)
+    with pytest.raises(ValueError, match="`lrs`"):
+        sme_weak_errors(prob, [0.3, 0.2, 0.1], 1.0, prob.center)
+    with pytest.raises(ValueError, match="`T`"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], -1.0, prob.center)
+    with pytest.raises(ValueError, match="`observables`"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, prob.center, observables=("nope",))
+    with pytest.raises(ValueError, match="`theta0`"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, [0.0])
+    with pytest.raises(ValueError, match="`n_steps`"):
+        sgd_moments(SGDModifiedEquation(prob, 0.1), prob.center, -1)
+    with pytest.raises(TypeError, match="`model`"):
+        sgd_moment_map(prob)
+
+
+def test_paths_agree_with_single_time_moments():
+    prob = _problem()
+    model = SGDModifiedEquation(prob, 0.1, order=2)
+    th0 = prob.center + 1.0
+    path = sgd_moment_path(model, th0, 5)
+    assert len(path) == 6
+    np.testing.assert_allclose(path[5].second, sgd_moments(model, th0, 5).second, rtol=1e-12)
+    np.testing.assert_allclose(path[0].cov, 0.0, atol=1e-12)
+    sp = sme_moment_path(model, th0, [0.0, 0.3])
+    np.testing.assert_allclose(sp[1].mean, sme_moments(model, th0, 0.3).mean, rtol=1e-12)
+    with pytest.raises(ValueError, match="`times`"):
+        sme_moment_path(model, th0, [-1.0])
