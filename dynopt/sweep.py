@@ -128,13 +128,27 @@ TASKS = {"heavy_ball_quadratic": heavy_ball_quadratic,
          "sgd_stationary_variance": sgd_stationary_variance}
 
 
-def _heavy_ball_boundary(ax, x, y):
-    """Largest stable αh of heavy ball on a quadratic as a function of β: 2(1+β)."""
-    betas = np.linspace(min(y), max(y), 200)
-    return ax.plot(2 * (1 + betas), betas, "r-", lw=1.5, label="stability boundary αh = 2(1+β)")
+def _stability_overlay(scheme):
+    """An overlay drawing the largest stable αh as a function of β, as derived by
+    ``dynopt.symbolic`` (Jury conditions on the characteristic polynomial)."""
+
+    def draw(ax, x, y):
+        import sympy as sp
+
+        from .symbolic import get_derivation
+
+        bound = get_derivation("stability").results[f"{scheme}: max αh"]
+        betas = np.linspace(min(y), max(y), 200)
+        syms = sorted(getattr(bound, "free_symbols", ()), key=lambda s: s.name)
+        vals = np.broadcast_to(np.asarray(sp.lambdify(syms, bound, "numpy")(*([betas] * len(syms))), float),
+                               betas.shape) if syms else np.full_like(betas, float(bound))
+        return ax.plot(vals, betas, "r-", lw=1.5, label=f"derived stability bound αh < {sp.sstr(bound)}")
+
+    return draw
 
 
-OVERLAYS = {"heavy_ball_stability": _heavy_ball_boundary}
+OVERLAYS = {"heavy_ball_stability": _stability_overlay("heavy-ball"),
+            "nesterov_stability": _stability_overlay("nesterov")}
 
 
 # ---------------------------------------------------------------------------------------
