@@ -126,6 +126,19 @@ def eq16_momentum_is_leapfrog(ctx):
                  evidence={"cases": cases, "n_steps": n_steps})
 
 
+def _matched_time(model, x0, theta, t_guess):
+    """ODE time at which the exact trajectory from x0 (at rest) passes closest to θ."""
+    from scipy.optimize import minimize_scalar
+
+    from dynopt.reference import exact_linear
+
+    def dist(t):
+        return float(np.linalg.norm(model.position(exact_linear(model, x0, [t])[0])[0] - theta))
+
+    return float(minimize_scalar(dist, bounds=(0.5 * t_guess, 1.5 * t_guess), method="bounded",
+                                 options={"xatol": 1e-10 * t_guess}).x)
+
+
 @claim("kexue-5655.momentum-sqrt-step", method="numeric", statement="""
 "How momentum accelerates" (after eq 16): at the same learning rate α, GD advances with
 step α at accuracy O(α), while momentum advances with step γ ≈ √α at accuracy
@@ -138,7 +151,6 @@ def momentum_sqrt_step(ctx):
     alphas = np.array([4e-2, 2e-2, 1e-2, 5e-3, 2.5e-3, 1.25e-3]) if ctx.quick else \
         np.array([4e-2, 2e-2, 1e-2, 5e-3, 2.5e-3, 1.25e-3, 6.25e-4, 3.125e-4])
     gf, hb = GradientFlow(p), HeavyBall(p, lam)
-    ref_gf, _ = reference_solution(gf, x0, [T])
     rows = {"gd": [], "momentum (consistent start)": [], "momentum (v0=0)": []}
     steps = {"gd": [], "momentum": []}
     for a in alphas:
@@ -146,29 +158,47 @@ def momentum_sqrt_step(ctx):
         n_gd = int(round(T / a))
         sol = integrate(gf, "euler", (0, n_gd * a), x0, a)
         rows["gd"].append(global_error(gf, sol.y_final, reference_solution(gf, x0, [n_gd * a])[0][0]))
-        steps["gd"].append(a)
         # momentum at the same α (and fixed friction λ): its ODE step γ solves α = γ²/(1+λγ/2)
         gamma = float(np.roots([1.0, -a * lam / 2, -a])[0].real)
         n_hb = int(round(T / gamma))
-        steps["momentum"].append(gamma)
         ref = reference_solution(hb, x0, [n_hb * gamma])[0][0]
         for key, sch in (("momentum (consistent start)", Leapfrog()), ("momentum (v0=0)", HeavyBallMomentum())):
-            # the scheme takes the step γ; check the eq-15 map gives back the same α
             a_chk, _ = leapfrog_coefficients(gamma, lam)
-            assert abs(a_chk - a) <= 1e-12 * a
+            assert abs(a_chk - a) <= 1e-12 * a  # the scheme's step γ is the one with this α
             sol = integrate(hb, sch, (0, n_hb * gamma), x0, gamma)
             rows[key].append(global_error(hb, sol.y_final, ref))
+        # how far in ODE time does one iteration go?  Run the optimizers themselves for a
+        # fixed number of iterations and find the time at which the continuous trajectory
+        # passes closest to the last iterate: the step is that time over the iterations.
+        n_it = int(round(1.0 / np.sqrt(a)))
+        theta, v = x0.copy(), np.zeros(2)
+        beta = (1 - lam * gamma / 2) / (1 + lam * gamma / 2)
+        for _ in range(n_it):
+            v = beta * v - a * p.grad(theta)
+            theta = theta + v
+        steps["momentum"].append(_matched_time(hb, x0, theta, n_it * np.sqrt(a)) / n_it)
+        theta = x0.copy()
+        for _ in range(n_it):
+            theta = theta - a * p.grad(theta)
+        steps["gd"].append(_matched_time(gf, x0, theta, n_it * a) / n_it)
     fits = {k: fit_order(alphas, v) for k, v in rows.items()}
     step_fit = {k: fit_order(alphas, v) for k, v in steps.items()}
-    expected = {"gd_step_exponent": 1.0, "momentum_step_exponent": 0.5,
+    # the statement is asymptotic (α → 0): at the smallest α the ODE time per iteration must
+    # be within 5% of √α (momentum) and of α (GD); the fitted exponents are evidence (the
+    # optimizer's v_0 = 0 start lags by O(γ), which bends the momentum curve at large α)
+    ratio_mom = steps["momentum"][-1] / np.sqrt(alphas[-1])
+    ratio_gd = steps["gd"][-1] / alphas[-1]
+    steps_ok = abs(ratio_mom - 1) <= 0.05 and abs(ratio_gd - 1) <= 0.05
+    expected = {"gd_time_per_iteration_over_alpha": 1.0, "momentum_time_per_iteration_over_sqrt_alpha": 1.0,
                 "gd_error_order_in_alpha": 1.0, "momentum_error_order_in_alpha": 1.0}
-    measured = {"gd_step_exponent": step_fit["gd"].order,
+    measured = {"gd_time_per_iteration_over_alpha": ratio_gd,
+                "momentum_time_per_iteration_over_sqrt_alpha": ratio_mom,
+                "gd_step_exponent": step_fit["gd"].order,
                 "momentum_step_exponent": step_fit["momentum"].order,
                 "gd_error_order_in_alpha": fits["gd"].order,
                 "momentum_error_order_in_alpha (consistent start)": fits["momentum (consistent start)"].order,
                 "momentum_error_order_in_alpha (v0=0 start)": fits["momentum (v0=0)"].order}
     tol = ORDER_TOL
-    steps_ok = abs(step_fit["momentum"].order - 0.5) <= 0.05 and abs(step_fit["gd"].order - 1) <= 1e-9
     gd_ok = abs(fits["gd"].order - 1) <= tol
     cons_ok = abs(fits["momentum (consistent start)"].order - 1) <= tol
     opt_ok = abs(fits["momentum (v0=0)"].order - 1) <= tol
@@ -186,16 +216,22 @@ def momentum_sqrt_step(ctx):
     ax = new_axes()
     for k, v in rows.items():
         ax.loglog(alphas, v, "o-", ms=3, label=f"{k}: error ∝ α^{fits[k].order:.2f}")
-    ax.loglog(alphas, steps["momentum"], "k--", lw=0.8, label=f"momentum step γ ∝ α^{step_fit['momentum'].order:.3f}")
+    ax.loglog(alphas, steps["momentum"], "k--", lw=0.8,
+              label=f"momentum: ODE time per iteration ∝ α^{step_fit['momentum'].order:.3f}")
+    ax.loglog(alphas, steps["gd"], "k:", lw=0.8, label=f"GD: ODE time per iteration ∝ α^{step_fit['gd'].order:.3f}")
     ax.set_xlabel("learning rate α")
     ax.set_ylabel(f"error at ODE time T={T:g}  /  ODE step")
     ax.set_title(f"quadratic, λ={lam}: GD vs momentum at the same α", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     ctx.savefig(ax.figure)
-    return judge(ok, expected=expected, measured=measured, tolerance={"orders": tol, "step_exponent": 0.05},
+    return judge(ok, expected=expected, measured=measured, tolerance={"orders": tol, "time_per_iteration_ratio_at_smallest_alpha": 0.05},
                  correction=correction,
-                 evidence={"alphas": alphas, "errors": rows, "momentum_gamma": steps["momentum"],
+                 evidence={"alphas": alphas, "errors": rows,
+                           "ode_time_per_iteration": steps,
+                           "at_smallest_alpha": {"momentum_time_per_iteration_over_sqrt_alpha": ratio_mom,
+                                                 "gd_time_per_iteration_over_alpha": ratio_gd},
+                           "step_exponent_ci": {k: f.ci for k, f in step_fit.items()},
                            "order_ci": {k: f.ci for k, f in fits.items()}, "lambda": lam, "T": T})
 
 
