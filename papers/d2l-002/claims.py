@@ -125,16 +125,21 @@ def _rmsprop_runs(X, y, seed, n_epochs=2, lr=0.01, gamma=0.9):
 
 
 @claim("d2l-002.scratch-equals-builtin",
-       statement="The from-scratch RMSProp (eps = 1e-6 inside √(s + eps)) and torch.optim.RMSprop "
-                 "(alpha = 0.9, its eps = 1e-8 outside √s) train the linear model alike: 'loss: "
-                 "0.243452' vs 'loss: 0.243676' after 2 epochs (lr 0.01, batch 10).",
+       statement="The from-scratch RMSProp (eps = 1e-6 inside √(s + eps)) and the concise version "
+                 "torch.optim.RMSprop (alpha = 0.9, its eps = 1e-8 outside √s) train the linear model "
+                 "alike: 'loss: 0.243452' vs 'loss: 0.243676' after 2 epochs (lr 0.01, batch 10). "
+                 "Checked: the scratch code against the PyTorch-convention update (torch.optim.RMSprop's "
+                 "documented rule, re-implemented in dynopt), and against torch.optim.RMSprop itself "
+                 "when torch is installed.",
        method="numeric")
 def scratch_equals_builtin(ctx):
     seeds = list(range(ctx.size(3, 10)))
     aligned, unaligned_param, rel_gap, final = [], [], [], []
     torch_diff = []
+    # one data set (the source has one); seeds vary the initial model and the batch order,
+    # which is what separates the source's two printed runs besides the eps placement
+    X, y = _airfoil_like(ctx.seed)
     for s in seeds:
-        X, y = _airfoil_like(ctx.seed + s)
         with models.blas_limit(1):  # tiny products: BLAS threads only cost time
             runs, loss = _rmsprop_runs(X, y, ctx.seed + 1000 + s)
         scratch, outside = runs["scratch"][0], runs["scratch_eps_outside"][0]
@@ -161,18 +166,33 @@ def scratch_equals_builtin(ctx):
     source_rel_gap = abs(_PRINTED_LOSSES[1] - _PRINTED_LOSSES[0]) / _PRINTED_LOSSES[0]
     max_aligned = float(max(aligned))
     worst_gap = float(max(rel_gap))
-    ok = max_aligned <= 1e-12 and worst_gap <= 1e-3 and (not torch_diff or max(torch_diff) <= 1e-12)
-    return judge(ok, expected={"aligned_max_param_diff": 0.0, "relative_loss_gap_at_most": 1e-3,
+    # "alike": the eps placement moves the 2-epoch loss less than rerunning with another
+    # initial model and batch order does (relative sd of the loss across seeds, same data)
+    seed_sd = float(np.std(final, ddof=1))
+    gap_tol = seed_sd / float(np.mean(final))
+    torch_checked = bool(torch_diff)
+    ok = bool(max_aligned <= 1e-12 and worst_gap <= gap_tol
+              and (not torch_checked or max(torch_diff) <= 1e-12))
+    return judge(ok, expected={"aligned_max_param_diff": 0.0,
+                               "relative_loss_gap_at_most_relative_seed_sd": gap_tol,
                                "source_printed_losses": list(_PRINTED_LOSSES)},
                  measured={"aligned_max_param_diff": max_aligned, "relative_loss_gap_eps_only": worst_gap,
-                           "max_param_diff_eps_inside_vs_outside": float(max(unaligned_param))},
-                 tolerance={"aligned": 1e-12, "relative_loss_gap": 1e-3},
+                           "max_param_diff_eps_inside_vs_outside": float(max(unaligned_param)),
+                           "torch_checked": torch_checked},
+                 tolerance={"aligned": 1e-12, "torch_vs_dynopt": 1e-12 if torch_checked else "torch not installed",
+                            "relative_loss_gap": gap_tol,
+                            "relative_loss_gap_from": "relative sd of the scratch 2-epoch loss across "
+                                                      f"{len(seeds)} seeds (init and batch order; same data)"},
                  correction=None if ok else (f"eps placement alone changes the 2-epoch loss by up to "
-                                             f"{worst_gap:.2e} (relative); aligned runs differ by {max_aligned:.1e}"),
+                                             f"{worst_gap:.2e} (relative; seed-to-seed sd {gap_tol:.2e}); "
+                                             f"aligned runs differ by {max_aligned:.1e}"),
                  evidence={"n_seeds": len(seeds), "source_relative_gap": source_rel_gap,
+                           "source_gap_over_relative_seed_sd": source_rel_gap / gap_tol,
                            "final_loss_mean": float(np.mean(final)),
-                           "final_loss_sd_across_seeds": float(np.std(final, ddof=1)),
-                           "torch_vs_dynopt_pytorch_max_diff": float(max(torch_diff)) if torch_diff else "torch not installed",
+                           "final_loss_sd_across_seeds": seed_sd,
+                           "torch_checked": torch_checked,
+                           "torch_vs_dynopt_pytorch_max_diff": float(max(torch_diff)) if torch_checked else
+                           "torch not installed: only dynopt's re-implementation of the PyTorch rule was checked",
                            "data": "airfoil stand-in: 1500×5 Gaussian features, R²≈0.5, standardized "
                                    "(get_data_ch7's file is not available offline)"})
 
