@@ -183,6 +183,19 @@ def test_eps_placement_is_the_only_difference():
     np.testing.assert_array_equal(iterates(c, 50), a)
 
 
+def test_rmsprop_ema_state_is_the_impulse_response_with_mean_age_window():
+    # d2l-002: s_t = γs + (1−γ)g² puts weight (1−γ)γ^k on g_{t−k}²; mean age 1/(1−γ)
+    gamma, K = 0.9, 400
+    opt = optim.rmsprop(0.4, gamma, eps=1e-6, convention="d2l")
+    p = np.zeros(1)
+    st, nu = opt.init(p), []
+    for k in range(K):
+        _, st = opt.update(np.ones(1) if k == 0 else np.zeros(1), st, p)
+        nu.append(st[0].nu[0])
+    np.testing.assert_allclose(nu, (1 - gamma) * gamma ** np.arange(K), rtol=1e-12, atol=1e-300)
+    assert abs(np.sum((np.arange(K) + 1) * np.array(nu)) - 1 / (1 - gamma)) < 1e-9
+
+
 def _adam_literal(lr, b1, b2, eps, bias, inside, n, x0=X0, wd=0.0, decoupled=False):
     p, m, v = x0.copy(), np.zeros(2), np.zeros(2)
     out = [p.copy()]

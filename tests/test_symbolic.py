@@ -122,6 +122,22 @@ def test_nesterov_conjugation_matches_dynopt_scheme(form):
         np.testing.assert_allclose(Th - c * mom * v, sol.y[t, 0, :2], rtol=1e-12, atol=1e-14)
 
 
+def test_nesterov_conjugation_is_derived_and_detects_a_wrong_printed_rule():
+    from dynopt.symbolic.small import THETA, _G, _lr, _mu, _v, compare_nesterov_rules
+
+    v1 = _mu * _v - _lr * _G(THETA)
+    # the derived step is Θ' = Θ + μ²v − λ(1+μ)G(Θ), whatever form it is printed in
+    assert compare_nesterov_rules(THETA + (1 + _mu) * v1 - _mu * _v, v1)[:2] == (True, True)
+    assert compare_nesterov_rules(THETA + _mu * v1 - _lr * _G(THETA), v1)[:2] == (True, True)
+    # wrong printed rules are reported as different (a "corrected" verdict), not raised
+    assert compare_nesterov_rules(THETA + (1 + _mu) * v1 - _v, v1)[:2] == (False, True)
+    assert compare_nesterov_rules(THETA + v1, _mu * _v - _lr * _G(THETA + _mu * _v))[:2] == (False, False)
+    th_half = compare_nesterov_rules(THETA, v1, "half")[2]
+    assert is_zero(th_half - (THETA + (1 + _mu / 2) * v1 - _mu / 2 * _v))
+    with pytest.raises(ValueError, match="`form`"):
+        compare_nesterov_rules(THETA, v1, "bogus")
+
+
 def test_modified_equations():
     from dynopt.symbolic.modified import gd_modified_field, heavy_ball_modified_field
 

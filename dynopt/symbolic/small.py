@@ -7,7 +7,8 @@
   counting the current step as 1, is exactly 1/(1 − γ).
 * npnet-001 / kexue-5655: Nesterov's change of variables θ = w + μv (Θ = θ + βv)
   conjugates the look-ahead iteration into one that evaluates the gradient at the
-  stored iterate: proved as T∘Φ = Ψ∘T for the one-step maps, hence for every t.
+  stored iterate: the step Ψ = T∘Φ∘T⁻¹ is derived by substitution (w = Θ − μv into the
+  look-ahead step Φ, then Θ' = w' + μv') and only then compared with printed rules.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import functools
 
 import sympy as sp
 
-from .core import Derivation, NotProved, derivation, require_zero
+from .core import Derivation, NotProved, derivation, is_zero, require_zero
 
 __all__ = ["velocity_closed_form", "velocity_limit", "ema_weights", "nesterov_conjugation",
-           "NESTEROV_FORMS"]
+           "compare_nesterov_rules", "NESTEROV_FORMS", "THETA"]
 
 n, k = sp.symbols("n k", integer=True, nonnegative=True)
 gm = sp.Symbol("γ", positive=True)       # momentum / EMA parameter of the sources
@@ -114,32 +115,63 @@ def _nesterov_lookahead(w, v, mu, lr, c=1):
     return w + v1, v1
 
 
-def _nesterov_stored(th, v, mu, lr, c=1):
-    """Reparametrized form with the gradient at the stored iterate Θ = θ + cμv."""
-    v1 = mu * v - lr * _G(th)
-    return th + (1 + c * mu) * v1 - c * mu * v, v1
-
-
 #: name -> (lookahead shift c, description)
 NESTEROV_FORMS = {"standard": (1, "gradient at θ_n + βv_n (standard Nesterov)"),
                   "half": (sp.Rational(1, 2), "gradient at θ_n + (β/2)v_n (kexue-5655 eq 20)")}
 
+#: the stored iterate Θ = w + cμv of the reparametrized iteration
+THETA = sp.Symbol("Θ", real=True)
+
 
 @functools.lru_cache(maxsize=None)
 def nesterov_conjugation(form: str = "standard"):
-    """Prove T∘Φ = Ψ∘T with T(w, v) = (w + cμv, v): Φ the look-ahead step, Ψ the stored-gradient
-    step.  Returns the two update rules of Ψ as (theta_new, v_new) expressions in (Θ, v)."""
+    """Derive the look-ahead Nesterov step in the stored variable Θ = w + cμv.
+
+    The map is Ψ = T∘Φ∘T⁻¹ with T(w, v) = (w + cμv, v) and Φ the look-ahead step
+    v' = μv − λ G(w + cμv), w' = w + v' (G = ∇L, an arbitrary function): substitute
+    w = Θ − cμv into Φ, then Θ' = w' + cμv'.  Nothing of the sources' printed rules
+    enters, so comparing the result with a printed rule (:func:`compare_nesterov_rules`)
+    is a check.  T is invertible, so Ψ's iterates are T of Φ's for every t.
+
+    Parameters
+    ----------
+    form : {"standard", "half"}
+        c = 1 (standard Nesterov, npnet-001) or c = 1/2 (kexue-5655 eq 20).
+
+    Returns
+    -------
+    (theta_new, v_new) : sympy expressions in (Θ, v, μ, λ_lr, G(Θ))
+
+    Raises
+    ------
+    NotProved
+        If the gradient's argument does not reduce to Θ (the step would need w).
+    """
     if form not in NESTEROV_FORMS:
         raise ValueError(f"`form` must be one of {sorted(NESTEROV_FORMS)}; got {form!r}")
     c = NESTEROV_FORMS[form][0]
-    w1, v1 = _nesterov_lookahead(_w, _v, _mu, _lr, c)
-    lhs = (w1 + c * _mu * v1, v1)                       # T(Φ(w, v))
-    rhs = _nesterov_stored(_w + c * _mu * _v, _v, _mu, _lr, c)  # Ψ(T(w, v))
-    require_zero(lhs[0] - rhs[0], f"Θ-update of the {form} Nesterov reparametrization")
-    require_zero(lhs[1] - rhs[1], f"v-update of the {form} Nesterov reparametrization")
-    # T is invertible (w = Θ − cμv), so the iterates correspond for every t by induction
-    th = sp.Symbol("Θ", real=True)
-    return _nesterov_stored(th, _v, _mu, _lr, c)
+    w_of_theta = THETA - c * _mu * _v                   # T⁻¹
+    w1, v1 = _nesterov_lookahead(w_of_theta, _v, _mu, _lr, c)
+    theta_new = w1 + c * _mu * v1                       # T applied after Φ
+    for e in (theta_new, v1):
+        if _w in e.free_symbols:
+            raise NotProved(f"the {form} Nesterov step in Θ still depends on w: {e}")
+        for call in e.atoms(_G):
+            require_zero(call.args[0] - THETA, f"gradient of the {form} Θ-step taken at Θ")
+    return sp.collect(sp.expand(theta_new), [_v, _G(THETA)]), sp.expand(v1)
+
+
+def compare_nesterov_rules(theta_printed, v_printed, form: str = "standard"):
+    """Compare printed Θ/v update rules with the derived ones (:func:`nesterov_conjugation`).
+
+    ``theta_printed``, ``v_printed`` are sympy expressions in ``THETA``, ``_v``, ``_mu``,
+    ``_lr`` and ``_G(THETA)``.  Returns ``(theta_same, v_same, theta_derived, v_derived)``;
+    each ``*_same`` is decided by :func:`~dynopt.symbolic.core.is_zero`, so a wrong printed
+    rule gives False and an undecidable difference raises ``NotProved``.
+    """
+    theta_new, v_new = nesterov_conjugation(form)
+    return (bool(is_zero(theta_new - theta_printed)), bool(is_zero(v_new - v_printed)),
+            theta_new, v_new)
 
 
 @derivation("velocity-limit", "csdn-000 / d2l-004: v_i = γv_{i−1} + ηg from v_0 = 0 tends to ηg/(1−γ)")
@@ -175,6 +207,6 @@ def _reparam():
         results={"Theta_new": std[0], "v_new": std[1], "Theta_new_half_variant": half[0],
                  "v_new_half_variant": half[1]},
         steps=["Φ: v' = μv − λ_lr G(w + μv), w' = w + v' (G = ∇L, any function)",
-               "T(w, v) = (w + μv, v) = (Θ, v); proved T∘Φ = Ψ∘T for Ψ: v' = μv − λ_lr G(Θ), "
-               "Θ' = Θ + (1+μ)v' − μv  (= Θ + μv' − λ_lr G(Θ), kexue's Keras form)",
-               "β/2 variant (eq 20): Θ = θ + (μ/2)v, Θ' = Θ + (1+μ/2)v' − (μ/2)v"])
+               "T(w, v) = (w + μv, v) = (Θ, v): substitute w = Θ − μv into Φ (the gradient "
+               "argument becomes Θ), then Θ' = w' + μv' = Θ + (1+μ)v' − μv",
+               "β/2 variant (eq 20): the same with Θ = w + (μ/2)v"])

@@ -125,16 +125,21 @@ def _rmsprop_runs(X, y, seed, n_epochs=2, lr=0.01, gamma=0.9):
 
 
 @claim("d2l-002.scratch-equals-builtin",
-       statement="The from-scratch RMSProp (eps = 1e-6 inside √(s + eps)) and torch.optim.RMSprop "
-                 "(alpha = 0.9, its eps = 1e-8 outside √s) train the linear model alike: 'loss: "
-                 "0.243452' vs 'loss: 0.243676' after 2 epochs (lr 0.01, batch 10).",
+       statement="The from-scratch RMSProp (eps = 1e-6 inside √(s + eps)) and the concise version "
+                 "torch.optim.RMSprop (alpha = 0.9, its eps = 1e-8 outside √s) train the linear model "
+                 "alike: 'loss: 0.243452' vs 'loss: 0.243676' after 2 epochs (lr 0.01, batch 10). "
+                 "Checked: the scratch code against the PyTorch-convention update (torch.optim.RMSprop's "
+                 "documented rule, re-implemented in dynopt), and against torch.optim.RMSprop itself "
+                 "when torch is installed.",
        method="numeric")
 def scratch_equals_builtin(ctx):
     seeds = list(range(ctx.size(3, 10)))
     aligned, unaligned_param, rel_gap, final = [], [], [], []
     torch_diff = []
+    # one data set (the source has one); seeds vary the initial model and the batch order,
+    # which is what separates the source's two printed runs besides the eps placement
+    X, y = _airfoil_like(ctx.seed)
     for s in seeds:
-        X, y = _airfoil_like(ctx.seed + s)
         with models.blas_limit(1):  # tiny products: BLAS threads only cost time
             runs, loss = _rmsprop_runs(X, y, ctx.seed + 1000 + s)
         scratch, outside = runs["scratch"][0], runs["scratch_eps_outside"][0]
@@ -161,23 +166,50 @@ def scratch_equals_builtin(ctx):
     source_rel_gap = abs(_PRINTED_LOSSES[1] - _PRINTED_LOSSES[0]) / _PRINTED_LOSSES[0]
     max_aligned = float(max(aligned))
     worst_gap = float(max(rel_gap))
-    ok = max_aligned <= 1e-12 and worst_gap <= 1e-3 and (not torch_diff or max(torch_diff) <= 1e-12)
-    return judge(ok, expected={"aligned_max_param_diff": 0.0, "relative_loss_gap_at_most": 1e-3,
+    # "alike": the eps placement moves the 2-epoch loss less than rerunning with another
+    # initial model and batch order does (relative sd of the loss across seeds, same data)
+    seed_sd = float(np.std(final, ddof=1))
+    gap_tol = seed_sd / float(np.mean(final))
+    torch_checked = bool(torch_diff)
+    ok = bool(max_aligned <= 1e-12 and worst_gap <= gap_tol
+              and (not torch_checked or max(torch_diff) <= 1e-12))
+    return judge(ok, expected={"aligned_max_param_diff": 0.0,
+                               "relative_loss_gap_at_most_relative_seed_sd": gap_tol,
                                "source_printed_losses": list(_PRINTED_LOSSES)},
                  measured={"aligned_max_param_diff": max_aligned, "relative_loss_gap_eps_only": worst_gap,
-                           "max_param_diff_eps_inside_vs_outside": float(max(unaligned_param))},
-                 tolerance={"aligned": 1e-12, "relative_loss_gap": 1e-3},
+                           "max_param_diff_eps_inside_vs_outside": float(max(unaligned_param)),
+                           "torch_checked": torch_checked},
+                 tolerance={"aligned": 1e-12, "torch_vs_dynopt": 1e-12 if torch_checked else "torch not installed",
+                            "relative_loss_gap": gap_tol,
+                            "relative_loss_gap_from": "relative sd of the scratch 2-epoch loss across "
+                                                      f"{len(seeds)} seeds (init and batch order; same data)"},
                  correction=None if ok else (f"eps placement alone changes the 2-epoch loss by up to "
-                                             f"{worst_gap:.2e} (relative); aligned runs differ by {max_aligned:.1e}"),
+                                             f"{worst_gap:.2e} (relative; seed-to-seed sd {gap_tol:.2e}); "
+                                             f"aligned runs differ by {max_aligned:.1e}"),
                  evidence={"n_seeds": len(seeds), "source_relative_gap": source_rel_gap,
+                           "source_gap_over_relative_seed_sd": source_rel_gap / gap_tol,
                            "final_loss_mean": float(np.mean(final)),
-                           "final_loss_sd_across_seeds": float(np.std(final, ddof=1)),
-                           "torch_vs_dynopt_pytorch_max_diff": float(max(torch_diff)) if torch_diff else "torch not installed",
+                           "final_loss_sd_across_seeds": seed_sd,
+                           "torch_checked": torch_checked,
+                           "torch_vs_dynopt_pytorch_max_diff": float(max(torch_diff)) if torch_checked else
+                           "torch not installed: only dynopt's re-implementation of the PyTorch rule was checked",
                            "data": "airfoil stand-in: 1500×5 Gaussian features, R²≈0.5, standardized "
                                    "(get_data_ch7's file is not available offline)"})
 
 
 # --- symbolic (issue 3) ---
+def _ema_state(state):
+    """The ScaleByRmsState inside an optimizer's (nested tuple) state."""
+    if isinstance(state, optim.ScaleByRmsState):
+        return state
+    if isinstance(state, tuple):
+        for s in state:
+            found = _ema_state(s)
+            if found is not None:
+                return found
+    return None
+
+
 @claim("d2l-002.rmsprop-window", method="symbolic",
        statement="RMSProp's state s_t = γs_{t−1} + (1−γ)g_t⊙g_t is an exponentially weighted moving "
                  "average, so it can be seen as a weighted average of the squared minibatch gradients "
@@ -186,20 +218,24 @@ def rmsprop_window(ctx):
     import numpy as np
     import sympy as sp
 
+    from dynopt.symbolic.core import is_zero
     from dynopt.symbolic.small import ema_weights, gm, k
 
     f = ema_weights()
     window = 1 / (1 - gm)
-    total_is_one = bool(sp.simplify(f["total"] - 1) == 0)
-    mean_age_is_window = bool(sp.simplify(f["mean_age"] - window) == 0)
+    total_is_one = bool(is_zero(f["total"] - 1))              # raises NotProved if undecided
+    mean_age_is_window = bool(is_zero(f["mean_age"] - window))
     g0 = 0.9
-    # numeric: d2l's update run on unit impulses (s_0 = 0), weight of the input k steps back
+    # numeric: dynopt's d2l RMSProp fed a unit gradient at step 0 and zeros after (s_0 = 0);
+    # its EMA state after k more steps is the weight of the gradient² k steps back
     K = ctx.size(400, 2000)
-    s, resp = 0.0, []
+    opt = optim.rmsprop(0.4, decay=g0, eps=1e-6, convention="d2l")
+    p = np.zeros(1)
+    st = opt.init(p)
+    resp = []
     for step in range(K):
-        x = 1.0 if step == 0 else 0.0
-        s = g0 * s + (1 - g0) * x
-        resp.append(s)
+        _, st = opt.update(np.ones(1) if step == 0 else np.zeros(1), st, p)
+        resp.append(float(_ema_state(st).nu[0]))
     resp = np.array(resp)
     w_derived = sp.lambdify(k, f["weight"].subs(gm, g0), "numpy")(np.arange(K, dtype=float))
     gap = float(np.max(np.abs(resp - w_derived)))
@@ -207,13 +243,26 @@ def rmsprop_window(ctx):
         raise RuntimeError(f"EMA impulse response disagrees with the derived weights (gap {gap:.3g})")
     mean_age = float(np.sum((np.arange(K) + 1) * resp))
     expected_window = float(window.subs(gm, g0))
-    holds = total_is_one and mean_age_is_window
-    return judge(holds, expected=expected_window, measured=mean_age, tolerance="symbolic identity",
-                 correction=None if holds else f"mean age of the EMA weights is {f['mean_age']}",
+    # the K-step sum misses Σ_{k≥K}(k+1)(1−γ)γ^k = γ^K (K + 1 + γ/(1−γ)); the rest is rounding
+    truncation = g0 ** K * (K + 1 + g0 / (1 - g0))
+    tol = 1e-9
+    if truncation > tol / 10:
+        raise RuntimeError(f"K = {K} impulse steps leave a truncation {truncation:.1e} above tol/10")
+    age_err = abs(mean_age - expected_window)
+    holds = bool(total_is_one and mean_age_is_window and age_err <= tol)
+    return judge(holds, expected=expected_window, measured=mean_age,
+                 tolerance={"symbolic": "is_zero of Σw − 1 and mean age − 1/(1−γ)",
+                            "measured_mean_age_abs": tol},
+                 correction=None if holds else (
+                     f"mean age of the EMA weights is {f['mean_age']} (derived) and {mean_age:.6g} "
+                     f"(dynopt's rmsprop at γ = {g0})"),
                  evidence={"weights": str(f["weight"]), "sum_of_weights": str(f["total"]),
                            "sum_after_t_steps_from_s0=0": str(f["partial_sum"]),
-                           "mean_age": str(f["mean_age"]),
+                           "mean_age": str(f["mean_age"]), "mean_age_abs_error": age_err,
+                           "impulse_response_vs_derived_weights_max_gap": gap,
+                           "truncation_bound": truncation,
                            "effective_sample_size_(Σw)²/Σw²": str(f["effective_sample_size"]),
                            "weight_in_last_1/(1-γ)_steps": str(f["mass_in_window"]),
                            "weight_in_last_10_steps_at_0.9": float(f["mass_in_window"].subs(gm, g0)),
-                           "limit_γ→1": str(f["mass_in_window_limit"]), "impulse_steps": K})
+                           "limit_γ→1": str(f["mass_in_window_limit"]), "impulse_steps": K,
+                           "measured_with": "dynopt.optim.rmsprop(convention='d2l') EMA state"})
