@@ -691,10 +691,13 @@ from dynopt.problems import least_squares  # noqa: E402
 
 
 @claim("kexue-5655.increase-batch-not-decay-lr",
-       statement="SGD's noise variance falls as the batch grows, so growing the batch can replace "
-                 "decaying the learning rate (the text's reading of Smith, Kindermans, Ying & Le 2018, "
-                 "'Don't decay the learning rate, increase the batch size'): multiplying B by k gives "
-                 "the same loss-vs-epoch curve as dividing η by k; the SDE temperature η/B explains it.",
+       statement="After eq 9: the gradient-noise variance σ² falls as the batch grows, so 'if possible, "
+                 "the batch size should increase slowly with the iterations' (batch size应该要随着迭代次数而"
+                 "缓慢增加), which 'partially explains' Google's result on increasing the batch size instead "
+                 "of decaying the learning rate. The check's reading, quantified after Smith, Kindermans, "
+                 "Ying & Le (2018), not the source's words: growing B by k per phase gives the same "
+                 "expected loss-vs-epoch curve as dividing η by k (SGD's SDE has noise temperature η/B), "
+                 "and both end far below a constant schedule.",
        method="monte-carlo")
 def increase_batch_not_decay_lr(ctx):
     rng = np.random.default_rng(ctx.seed)
@@ -708,7 +711,7 @@ def increase_batch_not_decay_lr(ctx):
     schedules = {"decay η: η/k per phase": [(E, eta, B), (E, eta / k, B), (E, eta / k ** 2, B)],
                  "grow B: k·B per phase": [(E, eta, B), (E, eta, k * B), (E, eta, k * k * B)],
                  "constant η, B": [(3 * E, eta, B)]}
-    n_paths = ctx.size(300, 1000)
+    n_paths = ctx.size(600, 2000)
     res = {name: od.sgd_least_squares_ensemble(A, b, theta0, s, n_paths, rng=ctx.seed + 1 + i)
            for i, (name, s) in enumerate(schedules.items())}
     dec, grow, const = (res[n] for n in schedules)
@@ -716,22 +719,32 @@ def increase_batch_not_decay_lr(ctx):
     sde = od.ou_excess_loss(P.hessian_matrix, Sigma, theta0 - P.center, schedules["decay η: η/k per phase"], N,
                             points_per_epoch=4)
     sde_epochs = sde[::4]
-    # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths)
-    phase_rel, phase_z = [], []
+    # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths).  The two
+    # runs are independent; within a run the epochs are positively correlated, so the SE of a phase
+    # average is at most the root-mean-square of the per-epoch SEs: the z below is conservative.
+    phase_rel, phase_z, phase_se_rel = [], [], []
     for p in range(3):
         sl = slice(1 + p * E, 1 + (p + 1) * E)
         a, g = dec.excess_mean[sl].mean(), grow.excess_mean[sl].mean()
         se = np.sqrt(np.mean(dec.excess_se[sl] ** 2) + np.mean(grow.excess_se[sl] ** 2))
         phase_rel.append(float((g - a) / a))
         phase_z.append(float((g - a) / se))
+        phase_se_rel.append(float(se / a))
     per_epoch_rel = (grow.excess_mean[1:] - dec.excess_mean[1:]) / dec.excess_mean[1:]
     sde_rel = float(np.max(np.abs(dec.excess_mean[1:] - sde_epochs[1:]) / sde_epochs[1:]))
     plateau = {name: od.discrete_stationary_excess_loss(P.hessian_matrix, Sigma, s[-1][1], s[-1][2])
                for name, s in schedules.items()}
-    tol = 0.10
-    matches = max(abs(r) for r in phase_rel) <= tol
+    # decided by the Monte Carlo error: every phase's gap within 5 SE of zero.  The O(η) discretization
+    # gap (grow-B keeps η) is predicted only at stationarity, which phase 3 has not reached (its last
+    # epoch is still well above the plateau), so it is reported against the measured gap, not judged.
+    z_tol = 5.0
+    matches = max(abs(z) for z in phase_z) <= z_tol
     schedule_matters = bool(const.excess_mean[-1] > 3 * max(dec.excess_mean[-1], grow.excess_mean[-1]))
     ok = matches and schedule_matters
+    last = slice(1 + 2 * E, 1 + 3 * E)
+    pred_gap = plateau["grow B: k·B per phase"] - plateau["decay η: η/k per phase"]
+    meas_gap = float(grow.excess_mean[last].mean() - dec.excess_mean[last].mean())
+    se_last = float(np.sqrt(np.mean(dec.excess_se[last] ** 2) + np.mean(grow.excess_se[last] ** 2)))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     curves = {n: (r.epochs, r.excess_mean, 2 * r.excess_se) for n, r in res.items()}
     curves["SDE, temperature η/B (both)"] = (np.arange(len(sde)) / 4, sde)
@@ -744,14 +757,26 @@ def increase_batch_not_decay_lr(ctx):
     plot_curves(steps, ax=axes[1], xlabel="optimizer updates", ylabel="E[L − L*]",
                 title="same curve, fewer updates when B grows")
     ctx.savefig(fig)
-    return judge(ok, expected={"relative_gap_between_schedules": 0.0},
-                 measured={"phase_relative_gap": phase_rel, "phase_gap_in_se": phase_z,
-                           "max_epoch_relative_gap": float(np.max(np.abs(per_epoch_rel)))},
-                 tolerance=tol,
+    return judge(ok, expected={"gap_between_schedules_in_se": 0.0},
+                 measured={"phase_gap_in_se": phase_z, "phase_relative_gap": phase_rel,
+                           "max_epoch_relative_gap": float(np.max(np.abs(per_epoch_rel))),
+                           "constant_over_grow_final_excess": float(const.excess_mean[-1] / grow.excess_mean[-1])},
+                 tolerance={"phase_abs_z": z_tol, "constant_schedule_final_excess_ratio_min": 3},
                  correction=None if ok else (
-                     f"the schedules differ by up to {max(abs(r) for r in phase_rel):.0%} per phase"
+                     f"the schedules differ: per-phase gaps {', '.join(f'{z:.1f}' for z in phase_z)} SE "
+                     f"(relative {', '.join(f'{r:+.1%}' for r in phase_rel)})"
                      if not matches else "a constant schedule reaches the same loss: the claim is vacuous here"),
                  evidence={"n_paths": n_paths, "updates": {n: int(r.steps) for n, r in res.items()},
+                           "phase_se_relative": phase_se_rel,
+                           "resolution": f"5 SE = {5 * max(phase_se_rel):.0%} of the loss in the noisiest phase: "
+                                         "smaller gaps are not resolved",
+                           "last_phase_gap_vs_predicted_discretization_gap": {
+                               "measured": meas_gap, "se": se_last, "predicted_stationary": pred_gap,
+                               "z": (meas_gap - pred_gap) / se_last,
+                               "judged": False,
+                               "last_epoch_over_plateau_decay": float(dec.excess_mean[-1] / plateau["decay η: η/k per phase"]),
+                               "why_not_judged": "the prediction is the stationary (plateau) difference; the last "
+                                                 "epoch is still above the plateau (ratio above)"},
                            "final_excess": {n: float(r.excess_mean[-1]) for n, r in res.items()},
                            "sde_max_relative_error_vs_decay_curve": sde_rel,
                            "discrete_stationary_excess_last_phase": plateau,
