@@ -54,23 +54,46 @@ def naive_sghmc(ctx):
     n_paths = ctx.size(4000, 20000)
     n_steps = ctx.size(2000, 5000)
     every = 20
+    n_groups = 20  # λ = 0 runs as independent path groups: batch means give the slope's SE
     rows = {}
     for lam in (0.0, 1.0):
         a, b = leapfrog_coefficients(gamma, lam)
-        run = momentum_sgd_ensemble(prob, a, b, c, n_steps, n_paths,
-                                    rng=np.random.SeedSequence([ctx.seed, int(lam * 10)]),
-                                    theta0=[0.0], record_every=every)
+        seeds = np.random.SeedSequence([ctx.seed, int(lam * 10)])
+        if lam == 0.0:
+            groups = [momentum_sgd_ensemble(prob, a, b, c, n_steps, n_paths // n_groups, rng=ss,
+                                            theta0=[0.0], record_every=every)
+                      for ss in seeds.spawn(n_groups)]
+            run = type(groups[0])(np.concatenate([g.theta for g in groups]),
+                                  np.concatenate([g.v for g in groups]), groups[0].steps,
+                                  np.mean([g.energy_mean for g in groups], axis=0),
+                                  np.sqrt(np.sum([g.energy_se ** 2 for g in groups], axis=0)) / n_groups,
+                                  np.mean([g.eta2_mean for g in groups], axis=0), groups[0].gamma)
+        else:
+            groups = None
+            run = momentum_sgd_ensemble(prob, a, b, c, n_steps, n_paths, rng=seeds,
+                                        theta0=[0.0], record_every=every)
         exact = _exact_energy(a, b, h, c, n_steps, every)
         kp = kramers_parameters(a, b, c)
-        rows[lam] = dict(alpha=a, beta=b, run=run, exact=exact, kp=kp)
+        rows[lam] = dict(alpha=a, beta=b, run=run, exact=exact, kp=kp, groups=groups)
     # λ = 0: Itô predicts E[H](t) = (σ²/2) t with σ² = γc and t = nγ, i.e. αc/2 per step
     r0 = rows[0.0]
     run0 = r0["run"]
     t0 = run0.steps * gamma
     ito0 = 0.5 * r0["kp"].sigma2 * t0
     z0 = (run0.energy_mean[-1] - r0["exact"][-1]) / run0.energy_se[-1]
-    slope_mc = float(np.polyfit(t0[len(t0) // 2:], run0.energy_mean[len(t0) // 2:], 1)[0])
+    half = slice(len(t0) // 2, None)
+    slope_mc = float(np.polyfit(t0[half], run0.energy_mean[half], 1)[0])
+    # the groups are independent, so the spread of their slopes is the Monte Carlo error (the
+    # records within a path are correlated: a regression SE over one ensemble would be wrong)
+    group_slopes = np.array([np.polyfit(t0[half], g.energy_mean[half], 1)[0] for g in r0["groups"]])
+    slope_se = float(group_slopes.std(ddof=1) / np.sqrt(n_groups))
     slope_ito = 0.5 * r0["kp"].sigma2
+    # discretization bias, measured exactly: the same fit through the exact discrete means of the
+    # covariance recursion (no Monte Carlo); it is O(αh) relative to σ²/2
+    slope_discrete = float(np.polyfit(t0[half], r0["exact"][half], 1)[0])
+    disc_bias = slope_discrete - slope_ito
+    slope_dev = abs(slope_mc - slope_ito)
+    slope_tol = 5 * slope_se + abs(disc_bias)
     rel_slope = abs(slope_mc / slope_ito - 1)
     growth = run0.energy_mean[-1] / run0.energy_mean[len(t0) // 2]
     # λ = 1: stationary E[H] → the exact discrete value (≈ T = σ²/(2λ) per dimension) and the
@@ -83,10 +106,10 @@ def naive_sghmc(ctx):
     T1 = r1["kp"].temperature
     balance = float(r1["kp"].friction * np.mean(run1.eta2_mean[n_tail:]) / (0.5 * r1["kp"].sigma2))
     # tolerances: Monte Carlo within 5 SE of the exact discrete means; the λ = 0 slope within
-    # 5 % of Itô's σ²/2 (MC error ≈ 2 %, discretization O(αh) = 1 %); the energy doubles from
-    # n/2 to n (linear growth) within 15 %; with friction E[H] and the Itô balance within 5 %
-    # of T and 1 (MC ≈ 1 %, discretization O(αh) ≈ 1 %).
-    ok = (abs(z0) <= 5 and abs(z1) <= 5 and rel_slope <= 0.05 and abs(growth - 2) <= 0.3
+    # 5 SE (batch means over the path groups) plus the exact discretization bias of Itô's σ²/2;
+    # the energy doubles from n/2 to n (linear growth) within 15 %; with friction E[H] and the
+    # Itô balance within 5 % of T and 1 (discretization O(αh) ≈ 1 %).
+    ok = (abs(z0) <= 5 and abs(z1) <= 5 and slope_dev <= slope_tol and abs(growth - 2) <= 0.3
           and abs(H1 / T1 - 1) <= 0.05 and abs(balance - 1) <= 0.05)
     ax = new_axes(figsize=(7, 4.4))
     t1 = run1.steps * gamma
@@ -109,13 +132,22 @@ def naive_sghmc(ctx):
         measured={"slope_dEH_dt_lambda0": slope_mc, "growth_ratio_n_over_n/2": float(growth),
                   "stationary_EH_lambda1": H1, "ito_balance": balance,
                   "final_EH_lambda0": float(run0.energy_mean[-1])},
-        tolerance={"mc_z": 5, "slope_rel": 0.05, "growth_abs": 0.3, "stationary_rel": 0.05, "balance_rel": 0.05},
+        tolerance={"mc_z": 5, "slope_abs": slope_tol, "slope_rule": "5 SE + |exact discretization bias|",
+                   "growth_abs": 0.3, "stationary_rel": 0.05, "balance_rel": 0.05},
         correction=None if ok else "see evidence",
         evidence={"z_lambda0_vs_exact": float(z0), "z_lambda1_vs_exact": float(z1),
                   "exact_final_EH": [float(r0["exact"][-1]), float(r1["exact"][-1])],
                   "alpha_beta": {f"lambda={k:g}": [v["alpha"], v["beta"]] for k, v in rows.items()},
                   "sigma2": {f"lambda={k:g}": v["kp"].sigma2 for k, v in rows.items()},
+                  "slope_lambda0": {"monte_carlo": slope_mc, "se_batch_means": slope_se, "n_groups": n_groups,
+                                    "z_vs_exact_discrete": float((slope_mc - slope_discrete) / slope_se),
+                                    "exact_discrete": slope_discrete, "ito": slope_ito,
+                                    "discretization_bias": disc_bias,
+                                    "discretization_bias_source": "measured exactly: the same least-squares "
+                                    "fit over t ∈ [T/2, T] through E[H_n] of the covariance recursion",
+                                    "relative_deviation": float(rel_slope)},
                   "n_paths": n_paths, "n_steps": n_steps,
-                  "engine": "momentum-SGD iteration (leapfrog of the Kramers equation); the SDE engine "
-                            "was not available in this worktree"},
+                  "engine": "the momentum-SGD iteration itself (dynopt.accel.momentum_sgd_ensemble; the "
+                            "leapfrog of the Kramers equation, also dynopt.integrate.simulate's "
+                            "'momentum-sgd' scheme) — kept because the claim is about that iteration"},
     )

@@ -446,12 +446,13 @@ def nesterov_order(ctx):
 
 # --- acceleration (issue 6) ---
 @claim("kexue-5655.momentum-sgd-temperature",
-       statement="Momentum SGD (eq 16 with a noisy gradient, per-step noise variance c) is the "
-                 "leapfrog discretization of the Kramers equation (21) θ'' + λθ' = −∇L + σξ, with "
-                 "(γ, λ) from eq 15 and σ² = γc ≈ √α·c; its temperature T = σ²/(2λ) = αc/(2(1−β)) "
-                 "is the stationary h·Var θ of momentum SGD on hθ²/2 as α → 0 (λ fixed), and equals "
-                 "the temperature of plain SGD with learning rate α/(1−β), so the marginal of θ is "
-                 "the SGD one (after eq 22).",
+       statement="After eq 22: with a stochastic gradient, momentum becomes the Kramers equation (21) "
+                 "θ'' + λθ' = −∇L + σξ; at λ = 0 its stationary solution is (22) "
+                 "P(θ, η) ∝ exp(−(η²/2 + L)/σ²), whose θ-marginal is (9), 'so the preceding analysis of "
+                 "plain SGD can be taken to hold for Momentum and Nesterov as well' "
+                 "(因此可以认为前面的纯SGD的分析在Momentum和Nesterov算法中同样成立). Checked here: the "
+                 "stationary law of θ under momentum SGD (eq 16, noisy gradient of per-step variance c) "
+                 "on L = hθ²/2 against that of plain SGD (eq 6) at the same learning rate α.",
        method="monte-carlo")
 def momentum_sgd_temperature(ctx):
     import numpy as np
@@ -494,6 +495,17 @@ def momentum_sgd_temperature(ctx):
         kramers_T.append(kramers_parameters(a, b, c).temperature)
         sgd_T.append(h * sgd_stationary_variance(a / (1 - b), h, c))
     exact_T, kramers_T, sgd_T, alphas = map(np.array, (exact_T, kramers_T, sgd_T, alphas))
+    betas = np.array([leapfrog_coefficients(g, lam)[1] for g in gammas])
+    # the source's carry-over, literally: plain SGD at the SAME learning rate α (exact, lr·c/(h(2−lr·h)))
+    sgd_same_T = np.array([h * sgd_stationary_variance(a, h, c) for a in alphas])
+    ratio_same = exact_T / sgd_same_T
+    # the same at a fixed β = 0.9 (the common default), α → 0: the ratio should tend to 1/(1−β) = 10
+    beta_fix = 0.9
+    alphas_b = np.array([0.1, 0.03, 0.01, 0.003, 0.001])
+    ratio_b = np.array([momentum_sgd_stationary_covariance(a, beta_fix, h, c)[0, 0] / sgd_stationary_variance(a, h, c)
+                        for a in alphas_b])
+    gap_b = np.abs(ratio_b * (1 - beta_fix) - 1)
+    fit_b = fit_order(alphas_b, gap_b)
     gap_k = np.abs(exact_T / kramers_T - 1)
     gap_s = np.abs(exact_T / sgd_T - 1)
     fit_k = fit_order(np.sqrt(alphas), gap_k)
@@ -503,6 +515,13 @@ def momentum_sgd_temperature(ctx):
     # step); and be small at the smallest α.
     ok_lim = (abs(fit_k.order - 2) <= 0.2 and abs(fit_s.order - 1) <= 0.2 and gap_k[-1] < 0.01
               and gap_s[-1] < 0.01)
+    # β = 0.9: h·Var θ / (plain SGD at the same α) → 1/(1−β) with an O(α) gap
+    ok_beta = bool(abs(fit_b.order - 1) <= 0.2 and gap_b[-1] < 0.01)
+    # the source's statement, literally: the θ-marginal equals plain SGD's at the same α.  These
+    # are exact (Lyapunov) values, so 5 % at the smallest α is a generous allowance for the O(α)
+    # discretization gap, not for noise.
+    same_tol = 0.05
+    carries_over_as_is = bool(abs(ratio_same[-1] - 1) <= same_tol and abs(ratio_b[-1] - 1) <= same_tol)
 
     ax = new_axes()
     plot_loglog_curves(alphas, {"exact momentum SGD h·Var θ (Lyapunov)": exact_T,
@@ -516,23 +535,50 @@ def momentum_sgd_temperature(ctx):
                     label="Monte Carlo ±5 SE" if key.endswith("0.4") else None)
     ax.legend(fontsize=7)
     ctx.savefig(ax.figure)
-    ok = ok_mc and ok_lim
+    # the corrected statement is supported when the measurements (Monte Carlo = exact discrete
+    # variance; exact → Kramers T and → SGD with lr α/(1−β) as α → 0; ratio → 1/(1−β) at β = 0.9) hold
+    corrected_ok = bool(ok_mc and ok_lim and ok_beta)
+    correction = None
+    if corrected_ok:
+        correction = (
+            f"the plain-SGD analysis carries over to momentum SGD only with the learning rate rescaled to "
+            f"α/(1−β): at the same α the stationary h·Var θ on hθ²/2 is larger by 1/(1−β) (β = {beta_fix:g}: "
+            f"ratio {ratio_b[-1]:.4g} at α = {alphas_b[-1]:g}, i.e. ratio·(1−β) − 1 = {ratio_b[-1] * (1 - beta_fix) - 1:.2g}, "
+            f"→ 0 like α^{fit_b.order:.2f}; at λ = 1 fixed the gap to SGD with lr α/(1−β) is {gap_s[-1]:.2g} "
+            f"at α = {alphas[-1]:.3g}). The temperature is αc/(2(1−β)) = σ²/(2λ) with σ² = γc (eq 15's γ), "
+            "not σ² as (22) says; (22) is no stationary law at λ = 0 (the energy grows) — see "
+            "kexue-5655.eq22-kramers-stationary")
     return judge(
-        ok,
-        expected={"mc_var": [m["exact_var"] for m in mc.values()], "temperature_limit": "αc/(2(1−β))",
-                  "gap_order_kramers": 2.0, "gap_order_sgd": 1.0},
-        measured={"mc_var": [m["mc_var"] for m in mc.values()],
+        carries_over_as_is,
+        expected={"ratio_to_plain_sgd_same_lr": 1.0, "mc_var": [m["exact_var"] for m in mc.values()],
+                  "corrected_ratio_limit": "1/(1−β)", "temperature_limit": "αc/(2(1−β))",
+                  "gap_order_kramers": 2.0, "gap_order_sgd": 1.0, "gap_order_beta0.9": 1.0},
+        measured={"ratio_to_plain_sgd_same_lr_lambda1": float(ratio_same[-1]),
+                  "one_over_one_minus_beta_lambda1": float(1 / (1 - betas[-1])),
+                  "ratio_to_plain_sgd_same_lr_beta0.9": float(ratio_b[-1]),
+                  "mc_var": [m["mc_var"] for m in mc.values()],
                   "gap_to_kramers_at_smallest_alpha": float(gap_k[-1]),
-                  "gap_to_sgd_at_smallest_alpha": float(gap_s[-1]),
-                  "gap_order_kramers": fit_k.order, "gap_order_sgd": fit_s.order},
-        tolerance={"mc_z": 5, "gap_at_smallest_alpha": 0.01, "gap_order_abs": 0.2},
-        correction=None if ok else ("the stationary variance of momentum SGD does not approach the "
-                                    "Kramers/SGD temperature as stated: see evidence"),
+                  "gap_to_sgd_lr_over_1mbeta_at_smallest_alpha": float(gap_s[-1]),
+                  "gap_order_kramers": fit_k.order, "gap_order_sgd": fit_s.order,
+                  "gap_order_beta0.9": fit_b.order},
+        tolerance={"same_lr_ratio_rel": same_tol, "mc_z": 5, "gap_at_smallest_alpha": 0.01,
+                   "gap_order_abs": 0.2},
+        correction=correction,
         evidence={"monte_carlo": mc, "n_paths": n_paths, "h": h, "c": c, "friction": lam,
-                  "alphas": alphas, "exact_T": exact_T, "kramers_T": kramers_T, "sgd_T": sgd_T,
+                  "alphas": alphas, "betas": betas, "exact_T": exact_T, "kramers_T": kramers_T,
+                  "sgd_lr_over_1mbeta_T": sgd_T, "sgd_same_lr_T": sgd_same_T, "ratio_same_lr": ratio_same,
+                  "beta0.9": {"alphas": alphas_b, "ratio_same_lr": ratio_b, "gap_to_1_over_1mbeta": gap_b,
+                              "gap_order_ci": fit_b.ci},
                   "gap_order_kramers_ci": fit_k.ci, "gap_order_sgd_ci": fit_s.ci,
-                  "note": "eq 22's temperature σ² (instead of σ²/(2λ)) is right only if 2λ = 1, and "
-                          "at λ = 0 there is no stationary law (see chen-fox-guestrin-2014.naive-sghmc)"},
+                  "checks": {"monte_carlo_vs_exact": ok_mc, "alpha_to_0_limits": ok_lim,
+                             "beta0.9_ratio_limit": ok_beta},
+                  "derivation_not_in_source": "T = σ²/(2λ) with σ² = γc and the lr α/(1−β) are this "
+                                              "check's derivation (Kramers stationary law exp(−2λH/σ²); "
+                                              "eq 15 inverted: λγ/2 = (1−β)/(1+β), α = γ²/(1+λγ/2)), "
+                                              "not the source's",
+                  "see_also": ["kexue-5655.eq22-kramers-stationary ((22) is not stationary at λ = 0: E[H] "
+                               "grows linearly; for λ > 0 the law is exp(−2λH/σ²), θ-marginal exp(−2λL/σ²))",
+                               "chen-fox-guestrin-2014.naive-sghmc (λ = 0: linear energy growth)"]},
     )
 
 
@@ -681,10 +727,13 @@ from dynopt.problems import least_squares  # noqa: E402
 
 
 @claim("kexue-5655.increase-batch-not-decay-lr",
-       statement="SGD's noise variance falls as the batch grows, so growing the batch can replace "
-                 "decaying the learning rate (the text's reading of Smith, Kindermans, Ying & Le 2018, "
-                 "'Don't decay the learning rate, increase the batch size'): multiplying B by k gives "
-                 "the same loss-vs-epoch curve as dividing η by k; the SDE temperature η/B explains it.",
+       statement="After eq 9: the gradient-noise variance σ² falls as the batch grows, so 'if possible, "
+                 "the batch size should increase slowly with the iterations' (batch size应该要随着迭代次数而"
+                 "缓慢增加), which 'partially explains' Google's result on increasing the batch size instead "
+                 "of decaying the learning rate. The check's reading, quantified after Smith, Kindermans, "
+                 "Ying & Le (2018), not the source's words: growing B by k per phase gives the same "
+                 "expected loss-vs-epoch curve as dividing η by k (SGD's SDE has noise temperature η/B), "
+                 "and both end far below a constant schedule.",
        method="monte-carlo")
 def increase_batch_not_decay_lr(ctx):
     rng = np.random.default_rng(ctx.seed)
@@ -698,7 +747,7 @@ def increase_batch_not_decay_lr(ctx):
     schedules = {"decay η: η/k per phase": [(E, eta, B), (E, eta / k, B), (E, eta / k ** 2, B)],
                  "grow B: k·B per phase": [(E, eta, B), (E, eta, k * B), (E, eta, k * k * B)],
                  "constant η, B": [(3 * E, eta, B)]}
-    n_paths = ctx.size(300, 1000)
+    n_paths = ctx.size(600, 2000)
     res = {name: od.sgd_least_squares_ensemble(A, b, theta0, s, n_paths, rng=ctx.seed + 1 + i)
            for i, (name, s) in enumerate(schedules.items())}
     dec, grow, const = (res[n] for n in schedules)
@@ -706,22 +755,32 @@ def increase_batch_not_decay_lr(ctx):
     sde = od.ou_excess_loss(P.hessian_matrix, Sigma, theta0 - P.center, schedules["decay η: η/k per phase"], N,
                             points_per_epoch=4)
     sde_epochs = sde[::4]
-    # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths)
-    phase_rel, phase_z = [], []
+    # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths).  The two
+    # runs are independent; within a run the epochs are positively correlated, so the SE of a phase
+    # average is at most the root-mean-square of the per-epoch SEs: the z below is conservative.
+    phase_rel, phase_z, phase_se_rel = [], [], []
     for p in range(3):
         sl = slice(1 + p * E, 1 + (p + 1) * E)
         a, g = dec.excess_mean[sl].mean(), grow.excess_mean[sl].mean()
         se = np.sqrt(np.mean(dec.excess_se[sl] ** 2) + np.mean(grow.excess_se[sl] ** 2))
         phase_rel.append(float((g - a) / a))
         phase_z.append(float((g - a) / se))
+        phase_se_rel.append(float(se / a))
     per_epoch_rel = (grow.excess_mean[1:] - dec.excess_mean[1:]) / dec.excess_mean[1:]
     sde_rel = float(np.max(np.abs(dec.excess_mean[1:] - sde_epochs[1:]) / sde_epochs[1:]))
     plateau = {name: od.discrete_stationary_excess_loss(P.hessian_matrix, Sigma, s[-1][1], s[-1][2])
                for name, s in schedules.items()}
-    tol = 0.10
-    matches = max(abs(r) for r in phase_rel) <= tol
+    # decided by the Monte Carlo error: every phase's gap within 5 SE of zero.  The O(η) discretization
+    # gap (grow-B keeps η) is predicted only at stationarity, which phase 3 has not reached (its last
+    # epoch is still well above the plateau), so it is reported against the measured gap, not judged.
+    z_tol = 5.0
+    matches = max(abs(z) for z in phase_z) <= z_tol
     schedule_matters = bool(const.excess_mean[-1] > 3 * max(dec.excess_mean[-1], grow.excess_mean[-1]))
     ok = matches and schedule_matters
+    last = slice(1 + 2 * E, 1 + 3 * E)
+    pred_gap = plateau["grow B: k·B per phase"] - plateau["decay η: η/k per phase"]
+    meas_gap = float(grow.excess_mean[last].mean() - dec.excess_mean[last].mean())
+    se_last = float(np.sqrt(np.mean(dec.excess_se[last] ** 2) + np.mean(grow.excess_se[last] ** 2)))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     curves = {n: (r.epochs, r.excess_mean, 2 * r.excess_se) for n, r in res.items()}
     curves["SDE, temperature η/B (both)"] = (np.arange(len(sde)) / 4, sde)
@@ -734,14 +793,26 @@ def increase_batch_not_decay_lr(ctx):
     plot_curves(steps, ax=axes[1], xlabel="optimizer updates", ylabel="E[L − L*]",
                 title="same curve, fewer updates when B grows")
     ctx.savefig(fig)
-    return judge(ok, expected={"relative_gap_between_schedules": 0.0},
-                 measured={"phase_relative_gap": phase_rel, "phase_gap_in_se": phase_z,
-                           "max_epoch_relative_gap": float(np.max(np.abs(per_epoch_rel)))},
-                 tolerance=tol,
+    return judge(ok, expected={"gap_between_schedules_in_se": 0.0},
+                 measured={"phase_gap_in_se": phase_z, "phase_relative_gap": phase_rel,
+                           "max_epoch_relative_gap": float(np.max(np.abs(per_epoch_rel))),
+                           "constant_over_grow_final_excess": float(const.excess_mean[-1] / grow.excess_mean[-1])},
+                 tolerance={"phase_abs_z": z_tol, "constant_schedule_final_excess_ratio_min": 3},
                  correction=None if ok else (
-                     f"the schedules differ by up to {max(abs(r) for r in phase_rel):.0%} per phase"
+                     f"the schedules differ: per-phase gaps {', '.join(f'{z:.1f}' for z in phase_z)} SE "
+                     f"(relative {', '.join(f'{r:+.1%}' for r in phase_rel)})"
                      if not matches else "a constant schedule reaches the same loss: the claim is vacuous here"),
                  evidence={"n_paths": n_paths, "updates": {n: int(r.steps) for n, r in res.items()},
+                           "phase_se_relative": phase_se_rel,
+                           "resolution": f"5 SE = {5 * max(phase_se_rel):.0%} of the loss in the noisiest phase: "
+                                         "smaller gaps are not resolved",
+                           "last_phase_gap_vs_predicted_discretization_gap": {
+                               "measured": meas_gap, "se": se_last, "predicted_stationary": pred_gap,
+                               "z": (meas_gap - pred_gap) / se_last,
+                               "judged": False,
+                               "last_epoch_over_plateau_decay": float(dec.excess_mean[-1] / plateau["decay η: η/k per phase"]),
+                               "why_not_judged": "the prediction is the stationary (plateau) difference; the last "
+                                                 "epoch is still above the plateau (ratio above)"},
                            "final_excess": {n: float(r.excess_mean[-1]) for n, r in res.items()},
                            "sde_max_relative_error_vs_decay_curve": sde_rel,
                            "discrete_stationary_excess_last_phase": plateau,

@@ -78,12 +78,36 @@ def _fit(rows):
     return fit_order(*zip(*pts)) if len(pts) >= 3 else None
 
 
+def _superconvergence_status(low, high, fraction=0.25, n_se=3.0):
+    """Whether BAOAB's high-friction bias (row ``high``) is resolved to be at most ``fraction`` of
+    its low-friction bias (row ``low``) at the same step; rows are ``_bias`` results.
+
+    "resolved: holds" needs |low| > n_se·SE and |high| + n_se·SE ≤ fraction·|low|; "resolved: fails"
+    needs |high| − n_se·SE > fraction·|low|; anything else is "unresolved: <why>" (not judged).
+    """
+    if "bias" not in low or "bias" not in high:
+        return "unresolved: a comparison run diverged"
+    if abs(low["bias"]) <= n_se * low["se"]:
+        return "unresolved: the λ=1 bias is within 3 SE"
+    bound = fraction * abs(low["bias"])
+    if abs(high["bias"]) + n_se * high["se"] <= bound:
+        return "resolved: holds"
+    if abs(high["bias"]) - n_se * high["se"] > bound:
+        return "resolved: fails"
+    return "unresolved: λ=10's |bias| + 3 SE exceeds ¼ of the λ=1 bias"
+
+
 @claim("leimkuhler-matthews-2013.baoab-superconvergence", method="monte-carlo", statement=(
     "BAOAB samples configurations with second-order accuracy (one force per step) and, in the "
     "high-friction limit, with fourth-order accuracy in h ('superconvergence'); that limit is the "
     "Brownian-dynamics scheme θ' = θ − h∇U + σ√h(R_n+R_{n+1})/2, second order for the invariant "
     "density where Euler–Maruyama is first order. For a harmonic potential BAOAB's configurational "
-    "distribution is exact."))
+    "distribution is exact. Judged here (U = q²/2 + q⁴/4, kT = 1, observable ⟨q²⟩): BAOAB's exact harmonic "
+    "covariance; in the Brownian limit, Euler–Maruyama's first order and a Leimkuhler–Matthews bias far below "
+    "it (LM's order 2 only where its biases are resolved); superconvergence as BAOAB's bias at λ = 10 being "
+    "at most ¼ of its λ = 1 bias at h = 0.4 — only when the run resolves both (else reported unresolved, not "
+    "judged). BAOAB's second order at λ = 1 and its fourth order at high friction are not judged (fitted orders "
+    "are reported where ≥ 3 biases are resolved)."))
 def baoab_superconvergence(ctx):
     # 1. harmonic: exact discrete stationary covariances of the schemes' own linear maps
     harm = _harmonic((1.0, 10.0), (0.1, 0.2, 0.4, 0.8))
@@ -113,7 +137,8 @@ def baoab_superconvergence(ctx):
     ov = dynamics.OverdampedLangevin(p, math.sqrt(2.0))
     hb = (0.025, 0.05, 0.1, 0.15)
     nb = ctx.size(8192, 65536)
-    brown = {s: [_bias(ov, s, h, T, nb, ctx.seed + 100 + j, exact) for j, h in enumerate(hb)]
+    Tb = ctx.size(20.0, 200.0)  # overdamped relaxation time ≈ 1/U'' ≤ 1: T = 20 suffices in --quick
+    brown = {s: [_bias(ov, s, h, Tb, nb, ctx.seed + 100 + j, exact) for j, h in enumerate(hb)]
              for s in ("euler-maruyama", "leimkuhler-matthews")}
     f_em, f_lm = _fit(brown["euler-maruyama"]), _fit(brown["leimkuhler-matthews"])
     em_ok = f_em is not None and abs(f_em.order - 1) <= 0.3 + (f_em.ci[1] - f_em.ci[0]) / 2
@@ -127,12 +152,18 @@ def baoab_superconvergence(ctx):
     fits = {k: _fit(v) for k, v in kram.items()}
     hf = kram["baoab, λ=10"]
     hf_within = [r for r in hf if "bias" in r and abs(r["bias"]) <= 3 * r["se"]]
-    # superconvergence at high friction: BAOAB's bias at the largest stable h is no larger than
-    # (a quarter of) its low-friction bias or within noise
-    lf = {r["h"]: r for r in kram["baoab, λ=1"] if "bias" in r}
-    hf_small = all(("bias" in r) and (abs(r["bias"]) <= 3 * r["se"] or (r["h"] in lf and abs(r["bias"]) <= 0.25 * abs(lf[r["h"]]["bias"])))
-                   for r in hf)
-    ok = bool(harmonic_exact and mc_ok and em_ok and lm_ok and hf_small)
+    # superconvergence at one step h_cmp, with a larger ensemble than the sweep: it is judged only
+    # when resolved, i.e. the λ=1 bias exceeds 3 SE and λ=10's upper bound |bias| + 3 SE is at most a
+    # quarter of it (holds), or λ=10's lower bound |bias| − 3 SE exceeds that quarter (fails).  At
+    # h = 0.4 the measured ratio is about 0.2 (λ=1: ≈ −0.002, λ=10: ≈ −0.0004), so resolving ≤ ¼
+    # needs an SE near 5e-5 — far beyond the run budget; the part is then reported, not judged.
+    h_cmp, n_cmp, T_cmp = 0.4, ctx.size(32768, 131072), ctx.size(100.0, 200.0)
+    cmp = {f"λ={lam:g}": _bias(dynamics.Kramers(p, lam, math.sqrt(2 * lam)), "baoab", h_cmp, T_cmp, n_cmp,
+                               ctx.seed + 200 + i, exact) for i, lam in enumerate((1.0, 10.0))}
+    c1, c10 = cmp["λ=1"], cmp["λ=10"]
+    sc_status = _superconvergence_status(c1, c10)
+    sc_ratio = c10["bias"] / c1["bias"] if "bias" in c1 and "bias" in c10 else None
+    ok = bool(harmonic_exact and mc_ok and em_ok and lm_ok and sc_status != "resolved: fails")
     # figure
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
     for s in SCHEMES:
@@ -158,18 +189,40 @@ def baoab_superconvergence(ctx):
                 "brownian_em_order": fd(f_em), "brownian_lm_order": fd(f_lm),
                 "brownian_lm_bias_below_noise": lm_below_noise,
                 "kramers_orders_lambda1": {k: fd(v) for k, v in fits.items()},
-                "baoab_lambda10_bias_over_se": [None if "bias" not in r else round(r["bias"] / r["se"], 2) for r in hf]}
+                "baoab_lambda10_bias_over_se": [None if "bias" not in r else round(r["bias"] / r["se"], 2) for r in hf],
+                "superconvergence": sc_status,
+                "baoab_h0.4_bias": {k: None if "bias" not in v else [round(v["bias"], 5), round(v["se"], 5)]
+                                    for k, v in cmp.items()},
+                "baoab_h0.4_bias_ratio_lambda10_over_lambda1": None if sc_ratio is None else round(sc_ratio, 3)}
     return judge(ok, expected={"baoab_harmonic_q2_error": 0.0, "brownian_em_order": 1, "brownian_lm_order": 2,
-                               "baoab_high_friction": "bias ≪ low-friction bias (4th order)"},
+                               "baoab_high_friction": "bias at λ=10 ≤ ¼ of the λ=1 bias at h=0.4 (judged only if resolved)"},
                  measured=measured,
-                 tolerance="harmonic |error| < 1e-10; orders ±0.3 (EM) / ±0.4 (LM) + CI half-width; "
-                           "high friction: |bias| ≤ 3 SE or ≤ ¼ of the λ=1 bias",
+                 tolerance="harmonic |error| < 1e-10; orders ±0.3 (EM) / ±0.4 (LM) + CI half-width, or (LM, when no "
+                           "LM bias is resolved) EM's bias at the largest δt ≥ 10 × LM's |bias| + 3 SE; "
+                           "superconvergence: λ=1 |bias| > 3 SE and λ=10 |bias| + 3 SE ≤ ¼ |λ=1 bias|",
                  correction=None if ok else f"not all parts hold: harmonic exact {harmonic_exact}, MC check {mc_ok}, "
-                                            f"EM order ok {em_ok}, LM order ok {lm_ok}, high-friction small {hf_small}",
+                                            f"EM order ok {em_ok}, LM check ok {lm_ok}, superconvergence {sc_status}",
                  evidence={"harmonic": harm, "mc_check_baoab_p2": {"measured": ta.mean, "se": ta.se, "predicted": p2_pred},
                            "anharmonic_exact_q2": exact, "kramers": kram, "brownian": brown, "n_paths": n,
-                           "n_paths_brownian": nb, "T": T, "kT": 1.0,
+                           "n_paths_brownian": nb, "T": T, "T_brownian": Tb, "kT": 1.0,
                            "high_friction_within_3se": len(hf_within),
+                           "superconvergence_comparison": {"h": h_cmp, "n_paths": n_cmp, "T": T_cmp, "runs": cmp,
+                                                           "status": sc_status,
+                                                           "judged": sc_status.startswith("resolved")},
+                           "orders_note": (
+                               "orders are fitted only through ≥ 3 biases above 3 SE: "
+                               + ", ".join(f"{k}: " + ("fitted" if fits[k] is not None else
+                                                       f"not fitted ({sum('bias' in r and abs(r['bias']) > 3 * r['se'] for r in v)}"
+                                                       f" of {len(v)} biases above 3 SE, "
+                                                       f"{sum('diverged' in r for r in v)} diverged)")
+                                           for k, v in kram.items())
+                               + "; Brownian limit: EM " + ("fitted" if f_em is not None else "not fitted")
+                               + ", LM " + ("fitted" if f_lm is not None else
+                                            "not fitted — every LM bias is within 3 SE, so LM's second order is "
+                                            "NOT measured; the LM part judges only that EM's bias at the largest "
+                                            "δt is ≥ 10 × LM's |bias| + 3 SE there")
+                               + ". Neither BAOAB's second order at λ=1 nor its fourth order at high friction "
+                                 "is judged"),
                            "statement_note": "superconvergence = the O(h²) configurational error term of BAOAB "
                                              "vanishes as λ → ∞, leaving O(h⁴); equivalently the limit scheme is "
                                              "second order in its Brownian step δt = h²/2"})
