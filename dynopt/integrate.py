@@ -770,14 +770,17 @@ def _run_blocks(task):
     model, scheme, t_span, y0, dt, opts, root, observers, lo, hi = task
     r = simulate(model, scheme, t_span, y0, dt, seed=root, observers=observers, progress=False,
                  blocks=(lo, hi), **opts)
-    return lo, hi, observers, r.y_final, r.paths, r.diverged_step
+    # divergences are rare: send (row, step) pairs instead of one int64 per path
+    rows = np.flatnonzero(r.diverged_step >= 0)
+    return lo, hi, observers, r.y_final, r.paths, (rows, r.diverged_step[rows])
 
 
 def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, y0, dt, opts):
     """Split the logical blocks over ``executor`` and merge the parts in block order."""
     import copy
 
-    n_tasks = max(1, min(layout.n_blocks, 2 * getattr(executor, "n_workers", 1)))
+    # one contiguous run of blocks per worker: equal work, and the fewest results to ship
+    n_tasks = max(1, min(layout.n_blocks, getattr(executor, "n_workers", 1)))
     edges = np.linspace(0, layout.n_blocks, n_tasks + 1).round().astype(int)
     tasks = [(model, scheme, t_span, y0, dt, opts, root, [copy.deepcopy(o) for o in observers], int(a), int(b))
              for a, b in zip(edges[:-1], edges[1:]) if b > a]
@@ -792,7 +795,7 @@ def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, 
     y_final = np.empty((n_paths, D), dtype=dtype) if opts["keep_final"] else None
     paths = np.empty((len(save_k), n_paths, D), dtype=dtype) if save_every else None
     diverged_step = np.full(n_paths, -1, dtype=np.int64)
-    for lo, hi, obs, yf, pth, dst in sorted(parts, key=lambda p: p[0]):
+    for lo, hi, obs, yf, pth, (div_rows, div_steps) in sorted(parts, key=lambda p: p[0]):
         a, e = layout.block_rows(lo)[0], layout.block_rows(hi - 1)[1]
         for mine, theirs in zip(observers, obs):
             mine.merge(theirs, layout, lo, hi)
@@ -800,7 +803,7 @@ def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, 
             y_final[a:e] = yf
         if paths is not None:
             paths[:, a:e] = pth
-        diverged_step[a:e] = dst
+        diverged_step[a + div_rows] = div_steps
     return _finish(model, scheme, float(t_span[0]), n_steps, float(dt), n_paths, root, y_final, save_every,
                    save_k, paths, observers, diverged_step, layout, dtype, tic, opts["check_every"])
 
