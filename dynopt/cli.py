@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser(
-        "compare", help="global error and fitted order of fixed-step schemes vs scipy references",
+        "compare", help="global error and fitted order of fixed-step schemes vs scipy references (writes PNGs to ./dynopt-compare)",
         description="For each problem and scheme: the global error at ODE time T against a "
                     "reference (expm for quadratics, solve_ivp DOP853 rtol=1e-13 otherwise) for a "
                     "ladder of step sizes, the fitted order with a 95%% confidence interval "

@@ -65,7 +65,7 @@ def register(subparsers):
     from .schemes import METHODS
 
     p = subparsers.add_parser(
-        "simulate", help="run an SDE ensemble (Langevin or Kramers) and print its statistics",
+        "simulate", help="run an SDE ensemble (Langevin or Kramers) and print its statistics (writes nothing)",
         description="Run n paths of the overdamped Langevin equation dθ = −∇L dt + σ dW or the Kramers "
                     "equation dθ = η dt, dη = (−λη − ∇L) dt + σ dW on a built-in problem with a fixed-step "
                     "SDE scheme, streaming (memory independent of the steps), and print the final mean and "

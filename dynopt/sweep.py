@@ -425,7 +425,7 @@ def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
 def register(subparsers) -> None:
     """Add ``dynopt sweep`` to the CLI."""
     p = subparsers.add_parser(
-        "sweep", help="run a parameter sweep from a TOML spec: CSV table and figures",
+        "sweep", help="run a parameter sweep from a TOML spec (writes <out>/results.csv and PNG figures)",
         description="Run the task of SPEC.toml at every grid point (in parallel with --executor), "
                     "caching each point by a hash of code, parameters and seed, and write "
                     "<out>/results.csv (one row per point) and one PNG per [[plots]] entry "

@@ -52,7 +52,7 @@ def register(subparsers):
     except Exception:  # noqa: BLE001 - the listing must not break the whole CLI
         names = "(run `dynopt derive` to list them)"
     p = subparsers.add_parser(
-        "derive", help="symbolic derivations with sympy (coefficients, orders, stability, ...)",
+        "derive", help="symbolic derivations with sympy: coefficients, orders, stability, ... (prints, writes nothing)",
         description="Derive results of the sources symbolically with sympy, starting from the "
                     "difference or differential equations: scheme coefficients (eqs 15/18), the "
                     "momentum tuning rule, consistency orders, modified equations, linear "
