@@ -210,3 +210,57 @@ def _reparam():
                "T(w, v) = (w + μv, v) = (Θ, v): substitute w = Θ − μv into Φ (the gradient "
                "argument becomes Θ), then Θ' = w' + μv' = Θ + (1+μ)v' − μv",
                "β/2 variant (eq 20): the same with Θ = w + (μ/2)v"])
+
+
+def heavy_ball_velocity_run(lr, momentum, g, tol=1e-12):
+    """Run dynopt's heavy-ball scheme (v_0 = 0) on L = g·θ until momentum^N ≤ tol.
+
+    Returns
+    -------
+    (|v_N|, N) : the optimizer's velocity after N steps and N
+    """
+    import math
+
+    import numpy as np
+
+    from ..dynamics import HeavyBall
+    from ..integrate import integrate
+    from ..problems import from_grad
+    from ..schemes.maps import leapfrog_ode_parameters
+
+    n_steps = math.ceil(math.log(tol) / math.log(momentum))
+    step, friction = leapfrog_ode_parameters(lr, momentum)   # the exact eq-15 map
+    problem = from_grad(lambda x: np.full_like(x, g), dim=1, name="constant-gradient")
+    sol = integrate(HeavyBall(problem, friction), "heavy-ball", (0.0, n_steps * step), [0.0, 0.0], step)
+    # the scheme's output is [θ, v/γ]; its v = βv − α∇L is minus the source's velocity
+    return float(abs(sol.y_final[0, 1]) * step), n_steps
+
+
+def judge_velocity_limit(momentum: str, source_amplification, lr=0.01, g=2.0):
+    """Verdict on "v_i = γv_{i−1} + ηg from v_0 = 0 tends to ηg/(1−γ), i.e. k·ηg at γ":
+    the derived limit (rsolve + limit) at ``momentum`` against the source's factor, with a
+    dynopt heavy-ball run that must agree with the derivation (else the run is an error).
+
+    Parameters
+    ----------
+    momentum : str
+        γ as a decimal string (kept exact as a sympy Rational).
+    source_amplification : number
+        The factor the source states.
+    """
+    from ..claims import judge
+
+    lim = velocity_limit()
+    amp = sp.simplify(lim / (eta * gg))
+    at = sp.Rational(momentum)
+    amp_at = amp.subs(gm, at)
+    v_n, n_steps = heavy_ball_velocity_run(lr, float(at), g)
+    measured = v_n / (lr * g)
+    tol = 1e-9
+    if abs(measured - float(amp_at)) > tol * float(amp_at):
+        raise RuntimeError(f"dynopt heavy-ball run ({measured}) disagrees with the derived limit {amp_at}")
+    holds = bool(sp.simplify(amp_at - source_amplification) == 0)
+    return judge(holds, expected=source_amplification, measured=measured, tolerance=tol,
+                 correction=None if holds else f"the limit is ηg/(1−γ) = {amp_at}·ηg at γ = {at}",
+                 evidence={"derived_limit": str(lim), "derived_amplification": str(amp_at),
+                           "n_steps": n_steps, "lr": lr, "g": g, "momentum": float(at)})
