@@ -29,6 +29,7 @@ def find_papers_dir(explicit=None) -> Path:
 
 # -- reproduce ---------------------------------------------------------------------------
 def cmd_reproduce(args) -> int:
+    """``dynopt reproduce``: run the selected claims and write the reports; exit code 1 if a check raised."""
     from .claims import REGISTRY, discover, run_claims, select
     from .report import write_reports
 
@@ -66,6 +67,7 @@ def cmd_reproduce(args) -> int:
 
 # -- compare -----------------------------------------------------------------------------
 def cmd_compare(args) -> int:
+    """``dynopt compare``: convergence studies, figures and a table or JSON; exit code 2 on bad names."""
     from . import compare as cmp
 
     try:
@@ -109,6 +111,7 @@ def cmd_compare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dynopt`` argument parser with every registered subcommand."""
     from .compare import FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES
     from .schemes import METHODS
 

@@ -400,6 +400,9 @@ class Histogram2D(Histogram):
 
 @dataclass
 class Histogram2DResult:
+    """Bin edges in x and y, integer ``counts``, ``density`` (normalised by all samples,
+    including the ``outside`` ones) and the ``total`` number of samples."""
+
     xedges: np.ndarray
     yedges: np.ndarray
     counts: np.ndarray

@@ -175,6 +175,8 @@ class MLP:
 
 
 def blas_limit(n):
+    """Context limiting BLAS to ``n`` threads (``None``: no limit).  Why: small matmuls on a
+    shared 2-core machine ran ~50× slower with BLAS threads fighting each other."""
     if n is None:
         return contextlib.nullcontext()
     try:

@@ -103,6 +103,7 @@ def _claim_section(d: dict) -> str:
 
 
 def source_readme(source: str, rows: list) -> str:
+    """Markdown report of one source: a verdict table, then each claim with its evidence and figures."""
     meta = SOURCES.get(source, {})
     title = meta.get("title", source)
     out = [f"# {source}: {title}", ""]
@@ -129,6 +130,7 @@ def _anchor(d):
 
 
 def index_readme(all_rows: dict) -> str:
+    """Markdown index of all sources with their verdict counts and links."""
     out = ["# Sources and papers reproduced by dynopt", "",
            "Written by `dynopt reproduce`. Verdict counts per source; follow the link for "
            "each claim's statement, evidence and figures.", "",
@@ -145,6 +147,7 @@ def index_readme(all_rows: dict) -> str:
 
 
 def load_existing(path: Path) -> list:
+    """Rows of an existing claims.json (an unreadable or malformed file counts as empty)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return [d for d in data if isinstance(d, dict) and set(RESULT_KEYS) <= set(d)]
