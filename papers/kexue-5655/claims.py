@@ -10,6 +10,7 @@ SOURCE = {
     "reference": "Source text: ../shared/sources/003_5dfc4414a9398f20.txt; https://kexue.fm/archives/5655",
 }
 
+import matplotlib.ticker
 import numpy as np
 
 from dynopt.analysis import convergence_study, fit_order, global_error
@@ -220,6 +221,7 @@ def momentum_sqrt_step(ctx):
               label=f"momentum: ODE time per iteration ∝ α^{step_fit['momentum'].order:.3f}")
     ax.loglog(alphas, steps["gd"], "k:", lw=0.8, label=f"GD: ODE time per iteration ∝ α^{step_fit['gd'].order:.3f}")
     ax.set_xlabel("learning rate α")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels overlap
     ax.set_ylabel(f"error at ODE time T={T:g}  /  ODE step")
     ax.set_title(f"quadratic, λ={lam}: GD vs momentum at the same α", fontsize=9)
     ax.legend(fontsize=7)
