@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from .dynamics import Model, check_finite_param
-from .schemes import METHODS, Scheme, get_scheme
+from .schemes import METHODS, get_scheme
 
 __all__ = ["integrate", "Solution", "METHODS", "step_count", "simulate", "EnsembleResult",
            "Observer", "Moments", "Histogram", "Histogram2D", "FirstPassage", "ValuesAt"]
@@ -684,9 +684,7 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {blocks!r}")
     row_lo, row_hi = layout.block_rows(b_lo)[0], layout.block_rows(b_hi - 1)[1]
     n_rows = row_hi - row_lo
-    save_k = list(range(0, n_steps + 1, save_every)) if save_every else []
-    if save_every and save_k[-1] != n_steps:
-        save_k.append(n_steps)
+    save_k = _save_steps(n_steps, save_every)
     save_pos = {k: i for i, k in enumerate(save_k)}
     paths = np.empty((len(save_k), n_rows, D), dtype=dtype) if save_every else None
     y_final = np.empty((n_rows, D), dtype=dtype) if keep_final else None
@@ -768,6 +766,16 @@ def _finish(model, scheme, t0, n_steps, dt, n_paths, root, y_final, save_every, 
         block_size=layout.block_size, dtype=dtype.name, seconds=time.perf_counter() - tic, note=note)
 
 
+def _save_steps(n_steps, save_every):
+    """Steps kept for a thinned trajectory: every ``save_every``-th and the last."""
+    if not save_every:
+        return []
+    ks = list(range(0, n_steps + 1, save_every))
+    if ks[-1] != n_steps:
+        ks.append(n_steps)
+    return ks
+
+
 def _run_blocks(task):
     """One executor task: run the blocks ``[lo, hi)`` and return what the merge needs."""
     model, scheme, t_span, y0, dt, opts, root, observers, lo, hi = task
@@ -792,9 +800,7 @@ def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, 
     D = model.state_dim
     n_steps = step_count(t_span, dt)
     save_every = opts["save_every"]
-    save_k = list(range(0, n_steps + 1, save_every)) if save_every else []
-    if save_every and save_k[-1] != n_steps:
-        save_k.append(n_steps)
+    save_k = _save_steps(n_steps, save_every)
     y_final = np.empty((n_paths, D), dtype=dtype) if opts["keep_final"] else None
     paths = np.empty((len(save_k), n_paths, D), dtype=dtype) if save_every else None
     diverged_step = np.full(n_paths, -1, dtype=np.int64)

@@ -351,7 +351,6 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
     ex = excess(theta)
     means, ses, lrs, bs = [ex.mean()], [ex.std(ddof=1) / np.sqrt(n_paths)], [], []
     steps = 0
-    rows = np.arange(n_paths)[:, None]
     for n_epochs, lr, B in schedule:
         lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
         if not isinstance(B, (int, np.integer)) or B < 1 or N % B:

@@ -360,7 +360,7 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     bar.close()
     rows = [{**pt, **res} for pt, res in zip(points, results)]
     write_table(rows, out_dir / "results.csv")
-    for j, pl in enumerate(spec.plots):
+    for pl in spec.plots:
         plot_sweep(rows, spec, pl, out_dir / f"{pl['kind']}-{pl.get('value', pl['y'])}.png")
     return rows
 

@@ -1,7 +1,6 @@
 """Acceptance checks of the foundation issue that take a minute or more (run: pytest -m slow)."""
 import filecmp
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -10,7 +10,7 @@ import pytest
 
 from dynopt import claims as C
 from dynopt.cli import main
-from dynopt.report import atomic_write_text, write_reports
+from dynopt.report import atomic_write_text
 
 
 def test_judge_computes_the_verdict():

@@ -7,9 +7,9 @@ from dynopt.analysis import convergence_study
 from dynopt.compare import STANDARD_PROBLEMS, default_ladder, model_for
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.integrate import integrate
-from dynopt.problems import double_well, ellipse, get_problem, quadratic
+from dynopt.problems import double_well, ellipse, get_problem
 from dynopt.schemes.ode import ODE_METHODS
-from dynopt.schemes import (METHODS, ConvergenceError, HeavyBallMomentum, Implicit19, Leapfrog,
+from dynopt.schemes import (ConvergenceError, HeavyBallMomentum, Implicit19, Leapfrog,
                             get_scheme, leapfrog_coefficients, leapfrog_ode_parameters,
                             nesterov_coefficients, nesterov_ode_parameters)
 

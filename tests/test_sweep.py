@@ -1,5 +1,4 @@
 """Sweeps: spec errors name line and key; same bytes on every executor; resume after a kill."""
-import os
 import signal
 import subprocess
 import sys
@@ -7,7 +6,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from dynopt.cache import Cache

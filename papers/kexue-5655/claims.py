@@ -14,14 +14,14 @@ import matplotlib.ticker
 import numpy as np
 
 from dynopt.analysis import convergence_study, fit_order, global_error
-from dynopt.compare import STANDARD_PROBLEMS, compare, default_ladder, model_for
+from dynopt.compare import STANDARD_PROBLEMS, compare, default_ladder
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.integrate import integrate
 from dynopt.plotting import (new_axes, plot_contour, plot_orders, plot_trajectory, plt)
 from dynopt.problems import ellipse, get_problem, quadratic, tilted_double_well
 from dynopt.reference import reference_solution, solve_ivp_reference
 from dynopt.schemes import (HeavyBallMomentum, Implicit19, Leapfrog, Nesterov, NesterovHalf,
-                            get_scheme, leapfrog_coefficients, leapfrog_ode_parameters)
+                            leapfrog_coefficients, leapfrog_ode_parameters)
 
 # --- ODE schemes vs scipy (issue 2) ---
 ORDER_TOL = 0.15  # |fitted order − expected| allowed; the 95% CIs are far narrower
