@@ -7,11 +7,10 @@ with a computed verdict.
 """
 __version__ = "0.1.0"
 
-from .dynamics import GradientFlow, HeavyBall, NesterovODE  # noqa: E402
-from .integrate import Solution, integrate  # noqa: E402
-from .problems import (Problem, double_well, ellipse, from_expr, from_grad, get_problem,  # noqa: E402
-                       quadratic, rosenbrock, tilted_double_well)
-from .schemes import METHODS, get_scheme  # noqa: E402
+from dynopt.dynamics import GradientFlow, HeavyBall, NesterovODE
+from dynopt.engine import Solution, integrate
+from dynopt.problems import Problem, double_well, ellipse, from_expr, from_grad, get_problem, quadratic, rosenbrock, tilted_double_well
+from dynopt.schemes import METHODS, get_scheme  # noqa: E402
 
 __all__ = ["Problem", "from_expr", "from_grad", "quadratic", "ellipse", "rosenbrock",
            "double_well", "tilted_double_well", "get_problem", "GradientFlow", "HeavyBall",

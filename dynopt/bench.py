@@ -5,7 +5,7 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 (a) ``rng_normals_per_s``: standard normals per second from SFC64 (numpy's fastest bit
     generator) written into a preallocated buffer of the engine's chunk size with
     ``Generator.standard_normal(out=...)`` — the bound an SDE engine cannot beat;
-(b) ``em_path_steps_per_s``: :func:`dynopt.integrate.simulate` with Euler–Maruyama on the 1-D
+(b) ``em_path_steps_per_s``: :func:`dynopt.engine.simulate` with Euler–Maruyama on the 1-D
     double well U = x⁴/4 − x²/2, σ = 0.7, dt = 0.01, 2^20 paths × 1000 steps, final state
     only, and ``ratio`` = (b)/(a);
 (c) the same in float32, for the 2-D double well and for BAOAB on the Kramers equation;
@@ -41,9 +41,9 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
 
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
                 dtype=np.float64, sigma=0.7, dt=0.01, seed=0):
-    """Path-steps per second of :func:`dynopt.integrate.simulate` (final state only)."""
-    from . import dynamics, problems
-    from .integrate import simulate
+    """Path-steps per second of :func:`dynopt.engine.simulate` (final state only)."""
+    from dynopt import dynamics, problems
+    from dynopt.engine import simulate
 
     p = problems.double_well(dim)
     if scheme in ("baoab", "obabo", "aboba", "momentum-sgd"):
@@ -92,7 +92,7 @@ def peak_rss(n_paths=10 ** 7, n_steps=10):
 
 def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 40), extras=True):
     """Run the benchmark; returns a JSON-able dict (see the module docstring)."""
-    from .integrate import CACHE_BYTES
+    from dynopt.engine import CACHE_BYTES
 
     chunk = CACHE_BYTES // (3 * 8)
     res = {"machine_note": "rates per second of this process's CPU time (time.process_time), one core: "
@@ -128,8 +128,8 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
 
 def _em_wall(n_paths, n_steps, executor=None, seed=0, dt=0.01):
     """Wall seconds of an EM double-well run (final state not kept) on ``executor``."""
-    from . import dynamics, problems
-    from .integrate import simulate
+    from dynopt import dynamics, problems
+    from dynopt.engine import simulate
 
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
     tic = time.perf_counter()
@@ -142,7 +142,7 @@ def bench_scale(paths_exponents=range(10, 23, 2), n_steps=100, steps_ladder=(100
                 steps_paths=2 ** 16):
     """Throughput against the number of paths (2^10 … 2^22 at fixed steps) and the number of
     steps (at fixed paths), with the fitted exponent of cost in each (1 = linear)."""
-    from .analysis import fit_order
+    from dynopt.analysis import fit_order
 
     by_paths = []
     for e in paths_exponents:
@@ -167,7 +167,7 @@ def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
     Each time is the best of ``repeats`` runs (the usual guard against a shared machine's
     load); the executors are started before timing.
     """
-    from .parallel import LocalExecutor
+    from dynopt.engine import LocalExecutor
 
     def best(executor=None):
         return min(_em_wall(n_paths, n_steps, executor=executor) for _ in range(repeats))
@@ -180,7 +180,7 @@ def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
         out["local_seconds"] = best(ex)
     out[f"local_speedup_{workers}"] = one / out["local_seconds"]
     try:
-        from .parallel import DaskExecutor
+        from dynopt.engine import DaskExecutor
 
         with DaskExecutor(n_workers=workers) as ex:
             _em_wall(2 ** 16, 2, executor=ex)

@@ -196,7 +196,7 @@ def plot_time_series(t, curves, ax=None, xlabel="t", ylabel="", logy=False, logx
 
 def plot_basin(starts, labels, ax=None, names=None):
     """Strip plot of orbit labels over starting points (0 = converged, p = cycle of
-    period p, −1 diverged, −2 undetermined), as from :func:`dynopt.accel.classify_orbits`.
+    period p, −1 diverged, −2 undetermined), as from :func:`dynopt.analysis.classify_orbits`.
 
     Returns
     -------
@@ -402,7 +402,7 @@ def plot_stability_regions(bounds, ax=None, xlabel="αh", ylabel="β", xmax=None
 # --- SGD's stochastic modified equations (issue 4) ---
 def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=None):
     """Log–log exact weak error vs learning rate η of the order-1 (solid, circles) and order-2
-    (dashed, squares) SMEs for a :class:`dynopt.sme.SMEWeakErrorResult`, fitted orders in the
+    (dashed, squares) SMEs for a :class:`dynopt.analysis.sme.SMEWeakErrorResult`, fitted orders in the
     legend, dotted lines for the noise-free control (for the observables named in ``control``,
     default all), and grey η¹/η² guides.
 

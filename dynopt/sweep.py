@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import Cache, code_version, make_key, package_version_hash
-from .report import atomic_write_text
+from dynopt.ledger import Cache, code_version, make_key, package_version_hash
+from dynopt.ledger import atomic_write_text
 
 try:  # Python ≥ 3.11
     import tomllib
@@ -66,10 +66,10 @@ def heavy_ball_quadratic(alpha_h: float, beta: float, n_steps: int = 2000, h: fl
     ``rate`` (|θ_n|^(1/n), the measured contraction per step) and ``spectral_radius`` of
     the iteration matrix [[1+β−αh, −β], [1, 0]] (computed numerically).
     """
-    from .dynamics import HeavyBall
-    from .integrate import integrate
-    from .problems import quadratic
-    from .schemes import HeavyBallMomentum, leapfrog_ode_parameters
+    from dynopt.dynamics import HeavyBall
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+    from dynopt.schemes import HeavyBallMomentum, leapfrog_ode_parameters
 
     alpha = alpha_h / h
     gamma, lam = leapfrog_ode_parameters(alpha, beta)
@@ -102,7 +102,7 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
     for this linear problem (c the per-example gradient variance) — and ``sde_variance``
     = ηc/(2B), the stationary variance of the Langevin SDE with temperature η/B.
     """
-    from .problems import least_squares
+    from dynopt.problems import least_squares
 
     rng_data = np.random.default_rng(0)
     b = rng_data.standard_normal(n_examples)
@@ -135,7 +135,7 @@ def _stability_overlay(scheme):
     def draw(ax, x, y):
         import sympy as sp
 
-        from .symbolic import get_derivation
+        from dynopt.symbolic import get_derivation
 
         bound = get_derivation("stability").results[f"{scheme}: max αh"]
         betas = np.linspace(min(y), max(y), 200)
@@ -326,7 +326,7 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     list of dict
         One row per grid point: the grid values followed by the task's outputs.
     """
-    from .parallel import SerialExecutor
+    from dynopt.engine import SerialExecutor
 
     executor = executor or SerialExecutor()
     out_dir = Path(out_dir)
@@ -386,8 +386,8 @@ def write_table(rows, path) -> None:
 
 def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
     """Heatmap of ``value`` over two grid parameters, or a curve of y against x."""
-    from .plotting import new_axes
-    from .report import atomic_savefig
+    from dynopt.plotting import new_axes
+    from dynopt.ledger import atomic_savefig
 
     ax = new_axes(figsize=(6, 4.5))
     if plot["kind"] == "heatmap":
@@ -443,7 +443,7 @@ def register(subparsers) -> None:
 def _cmd_sweep(args) -> int:
     import sys
 
-    from .parallel import SchedulerUnavailable, get_executor
+    from dynopt.engine import SchedulerUnavailable, get_executor
 
     try:
         spec = load_spec(args.spec)

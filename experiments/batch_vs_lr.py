@@ -9,7 +9,7 @@ import argparse
 import numpy as np
 
 from _common import out_path
-from dynopt import optim_dynamics as od
+from dynopt.analysis import ou_excess_loss, sgd_least_squares_ensemble
 from dynopt.plotting import plot_curves, plt
 from dynopt.problems import least_squares
 
@@ -30,9 +30,9 @@ if N % (k * k * B):
     raise SystemExit(f"--k {k}: the largest batch k²·{B} must divide N = {N}")
 schedules = {"decay lr": [(E, eta, B), (E, eta / k, B), (E, eta / k ** 2, B)],
              "grow batch": [(E, eta, B), (E, eta, k * B), (E, eta, k * k * B)]}
-res = {n: od.sgd_least_squares_ensemble(A, b, P.center + 1, s, args.paths, rng=args.seed + i + 1)
+res = {n: sgd_least_squares_ensemble(A, b, P.center + 1, s, args.paths, rng=args.seed + i + 1)
        for i, (n, s) in enumerate(schedules.items())}
-sde = od.ou_excess_loss(P.hessian_matrix, P.gradient_noise_covariance(P.center), np.ones(d),
+sde = ou_excess_loss(P.hessian_matrix, P.gradient_noise_covariance(P.center), np.ones(d),
                         schedules["decay lr"], N)
 print("epoch   decay-lr            grow-batch          SDE (η/B)")
 for e in range(len(sde)):

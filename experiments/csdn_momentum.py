@@ -10,7 +10,9 @@ import argparse
 import numpy as np
 
 from _common import out_path
-from dynopt import data, models, optim
+from dynopt import optim
+from dynopt.learning import data
+from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

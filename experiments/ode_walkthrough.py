@@ -10,7 +10,7 @@ import numpy as np
 import dynopt
 from dynopt.analysis import convergence_study
 from dynopt.plotting import plot_contour, plot_orders, plot_trajectory, plt
-from dynopt.reference import reference_solution
+from dynopt.analysis import reference_solution
 
 out = Path(__file__).resolve().parent / "out"
 out.mkdir(exist_ok=True)

@@ -8,7 +8,9 @@ import argparse
 
 import numpy as np
 
-from dynopt import data, models, optim
+from dynopt import optim
+from dynopt.learning import data
+from dynopt.learning import networks as models
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--seed", type=int, default=0)

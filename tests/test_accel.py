@@ -1,20 +1,18 @@
-"""Tests of dynopt.accel, dynopt.schemes.accel and the acceleration problems (issue 6)."""
+"""Tests of dynopt.analysis, dynopt.schemes.accelerated and the acceleration problems (issue 6)."""
 import math
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from dynopt.accel import (TUNINGS, HighResolutionODE, asymptotic_rate, classify_orbits,
-                          iterations_to_tolerance, kramers_parameters, momentum_sgd_ensemble,
-                          momentum_sgd_stationary_covariance, nesterov_ode_bessel,
-                          nesterov_ode_reference, polyak_tuning, power_function, refine_cycle,
-                          sgd_stationary_variance, tuned_method)
+from dynopt.analysis import TUNINGS, asymptotic_rate, classify_orbits, iterations_to_tolerance, kramers_parameters, momentum_sgd_ensemble, momentum_sgd_stationary_covariance, nesterov_ode_bessel, nesterov_ode_reference, polyak_tuning, refine_cycle, sgd_stationary_variance, tuned_method
+from dynopt.dynamics import HighResolutionODE
+from dynopt.problems import power_function
 from dynopt.analysis import fit_order
 from dynopt.dynamics import NesterovODE
-from dynopt.integrate import integrate
+from dynopt.engine import integrate
 from dynopt.problems import from_expr, lessard_function, log_sum_exp, quadratic
-from dynopt.reference import exact_linear
+from dynopt.analysis import exact_linear
 from dynopt.schemes import (METHODS, HeavyBallSC, NesterovConvex, NesterovSC, get_scheme,
                             leapfrog_coefficients)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dynopt.compare import compare
+from dynopt.analysis import compare
 from dynopt.schemes import get_scheme
 
 ROOT = Path(__file__).resolve().parent.parent

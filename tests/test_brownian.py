@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from dynopt.brownian import (as_seed_sequence, block_generator, brownian_increments,
-                             coarsen_increments, make_layout)
+from dynopt.engine import as_seed_sequence, block_generator, brownian_increments, coarsen_increments, make_layout
 
 
 def test_block_stream_is_spawn_child():

@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dynopt.accel import kramers_parameters, momentum_sgd_stationary_covariance, sgd_stationary_variance
+from dynopt.analysis import kramers_parameters, momentum_sgd_stationary_covariance, sgd_stationary_variance
 from dynopt.schemes import leapfrog_coefficients
 
 PAPERS = Path(__file__).resolve().parents[1] / "papers"
 
 
 def _paper(name):
-    """The papers/<name>/claims.py module, under the name dynopt.claims.discover gives it."""
+    """The papers/<name>/claims.py module, under the name dynopt.ledger.discover gives it."""
     modname = "dynopt_papers_" + name.replace("-", "_")
     if modname not in sys.modules:
         spec = importlib.util.spec_from_file_location(modname, PAPERS / name / "claims.py")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dynopt import claims as C
-from dynopt.cli import main
-from dynopt.report import atomic_write_text
+from dynopt.ledger import claims as C
+from dynopt.cli.main import main
+from dynopt.ledger import atomic_write_text
 
 
 def test_judge_computes_the_verdict():
@@ -56,7 +56,7 @@ def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
 
 
 PAPER = '''
-from dynopt.claims import claim, judge
+from dynopt.ledger import claim, judge
 SOURCE = {"title": "A test source"}
 
 @claim("{sid}.holds", statement="one plus one is two", method="numeric")
@@ -151,7 +151,7 @@ def test_reproduce_resumes_from_the_cache(tmp_path, capsys):
     counter = tmp_path / "runs.txt"
     (papers / "testsrc-c" / "claims.py").write_text(f'''
 from pathlib import Path
-from dynopt.claims import claim, judge
+from dynopt.ledger import claim, judge
 
 @claim("testsrc-c.counted", statement="counts its runs", method="numeric")
 def counted(ctx):
@@ -171,7 +171,7 @@ def counted(ctx):
 
 SLOW_PAPER = '''
 import time
-from dynopt.claims import claim, judge
+from dynopt.ledger import claim, judge
 
 def _work(ctx, name):
     with open({counter!r}, "a") as fh:

@@ -4,7 +4,7 @@ import gzip
 import numpy as np
 import pytest
 
-from dynopt import data
+from dynopt.learning import data
 
 
 def test_linear_regression_data_matches_d2l_and_is_seeded():

@@ -3,7 +3,7 @@ import pytest
 
 from dynopt.dynamics import GradientFlow, HeavyBall, NesterovODE
 from dynopt.problems import double_well, ellipse, quadratic
-from dynopt.reference import exact_linear, reference_solution, solve_ivp_reference, work_precision
+from dynopt.analysis import exact_linear, reference_solution, solve_ivp_reference, work_precision
 
 
 @pytest.mark.parametrize("make_model", [lambda p: GradientFlow(p), lambda p: HeavyBall(p, 0.7),

@@ -3,7 +3,7 @@ import pytest
 
 from dynopt.analysis import convergence_study, fit_order
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.integrate import integrate
+from dynopt.engine import integrate
 from dynopt.problems import double_well, from_grad, quadratic
 
 

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from dynopt import data, models, optim
+from dynopt import optim
+from dynopt.learning import data
+from dynopt.learning import networks as models
 
 
 def fd_grad(model, params, X, y, h=1e-6):

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from dynopt import optim
-from dynopt import optim_dynamics as od
+from dynopt.dynamics import RMSPropODE, continuous_limit
+from dynopt.analysis import discrete_stationary_excess_loss, ode_tracking_study, ou_excess_loss, sgd_least_squares_ensemble
+from dynopt.schemes import heavy_ball_ode_parameters, momentum_from_ode, nesterov_ode_parameters_from_optimizer
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.integrate import integrate
+from dynopt.engine import integrate
 from dynopt.problems import ellipse, least_squares, rosenbrock
 from dynopt.schemes import get_scheme
 
@@ -25,19 +27,19 @@ def test_heavy_ball_is_the_foundations_leapfrog_from_rest(conv):
     P = rosenbrock()
     x0 = np.array([-1.0, 1.5])
     lr, mu = 1e-3, 0.9
-    gamma, lam = od.heavy_ball_ode_parameters(lr, mu)
+    gamma, lam = heavy_ball_ode_parameters(lr, mu)
     path = optim.run(optim.sgd(lr, mu, convention=conv), P.grad, x0, 200).path
     n = 200
     sol = integrate(HeavyBall(P, lam), get_scheme("heavy-ball"), (0, n * gamma), x0, gamma, save_every=1)
     np.testing.assert_allclose(path, sol.y[:, 0, :2], rtol=1e-10, atol=1e-12)
-    assert od.momentum_from_ode(gamma, lam) == pytest.approx((lr, mu), rel=1e-13)
+    assert momentum_from_ode(gamma, lam) == pytest.approx((lr, mu), rel=1e-13)
 
 
 def test_sutskever_nesterov_is_the_foundations_nesterov_scheme():
     P = rosenbrock()
     x0 = np.array([-1.0, 1.5])
     lr, mu = 1e-3, 0.9
-    gamma, lam = od.nesterov_ode_parameters_from_optimizer(lr, mu)
+    gamma, lam = nesterov_ode_parameters_from_optimizer(lr, mu)
     path = optim.run(optim.sgd(lr, mu, nesterov=True, convention="sutskever"), P.grad, x0, 150).path
     sol = integrate(HeavyBall(P, lam), get_scheme("nesterov", start="rest"), (0, 150 * gamma), x0, gamma,
                     save_every=1)
@@ -47,24 +49,24 @@ def test_sutskever_nesterov_is_the_foundations_nesterov_scheme():
 def test_rmsprop_and_adam_track_their_odes_at_order_one():
     P = ellipse()
     lrs = [0.02 / 2 ** k for k in range(4)]
-    warm = od.ode_tracking_study("rmsprop", P, X0, 1.0, lrs, warm_start=True, c=5.0, eps=1e-6)
+    warm = ode_tracking_study("rmsprop", P, X0, 1.0, lrs, warm_start=True, c=5.0, eps=1e-6)
     assert abs(warm.fit.order - 1) < 0.05
-    cold = od.ode_tracking_study("rmsprop", P, X0, 1.0, lrs, warm_start=False, c=5.0, eps=1e-6)
+    cold = ode_tracking_study("rmsprop", P, X0, 1.0, lrs, warm_start=False, c=5.0, eps=1e-6)
     assert abs(cold.fit.order - 0.5) < 0.1      # the zero start costs half an order
-    adam = od.ode_tracking_study("adam", P, X0, 1.0, lrs, a=5.0, b=0.5)
+    adam = ode_tracking_study("adam", P, X0, 1.0, lrs, a=5.0, b=0.5)
     assert abs(adam.fit.order - 1) < 0.05
 
 
 def test_continuous_limit_names_and_bad_input():
     P = ellipse()
-    m, dt = od.continuous_limit("adagrad", P, lr=0.1)
+    m, dt = continuous_limit("adagrad", P, lr=0.1)
     assert dt == pytest.approx(0.01) and m.state_dim == 4
     with pytest.raises(ValueError, match="`name`"):
-        od.continuous_limit("lion", P, lr=0.1)
+        continuous_limit("lion", P, lr=0.1)
     with pytest.raises(ValueError, match="`c`"):
-        od.RMSPropODE(P, c=0.0)
+        RMSPropODE(P, c=0.0)
     with pytest.raises(ValueError, match="`form`"):
-        od.momentum_from_ode(0.1, 1.0, form="adam")
+        momentum_from_ode(0.1, 1.0, form="adam")
 
 
 def test_temperature_limits():
@@ -74,9 +76,9 @@ def test_temperature_limits():
     P = least_squares(A, b)
     Sigma = P.gradient_noise_covariance(P.center)
     # SDE stationary excess loss η tr(Σ)/(4B); the discrete one tends to it as η → 0
-    sde = od.ou_excess_loss(P.hessian_matrix, Sigma, np.zeros(3), [(400, 0.01, 4)], 200)[-1]
+    sde = ou_excess_loss(P.hessian_matrix, Sigma, np.zeros(3), [(400, 0.01, 4)], 200)[-1]
     assert sde == pytest.approx(0.01 * np.trace(Sigma) / 16, rel=1e-6)
-    d_small = od.discrete_stationary_excess_loss(P.hessian_matrix, Sigma, 1e-4, 4)
+    d_small = discrete_stationary_excess_loss(P.hessian_matrix, Sigma, 1e-4, 4)
     assert d_small == pytest.approx(1e-4 * np.trace(Sigma) / 16, rel=1e-3)
 
 
@@ -86,13 +88,13 @@ def test_sgd_ensemble_stationary_loss_matches_discrete_lyapunov():
     b = A @ [1.0, -1.0] + 0.5 * rng.normal(size=100)
     P = least_squares(A, b)
     lr, B = 0.05, 5
-    res = od.sgd_least_squares_ensemble(A, b, P.center, [(60, lr, B)], n_paths=400, rng=11)
+    res = sgd_least_squares_ensemble(A, b, P.center, [(60, lr, B)], n_paths=400, rng=11)
     # average the last 40 epochs (correlated in time: use the per-epoch SE as a scale)
     tail = res.excess_mean[-40:].mean()
-    pred = od.discrete_stationary_excess_loss(P.hessian_matrix, P.gradient_noise_covariance(P.center), lr, B)
+    pred = discrete_stationary_excess_loss(P.hessian_matrix, P.gradient_noise_covariance(P.center), lr, B)
     # multiplicative noise near θ* adds O(excess) to Σ: a few per cent; 5 SE of one epoch
     assert abs(tail - pred) < 5 * res.excess_se[-1] + 0.05 * pred
     with pytest.raises(ValueError, match="`batch_size`"):
-        od.sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 3)], n_paths=2, rng=0)
+        sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 3)], n_paths=2, rng=0)
     with pytest.raises(ValueError, match="`sampling`"):
-        od.sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 5)], n_paths=2, rng=0, sampling="x")
+        sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 5)], n_paths=2, rng=0, sampling="x")

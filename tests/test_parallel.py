@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.integrate import FirstPassage, Histogram, Moments, TimeAverage, ValuesAt, simulate
-from dynopt.parallel import (DaskExecutor, LocalExecutor, SchedulerUnavailable, SerialExecutor,
-                             get_executor)
+from dynopt.engine import FirstPassage, Histogram, Moments, TimeAverage, ValuesAt, simulate
+from dynopt.engine import DaskExecutor, LocalExecutor, SchedulerUnavailable, SerialExecutor, get_executor
 
 distributed = pytest.importorskip("dask.distributed")
 

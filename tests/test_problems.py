@@ -4,8 +4,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dynopt.problems import (PROBLEMS, double_well, ellipse, from_expr, from_grad, get_problem,
-                             least_squares, quadratic, rosenbrock, tilted_double_well)
+from dynopt.problems import PROBLEMS, double_well, ellipse, from_expr, from_grad, get_problem, least_squares, quadratic, rosenbrock, tilted_double_well
 
 
 def _sympy_reference(problem):

@@ -4,11 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynopt.analysis import convergence_study
-from dynopt.compare import STANDARD_PROBLEMS, default_ladder, model_for
+from dynopt.analysis import STANDARD_PROBLEMS, default_ladder, model_for
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.integrate import integrate
+from dynopt.engine import integrate
 from dynopt.problems import double_well, ellipse, get_problem
-from dynopt.schemes.ode import ODE_METHODS
+from dynopt.schemes import METHODS, SDEScheme
+
+ODE_METHODS = {n: c for n, c in METHODS.items()
+               if not issubclass(c, SDEScheme) and n not in ("nesterov-convex", "heavy-ball-sc", "nag-sc")}
 from dynopt.schemes import (ConvergenceError, HeavyBallMomentum, Implicit19, Leapfrog,
                             get_scheme, leapfrog_coefficients, leapfrog_ode_parameters,
                             nesterov_coefficients, nesterov_ode_parameters)

@@ -1,6 +1,6 @@
 import json
 
-from dynopt.cli import main
+from dynopt.cli.main import main
 
 
 def test_simulate_json(capsys):

@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.brownian import brownian_increments
-from dynopt.integrate import (FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt,
-                              integrate, simulate)
+from dynopt.engine import brownian_increments
+from dynopt.engine import FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt, integrate, simulate
 
 
 def _run(model, scheme, chunk, y0=(0.3,), T=0.5, dt=0.01, n=3000):

@@ -7,7 +7,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from dynopt import dynamics, problems
 from dynopt.analysis import scheme_linear_map, sgd_stationary_covariances
-from dynopt.integrate import TimeAverage, simulate
+from dynopt.engine import TimeAverage, simulate
 from dynopt.schemes import METHODS, get_scheme
 
 
@@ -72,7 +72,7 @@ def test_fused_double_well_euler_maruyama_matches_the_generic_path():
     import numpy as np
 
     from dynopt import dynamics, problems
-    from dynopt.integrate import simulate
+    from dynopt.engine import simulate
 
     p = problems.double_well()
     fused = dynamics.OverdampedLangevin(p, 0.7)

@@ -6,9 +6,8 @@ import pytest
 
 from dynopt import problems
 from dynopt.dynamics import SGDModifiedEquation
-from dynopt.integrate import simulate
-from dynopt.sme import (affine_example_gradients, moment_generator, sgd_moment_map, sgd_moment_path, sgd_moments,
-                        sme_moment_path, sme_moments, sme_weak_errors)
+from dynopt.engine import simulate
+from dynopt.analysis import affine_example_gradients, moment_generator, sgd_moment_map, sgd_moment_path, sgd_moments, sme_moment_path, sme_moments, sme_weak_errors
 
 
 def _problem(N=6, d=2, seed=3):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dynopt.cache import Cache
-from dynopt.parallel import LocalExecutor
+from dynopt.ledger import Cache
+from dynopt.engine import LocalExecutor
 from dynopt.sweep import SpecError, heavy_ball_quadratic, load_spec, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def test_heavy_ball_task_agrees_with_the_spectral_radius():
 
 def test_sweep_is_identical_serially_on_processes_and_on_dask(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    from dynopt.parallel import DaskExecutor
+    from dynopt.engine import DaskExecutor
 
     spec = load_spec(_write(tmp_path, SPEC))
     run_sweep(spec, tmp_path / "serial")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from dynopt.schemes.maps import leapfrog_coefficients, nesterov_coefficients
+from dynopt.schemes import leapfrog_coefficients, nesterov_coefficients
 from dynopt.symbolic import NotProved, get_derivation, require_zero
 from dynopt.symbolic.coefficients import coefficient_functions, eq17_update, leapfrog_update
 from dynopt.symbolic.core import beta, gamma, is_zero, lam, r
@@ -41,7 +41,7 @@ def test_eq17_variants_reader_and_eq15():
 
 
 def test_tuning_rule_exact_matches_numeric_inversion():
-    from dynopt.schemes.maps import leapfrog_ode_parameters
+    from dynopt.schemes import leapfrog_ode_parameters
     from dynopt.symbolic.tuning import exact_rule
     from scipy.optimize import brentq
 
@@ -69,7 +69,7 @@ def test_get_derivation_bad_name():
 
 
 def test_cli_derive_json_and_list(capsys):
-    from dynopt.cli import main
+    from dynopt.cli.main import main
 
     assert main(["derive"]) == 0
     listing = capsys.readouterr().out
@@ -88,7 +88,7 @@ def test_cli_derive_json_and_list(capsys):
 
 
 def test_velocity_limit_and_ema_window():
-    from dynopt.symbolic.small import ema_weights, eta, gg, gm, velocity_limit
+    from dynopt.symbolic.velocity import ema_weights, eta, gg, gm, velocity_limit
 
     assert is_zero(velocity_limit() - eta * gg / (1 - gm))
     f = ema_weights()
@@ -99,11 +99,11 @@ def test_velocity_limit_and_ema_window():
 @pytest.mark.parametrize("form", ["standard", "half"])
 def test_nesterov_conjugation_matches_dynopt_scheme(form):
     from dynopt.dynamics import HeavyBall
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.problems import double_well
     from dynopt.schemes import get_scheme
-    from dynopt.schemes.maps import nesterov_ode_parameters
-    from dynopt.symbolic.small import NESTEROV_FORMS, _lr, _mu, _v, nesterov_conjugation
+    from dynopt.schemes import nesterov_ode_parameters
+    from dynopt.symbolic.velocity import NESTEROV_FORMS, _lr, _mu, _v, nesterov_conjugation
 
     c = float(NESTEROV_FORMS[form][0])
     th_new, v_new = nesterov_conjugation(form)
@@ -123,7 +123,7 @@ def test_nesterov_conjugation_matches_dynopt_scheme(form):
 
 
 def test_nesterov_conjugation_is_derived_and_detects_a_wrong_printed_rule():
-    from dynopt.symbolic.small import THETA, _G, _lr, _mu, _v, compare_nesterov_rules
+    from dynopt.symbolic.velocity import THETA, _G, _lr, _mu, _v, compare_nesterov_rules
 
     v1 = _mu * _v - _lr * _G(THETA)
     # the derived step is Θ' = Θ + μ²v − λ(1+μ)G(Θ), whatever form it is printed in

@@ -1,11 +1,11 @@
-"""Derived local orders vs the global orders measured by dynopt.compare (global = local − 1,
+"""Derived local orders vs the global orders measured by dynopt.analysis.comparison (global = local − 1,
 or the start-error order when the start is less accurate), and the symbolic recurrences vs
 one step of the numeric schemes."""
 import numpy as np
 import pytest
 import sympy as sp
 
-from dynopt.compare import compare
+from dynopt.analysis import compare
 from dynopt.dynamics import HeavyBall
 from dynopt.problems import double_well
 from dynopt.schemes import get_scheme

@@ -9,7 +9,7 @@ import sympy as sp
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.problems import quadratic
 from dynopt.schemes import get_scheme
-from dynopt.schemes.maps import leapfrog_ode_parameters, nesterov_ode_parameters
+from dynopt.schemes import leapfrog_ode_parameters, nesterov_ode_parameters
 from dynopt.symbolic.core import beta
 from dynopt.symbolic.stability import STABILITY_SCHEMES, polyak_heavy_ball, stability_bounds
 
@@ -71,7 +71,7 @@ def test_polyak_rate_is_spectral_radius():
 
 
 def test_cli_stability_json(capsys):
-    from dynopt.cli import main
+    from dynopt.cli.main import main
 
     assert main(["derive", "stability", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

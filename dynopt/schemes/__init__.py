@@ -1,48 +1,14 @@
-"""Fixed-step schemes, one small class per method, and the METHODS registry."""
+"""Fixed-step schemes: one small class per method, each declaring what it approximates and
+its orders; the exact (γ, λ) ↔ (α, β) maps; Runge–Kutta methods as tableaux; Langevin
+splittings from A/B/O substeps; and the one registry, :data:`METHODS`.
+"""
 from .base import ConvergenceError, Scheme
-from .maps import (leapfrog_coefficients, leapfrog_ode_parameters, nesterov_coefficients,
-                   nesterov_ode_parameters)
-from .ode import (ODE_METHODS, Euler, HeavyBallMomentum, Heun, Implicit19, Leapfrog, Nesterov,
-                  NesterovHalf, RK4, SymplecticEuler, rk_step)
+from .registry import METHODS, register, get_scheme
+from .maps import leapfrog_coefficients, leapfrog_ode_parameters, nesterov_coefficients, nesterov_ode_parameters, COEFFICIENT_MAPS, heavy_ball_ode_parameters, nesterov_ode_parameters_from_optimizer, momentum_from_ode
+from .runge_kutta import rk_step, ExplicitRK, Euler, Heun, RK4
+from .momentum import SymplecticEuler, Leapfrog, HeavyBallMomentum, Nesterov, NesterovHalf, Implicit19
+from .accelerated import NesterovConvex, HeavyBallSC, NesterovSC
+from .sde import SDEScheme, EulerMaruyama, Milstein, StochasticHeun, LeimkuhlerMatthews, SGDIterates
+from .langevin import Splitting, BAOAB, OBABO, ABOBA, MomentumSGD
 
-#: name -> factory returning a fresh scheme instance.  "heavy-ball" is the leapfrog
-#: started like an optimizer (v_0 = 0); "leapfrog" is started like an integrator.
-METHODS = dict(ODE_METHODS)
-
-
-def get_scheme(name, **kwargs) -> Scheme:
-    """Return a fresh instance of the scheme registered as ``name``.
-
-    Raises
-    ------
-    ValueError
-        "`method` must be one of [...]" listing the registered names.
-    """
-    if isinstance(name, Scheme):
-        return name
-    try:
-        factory = METHODS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"`method` must be one of {sorted(METHODS)}; got {name!r}") from None
-    return factory(**kwargs)
-
-
-__all__ = ["Scheme", "ConvergenceError", "METHODS", "get_scheme", "rk_step", "Euler", "Heun",
-           "RK4", "SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19",
-           "leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients",
-           "nesterov_ode_parameters"]
-
-# --- acceleration (issue 6) ---
-from .accel import ACCEL_METHODS, HeavyBallSC, NesterovConvex, NesterovSC  # noqa: E402
-
-METHODS.update(ACCEL_METHODS)
-__all__ += ["NesterovConvex", "HeavyBallSC", "NesterovSC"]
-
-
-# --- SDE schemes (issue 4) ---
-from .sde import (SDE_METHODS, ABOBA, BAOAB, OBABO, EulerMaruyama, LeimkuhlerMatthews,  # noqa: E402
-                  Milstein, MomentumSGD, SDEScheme, SGDIterates, Splitting, StochasticHeun)
-
-METHODS.update(SDE_METHODS)
-__all__ += ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Splitting", "BAOAB", "OBABO",
-            "ABOBA", "MomentumSGD", "LeimkuhlerMatthews", "SGDIterates"]
+__all__ = ["ConvergenceError", "Scheme", "METHODS", "register", "get_scheme", "leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS", "heavy_ball_ode_parameters", "nesterov_ode_parameters_from_optimizer", "momentum_from_ode", "rk_step", "ExplicitRK", "Euler", "Heun", "RK4", "SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19", "NesterovConvex", "HeavyBallSC", "NesterovSC", "SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "LeimkuhlerMatthews", "SGDIterates", "Splitting", "BAOAB", "OBABO", "ABOBA", "MomentumSGD"]

@@ -5,15 +5,17 @@ parameters (learning rate α, momentum β).
 * Nesterov form of eq 17, kexue-5655 eq 18:  β = 1 − λγ,  α = γ².
 
 The inverses are closed-form: no root finding, so a round trip is exact to rounding.
+
+The optimizer side of the same maps (:func:`heavy_ball_ode_parameters`,
+:func:`momentum_from_ode`) takes a learning rate and a momentum as the optimizers do.
 """
 from __future__ import annotations
 
+
 import math
+from dynopt.checks import check_finite_param
 
-from ..dynamics import check_finite_param
-
-__all__ = ["leapfrog_coefficients", "leapfrog_ode_parameters",
-           "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS"]
+__all__ = ["leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS", "heavy_ball_ode_parameters", "nesterov_ode_parameters_from_optimizer", "momentum_from_ode"]
 
 
 def leapfrog_coefficients(gamma, friction):
@@ -68,3 +70,32 @@ COEFFICIENT_MAPS = {
     "eq15": (leapfrog_coefficients, leapfrog_ode_parameters),
     "eq18": (nesterov_coefficients, nesterov_ode_parameters),
 }
+
+
+# ---------------------------------------------------------------------------------
+# Momentum ↔ ODE parameters (exact maps of the foundation)
+# ---------------------------------------------------------------------------------
+def heavy_ball_ode_parameters(lr, momentum):
+    """(γ, λ) of θ'' + λθ' = −∇L whose leapfrog step is heavy-ball momentum (α, β) = (lr, μ).
+
+    Exact inverse of kexue-5655 eq 15 (:func:`dynopt.schemes.maps.leapfrog_ode_parameters`);
+    iterate n sits at time nγ.  Valid in every convention at constant lr.
+    """
+    return leapfrog_ode_parameters(lr, momentum)
+
+
+def nesterov_ode_parameters_from_optimizer(lr, momentum):
+    """(γ, λ) for Nesterov momentum (lr, μ) through kexue-5655 eq 18: γ = √lr, λ = (1 − μ)/√lr."""
+    return nesterov_ode_parameters(lr, momentum)
+
+
+def momentum_from_ode(gamma, friction, form: str = "heavy-ball"):
+    """(lr, momentum) of the optimizer that discretizes θ'' + λθ' = −∇L with step γ.
+
+    ``form="heavy-ball"`` uses eq 15, ``"nesterov"`` eq 18.
+    """
+    if form == "heavy-ball":
+        return leapfrog_coefficients(gamma, friction)
+    if form == "nesterov":
+        return nesterov_coefficients(gamma, friction)
+    raise ValueError(f"`form` must be one of ['heavy-ball', 'nesterov']; got {form!r}")

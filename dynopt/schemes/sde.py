@@ -4,26 +4,20 @@ Every scheme declares its strong and weak order, the calculus it discretizes (It
 Stratonovich), the noise structures it supports and how many standard-normal vectors it
 consumes per step.  :meth:`SDEScheme.check_model` checks all of that before a run starts.
 
-The protocol (used by :func:`dynopt.integrate.simulate`) works in place on one chunk of
+The protocol (used by :func:`dynopt.engine.simulate`) works in place on one chunk of
 paths: ``init(model, y0, dt) -> state`` (a list of arrays, rows = paths), ``step(model, t,
 state, dt, z)`` with ``z`` of shape ``(n_terms, n, noise_dim)`` holding N(0, 1) numbers,
 and ``output(model, state) -> (n, state_dim)``.
-
-The Langevin splittings are literally their names: :class:`Splitting` composes the
-substeps A (drift of θ), B (kick by the force), O (exact Ornstein–Uhlenbeck step of η)
-read from a string such as ``"BAOAB"`` (Leimkuhler & Matthews 2013).
 """
 from __future__ import annotations
 
+
 import math
-
 import numpy as np
+from dynopt.schemes.base import Scheme
+from dynopt.schemes.registry import register
 
-from .base import Scheme
-from .maps import leapfrog_coefficients
-
-__all__ = ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Splitting", "BAOAB",
-           "OBABO", "ABOBA", "MomentumSGD", "LeimkuhlerMatthews", "SGDIterates", "SDE_METHODS"]
+__all__ = ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "LeimkuhlerMatthews", "SGDIterates"]
 
 
 class SDEScheme(Scheme):
@@ -87,6 +81,7 @@ class SDEScheme(Scheme):
                 f"noise: {'/'.join(self.noise_types)})")
 
 
+@register()
 class EulerMaruyama(SDEScheme):
     """Euler–Maruyama Y ← Y + f(Y) h + g(Y) ΔW.  Itô; strong order 0.5 (1 for additive
     noise), weak order 1; one drift evaluation per step; any noise
@@ -144,6 +139,7 @@ class EulerMaruyama(SDEScheme):
         y += incr
 
 
+@register()
 class Milstein(SDEScheme):
     """Milstein Y ← Y + f h + g ΔW + ½ g ∂g (ΔW² − h).  Itô; strong order 1, weak order 1;
     diagonal or additive noise only (general noise needs Lévy areas); one drift and
@@ -172,6 +168,7 @@ class Milstein(SDEScheme):
         y += incr
 
 
+@register()
 class StochasticHeun(SDEScheme):
     """Stochastic Heun (trapezoidal predictor–corrector).  Stratonovich; strong order 1 for
     commutative (e.g. scalar or diagonal) noise, 0.5 otherwise; weak order 1; two drift
@@ -197,146 +194,7 @@ class StochasticHeun(SDEScheme):
         y += 0.5 * dt * (f0 + f1) + 0.5 * (g0 + g1)
 
 
-class Splitting(SDEScheme):
-    """A Langevin splitting scheme for the Kramers equation composed from named substeps.
-
-    A: θ ← θ + h η.   B: η ← η − h ∇L(θ).   O: the exact Ornstein–Uhlenbeck step
-    η ← c η + σ √((1 − c²)/(2λ)) ξ with c = e^{−λh} (η ← η + σ√h ξ when λ = 0).
-    Each letter's substep is h divided by the number of times it occurs; forces are
-    cached so BAOAB, ABOBA and OBABO need one gradient per step.  Weak order 2
-    (Leimkuhler & Matthews 2013); strong order 1 (additive noise).
-
-    Parameters
-    ----------
-    sequence : str
-        Letters from {A, B, O}, e.g. "BAOAB".
-    """
-
-    approximates = ("kramers",)
-    noise_types = ("additive",)
-    strong_order = 1.0
-    strong_order_additive = 1.0
-    weak_order = 2.0
-    reference = "Leimkuhler & Matthews, Appl. Math. Res. Express 2013"
-
-    def __init__(self, sequence="BAOAB"):
-        seq = str(sequence).upper()
-        if not seq or set(seq) - set("ABO") or not {"A", "B"} <= set(seq):
-            raise ValueError(f"`sequence` must be letters from A, B, O containing A and B; got {sequence!r}")
-        self.sequence = seq
-        self.name = seq.lower()
-        self.n_terms = max(1, seq.count("O"))
-        self._frac = {c: 1.0 / seq.count(c) for c in set(seq)}
-
-    def init(self, model, y0, dt):
-        d = model.d
-        q = np.ascontiguousarray(y0[:, :d])
-        p = np.ascontiguousarray(y0[:, d:])
-        force = model.force(q)
-        return [q, p, force, np.empty_like(q), np.array([True])]  # last: force is fresh
-
-    def output(self, model, state):
-        return np.concatenate([state[0], state[1]], axis=1)
-
-    def _o(self, model, p, h, xi):
-        lam, s = model.friction, model.sigma
-        if lam > 0:
-            c = math.exp(-lam * h)
-            amp = s * math.sqrt(-math.expm1(-2 * lam * h) / (2 * lam))
-        else:
-            c, amp = 1.0, s * math.sqrt(h)
-        if c != 1.0:
-            p *= c
-        xi *= amp
-        p += xi
-
-    def step(self, model, t, state, dt, z):
-        q, p, force, work, fresh = state
-        k = 0
-        for c in self.sequence:
-            h = dt * self._frac[c]
-            if c == "A":
-                work[...] = p
-                work *= h
-                q += work
-                fresh[0] = False
-            elif c == "B":
-                if not fresh[0]:
-                    force[...] = model.force(q)
-                    fresh[0] = True
-                work[...] = force
-                work *= h
-                p += work
-            else:
-                self._o(model, p, h, z[k])
-                k += 1
-
-
-class BAOAB(Splitting):
-    """B A O A B: one gradient per step; configurational averages exact for harmonic
-    potentials and fourth order in the high-friction limit (Leimkuhler & Matthews 2013)."""
-
-    def __init__(self):
-        super().__init__("BAOAB")
-
-
-class OBABO(Splitting):
-    """O B A B O: velocity Verlet between two half OU steps (Bussi & Parrinello 2007)."""
-
-    def __init__(self):
-        super().__init__("OBABO")
-
-
-class ABOBA(Splitting):
-    """A B O B A (Leimkuhler & Matthews 2013)."""
-
-    def __init__(self):
-        super().__init__("ABOBA")
-
-
-class MomentumSGD(SDEScheme):
-    """Momentum SGD as the leapfrog of kexue-5655 eq 16 with a noisy gradient:
-
-    v_{n+1} = β v_n − α ∇L(θ_n) + α σ ξ_n/√γ,  θ_{n+1} = θ_n + v_{n+1},
-
-    with (α, β) from γ = dt and λ by eq 15, so v = γ η_{n+1/2} and the noise is the
-    Kramers force σ dW integrated over one step (a BBK-type scheme).  One gradient per
-    step; weak order 1 declared (its invariant measure is second order, measured in
-    leimkuhler-matthews-2013.baoab-superconvergence).  Velocities are reported at half
-    steps.
-    """
-
-    name = "momentum-sgd"
-    approximates = ("kramers",)
-    noise_types = ("additive",)
-    strong_order = 1.0
-    strong_order_additive = 1.0
-    weak_order = 1.0
-    reference = "kexue-5655 eqs 15–16 with noise; Brünger, Brooks & Karplus (1984)"
-
-    def init(self, model, y0, dt):
-        d = model.d
-        q = np.ascontiguousarray(y0[:, :d])
-        v = np.ascontiguousarray(y0[:, d:]) * dt
-        self._dt = dt
-        return [q, v, np.empty_like(q)]
-
-    def output(self, model, state):
-        q, v, _ = state
-        return np.concatenate([q, v / self._dt], axis=1)
-
-    def step(self, model, t, state, dt, z):
-        q, v, work = state
-        self._dt = dt
-        alpha, beta = leapfrog_coefficients(dt, model.friction)
-        v *= beta
-        model.kick_(q, v, alpha, work)
-        xi = z[0]
-        xi *= alpha * model.sigma / math.sqrt(dt)
-        v += xi
-        q += v
-
-
+@register()
 class LeimkuhlerMatthews(SDEScheme):
     """The Leimkuhler–Matthews Brownian-dynamics scheme (the BAOAB high-friction limit):
 
@@ -375,6 +233,7 @@ class LeimkuhlerMatthews(SDEScheme):
         super().kill([state[0], state[1]] + ([state[2]] if state[2] is not None else []), rows)
 
 
+@register()
 class SGDIterates(SDEScheme):
     """Constant-step SGD itself, θ ← θ − η ∇L_B(θ), on a :class:`SGDModifiedEquation`.
 
@@ -414,15 +273,3 @@ class SGDIterates(SDEScheme):
         y -= dt * g
 
 
-#: registry entries appended to dynopt.schemes.METHODS
-SDE_METHODS = {
-    "euler-maruyama": EulerMaruyama,
-    "milstein": Milstein,
-    "stochastic-heun": StochasticHeun,
-    "baoab": BAOAB,
-    "obabo": OBABO,
-    "aboba": ABOBA,
-    "momentum-sgd": MomentumSGD,
-    "leimkuhler-matthews": LeimkuhlerMatthews,
-    "sgd": SGDIterates,
-}

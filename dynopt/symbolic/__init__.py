@@ -6,13 +6,13 @@ Each derivation starts from the difference or differential equations and lets sy
 solve them; identities sympy cannot prove raise :class:`NotProved`.  Run them with
 :func:`get_derivation` or ``dynopt derive NAME``.
 """
-from .core import DERIVATIONS, Derivation, NotProved, get_derivation, require_zero, to_latex, to_str
+from dynopt.symbolic.core import DERIVATIONS, Derivation, NotProved, get_derivation, require_zero, to_latex, to_str
 
 __all__ = ["DERIVATIONS", "Derivation", "NotProved", "get_derivation", "require_zero", "to_latex",
            "to_str", "MODULES"]
 
 #: modules that register derivations (imported lazily: sympy work happens on demand)
-MODULES = ("coefficients", "tuning", "fokker_planck", "small", "stability", "consistency", "modified")
+MODULES = ("coefficients", "tuning", "fokker_planck", "velocity", "stability", "consistency", "modified")
 
 
 def _load_all():

@@ -18,7 +18,7 @@ import functools
 
 import sympy as sp
 
-from .core import Derivation, NotProved, derivation, gamma, is_zero, lam, require_zero
+from dynopt.symbolic.core import Derivation, NotProved, derivation, gamma, is_zero, lam, require_zero
 
 __all__ = ["leapfrog_update", "eq17_update", "FRICTION_VARIANTS", "coefficient_functions",
            "series_vs_exponential"]

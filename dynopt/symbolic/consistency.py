@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .core import Derivation, derivation, gamma, lam, order_of
-from .recurrences import MOMENTUM_SCHEMES, RK_SCHEMES, coefficients_of, gradient_point
+from dynopt.symbolic.core import Derivation, derivation, gamma, lam, order_of
+from dynopt.symbolic.recurrences import MOMENTUM_SCHEMES, RK_SCHEMES, coefficients_of, gradient_point
 
 __all__ = ["ConsistencyResult", "rk_local_order", "momentum_orders", "symplectic_euler_local_order",
            "consistency_table", "ALL_SCHEMES"]
@@ -265,7 +265,7 @@ def _grad_L_1d(x):
 
 
 def _tableau(name):
-    from ..schemes import get_scheme
+    from dynopt.schemes import get_scheme
 
     sch = get_scheme(name)
     rat = lambda v: sp.nsimplify(v, rational=True)  # noqa: E731 - 1/6 stored as a float
@@ -299,7 +299,7 @@ def _exact_gradient_flow_1d():
 def rk_local_order(name, problem="general-1d", d=2):
     """Local order of the Runge–Kutta scheme ``name`` on gradient flow (its tableau is read
     from dynopt.schemes and run through the same ``rk_step`` loop, symbolically)."""
-    from ..schemes.ode import rk_step
+    from dynopt.schemes import rk_step
 
     A, B, C = _tableau(name)
     if problem == "general-1d":
@@ -346,7 +346,7 @@ def _series_coeffs(name):
 def momentum_orders(name, problem="general-1d", d=2):
     """(local order, start-error order, leading local-error coefficient) of a momentum scheme
     against θ'' + λθ' = −∇L (see the module docstring for the definitions)."""
-    from ..schemes import get_scheme
+    from dynopt.schemes import get_scheme
 
     if name not in MOMENTUM_SCHEMES:
         raise ValueError(f"`name` must be one of {sorted(MOMENTUM_SCHEMES)}; got {name!r}")
@@ -410,7 +410,7 @@ def symplectic_euler_local_order(problem="general-1d", d=2):
 
 @functools.lru_cache(maxsize=None)
 def consistency_table(problem="general-1d", d=2):
-    """ConsistencyResult for every scheme of dynopt.compare's standard list."""
+    """ConsistencyResult for every scheme of dynopt.analysis.comparison's standard list."""
     rows = []
     for name in ALL_SCHEMES:
         if name in RK_SCHEMES:

@@ -220,7 +220,7 @@ def get_derivation(name: str) -> Derivation:
     ValueError
         "`name` must be one of [...]" for an unknown name.
     """
-    from . import _load_all
+    from dynopt.symbolic import _load_all
 
     _load_all()
     if name not in DERIVATIONS:

@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .core import Derivation, NotProved, derivation, is_zero, lam, require_zero, sigma
+from dynopt.symbolic.core import Derivation, NotProved, derivation, is_zero, lam, require_zero, sigma
 
 __all__ = ["langevin_fp_operator", "kramers_fp_operator", "langevin_stationary", "kramers_stationary",
            "kramers_zero_current_at_lambda0",

@@ -16,7 +16,7 @@ import functools
 
 import sympy as sp
 
-from .core import Derivation, NotProved, beta, derivation, h, require_zero
+from dynopt.symbolic.core import Derivation, NotProved, beta, derivation, h, require_zero
 
 __all__ = ["gd_modified_field", "heavy_ball_modified_field", "modified_objective_expr"]
 

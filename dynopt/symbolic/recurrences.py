@@ -10,7 +10,7 @@ The gradient point and the (γ, λ) → (α, β) map of each scheme mirror
 """
 from __future__ import annotations
 
-from .coefficients import eq17_update, leapfrog_update
+from dynopt.symbolic.coefficients import eq17_update, leapfrog_update
 
 __all__ = ["MOMENTUM_SCHEMES", "gradient_point", "coefficients_of", "RK_SCHEMES"]
 

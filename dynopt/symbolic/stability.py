@@ -16,8 +16,8 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .core import Derivation, NotProved, a, beta, derivation, gamma, h, lam, require_zero, z
-from .recurrences import MOMENTUM_SCHEMES, coefficients_of, gradient_point
+from dynopt.symbolic.core import Derivation, NotProved, a, beta, derivation, gamma, h, lam, require_zero, z
+from dynopt.symbolic.recurrences import MOMENTUM_SCHEMES, coefficients_of, gradient_point
 
 __all__ = ["characteristic_polynomial", "jury_conditions", "stable_upper_bound", "stability_table",
            "STABILITY_SCHEMES", "spectral_radius_grid", "polyak_gd", "polyak_heavy_ball",

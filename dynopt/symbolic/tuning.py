@@ -13,8 +13,8 @@ import functools
 
 import sympy as sp
 
-from .coefficients import leapfrog_update
-from .core import Derivation, NotProved, alpha, beta, derivation, gamma, lam, r, require_zero
+from dynopt.symbolic.coefficients import leapfrog_update
+from dynopt.symbolic.core import Derivation, NotProved, alpha, beta, derivation, gamma, lam, r, require_zero
 
 __all__ = ["approximate_rule", "exact_rule", "rule_table", "BETAS", "RATIOS"]
 

@@ -1,10 +1,10 @@
 """Claims of barakat-bianchi-2021: Convergence and dynamical behavior of the ADAM algorithm
 for nonconvex stochastic optimization (A. Barakat, P. Bianchi, SIAM J. Optim. 31(1), 2021)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Convergence and dynamical behavior of the ADAM algorithm for nonconvex stochastic "
@@ -16,9 +16,9 @@ SOURCE = {
 # --- optimizers (issue 5) ---
 import numpy as np  # noqa: E402
 
-from dynopt import optim_dynamics as od  # noqa: E402
+from dynopt.analysis import DEFAULT_2D_HYPERPARAMETERS, ode_tracking_study, paths_with_flows
 from dynopt.plotting import plot_optimizer_paths, plt  # noqa: E402
-from dynopt.problems import ellipse, from_grad, rosenbrock  # noqa: E402
+from dynopt.problems import ellipse, from_grad, rosenbrock
 
 
 def _rosenbrock_numpy(a=1.0, b=100.0):
@@ -55,9 +55,9 @@ def adam_ode_limit(ctx):
     x0 = np.array([-5.0, -2.0])
     lrs = [0.02 / 2 ** k for k in range(ctx.size(4, 6))]
     T = 1.0
-    adam = od.ode_tracking_study("adam", P, x0, T, lrs, a=5.0, b=0.5, eps=1e-8)
-    warm = od.ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=True, c=5.0, eps=1e-6)
-    cold = od.ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=False, c=5.0, eps=1e-6)
+    adam = ode_tracking_study("adam", P, x0, T, lrs, a=5.0, b=0.5, eps=1e-8)
+    warm = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=True, c=5.0, eps=1e-6)
+    cold = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=False, c=5.0, eps=1e-6)
     tol = 0.1
     ok = abs(adam.fit.order - 1) <= tol and abs(warm.fit.order - 1) <= tol
     fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
@@ -73,9 +73,9 @@ def adam_ode_limit(ctx):
     # the all-optimizers figure: iterates and the flow each one discretizes
     fig, axes = plt.subplots(2, 6, figsize=(20, 6.5), layout="constrained")
     diverged = {}
-    for row, (pname, (start, n, hps)) in enumerate(od.DEFAULT_2D_HYPERPARAMETERS.items()):
+    for row, (pname, (start, n, hps)) in enumerate(DEFAULT_2D_HYPERPARAMETERS.items()):
         prob = _PROBLEMS[pname]()
-        out = od.paths_with_flows(prob, start, n, hps)
+        out = paths_with_flows(prob, start, n, hps)
         window = {"ellipse": ((-5.5, 1.5), (-2.5, 1.2)), "rosenbrock": ((-1.5, 1.5), (-0.5, 2.0))}[pname]
         for col, (name, (path, flow, div)) in enumerate(out.items()):
             hp = ", ".join(f"{k}={v:g}" for k, v in hps[name].items())

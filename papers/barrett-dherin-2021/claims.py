@@ -1,9 +1,9 @@
 """Claims of barrett-dherin-2021: Implicit Gradient Regularization (Barrett & Dherin, ICLR 2021)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Implicit Gradient Regularization (D. G. T. Barrett, B. Dherin, 2021)",
@@ -21,9 +21,9 @@ def gd_modified_equation(ctx):
 
     from dynopt.analysis import fit_order
     from dynopt.dynamics import GradientFlow
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.problems import from_expr
-    from dynopt.reference import reference_solution
+    from dynopt.analysis import reference_solution
     from dynopt.symbolic.core import is_zero
     from dynopt.symbolic.modified import gd_modified_field, modified_objective_expr
 

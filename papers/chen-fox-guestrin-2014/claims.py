@@ -1,12 +1,12 @@
 """Claims of chen-fox-guestrin-2014: Stochastic Gradient Hamiltonian Monte Carlo
 (Chen, Fox & Guestrin, ICML 2014)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
-The dynamics is the momentum-SGD iteration itself (dynopt.accel.momentum_sgd_ensemble,
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
+The dynamics is the momentum-SGD iteration itself (dynopt.analysis.momentum_sgd_ensemble,
 explicit seeded Generator), i.e. the leapfrog of the Kramers equation; exact discrete
 expectations come from the covariance recursion Σ ← AΣAᵀ + c bbᵀ.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Stochastic Gradient Hamiltonian Monte Carlo",
@@ -18,7 +18,7 @@ def _exact_energy(alpha, beta, h, c, n_steps, every):
     """E[H_n] = E[hθ²/2 + v²/(2γ²)] of momentum SGD on hθ²/2 from (0, 0), exactly."""
     import numpy as np
 
-    from dynopt.accel import momentum_sgd_matrices
+    from dynopt.analysis import momentum_sgd_matrices
     from dynopt.schemes import leapfrog_ode_parameters
 
     A, b = momentum_sgd_matrices(alpha, beta, h)
@@ -43,7 +43,7 @@ def _exact_energy(alpha, beta, h, c, n_steps, every):
 def naive_sghmc(ctx):
     import numpy as np
 
-    from dynopt.accel import kramers_parameters, momentum_sgd_ensemble
+    from dynopt.analysis import kramers_parameters, momentum_sgd_ensemble
     from dynopt.plotting import plot_time_series
     from dynopt.plotting import new_axes
     from dynopt.problems import quadratic
@@ -147,7 +147,7 @@ def naive_sghmc(ctx):
                                     "fit over t ∈ [T/2, T] through E[H_n] of the covariance recursion",
                                     "relative_deviation": float(rel_slope)},
                   "n_paths": n_paths, "n_steps": n_steps,
-                  "engine": "the momentum-SGD iteration itself (dynopt.accel.momentum_sgd_ensemble; the "
-                            "leapfrog of the Kramers equation, also dynopt.integrate.simulate's "
+                  "engine": "the momentum-SGD iteration itself (dynopt.analysis.momentum_sgd_ensemble; the "
+                            "leapfrog of the Kramers equation, also dynopt.engine.simulate's "
                             "'momentum-sgd' scheme) — kept because the claim is about that iteration"},
     )

@@ -1,9 +1,9 @@
 """Claims of csdn-000: 动量法 (Momentum), a CSDN blog post with PyTorch code
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "动量法 (Momentum), a CSDN blog post with PyTorch code",
@@ -16,7 +16,9 @@ import functools  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from dynopt import data, models, optim  # noqa: E402
+from dynopt import optim  # noqa: E402
+from dynopt.learning import data
+from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt  # noqa: E402
 
 #: epoch-5 mean training losses the source prints: hand-written momentum on the plain
@@ -186,6 +188,6 @@ def momentum_beats_sgd(ctx):
 @claim("csdn-000.velocity-limit", method="symbolic",
        statement="with a constant gradient g and v_0 = 0, v_i = γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.9 the peak update is 10× the gradient times the learning rate")
 def velocity_limit(ctx):
-    from dynopt.symbolic.small import judge_velocity_limit
+    from dynopt.symbolic.velocity import judge_velocity_limit
 
     return judge_velocity_limit("0.9", 10)

@@ -1,9 +1,9 @@
 """Claims of d2l-002: RMSProp算法, Dive into Deep Learning (Chinese edition, PyTorch)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "RMSProp算法, Dive into Deep Learning (Chinese edition, PyTorch)",
@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from dynopt import optim  # noqa: E402
 from dynopt.plotting import plot_optimizer_paths  # noqa: E402
-from dynopt.problems import ellipse  # noqa: E402
+from dynopt.problems import ellipse
 
 #: what the source prints after 20 RMSProp steps ("epoch 20, x1 -0.010599, x2 0.000000")
 _PRINTED_X = ("-0.010599", "0.000000")
@@ -45,7 +45,8 @@ def rmsprop_2d_trace(ctx):
                            "steps": 20})
 
 
-from dynopt import data, models  # noqa: E402
+from dynopt.learning import data  # noqa: E402
+from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt  # noqa: E402
 
 #: the two losses the source prints after 2 epochs (scratch, then torch.optim.RMSprop)
@@ -219,7 +220,7 @@ def rmsprop_window(ctx):
     import sympy as sp
 
     from dynopt.symbolic.core import is_zero
-    from dynopt.symbolic.small import ema_weights, gm, k
+    from dynopt.symbolic.velocity import ema_weights, gm, k
 
     f = ema_weights()
     window = 1 / (1 - gm)

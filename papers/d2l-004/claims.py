@@ -1,9 +1,9 @@
 """Claims of d2l-004: 动量法 — 从0开始, Dive into Deep Learning (Chinese edition, MXNet)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "动量法 — 从0开始, Dive into Deep Learning (Chinese edition, MXNet)",
@@ -14,7 +14,9 @@ SOURCE = {
 # --- optimizers (issue 5) ---
 import numpy as np  # noqa: E402
 
-from dynopt import data, models, optim  # noqa: E402
+from dynopt import optim  # noqa: E402
+from dynopt.learning import data
+from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt  # noqa: E402
 
 _TRUE_W, _TRUE_B = (2.0, -3.4), 4.2
@@ -68,6 +70,6 @@ def linreg_momentum(ctx):
 @claim("d2l-004.velocity-limit", method="symbolic",
        statement="if every minibatch gradient equals g, v_i := γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.99 the final velocity is 100× ηg")
 def velocity_limit(ctx):
-    from dynopt.symbolic.small import judge_velocity_limit
+    from dynopt.symbolic.velocity import judge_velocity_limit
 
     return judge_velocity_limit("0.99", 100)

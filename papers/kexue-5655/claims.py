@@ -1,9 +1,9 @@
 """Claims of kexue-5655: 从动力学角度看优化算法(一):从SGD到动量加速 (Su Jianlin, 2018)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "从动力学角度看优化算法(一):从SGD到动量加速 (Su Jianlin, 2018)",
@@ -14,12 +14,12 @@ import matplotlib.ticker
 import numpy as np
 
 from dynopt.analysis import convergence_study, fit_order, global_error
-from dynopt.compare import STANDARD_PROBLEMS, compare, default_ladder
+from dynopt.analysis import STANDARD_PROBLEMS, compare, default_ladder
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.integrate import integrate
+from dynopt.engine import integrate
 from dynopt.plotting import (new_axes, plot_contour, plot_orders, plot_trajectory, plt)
 from dynopt.problems import ellipse, get_problem, quadratic, tilted_double_well
-from dynopt.reference import reference_solution, solve_ivp_reference
+from dynopt.analysis import reference_solution, solve_ivp_reference
 from dynopt.schemes import (HeavyBallMomentum, Implicit19, Leapfrog, Nesterov, NesterovHalf,
                             leapfrog_coefficients, leapfrog_ode_parameters)
 
@@ -131,7 +131,7 @@ def _matched_time(model, x0, theta, t_guess):
     """ODE time at which the exact trajectory from x0 (at rest) passes closest to θ."""
     from scipy.optimize import minimize_scalar
 
-    from dynopt.reference import exact_linear
+    from dynopt.analysis import exact_linear
 
     def dist(t):
         return float(np.linalg.norm(model.position(exact_linear(model, x0, [t])[0])[0] - theta))
@@ -459,8 +459,7 @@ def nesterov_order(ctx):
 def momentum_sgd_temperature(ctx):
     import numpy as np
 
-    from dynopt.accel import (kramers_parameters, momentum_sgd_ensemble,
-                              momentum_sgd_stationary_covariance, sgd_stationary_variance)
+    from dynopt.analysis import kramers_parameters, momentum_sgd_ensemble, momentum_sgd_stationary_covariance, sgd_stationary_variance
     from dynopt.analysis import fit_order
     from dynopt.plotting import new_axes, plot_loglog_curves
     from dynopt.problems import quadratic
@@ -610,7 +609,7 @@ def eq9_numeric_side(ctx):
 
     from dynopt import dynamics, problems
     from dynopt.analysis import density_distances, gibbs_density, histogram_chi2
-    from dynopt.integrate import Histogram, Histogram2D, simulate
+    from dynopt.engine import Histogram, Histogram2D, simulate
     from dynopt.plotting import plot_density_fit, plt
 
     alpha = 0.01
@@ -642,7 +641,7 @@ def eq9_numeric_side(ctx):
                      f"KS p={d1['ks_pvalue']:.2g} vs {s1['ks_pvalue']:.2g}")
     # -- 2-D non-separable problem -----------------------------------------------------
     sigma2 = 0.8
-    x1, x2 = problems._xsyms(2)
+    x1, x2 = _sp.symbols("x1:3", real=True)
     p2 = problems.from_expr(x1 ** 4 / 4 - x1 ** 2 / 2 + (x2 - x1 / 2) ** 2, (x1, x2), name="coupled_well")
     m2 = dynamics.OverdampedLangevin(p2, sigma2)
     rng2 = ((-2.4, 2.4), (-2.4, 2.4))
@@ -723,9 +722,9 @@ def eq9_langevin_stationary(ctx):
 # --- optimizers (issue 5) ---
 import numpy as np  # noqa: E402
 
-from dynopt import optim_dynamics as od  # noqa: E402
+from dynopt.analysis import discrete_stationary_excess_loss, ou_excess_loss, sgd_least_squares_ensemble
 from dynopt.plotting import plot_curves, plt  # noqa: E402
-from dynopt.problems import least_squares  # noqa: E402
+from dynopt.problems import least_squares
 
 
 @claim("kexue-5655.increase-batch-not-decay-lr",
@@ -750,11 +749,11 @@ def increase_batch_not_decay_lr(ctx):
                  "grow B: k·B per phase": [(E, eta, B), (E, eta, k * B), (E, eta, k * k * B)],
                  "constant η, B": [(3 * E, eta, B)]}
     n_paths = ctx.size(600, 2000)
-    res = {name: od.sgd_least_squares_ensemble(A, b, theta0, s, n_paths, rng=ctx.seed + 1 + i)
+    res = {name: sgd_least_squares_ensemble(A, b, theta0, s, n_paths, rng=ctx.seed + 1 + i)
            for i, (name, s) in enumerate(schedules.items())}
     dec, grow, const = (res[n] for n in schedules)
     # the SDE dθ = −∇L dt + √(η/B·Σ) dW: the same curve for both (same time ηN/B, same η/B per epoch)
-    sde = od.ou_excess_loss(P.hessian_matrix, Sigma, theta0 - P.center, schedules["decay η: η/k per phase"], N,
+    sde = ou_excess_loss(P.hessian_matrix, Sigma, theta0 - P.center, schedules["decay η: η/k per phase"], N,
                             points_per_epoch=4)
     sde_epochs = sde[::4]
     # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths).  The two
@@ -770,7 +769,7 @@ def increase_batch_not_decay_lr(ctx):
         phase_se_rel.append(float(se / a))
     per_epoch_rel = (grow.excess_mean[1:] - dec.excess_mean[1:]) / dec.excess_mean[1:]
     sde_rel = float(np.max(np.abs(dec.excess_mean[1:] - sde_epochs[1:]) / sde_epochs[1:]))
-    plateau = {name: od.discrete_stationary_excess_loss(P.hessian_matrix, Sigma, s[-1][1], s[-1][2])
+    plateau = {name: discrete_stationary_excess_loss(P.hessian_matrix, Sigma, s[-1][1], s[-1][2])
                for name, s in schedules.items()}
     # decided by the Monte Carlo error: every phase's gap within 5 SE of zero.  The O(η) discretization
     # gap (grow-B keeps η) is predicted only at stationarity, which phase 3 has not reached (its last
@@ -870,7 +869,7 @@ def _coefficient_verdict(derived, printed, label, numeric_gap=None, extra=None):
        statement="(13)-(14) combine into v_{n+1} = βv_n − α∇L(θ_n), θ_{n+1} = θ_n + v_{n+1} with "
                  "β = (1−λγ/2)/(1+λγ/2), α = γ²/(1+λγ/2) (eqs 15-16)")
 def eq15_coefficients(ctx):
-    from dynopt.schemes.maps import leapfrog_coefficients
+    from dynopt.schemes import leapfrog_coefficients
     from dynopt.symbolic.coefficients import leapfrog_update, series_vs_exponential
 
     b, a, _ = leapfrog_update()
@@ -885,7 +884,7 @@ def eq15_coefficients(ctx):
 @claim("kexue-5655.eq18-coefficients", method="symbolic",
        statement="with v_{n+1} = (γ/2)(η_{n+1}+η_n), (17) becomes (19) with β = 1−λγ, α = γ² (eq 18)")
 def eq18_coefficients(ctx):
-    from dynopt.schemes.maps import nesterov_coefficients
+    from dynopt.schemes import nesterov_coefficients
     from dynopt.symbolic.coefficients import eq17_update, series_vs_exponential
 
     b, a = eq17_update("printed")
@@ -1062,11 +1061,11 @@ def keras_nesterov_form(ctx):
     import numpy as np
 
     from dynopt.dynamics import HeavyBall
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.problems import rosenbrock
     from dynopt.schemes import get_scheme
-    from dynopt.schemes.maps import nesterov_ode_parameters
-    from dynopt.symbolic.small import _G, _lr, _mu, _v, nesterov_conjugation
+    from dynopt.schemes import nesterov_ode_parameters
+    from dynopt.symbolic.velocity import _G, _lr, _mu, _v, nesterov_conjugation
 
     TH = _sp.Symbol("Θ", real=True)
     theta_new, v_new = nesterov_conjugation("standard")

@@ -1,9 +1,9 @@
 """Claims of kloeden-platen-1992: Numerical Solution of Stochastic Differential Equations
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Numerical Solution of Stochastic Differential Equations",
@@ -15,7 +15,7 @@ SOURCE = {
 import numpy as np  # noqa: E402
 
 from dynopt import dynamics  # noqa: E402
-from dynopt.analysis import sde_order_study  # noqa: E402
+from dynopt.analysis import sde_order_study
 from dynopt.plotting import plot_sde_orders, plt  # noqa: E402
 
 

@@ -1,9 +1,9 @@
 """Claims of leimkuhler-matthews-2013: Rational Construction of Stochastic Numerical Methods for Molecular Sampling
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Rational Construction of Stochastic Numerical Methods for Molecular Sampling",
@@ -19,8 +19,8 @@ from scipy import integrate as sint  # noqa: E402
 from scipy.linalg import solve_discrete_lyapunov  # noqa: E402
 
 from dynopt import dynamics, problems  # noqa: E402
-from dynopt.analysis import fit_order, scheme_linear_map  # noqa: E402
-from dynopt.integrate import TimeAverage, simulate  # noqa: E402
+from dynopt.analysis import fit_order, scheme_linear_map
+from dynopt.engine import TimeAverage, simulate
 from dynopt.plotting import plot_bias, plt  # noqa: E402
 
 SCHEMES = ("baoab", "aboba", "obabo", "momentum-sgd", "euler-maruyama")

@@ -1,11 +1,11 @@
 """Claims of lessard-2016: Analysis and design of optimization algorithms via integral
 quadratic constraints (Lessard, Recht & Packard, SIAM J. Optim. 26(1), 2016)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
-Heavy ball, GD and Nesterov are dynopt schemes on dynopt models (dynopt.accel.tuned_method);
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
+Heavy ball, GD and Nesterov are dynopt schemes on dynopt models (dynopt.analysis.tuned_method);
 the function is dynopt.problems.lessard_function.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Analysis and Design of Optimization Algorithms via Integral Quadratic Constraints",
@@ -23,8 +23,8 @@ SOURCE = {
 def heavy_ball_cycle(ctx):
     import numpy as np
 
-    from dynopt.accel import TUNINGS, classify_orbits, refine_cycle, tuned_method
-    from dynopt.integrate import integrate
+    from dynopt.analysis import TUNINGS, classify_orbits, refine_cycle, tuned_method
+    from dynopt.engine import integrate
     from dynopt.plotting import plot_basin, plot_time_series, plt
     from dynopt.problems import lessard_function
 

@@ -1,9 +1,9 @@
 """Claims of li-tai-e-2017: Stochastic modified equations and adaptive stochastic gradient algorithms
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Stochastic modified equations and adaptive stochastic gradient algorithms",
@@ -16,11 +16,10 @@ SOURCE = {
 import numpy as np  # noqa: E402
 
 from dynopt import problems  # noqa: E402
-from dynopt.dynamics import SGDModifiedEquation  # noqa: E402
-from dynopt.integrate import simulate  # noqa: E402
+from dynopt.dynamics import SGDModifiedEquation
+from dynopt.engine import simulate
 from dynopt.plotting import plot_curves, plot_sme_weak_errors, plt  # noqa: E402
-from dynopt.sme import (OBSERVABLES, sgd_moment_path, sgd_moments, sme_moment_path, sme_moments,  # noqa: E402
-                        sme_weak_errors)  # noqa: E402
+from dynopt.analysis import OBSERVABLES, sgd_moment_path, sgd_moments, sme_moment_path, sme_moments, sme_weak_errors
 
 ORDER_TOL = 0.1  # |fitted − declared| allowed; the errors are exact, so the CI only measures curvature
 Z_TOL = 5.0      # exact SGD moments vs dynopt's SGD Monte Carlo, in standard errors
@@ -134,8 +133,8 @@ def sme_weak_order(ctx):
             f"max |z| of the exact SGD moments vs Monte Carlo {zmax:.1f}"),
         evidence={
             "method": "exact: z = E(1, θ, θθᵀ) of SGD by its linear recursion over the finite sum "
-                      "(dynopt.sme.sgd_moment_map, matrix power) and of each SME by expm of its closed "
-                      "moment equations read off the model's drift/diffusion (dynopt.sme.moment_generator); "
+                      "(dynopt.analysis.sme.sgd_moment_map, matrix power) and of each SME by expm of its closed "
+                      "moment equations read off the model's drift/diffusion (dynopt.analysis.sme.moment_generator); "
                       "no sampling error in the weak errors, so the 95% CIs of fit_order reflect only the "
                       "higher-order terms; Monte Carlo only cross-checks the exact SGD moments",
             "problem": {"kind": "least squares", "N": prob.n_examples, "d": 2, "data_seed": ctx.seed,

@@ -1,9 +1,9 @@
 """Claims of mandt-2017: Stochastic Gradient Descent as Approximate Bayesian Inference
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Stochastic Gradient Descent as Approximate Bayesian Inference",
@@ -15,8 +15,8 @@ SOURCE = {
 import numpy as np  # noqa: E402
 
 from dynopt import dynamics, problems  # noqa: E402
-from dynopt.analysis import covariance_z, fit_order, sgd_stationary_covariances  # noqa: E402
-from dynopt.integrate import simulate  # noqa: E402
+from dynopt.analysis import covariance_z, fit_order, sgd_stationary_covariances
+from dynopt.engine import simulate
 from dynopt.plotting import plt  # noqa: E402
 
 

@@ -1,9 +1,9 @@
 """Claims of npnet-001: npnet part 3: optimizers from scratch in numpy (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "npnet part 3: optimizers from scratch in numpy (SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam)",
@@ -15,7 +15,9 @@ SOURCE = {
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from dynopt import data, models, optim  # noqa: E402
+from dynopt import optim  # noqa: E402
+from dynopt.learning import data
+from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt  # noqa: E402
 
 
@@ -240,7 +242,7 @@ def l2_penalty(ctx):
        method="numeric")
 def simplified_adam(ctx):
     from dynopt.symbolic.core import is_zero
-    from dynopt.symbolic.small import eta, gg, gm, n as t_sym, velocity_closed_form
+    from dynopt.symbolic.velocity import eta, gg, gm, n as t_sym, velocity_closed_form
 
     b1, b2, lr, T, eps_in, eps_out = 0.9, 0.99, 1e-3, 100, 1e-8, 1e-8
     t = np.arange(1, T + 1)
@@ -326,9 +328,9 @@ def _run_nesterov_and_stored_form(problem, lr, momentum, x0, n_steps, c=1.0):
     import numpy as np
 
     from dynopt.dynamics import HeavyBall
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.schemes import get_scheme
-    from dynopt.schemes.maps import nesterov_ode_parameters
+    from dynopt.schemes import nesterov_ode_parameters
 
     step, friction = nesterov_ode_parameters(lr, momentum)   # eq-18 map: α = γ², β = 1 − λγ
     scheme = get_scheme("nesterov" if c == 1.0 else "nesterov-half", start="rest")
@@ -352,7 +354,7 @@ def _run_nesterov_and_stored_form(problem, lr, momentum, x0, n_steps, c=1.0):
                  "θ_t = θ_{t−1} + (1+μ)v_t − μv_{t−1}")
 def nesterov_reparametrization(ctx):
     from dynopt.problems import rosenbrock
-    from dynopt.symbolic.small import THETA, _G, _lr, _mu, _v, compare_nesterov_rules
+    from dynopt.symbolic.velocity import THETA, _G, _lr, _mu, _v, compare_nesterov_rules
 
     # the source's printed rules, as functions of (Θ_{t−1}, v_{t−1}); compared with the
     # step derived by substituting w = Θ − μv into the look-ahead step (Θ' = w' + μv')

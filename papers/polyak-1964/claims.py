@@ -1,9 +1,9 @@
 """Claims of polyak-1964: Some methods of speeding up the convergence of iteration methods
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Sections are grouped by the capability that checks them.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Some methods of speeding up the convergence of iteration methods",
@@ -22,7 +22,7 @@ SOURCE = {
 def rate_vs_kappa(ctx):
     import numpy as np
 
-    from dynopt.accel import TUNINGS, asymptotic_rate, iterations_to_tolerance, tuned_method
+    from dynopt.analysis import TUNINGS, asymptotic_rate, iterations_to_tolerance, tuned_method
     from dynopt.plotting import new_axes, plot_iterations_vs_kappa
     from dynopt.problems import quadratic
 
@@ -90,9 +90,9 @@ def optimal_rates(ctx):
     from scipy import stats
 
     from dynopt.dynamics import GradientFlow, HeavyBall
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.problems import quadratic
-    from dynopt.schemes.maps import leapfrog_ode_parameters
+    from dynopt.schemes import leapfrog_ode_parameters
     from dynopt.symbolic.core import is_zero
     from dynopt.symbolic.stability import L_s, kappa, mu_s, polyak_gd, polyak_heavy_ball
 

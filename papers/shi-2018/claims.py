@@ -1,12 +1,12 @@
 """Claims of shi-2018: Understanding the acceleration phenomenon via high-resolution
 differential equations (Shi, Du, Jordan & Su, 2018; Math. Program. 195, 2022)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Heavy ball and NAG-SC are dynopt.schemes.HeavyBallSC / NesterovSC (run with dt = √s) on
-dynopt.accel.HighResolutionODE; references are exact (expm) for the quadratic and
+dynopt.dynamics.HighResolutionODE; references are exact (expm) for the quadratic and
 DOP853 (rtol 1e-13), checked against a tighter DOP853 solve, for the non-quadratic.
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "Understanding the Acceleration Phenomenon via High-Resolution Differential Equations",
@@ -24,7 +24,7 @@ def _reference(model, y0, t, check=True):
     from scipy.integrate import solve_ivp
     from scipy.linalg import expm
 
-    from dynopt.reference import solve_ivp_reference
+    from dynopt.analysis import solve_ivp_reference
 
     lin = model.linear_part()
     if lin is not None:
@@ -57,9 +57,9 @@ def _reference(model, y0, t, check=True):
 def high_resolution(ctx):
     import numpy as np
 
-    from dynopt.accel import HighResolutionODE
+    from dynopt.dynamics import HighResolutionODE
     from dynopt.analysis import fit_order
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.plotting import plot_loglog_curves, plt
     from dynopt.problems import from_grad, log_sum_exp, quadratic
     from dynopt.schemes import HeavyBallSC, NesterovSC

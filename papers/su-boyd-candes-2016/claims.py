@@ -1,13 +1,13 @@
 """Claims of su-boyd-candes-2016: A differential equation for modeling Nesterov's accelerated
 gradient method: theory and insights (Su, Boyd & Candès, JMLR 17(153), 2016)
 
-Each check runs dynopt and returns a verdict computed with dynopt.claims.judge.
+Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
 Nesterov's method here is dynopt.schemes.NesterovConvex (momentum (k−1)/(k+r−1), step s,
 run with dt = √s) on dynopt.dynamics.NesterovODE; references come from
-dynopt.accel.nesterov_ode_reference, itself checked against the Bessel closed form
+dynopt.analysis.nesterov_ode_reference, itself checked against the Bessel closed form
 (quadratics) or an independent series start (non-quadratics).
 """
-from dynopt.claims import claim, judge  # noqa: F401
+from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "A Differential Equation for Modeling Nesterov's Accelerated Gradient Method: Theory and Insights",
@@ -33,7 +33,7 @@ def _checked_reference(problem, x0, t_grid, r=3.0):
     """Reference X(t) on ``t_grid`` and the size of its check (closed form or series start)."""
     import numpy as np
 
-    from dynopt.accel import nesterov_ode_bessel, nesterov_ode_reference
+    from dynopt.analysis import nesterov_ode_bessel, nesterov_ode_reference
 
     ref = nesterov_ode_reference(problem, x0, t_grid, r=r)
     d = problem.dim
@@ -60,7 +60,7 @@ def nesterov_ode_limit(ctx):
 
     from dynopt.analysis import fit_order
     from dynopt.dynamics import NesterovODE
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.plotting import plot_contour, plot_loglog_curves, plot_trajectory, plt
 
     T = 10.0
@@ -124,7 +124,7 @@ def bessel_closed_form(ctx):
     import sympy as sp
     from scipy.signal import argrelmax
 
-    from dynopt.accel import decay_exponent, nesterov_ode_bessel, nesterov_ode_reference
+    from dynopt.analysis import decay_exponent, nesterov_ode_bessel, nesterov_ode_reference
     from dynopt.plotting import plot_loglog_curves, plot_time_series, plt
     from dynopt.problems import quadratic
 
@@ -199,9 +199,10 @@ def bessel_closed_form(ctx):
 def rate_bound(ctx):
     import numpy as np
 
-    from dynopt.accel import nesterov_ode_reference, power_function
+    from dynopt.analysis import nesterov_ode_reference
+    from dynopt.problems import power_function
     from dynopt.dynamics import NesterovODE
-    from dynopt.integrate import integrate
+    from dynopt.engine import integrate
     from dynopt.plotting import plot_time_series, plt
     from dynopt.problems import log_sum_exp, quadratic
 
@@ -258,7 +259,8 @@ def rate_bound(ctx):
 def magic_constant_3(ctx):
     import numpy as np
 
-    from dynopt.accel import decay_exponent, nesterov_ode_reference, power_function
+    from dynopt.analysis import decay_exponent, nesterov_ode_reference
+    from dynopt.problems import power_function
     from dynopt.plotting import plot_time_series, plt
     from dynopt.problems import quadratic
 

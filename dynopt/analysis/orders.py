@@ -1,0 +1,319 @@
+"""Empirical convergence orders and convergence studies against scipy references.
+ODE orders come from the global error at time T over a ladder of steps, fitted by
+``scipy.stats.linregress`` with Student-t intervals; SDE orders (strong and weak) reuse one
+Brownian path over the ladder.
+"""
+from __future__ import annotations
+
+
+from dataclasses import dataclass, field
+from typing import Optional
+import numpy as np
+from scipy import stats
+from dynopt.dynamics import Model
+from dynopt.engine import integrate
+from dynopt.analysis.reference import reference_solution
+from dynopt.schemes import get_scheme
+
+__all__ = ["OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
+
+
+@dataclass(frozen=True)
+class OrderFit:
+    """Slope of log(error) against log(step) by least squares (``scipy.stats.linregress``).
+
+    Attributes
+    ----------
+    order : float
+        The fitted slope.
+    ci : (float, float)
+        Confidence interval of the slope (Student t, n − 2 degrees of freedom).
+    stderr, intercept, rvalue : float
+    n : int
+        Points used.
+    """
+
+    order: float
+    ci: tuple
+    stderr: float
+    intercept: float
+    rvalue: float
+    n: int
+    confidence: float = 0.95
+
+
+def fit_order(steps, errors, confidence: float = 0.95) -> OrderFit:
+    """Fit error ≈ C·step^p on a log–log scale.
+
+    Parameters
+    ----------
+    steps, errors : array_like, same length ≥ 3, all > 0 and finite.
+    confidence : float in (0, 1)
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 points, or a non-positive / non-finite value.
+    """
+    h = np.asarray(steps, dtype=float)
+    e = np.asarray(errors, dtype=float)
+    if h.shape != e.shape or h.ndim != 1:
+        raise ValueError(f"`steps` and `errors` must be 1-D of equal length; got {h.shape} and {e.shape}")
+    if h.size < 3:
+        raise ValueError(f"need at least 3 (step, error) points to fit an order; got {h.size}")
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(e)) and np.all(h > 0) and np.all(e > 0)):
+        raise ValueError("`steps` and `errors` must be finite and > 0")
+    if not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must be in (0, 1); got {confidence}")
+    res = stats.linregress(np.log(h), np.log(e))
+    tq = stats.t.ppf(0.5 + confidence / 2, h.size - 2)
+    half = tq * res.stderr
+    return OrderFit(float(res.slope), (float(res.slope - half), float(res.slope + half)),
+                    float(res.stderr), float(res.intercept), float(res.rvalue), int(h.size), confidence)
+
+
+def global_error(model: Model, y_num, y_ref) -> float:
+    """Largest Euclidean error of the positions θ over the paths."""
+    return float(np.max(np.linalg.norm(model.position(y_num) - model.position(y_ref), axis=-1)))
+
+
+@dataclass
+class ConvergenceResult:
+    """Global error at time T for a ladder of steps and the fitted order.
+
+    ``errors[i]`` is None when the run with ``steps[i]`` diverged; ``diverged`` maps
+    such steps to the step index at which they did.  Diverged runs are never fitted.
+    """
+
+    problem: str
+    scheme: str
+    ode: str
+    T: float
+    steps: list
+    errors: list
+    grad_evals: list
+    fit: Optional[OrderFit]
+    reference: str
+    declared_order: Optional[int] = None
+    start: Optional[str] = None
+    diverged: dict = field(default_factory=dict)
+    note: str = ""
+
+    def as_dict(self):
+        d = {
+            "problem": self.problem, "scheme": self.scheme, "ode": self.ode, "T": self.T,
+            "order": None if self.fit is None else round(self.fit.order, 4),
+            "order_ci": None if self.fit is None else [round(self.fit.ci[0], 4), round(self.fit.ci[1], 4)],
+            "declared_order": self.declared_order,
+            "start": self.start,
+            "steps": [float(s) for s in self.steps],
+            "errors": [None if e is None else float(f"{e:.6e}") for e in self.errors],
+            "grad_evals": self.grad_evals,
+            "reference": self.reference,
+            "diverged": {f"{k:g}": v for k, v in self.diverged.items()},
+        }
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, reference=None,
+                      problem_name: str | None = None) -> ConvergenceResult:
+    """Global error at time T against a scipy reference for a ladder of step counts.
+
+    Parameters
+    ----------
+    model : Model
+    scheme : str or Scheme
+    y0 : array_like
+        Initial state(s) of the model.
+    T : float
+        Final ODE time.
+    n_steps_ladder : sequence of int
+        Numbers of steps N; the steps are T/N.
+    reference : ndarray, optional
+        Reference state at T (computed with :func:`reference_solution` when omitted).
+
+    Returns
+    -------
+    ConvergenceResult
+    """
+    sch = get_scheme(scheme)
+    sch.check_model(model)
+    ref_kind = "given"
+    if reference is None:
+        reference, ref_kind = reference_solution(model, y0, [T])
+        reference = reference[0]
+    steps, errors, evals, diverged = [], [], [], {}
+    for n in n_steps_ladder:
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"`n_steps_ladder` entries must be positive integers; got {n!r}")
+        dt = T / n
+        sol = integrate(model, get_scheme(scheme) if isinstance(scheme, str) else sch, (0.0, T), y0, dt)
+        steps.append(dt)
+        evals.append(sol.grad_evals)
+        if sol.diverged:
+            errors.append(None)
+            diverged[dt] = sol.diverged_step
+        else:
+            errors.append(global_error(model, sol.y_final, reference))
+    ok = [(h, e) for h, e in zip(steps, errors) if e is not None and e > 0]
+    note = ""
+    fit = None
+    if len(ok) >= 3:
+        fit = fit_order(*zip(*ok))
+    else:
+        note = f"only {len(ok)} of {len(steps)} runs finished: no order fitted"
+    if diverged:
+        note = (note + "; " if note else "") + "diverged runs (step → step index): " + \
+            ", ".join(f"{h:g} → {k}" for h, k in diverged.items())
+    return ConvergenceResult(
+        problem=problem_name or model.problem.name, scheme=sch.name, ode=model.name, T=float(T),
+        steps=steps, errors=errors, grad_evals=evals, fit=fit, reference=ref_kind,
+        declared_order=sch.order, start=getattr(sch, "start", None), diverged=diverged, note=note)
+
+
+@dataclass
+class SDEOrderResult:
+    """Strong and weak errors at time T over a ladder of steps, with fitted orders.
+
+    ``strong[i]`` = E|X_h(T) − X(T)| (same Brownian path), ``weak[i]`` = E[f(X_h(T))] −
+    E[f(X(T))] estimated pathwise (mean of differences, so its standard error is that
+    of the differences, far below the spread of f itself); ``*_se`` standard errors.
+    """
+
+    scheme: str
+    model: str
+    T: float
+    steps: list
+    strong: list
+    strong_se: list
+    weak: list
+    weak_se: list
+    strong_fit: Optional[OrderFit]
+    weak_fit: Optional[OrderFit]
+    declared_strong: Optional[float]
+    declared_weak: Optional[float]
+    n_paths: int
+    seed: int
+    reference: str
+    note: str = ""
+
+    def as_dict(self):
+        fit = lambda f: None if f is None else {"order": round(f.order, 4), "ci": [round(f.ci[0], 4), round(f.ci[1], 4)]}  # noqa: E731
+        return {"scheme": self.scheme, "model": self.model, "T": self.T, "steps": self.steps,
+                "strong": [float(f"{e:.5g}") for e in self.strong],
+                "strong_se": [float(f"{e:.3g}") for e in self.strong_se],
+                "weak": [float(f"{e:.5g}") for e in self.weak], "weak_se": [float(f"{e:.3g}") for e in self.weak_se],
+                "strong_order": fit(self.strong_fit), "weak_order": fit(self.weak_fit),
+                "declared_strong": self.declared_strong, "declared_weak": self.declared_weak,
+                "n_paths": self.n_paths, "seed": self.seed, "reference": self.reference, "note": self.note}
+
+
+def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=None, f=None,
+                    reference_factor=16, block_size=None) -> SDEOrderResult:
+    """Strong and weak errors of ``scheme`` on ``model`` with one shared Brownian path per sample.
+
+    Every step h = T/N in the ladder replays the same fine Brownian path (drawn at
+    T/max(N), summed; see :mod:`dynopt.engine.brownian`).  The reference is ``exact(W_T, x0)``
+    when the SDE has a solution in terms of W_T (e.g. geometric Brownian motion), else the
+    same scheme run on the same path with a step ``reference_factor`` times smaller than
+    the finest one.
+
+    Parameters
+    ----------
+    model : SDEModel with one noise dimension (the replay of W_T needs m = 1 for exact).
+    scheme : str or SDEScheme
+    x0 : array_like (state_dim,)
+    T : float > 0
+    n_steps_ladder : sequence of int, each dividing max(ladder)
+    n_paths : int
+    seed : int
+    exact : callable(W_T, x0) -> X_T, optional
+    f : callable, optional
+        Test function for the weak error (default identity on the state).
+
+    Returns
+    -------
+    SDEOrderResult
+    """
+    from dynopt.engine import simulate
+    from dynopt.schemes import get_scheme
+
+    T = float(T)
+    if not np.isfinite(T) or T <= 0:
+        raise ValueError(f"`T` must be finite and > 0; got {T!r}")
+    ladder = sorted(int(n) for n in n_steps_ladder)
+    nmax = ladder[-1]
+    if any(nmax % n for n in ladder):
+        raise ValueError(f"`n_steps_ladder` entries must divide the largest one; got {ladder}")
+    f = f or (lambda x: x)
+    sch = get_scheme(scheme)
+    kw = dict(n_paths=n_paths, seed=seed, block_size=block_size)
+    if exact is not None:
+        # W_T from the same stream: a pure Brownian motion run with one coarse step
+        from dynopt.dynamics import SDE
+        bm = SDE(lambda t, x: np.zeros_like(x), np.eye(1, model.noise_dim) if model.noise_dim > 1 else 1.0,
+                 1 if model.noise_dim == 1 else model.noise_dim, noise="additive")
+        WT = simulate(bm, "euler-maruyama", (0, T), np.zeros(bm.state_dim), T, brownian_substeps=nmax, **kw).y_final
+        ref = exact(WT, np.asarray(x0, float))
+        ref_kind = "exact solution from W_T"
+    else:
+        r = simulate(model, sch, (0, T), x0, T / (nmax * reference_factor), brownian_substeps=1, **kw)
+        ref = r.y_final
+        ref_kind = f"{sch.name} with step T/{nmax * reference_factor} on the same Brownian path"
+    fref = f(ref)
+    steps, strong, sse, weak, wse = [], [], [], [], []
+    notes = []
+    for n in ladder:
+        r = simulate(model, get_scheme(scheme) if isinstance(scheme, str) else sch, (0, T), x0, T / n,
+                     brownian_substeps=nmax * (1 if exact is not None else reference_factor) // n, **kw)
+        ok = r.alive
+        if r.n_diverged:
+            notes.append(f"h={T / n:g}: {r.note}")
+        diff = r.y_final[ok] - ref[ok]
+        e = np.linalg.norm(diff, axis=1)
+        steps.append(T / n)
+        strong.append(float(e.mean()))
+        sse.append(float(e.std(ddof=1) / np.sqrt(e.size)))
+        dw = (f(r.y_final[ok]) - fref[ok]).reshape(e.size, -1)[:, 0]
+        weak.append(float(dw.mean()))
+        wse.append(float(dw.std(ddof=1) / np.sqrt(e.size)))
+    sfit = fit_order(steps, strong)
+    usable = [(h, abs(w)) for h, w, s in zip(steps, weak, wse) if abs(w) > 3 * s]
+    wfit = fit_order(*zip(*usable)) if len(usable) >= 3 else None
+    if wfit is None:
+        notes.append("weak errors within 3 SE of zero at too many steps: no weak order fitted")
+    elif len(usable) < len(steps):
+        notes.append(f"weak order fitted on the {len(usable)} steps whose error exceeds 3 SE")
+    return SDEOrderResult(sch.name, model.name, T, steps, strong, sse, weak, wse, sfit, wfit,
+                          sch.declared_strong_order(model), sch.weak_order, int(n_paths), int(seed),
+                          ref_kind, "; ".join(notes))
+
+
+def scheme_linear_map(model, scheme, dt):
+    """(M, N) with y_{n+1} = M y_n + N ξ_n for a scheme applied to a linear SDE model.
+
+    Found by stepping unit states with zero noise and zero states with unit noise, so
+    it is the scheme's own code that is analysed (e.g. BAOAB on a harmonic potential).
+    The exact discrete stationary covariance is then
+    ``scipy.linalg.solve_discrete_lyapunov(M, N @ N.T)``.
+    """
+    from dynopt.schemes import get_scheme
+
+    sch = get_scheme(scheme)
+    sch.check_model(model)
+    D, k, m = model.state_dim, sch.n_terms, model.noise_dim
+    n = D + k * m + 1
+    y = np.zeros((n, D))
+    y[:D] = np.eye(D)
+    z = np.zeros((k, n, m))
+    for i in range(k * m):
+        z[i // m, D + i, i % m] = 1.0
+    state = sch.init(model, y, dt)
+    sch.step(model, 0.0, state, dt, z)
+    out = sch.output(model, state)
+    base = out[-1]
+    M = (out[:D] - base).T
+    Nn = (out[D:D + k * m] - base).T
+    return M, Nn

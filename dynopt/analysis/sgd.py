@@ -1,0 +1,194 @@
+"""Minibatch SGD as a stochastic process: stationary covariances of SGD on quadratics, ensembles
+of SGD on least squares, and the Ornstein–Uhlenbeck excess loss (Smith, Kindermans, Ying & Le
+2018: temperature η/B).
+"""
+from __future__ import annotations
+
+
+import numpy as np
+from typing import NamedTuple
+from dynopt.checks import as_generator
+from dynopt.checks import check_finite_param
+
+__all__ = ["sgd_stationary_covariances", "covariance_z", "EnsembleResult", "sgd_least_squares_ensemble", "ou_excess_loss", "discrete_stationary_excess_loss"]
+
+
+def sgd_stationary_covariances(problem, lr, batch_size):
+    """Stationary covariance of constant-step SGD near the minimum of a quadratic finite sum.
+
+    Three predictions for θ_k − θ* with learning rate η and batch size B (sampling with
+    replacement), Σ* the per-example gradient covariance at θ*:
+
+    - ``continuous``: Mandt et al.'s OU limit, H S + S H = (η/B) Σ*
+      (``scipy.linalg.solve_continuous_lyapunov``);
+    - ``discrete``: the linear recursion with constant noise, S = M S Mᵀ + (η²/B) Σ*,
+      M = I − ηH (``scipy.linalg.solve_discrete_lyapunov``);
+    - ``exact``: the discrete recursion with the noise's own dependence on θ (per-example
+      gradients affine in θ, e.g. least squares): S = M S Mᵀ + (η²/B)[Σ* + (1/N)Σ J_i S J_iᵀ
+      − H S H], solved as a linear system (None if the recursion has no PSD fixed point).
+
+    Returns
+    -------
+    dict of (d, d) arrays and the stability margin η·λ_max(H).
+    """
+    from scipy.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov
+
+    if not problem.is_quadratic:
+        raise ValueError("`problem` must be a quadratic finite sum (constant Hessian)")
+    lr = float(lr)
+    H, c = problem.hessian_matrix, problem.center
+    d, N = problem.dim, problem.n_examples
+    g0 = problem.example_grads(c)  # (N, d)
+    Sig = g0.T @ g0 / N - np.outer(g0.mean(0), g0.mean(0))
+    J = np.stack([problem.example_grads(c + np.eye(d)[j]) - g0 for j in range(d)], axis=-1)  # (N, d, d)
+    M = np.eye(d) - lr * H
+    cont = solve_continuous_lyapunov(H, lr / batch_size * Sig)
+    disc = solve_discrete_lyapunov(M, lr ** 2 / batch_size * Sig)
+    K = np.kron(M, M) + lr ** 2 / batch_size * (np.einsum("nij,nkl->ikjl", J, J).reshape(d * d, d * d) / N
+                                               - np.kron(H, H))
+    exact = None
+    if np.max(np.abs(np.linalg.eigvals(K))) < 1:
+        exact = np.linalg.solve(np.eye(d * d) - K, (lr ** 2 / batch_size * Sig).ravel()).reshape(d, d)
+    return {"continuous": cont, "discrete": disc, "exact": exact, "noise_cov": Sig,
+            "lr_lambda_max": float(lr * np.linalg.eigvalsh(H).max())}
+
+
+def covariance_z(samples, S):
+    """Entrywise z-scores of the sample covariance of ``samples`` (n, d) against ``S``, with the
+    Gaussian standard error √((S_ii S_jj + S_ij²)/n) (upper triangle)."""
+    X = np.asarray(samples, float)
+    n = X.shape[0]
+    C = np.cov(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+    iu = np.triu_indices(X.shape[1])
+    se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C ** 2) / n)[iu]
+    if S is None:
+        return None, C
+    return (C[iu] - np.asarray(S)[iu]) / se, C
+
+
+# ---------------------------------------------------------------------------------
+# Minibatch SGD on least squares: temperature η/B
+# ---------------------------------------------------------------------------------
+class EnsembleResult(NamedTuple):
+    """Loss of an ensemble of independent SGD runs, recorded at epoch ends.
+
+    Attributes
+    ----------
+    epochs : ndarray, shape (k + 1,) — 0, 1, ..., k
+    excess_mean : ndarray — mean over paths of L(θ) − L*
+    excess_se : ndarray — its standard error
+    lr, batch : ndarray, shape (k,) — the schedule used in each epoch
+    steps : int — optimizer steps taken per path
+    n_paths : int
+    """
+
+    epochs: np.ndarray
+    excess_mean: np.ndarray
+    excess_se: np.ndarray
+    lr: np.ndarray
+    batch: np.ndarray
+    steps: int
+    n_paths: int
+
+
+def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
+                               sampling: str = "replacement") -> EnsembleResult:
+    """Independent minibatch-SGD paths on L(θ) = (1/N) Σ ½(a_iᵀθ − b_i)².
+
+    Parameters
+    ----------
+    A : ndarray, shape (N, d); b : ndarray, shape (N,)
+    theta0 : array_like, shape (d,) — common start
+    schedule : sequence of (epochs, lr, batch_size)
+        Phases; an epoch is N/B steps (B must divide N).
+    n_paths : int
+    rng : int, SeedSequence or Generator
+    sampling : {"replacement", "shuffle"}
+        Each minibatch drawn i.i.d. with replacement (gradient noise covariance exactly
+        Σ(θ)/B), or one reshuffle per epoch (as DataLoader(shuffle=True)).
+
+    Returns
+    -------
+    EnsembleResult
+    """
+    rng = as_generator(rng)
+    A, b = np.asarray(A, float), np.asarray(b, float)
+    N, d = A.shape
+    if sampling not in ("replacement", "shuffle"):
+        raise ValueError(f"`sampling` must be one of ['replacement', 'shuffle']; got {sampling!r}")
+    if not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+        raise ValueError(f"`n_paths` must be a positive integer; got {n_paths!r}")
+    H = A.T @ A / N
+    center = np.linalg.solve(H, A.T @ b / N)
+
+    def excess(th):
+        z = th - center
+        return 0.5 * np.einsum("ni,ij,nj->n", z, H, z)
+
+    theta = np.tile(np.asarray(theta0, float), (n_paths, 1))
+    ex = excess(theta)
+    means, ses, lrs, bs = [ex.mean()], [ex.std(ddof=1) / np.sqrt(n_paths)], [], []
+    steps = 0
+    for n_epochs, lr, B in schedule:
+        lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
+        if not isinstance(B, (int, np.integer)) or B < 1 or N % B:
+            raise ValueError(f"`batch_size` must be a positive divisor of N={N}; got {B!r}")
+        for _ in range(int(n_epochs)):
+            if sampling == "shuffle":
+                perm = rng.permuted(np.tile(np.arange(N), (n_paths, 1)), axis=1)
+            for k in range(N // B):
+                idx = (rng.integers(0, N, size=(n_paths, B)) if sampling == "replacement"
+                       else perm[:, k * B:(k + 1) * B])
+                Ai = A[idx]                                    # (n, B, d)
+                r = np.einsum("nbd,nd->nb", Ai, theta) - b[idx]
+                theta = theta - (lr / B) * np.einsum("nb,nbd->nd", r, Ai)
+                steps += 1
+            ex = excess(theta)
+            means.append(ex.mean())
+            ses.append(ex.std(ddof=1) / np.sqrt(n_paths))
+            lrs.append(lr)
+            bs.append(B)
+    return EnsembleResult(np.arange(len(means)), np.array(means), np.array(ses), np.array(lrs),
+                          np.array(bs), steps, int(n_paths))
+
+
+def ou_excess_loss(H, Sigma, theta0_minus_star, schedule, N: int, points_per_epoch: int = 1):
+    """Expected excess loss of the SDE dθ = −H(θ − θ*)dt + √(η/B · Σ) dW (SGD's Langevin
+    model with temperature η/B; constant Σ), at epoch ends of ``schedule``.
+
+    One epoch of N/B steps at lr η lasts t = ηN/B.  Closed form in the eigenbasis of H:
+    mean e^{−Ht}m₀, covariance P_ij(t) = e^{−(h_i+h_j)t}P_ij(0) + T Σ̃_ij (1 − e^{−(h_i+h_j)t})/(h_i+h_j).
+
+    Returns
+    -------
+    ndarray, shape (total_epochs·points_per_epoch + 1,)
+    """
+    h, U = np.linalg.eigh(np.asarray(H, float))
+    m = U.T @ np.asarray(theta0_minus_star, float)
+    S = U.T @ np.asarray(Sigma, float) @ U
+    P = np.zeros_like(S)
+    hs = h[:, None] + h[None, :]
+    out = [0.5 * (m @ (h * m))]
+    for n_epochs, lr, B in schedule:
+        temp = lr / B
+        dt = lr * N / B / points_per_epoch
+        for _ in range(int(n_epochs) * points_per_epoch):
+            m = np.exp(-h * dt) * m
+            decay = np.exp(-hs * dt)
+            P = decay * P + temp * S * (-np.expm1(-hs * dt)) / hs
+            out.append(0.5 * (m @ (h * m)) + 0.5 * np.sum(h * np.diag(P)))
+    return np.array(out)
+
+
+def discrete_stationary_excess_loss(H, Sigma, lr: float, batch: int) -> float:
+    """Stationary E[L − L*] of SGD θ ← θ − η(H(θ − θ*) + ξ), Cov ξ = Σ/B (additive noise):
+    ½ tr(HP) with P = (I − ηH)P(I − ηH) + η²Σ/B (scipy's solve_discrete_lyapunov).
+
+    Its SDE limit is η tr(Σ)/(4B): depends on η/B only; the discrete value does not.
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    H = np.asarray(H, float)
+    M = np.eye(H.shape[0]) - lr * H
+    P = solve_discrete_lyapunov(M, lr * lr * np.asarray(Sigma, float) / batch)
+    return 0.5 * float(np.trace(H @ P))

@@ -1,0 +1,5 @@
+import sys
+
+from dynopt.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,148 @@
+"""The one fixed-step loop: ``integrate(model, scheme, t_span, y0, dt)`` → :class:`Solution`.
+
+The blow-up rule (:data:`BLOWUP`) and the step grid (:func:`step_count`) are shared by every
+loop in dynopt: ensembles, optimizer runs and sweeps.
+"""
+from __future__ import annotations
+
+
+from dataclasses import dataclass
+from typing import Optional
+import numpy as np
+from dynopt.dynamics import Model
+from dynopt.checks import check_finite_param
+from dynopt.schemes import get_scheme
+
+__all__ = ["BLOWUP", "Solution", "step_count", "integrate"]
+
+
+#: |y| above this counts as a blow-up (before it overflows to inf).
+BLOWUP = 1e100
+
+
+@dataclass
+class Solution:
+    """Result of :func:`integrate`.
+
+    Attributes
+    ----------
+    t : ndarray, shape (k,)
+        Times at which states were saved (always includes the final time if the run
+        finished).
+    y : ndarray, shape (k, n_paths, state_dim)
+        Saved model states (``scheme.output``).
+    y_final : ndarray, shape (n_paths, state_dim)
+        The last state reached (at ``t[-1]``).
+    method : str
+    dt : float
+    n_steps : int
+        Steps taken.
+    diverged_step : int or None
+        Index of the first step after which some iterate was non-finite or above
+        ``BLOWUP``; the run stops there.  ``None`` if it finished.
+    grad_evals : int
+        Gradient evaluations per path, from the scheme's declaration (for implicit
+        schemes, the nonlinear iterations actually done).
+    """
+
+    t: np.ndarray
+    y: np.ndarray
+    y_final: np.ndarray
+    method: str
+    dt: float
+    n_steps: int
+    diverged_step: Optional[int]
+    grad_evals: int
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step is not None
+
+    def position(self, model):
+        """Final positions θ, shape ``(n_paths, d)``."""
+        return model.position(self.y_final)
+
+
+def step_count(t_span, dt, name="dt"):
+    """Number of steps of size ``dt`` covering ``t_span``; ValueError if it does not divide."""
+    t0, t1 = (float(v) for v in t_span)
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got {t_span!r}")
+    dt = check_finite_param(dt, name, low=0.0, low_inclusive=False)
+    n = round((t1 - t0) / dt)
+    if abs(n * dt - (t1 - t0)) > 1e-9 * max(1.0, abs(t1 - t0)):
+        raise ValueError(f"`{name}` must divide the interval t_span={t_span!r} into whole steps; got {dt!r}")
+    return n
+
+
+def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, **sde_options):
+    """Integrate ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
+
+    For an SDE model (``model.is_sde``) this runs the ensemble engine and returns an
+    :class:`EnsembleResult`: see :func:`simulate` for ``sde_options`` (``n_paths``,
+    ``seed``/``rng``, ``observers``, ``chunk_size``, ...).
+
+    Parameters
+    ----------
+    model : dynopt.dynamics.Model
+        The continuous-time model (e.g. ``HeavyBall(problem, friction=1.0)``).
+    scheme : str or Scheme
+        A name from ``METHODS`` or a scheme instance.
+    t_span : (float, float)
+    y0 : array_like, shape (state_dim,) or (n_paths, state_dim)
+        Initial state(s).  For second-order models a position of length d is accepted
+        and started at rest (η = 0).
+    dt : float
+        The ODE step γ > 0; it must divide the interval.
+    save_every : int, optional
+        Save every ``save_every``-th state (default: only the initial and final).
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ValueError
+        Bad ``dt``, ``t_span``, ``y0`` shape, unknown ``method``, or a scheme that does not
+        discretize this model.
+    """
+    if getattr(model, "is_sde", False):
+        from dynopt.engine.ensemble import simulate
+
+        return simulate(model, scheme, t_span, y0, dt, save_every=save_every, **sde_options)
+    if sde_options:
+        raise TypeError(f"integrate() got SDE options {sorted(sde_options)} for the ODE model {model!r}")
+    scheme = get_scheme(scheme)
+    scheme.check_model(model)
+    n_steps = step_count(t_span, dt)
+    t0 = float(t_span[0])
+    dt = float(dt)
+    y = model.as_state(y0)
+    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or save_every < 1):
+        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
+    state = scheme.init(model, y, dt)
+    ts, ys = [t0], [scheme.output(model, state)]
+    diverged = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(n_steps):
+            t = t0 + k * dt
+            state = scheme.step(model, t, state, dt)
+            lead = state[0]
+            if not np.isfinite(lead).all() or np.abs(lead).max() > BLOWUP:
+                diverged = k + 1
+                break
+            if save_every and (k + 1) % save_every == 0 and k + 1 != n_steps:
+                ts.append(t0 + (k + 1) * dt)
+                ys.append(scheme.output(model, state))
+    done = diverged if diverged is not None else n_steps
+    final = scheme.output(model, state)
+    if diverged is None:
+        ts.append(t0 + n_steps * dt)
+        ys.append(final)
+    if hasattr(scheme, "iterations"):  # implicit: one predictor per step + the iterations
+        evals = scheme.iterations + done
+    else:
+        evals = scheme.grad_evals * done
+    return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
+                    n_steps=done, diverged_step=diverged, grad_evals=int(evals))

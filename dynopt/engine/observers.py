@@ -1,0 +1,432 @@
+"""Streaming statistics of an ensemble, updated chunk by chunk with memory independent of the
+number of steps: moments, 1-D and 2-D histograms, first passage, values at given times and
+time averages.  Reductions are done per logical block and combined in block order, so the
+results do not depend on the chunk size or on the executor.
+"""
+from __future__ import annotations
+
+
+import math
+from dataclasses import dataclass
+import numpy as np
+
+__all__ = ["Observer", "Moments", "MomentsResult", "Histogram", "HistogramResult", "Histogram2D", "Histogram2DResult", "FirstPassage", "FirstPassageResult", "ValuesAt", "TimeAverage", "TimeAverageResult"]
+
+
+def _steps_for_times(times, t0, dt, n_steps, name="times"):
+    out = []
+    for tt in np.atleast_1d(np.asarray(times, dtype=float)):
+        k = round((tt - t0) / dt)
+        if not np.isfinite(tt) or k < 0 or k > n_steps or abs(t0 + k * dt - tt) > 1e-9 * max(1.0, abs(tt)):
+            raise ValueError(f"`{name}` must be on the step grid t0 + k·dt within t_span; got {tt!r}")
+        out.append(int(k))
+    return out
+
+
+class Observer:
+    """A streaming statistic updated chunk by chunk; memory independent of the steps.
+
+    Subclasses implement ``steps(n_steps, t0, dt)`` (the step indices k at which they look,
+    0 = initial state), ``start(layout, state_dim)``, ``observe(k, t, y, b0, b1, layout,
+    alive)`` on one chunk's states ``y`` (rows = paths of blocks b0..b1-1, ``alive`` a bool
+    mask of non-diverged paths) and ``result()``.  Reductions are done per logical block
+    and combined in block order, so results do not depend on the chunk size.
+    """
+
+    name = "observer"
+
+    def steps(self, n_steps, t0, dt):
+        return [n_steps]
+
+    def merge(self, other, layout, first_block, last_block):
+        """Take over ``other``'s statistics of the blocks ``[first_block, last_block)``
+        (``other`` observed only those).  Needed for runs split over an executor."""
+        raise TypeError(f"observer {type(self).__name__} cannot be merged: it needs a merge() "
+                        "method to be used with `executor`")
+
+
+def _coords(y, coords):
+    return y if coords is None else y[:, coords]
+
+
+class Moments(Observer):
+    """Ensemble mean and variance (over alive paths) of the state at chosen steps.
+
+    Parameters
+    ----------
+    every : int, optional
+        Observe every ``every`` steps (and at the start); default only the final state.
+    times : array_like, optional
+        Observe at these times (on the step grid) instead.
+    coords : sequence of int, optional
+        State components (default all).
+    name : str
+    """
+
+    def __init__(self, every=None, times=None, coords=None, name="moments"):
+        self.every, self.times, self.coords, self.name = every, times, coords, name
+
+    def steps(self, n_steps, t0, dt):
+        if self.times is not None:
+            ks = _steps_for_times(self.times, t0, dt, n_steps)
+        elif self.every:
+            ks = list(range(0, n_steps + 1, int(self.every)))
+        else:
+            ks = [n_steps]
+        self._k = sorted(set(ks))
+        self._t = np.array([t0 + k * dt for k in self._k])
+        return self._k
+
+    def start(self, layout, state_dim):
+        D = state_dim if self.coords is None else len(np.atleast_1d(self.coords))
+        shape = (len(self._k), layout.n_blocks)
+        self._n = np.zeros(shape, dtype=np.int64)
+        self._mean = np.zeros(shape + (D,))
+        self._m2 = np.zeros(shape + (D,))
+        self._pos = {k: i for i, k in enumerate(self._k)}
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        i = self._pos[k]
+        off = layout.block_rows(b0)[0]
+        x_all = _coords(y, self.coords)
+        for b in range(b0, b1):
+            a, e = (r - off for r in layout.block_rows(b))
+            x = x_all[a:e][alive[a:e]].astype(np.float64)
+            n = x.shape[0]
+            self._n[i, b] = n
+            if n:
+                m = x.sum(axis=0) / n
+                self._mean[i, b] = m
+                self._m2[i, b] = ((x - m) ** 2).sum(axis=0)
+
+    def merge(self, other, layout, first_block, last_block):
+        sl = slice(first_block, last_block)
+        self._n[:, sl], self._mean[:, sl], self._m2[:, sl] = other._n[:, sl], other._mean[:, sl], other._m2[:, sl]
+
+    def result(self):
+        T, nb, D = self._mean.shape
+        n = np.zeros(T, dtype=np.int64)
+        mean = np.zeros((T, D))
+        m2 = np.zeros((T, D))
+        for b in range(nb):  # Chan et al.'s pairwise update, in block order
+            nb_ = self._n[:, b]
+            tot = n + nb_
+            w = np.divide(nb_, tot, out=np.zeros(T), where=tot > 0)[:, None]
+            delta = self._mean[:, b] - mean
+            mean = mean + delta * w
+            m2 = m2 + self._m2[:, b] + delta ** 2 * (n * w[:, 0])[:, None]
+            n = tot
+        var = m2 / np.maximum(n - 1, 1)[:, None]
+        return MomentsResult(t=self._t, mean=mean, var=var, count=n,
+                             se=np.sqrt(var / np.maximum(n, 1)[:, None]))
+
+
+@dataclass
+class MomentsResult:
+    """Ensemble mean/variance at times ``t`` (rows); ``se`` = standard error of the mean."""
+
+    t: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    count: np.ndarray
+    se: np.ndarray
+
+
+class Histogram(Observer):
+    """Fixed-bin 1-D histogram of one state component, accumulated over observed steps.
+
+    Parameters
+    ----------
+    bins : int
+    range : (float, float)
+    coord : int
+        State component (default 0).
+    t_min : float
+        Accumulate only from this time on (burn-in); with ``every`` steps between looks.
+    every : int, optional
+        Default: only the final state.
+    """
+
+    def __init__(self, bins, range, coord=0, t_min=None, every=None, name="histogram"):
+        if not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+        lo, hi = (float(v) for v in range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+            raise ValueError(f"`range` must be finite (lo, hi) with hi > lo; got {range!r}")
+        self.bins, self.lo, self.hi, self.coord = int(bins), lo, hi, int(coord)
+        self.t_min, self.every, self.name = t_min, every, name
+        self.edges = np.linspace(lo, hi, self.bins + 1)
+
+    def steps(self, n_steps, t0, dt):
+        if self.every:
+            k0 = 0 if self.t_min is None else max(0, math.ceil((self.t_min - t0) / dt - 1e-9))
+            return list(range(k0, n_steps + 1, int(self.every)))
+        return [n_steps]
+
+    def start(self, layout, state_dim):
+        self.counts = np.zeros(self.bins, dtype=np.int64)
+        self.below = self.above = self.looks = 0
+        self._scale = self.bins / (self.hi - self.lo)
+
+    def _index(self, x):
+        i = np.floor((x - self.lo) * self._scale)
+        ok = (i >= 0) & (i < self.bins)
+        self.below += int(np.count_nonzero(x < self.lo))
+        self.above += int(np.count_nonzero(x >= self.hi))
+        return i[ok].astype(np.intp)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        x = y[:, self.coord][alive]
+        self.counts += np.bincount(self._index(x), minlength=self.bins)
+        self.looks += 1
+
+    def merge(self, other, layout, first_block, last_block):
+        # integer counts: the sum does not depend on the order of the parts
+        self.counts += other.counts
+        self.below += other.below
+        self.above += other.above
+        self.looks += other.looks
+
+    def result(self):
+        total = self.counts.sum() + self.below + self.above
+        width = (self.hi - self.lo) / self.bins
+        dens = self.counts / max(total, 1) / width
+        return HistogramResult(self.edges, self.counts.copy(), dens, int(self.below), int(self.above), int(total))
+
+
+@dataclass
+class HistogramResult:
+    """Bin ``edges``, integer ``counts``, ``density`` (normalised by all samples, including
+    the ``below``/``above`` range), ``total`` samples."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    density: np.ndarray
+    below: int
+    above: int
+    total: int
+
+    @property
+    def centers(self):
+        return 0.5 * (self.edges[1:] + self.edges[:-1])
+
+
+class Histogram2D(Histogram):
+    """Fixed-bin 2-D histogram of two state components (e.g. (θ, η)).
+
+    Parameters
+    ----------
+    bins : (int, int)
+    range : ((lo, hi), (lo, hi))
+    coords : (int, int)
+    """
+
+    def __init__(self, bins, range, coords=(0, 1), t_min=None, every=None, name="histogram2d"):
+        self.h = [Histogram(b, r, c) for b, r, c in zip(bins, range, coords)]
+        self.coords, self.t_min, self.every, self.name = tuple(coords), t_min, every, name
+
+    def start(self, layout, state_dim):
+        for h in self.h:
+            h.start(layout, state_dim)
+        self.counts = np.zeros((self.h[0].bins, self.h[1].bins), dtype=np.int64)
+        self.outside = 0
+        self.looks = 0
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        ys = y[alive]
+        hx, hy = self.h
+        ix = np.floor((ys[:, self.coords[0]] - hx.lo) * hx._scale)
+        iy = np.floor((ys[:, self.coords[1]] - hy.lo) * hy._scale)
+        ok = (ix >= 0) & (ix < hx.bins) & (iy >= 0) & (iy < hy.bins)
+        self.outside += int(ys.shape[0] - np.count_nonzero(ok))
+        flat = ix[ok].astype(np.intp) * hy.bins + iy[ok].astype(np.intp)
+        self.counts += np.bincount(flat, minlength=hx.bins * hy.bins).reshape(self.counts.shape)
+        self.looks += 1
+
+    def merge(self, other, layout, first_block, last_block):
+        self.counts += other.counts
+        self.outside += other.outside
+        self.looks += other.looks
+
+    def result(self):
+        total = int(self.counts.sum()) + self.outside
+        area = (self.h[0].hi - self.h[0].lo) / self.h[0].bins * (self.h[1].hi - self.h[1].lo) / self.h[1].bins
+        return Histogram2DResult(self.h[0].edges, self.h[1].edges, self.counts.copy(),
+                                 self.counts / max(total, 1) / area, self.outside, total)
+
+
+@dataclass
+class Histogram2DResult:
+    """Bin edges in x and y, integer ``counts``, ``density`` (normalised by all samples,
+    including the ``outside`` ones) and the ``total`` number of samples."""
+
+    xedges: np.ndarray
+    yedges: np.ndarray
+    counts: np.ndarray
+    density: np.ndarray
+    outside: int
+    total: int
+
+
+class FirstPassage(Observer):
+    """First step at which each path satisfies a condition (checked every ``every`` steps).
+
+    Parameters
+    ----------
+    condition : callable or (coord, level, side)
+        ``condition(y) -> bool (n,)`` on states, or a tuple meaning component ``coord``
+        ``>= level`` (side "above") or ``<= level`` (side "below").
+    every : int
+        Resolution of the recorded time, in steps.
+
+    The result holds ``times`` (NaN-free: paths that never passed are listed in
+    ``passed`` = False) — memory one int per path.
+    """
+
+    def __init__(self, condition, every=1, name="first_passage"):
+        if isinstance(condition, tuple):
+            coord, level, side = condition
+            if side not in ("above", "below"):
+                raise ValueError(f"`condition` side must be 'above' or 'below'; got {side!r}")
+            if side == "above":
+                self.cond = lambda y: y[:, coord] >= level
+            else:
+                self.cond = lambda y: y[:, coord] <= level
+        elif callable(condition):
+            self.cond = condition
+        else:
+            raise TypeError("`condition` must be callable or a (coord, level, side) tuple")
+        if not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"`every` must be a positive integer; got {every!r}")
+        self.every, self.name = int(every), name
+
+    def steps(self, n_steps, t0, dt):
+        self._t0, self._dt = t0, dt
+        return list(range(self.every, n_steps + 1, self.every))
+
+    def start(self, layout, state_dim):
+        self.step = np.full(layout.n_paths, -1, dtype=np.int64)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        a = layout.block_rows(b0)[0]
+        view = self.step[a:a + y.shape[0]]
+        hit = self.cond(y) & alive & (view < 0)
+        view[hit] = k
+
+    def merge(self, other, layout, first_block, last_block):
+        a, e = layout.block_rows(first_block)[0], layout.block_rows(last_block - 1)[1]
+        self.step[a:e] = other.step[a:e]
+
+    def result(self):
+        passed = self.step >= 0
+        return FirstPassageResult(np.where(passed, self._t0 + self.step * self._dt, np.inf)[passed],
+                                  passed, self.step.copy(), self._dt * self.every)
+
+
+@dataclass
+class FirstPassageResult:
+    """``times`` of the paths that passed, ``passed`` mask over all paths, ``step`` per path
+    (−1 = never), ``resolution`` (time between checks)."""
+
+    times: np.ndarray
+    passed: np.ndarray
+    step: np.ndarray
+    resolution: float
+
+
+class ValuesAt(Observer):
+    """The states of all paths at chosen times: array (n_times, n_paths, state_dim)."""
+
+    def __init__(self, times, name="values"):
+        self.times, self.name = times, name
+
+    def steps(self, n_steps, t0, dt):
+        self._k = _steps_for_times(self.times, t0, dt, n_steps)
+        self._t = np.array([t0 + k * dt for k in self._k])
+        return self._k
+
+    def start(self, layout, state_dim):
+        self.values = np.full((len(self._k), layout.n_paths, state_dim), np.nan)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        a = layout.block_rows(b0)[0]
+        for i, kk in enumerate(self._k):
+            if kk == k:
+                self.values[i, a:a + y.shape[0]] = np.where(alive[:, None], y, np.nan)
+
+    def merge(self, other, layout, first_block, last_block):
+        a, e = layout.block_rows(first_block)[0], layout.block_rows(last_block - 1)[1]
+        self.values[:, a:e] = other.values[:, a:e]
+
+    def result(self):
+        return (self._t, self.values)
+
+
+def _results(observers):
+    with np.errstate(all="ignore"):  # paths blown up before detection may overflow a reduction
+        return {o.name: o.result() for o in observers}
+
+
+class TimeAverage(Observer):
+    """Time-and-ensemble average of ``fn(y)`` (a scalar per path) from ``t_min`` on.
+
+    Each logical block keeps its own sum; the standard error is computed from the spread
+    of the block averages (batch means: blocks are independent, so time correlation
+    inside a path is accounted for).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y) -> (n,)`` on states.
+    t_min : float
+        Burn-in time.
+    every : int
+        Steps between looks.
+    """
+
+    def __init__(self, fn, t_min=0.0, every=1, name="time_average"):
+        if not callable(fn):
+            raise TypeError("`fn` must be callable fn(y) -> (n,)")
+        if not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"`every` must be a positive integer; got {every!r}")
+        self.fn, self.t_min, self.every, self.name = fn, float(t_min), int(every), name
+
+    def steps(self, n_steps, t0, dt):
+        k0 = max(0, math.ceil((self.t_min - t0) / dt - 1e-9))
+        if k0 > n_steps:
+            raise ValueError(f"`t_min` {self.t_min} is after the end of the run")
+        return list(range(k0, n_steps + 1, self.every))
+
+    def start(self, layout, state_dim):
+        self._sum = np.zeros(layout.n_blocks)
+        self._cnt = np.zeros(layout.n_blocks, dtype=np.int64)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        v = np.asarray(self.fn(y), dtype=np.float64)
+        off = layout.block_rows(b0)[0]
+        for b in range(b0, b1):
+            a, e = (r - off for r in layout.block_rows(b))
+            ok = alive[a:e]
+            self._sum[b] += v[a:e][ok].sum()
+            self._cnt[b] += int(ok.sum())
+
+    def merge(self, other, layout, first_block, last_block):
+        sl = slice(first_block, last_block)
+        self._sum[sl], self._cnt[sl] = other._sum[sl], other._cnt[sl]
+
+    def result(self):
+        good = self._cnt > 0
+        means = self._sum[good] / self._cnt[good]
+        mean = float(self._sum.sum() / max(self._cnt.sum(), 1))
+        se = float(means.std(ddof=1) / np.sqrt(means.size)) if means.size > 1 else float("inf")
+        return TimeAverageResult(mean, se, int(self._cnt.sum()), int(means.size))
+
+
+@dataclass
+class TimeAverageResult:
+    """``mean`` and its batch-means standard error ``se`` over ``n_blocks`` blocks."""
+
+    mean: float
+    se: float
+    samples: int
+    n_blocks: int

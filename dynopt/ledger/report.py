@@ -1,0 +1,188 @@
+"""Reports of the claims ledger: Markdown and JSON, written atomically.
+
+``papers/<source>/README.md`` and ``claims.json`` for each source and the index
+``papers/README.md``.  README files and figures are deterministic (no timings, no dates)
+so that rerunning leaves them byte-identical; only ``seconds`` in claims.json varies.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from dynopt.ledger.claims import RESULT_KEYS, SOURCES, VERDICTS
+
+__all__ = ["atomic_write_text", "atomic_savefig", "write_reports", "format_value"]
+
+
+def _umask_mode() -> int:
+    """Mode 0666 minus the process umask: what a plain open() would have created
+    (mkstemp's temporary files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``: an interrupted
+    write leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_savefig(fig, path) -> None:
+    """Save a matplotlib figure as PNG atomically, without metadata that varies."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def format_value(x) -> str:
+    """Compact, deterministic text for a JSON-able value in Markdown."""
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    if isinstance(x, str):
+        return x
+    return json.dumps(x, ensure_ascii=False, sort_keys=True)
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def _claim_section(d: dict) -> str:
+    lines = [f"### `{d['id']}` — **{d['verdict']}**", "", f"> {d['statement']}", "",
+             "| | |", "|---|---|",
+             f"| method | {d['method']} |",
+             f"| expected | {_md_escape(format_value(d['expected']))} |",
+             f"| measured | {_md_escape(format_value(d['measured']))} |",
+             f"| tolerance | {_md_escape(format_value(d['tolerance']))} |",
+             f"| verdict | **{d['verdict']}** |"]
+    if d.get("correction"):
+        lines.append(f"| correction | {_md_escape(d['correction'])} |")
+    lines.append("")
+    ev = d.get("evidence") or {}
+    if d["verdict"] == "error":
+        lines += ["The check raised (an error of the run, not a verdict):", "", "```",
+                  str(ev.get("error", "")).strip(), "```", ""]
+    elif ev:
+        lines += ["<details><summary>evidence</summary>", "", "```json",
+                  json.dumps(ev, indent=1, ensure_ascii=False, sort_keys=True), "```", "",
+                  "</details>", ""]
+    for fig in d.get("figures", []):
+        lines += [f"![{d['id']}]({fig})", ""]
+    return "\n".join(lines)
+
+
+def source_readme(source: str, rows: list) -> str:
+    """Markdown report of one source: a verdict table, then each claim with its evidence and figures."""
+    meta = SOURCES.get(source, {})
+    title = meta.get("title", source)
+    out = [f"# {source}: {title}", ""]
+    if meta.get("reference"):
+        out += [meta["reference"], ""]
+    out += ["Written by `dynopt reproduce`; do not edit by hand. "
+            "Each verdict is computed by running the check in `claims.py`.", ""]
+    out += ["| claim | method | verdict |", "|---|---|---|"]
+    for d in rows:
+        out.append(f"| [`{d['id']}`](#{_anchor(d)}) | {d['method']} | {d['verdict']} |")
+    out.append("")
+    run_size = {bool((d.get("evidence") or {}).get("quick")) for d in rows if d["verdict"] != "error"}
+    if run_size:
+        out += [f"Run size: {'quick (`--quick`)' if run_size == {True} else 'full' if run_size == {False} else 'mixed'}.", ""]
+    out += [_claim_section(d) for d in rows]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _anchor(d):
+    # GitHub's heading anchors: lower-case, punctuation dropped, spaces to dashes
+    text = f"{d['id']} — {d['verdict']}".lower()
+    keep = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
+    return keep.replace(" ", "-")
+
+
+def index_readme(all_rows: dict) -> str:
+    """Markdown index of all sources with their verdict counts and links."""
+    out = ["# Sources and papers reproduced by dynopt", "",
+           "Written by `dynopt reproduce`. Verdict counts per source; follow the link for "
+           "each claim's statement, evidence and figures.", "",
+           "| source | title | claims | " + " | ".join(VERDICTS) + " | errors |",
+           "|---|---|---|" + "---|" * (len(VERDICTS) + 1)]
+    for source in sorted(all_rows):
+        rows = all_rows[source]
+        counts = [sum(d["verdict"] == v for d in rows) for v in VERDICTS]
+        errors = sum(d["verdict"] == "error" for d in rows)
+        title = SOURCES.get(source, {}).get("title", "")
+        out.append(f"| [{source}]({source}/README.md) | {_md_escape(title)} | {len(rows)} | "
+                   + " | ".join(map(str, counts)) + f" | {errors} |")
+    return "\n".join(out) + "\n"
+
+
+def load_existing(path: Path) -> list:
+    """Rows of an existing claims.json (an unreadable or malformed file counts as empty)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [d for d in data if isinstance(d, dict) and set(RESULT_KEYS) <= set(d)]
+    except (OSError, ValueError):
+        return []
+
+
+def write_reports(results, out_root, registered_ids) -> dict:
+    """Write per-source README.md and claims.json and the index README.md.
+
+    Results of claims not run this time are kept from the existing claims.json (if the
+    claim is still registered), so running one claim does not erase the others.
+
+    Returns
+    -------
+    dict
+        source -> list of result dicts as written.
+    """
+    out_root = Path(out_root)
+    new = {}
+    for r in results:
+        d = r.as_dict()
+        new.setdefault(d["source"], {})[d["id"]] = d
+    all_rows = {}
+    sources = set(new) | {p.parent.name for p in out_root.glob("*/claims.json")}
+    for source in sorted(sources):
+        path = out_root / source / "claims.json"
+        merged = {d["id"]: d for d in load_existing(path) if d["id"] in registered_ids}
+        merged.update(new.get(source, {}))
+        rows = [merged[k] for k in sorted(merged)]
+        if not rows:
+            continue
+        all_rows[source] = rows
+        if source in new:
+            atomic_write_text(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+            atomic_write_text(out_root / source / "README.md", source_readme(source, rows))
+    atomic_write_text(out_root / "README.md", index_readme(all_rows))
+    return all_rows

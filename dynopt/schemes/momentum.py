@@ -1,0 +1,211 @@
+"""The momentum family of kexue-5655 and symplectic Euler.
+
+The momentum family (leapfrog = heavy ball, Nesterov, the β/2 variant, the implicit scheme
+(19)) works in optimizer variables (θ_n, v_n) with coefficients (α, β) obtained from the ODE
+step γ and friction λ through an exact map (eq 15 or 18).
+"""
+from __future__ import annotations
+
+
+import numpy as np
+from dynopt.schemes.base import ConvergenceError, Scheme
+from dynopt.schemes.maps import COEFFICIENT_MAPS
+from dynopt.schemes.registry import register
+
+__all__ = ["SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19"]
+
+
+@register()
+class SymplecticEuler(Scheme):
+    """Symplectic (semi-implicit) Euler for θ' = η, η' = −λη − ∇L:
+    η_{n+1} = η_n + γ(−λη_n − ∇L(θ_n)), θ_{n+1} = θ_n + γη_{n+1}.  Order 1,
+    1 gradient per step, symplectic at λ = 0."""
+
+    name = "symplectic-euler"
+    approximates = ("heavy_ball",)
+    order = 1
+    symplectic = True
+    reference = "Hairer, Lubich & Wanner, Geometric Numerical Integration, §I.1"
+
+    def init(self, model, y0, dt):
+        return (y0[:, : model.d].copy(), y0[:, model.d:].copy())
+
+    def step(self, model, t, state, dt):
+        q, v = state
+        v = v + dt * (-model.friction * v + model.force(q))
+        return (q + dt * v, v)
+
+    def output(self, model, state):
+        return np.concatenate(state, axis=1)
+
+
+class _MomentumForm(Scheme):
+    """Shared machinery of schemes written as θ_{n+1} = θ_n + v_{n+1},
+    v_{n+1} = β v_n − α ∇L(point), with v_n ≈ γ η_{n−1/2}.
+
+    Parameters
+    ----------
+    start : {"half-step", "rest"}
+        ``"half-step"`` (an integrator's consistent start): v_0 = γ η(−γ/2), to second
+        order from the ODE, ``γ(η_0 + (γ/2)(λη_0 + ∇L(θ_0)))``.  ``"rest"`` (an
+        optimizer's start): v_0 = γ η_0, i.e. v_0 = 0 when started from rest.
+    coefficients : {"eq15", "eq18"}
+        Which exact map turns (γ, λ) into (α, β).
+    """
+
+    approximates = ("heavy_ball",)
+    coefficients = "eq15"
+
+    def __init__(self, start: str = "half-step", coefficients: str | None = None):
+        if start not in ("half-step", "rest"):
+            raise ValueError(f"`start` must be one of ['half-step', 'rest']; got {start!r}")
+        coefficients = coefficients or type(self).coefficients
+        if coefficients not in COEFFICIENT_MAPS:
+            raise ValueError(f"`coefficients` must be one of {sorted(COEFFICIENT_MAPS)}; got {coefficients!r}")
+        self.start = start
+        self.coefficients = coefficients
+        self._cache = (None, None, None)
+        self._gamma = None
+
+    def alpha_beta(self, model, dt):
+        if self._cache[0] != (dt, model.friction):
+            self._cache = ((dt, model.friction), *COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction))
+        return self._cache[1], self._cache[2]
+
+    def init(self, model, y0, dt):
+        self._gamma = dt
+        q, eta = y0[:, : model.d].copy(), y0[:, model.d:]
+        if self.start == "rest":
+            v = dt * eta
+        else:
+            v = dt * (eta + 0.5 * dt * (model.friction * eta - model.force(q)))
+        return (q, v)
+
+    def output(self, model, state):
+        q, v = state
+        return np.concatenate([q, v / self._gamma], axis=1)
+
+    def gradient_point(self, q, v, beta):
+        raise NotImplementedError
+
+    def step(self, model, t, state, dt):
+        q, v = state
+        alpha, beta = self.alpha_beta(model, dt)
+        v = beta * v - alpha * model.problem.grad_fn(self.gradient_point(q, v, beta))
+        return (q + v, v)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(start={self.start!r}, coefficients={self.coefficients!r})"
+
+
+@register()
+class Leapfrog(_MomentumForm):
+    """Leapfrog for θ'' + λθ' = −∇L = heavy-ball momentum (kexue-5655 eqs 13–16):
+    v_{n+1} = β v_n − α ∇L(θ_n), θ_{n+1} = θ_n + v_{n+1}, (α, β) from eq 15.
+
+    Order 2 with the consistent half-step start; 1 gradient per step; symplectic at λ = 0.
+    With the optimizer's start v_0 = 0 the first half-step velocity is off by O(γ),
+    which costs one order (see the ledger claim kexue-5655.nesterov-order / compare).
+    """
+
+    name = "leapfrog"
+    symplectic = True
+    reference = "kexue-5655 eqs 13–16; Polyak (1964)"
+
+    @property
+    def order(self):
+        return 2 if self.start == "half-step" else 1
+
+    def gradient_point(self, q, v, beta):
+        return q
+
+
+@register()
+class HeavyBallMomentum(Leapfrog):
+    """Heavy-ball momentum as an optimizer runs it: the leapfrog (eq 16) started from
+    rest, v_0 = 0 (``start="rest"``).  Same iterates as :class:`Leapfrog` but for v_0."""
+
+    name = "heavy-ball"
+
+    def __init__(self, start="rest", coefficients=None):
+        super().__init__(start, coefficients)
+
+
+@register()
+class Nesterov(_MomentumForm):
+    """Standard Nesterov momentum: v_{n+1} = β v_n − α ∇L(θ_n + β v_n) (kexue-5655 eq 20
+    with β in place of β/2), (α, β) from eq 18 by default.  1 gradient per step.
+
+    The declared order (1) is what the eq-18 map allows against eq 10: β = 1 − λγ
+    matches e^{−λγ} only to first order (the source says "second order")."""
+
+    name = "nesterov"
+    order = 1
+    coefficients = "eq18"
+    reference = "Nesterov (1983); Sutskever et al. (2013); kexue-5655 eq 20"
+
+    def gradient_point(self, q, v, beta):
+        return q + beta * v
+
+
+@register()
+class NesterovHalf(Nesterov):
+    """The source's variant (kexue-5655 eq 20): gradient at θ_n + (β/2) v_n, an explicit
+    approximation of the midpoint gradient of the implicit scheme (19)."""
+
+    name = "nesterov-half"
+    reference = "kexue-5655 eq 20"
+
+    def gradient_point(self, q, v, beta):
+        return q + (0.5 * beta) * v
+
+
+@register()
+class Implicit19(_MomentumForm):
+    """The implicit scheme kexue-5655 eq 19: v_{n+1} = β v_n − α ∇L((θ_n + θ_{n+1})/2),
+    θ_{n+1} = θ_n + v_{n+1}; (α, β) from eq 18 by default.
+
+    Each step solves z − θ_n − βv_n + α∇L((θ_n + z)/2) = 0 for z = θ_{n+1} by Newton's
+    method (Hessian of the problem) or, without a Hessian, by fixed-point iteration, to
+    ``rtol``; raises :class:`ConvergenceError` if it does not converge in ``max_iter``.
+    """
+
+    name = "implicit19"
+    order = 1
+    coefficients = "eq18"
+    reference = "kexue-5655 eq 19"
+
+    def __init__(self, start="half-step", coefficients=None, rtol=1e-13, max_iter=50):
+        super().__init__(start, coefficients)
+        self.rtol = rtol
+        self.max_iter = max_iter
+        self.iterations = 0  # total nonlinear iterations (each costs one gradient)
+
+    def step(self, model, t, state, dt):
+        q, v = state
+        alpha, beta = self.alpha_beta(model, dt)
+        p = model.problem
+        base = q + beta * v
+        z = base - alpha * p.grad_fn(q + 0.5 * beta * v)  # eq-20 predictor
+        if not np.all(np.isfinite(z)):
+            return (z, z - q)  # let the integrator report the divergence
+        newton = p.hess_fn is not None
+        eye = np.eye(q.shape[1])
+        for _ in range(self.max_iter):
+            mid = 0.5 * (q + z)
+            resid = z - base + alpha * p.grad_fn(mid)
+            self.iterations += 1
+            if newton:
+                J = eye + (0.5 * alpha) * p.hess_fn(mid)
+                dz = np.linalg.solve(J, resid[..., None])[..., 0]
+            else:
+                dz = resid
+            z = z - dz
+            if np.max(np.abs(dz)) <= self.rtol * (1.0 + np.max(np.abs(z))):
+                return (z, z - q)
+        raise ConvergenceError(
+            f"implicit19: {'Newton' if newton else 'fixed-point'} iteration did not converge to "
+            f"rtol={self.rtol:g} in {self.max_iter} iterations at t={t:g} (last |Δθ|={np.max(np.abs(dz)):.3g})"
+        )
+
+
