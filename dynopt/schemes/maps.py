@@ -15,7 +15,19 @@ from __future__ import annotations
 import math
 from dynopt.checks import check_finite_param
 
-__all__ = ["leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS", "heavy_ball_ode_parameters", "nesterov_ode_parameters_from_optimizer", "momentum_from_ode"]
+__all__ = ["eq15_alpha_beta", "eq18_alpha_beta", "ALPHA_BETA", "leapfrog_coefficients", "leapfrog_ode_parameters", "nesterov_coefficients", "nesterov_ode_parameters", "COEFFICIENT_MAPS", "heavy_ball_ode_parameters", "nesterov_ode_parameters_from_optimizer", "momentum_from_ode"]
+
+
+def eq15_alpha_beta(gamma, friction):
+    """(α, β) of eq 15 as plain arithmetic: numbers in, numbers out; sympy symbols in,
+    sympy expressions out.  :func:`leapfrog_coefficients` is the checked numeric form."""
+    x = friction * gamma / 2
+    return gamma * gamma / (1 + x), (1 - x) / (1 + x)
+
+
+def eq18_alpha_beta(gamma, friction):
+    """(α, β) of eq 18 as plain arithmetic (numbers or sympy symbols): α = γ², β = 1 − λγ."""
+    return gamma * gamma, 1 - friction * gamma
 
 
 def leapfrog_coefficients(gamma, friction):
@@ -37,7 +49,7 @@ def leapfrog_coefficients(gamma, friction):
     x = lam * g / 2
     if x > 1:
         raise ValueError(f"`friction`·`gamma` must be in [0, 2] so that β ∈ [0, 1]; got λγ = {2 * x:g}")
-    return g * g / (1 + x), (1 - x) / (1 + x)
+    return eq15_alpha_beta(g, lam)
 
 
 def leapfrog_ode_parameters(alpha, beta):
@@ -55,7 +67,7 @@ def nesterov_coefficients(gamma, friction):
     lam = check_finite_param(friction, "friction", low=0.0)
     if lam * g > 1:
         raise ValueError(f"`friction`·`gamma` must be in [0, 1] so that β ∈ [0, 1]; got λγ = {lam * g:g}")
-    return g * g, 1 - lam * g
+    return eq18_alpha_beta(g, lam)
 
 
 def nesterov_ode_parameters(alpha, beta):
@@ -65,6 +77,9 @@ def nesterov_ode_parameters(alpha, beta):
     gamma = math.sqrt(a)
     return gamma, (1 - b) / gamma
 
+
+#: coefficient map name -> its plain-arithmetic (α, β) function (numbers or sympy symbols)
+ALPHA_BETA = {"eq15": eq15_alpha_beta, "eq18": eq18_alpha_beta}
 
 COEFFICIENT_MAPS = {
     "eq15": (leapfrog_coefficients, leapfrog_ode_parameters),

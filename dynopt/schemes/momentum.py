@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from dynopt.schemes.base import ConvergenceError, Scheme
-from dynopt.schemes.maps import COEFFICIENT_MAPS
+from dynopt.schemes.maps import ALPHA_BETA, COEFFICIENT_MAPS
 from dynopt.schemes.registry import register
 
-__all__ = ["SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19"]
+__all__ = ["MomentumScheme", "SymplecticEuler", "Leapfrog", "HeavyBallMomentum", "Nesterov", "NesterovHalf", "Implicit19"]
 
 
 @register()
@@ -39,9 +39,18 @@ class SymplecticEuler(Scheme):
         return np.concatenate(state, axis=1)
 
 
-class _MomentumForm(Scheme):
-    """Shared machinery of schemes written as θ_{n+1} = θ_n + v_{n+1},
-    v_{n+1} = β v_n − α ∇L(point), with v_n ≈ γ η_{n−1/2}.
+class MomentumScheme(Scheme):
+    """Schemes written as θ_{n+1} = θ_n + v_{n+1}, v_{n+1} = β v_n − α ∇L(x_n), with
+    v_n ≈ γ η_{n−1/2} and (α, β) from the ODE step γ and friction λ by an exact map.
+
+    A momentum scheme is defined by one method, ``gradient_point(q, v, beta, q_next)``:
+    the point x_n where the gradient is taken, as plain arithmetic on θ_n = ``q``,
+    v_n = ``v``, β and θ_{n+1} = ``q_next`` (only an implicit scheme, ``implicit = True``,
+    may use ``q_next``).  The numeric step calls it on arrays; :mod:`dynopt.symbolic` calls
+    the same method on sympy symbols to derive the scheme's recurrence, characteristic
+    polynomial, stability bound and consistency order, so a subclass written by a user is
+    analysed exactly like the built-in ones.  ``coefficients`` names the (γ, λ) → (α, β)
+    map (:data:`dynopt.schemes.maps.ALPHA_BETA`).
 
     Parameters
     ----------
@@ -55,6 +64,7 @@ class _MomentumForm(Scheme):
 
     approximates = ("heavy_ball",)
     coefficients = "eq15"
+    implicit = False
 
     def __init__(self, start: str = "half-step", coefficients: str | None = None):
         if start not in ("half-step", "rest"):
@@ -85,7 +95,12 @@ class _MomentumForm(Scheme):
         q, v = state
         return np.concatenate([q, v / self._gamma], axis=1)
 
-    def gradient_point(self, q, v, beta):
+    def alpha_beta_of(self, gamma, friction):
+        """(α, β) of this scheme's map as plain arithmetic (floats or sympy symbols)."""
+        return ALPHA_BETA[self.coefficients](gamma, friction)
+
+    def gradient_point(self, q, v, beta, q_next=None):
+        """The point where ∇L is evaluated, from θ_n, v_n, β (and θ_{n+1} if implicit)."""
         raise NotImplementedError
 
     def step(self, model, t, state, dt):
@@ -99,7 +114,7 @@ class _MomentumForm(Scheme):
 
 
 @register()
-class Leapfrog(_MomentumForm):
+class Leapfrog(MomentumScheme):
     """Leapfrog for θ'' + λθ' = −∇L = heavy-ball momentum (kexue-5655 eqs 13–16):
     v_{n+1} = β v_n − α ∇L(θ_n), θ_{n+1} = θ_n + v_{n+1}, (α, β) from eq 15.
 
@@ -116,7 +131,7 @@ class Leapfrog(_MomentumForm):
     def order(self):
         return 2 if self.start == "half-step" else 1
 
-    def gradient_point(self, q, v, beta):
+    def gradient_point(self, q, v, beta, q_next=None):
         return q
 
 
@@ -132,7 +147,7 @@ class HeavyBallMomentum(Leapfrog):
 
 
 @register()
-class Nesterov(_MomentumForm):
+class Nesterov(MomentumScheme):
     """Standard Nesterov momentum: v_{n+1} = β v_n − α ∇L(θ_n + β v_n) (kexue-5655 eq 20
     with β in place of β/2), (α, β) from eq 18 by default.  1 gradient per step.
 
@@ -144,7 +159,7 @@ class Nesterov(_MomentumForm):
     coefficients = "eq18"
     reference = "Nesterov (1983); Sutskever et al. (2013); kexue-5655 eq 20"
 
-    def gradient_point(self, q, v, beta):
+    def gradient_point(self, q, v, beta, q_next=None):
         return q + beta * v
 
 
@@ -156,12 +171,12 @@ class NesterovHalf(Nesterov):
     name = "nesterov-half"
     reference = "kexue-5655 eq 20"
 
-    def gradient_point(self, q, v, beta):
+    def gradient_point(self, q, v, beta, q_next=None):
         return q + (0.5 * beta) * v
 
 
 @register()
-class Implicit19(_MomentumForm):
+class Implicit19(MomentumScheme):
     """The implicit scheme kexue-5655 eq 19: v_{n+1} = β v_n − α ∇L((θ_n + θ_{n+1})/2),
     θ_{n+1} = θ_n + v_{n+1}; (α, β) from eq 18 by default.
 
@@ -173,7 +188,11 @@ class Implicit19(_MomentumForm):
     name = "implicit19"
     order = 1
     coefficients = "eq18"
+    implicit = True
     reference = "kexue-5655 eq 19"
+
+    def gradient_point(self, q, v, beta, q_next=None):
+        return 0.5 * (q + q_next)
 
     def __init__(self, start="half-step", coefficients=None, rtol=1e-13, max_iter=50):
         super().__init__(start, coefficients)
@@ -192,10 +211,11 @@ class Implicit19(_MomentumForm):
         newton = p.hess_fn is not None
         eye = np.eye(q.shape[1])
         for _ in range(self.max_iter):
-            mid = 0.5 * (q + z)
+            mid = self.gradient_point(q, v, beta, z)
             resid = z - base + alpha * p.grad_fn(mid)
             self.iterations += 1
             if newton:
+                # d(point)/dz = 1/2 for the midpoint of (19)
                 J = eye + (0.5 * alpha) * p.hess_fn(mid)
                 dz = np.linalg.solve(J, resid[..., None])[..., 0]
             else:
