@@ -13,11 +13,22 @@ from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
 from dynopt.schemes import get_scheme
 
-__all__ = ["BLOWUP", "Solution", "step_count", "integrate"]
+__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "integrate"]
 
 
 #: |y| above this counts as a blow-up (before it overflows to inf).
 BLOWUP = 1e100
+
+
+def blown_up(x) -> bool:
+    """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
+    :data:`BLOWUP` in magnitude.  Every loop (ODE runs, ensembles, optimizer runs, sweeps,
+    training) calls this instead of its own test."""
+    x = np.asarray(x)
+    if x.size == 0:
+        return False
+    with np.errstate(invalid="ignore"):
+        return not bool(np.isfinite(x).all()) or bool(np.abs(x).max() > BLOWUP)
 
 
 @dataclass
@@ -40,6 +51,8 @@ class Solution:
     diverged_step : int or None
         Index of the first step after which some iterate was non-finite or above
         ``BLOWUP``; the run stops there.  ``None`` if it finished.
+    stopped_step : int or None
+        The step at which ``stop`` ended the run, if it did.
     grad_evals : int
         Gradient evaluations per path, from the scheme's declaration (for implicit
         schemes, the nonlinear iterations actually done).
@@ -53,6 +66,7 @@ class Solution:
     n_steps: int
     diverged_step: Optional[int]
     grad_evals: int
+    stopped_step: Optional[int] = None
 
     @property
     def diverged(self) -> bool:
@@ -75,7 +89,8 @@ def step_count(t_span, dt, name="dt"):
     return n
 
 
-def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, **sde_options):
+def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, stop=None,
+              **sde_options):
     """Integrate ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
 
     For an SDE model (``model.is_sde``) this runs the ensemble engine and returns an
@@ -96,6 +111,10 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         The ODE step γ > 0; it must divide the interval.
     save_every : int, optional
         Save every ``save_every``-th state (default: only the initial and final).
+    stop : callable, optional
+        ``stop(t, y) -> bool`` on the model state ``y`` (shape ``(n_paths, state_dim)``)
+        after each step; the run ends at the first step where it is true
+        (``Solution.stopped_step``), like a terminal event of ``solve_ivp``.
 
     Returns
     -------
@@ -123,26 +142,30 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
     state = scheme.init(model, y, dt)
     ts, ys = [t0], [scheme.output(model, state)]
-    diverged = None
+    if stop is not None and not callable(stop):
+        raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
+    diverged = stopped = None
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
             t = t0 + k * dt
             state = scheme.step(model, t, state, dt)
-            lead = state[0]
-            if not np.isfinite(lead).all() or np.abs(lead).max() > BLOWUP:
+            if blown_up(state[0]):
                 diverged = k + 1
+                break
+            if stop is not None and stop(t + dt, scheme.output(model, state)):
+                stopped = k + 1
                 break
             if save_every and (k + 1) % save_every == 0 and k + 1 != n_steps:
                 ts.append(t0 + (k + 1) * dt)
                 ys.append(scheme.output(model, state))
-    done = diverged if diverged is not None else n_steps
+    done = diverged or stopped or n_steps
     final = scheme.output(model, state)
     if diverged is None:
-        ts.append(t0 + n_steps * dt)
+        ts.append(t0 + done * dt)
         ys.append(final)
     if hasattr(scheme, "iterations"):  # implicit: one predictor per step + the iterations
         evals = scheme.iterations + done
     else:
         evals = scheme.grad_evals * done
     return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
-                    n_steps=done, diverged_step=diverged, grad_evals=int(evals))
+                    n_steps=done, diverged_step=diverged, grad_evals=int(evals), stopped_step=stopped)
