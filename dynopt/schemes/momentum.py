@@ -30,10 +30,14 @@ class SymplecticEuler(Scheme):
     def init(self, model, y0, dt):
         return (y0[:, : model.d].copy(), y0[:, model.d:].copy())
 
+    @staticmethod
+    def update(q, v, force, friction, h):
+        """One step as plain arithmetic (arrays or sympy symbols): ``force`` is q ↦ −∇L(q)."""
+        v = v + h * (-friction * v + force(q))
+        return q + h * v, v
+
     def step(self, model, t, state, dt):
-        q, v = state
-        v = v + dt * (-model.friction * v + model.force(q))
-        return (q + dt * v, v)
+        return self.update(state[0], state[1], model.force, model.friction, dt)
 
     def output(self, model, state):
         return np.concatenate(state, axis=1)
