@@ -14,15 +14,19 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 """
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
 import time
 
 import numpy as np
 
+from dynopt import dynamics, problems
+from dynopt.analysis import fit_order
+from dynopt.engine import CACHE_BYTES, DaskExecutor, LocalExecutor, simulate
+
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
-           "bench_peers", "register"]
+           "bench_peers", "bench_all", "PEERS"]
 
 
 def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
@@ -42,9 +46,6 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
                 dtype=np.float64, sigma=0.7, dt=0.01, seed=0):
     """Path-steps per second of :func:`dynopt.engine.simulate` (final state only)."""
-    from dynopt import dynamics, problems
-    from dynopt.engine import simulate
-
     p = problems.double_well(dim)
     if scheme in ("baoab", "obabo", "aboba", "momentum-sgd"):
         model = dynamics.Kramers(p, friction=1.0, sigma=sigma)
@@ -66,7 +67,7 @@ _RSS_CHILD = r"""
 import resource, sys, time
 import numpy as np
 from dynopt import dynamics, problems
-from dynopt.integrate import Histogram, simulate
+from dynopt.engine import Histogram, simulate
 n, steps = int(sys.argv[1]), int(sys.argv[2])
 m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
 tic = time.perf_counter()
@@ -79,8 +80,6 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sec, r.observat
 
 def peak_rss(n_paths=10 ** 7, n_steps=10):
     """Peak RSS (MiB) of a fresh process running ``n_paths`` × ``n_steps`` with a streaming histogram."""
-    import os
-
     env = dict(os.environ)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
@@ -92,8 +91,6 @@ def peak_rss(n_paths=10 ** 7, n_steps=10):
 
 def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 40), extras=True):
     """Run the benchmark; returns a JSON-able dict (see the module docstring)."""
-    from dynopt.engine import CACHE_BYTES
-
     chunk = CACHE_BYTES // (3 * 8)
     res = {"machine_note": "rates per second of this process's CPU time (time.process_time), one core: "
                            "the machine may be shared, and wall-clock rates would count time spent waiting",
@@ -128,9 +125,6 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
 
 def _em_wall(n_paths, n_steps, executor=None, seed=0, dt=0.01):
     """Wall seconds of an EM double-well run (final state not kept) on ``executor``."""
-    from dynopt import dynamics, problems
-    from dynopt.engine import simulate
-
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
     tic = time.perf_counter()
     simulate(m, "euler-maruyama", (0, n_steps * dt), [0.0], dt, n_paths=n_paths, seed=seed,
@@ -142,8 +136,6 @@ def bench_scale(paths_exponents=range(10, 23, 2), n_steps=100, steps_ladder=(100
                 steps_paths=2 ** 16):
     """Throughput against the number of paths (2^10 … 2^22 at fixed steps) and the number of
     steps (at fixed paths), with the fitted exponent of cost in each (1 = linear)."""
-    from dynopt.analysis import fit_order
-
     by_paths = []
     for e in paths_exponents:
         n = 2 ** e
@@ -167,8 +159,6 @@ def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
     Each time is the best of ``repeats`` runs (the usual guard against a shared machine's
     load); the executors are started before timing.
     """
-    from dynopt.engine import LocalExecutor
-
     def best(executor=None):
         return min(_em_wall(n_paths, n_steps, executor=executor) for _ in range(repeats))
 
@@ -180,8 +170,6 @@ def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
         out["local_seconds"] = best(ex)
     out[f"local_speedup_{workers}"] = one / out["local_seconds"]
     try:
-        from dynopt.engine import DaskExecutor
-
         with DaskExecutor(n_workers=workers) as ex:
             _em_wall(2 ** 16, 2, executor=ex)
             out["dask_seconds"] = best(ex)
@@ -268,68 +256,25 @@ def bench_peers(dt=0.01):
     return out
 
 
-def _cmd(args) -> int:
-    if args.target == "all":
-        res = {"sde": bench_sde(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
-                                rss_steps=tuple(args.rss_steps), extras=not args.minimal)}
-        res["scale"] = bench_scale()
-        res["speedups"] = bench_speedups(n_paths=args.speedup_paths, n_steps=args.speedup_steps)
-        res["peers"] = bench_peers()
-        for key in ("local_speedup_2", "dask_speedup_2"):
-            res[key] = res["speedups"].get(key)
-        for key in ("rng_normals_per_s", "em_path_steps_per_s", "ratio", "peak_rss_mb"):
-            res[key] = res["sde"][key]
-        if args.json:
-            print(json.dumps(res, indent=1))
-        else:
-            s = res["scale"]
-            print(f"EM/RNG ratio {res['ratio']:.2f}; peak RSS {res['peak_rss_mb']:.0f} MiB")
-            print(f"cost ∝ paths^{s['cost_exponent_in_paths_2^14_up']:.2f} (2^14..2^22), ∝ steps^{s['cost_exponent_in_steps']:.2f}")
-            print(f"speedups on 2 workers: local {res['local_speedup_2']:.2f}×, dask "
-                  f"{res['dask_speedup_2'] if res['dask_speedup_2'] is None else round(res['dask_speedup_2'], 2)}×")
-            for name, p in res["peers"].items():
-                print(f"{name}: " + (f"{p['ratio_to_dynopt']:.2f}× dynopt" if p["installed"] else p["note"]))
-        return 0
-    res = bench_sde(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
-                    rss_steps=tuple(args.rss_steps), extras=not args.minimal)
-    if args.json:
-        print(json.dumps(res, indent=1))
-    else:
-        print(f"SFC64 normals/s (float64, chunk {res['chunk_size_float64_1d']}): {res['rng_normals_per_s'] / 1e6:.1f} M")
-        print(f"EM path-steps/s (float64, 1-D double well):     {res['em_path_steps_per_s'] / 1e6:.1f} M"
-              f"  ratio {res['ratio']:.2f}")
-        if "ratio_float32" in res:
-            print(f"float32: normals/s {res['rng_normals_per_s_float32'] / 1e6:.1f} M, EM "
-                  f"{res['em_path_steps_per_s_float32'] / 1e6:.1f} M, ratio {res['ratio_float32']:.2f}")
-            print(f"2-D EM path-steps/s {res['em_2d_path_steps_per_s'] / 1e6:.1f} M; BAOAB "
-                  f"{res['baoab_path_steps_per_s'] / 1e6:.1f} M")
-        print(f"peak RSS {res['peak_rss_mb']:.0f} MiB by steps {res['peak_rss_by_steps']}")
-    return 0
+def bench_all(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 40), extras=True,
+              speedup_paths=10 ** 7, speedup_steps=50):
+    """Every benchmark: :func:`bench_sde`, :func:`bench_scale`, :func:`bench_speedups` and
+    :func:`bench_peers`, with their headline numbers repeated at the top level.
 
-
-def register(subparsers):
-    """Add ``dynopt bench``."""
-    p = subparsers.add_parser(
-        "bench", help="benchmarks: SDE engine vs the RNG bound, scaling, parallel speedups, peers (prints JSON, writes nothing)",
-        description="dynopt bench (all targets, a few minutes): the sde target below, throughput vs "
-                    "number of paths (2^10..2^22) and steps with fitted cost exponents, wall-time "
-                    "speedups of a 10^7-path ensemble on 2 local processes and a 2-worker dask "
-                    "LocalCluster (keys local_speedup_2, dask_speedup_2), and installed peer libraries "
-                    "(sdeint, torchsde, diffrax; extra 'peers') as ratios to dynopt. "
-                    "dynopt bench sde: SFC64 normals/s at the engine's chunk size; Euler-Maruyama "
-                    "path-steps/s on the 1-D double well (sigma=0.7, dt=0.01, final state only) and "
-                    "their ratio; float32, 2-D and BAOAB rates; peak RSS of a fresh process running "
-                    "10^7 paths with a streaming histogram at two step counts. Prints a summary or "
-                    "JSON (--json); writes no files. Takes about a minute or two.")
-    p.add_argument("target", nargs="?", default="all", choices=["all", "sde"],
-                   help="what to benchmark (default all)")
-    p.add_argument("--speedup-paths", type=int, default=10 ** 7, help="paths of the speedup runs (default 10^7)")
-    p.add_argument("--speedup-steps", type=int, default=50, help="steps of the speedup runs (default 50)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--paths", type=int, default=2 ** 20, help="paths for the throughput runs (default 2^20)")
-    p.add_argument("--steps", type=int, default=1000, help="steps for the throughput runs (default 1000)")
-    p.add_argument("--rss-paths", type=int, default=10 ** 7, help="paths of the memory run (default 10^7)")
-    p.add_argument("--rss-steps", type=int, nargs="+", default=[10, 40],
-                   help="step counts of the memory runs (default 10 40)")
-    p.add_argument("--minimal", action="store_true", help="only (a), (b) and (d)")
-    p.set_defaults(func=_cmd)
+    Returns
+    -------
+    dict
+        Keys ``sde``, ``scale``, ``speedups``, ``peers`` (each benchmark's result) and
+        ``local_speedup_2``, ``dask_speedup_2``, ``rng_normals_per_s``,
+        ``em_path_steps_per_s``, ``ratio``, ``peak_rss_mb``.
+    """
+    res = {"sde": bench_sde(n_paths=n_paths, n_steps=n_steps, rss_paths=rss_paths,
+                            rss_steps=tuple(rss_steps), extras=extras)}
+    res["scale"] = bench_scale()
+    res["speedups"] = bench_speedups(n_paths=speedup_paths, n_steps=speedup_steps)
+    res["peers"] = bench_peers()
+    for key in ("local_speedup_2", "dask_speedup_2"):
+        res[key] = res["speedups"].get(key)
+    for key in ("rng_normals_per_s", "em_path_steps_per_s", "ratio", "peak_rss_mb"):
+        res[key] = res["sde"][key]
+    return res

@@ -1,6 +1,7 @@
-"""Figures.  The only module that imports matplotlib (Agg backend: no screen needed).
+"""Figures.  The only module of dynopt that imports matplotlib (Agg backend: no screen needed).
 
-Every function takes ``ax=`` (a new figure when omitted) and returns the artists it drew.
+Every ``plot_*`` function takes ``ax=`` (a new figure when omitted) and returns the artists
+it drew; :func:`save_figure` writes a figure as a PNG atomically and closes it.
 """
 from __future__ import annotations
 
@@ -10,8 +11,31 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["new_axes", "plot_contour", "plot_trajectory", "plot_orders", "plot_work_precision",
-           "plt"]
+from dynopt.io import atomic_replace  # noqa: E402
+
+__all__ = ["new_axes", "save_figure", "orders_figure", "work_precision_figure", "plot_contour",
+           "plot_trajectory", "plot_orders", "plot_work_precision", "plt"]
+
+
+def save_figure(fig, path) -> None:
+    """Save ``fig`` as a PNG at ``path`` atomically, then close it.
+
+    The PNG carries no metadata that varies between runs (no software version), so that
+    rerunning a report leaves its figures byte-identical.  The figure is closed even when
+    saving fails: long runs would otherwise accumulate open figures.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : path-like
+        Missing parent directories are created; the file gets the usual mode (see
+        :func:`dynopt.io.atomic_replace`).
+    """
+    try:
+        with atomic_replace(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        plt.close(fig)
 
 
 def new_axes(ax=None, figsize=(5.5, 4.2)):
@@ -123,7 +147,36 @@ def plot_work_precision(study, ax=None):
     return artists
 
 
-# --- acceleration (issue 6) ---
+def orders_figure(panels, figsize=None):
+    """A row of :func:`plot_orders` panels, one per ``(results, title)`` in ``panels``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    panels = list(panels)
+    if not panels:
+        raise ValueError("`panels` must hold at least one (results, title) pair")
+    figsize = figsize or (5.5 * len(panels), 4.2)
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, layout="constrained", squeeze=False)
+    for ax, (results, title) in zip(axes[0], panels):
+        plot_orders(results, ax=ax, title=title)
+    return fig
+
+
+def work_precision_figure(study, figsize=(6.5, 4.5)):
+    """A figure with :func:`plot_work_precision` of ``study``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    plot_work_precision(study, ax=ax)
+    return fig
+
+
+# --- acceleration ---
 def plot_iterations_vs_kappa(kappas, measured, predicted, ax=None):
     """Log–log iterations to tolerance vs condition number κ: measured (markers) and
     predicted ln(tol)/ln ρ(κ) (dashed), one colour per method.
@@ -218,7 +271,7 @@ def plot_basin(starts, labels, ax=None, names=None):
     return artists
 
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 def plot_sde_orders(results, which="strong", ax=None, title=None):
     """Log–log strong or |weak| error vs step for SDEOrderResults, error bars = 2 SE.
 
@@ -286,7 +339,7 @@ def plot_bias(steps, series, ax=None, title=None, ylabel="bias"):
 __all__ += ["plot_sde_orders", "plot_density_fit", "plot_bias"]
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 def plot_optimizer_paths(problem, paths, flows=None, ax=None, xlim=None, ylim=None, levels=20,
                          title=None, legend=True):
     """Iterates of several optimizers on a 2-D objective, each with its continuous flow.
@@ -359,7 +412,7 @@ def plot_curves(curves, ax=None, logy=True, xlabel="epoch", ylabel="training los
     return artists
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 def plot_stability_regions(bounds, ax=None, xlabel="αh", ylabel="β", xmax=None, title=None, colors=None):
     """Stable regions {0 < x < bound(p)} of several schemes, parameter p on the vertical axis.
 
@@ -399,7 +452,7 @@ def plot_stability_regions(bounds, ax=None, xlabel="αh", ylabel="β", xmax=None
     return artists
 
 
-# --- SGD's stochastic modified equations (issue 4) ---
+# --- SGD's stochastic modified equations ---
 def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=None):
     """Log–log exact weak error vs learning rate η of the order-1 (solid, circles) and order-2
     (dashed, squares) SMEs for a :class:`dynopt.analysis.sme.SMEWeakErrorResult`, fitted orders in the

@@ -17,7 +17,7 @@ A spec names a task, fixed parameters and a grid::
     overlay = "heavy_ball_stability"   # optional: a curve from OVERLAYS
 
 Every grid point is a pure task of (parameters, seed), computed by an executor
-(:mod:`dynopt.parallel`) and cached by a content hash (:mod:`dynopt.cache`): rerunning
+(:mod:`dynopt.engine.executors`) and cached by a content hash (:mod:`dynopt.ledger.cache`): rerunning
 recomputes only the points whose code, parameters or seed changed, and an interrupted
 sweep resumes.
 """
@@ -33,9 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
+from tqdm.auto import tqdm
 
+from dynopt.dynamics import HeavyBall
+from dynopt.engine import SerialExecutor, integrate
+from dynopt.io import atomic_write_text
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
-from dynopt.ledger import atomic_write_text
+from dynopt.plotting import new_axes, save_figure
+from dynopt.problems import least_squares, quadratic
+from dynopt.schemes import HeavyBallMomentum, leapfrog_ode_parameters
+from dynopt.symbolic import get_derivation
 
 try:  # Python ≥ 3.11
     import tomllib
@@ -66,11 +74,6 @@ def heavy_ball_quadratic(alpha_h: float, beta: float, n_steps: int = 2000, h: fl
     ``rate`` (|θ_n|^(1/n), the measured contraction per step) and ``spectral_radius`` of
     the iteration matrix [[1+β−αh, −β], [1, 0]] (computed numerically).
     """
-    from dynopt.dynamics import HeavyBall
-    from dynopt.engine import integrate
-    from dynopt.problems import quadratic
-    from dynopt.schemes import HeavyBallMomentum, leapfrog_ode_parameters
-
     alpha = alpha_h / h
     gamma, lam = leapfrog_ode_parameters(alpha, beta)
     sol = integrate(HeavyBall(quadratic([[h]]), lam), HeavyBallMomentum(), (0.0, n_steps * gamma),
@@ -102,8 +105,6 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
     for this linear problem (c the per-example gradient variance) — and ``sde_variance``
     = ηc/(2B), the stationary variance of the Langevin SDE with temperature η/B.
     """
-    from dynopt.problems import least_squares
-
     rng_data = np.random.default_rng(0)
     b = rng_data.standard_normal(n_examples)
     prob = least_squares(np.ones((n_examples, 1)), b)
@@ -133,10 +134,6 @@ def _stability_overlay(scheme):
     ``dynopt.symbolic`` (Jury conditions on the characteristic polynomial)."""
 
     def draw(ax, x, y):
-        import sympy as sp
-
-        from dynopt.symbolic import get_derivation
-
         bound = get_derivation("stability").results[f"{scheme}: max αh"]
         betas = np.linspace(min(y), max(y), 200)
         syms = sorted(getattr(bound, "free_symbols", ()), key=lambda s: s.name)
@@ -314,7 +311,7 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     spec : SweepSpec
     out_dir : path-like
     executor : optional
-        From :func:`dynopt.parallel.get_executor` (default: serial).
+        From :func:`dynopt.engine.get_executor` (default: serial).
     cache : Cache, optional
         Per-point results keyed by (code version, task, parameters, seed).
     batch : int, optional
@@ -326,8 +323,6 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     list of dict
         One row per grid point: the grid values followed by the task's outputs.
     """
-    from dynopt.engine import SerialExecutor
-
     executor = executor or SerialExecutor()
     out_dir = Path(out_dir)
     points = spec.points()
@@ -344,8 +339,6 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     results = [cache.get(k) if cache else None for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
     batch = batch or max(1, 4 * getattr(executor, "n_workers", 1))
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=len(todo), desc="sweep", unit="point", disable=not progress)
     for start in range(0, len(todo), batch):
         idx = todo[start:start + batch]
@@ -386,9 +379,6 @@ def write_table(rows, path) -> None:
 
 def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
     """Heatmap of ``value`` over two grid parameters, or a curve of y against x."""
-    from dynopt.plotting import new_axes
-    from dynopt.ledger import atomic_savefig
-
     ax = new_axes(figsize=(6, 4.5))
     if plot["kind"] == "heatmap":
         xs, ys = spec.grid[plot["x"]], spec.grid[plot["y"]]
@@ -419,46 +409,4 @@ def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
     ax.set_xlabel(plot["x"])
     ax.set_ylabel(plot["y"])
     ax.set_title(f"{spec.task_name}: {plot.get('value', plot['y'])}", fontsize=9)
-    atomic_savefig(ax.figure, path)
-
-
-def register(subparsers) -> None:
-    """Add ``dynopt sweep`` to the CLI."""
-    p = subparsers.add_parser(
-        "sweep", help="run a parameter sweep from a TOML spec (writes <out>/results.csv and PNG figures)",
-        description="Run the task of SPEC.toml at every grid point (in parallel with --executor), "
-                    "caching each point by a hash of code, parameters and seed, and write "
-                    "<out>/results.csv (one row per point) and one PNG per [[plots]] entry "
-                    "(heatmaps, curves). Reruns recompute only changed points; an interrupted "
-                    "sweep resumes. Examples: experiments/sweeps/*.toml")
-    p.add_argument("spec", help="the sweep spec (TOML)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: <spec>-out beside the spec)")
-    p.add_argument("--executor", default="serial", help="serial (default), local or dask")
-    p.add_argument("--workers", type=int, help="worker processes (local) or LocalCluster workers (dask)")
-    p.add_argument("--scheduler", metavar="ADDR", help="dask scheduler address tcp://HOST:PORT")
-    p.add_argument("--no-cache", action="store_true", help="recompute every point")
-    p.set_defaults(func=_cmd_sweep)
-
-
-def _cmd_sweep(args) -> int:
-    import sys
-
-    from dynopt.engine import SchedulerUnavailable, get_executor
-
-    try:
-        spec = load_spec(args.spec)
-    except SpecError as exc:
-        print(f"dynopt sweep: error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out")
-    try:
-        executor = get_executor(args.executor, n_workers=args.workers, scheduler=args.scheduler)
-    except (ValueError, SchedulerUnavailable, ImportError) as exc:
-        print(f"dynopt sweep: error: {exc}", file=sys.stderr)
-        return 2
-    with executor:
-        rows = run_sweep(spec, out, executor=executor, cache=Cache(out / ".cache", not args.no_cache),
-                         progress=True)
-    print(f"{len(rows)} points → {out / 'results.csv'}" +
-          "".join(f", {out / (pl['kind'] + '-' + pl.get('value', pl['y']) + '.png')}" for pl in spec.plots))
-    return 0
+    save_figure(ax.figure, path)

@@ -19,3 +19,21 @@ def test_peers_are_reported_even_when_missing():
     assert set(out) == {"sdeint", "torchsde", "diffrax"}
     for v in out.values():
         assert v["installed"] or "pip install" in v["note"]
+
+
+def test_peak_rss_runs_in_a_fresh_process():
+    r = bench.peak_rss(n_paths=2000, n_steps=3)
+    assert r["samples"] == 2000 and r["peak_rss_mb"] > 0 and r["n_steps"] == 3
+
+
+def test_bench_sde_command_prints_json(capsys):
+    import json
+
+    from dynopt.cli.main import main
+
+    argv = ["bench", "sde", "--json", "--minimal", "--paths", "1024", "--steps", "5",
+            "--rss-paths", "1000", "--rss-steps", "2"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["em"]["n_paths"] == 1024 and out["peak_rss_by_steps"].keys() == {"2"}
+    assert out["ratio"] == out["em_path_steps_per_s"] / out["rng_normals_per_s"]

@@ -10,7 +10,7 @@ import pytest
 
 from dynopt.ledger import claims as C
 from dynopt.cli.main import main
-from dynopt.ledger import atomic_write_text
+from dynopt.io import atomic_write_text
 
 
 def test_judge_computes_the_verdict():
@@ -53,6 +53,47 @@ def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
         atomic_write_text(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temp left behind
+
+
+def test_save_figure_is_atomic_and_closes_the_figure(tmp_path, monkeypatch):
+    from dynopt.plotting import new_axes, plt, save_figure
+
+    target = tmp_path / "figures" / "f.png"
+    fig = new_axes().figure
+    save_figure(fig, target)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert not plt.fignum_exists(fig.number)
+    old = target.read_bytes()
+    fig = new_axes().figure
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fig, "savefig", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_figure(fig, target)
+    assert target.read_bytes() == old and not plt.fignum_exists(fig.number)
+    assert [p.name for p in target.parent.iterdir()] == ["f.png"]
+
+
+def test_library_version_hashes_every_module_of_the_package():
+    import dynopt
+    from dynopt.ledger import code_version, package_version_hash
+
+    files = sorted(Path(dynopt.__file__).resolve().parent.rglob("*.py"))
+    assert any(p.parent.name == "engine" for p in files)
+    assert package_version_hash() == code_version(*files)
+
+
+def test_papers_dir_falls_back_to_the_source_tree(tmp_path, monkeypatch):
+    from dynopt.cli.reproduce import find_papers_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert find_papers_dir() == Path(__file__).resolve().parent.parent / "papers"
+    assert find_papers_dir(tmp_path / "x") == tmp_path / "x"
 
 
 PAPER = '''

@@ -4,21 +4,18 @@ from __future__ import annotations
 import json
 import sys
 
+from dynopt.symbolic import DERIVATIONS, NotProved, _load_all, get_derivation
+
 __all__ = ["register", "cmd_derive"]
 
 
 def _titles():
-    from dynopt.symbolic import _load_all
-    from dynopt.symbolic.core import DERIVATIONS
-
     _load_all()
     return {k: DERIVATIONS[k][0] for k in sorted(DERIVATIONS)}
 
 
 def cmd_derive(args) -> int:
     """Run ``dynopt derive [NAME] [--latex|--json]``; returns the exit code."""
-    from dynopt.symbolic.core import NotProved, get_derivation
-
     titles = _titles()
     if not args.name:
         if args.json:
@@ -46,7 +43,7 @@ def cmd_derive(args) -> int:
 
 
 def register(subparsers):
-    """Add the ``derive`` subcommand to the ``dynopt`` parser."""
+    """Add the ``derive`` subcommand to the ``dynopt`` parser; returns its parser."""
     try:
         names = ", ".join(_titles())
     except Exception:  # noqa: BLE001 - the listing must not break the whole CLI

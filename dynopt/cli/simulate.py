@@ -6,19 +6,40 @@ import sys
 
 import numpy as np
 
-__all__ = ["register", "run"]
+from dynopt import dynamics
+from dynopt.engine import Histogram, Moments, simulate
+from dynopt.problems import PROBLEMS, get_problem
+from dynopt.schemes import METHODS
+
+__all__ = ["register", "run", "cmd_simulate", "MODELS"]
 
 MODELS = ("langevin", "kramers")
 
 
 def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=0.7, friction=1.0, T=10.0,
         dt=0.01, n_paths=10000, seed=0, y0=None, bins=40, dtype="float64", progress=None):
-    """Run an ensemble and return a JSON-able summary (final moments, histogram of θ_1,
-    divergence count, seed, timings)."""
-    from dynopt import dynamics
-    from dynopt.engine import Histogram, Moments, simulate
-    from dynopt.problems import get_problem
+    """Run an SDE ensemble and return a JSON-able summary.
 
+    Parameters
+    ----------
+    problem : str
+        A name from :data:`dynopt.problems.PROBLEMS`.
+    model : {"langevin", "kramers"}
+        dθ = −∇L dt + σ dW, or dθ = η dt, dη = (−λη − ∇L) dt + σ dW.
+    scheme : str
+        A fixed-step SDE scheme from :data:`dynopt.schemes.METHODS`.
+    sigma, friction, T, dt : float
+        Noise amplitude σ ≥ 0, friction λ (Kramers), final time and step.
+    n_paths, seed, y0, bins, dtype, progress :
+        Ensemble size, root seed, initial state (default 0), histogram bins on [−3, 3],
+        float dtype name and progress bar (None: automatic).
+
+    Returns
+    -------
+    dict
+        Final mean, variance and standard error per component, a histogram of θ_1, the
+        divergence count, seed and timings.
+    """
     prob = get_problem(problem)
     if model == "langevin":
         m = dynamics.OverdampedLangevin(prob, sigma)
@@ -39,7 +60,8 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
             "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size}
 
 
-def _cmd(args) -> int:
+def cmd_simulate(args) -> int:
+    """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments."""
     try:
         out = run(args.problem, args.model, args.scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False)
@@ -60,10 +82,7 @@ def _cmd(args) -> int:
 
 
 def register(subparsers):
-    """Add ``dynopt simulate``."""
-    from dynopt.problems import PROBLEMS
-    from dynopt.schemes import METHODS
-
+    """Add the ``simulate`` subcommand to the ``dynopt`` parser; returns its parser."""
     p = subparsers.add_parser(
         "simulate", help="run an SDE ensemble (Langevin or Kramers) and print its statistics (writes nothing)",
         description="Run n paths of the overdamped Langevin equation dθ = −∇L dt + σ dW or the Kramers "
@@ -87,4 +106,5 @@ def register(subparsers):
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd)
+    p.set_defaults(func=cmd_simulate)
+    return p

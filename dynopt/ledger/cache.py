@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from dynopt.ledger.report import atomic_write_text
+from dynopt.io import atomic_write_text
 
 __all__ = ["Cache", "make_key", "code_version", "package_version_hash"]
 
@@ -38,7 +38,7 @@ def code_version(*paths) -> str:
 @lru_cache(maxsize=1)
 def package_version_hash() -> str:
     """Hash of every ``dynopt/**/*.py`` file: the code version of the library."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent  # dynopt/, not just the ledger
     return code_version(*sorted(root.rglob("*.py")))
 
 
@@ -69,6 +69,7 @@ class Cache:
             return None
 
     def put(self, key: str, value) -> None:
+        """Store the JSON-able ``value`` under ``key`` (atomically; nothing when disabled)."""
         if self.enabled:
             # keys keep their order: a cached result must read back exactly as computed
             atomic_write_text(self._path(key), json.dumps(value, default=repr, ensure_ascii=True))

@@ -7,60 +7,12 @@ so that rerunning leaves them byte-identical; only ``seconds`` in claims.json va
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from dynopt.io import atomic_write_text
 from dynopt.ledger.claims import RESULT_KEYS, SOURCES, VERDICTS
 
-__all__ = ["atomic_write_text", "atomic_savefig", "write_reports", "format_value"]
-
-
-def _umask_mode() -> int:
-    """Mode 0666 minus the process umask: what a plain open() would have created
-    (mkstemp's temporary files are 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``: an interrupted
-    write leaves the previous file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_savefig(fig, path) -> None:
-    """Save a matplotlib figure as PNG atomically, without metadata that varies."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    finally:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing"]
 
 
 def format_value(x) -> str:
