@@ -18,8 +18,8 @@ import sympy as sp
 
 from dynopt.symbolic.core import Derivation, NotProved, derivation, is_zero, require_zero
 
-__all__ = ["velocity_closed_form", "velocity_limit", "ema_weights", "nesterov_conjugation",
-           "compare_nesterov_rules", "NESTEROV_FORMS", "THETA"]
+__all__ = ["velocity_closed_form", "velocity_limit", "velocity_amplification", "ema_weights",
+           "nesterov_conjugation", "compare_nesterov_rules", "NESTEROV_FORMS", "THETA"]
 
 n, k = sp.symbols("n k", integer=True, nonnegative=True)
 gm = sp.Symbol("γ", positive=True)       # momentum / EMA parameter of the sources
@@ -51,6 +51,28 @@ def velocity_limit():
     if lim.has(sp.Limit):
         raise NotProved(f"limit of v_n not evaluated: {lim}")
     return lim
+
+
+@functools.lru_cache(maxsize=None)
+def velocity_amplification(momentum=None):
+    """The limit of v_n in units of ηg: 1/(1 − γ), or its value at ``momentum``.
+
+    Parameters
+    ----------
+    momentum : str or number, optional
+        γ ∈ (0, 1), kept exact as a sympy Rational (pass decimals as strings, "0.9").
+
+    Returns
+    -------
+    sympy expression in γ, or a sympy Rational when ``momentum`` is given
+    """
+    amp = sp.simplify(velocity_limit() / (eta * gg))
+    if momentum is None:
+        return amp
+    at = sp.Rational(momentum)
+    if not 0 < at < 1:
+        raise ValueError(f"`momentum` must lie in (0, 1); got {momentum!r}")
+    return amp.subs(gm, at)
 
 
 def _sum_for_gamma_below_1(expr):
@@ -178,7 +200,7 @@ def compare_nesterov_rules(theta_printed, v_printed, form: str = "standard"):
 def _velocity():
     sol = velocity_closed_form()
     lim = velocity_limit()
-    ratio = sp.simplify(lim / (eta * gg))
+    ratio = velocity_amplification()
     return Derivation(
         "velocity-limit", "csdn-000 / d2l-004: v_i = γv_{i−1} + ηg from v_0 = 0 tends to ηg/(1−γ)",
         results={"v_n": sol, "v_limit": lim, "amplification": ratio,
@@ -210,57 +232,3 @@ def _reparam():
                "T(w, v) = (w + μv, v) = (Θ, v): substitute w = Θ − μv into Φ (the gradient "
                "argument becomes Θ), then Θ' = w' + μv' = Θ + (1+μ)v' − μv",
                "β/2 variant (eq 20): the same with Θ = w + (μ/2)v"])
-
-
-def heavy_ball_velocity_run(lr, momentum, g, tol=1e-12):
-    """Run dynopt's heavy-ball scheme (v_0 = 0) on L = g·θ until momentum^N ≤ tol.
-
-    Returns
-    -------
-    (|v_N|, N) : the optimizer's velocity after N steps and N
-    """
-    import math
-
-    import numpy as np
-
-    from dynopt.dynamics import HeavyBall
-    from dynopt.engine import integrate
-    from dynopt.problems import from_grad
-    from dynopt.schemes import leapfrog_ode_parameters
-
-    n_steps = math.ceil(math.log(tol) / math.log(momentum))
-    step, friction = leapfrog_ode_parameters(lr, momentum)   # the exact eq-15 map
-    problem = from_grad(lambda x: np.full_like(x, g), dim=1, name="constant-gradient")
-    sol = integrate(HeavyBall(problem, friction), "heavy-ball", (0.0, n_steps * step), [0.0, 0.0], step)
-    # the scheme's output is [θ, v/γ]; its v = βv − α∇L is minus the source's velocity
-    return float(abs(sol.y_final[0, 1]) * step), n_steps
-
-
-def judge_velocity_limit(momentum: str, source_amplification, lr=0.01, g=2.0):
-    """Verdict on "v_i = γv_{i−1} + ηg from v_0 = 0 tends to ηg/(1−γ), i.e. k·ηg at γ":
-    the derived limit (rsolve + limit) at ``momentum`` against the source's factor, with a
-    dynopt heavy-ball run that must agree with the derivation (else the run is an error).
-
-    Parameters
-    ----------
-    momentum : str
-        γ as a decimal string (kept exact as a sympy Rational).
-    source_amplification : number
-        The factor the source states.
-    """
-    from dynopt.ledger import judge
-
-    lim = velocity_limit()
-    amp = sp.simplify(lim / (eta * gg))
-    at = sp.Rational(momentum)
-    amp_at = amp.subs(gm, at)
-    v_n, n_steps = heavy_ball_velocity_run(lr, float(at), g)
-    measured = v_n / (lr * g)
-    tol = 1e-9
-    if abs(measured - float(amp_at)) > tol * float(amp_at):
-        raise RuntimeError(f"dynopt heavy-ball run ({measured}) disagrees with the derived limit {amp_at}")
-    holds = bool(sp.simplify(amp_at - source_amplification) == 0)
-    return judge(holds, expected=source_amplification, measured=measured, tolerance=tol,
-                 correction=None if holds else f"the limit is ηg/(1−γ) = {amp_at}·ηg at γ = {at}",
-                 evidence={"derived_limit": str(lim), "derived_amplification": str(amp_at),
-                           "n_steps": n_steps, "lr": lr, "g": g, "momentum": float(at)})

@@ -188,6 +188,14 @@ def momentum_beats_sgd(ctx):
 @claim("csdn-000.velocity-limit", method="symbolic",
        statement="with a constant gradient g and v_0 = 0, v_i = γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.9 the peak update is 10× the gradient times the learning rate")
 def velocity_limit(ctx):
-    from dynopt.symbolic.velocity import judge_velocity_limit
+    import sympy as sp
 
-    return judge_velocity_limit("0.9", 10)
+    from dynopt.analysis.velocity import velocity_limit_check
+
+    source_amplification = 10
+    r = velocity_limit_check("0.9")
+    holds = bool(sp.simplify(r.derived_amplification - source_amplification) == 0)
+    return judge(holds, expected=source_amplification, measured=r.measured_amplification,
+                 tolerance=r.tolerance, evidence=r.evidence,
+                 correction=None if holds else
+                 f"the limit is ηg/(1−γ) = {r.derived_amplification}·ηg at γ = {r.momentum}")

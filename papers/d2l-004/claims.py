@@ -70,6 +70,14 @@ def linreg_momentum(ctx):
 @claim("d2l-004.velocity-limit", method="symbolic",
        statement="if every minibatch gradient equals g, v_i := γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.99 the final velocity is 100× ηg")
 def velocity_limit(ctx):
-    from dynopt.symbolic.velocity import judge_velocity_limit
+    import sympy as sp
 
-    return judge_velocity_limit("0.99", 100)
+    from dynopt.analysis.velocity import velocity_limit_check
+
+    source_amplification = 100
+    r = velocity_limit_check("0.99")
+    holds = bool(sp.simplify(r.derived_amplification - source_amplification) == 0)
+    return judge(holds, expected=source_amplification, measured=r.measured_amplification,
+                 tolerance=r.tolerance, evidence=r.evidence,
+                 correction=None if holds else
+                 f"the limit is ηg/(1−γ) = {r.derived_amplification}·ηg at γ = {r.momentum}")
