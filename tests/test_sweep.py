@@ -113,7 +113,10 @@ def test_kill_and_resume(tmp_path):
     proc.wait()
     done = list(cache_dir.rglob("*.json"))
     assert 2 <= len(done) < 12, "the kill should land mid-run"
-    assert not list(out.rglob("*.tmp"))
+    # a SIGKILL can land inside a write: that leaves the one hidden temporary file being
+    # written (no process survives to remove it), never a partial entry
+    leftover = list(out.rglob("*.tmp"))
+    assert len(leftover) <= 1 and all(p.name.startswith(".") for p in leftover), leftover
     for p in done:  # every entry is whole JSON
         import json
         json.loads(p.read_text())
