@@ -17,6 +17,10 @@ ODE variables through eq 15 with x = λγ/2: β = (1 − x)/(1 + x), αh = hγ²
 1 + β = 2/(1 + x), 1 + 2β/3 = (5 + x)/(3(1 + x)), αh < 12/(5 + x) and
 hγ² < 12(1 + x)/(5 + x) = 12(2 + λγ)/(10 + λγ).
 
+Modified equation (fixed β, learning rate h): θ' = f₀ + hf₁ in the recurrence; order h gives
+(1−β)f₀ + L' = 0, order h² gives (1−β)f₁ + (1+β)/2·f₀'f₀ + cβL''f₀ = 0 (the last term from
+∇L at θ + cβ·hf₀ + O(h²)), so f₁ = [−(1+β)/(2(1−β)³) + cβ/(1−β)²]L'L''.
+
 Consistency: the leapfrog (c = 0) defect τ = θ(t+γ) − θ(t) − β(θ(t) − θ(t−γ)) + α∇L(θ(t))
 is O(γ⁴).  Moving the gradient point by cβ(θ(t) − θ(t−γ)) = cγη_0 + O(γ²) adds
 α L''(θ_0) cγη_0 + O(γ⁴) = c L''(θ_0) η_0 γ³ + O(γ⁴): τ = O(γ³), local order 2, leading
@@ -136,6 +140,18 @@ def test_measured_global_order_is_one():
                 .y_final[0, 0] - exact[0]) for n in (40, 80, 160, 320)]
     slopes = -np.diff(np.log(errs)) / np.log(2)
     assert np.all(np.abs(slopes - 1) < 0.1), slopes
+
+
+def test_modified_equation_matches_hand_derivation():
+    """Fixed β, learning rate h: the gradient point θ + cβ(θ − θ_prev) adds cβL''f₀ at order h²
+    to heavy ball's (1−β)f₁ + (1+β)/2·f₀'f₀ = 0, f₀ = −L'/(1−β)."""
+    from dynopt.symbolic.core import is_zero
+    from dynopt.symbolic.modified import momentum_modified_field
+
+    f0, f1, L, th = momentum_modified_field(ThirdNesterov)
+    Lp, Lpp = sp.diff(L, th), sp.diff(L, th, 2)
+    assert is_zero(f0 + Lp / (1 - beta))
+    assert is_zero(f1 - (-(1 + beta) / (2 * (1 - beta) ** 3) + C * beta / (1 - beta) ** 2) * Lp * Lpp)
 
 
 @pytest.fixture
