@@ -73,3 +73,19 @@ def test_recurrence_matches_numeric_iterates(name):
     point = float(c.gradient_point.subs({TH_NEXT: th_2, TH: th_1, TH_PREV: th_0, beta: b}))
     resid = th_2 - th_1 - b * (th_1 - th_0) + al * problem.grad_fn(np.array([[point]]))[0, 0]
     assert abs(resid) < 1e-12
+
+
+def test_bad_scheme_arguments():
+    with pytest.raises(TypeError, match="`scheme`"):
+        scheme_coefficients(42)
+    with pytest.raises(ValueError, match="`scheme` must be"):
+        scheme_coefficients("no-such-scheme")
+    with pytest.raises(TypeError, match="momentum form"):
+        scheme_coefficients("rk4")              # a one-step map: no (α, β) form
+
+    class Nonlinear(MomentumScheme):
+        def gradient_point(self, q, v, beta, q_next=None):
+            return q + v * v
+
+    with pytest.raises(ValueError, match="not a linear combination"):
+        scheme_coefficients(Nonlinear)
