@@ -149,6 +149,19 @@ def test_modified_equations():
     assert is_zero(f1h.subs(beta, 0) + sp.diff(L, th) * sp.diff(L, th, 2) / 2)
 
 
+def test_modified_equations_of_other_schemes():
+    from dynopt.symbolic.modified import momentum_modified_field, rk_modified_field
+
+    # a second-order Runge–Kutta method has no O(h) correction
+    assert rk_modified_field("heun", 2)[0] == sp.zeros(2, 1)
+    # Nesterov: the gradient at θ + β(θ − θ_prev) adds βL''·f₀ at order h², so
+    # (1−β)f₁ + (1+β)/2·f₀'f₀ + βL''f₀ = 0 with f₀ = −L'/(1−β)
+    f0, f1, L, th = momentum_modified_field("nesterov")
+    Lp, Lpp = sp.diff(L, th), sp.diff(L, th, 2)
+    assert is_zero(f0 + Lp / (1 - beta))
+    assert is_zero(f1 - (-(1 + beta) / (2 * (1 - beta) ** 3) + beta / (1 - beta) ** 2) * Lp * Lpp)
+
+
 def test_every_derivation_runs_and_serializes():
     from dynopt.symbolic import DERIVATIONS, _load_all
 

@@ -1,17 +1,20 @@
 """Derived local orders vs the global orders measured by dynopt.analysis.comparison (global = local − 1,
-or the start-error order when the start is less accurate), and the symbolic recurrences vs
-one step of the numeric schemes."""
+or the start-error order when the start is less accurate), the symbolic recurrences vs the numeric
+schemes' iterates, and the table read from the registry."""
 import numpy as np
 import pytest
-import sympy as sp
 
 from dynopt.analysis import compare
 from dynopt.dynamics import HeavyBall
+from dynopt.engine import integrate
 from dynopt.problems import double_well
-from dynopt.schemes import get_scheme
-from dynopt.symbolic.consistency import ALL_SCHEMES, consistency_table
-from dynopt.symbolic.core import gamma, lam
-from dynopt.symbolic.recurrences import MOMENTUM_SCHEMES, coefficients_of, gradient_point
+from dynopt.schemes import METHODS, ExplicitRK, SymplecticEuler
+from dynopt.schemes.momentum import MomentumScheme
+from dynopt.symbolic.consistency import consistency_schemes, consistency_table, scheme_consistency
+from dynopt.symbolic.core import beta, gamma, lam
+from dynopt.symbolic.recurrences import TH, TH_NEXT, TH_PREV, registered_schemes, scheme_coefficients
+
+ALL_SCHEMES = consistency_schemes()
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +38,54 @@ def test_general_and_quadratic_local_orders_agree():
     assert {r.scheme: r.local_order for r in gen}["rk4"] == 5
 
 
-@pytest.mark.parametrize("name", sorted(MOMENTUM_SCHEMES))
-def test_recurrence_matches_one_numeric_step(name):
-    """θ_{n+1} from the symbolic recurrence equals one step of the dynopt scheme."""
+def test_table_is_read_from_the_registry():
+    kinds = (ExplicitRK, SymplecticEuler, MomentumScheme)
+    expected = tuple(name for name, cls in METHODS.items() if issubclass(cls, kinds))
+    assert consistency_schemes() == expected
+    assert [r.scheme for r in consistency_table()] == list(expected)
+    # the old module attribute is the same registry read
+    from dynopt.symbolic import consistency
+
+    assert consistency.ALL_SCHEMES == expected
+
+
+def test_scheme_consistency_accepts_name_class_and_instance():
+    by_name = scheme_consistency("nesterov")
+    assert scheme_consistency(METHODS["nesterov"]) == by_name
+    assert scheme_consistency(METHODS["nesterov"]()) == by_name
+    assert scheme_consistency(METHODS["heavy-ball"]).start_order == 1    # started from rest
+    assert scheme_consistency(METHODS["leapfrog"]).start_order == 2      # half-step start
+    with pytest.raises(TypeError, match="`scheme`"):
+        scheme_consistency("euler-maruyama")
+    with pytest.raises(ValueError, match="`problem`"):
+        scheme_consistency("euler", problem="cubic")
+
+
+@pytest.mark.parametrize("name", registered_schemes(("momentum", "symplectic-euler")))
+def test_recurrence_matches_numeric_iterates(name):
+    """θ_2 of a numeric run solves the symbolic recurrence with θ_1, θ_0 (any start)."""
     problem = double_well(1)
     step, fr = 0.07, 0.8
-    b, al = (float(e.subs({gamma: step, lam: fr})) for e in coefficients_of(name))
-    th_m, th_0 = 0.9, 1.1
-    sch = get_scheme(name)
-    model = HeavyBall(problem, fr)
-    sch.init(model, np.array([[th_0, 0.0]]), step)
-    q, v = sch.step(model, 0.0, (np.array([[th_0]]), np.array([[th_0 - th_m]])), step)
-    z = sp.Symbol("z")
-    grad = lambda x: x ** 3 - x  # noqa: E731 - the double well's gradient
-    rec = (z - th_0) - b * (th_0 - th_m) + al * grad(gradient_point(name)(z, th_0, th_m, b))
-    roots = [complex(r) for r in sp.Poly(sp.expand(rec), z).nroots()]
-    real = [r.real for r in roots if abs(r.imag) < 1e-12]
-    assert min(abs(r - q[0, 0]) for r in real) < 1e-12
+    sol = integrate(HeavyBall(problem, fr), name, (0.0, 2 * step), np.array([[1.1, -0.4]]), step, save_every=1)
+    th_0, th_1, th_2 = sol.y[:, 0, 0]
+    c = scheme_coefficients(name)
+    b, al = (float(e.subs({gamma: step, lam: fr})) for e in (c.beta, c.alpha))
+    point = float(c.gradient_point.subs({TH_NEXT: th_2, TH: th_1, TH_PREV: th_0, beta: b}))
+    resid = th_2 - th_1 - b * (th_1 - th_0) + al * problem.grad_fn(np.array([[point]]))[0, 0]
+    assert abs(resid) < 1e-12
+
+
+def test_bad_scheme_arguments():
+    with pytest.raises(TypeError, match="`scheme`"):
+        scheme_coefficients(42)
+    with pytest.raises(ValueError, match="`scheme` must be"):
+        scheme_coefficients("no-such-scheme")
+    with pytest.raises(TypeError, match="momentum form"):
+        scheme_coefficients("rk4")              # a one-step map: no (α, β) form
+
+    class Nonlinear(MomentumScheme):
+        def gradient_point(self, q, v, beta, q_next=None):
+            return q + v * v
+
+    with pytest.raises(ValueError, match="not a linear combination"):
+        scheme_coefficients(Nonlinear)

@@ -5,11 +5,23 @@ densities and the small derivations of the source texts.
 Each derivation starts from the difference or differential equations and lets sympy
 solve them; identities sympy cannot prove raise :class:`NotProved`.  Run them with
 :func:`get_derivation` or ``dynopt derive NAME``.
+
+A scheme is analysed from its own definition in :mod:`dynopt.schemes`, called on sympy
+symbols: :func:`scheme_coefficients` ((α, β) in (γ, λ) and the recurrence),
+:func:`scheme_stability` (characteristic polynomial and Jury bounds on L = hθ²/2) and
+:func:`scheme_consistency` (local order from Taylor series) take a registry name, a scheme
+class or an instance — a user's subclass of :class:`~dynopt.schemes.momentum.MomentumScheme`
+need not be registered.  Results are facts (expressions, orders); the claims in ``papers/``
+judge them.
 """
 from dynopt.symbolic.core import DERIVATIONS, Derivation, NotProved, get_derivation, require_zero, to_latex, to_str
+from dynopt.symbolic.recurrences import SchemeCoefficients, scheme_coefficients
+from dynopt.symbolic.stability import SchemeStability, scheme_stability
+from dynopt.symbolic.consistency import ConsistencyResult, scheme_consistency
 
 __all__ = ["DERIVATIONS", "Derivation", "NotProved", "get_derivation", "require_zero", "to_latex",
-           "to_str", "MODULES"]
+           "to_str", "MODULES", "SchemeCoefficients", "scheme_coefficients", "SchemeStability",
+           "scheme_stability", "ConsistencyResult", "scheme_consistency"]
 
 #: modules that register derivations (imported lazily: sympy work happens on demand)
 MODULES = ("coefficients", "tuning", "fokker_planck", "velocity", "stability", "consistency", "modified")

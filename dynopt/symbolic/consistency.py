@@ -15,6 +15,11 @@ Definitions
   "rest" start; s = 2 for the half-step start), which reaches θ as O(γ^s) since the
   d-errors are damped by β^n: the predicted global order is min(q − 2, s).
 
+Each scheme enters through its own definition (:mod:`dynopt.symbolic.recurrences`): a
+Runge–Kutta tableau run through ``rk_step``, symplectic Euler's ``update``, a momentum
+scheme's gradient point and (α, β) map, all evaluated on truncated power series.  The table
+lists the registered schemes that have one of these definitions.
+
 "A general smooth L" is its Taylor polynomial at θ_0 with symbolic coefficients
 c_k = L^{(k)}(θ_0) up to the degree that can reach the orders tested, so each
 coefficient of the error is a polynomial in the c_k and its vanishing is decided exactly.
@@ -26,11 +31,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from dynopt.symbolic.core import Derivation, derivation, gamma, lam, order_of
-from dynopt.symbolic.recurrences import MOMENTUM_SCHEMES, RK_SCHEMES, coefficients_of, gradient_point
+from dynopt.schemes import rk_step
+from dynopt.symbolic.core import Derivation, beta, derivation, gamma, lam, order_of
+from dynopt.symbolic.recurrences import (recurrence_defect, registered_schemes, resolve_scheme, rk_tableau,
+                                         scheme_coefficients, scheme_kind)
 
-__all__ = ["ConsistencyResult", "rk_local_order", "momentum_orders", "symplectic_euler_local_order",
-           "consistency_table", "ALL_SCHEMES"]
+__all__ = ["ConsistencyResult", "scheme_consistency", "rk_local_order", "momentum_orders",
+           "symplectic_euler_local_order", "consistency_schemes", "consistency_table"]
 
 P = 6          # series order kept in γ
 _DMAX = 3      # largest dimension of the symbolic quadratic
@@ -38,8 +45,12 @@ _c = sp.symbols("c0:9", real=True)     # c_k = L^{(k)}(θ_0)
 _eta0 = sp.Symbol("η_0", real=True)
 _u = sp.Symbol("u", real=True)         # θ − θ_0
 
-ALL_SCHEMES = ("euler", "heun", "rk4", "symplectic-euler", "leapfrog", "heavy-ball", "nesterov",
-               "nesterov-half", "implicit19")
+
+def __getattr__(name):
+    # the table's scheme names are read from the registry when asked for, never stored
+    if name == "ALL_SCHEMES":
+        return consistency_schemes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -264,15 +275,6 @@ def _grad_L_1d(x):
     return out
 
 
-def _tableau(name):
-    from dynopt.schemes import get_scheme
-
-    sch = get_scheme(name)
-    rat = lambda v: sp.nsimplify(v, rational=True)  # noqa: E731 - 1/6 stored as a float
-    A = tuple(tuple(rat(x) for x in row) for row in sch.A)
-    return A, tuple(rat(x) for x in sch.B), tuple(rat(x) for x in sch.C)
-
-
 def _taylor_solution(second_order: bool):
     """θ(γ) − θ_0 as a series in γ (to γ^P) for θ' = −L'(θ) (first order) or
     θ'' + λθ' = −L'(θ), θ'(0) = η_0 (second order), by matching Taylor coefficients:
@@ -295,27 +297,32 @@ def _exact_gradient_flow_1d():
     return _taylor_solution(False)
 
 
-@functools.lru_cache(maxsize=None)
-def rk_local_order(name, problem="general-1d", d=2):
-    """Local order of the Runge–Kutta scheme ``name`` on gradient flow (its tableau is read
-    from dynopt.schemes and run through the same ``rk_step`` loop, symbolically)."""
-    from dynopt.schemes import rk_step
+def rk_local_order(scheme, problem="general-1d", d=2):
+    """(local order, leading local-error coefficient) of a Runge–Kutta scheme on gradient
+    flow: its tableau run through the same ``rk_step`` loop as the numeric scheme, on series.
 
-    A, B, C = _tableau(name)
+    ``scheme`` is a registry name, class or instance; ``problem`` is ``"general-1d"`` (a general
+    smooth L) or ``"quadratic"`` (L = ½θᵀHθ in ``d`` dimensions).
+    """
+    return _rk_local_order(rk_tableau(scheme), problem, d)
+
+
+@functools.lru_cache(maxsize=None)
+def _rk_local_order(tableau, problem, d):
     if problem == "general-1d":
         fun = lambda t, y: -_grad_L_1d(y)  # noqa: E731
-        step = rk_step(fun, 0, _Series.const(0), _gam(), A, B, C)
+        step = rk_step(fun, 0, _Series.const(0), _gam(), *tableau)
         err = sp.expand((step - _exact_gradient_flow_1d()).expr())
     elif problem == "quadratic":
         exact, Hm, y0, _ = _quadratic_taylor(d, False)
         fun = lambda t, y: -_matvec(Hm, y)  # noqa: E731
         y_start = _Vec([_Series.of(x) for x in y0])
-        err = (rk_step(fun, 0, y_start, _gam(), A, B, C) - exact).expr()
+        err = (rk_step(fun, 0, y_start, _gam(), *tableau) - exact).expr()
     else:
         raise ValueError(f"`problem` must be 'general-1d' or 'quadratic'; got {problem!r}")
     k = order_of(err, gamma, P)
     if k is None:
-        raise ArithmeticError(f"{name}: local error vanishes to O(γ^{P}); raise P")
+        raise ArithmeticError(f"local error vanishes to O(γ^{P}); raise P")
     lead = err.coeff(gamma, k) if not isinstance(err, sp.MatrixBase) else err.applyfunc(lambda x: x.coeff(gamma, k))
     return k, sp.factor(lead) if not isinstance(lead, sp.MatrixBase) else lead
 
@@ -337,93 +344,118 @@ def _heavy_ball_taylor_1d():
     return _taylor_solution(True)
 
 
-def _series_coeffs(name):
-    b, al = coefficients_of(name)
-    return (sp.series(b, gamma, 0, P + 1).removeO(), sp.series(al, gamma, 0, P + 1).removeO())
+def _series(expr):
+    return _Series.of(sp.series(expr, gamma, 0, P + 1).removeO())
+
+
+def momentum_orders(scheme, problem="general-1d", d=2):
+    """(local order, start-error order, leading local-error coefficient) of a momentum-form
+    scheme against θ'' + λθ' = −∇L (see the module docstring for the definitions), from its
+    gradient point and (α, β) map (:func:`~dynopt.symbolic.recurrences.scheme_coefficients`)
+    and its ``start``."""
+    inst, _ = resolve_scheme(scheme)
+    c = scheme_coefficients(inst)
+    return _momentum_orders(c.weights, c.alpha, c.beta, inst.start, problem, d)
 
 
 @functools.lru_cache(maxsize=None)
-def momentum_orders(name, problem="general-1d", d=2):
-    """(local order, start-error order, leading local-error coefficient) of a momentum scheme
-    against θ'' + λθ' = −∇L (see the module docstring for the definitions)."""
-    from dynopt.schemes import get_scheme
-
-    if name not in MOMENTUM_SCHEMES:
-        raise ValueError(f"`name` must be one of {sorted(MOMENTUM_SCHEMES)}; got {name!r}")
-    b, al = _series_coeffs(name)
-    point_of = gradient_point(name)
-    start = get_scheme(name).start
+def _momentum_orders(weights, al, b, start, problem, d):
+    b_s, al_s = _series(b), _series(al)
+    w = [_series(x.subs(beta, b)) for x in weights]
     if problem == "general-1d":
-        th = _heavy_ball_taylor_1d()                 # θ(γ) − θ_0 with θ_0 = 0
-        th_m = th.reflect()                           # θ(−γ) − θ_0
-        b, al = _Series.of(b), _Series.of(al)
-        point = point_of(th, _Series.const(0), th_m, b)
-        tau = (th - b * (0 - th_m) + al * _grad_L_1d(point)).expr()
-        grad0 = _c[1]
-        eta0 = _eta0
+        th_p = _heavy_ball_taylor_1d()                # θ(γ) − θ_0 with θ_0 = 0
+        th_0, th_m = _Series.const(0), th_p.reflect()  # θ(−γ) − θ_0
+        grad0, eta0, grad = _c[1], _eta0, _grad_L_1d
     elif problem == "quadratic":
-        th_p, Hm, y0, e0 = _quadratic_taylor(d, True)
-        th_m = th_p.reflect()
-        y_s = _Vec([_Series.of(x) for x in y0])
-        b, al = _Series.of(b), _Series.of(al)
-        point = point_of(th_p, y_s, th_m, b)
-        tau = (th_p - y_s - (y_s - th_m) * b + _matvec(Hm, point) * al).expr()
-        grad0 = Hm * y0
-        eta0 = e0
+        th_p, Hm, y0, eta0 = _quadratic_taylor(d, True)
+        th_0, th_m = _Vec([_Series.of(x) for x in y0]), th_p.reflect()
+        grad0, grad = Hm * y0, lambda x: _matvec(Hm, x)
     else:
         raise ValueError(f"`problem` must be 'general-1d' or 'quadratic'; got {problem!r}")
+    tau = recurrence_defect(w, th_p, th_0, th_m, al_s, b_s, grad).expr()
     q = order_of(tau, gamma, P)
     if q is None:
-        raise ArithmeticError(f"{name}: defect vanishes to O(γ^{P}); raise P")
+        raise ArithmeticError(f"defect vanishes to O(γ^{P}); raise P")
     # start: d_0 = v_0/γ vs the exact (θ(0) − θ(−γ))/γ
-    if start == "rest":
-        d0 = eta0
-    else:
-        d0 = eta0 + gamma / 2 * (lam * eta0 + grad0)
-    exact_d0 = (-th_m).div_gamma().expr() if problem == "general-1d" else (y_s - th_m).div_gamma().expr()
-    start_err = (d0 - exact_d0)
-    start_err = start_err.applyfunc(lambda x: _trunc(x)) if isinstance(start_err, sp.MatrixBase) else _trunc(start_err)
+    d0 = eta0 if start == "rest" else eta0 + gamma / 2 * (lam * eta0 + grad0)
+    start_err = d0 - (th_0 - th_m).div_gamma().expr()
+    start_err = start_err.applyfunc(_trunc) if isinstance(start_err, sp.MatrixBase) else _trunc(start_err)
     s = order_of(start_err, gamma, P)
     lead = tau.coeff(gamma, q) if not isinstance(tau, sp.MatrixBase) else tau.applyfunc(lambda x: x.coeff(gamma, q))
     return q - 1, s, lead
 
 
+def symplectic_euler_local_order(problem="general-1d", d=2, scheme="symplectic-euler"):
+    """(local order, leading error) of symplectic Euler on (θ, η): its ``update`` run on the
+    Taylor series of the exact solution of θ'' + λθ' = −∇L."""
+    inst, label = resolve_scheme(scheme)
+    if scheme_kind(inst) != "symplectic-euler":
+        raise TypeError(f"`scheme` must be a SymplecticEuler scheme; got {label!r}")
+    return _one_step_local_order(type(inst).update, problem, d)
+
+
 @functools.lru_cache(maxsize=None)
-def symplectic_euler_local_order(problem="general-1d", d=2):
-    """Local order of symplectic Euler η' = η + γ(−λη − ∇L(θ)), θ' = θ + γη' on (θ, η)."""
+def _one_step_local_order(update, problem, d):
     if problem == "general-1d":
         th = _heavy_ball_taylor_1d()
-        et = th.deriv()                               # exact η(γ) = dθ/dγ
-        eta1 = _Series.of(_eta0 + gamma * (-lam * _eta0 - _c[1]))
-        th1 = _gam() * eta1
-        err = sp.Matrix([(th1 - th).expr(), _trunc((eta1 - et).expr(), gamma, P - 1)])
-    else:
+        th1, eta1 = update(_Series.const(0), _Series.of(_eta0), lambda q: -_grad_L_1d(q), lam, _gam())
+        err = sp.Matrix([(th1 - th).expr(), _trunc((eta1 - th.deriv()).expr(), gamma, P - 1)])
+    elif problem == "quadratic":
         thq, Hm, y0, e0 = _quadratic_taylor(d, True)
-        etq = thq.deriv()
         y_s, e_s = _Vec([_Series.of(x) for x in y0]), _Vec([_Series.of(x) for x in e0])
-        eta1 = e_s + (-(e_s * _Series.of(lam)) - _matvec(Hm, y_s)) * _gam()
-        th1 = y_s + eta1 * _gam()
-        err = sp.Matrix.vstack((th1 - thq).expr(), _trunc((eta1 - etq).expr(), gamma, P - 1))
+        th1, eta1 = update(y_s, e_s, lambda q: -_matvec(Hm, q), lam, _gam())
+        err = sp.Matrix.vstack((th1 - thq).expr(), _trunc((eta1 - thq.deriv()).expr(), gamma, P - 1))
+    else:
+        raise ValueError(f"`problem` must be 'general-1d' or 'quadratic'; got {problem!r}")
     k = order_of(err, gamma, P)
     return k, err.applyfunc(lambda x: x.coeff(gamma, k))
 
 
-@functools.lru_cache(maxsize=None)
+def scheme_consistency(scheme, problem="general-1d", d=2) -> ConsistencyResult:
+    """Consistency (local) order of a scheme, from a Taylor expansion of the exact solution
+    against the scheme's own definition.
+
+    Parameters
+    ----------
+    scheme : str, type or Scheme
+        A momentum scheme (against θ'' + λθ' = −∇L, through its recurrence and start),
+        symplectic Euler (against the same ODE, on (θ, η)) or an explicit Runge–Kutta scheme
+        (against gradient flow θ' = −∇L); registry name, class (registered or not) or instance.
+    problem : {"general-1d", "quadratic"}
+        A general smooth L in one dimension, or L = ½θᵀHθ in ``d`` dimensions.
+    d : int
+        Dimension of the quadratic (1 to 3).
+
+    Returns
+    -------
+    ConsistencyResult
+    """
+    if problem not in ("general-1d", "quadratic"):
+        raise ValueError(f"`problem` must be 'general-1d' or 'quadratic'; got {problem!r}")
+    if not 1 <= d <= _DMAX:
+        raise ValueError(f"`d` must be in [1, {_DMAX}]; got {d!r}")
+    inst, label = resolve_scheme(scheme)
+    kind = scheme_kind(inst)
+    if kind == "runge-kutta":
+        k, lead = rk_local_order(inst, problem, d)
+        return ConsistencyResult(label, "gradient flow", problem, k, None, k - 1, str(lead))
+    if kind == "symplectic-euler":
+        k, lead = symplectic_euler_local_order(problem, d, inst)
+        return ConsistencyResult(label, "θ''+λθ'=−∇L", problem, k, None, k - 1, str(list(lead)))
+    k, s, lead = momentum_orders(inst, problem, d)
+    g = k - 1 if s is None else min(k - 1, s)
+    return ConsistencyResult(label, "θ''+λθ'=−∇L", problem, k, s, g, str(lead))
+
+
+def consistency_schemes() -> tuple:
+    """The registered schemes with a symbolic definition (Runge–Kutta, symplectic Euler,
+    momentum family), in registration order, read from :data:`dynopt.schemes.METHODS`."""
+    return registered_schemes()
+
+
 def consistency_table(problem="general-1d", d=2):
-    """ConsistencyResult for every scheme of dynopt.analysis.comparison's standard list."""
-    rows = []
-    for name in ALL_SCHEMES:
-        if name in RK_SCHEMES:
-            k, lead = rk_local_order(name, problem, d)
-            rows.append(ConsistencyResult(name, "gradient flow", problem, k, None, k - 1, str(lead)))
-        elif name == "symplectic-euler":
-            k, lead = symplectic_euler_local_order(problem, d)
-            rows.append(ConsistencyResult(name, "θ''+λθ'=−∇L", problem, k, None, k - 1, str(list(lead))))
-        else:
-            k, s, lead = momentum_orders(name, problem, d)
-            g = k - 1 if s is None else min(k - 1, s)
-            rows.append(ConsistencyResult(name, "θ''+λθ'=−∇L", problem, k, s, g, str(lead)))
-    return tuple(rows)
+    """:func:`scheme_consistency` for every scheme of :func:`consistency_schemes`."""
+    return tuple(scheme_consistency(name, problem, d) for name in consistency_schemes())
 
 
 @derivation("consistency", "local truncation orders of every scheme (sympy series in the step), predicted global orders")

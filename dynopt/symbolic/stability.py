@@ -1,49 +1,113 @@
-"""Linear stability of GD and the momentum schemes on L = hθ²/2 (h > 0), and Polyak's
-optimal parameters.
+"""Linear stability of the schemes on L = hθ²/2 (h > 0), and Polyak's optimal parameters.
 
-Each scheme's two-step recurrence (``recurrences.py``) with θ_n = zⁿ gives its
-characteristic polynomial in z, with a = αh and β.  The Schur–Cohn/Jury conditions for
-c₂z² + c₁z + c₀ (c₂ > 0): p(1) > 0, p(−1) > 0, c₂ ± c₀ > 0 — all roots strictly inside the
-unit circle — are solved in sympy for the largest stable a at each β ∈ (0, 1), and again
-in the ODE variables (hγ², λγ) through the scheme's map (eq 15 or 18).  The parameter
-range is handled by substituting β = 1/(1+u) (λγ = c/(1+u)) with u > 0, so every sign
-sympy needs is decided, never assumed; an undecided sign raises NotProved.
+Each scheme's own definition (``recurrences.py``) gives its characteristic polynomial in z
+with a = αh: a momentum-form scheme (momentum family, symplectic Euler) through its
+two-step recurrence with θ_n = zⁿ; a Runge–Kutta scheme (GD = Euler) through its stability
+function R(a) = one step of θ' = −θ with step a, as z − R(a).  The Schur–Cohn/Jury
+conditions (degree 1: c₁ ± c₀ > 0; degree 2, c₂ > 0: p(1) > 0, p(−1) > 0, c₂ ± c₀ > 0 — all
+roots strictly inside the unit circle) are solved in sympy for the largest stable a at each
+β ∈ (0, 1), and again in the ODE variables (hγ², λγ) through the scheme's own (α, β) map,
+on the λγ range where β ∈ (0, 1).  Parameter ranges are handled by substituting
+β = 1/(1+u) (λγ = X₀/(1+u), X₀ the λγ where β = 0) with u > 0, so every sign sympy needs
+is decided, never assumed; an undecided sign raises NotProved.
+
+The table (``dynopt derive stability``) is built from the registry: GD (Euler on gradient
+flow) and one row per distinct iteration of the registered momentum schemes; the other
+registered schemes with a symbolic definition (symplectic Euler, higher Runge–Kutta) are
+listed beside it.
 """
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
+from dynopt.schemes import METHODS, rk_step
 from dynopt.symbolic.core import Derivation, NotProved, a, beta, derivation, gamma, h, lam, require_zero, z
-from dynopt.symbolic.recurrences import MOMENTUM_SCHEMES, coefficients_of, gradient_point
+from dynopt.symbolic.recurrences import (GD_NAME, GD_SCHEME, recurrence_defect, registered_schemes,
+                                         resolve_scheme, rk_tableau, scheme_coefficients, scheme_kind)
 
-__all__ = ["characteristic_polynomial", "jury_conditions", "stable_upper_bound", "stability_table",
-           "STABILITY_SCHEMES", "spectral_radius_grid", "polyak_gd", "polyak_heavy_ball",
-           "H_ODE", "X_ODE"]
+__all__ = ["SchemeStability", "scheme_stability", "characteristic_polynomial", "jury_conditions",
+           "stable_upper_bound", "stability_bounds", "stability_schemes", "stability_table",
+           "other_stability_table", "companion_spectral_radius", "spectral_radius_grid",
+           "polyak_gd", "polyak_heavy_ball", "H_ODE", "X_ODE"]
 
-#: ODE variables: H = hγ² (hγ for GD), X = λγ
+#: ODE variables: H = hγ² (hγ for Runge–Kutta / GD), X = λγ
 H_ODE = sp.Symbol("hγ2", positive=True)
 X_ODE = sp.Symbol("λγ", positive=True)
 _u = sp.Symbol("u", positive=True)
 
-STABILITY_SCHEMES = ("gd", "heavy-ball", "nesterov", "nesterov-half", "implicit19")
+
+def __getattr__(name):
+    # the table's scheme names are read from the registry when asked for, never stored
+    if name == "STABILITY_SCHEMES":
+        return stability_schemes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def characteristic_polynomial(name: str):
+@dataclass(frozen=True)
+class SchemeStability:
+    """Linear stability of one scheme on L = hθ²/2.
+
+    Attributes
+    ----------
+    scheme : str
+        Label (registry name, ``"gd"`` for Euler on gradient flow, or the class's name).
+    characteristic_polynomial : sympy.Poly
+        In z, with coefficients in a = αh and β (a = hγ for a Runge–Kutta scheme).
+    max_alpha_h : sympy.Expr
+        Largest stable αh as a function of β ∈ (0, 1) (``sympy.oo``: every αh > 0 is stable).
+    ode_variable : str
+        ``"h*γ**2"`` (momentum form) or ``"h*γ"`` (Runge–Kutta).
+    max_ode_variable : sympy.Expr
+        Largest stable ODE variable, a function of λγ = :data:`X_ODE` (momentum form).
+    map : str
+        Where αh and β come from: the (α, β) map, or ``"GD step γ"`` / ``"step γ"``.
+    """
+
+    scheme: str
+    characteristic_polynomial: sp.Poly
+    max_alpha_h: sp.Expr
+    ode_variable: str
+    max_ode_variable: sp.Expr
+    map: str
+
+    def as_row(self) -> dict:
+        """The table row: every expression as a string ``sympy.sympify`` parses."""
+        return {"scheme": self.scheme, "characteristic_polynomial": str(self.characteristic_polynomial.as_expr()),
+                "max_alpha_h": str(self.max_alpha_h), "ode_variable": self.ode_variable,
+                "max_ode_variable": str(self.max_ode_variable), "map": self.map}
+
+
+def _momentum_polynomial(weights):
+    # θ_{n+1}, θ_n, θ_{n−1} divided by z^{n−1}; ∇L(x) = hx and αh = a
+    return sp.Poly(sp.expand(recurrence_defect(weights, z ** 2, z, sp.Integer(1), a, beta, lambda x: x)), z)
+
+
+def _stability_function(tableau):
+    """R(a): one step of θ' = −θ with step a from θ = 1 (the scheme's own stage loop)."""
+    return sp.expand(rk_step(lambda t, y: -y, 0, sp.Integer(1), a, *tableau))
+
+
+def characteristic_polynomial(scheme):
     """Characteristic polynomial in z of the scheme on L = hθ²/2, in a = αh and β.
 
-    Derived by substituting θ_n = zⁿ into the recurrence (GD: θ_{n+1} = θ_n − αhθ_n).
+    Parameters
+    ----------
+    scheme : str, type or Scheme
+        Registry name (``"gd"`` = Euler), scheme class (registered or not) or instance.
+
+    Returns
+    -------
+    sympy.Poly
+        Momentum form: θ_n = zⁿ in its recurrence; Runge–Kutta: z − R(a).
     """
-    if name == "gd":
-        return sp.Poly(sp.expand(z - 1 + a), z)
-    if name not in MOMENTUM_SCHEMES or name == "leapfrog":
-        raise ValueError(f"`name` must be one of {list(STABILITY_SCHEMES)}; got {name!r}")
-    t1, t0, tm = z ** 2, z, sp.Integer(1)   # θ_{n+1}, θ_n, θ_{n−1} divided by z^{n−1}
-    point = gradient_point(name)(t1, t0, tm, beta)
-    rec = (t1 - t0) - beta * (t0 - tm) + a * point    # ∇L(x) = hx, αh = a
-    return sp.Poly(sp.expand(rec), z)
+    inst, _ = resolve_scheme(scheme)
+    if scheme_kind(inst) == "runge-kutta":
+        return sp.Poly(z - _stability_function(rk_tableau(inst)), z)
+    return _momentum_polynomial(scheme_coefficients(inst).weights)
 
 
 def jury_conditions(poly):
@@ -73,8 +137,21 @@ def _sign(expr, param_sub):
     raise NotProved(f"cannot decide the sign of {expr} on the parameter range")
 
 
+def _root_bound(num, var):
+    """Smallest positive root of a polynomial condition num(var) > 0 in ``var`` alone (the
+    condition holds on (0, root)), or None when it holds for every var > 0."""
+    coeffs = [c for _, c in sorted(num.terms())]        # lowest degree first: sign at var → 0⁺
+    if not coeffs or coeffs[0] < 0:
+        raise NotProved(f"condition {num.as_expr()} > 0 fails for small {var} > 0")
+    roots = [x for x in num.real_roots() if x.is_positive]
+    return min(roots, key=lambda x: float(x)) if roots else None
+
+
 def stable_upper_bound(conditions, var, param, param_sub):
-    """Largest stable ``var`` (> 0) from linear Jury conditions, for the parameter range.
+    """Largest stable ``var`` (> 0) from the Jury conditions, for the parameter range.
+
+    Each condition must be linear in ``var`` (coefficients in ``param``), or a polynomial in
+    ``var`` alone (then its smallest positive root bounds the stable interval).
 
     Returns
     -------
@@ -87,7 +164,12 @@ def stable_upper_bound(conditions, var, param, param_sub):
         s_den = _sign(den, param_sub)
         num = sp.Poly(sp.expand(num * s_den), var)
         if num.degree() > 1:
-            raise NotProved(f"Jury condition {cond} is not linear in {var}")
+            if num.free_symbols - {var}:
+                raise NotProved(f"Jury condition {cond} is not linear in {var}")
+            root = _root_bound(num, var)
+            if root is not None:
+                uppers.append(root)
+            continue
         c1, c0 = (num.all_coeffs() if num.degree() == 1 else [sp.Integer(0), num.all_coeffs()[0]])
         s1 = _sign(c1, param_sub) if c1 != 0 else 0
         if s1 == 0:
@@ -110,54 +192,118 @@ def stable_upper_bound(conditions, var, param, param_sub):
     return sp.factor(sp.simplify(best))
 
 
+def _lambda_gamma_range(b_x):
+    """Substitution λγ = X₀/(1+u), u > 0, for the λγ range (0, X₀) where β ∈ (0, 1): X₀ is
+    the positive root of β(λγ) = 0 (λγ = u when β never vanishes)."""
+    roots = [x for x in sp.solve(sp.Eq(b_x, 0), X_ODE) if x.is_positive]
+    if len(roots) > 1:
+        raise NotProved(f"β = {b_x} vanishes at several λγ > 0: {roots}")
+    return {X_ODE: roots[0] / (1 + _u)} if roots else {X_ODE: _u}
+
+
 @functools.lru_cache(maxsize=None)
-def stability_bounds(name: str):
-    """(max αh in β, max of the ODE variable in λγ, ODE variable name) for scheme ``name``."""
-    poly = characteristic_polynomial(name)
+def _momentum_bounds(weights, al, b, label):
+    """(max αh in β, max hγ² in λγ) of a momentum-form scheme (cached on its definition)."""
+    poly = _momentum_polynomial(weights)
     conds, lead = jury_conditions(poly)
     on_beta = {beta: 1 / (1 + _u)}
     if _sign(lead, on_beta) <= 0:
-        raise NotProved(f"leading coefficient {lead} of {name} is not positive")
+        raise NotProved(f"leading coefficient {lead} of {label} is not positive")
     max_a = stable_upper_bound(conds, a, beta, on_beta)
-    if name == "gd":
-        # GD with step γ on L = hθ²/2: a = hγ, no β
-        ode = max_a.subs(a, H_ODE)
-        return max_a, ode, "h*γ"
-    b, al = coefficients_of(name)
-    which = MOMENTUM_SCHEMES[name][1]
-    xmax = 2 if which == "eq15" else 1      # λγ range with β ∈ (0, 1)
     to_ode = {a: sp.simplify((al * h).subs({h: H_ODE / gamma ** 2}).subs(lam, X_ODE / gamma)),
               beta: sp.simplify(b.subs(lam, X_ODE / gamma))}
     if any(gamma in e.free_symbols for e in to_ode.values()):
-        raise NotProved(f"{name}: αh and β are not functions of (hγ², λγ) alone: {to_ode}")
+        raise NotProved(f"{label}: αh and β are not functions of (hγ², λγ) alone: {to_ode}")
     ode_conds = [sp.simplify(c.subs(to_ode, simultaneous=True)) for c in conds]
-    on_x = {X_ODE: xmax / (1 + _u)}
-    lead_ode = lead.subs(to_ode, simultaneous=True)
-    if _sign(lead_ode, on_x) <= 0:
-        raise NotProved(f"leading coefficient of {name} is not positive in ODE variables")
+    on_x = _lambda_gamma_range(to_ode[beta])
+    if _sign(lead.subs(to_ode, simultaneous=True), on_x) <= 0:
+        raise NotProved(f"leading coefficient of {label} is not positive in ODE variables")
     max_ode = stable_upper_bound(ode_conds, H_ODE, X_ODE, on_x)
     # consistency of the two bounds through the map
     if max_a is not sp.oo and max_ode is not sp.oo:
         require_zero(max_a.subs(beta, to_ode[beta]) - to_ode[a].subs(H_ODE, max_ode),
-                     f"{name}: the (αh, β) and (hγ², λγ) bounds describe the same boundary")
-    return max_a, max_ode, "h*γ**2"
+                     f"{label}: the (αh, β) and (hγ², λγ) bounds describe the same boundary")
+    return max_a, max_ode
+
+
+@functools.lru_cache(maxsize=None)
+def _rk_bound(tableau):
+    poly = sp.Poly(z - _stability_function(tableau), z)
+    conds, _ = jury_conditions(poly)
+    return poly, stable_upper_bound(conds, a, beta, {beta: 1 / (1 + _u)})
+
+
+def scheme_stability(scheme) -> SchemeStability:
+    """Linear stability of a scheme on L = hθ²/2, derived from its own definition.
+
+    Parameters
+    ----------
+    scheme : str, type or Scheme
+        A momentum scheme, symplectic Euler or an explicit Runge–Kutta scheme: registry
+        name (``"gd"`` = Euler on gradient flow), class (registered or not) or instance.
+
+    Returns
+    -------
+    SchemeStability
+        Characteristic polynomial, the largest stable αh as a function of β, and the same
+        bound in ODE variables: hγ² as a function of λγ through the scheme's (α, β) map
+        (momentum form), or hγ with step γ = α (Runge–Kutta).
+
+    Raises
+    ------
+    NotProved
+        When a sign the Jury analysis needs cannot be decided on the parameter range.
+    """
+    inst, label = resolve_scheme(scheme)
+    if scheme_kind(inst) == "runge-kutta":
+        poly, max_a = _rk_bound(rk_tableau(inst))
+        gd = label == GD_NAME or type(inst) is METHODS.get(GD_SCHEME)
+        return SchemeStability(label, poly, max_a, "h*γ", max_a.subs(a, H_ODE),
+                               "GD step γ" if gd else "step γ")
+    c = scheme_coefficients(inst)
+    max_a, max_ode = _momentum_bounds(c.weights, c.alpha, c.beta, label)
+    return SchemeStability(label, _momentum_polynomial(c.weights), max_a, "h*γ**2", max_ode, c.map)
+
+
+def stability_bounds(name):
+    """(max αh in β, max of the ODE variable in λγ, ODE variable name) of ``name`` (a
+    registry name, ``"gd"``, or a scheme class or instance); see :func:`scheme_stability`."""
+    s = scheme_stability(name)
+    return s.max_alpha_h, s.max_ode_variable, s.ode_variable
+
+
+def stability_schemes() -> tuple:
+    """Rows of the stability table, read from the registry: ``"gd"`` (Euler on gradient
+    flow), then one per distinct iteration of the registered momentum schemes (schemes that
+    differ only in their start share a row, named after the one started from rest, as an
+    optimizer is)."""
+    rows, start_of = {}, {}
+    for name in registered_schemes(("momentum",)):
+        c = scheme_coefficients(name)
+        key = (c.weights, c.alpha, c.beta)
+        start = resolve_scheme(name)[0].start
+        if key not in rows or (start == "rest" and start_of[key] != "rest"):
+            rows[key], start_of[key] = name, start
+    return (GD_NAME, *rows.values())
 
 
 def stability_table():
-    """One dict per scheme: scheme, characteristic polynomial, max_alpha_h (in β),
-    ode_variable, max_ode_variable (in λγ), coefficient map."""
-    rows = []
-    for name in STABILITY_SCHEMES:
-        max_a, max_ode, var = stability_bounds(name)
-        rows.append({"scheme": name, "characteristic_polynomial": str(characteristic_polynomial(name).as_expr()),
-                     "max_alpha_h": str(max_a), "ode_variable": var, "max_ode_variable": str(max_ode),
-                     "map": "GD step γ" if name == "gd" else MOMENTUM_SCHEMES[name][1]})
-    return rows
+    """One dict per row of :func:`stability_schemes` (see :meth:`SchemeStability.as_row`)."""
+    return [scheme_stability(name).as_row() for name in stability_schemes()]
+
+
+def other_stability_table():
+    """Rows for the other registered schemes with a symbolic definition (symplectic Euler,
+    Runge–Kutta schemes other than GD = Euler)."""
+    names = registered_schemes(("symplectic-euler", "runge-kutta"))
+    return [scheme_stability(name).as_row() for name in names if name != GD_SCHEME]
 
 
 # -- numeric spectral radii (for the tests and the claims) ------------------------------
 def companion_spectral_radius(name, a_vals, b_vals):
-    """Largest root modulus of the characteristic polynomial (numpy), broadcast over arrays."""
+    """Largest root modulus of the characteristic polynomial of ``name`` (a registry name,
+    ``"gd"``, or a scheme class or instance) at a = ``a_vals``, β = ``b_vals`` (numpy,
+    broadcast)."""
     poly = characteristic_polynomial(name)
     coeffs = [sp.lambdify((a, beta), c, "numpy") for c in poly.all_coeffs()]
     A, B = np.broadcast_arrays(np.asarray(a_vals, float), np.asarray(b_vals, float))
@@ -225,8 +371,10 @@ def _stability():
         results=res,
         steps=["characteristic polynomial from the recurrence with θ_n = zⁿ, a = αh",
                "Jury: p(1) > 0, p(−1) > 0, c₂ ± c₀ > 0, each linear in a; solved for β = 1/(1+u), u > 0",
-               "ODE variables through eq 15 (heavy ball) or eq 18 (Nesterov family, implicit 19)"],
-        data={"json": rows})
+               "ODE variables through eq 15 (heavy ball) or eq 18 (Nesterov family, implicit 19)",
+               "schemes read from the registry; other_schemes: the same analysis for symplectic Euler "
+               "and Runge–Kutta (stable interval of hγ on the real axis)"],
+        data={"json": rows, "other_schemes": other_stability_table()})
     return d
 
 
