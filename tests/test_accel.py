@@ -262,8 +262,29 @@ def test_momentum_sgd_validation():
 def test_momentum_sgd_is_reproducible_with_a_seed():
     p = quadratic(np.eye(2))
     a = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, 11)
-    b = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.default_rng(11))
-    assert np.array_equal(a.theta, b.theta)
+    b = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.SeedSequence(11))
+    c, e = (momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.default_rng(11)) for _ in range(2))
+    assert np.array_equal(a.theta, b.theta) and np.array_equal(c.theta, e.theta)
+    assert not np.array_equal(a.theta, momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, 12).theta)
+
+
+@pytest.mark.parametrize("beta", [0.8, 1.0])
+def test_momentum_sgd_ensemble_without_noise_is_the_heavy_ball_iteration(beta):
+    # c = 0: the Kramers run through the engine must be the optimizer's recurrence itself
+    p = quadratic(np.diag([1.0, 4.0]))
+    a = 0.05
+    run = momentum_sgd_ensemble(p, a, beta, 0.0, 40, 3, 0, theta0=[1.0, -1.0], record_every=10)
+    theta, v = np.array([1.0, -1.0]), np.zeros(2)
+    energy = [p.value(theta)]
+    for n in range(1, 41):
+        v = beta * v - a * p.grad(theta)
+        theta = theta + v
+        if n % 10 == 0:
+            energy.append(0.5 * np.sum(v ** 2) / run.gamma ** 2 + p.value(theta))
+    assert np.allclose(run.theta, theta, rtol=1e-12, atol=1e-14)
+    assert np.allclose(run.v, v, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(run.steps, [0, 10, 20, 30, 40])
+    assert np.allclose(run.energy_mean, energy, rtol=1e-12) and np.all(run.energy_se <= 1e-12)
 
 
 # -- Lessard's cycle ---------------------------------------------------------------------------
