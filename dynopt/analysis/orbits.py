@@ -122,7 +122,7 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
                 tails[todo] = model.position(sol.y[-K:])[:, :, 0].T
                 break
             bad = np.array([blown_up(y) for y in sol.y_final])
-            if not bad.any():  # the scheme's blown-up state has no row of its own: keep it honest
+            if not bad.any():  # only the scheme's internal state blew up: no row to single out
                 bad[:] = True
             diverged[todo[bad]] = True
             todo = todo[~bad]
@@ -139,4 +139,3 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
         labels[undecided & ok] = p
     labels[diverged] = -1
     return labels, tails
-

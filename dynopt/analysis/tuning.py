@@ -172,8 +172,7 @@ def iterations_to_tolerance(model: Model, scheme, y0, dt, x_star, tol=1e-8,
 
     def reached(t, y):
         # the worst path's relative error, kept for the returned error history
-        z = model.position(y) - xs
-        errs.append(float((np.sqrt((z * z).sum(axis=1)) / e0).max()))
+        errs.append(float(np.max(np.linalg.norm(model.position(y) - xs, axis=1) / e0)))
         return errs[-1] <= tol
 
     sol = integrate(model, scheme, (0.0, max_iter * dt), y0, dt, stop=reached)
