@@ -6,14 +6,14 @@ import pytest
 import sympy as sp
 
 from dynopt.analysis import TUNINGS, asymptotic_rate, classify_orbits, iterations_to_tolerance, kramers_parameters, momentum_sgd_ensemble, momentum_sgd_stationary_covariance, nesterov_ode_bessel, nesterov_ode_reference, polyak_tuning, refine_cycle, sgd_stationary_variance, tuned_method
-from dynopt.dynamics import HighResolutionODE
+from dynopt.dynamics import GradientFlow, HighResolutionODE
 from dynopt.problems import power_function
 from dynopt.analysis import fit_order
 from dynopt.dynamics import NesterovODE
 from dynopt.engine import integrate
-from dynopt.problems import from_expr, lessard_function, log_sum_exp, quadratic
+from dynopt.problems import double_well, from_expr, lessard_function, log_sum_exp, quadratic
 from dynopt.analysis import exact_linear
-from dynopt.schemes import (METHODS, HeavyBallSC, NesterovConvex, NesterovSC, get_scheme,
+from dynopt.schemes import (METHODS, Euler, HeavyBallSC, NesterovConvex, NesterovSC, get_scheme,
                             leapfrog_coefficients)
 
 
@@ -83,6 +83,22 @@ def test_iterations_to_tolerance_validates_and_reports_divergence():
         iterations_to_tolerance(model, scheme, [1.0, 1.0], dt, [0, 0], tol=2.0)
     run = iterations_to_tolerance(model, scheme, [1.0, 1.0], 0.5, [0, 0], max_iter=2000)  # 0.5·10 > 2
     assert not run.reached and run.diverged_step is not None
+
+
+def test_iterations_to_tolerance_stops_at_the_first_iterate_below_tol():
+    # GD on diag(1, 10) from (1, 1): x_k = (1 − αh)^k x_0 componentwise, so the error history
+    # is known in closed form and the run must end exactly where it first drops below tol
+    prob = quadratic(np.diag([1.0, 10.0]))
+    tu = TUNINGS["gd"](1.0, 10.0)
+    model, scheme, dt = tuned_method(prob, tu)
+    run = iterations_to_tolerance(model, scheme, [1.0, 1.0], dt, [0, 0], tol=1e-6, max_iter=500)
+    k = np.arange(len(run.errors))
+    exact = np.linalg.norm((1 - tu.alpha * np.array([1.0, 10.0]))[None, :] ** k[:, None], axis=1) / math.sqrt(2)
+    assert np.allclose(run.errors, exact, rtol=1e-10, atol=0)
+    assert run.iterations == int(np.argmax(exact <= 1e-6)) == len(run.errors) - 1
+    assert run.diverged_step is None
+    short = iterations_to_tolerance(model, scheme, [1.0, 1.0], dt, [0, 0], tol=1e-6, max_iter=10)
+    assert not short.reached and len(short.errors) == 11
 
 
 def test_tuning_validates_mu_L():
@@ -246,8 +262,29 @@ def test_momentum_sgd_validation():
 def test_momentum_sgd_is_reproducible_with_a_seed():
     p = quadratic(np.eye(2))
     a = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, 11)
-    b = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.default_rng(11))
-    assert np.array_equal(a.theta, b.theta)
+    b = momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.SeedSequence(11))
+    c, e = (momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, np.random.default_rng(11)) for _ in range(2))
+    assert np.array_equal(a.theta, b.theta) and np.array_equal(c.theta, e.theta)
+    assert not np.array_equal(a.theta, momentum_sgd_ensemble(p, 0.01, 0.9, 1.0, 50, 7, 12).theta)
+
+
+@pytest.mark.parametrize("beta", [0.8, 1.0])
+def test_momentum_sgd_ensemble_without_noise_is_the_heavy_ball_iteration(beta):
+    # c = 0: the Kramers run through the engine must be the optimizer's recurrence itself
+    p = quadratic(np.diag([1.0, 4.0]))
+    a = 0.05
+    run = momentum_sgd_ensemble(p, a, beta, 0.0, 40, 3, 0, theta0=[1.0, -1.0], record_every=10)
+    theta, v = np.array([1.0, -1.0]), np.zeros(2)
+    energy = [p.value(theta)]
+    for n in range(1, 41):
+        v = beta * v - a * p.grad(theta)
+        theta = theta + v
+        if n % 10 == 0:
+            energy.append(0.5 * np.sum(v ** 2) / run.gamma ** 2 + p.value(theta))
+    assert np.allclose(run.theta, theta, rtol=1e-12, atol=1e-14)
+    assert np.allclose(run.v, v, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(run.steps, [0, 10, 20, 30, 40])
+    assert np.allclose(run.energy_mean, energy, rtol=1e-12) and np.all(run.energy_se <= 1e-12)
 
 
 # -- Lessard's cycle ---------------------------------------------------------------------------
@@ -273,6 +310,21 @@ def test_gd_and_nesterov_converge_on_lessards_function(key):
     model, scheme, dt = tuned_method(prob, TUNINGS[key](1.0, 25.0))
     labels, _ = classify_orbits(model, scheme, dt, np.linspace(-10, 10, 201), n_steps=1500)
     assert np.all(labels == 0)
+
+
+def test_classify_orbits_labels_blown_up_starts_and_runs_the_rest_unchanged():
+    # GD with step 0.3 on the double well x⁴/4 − x²/2 blows up from large |x0| only
+    model = GradientFlow(double_well(1))
+    starts = np.linspace(-4, 4, 81)
+    labels, tails = classify_orbits(model, Euler(), 0.3, starts, n_steps=300)
+    div = labels == -1
+    assert div.any() and (~div).any()
+    assert np.isnan(tails[div]).all() and np.isfinite(tails[~div]).all()
+    assert np.abs(starts[div]).min() > np.abs(starts[~div]).max()
+    kept, kept_tails = classify_orbits(model, Euler(), 0.3, starts[~div], n_steps=300)
+    assert np.array_equal(kept, labels[~div]) and np.array_equal(kept_tails, tails[~div])
+    with pytest.raises(ValueError, match="`n_steps`"):
+        classify_orbits(model, Euler(), 0.3, starts, n_steps=10)
 
 
 def test_refine_cycle_validates():

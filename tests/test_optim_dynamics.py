@@ -98,3 +98,52 @@ def test_sgd_ensemble_stationary_loss_matches_discrete_lyapunov():
         sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 3)], n_paths=2, rng=0)
     with pytest.raises(ValueError, match="`sampling`"):
         sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 5)], n_paths=2, rng=0, sampling="x")
+
+
+def test_sgd_ensemble_phases_chain_into_full_batch_gd():
+    # B = N without replacement is full-batch GD: every path follows θ ← θ − η H(θ − θ*) and
+    # the phases (each its own simulate run) must continue from each other's final states
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(20, 2))
+    b = rng.normal(size=20)
+    P = least_squares(A, b)
+    schedule = [(3, 0.2, 20), (2, 0.05, 20)]
+    res = sgd_least_squares_ensemble(A, b, P.center + 1.0, schedule, n_paths=3, rng=0,
+                                     sampling="without-replacement")
+    z = np.ones(2)
+    expected = [0.5 * z @ P.hessian_matrix @ z]
+    for n_epochs, lr, _ in schedule:
+        for _ in range(n_epochs):
+            z = z - lr * P.hessian_matrix @ z
+            expected.append(0.5 * z @ P.hessian_matrix @ z)
+    assert np.allclose(res.excess_mean, expected, rtol=1e-10)
+    assert np.all(res.excess_se <= 1e-12 * res.excess_mean)
+    assert res.steps == 5 and np.array_equal(res.lr, [0.2] * 3 + [0.05] * 2) and np.array_equal(res.batch, [20] * 5)
+
+
+def test_sgd_ensemble_is_reproducible_and_phases_draw_different_streams():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(30, 2))
+    b = rng.normal(size=30)
+    sched = [(2, 0.1, 5), (2, 0.1, 5)]
+    r1, r2 = (sgd_least_squares_ensemble(A, b, np.zeros(2), sched, n_paths=50, rng=7) for _ in range(2))
+    assert np.array_equal(r1.excess_mean, r2.excess_mean)
+    r3 = sgd_least_squares_ensemble(A, b, np.zeros(2), sched, n_paths=50, rng=np.random.SeedSequence(7))
+    assert np.array_equal(r1.excess_mean, r3.excess_mean)
+    assert not np.array_equal(r1.excess_mean, sgd_least_squares_ensemble(A, b, np.zeros(2), sched, 50, rng=8).excess_mean)
+
+
+def test_least_squares_batch_grads_equal_the_per_example_gradients():
+    # the fast per-path minibatch gradient of least squares against the generic fallback
+    from dynopt.problems import finite_sum
+
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(15, 3))
+    b = rng.normal(size=15)
+    P = least_squares(A, b)
+    generic = finite_sum(P.example_grad_fn, 15, 3)
+    x = rng.normal(size=(8, 3))
+    idx = rng.integers(0, 15, size=(8, 4))
+    fast = P.batch_grads(x, idx)
+    assert np.allclose(fast, generic.batch_grads(x, idx), rtol=1e-13, atol=1e-14)
+    assert np.allclose(fast[2], P.minibatch_grad(x[2], idx[2]), rtol=1e-13, atol=1e-14)

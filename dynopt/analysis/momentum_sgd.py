@@ -2,7 +2,6 @@
 exact stationary covariances from the discrete Lyapunov equation, and ensembles.
 """
 from __future__ import annotations
-from dynopt.checks import as_generator
 
 
 import math
@@ -11,7 +10,9 @@ import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 from dynopt.checks import check_finite_param
 from dynopt.problems import Problem
-from dynopt.schemes import (leapfrog_ode_parameters)
+from dynopt.dynamics import Kramers
+from dynopt.engine import Moments, as_seed_sequence, simulate
+from dynopt.schemes import leapfrog_ode_parameters
 
 __all__ = ["KramersParameters", "kramers_parameters", "momentum_sgd_matrices", "momentum_sgd_stationary_covariance", "sgd_stationary_variance", "MomentumSGDRun", "momentum_sgd_ensemble"]
 
@@ -135,6 +136,22 @@ class MomentumSGDRun:
     gamma: float
 
 
+class _EnergyMoments(Moments):
+    """Ensemble moments of (H, |η|²) of a Kramers state y = [θ, η] instead of y itself."""
+
+    def __init__(self, model, every):
+        super().__init__(every=every, name="energy")
+        self.model = model
+
+    def start(self, layout, state_dim):
+        super().start(layout, 2)
+
+    def observe(self, k, t, y, b0, b1, layout, alive):
+        eta2 = np.sum(self.model.velocity(y) ** 2, axis=1)
+        H = 0.5 * eta2 + self.model.problem.value_fn(self.model.position(y))
+        super().observe(k, t, np.column_stack([H, eta2]), b0, b1, layout, alive)
+
+
 def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_paths, rng,
                           theta0=None, record_every=None) -> MomentumSGDRun:
     """Momentum SGD with additive Gaussian gradient noise, an ensemble of paths::
@@ -144,6 +161,10 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     (kexue-5655 eq 16 with a noisy gradient; β = 1 is "naive SGHMC", Chen, Fox & Guestrin
     2014, eq 3 discretized).  Started from rest at ``theta0`` (default x* or 0).
 
+    The run is :func:`dynopt.engine.simulate` of the Kramers model with (γ, λ, σ² = γc)
+    from :func:`kramers_parameters` (β = 1 is λ = 0) and the ``"momentum-sgd"`` scheme,
+    whose step with ``dt = γ`` is this iteration.
+
     Parameters
     ----------
     problem : Problem
@@ -152,6 +173,7 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     noise_var : float ≥ 0
     n_steps, n_paths : int ≥ 1
     rng : int, SeedSequence or Generator
+        Root of the engine's per-block random streams.
     theta0 : array_like, shape (d,), optional
     record_every : int, optional
         Record energy statistics every so many steps (default: only at the end).
@@ -159,6 +181,7 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     Returns
     -------
     MomentumSGDRun
+        Paths that blow up are excluded from the energy statistics (their final rows are NaN).
     """
     a = check_finite_param(alpha, "alpha", low=0.0, low_inclusive=False)
     b = check_finite_param(beta, "beta", low=0.0, high=1.0)
@@ -166,30 +189,19 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     for nm, val in (("n_steps", n_steps), ("n_paths", n_paths)):
         if not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"`{nm}` must be a positive integer; got {val!r}")
-    gen = as_generator(rng)
+    if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
+        raise ValueError(f"`record_every` must be a positive integer; got {record_every!r}")
+    root = as_seed_sequence(rng=rng, name="rng")
     d = problem.dim
     if theta0 is None:
         theta0 = problem.minima[0] if problem.minima is not None else np.zeros(d)
-    theta = np.broadcast_to(np.asarray(theta0, float).reshape(1, d), (n_paths, d)).copy()
-    v = np.zeros_like(theta)
-    gamma, _ = leapfrog_ode_parameters(a, b)
-    sd = math.sqrt(c)
-    every = record_every or n_steps
-    steps, em, es, e2 = [], [], [], []
-
-    def record(n):
-        eta2 = np.sum(v * v, axis=1) / gamma ** 2
-        H = 0.5 * eta2 + problem.value_fn(theta)
-        steps.append(n)
-        em.append(H.mean())
-        es.append(H.std(ddof=1) / math.sqrt(n_paths) if n_paths > 1 else math.nan)
-        e2.append(eta2.mean())
-
-    record(0)
-    for n in range(1, n_steps + 1):
-        g = problem.grad_fn(theta) + sd * gen.standard_normal((n_paths, d))
-        v = b * v - a * g
-        theta = theta + v
-        if n % every == 0:
-            record(n)
-    return MomentumSGDRun(theta, v, np.array(steps), np.array(em), np.array(es), np.array(e2), gamma)
+    kp = kramers_parameters(a, b, c)
+    model = Kramers(problem, kp.friction, math.sqrt(kp.sigma2))
+    energy = _EnergyMoments(model, record_every or n_steps)
+    res = simulate(model, "momentum-sgd", (0.0, n_steps * kp.gamma), np.asarray(theta0, float).reshape(d),
+                   kp.gamma, n_paths=int(n_paths), seed=root, observers=[energy], progress=False)
+    stats = res.observations["energy"]
+    se = stats.se[:, 0] if n_paths > 1 else np.full(len(stats.t), math.nan)
+    return MomentumSGDRun(model.position(res.y_final), model.velocity(res.y_final) * kp.gamma,
+                          np.round(stats.t / kp.gamma).astype(int), stats.mean[:, 0], se,
+                          stats.mean[:, 1], kp.gamma)

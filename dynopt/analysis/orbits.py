@@ -7,9 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from dynopt.dynamics import Model
+from dynopt.engine import blown_up, integrate
 from dynopt.problems import Problem
 
 __all__ = ["Cycle", "refine_cycle", "classify_orbits"]
+
+#: bytes of saved trajectory per integrate call of :func:`classify_orbits`
+_SAVED_BYTES = 2 ** 26
 
 
 # ---------------------------------------------------------------------------------------
@@ -87,6 +91,10 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
                     cycle_tol=1e-9):
     """Run ``scheme`` on a 1-D ``model`` from rest at each start and classify the orbit.
 
+    The iterates come from :func:`dynopt.engine.integrate`; a run stops at the first
+    blow-up of any path, so the starts that blew up are labelled and the others run again
+    (the paths are independent, so their iterates are the same).
+
     Returns
     -------
     labels : ndarray of int, shape (n,)
@@ -94,25 +102,31 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
         period p (|x_{N−j} − x_{N−j−p}| ≤ cycle_tol for j < p), −1 diverged, −2
         undetermined.
     tails : ndarray, shape (n, 2·max_period)
-        The last iterates (for refining a cycle).
+        The last iterates (for refining a cycle); NaN for diverged starts.
     """
     starts = np.asarray(starts, float).reshape(-1, 1)
     if model.d != 1:
         raise ValueError("`model` must be 1-D")
-    y = model.as_state(starts)
-    state = scheme.init(model, y, dt)
     K = 2 * max_period
-    tails = np.empty((starts.shape[0], K))
-    xstar = model.problem.minima[0, 0] if model.problem.minima is not None else 0.0
+    if not isinstance(n_steps, (int, np.integer)) or n_steps < K:
+        raise ValueError(f"`n_steps` must be an integer ≥ 2·max_period = {K}; got {n_steps!r}")
+    tails = np.full((starts.shape[0], K), np.nan)
     diverged = np.zeros(starts.shape[0], bool)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(n_steps):
-            state = scheme.step(model, k * dt, state, dt)
-            x = state[0][:, 0]
-            bad = ~np.isfinite(x) | (np.abs(x) > 1e100)
-            diverged |= bad
-            if k >= n_steps - K:
-                tails[:, k - (n_steps - K)] = x
+    # integrate keeps every saved state: cut the starts so a chunk's trajectory stays small
+    chunk = max(1, _SAVED_BYTES // (8 * model.state_dim * (n_steps + 1)))
+    for lo in range(0, starts.shape[0], chunk):
+        todo = np.arange(lo, min(lo + chunk, starts.shape[0]))
+        while todo.size:
+            sol = integrate(model, scheme, (0.0, n_steps * dt), starts[todo], dt, save_every=1)
+            if sol.diverged_step is None:
+                tails[todo] = model.position(sol.y[-K:])[:, :, 0].T
+                break
+            bad = np.array([blown_up(y) for y in sol.y_final])
+            if not bad.any():  # only the scheme's internal state blew up: no row to single out
+                bad[:] = True
+            diverged[todo[bad]] = True
+            todo = todo[~bad]
+    xstar = model.problem.minima[0, 0] if model.problem.minima is not None else 0.0
     labels = np.full(starts.shape[0], -2)
     last = tails[:, -1]
     conv = np.abs(last - xstar) <= conv_tol * np.maximum(1.0, np.abs(starts[:, 0] - xstar))

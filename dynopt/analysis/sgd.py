@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 from typing import NamedTuple
-from dynopt.checks import as_generator
 from dynopt.checks import check_finite_param
+from dynopt.dynamics import SGDModifiedEquation
+from dynopt.engine import as_seed_sequence, simulate
+from dynopt.problems import least_squares
 
 __all__ = ["sgd_stationary_covariances", "covariance_z", "EnsembleResult", "sgd_least_squares_ensemble", "ou_excess_loss", "discrete_stationary_excess_loss"]
 
@@ -95,6 +97,11 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
                                sampling: str = "replacement") -> EnsembleResult:
     """Independent minibatch-SGD paths on L(θ) = (1/N) Σ ½(a_iᵀθ − b_i)².
 
+    SGD itself is the engine's ``"sgd"`` scheme (:class:`dynopt.schemes.SGDIterates`) on
+    the :class:`~dynopt.dynamics.SGDModifiedEquation` of each phase, run by
+    :func:`dynopt.engine.simulate`; the phases are chained through their final states,
+    each with its own stream spawned from the root SeedSequence.
+
     Parameters
     ----------
     A : ndarray, shape (N, d); b : ndarray, shape (N,)
@@ -103,51 +110,53 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
         Phases; an epoch is N/B steps (B must divide N).
     n_paths : int
     rng : int, SeedSequence or Generator
-    sampling : {"replacement", "shuffle"}
+    sampling : {"replacement", "without-replacement"}
         Each minibatch drawn i.i.d. with replacement (gradient noise covariance exactly
-        Σ(θ)/B), or one reshuffle per epoch (as DataLoader(shuffle=True)).
+        Σ(θ)/B), or B distinct examples per step (covariance Σ(θ)/B·(N − B)/(N − 1)).
 
     Returns
     -------
     EnsembleResult
+        Statistics over the paths that did not blow up.
     """
-    rng = as_generator(rng)
-    A, b = np.asarray(A, float), np.asarray(b, float)
-    N, d = A.shape
-    if sampling not in ("replacement", "shuffle"):
-        raise ValueError(f"`sampling` must be one of ['replacement', 'shuffle']; got {sampling!r}")
+    if sampling not in ("replacement", "without-replacement"):
+        raise ValueError(f"`sampling` must be one of ['replacement', 'without-replacement']; got {sampling!r}")
     if not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
         raise ValueError(f"`n_paths` must be a positive integer; got {n_paths!r}")
-    H = A.T @ A / N
-    center = np.linalg.solve(H, A.T @ b / N)
-
-    def excess(th):
-        z = th - center
-        return 0.5 * np.einsum("ni,ij,nj->n", z, H, z)
-
-    theta = np.tile(np.asarray(theta0, float), (n_paths, 1))
-    ex = excess(theta)
-    means, ses, lrs, bs = [ex.mean()], [ex.std(ddof=1) / np.sqrt(n_paths)], [], []
-    steps = 0
+    root = as_seed_sequence(rng=rng, name="rng")
+    problem = least_squares(A, b)
+    N, d = problem.n_examples, problem.dim
+    phases = []
     for n_epochs, lr, B in schedule:
         lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
         if not isinstance(B, (int, np.integer)) or B < 1 or N % B:
             raise ValueError(f"`batch_size` must be a positive divisor of N={N}; got {B!r}")
-        for _ in range(int(n_epochs)):
-            if sampling == "shuffle":
-                perm = rng.permuted(np.tile(np.arange(N), (n_paths, 1)), axis=1)
-            for k in range(N // B):
-                idx = (rng.integers(0, N, size=(n_paths, B)) if sampling == "replacement"
-                       else perm[:, k * B:(k + 1) * B])
-                Ai = A[idx]                                    # (n, B, d)
-                r = np.einsum("nbd,nd->nb", Ai, theta) - b[idx]
-                theta = theta - (lr / B) * np.einsum("nb,nbd->nd", r, Ai)
-                steps += 1
-            ex = excess(theta)
-            means.append(ex.mean())
-            ses.append(ex.std(ddof=1) / np.sqrt(n_paths))
-            lrs.append(lr)
-            bs.append(B)
+        phases.append((int(n_epochs), lr, int(B)))
+    H, center = problem.hessian_matrix, problem.center
+    means, ses, lrs, bs = [], [], [], []
+
+    def record(th):
+        z = th[np.isfinite(th).all(axis=1)] - center  # the engine leaves blown-up paths as NaN rows
+        ex = 0.5 * np.einsum("ni,ij,nj->n", z, H, z)
+        means.append(ex.mean())
+        ses.append(ex.std(ddof=1) / np.sqrt(len(ex)))
+
+    theta = np.tile(np.asarray(theta0, float).reshape(d), (n_paths, 1))
+    record(theta)
+    steps = 0
+    for (n_epochs, lr, B), seed in zip(phases, root.spawn(len(phases))):
+        if n_epochs < 1:
+            continue
+        per_epoch = N // B
+        model = SGDModifiedEquation(problem, lr, B, replace=sampling == "replacement")
+        res = simulate(model, "sgd", (0.0, n_epochs * per_epoch * lr), theta, lr, seed=seed,
+                       save_every=per_epoch, progress=False)
+        for th in res.paths[1:]:  # the state at the end of each epoch
+            record(th)
+        theta = res.y_final
+        steps += n_epochs * per_epoch
+        lrs += [lr] * n_epochs
+        bs += [B] * n_epochs
     return EnsembleResult(np.arange(len(means)), np.array(means), np.array(ses), np.array(lrs),
                           np.array(bs), steps, int(n_paths))
 

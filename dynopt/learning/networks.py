@@ -15,6 +15,7 @@ import numpy as np
 
 from dynopt import optim
 from dynopt.checks import as_generator
+from dynopt.engine import blown_up
 from dynopt.learning.data import minibatches
 
 __all__ = ["LinearRegression", "SoftmaxRegression", "MLP", "cross_entropy", "train", "blas_limit",
@@ -250,7 +251,7 @@ def _train_loop(model, params, opt, X, y, batch_size, epochs, rng, full, drop_la
         ep = []
         for idx in minibatches(len(y), batch_size, rng, drop_last=drop_last):
             loss, g = model.loss_and_grad(params, X[idx], y[idx])
-            if not np.isfinite(loss) or loss > 1e100:
+            if blown_up(loss):
                 diverged = len(batch_losses) + 1
                 break
             point = params if opt.lookahead is None else opt.lookahead(params, state)

@@ -25,6 +25,7 @@ update θ += (1+μ)v_t − μv_{t−1} of npnet-001, which takes the gradient at
 transformation's ``lookahead``.  The three give the same w-iterates up to θ = w + μv.
 """
 from __future__ import annotations
+from dynopt.engine import blown_up
 from dynopt.optim.transforms import GradientTransformation, _as_float_tree, _check_beta, _check_decay, _check_eps, add_decayed_weights, add_decoupled_weight_decay, add_l1, apply_updates, chain, guard, scale_by_adagrad, scale_by_adam, scale_by_learning_rate, scale_by_rms, trace, tree_leaves
 
 
@@ -243,7 +244,8 @@ class RunResult(NamedTuple):
     params : the final parameters (the last finite ones if the run diverged)
     state : the final optimizer state
     path : ndarray, shape (k + 1, d) — iterates of an array-valued parameter, else None
-    diverged_step : int or None — first step whose iterate was non-finite or > 1e100
+    diverged_step : int or None — first step whose iterate blew up
+        (:func:`dynopt.engine.blown_up`: non-finite or above ``BLOWUP``)
     """
 
     params: object
@@ -279,7 +281,7 @@ def run(opt: GradientTransformation, grad_fn, params, n_steps: int, state=None) 
     for k in range(n_steps):
         new, new_state = step(opt, grad_fn, params, state)
         leaves = [x for _, x in tree_leaves(new)]
-        if not all(np.all(np.isfinite(x)) and np.abs(x).max(initial=0) <= 1e100 for x in leaves):
+        if any(blown_up(x) for x in leaves):
             diverged = k + 1
             break
         params, state = new, new_state

@@ -26,10 +26,15 @@ class FiniteSum(Problem):
     example_grad_fn : callable
         ``example_grad_fn(pts, idx)`` with ``pts`` of shape ``(n, d)`` and an index array
         ``idx`` of shape ``(m,)`` returns ``(n, m, d)``: ∇ℓ_i at each point.
+    batch_grad_fn : callable, optional
+        ``batch_grad_fn(pts, idx)`` with ``idx`` of shape ``(n, B)`` (one minibatch per
+        point) returns ``(n, d)``, the mean gradient of each point's own minibatch; without
+        it :meth:`batch_grads` computes every example's gradient at every point.
     """
 
     n_examples: int = 0
     example_grad_fn: Optional[Callable] = None
+    batch_grad_fn: Optional[Callable] = None
 
     def example_grads(self, x, idx=None):
         """Per-example gradients ∇ℓ_i(x): ``(d,)`` → ``(m, d)``, ``(n, d)`` → ``(n, m, d)``."""
@@ -41,6 +46,13 @@ class FiniteSum(Problem):
     def minibatch_grad(self, x, idx):
         """Mean gradient over the examples ``idx`` (the SGD oracle), shape like ``x``."""
         return self.example_grads(x, idx).mean(axis=-2)
+
+    def batch_grads(self, x, idx):
+        """Mean gradient of each point's own minibatch: ``x`` (n, d), ``idx`` (n, B) → (n, d)
+        (what one SGD step of an ensemble of paths needs)."""
+        if self.batch_grad_fn is not None:
+            return self.batch_grad_fn(x, idx)
+        return np.take_along_axis(self.example_grads(x), idx[:, :, None], axis=1).mean(axis=1)
 
     def sample_batch(self, rng, batch_size: int, replace: bool = False):
         """Indices of one minibatch drawn with ``rng`` (a numpy Generator)."""
@@ -112,6 +124,11 @@ def least_squares(A, b, name: str = "least_squares") -> FiniteSum:
         r = p @ A[idx].T - b[idx]  # (n, m)
         return r[:, :, None] * A[idx][None, :, :]
 
+    def batch_grad(p, idx):
+        Ai = A[idx]  # (n, B, d): only the examples drawn, not all N per path
+        r = np.einsum("nd,nbd->nb", p, Ai) - b[idx]
+        return np.einsum("nb,nbd->nd", r, Ai) / idx.shape[1]
+
     def example_value(p, idx):
         return 0.5 * (p @ A[idx].T - b[idx]) ** 2
 
@@ -128,5 +145,5 @@ def least_squares(A, b, name: str = "least_squares") -> FiniteSum:
     syms = _xsyms(d)
     return FiniteSum(name=name, dim=d, value_fn=value, grad_fn=grad, hess_fn=hess,
                      symbols=syms, minima=center[None, :], hessian_matrix=H, center=center,
-                     n_examples=N, example_grad_fn=example_grad,
+                     n_examples=N, example_grad_fn=example_grad, batch_grad_fn=batch_grad,
                      params={"N": N, "f_star": float(f_star)})

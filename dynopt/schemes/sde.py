@@ -268,8 +268,6 @@ class SGDIterates(SDEScheme):
         if abs(dt - model.lr) > 1e-12 * model.lr:
             raise ValueError(f"`dt` must equal the SME's learning rate {model.lr:g} for SGD iterates; got {dt:g}")
         y = state[0]
-        G = model.problem.example_grads(y, None)  # (n, N, d)
-        g = np.take_along_axis(G, idx[:, :, None], axis=1).mean(axis=1)
-        y -= dt * g
+        y -= dt * model.problem.batch_grads(y, idx)
 
 

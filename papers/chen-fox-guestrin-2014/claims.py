@@ -2,9 +2,10 @@
 (Chen, Fox & Guestrin, ICML 2014)
 
 Each check runs dynopt and returns a verdict computed with dynopt.ledger.judge.
-The dynamics is the momentum-SGD iteration itself (dynopt.analysis.momentum_sgd_ensemble,
-explicit seeded Generator), i.e. the leapfrog of the Kramers equation; exact discrete
-expectations come from the covariance recursion Σ ← AΣAᵀ + c bbᵀ.
+The dynamics is the momentum-SGD iteration itself (dynopt.analysis.momentum_sgd_ensemble:
+dynopt.engine.simulate of the Kramers model with the "momentum-sgd" scheme, seeded), i.e. the
+leapfrog of the Kramers equation; exact discrete expectations come from the covariance
+recursion Σ ← AΣAᵀ + c bbᵀ.
 """
 from dynopt.ledger import claim, judge
 
@@ -147,7 +148,7 @@ def naive_sghmc(ctx):
                                     "fit over t ∈ [T/2, T] through E[H_n] of the covariance recursion",
                                     "relative_deviation": float(rel_slope)},
                   "n_paths": n_paths, "n_steps": n_steps,
-                  "engine": "the momentum-SGD iteration itself (dynopt.analysis.momentum_sgd_ensemble; the "
-                            "leapfrog of the Kramers equation, also dynopt.engine.simulate's "
-                            "'momentum-sgd' scheme) — kept because the claim is about that iteration"},
+                  "engine": "the momentum-SGD iteration itself: dynopt.analysis.momentum_sgd_ensemble runs "
+                            "dynopt.engine.simulate's 'momentum-sgd' scheme (the leapfrog of the Kramers "
+                            "equation) on the Kramers model with (γ, λ, σ²) from kramers_parameters(α, β, c)"},
     )
