@@ -222,17 +222,7 @@ def mean_first_passage_time(potential, sigma, x0, a, b, *, left="reflecting",
 
     lo = _cut(phi_raw, x, -1) if math.isinf(a) else a
     hi = _cut(phi_raw, x, +1) if math.isinf(b) else b
-    grid = np.linspace(lo, hi, 2001)
-    ph = np.array([phi_raw(y) for y in grid])
-    if not np.all(np.isfinite(ph)):
-        raise ValueError("U is not finite on [a, b]")
-    shift = float(ph.min())
-    if ph.max() - shift > _MAX_PHI_RANGE:
-        raise ValueError(f"Φ = 2U/σ² varies by {ph.max() - shift:.4g} > {_MAX_PHI_RANGE} over the "
-                         "interval: the MFPT overflows; increase `sigma` or use eyring_kramers_rate")
-    # breakpoints at the extrema of Φ on the grid, where the integrands peak
-    interior = np.flatnonzero((np.diff(np.sign(np.diff(ph))) != 0)) + 1
-    pts = grid[interior][:50]
+    shift, pts = _shift_and_breakpoints(phi_raw, lo, hi)
 
     def eplus(y):
         return math.exp(phi_raw(y) - shift)
@@ -243,6 +233,21 @@ def mean_first_passage_time(potential, sigma, x0, a, b, *, left="reflecting",
     t, err = _mfpt_integral(eplus, eminus, x, lo, hi, left, right, tol, pts)
     scale = 2.0 / (s * s)
     return MeanFirstPassage(scale * t, scale * err, float(lo), float(hi))
+
+
+def _shift_and_breakpoints(phi, lo, hi):
+    """min Φ on [lo, hi] (subtracted so that e^{±Φ} stay finite) and the grid extrema of Φ,
+    where the integrands peak and quad should split."""
+    grid = np.linspace(lo, hi, 2001)
+    ph = np.array([phi(y) for y in grid])
+    if not np.all(np.isfinite(ph)):
+        raise ValueError("U is not finite on [a, b]")
+    shift = float(ph.min())
+    if ph.max() - shift > _MAX_PHI_RANGE:
+        raise ValueError(f"Φ = 2U/σ² varies by {ph.max() - shift:.4g} > {_MAX_PHI_RANGE} over the "
+                         "interval: the MFPT overflows; increase `sigma` or use eyring_kramers_rate")
+    interior = np.flatnonzero((np.diff(np.sign(np.diff(ph))) != 0)) + 1
+    return shift, grid[interior][:50]
 
 
 def _quad(f, lo, hi, tol, pts):
