@@ -6,7 +6,8 @@ import pytest
 from scipy import stats
 
 from dynopt.analysis.first_passage import (CensoredDataError, PassageSample, exit_rate,
-                                           kaplan_meier, mean_passage_time, restricted_mean)
+                                           kaplan_meier, mean_passage_time, restricted_mean,
+                                           tail_mean)
 
 # Freireich et al. (1963) 6-MP arm, as in Kalbfleisch & Prentice and R's survival package:
 # remission times in weeks, event = 0 marks a censored time.
@@ -135,6 +136,22 @@ def test_censored_sample_never_yields_a_plain_mean(rng):
     one = np.append(rng.exponential(1.0, 99), np.nan)
     with pytest.raises(CensoredDataError, match="censored fraction 0.01 "):
         mean_passage_time(one, 100.0)
+
+
+def test_tail_mean_adds_the_transient_back_to_the_tail_timescale(rng):
+    # a delay δ then an exponential of mean 1/k: the mean is δ + 1/k, the tail rate k
+    delay, tau, T = 3.0, 30.0, 40.0
+    x = delay + rng.exponential(tau, 8192)
+    times = np.where(x <= T, x, np.nan)
+    for t_min in (3.0, 8.0):
+        tm = tail_mean(times, T, t_min=t_min)
+        assert abs(tm.value - (delay + tau)) < 5 * tm.std_err, t_min
+        assert tm.lower < tm.value < tm.upper and tm.censored_fraction > 0.2
+        r = exit_rate(times, T, t_min=t_min)
+        assert abs(r.timescale - tau) < 5 * r.std_err * tau ** 2
+    assert restricted_mean(times, T, horizon=0.0).value == 0.0
+    with pytest.raises(ValueError, match="t_min"):
+        tail_mean(times, T, t_min=50.0)
 
 
 def test_uncensored_mean_has_its_standard_error_and_equals_the_restricted_mean(rng):
