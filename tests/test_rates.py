@@ -1,0 +1,196 @@
+"""Mean first-passage quadrature against closed forms; Eyring–Kramers and Kramers rates."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from dynopt.analysis.rates import (barrier_of, eyring_kramers_rate, eyring_kramers_rate_1d,
+                                   kramers_rate, kramers_rate_1d, kramers_temperature,
+                                   mean_first_passage_time, overdamped_temperature,
+                                   separatrix_action)
+from dynopt.problems import double_well, from_expr, quadratic
+
+
+def double_well_u(x):
+    return x ** 4 / 4 - x ** 2 / 2
+
+
+# --- closed forms for dX = μ dt + σ dW (U = −μx) -----------------------------------------
+def drift_absorbing_both(mu, s, a, b, x):
+    """(1/μ)[(b − a)·P(exit at b) − (x − a)], P(exit at b) = (1 − e^{−2μ(x−a)/σ²})/(1 − e^{−2μ(b−a)/σ²})."""
+    p_b = math.expm1(-2 * mu * (x - a) / s ** 2) / math.expm1(-2 * mu * (b - a) / s ** 2)
+    return ((b - a) * p_b - (x - a)) / mu
+
+
+def drift_reflecting_absorbing(mu, s, a, b, x):
+    """(b − x)/μ + σ²/(2μ²)(e^{−2μ(b−a)/σ²} − e^{−2μ(x−a)/σ²}): T(b) = 0, T'(a) = 0."""
+    return (b - x) / mu + s ** 2 / (2 * mu ** 2) * (math.exp(-2 * mu * (b - a) / s ** 2)
+                                                     - math.exp(-2 * mu * (x - a) / s ** 2))
+
+
+@pytest.mark.parametrize("mu", [0.7, -0.4])
+@pytest.mark.parametrize("x", [-0.99, 0.3, 1.9])
+def test_drifted_brownian_motion_between_absorbing_ends(mu, x):
+    s, a, b = 0.9, -1.0, 2.0
+    r = mean_first_passage_time(lambda y: -mu * y, s, x, a, b, left="absorbing")
+    assert r.time == pytest.approx(drift_absorbing_both(mu, s, a, b, x), rel=1e-8)
+
+
+def test_brownian_motion_between_absorbing_ends_is_a_parabola():
+    for x in (-0.5, 0.0, 0.7):
+        r = mean_first_passage_time(lambda y: 0.0, 1.3, x, -1.0, 1.0, left="absorbing")
+        assert r.time == pytest.approx((x + 1) * (1 - x) / 1.3 ** 2, rel=1e-8)
+
+
+@pytest.mark.parametrize("mu", [0.7, -0.4])
+@pytest.mark.parametrize("x", [-1.0, 0.3, 1.9])
+def test_drifted_brownian_motion_reflecting_absorbing_and_its_mirror(mu, x):
+    s, a, b = 0.9, -1.0, 2.0
+    exact = drift_reflecting_absorbing(mu, s, a, b, x)
+    r = mean_first_passage_time(lambda y: -mu * y, s, x, a, b)
+    assert r.time == pytest.approx(exact, rel=1e-8)
+    # reflected picture: absorbing at −b, reflecting at −a, drift −μ
+    m = mean_first_passage_time(lambda y: mu * y, s, -x, -b, -a, left="absorbing",
+                                right="reflecting")
+    assert m.time == pytest.approx(exact, rel=1e-8)
+
+
+def ou_mfpt_from_zero(theta, s, x):
+    """MFPT of dX = −θX dt + σ dW from 0 to x (reflecting at −∞), by a series derived here.
+
+    T = (2/σ²)∫_0^x e^{θy²/σ²} ∫_{−∞}^y e^{−θz²/σ²} dz dy = (√π/θ) ∫_0^u e^{v²} erfc(−v) dv with
+    u = x√θ/σ, and e^{v²} erfc(−v) = Σ_{n≥0} vⁿ/Γ(1 + n/2); integrating term by term and using
+    Γ(m/2)Γ((m+1)/2) = 2^{1−m}√π Γ(m) gives T = (1/2θ) Σ_{m≥1} (2u)^m Γ(m/2)/m!.
+    """
+    u = x * math.sqrt(theta) / s
+    if u == 0:
+        return 0.0
+    terms = [math.copysign(1.0, u) ** m * math.exp(m * math.log(2 * abs(u)) + math.lgamma(m / 2)
+                                                  - math.lgamma(m + 1)) for m in range(1, 400)]
+    return math.fsum(terms) / (2 * theta)
+
+
+@pytest.mark.parametrize("theta, s, x0, b", [(1.3, 0.8, 0.0, 1.5), (1.0, 1.0, -0.5, 0.5),
+                                             (2.0, 0.5, 0.3, 1.2)])
+def test_ornstein_uhlenbeck_mfpt_matches_its_series(theta, s, x0, b):
+    exact = ou_mfpt_from_zero(theta, s, b) - ou_mfpt_from_zero(theta, s, x0)
+    r = mean_first_passage_time(lambda y: theta * y * y / 2, s, x0, -np.inf, b)
+    assert r.time == pytest.approx(exact, rel=1e-8)
+    assert r.lower_limit < -3 * s / math.sqrt(theta)  # the cut is far out in the tail
+    # the same potential as a dynopt Problem
+    p = mean_first_passage_time(quadratic([[theta]]), s, x0, -np.inf, b)
+    assert p.time == pytest.approx(r.time, rel=1e-10)
+
+
+def test_double_well_mfpt_between_minima_is_about_41():
+    r = mean_first_passage_time(double_well(), 0.5, -1.0, -np.inf, 1.0)
+    # an independent route: composite Simpson on a fine grid (error ~h⁴)
+    y = np.linspace(-3.0, 1.0, 40001)
+    phi = 2 * double_well_u(y) / 0.5 ** 2
+    inner = integrate.cumulative_simpson(np.exp(-phi), x=y, initial=0.0)
+    outer = np.exp(phi) * inner
+    keep = y >= -1.0
+    simpson = 2 / 0.5 ** 2 * integrate.simpson(outer[keep], x=y[keep])
+    assert r.time == pytest.approx(simpson, rel=1e-8)
+    assert r.time == pytest.approx(41.0343, abs=1e-4)
+    assert r.time == pytest.approx(mean_first_passage_time(double_well_u, 0.5, -1.0, -np.inf, 1.0).time,
+                                   rel=1e-12)
+
+
+def test_eyring_kramers_rate_approaches_the_exact_rate_as_sigma_shrinks():
+    sigmas = [0.5, 0.35, 0.25, 0.18, 0.12]
+    ratios, saddle_ratios = [], []
+    for s in sigmas:
+        k = eyring_kramers_rate_1d(double_well(), -1.0, 0.0, s)
+        t_well = mean_first_passage_time(double_well(), s, -1.0, -np.inf, 1.0).time
+        t_saddle = mean_first_passage_time(double_well(), s, -1.0, -np.inf, 0.0).time
+        ratios.append(k * t_well)
+        saddle_ratios.append(2 * k * t_saddle)  # a path at the saddle crosses with probability ½
+    ratios, kT = np.array(ratios), np.array([overdamped_temperature(s) for s in sigmas])
+    # measured: 1.250, 1.139, 1.057, 1.027, 1.011 — the relative correction is O(kT),
+    # (ratio − 1)/kT = 2.0, 2.26, 1.83, 1.64, 1.56
+    assert np.all(np.diff(ratios) < 0) and ratios[-1] < 1.012
+    assert np.all((ratios - 1) / kT > 1.0) and np.all((ratios - 1) / kT < 2.5)
+    np.testing.assert_allclose(saddle_ratios[-1], 1.0, atol=0.012)
+
+
+def test_eyring_kramers_formula_and_barrier_of_the_double_well():
+    bar = barrier_of(double_well(), -1.0, 0.0)
+    assert bar == (-1.0, 0.0, 0.25, 2.0, -1.0)
+    fd = barrier_of(double_well_u, -1.0, 0.0)  # U'' by central differences
+    np.testing.assert_allclose(fd[3:], (2.0, -1.0), rtol=1e-7)
+    k = eyring_kramers_rate(2.0, -1.0, 0.25, 0.5)
+    assert k == pytest.approx(math.sqrt(2.0) / (2 * math.pi) * math.exp(-2.0), rel=1e-14)
+    assert eyring_kramers_rate_1d(double_well_u, -1.0, 0.0, 0.5) == pytest.approx(k, rel=1e-7)
+
+
+def test_separatrix_action_of_the_double_well_is_four_thirds():
+    assert separatrix_action(double_well(), -1.0, 0.0) == pytest.approx(4 / 3, rel=1e-10)
+    assert separatrix_action(double_well_u, 1.0, 0.0) == pytest.approx(4 / 3, rel=1e-10)
+
+
+def test_kramers_rate_forms_and_their_limits():
+    w0sq, wbsq, dU, s = 2.0, -1.0, 0.25, 0.5
+    args = (w0sq, wbsq, dU)
+
+    def k(lam, regime, **kw):
+        return kramers_rate(*args, s, lam, regime=regime, **kw)
+
+    # high friction = Eyring–Kramers of the position equation dX = −U'/λ dt + (σ/λ) dW
+    lam = 3.0
+    ek = eyring_kramers_rate(w0sq / lam, wbsq / lam, dU / lam, s / lam)
+    assert k(lam, "high") == pytest.approx(ek, rel=1e-13)
+    arr = math.exp(-dU / kramers_temperature(s, lam))
+    assert k(lam, "high") == pytest.approx(math.sqrt(2) / (2 * math.pi * lam) * arr, rel=1e-13)
+    # at fixed kT (σ² = 2λ kT) the intermediate form tends to the high-friction one, with
+    # relative error ~ω_b²/λ², ...
+    kT = overdamped_temperature(s)
+
+    def k_at(lam, regime):
+        return kramers_rate(*args, math.sqrt(2 * lam * kT), lam, regime=regime)
+
+    for lam in (10.0, 100.0, 1e4, 1e8):
+        assert k_at(lam, "intermediate") / k_at(lam, "high") == pytest.approx(1.0, abs=1.5 / lam ** 2)
+    # ... and to the transition-state rate (ω₀/2π)e^{−ΔU/kT} as λ → 0
+    tst = math.sqrt(w0sq) / (2 * math.pi) * math.exp(-dU / kT)
+    assert k_at(1e-6, "intermediate") == pytest.approx(tst, rel=1e-6)
+    assert k_at(0.5, "intermediate") < tst
+    # low friction: λ (I/kT) ω₀/2π e^{−ΔU/kT} with I = 4/3 for this well
+    lam = 0.01
+    kT = kramers_temperature(s, lam)
+    low = kramers_rate_1d(double_well(), -1.0, 0.0, s, lam, regime="low")
+    assert low == pytest.approx(lam * (4 / 3) / kT * math.sqrt(2) / (2 * math.pi)
+                                * math.exp(-dU / kT), rel=1e-9)
+    # the turnover heuristic lies below both and follows the smaller one at the extremes
+    for lam in (1e-3, 0.3, 30.0):
+        t = kramers_rate_1d(double_well(), -1.0, 0.0, s, lam, regime="turnover")
+        lo = kramers_rate_1d(double_well(), -1.0, 0.0, s, lam, regime="low")
+        it = kramers_rate_1d(double_well(), -1.0, 0.0, s, lam)
+        assert t < min(lo, it)
+        if lam in (1e-3, 30.0):
+            assert t == pytest.approx(min(lo, it), rel=0.05)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: mean_first_passage_time(double_well_u, 0.5, 0.0, -2, 2, left="reflecting",
+                                     right="reflecting"), "both be 'reflecting'"),
+    (lambda: mean_first_passage_time(double_well_u, 0.5, 3.0, -2, 2), "x0"),
+    (lambda: mean_first_passage_time(double_well_u, 0.5, 0.0, -np.inf, 2, left="absorbing"), "-inf"),
+    (lambda: mean_first_passage_time(double_well_u, 0.0, 0.0, -2, 2), "sigma"),
+    (lambda: mean_first_passage_time(lambda y: y, 0.5, 0.0, -np.inf, 2), "confine"),
+    (lambda: mean_first_passage_time(double_well_u, 0.02, -1.0, -np.inf, 1.0), "overflow"),
+    (lambda: mean_first_passage_time(double_well(2), 0.5, 0.0, -1, 1), "dimension 1"),
+    (lambda: barrier_of(double_well_u, 0.0, -1.0), "minimum"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 1.0, regime="low"), "action"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 1.0, regime="medium"), "regime"),
+    (lambda: eyring_kramers_rate(2.0, -1.0, -0.25, 0.5), "barrier"),
+])
+def test_bad_arguments_are_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_a_non_callable_potential_is_a_type_error():
+    with pytest.raises(TypeError, match="potential"):
+        mean_first_passage_time("x**2", 0.5, 0.0, -1.0, 1.0)
