@@ -5,6 +5,7 @@ import pytest
 from dynopt import dynamics, problems
 from dynopt.engine import brownian_increments
 from dynopt.engine import FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt, integrate, simulate
+from dynopt.schemes import get_scheme
 
 
 def _run(model, scheme, chunk, y0=(0.3,), T=0.5, dt=0.01, n=3000):
@@ -86,14 +87,18 @@ def test_ode_integrate_unchanged():
     from dynopt.dynamics import GradientFlow
     sol = integrate(GradientFlow(problems.ellipse()), "euler", (0, 1), [1.0, 1.0], 0.1)
     assert isinstance(sol, Solution) and sol.n_steps == 10
-    with pytest.raises(TypeError, match="SDE options"):
+    with pytest.raises(TypeError, match="ensemble options \\['seed'\\].*simulate"):
         integrate(GradientFlow(problems.ellipse()), "euler", (0, 1), [1.0, 1.0], 0.1, seed=1)
 
 
-def test_integrate_dispatches_sde():
+def test_integrate_refuses_sde_models_and_points_to_simulate():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
-    r = integrate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
-    assert r.n_paths == 10 and r.method == "euler-maruyama"
+    with pytest.raises(TypeError, match="SDE model: use dynopt.engine.simulate"):
+        integrate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
+    with pytest.raises(ValueError, match="'euler' integrates ODE models"):
+        get_scheme("euler").check_model(m)
+    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
+    assert r.n_paths == 10 and r.method == "euler-maruyama" and r.grad_evals == 10
 
 
 def test_float32_runs():
@@ -140,9 +145,6 @@ def test_bad_input():
                  observers=[Moments(times=[0.55])])
     with pytest.raises(ValueError, match="`brownian_substeps`"):
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, brownian_substeps=0)
-    with pytest.raises(ValueError, match="`brownian_substeps`"):
-        simulate(dynamics.Kramers(dw), "obabo", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
-                 brownian_substeps=2)
     with pytest.raises(ValueError, match="`dtype`"):
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, dtype=np.int32)
 

@@ -44,8 +44,8 @@ def test_recurrence_matches_one_numeric_step(name):
     th_m, th_0 = 0.9, 1.1
     sch = get_scheme(name)
     model = HeavyBall(problem, fr)
-    sch.init(model, np.array([[th_0, 0.0]]), step)
-    q, v = sch.step(model, 0.0, (np.array([[th_0]]), np.array([[th_0 - th_m]])), step)
+    state = sch.init(model, np.array([[th_0, 0.0]]), step)._replace(q=np.array([[th_0]]), v=np.array([[th_0 - th_m]]))
+    q, v = sch.step(model, 0.0, state, step)[:2]
     z = sp.Symbol("z")
     grad = lambda x: x ** 3 - x  # noqa: E731 - the double well's gradient
     rec = (z - th_0) - b * (th_0 - th_m) + al * grad(gradient_point(name)(z, th_0, th_m, b))

@@ -21,13 +21,13 @@ def scheme_matrix(name, a_val, b_val):
     if name == "gd":
         sch = get_scheme("euler")
         model = GradientFlow(PROBLEM)
-        return np.array([[sch.step(model, 0.0, (np.array([[1.0]]),), a_val)[0][0, 0]]])
+        return np.array([[sch.step(model, 0.0, sch.init(model, np.array([[1.0]]), a_val), a_val).y[0, 0]]])
     inverse = leapfrog_ode_parameters if name == "heavy-ball" else nesterov_ode_parameters
     step, fr = inverse(a_val, b_val)
     model = HeavyBall(PROBLEM, fr)
     sch = get_scheme(name)
-    sch.init(model, np.zeros((2, 2)), step)
-    q, v = sch.step(model, 0.0, (np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]])), step)
+    basis = sch.init(model, np.zeros((2, 2)), step)._replace(q=np.array([[1.0], [0.0]]), v=np.array([[0.0], [1.0]]))
+    q, v = sch.step(model, 0.0, basis, step)[:2]
     return np.array([[q[0, 0], q[1, 0]], [v[0, 0], v[1, 0]]])
 
 

@@ -15,7 +15,8 @@
   σ = η²·s): :class:`AdagradODE`.
 """
 from __future__ import annotations
-from dynopt.schemes import heavy_ball_ode_parameters, nesterov_ode_parameters_from_optimizer
+# the submodule, not the package: dynopt.schemes imports this package for its model classes
+from dynopt.schemes.maps import heavy_ball_ode_parameters, nesterov_ode_parameters_from_optimizer
 
 
 import numpy as np
