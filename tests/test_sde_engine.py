@@ -1,10 +1,13 @@
 """The ensemble engine: chunk invariance, Brownian replay, analytic statistics, bad input."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
 from dynopt.engine import brownian_increments
-from dynopt.engine import FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt, integrate, simulate
+from dynopt.engine import (EnsembleOptions, FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt,
+                           integrate, simulate)
 from dynopt.schemes import get_scheme
 
 
@@ -159,3 +162,21 @@ def test_stratonovich_model_drift_correction():
     se = x.std() / np.sqrt(x.size)
     bias = expect - (1 + (mu + s * s / 2) / 256) ** 256  # EM's exact weak bias
     assert abs(x.mean() - expect + bias) < 5 * se
+
+
+def test_options_object_is_the_keywords():
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    kw = dict(n_paths=300, block_size=100, chunk_size=200, save_every=5, check_every=4)
+    a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, **kw)
+    opts = EnsembleOptions(**kw)
+    b = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts)
+    np.testing.assert_array_equal(a.paths, b.paths)
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts, save_every=25)
+    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])  # the keyword wins
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.n_paths = 3
+    with pytest.raises(ValueError, match="`check_every` must be a positive integer"):
+        EnsembleOptions(check_every=0)
+    with pytest.raises(TypeError, match="`options` must be an EnsembleOptions"):
+        simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=kw)
