@@ -67,6 +67,13 @@ class MomentumScheme(Scheme):
     analysed exactly like the built-in ones.  ``coefficients`` names the (γ, λ) → (α, β)
     map (:data:`dynopt.schemes.maps.ALPHA_BETA`).
 
+    To add a momentum scheme: subclass, implement ``gradient_point``, set ``order``,
+    ``coefficients`` and ``reference`` (``approximates = (HeavyBall,)`` is inherited);
+    an implicit scheme sets ``implicit = True`` and overrides ``step`` to solve for
+    θ_{n+1}, counting every gradient in the state's ``grad_evals``; decorate with
+    ``@register()``.  The order and gradient-count tests (tests/test_schemes.py) and the
+    symbolic derivations pick it up.  The state is :class:`MomentumScheme.State`.
+
     Parameters
     ----------
     start : {"half-step", "rest"}
