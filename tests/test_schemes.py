@@ -178,6 +178,7 @@ def test_one_instance_serves_many_runs(name):
     """A scheme is configuration only: reusing an instance, over a step ladder and again,
     gives the results and counts of fresh instances."""
     shared = get_scheme(name)
+    config = dict(vars(shared))
     for cls, (make, y0, span, dt) in ode_runs(name):
         model = make(double_well())
         for h in (dt, dt / 2, dt):
@@ -187,6 +188,7 @@ def test_one_instance_serves_many_runs(name):
             b = integrate(model, get_scheme(name), span, y0, h)
             np.testing.assert_array_equal(a.y, b.y)
             assert a.grad_evals == b.grad_evals
+    assert vars(shared) == config  # runs leave nothing on the scheme object
 
 
 def test_implicit19_counts_reset_between_runs():

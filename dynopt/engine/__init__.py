@@ -1,6 +1,7 @@
-"""The engine: the one fixed-step loop (:func:`integrate`), SDE ensembles run in blocks and
-chunks (:func:`simulate`), Brownian blocks, streaming observers, result types and the executors
-that split a run over processes or dask workers and merge it back.
+"""The engine: the one fixed-step ODE loop (:func:`integrate` → :class:`Solution`), SDE
+ensembles run in blocks and chunks (:func:`simulate` → :class:`EnsembleResult`, configured by
+one :class:`EnsembleOptions`), Brownian blocks, streaming observers, the executors and the
+split/merge of an ensemble over them (:mod:`dynopt.engine.split`).
 """
 from .brownian import DEFAULT_BLOCK_SIZE, as_seed_sequence, block_generator, BlockLayout, make_layout, NoiseSource, brownian_increments, coarsen_increments
 from .loop import blown_up, BLOWUP, Solution, step_count, check_save_every, integrate

@@ -26,9 +26,12 @@ class Splitting(SDEScheme):
 
     A: θ ← θ + h η.   B: η ← η − h ∇L(θ).   O: the exact Ornstein–Uhlenbeck step
     η ← c η + σ √((1 − c²)/(2λ)) ξ with c = e^{−λh} (η ← η + σ√h ξ when λ = 0).
-    Each letter's substep is h divided by the number of times it occurs; forces are
-    cached so BAOAB, ABOBA and OBABO need one gradient per step.  Weak order 2
-    (Leimkuhler & Matthews 2013); strong order 1 (additive noise).
+    Each letter's substep is h divided by the number of times it occurs; the force is
+    kept in the state with whether it belongs to the current θ, so BAOAB, ABOBA and
+    OBABO need one gradient per step (plus one at the start, all counted in the state's
+    ``grad_evals``).  Weak order 2 (Leimkuhler & Matthews 2013); strong order 1
+    (additive noise).  ``n_terms`` is the number of O substeps: with Brownian replay the
+    k-th O of a step gets the increment over the k-th part of the step.
 
     Parameters
     ----------
