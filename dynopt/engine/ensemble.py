@@ -189,13 +189,11 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     ----------
     model : SDEModel
     scheme : str or SDEScheme
-        A name from ``METHODS`` (e.g. "euler-maruyama", "milstein", "stochastic-heun",
-        "baoab", "obabo", "momentum-sgd") or a scheme instance.
+        A name from ``METHODS`` (e.g. "euler-maruyama", "baoab") or a scheme instance.
     t_span : (float, float)
     y0 : array_like, shape (state_dim,) or (n_paths, state_dim)
         A Kramers model also accepts a position (d,) and starts at rest.
-    dt : float > 0
-        The step; it must divide the interval.
+    dt : float > 0, dividing the interval
     n_paths : int, optional
         Number of paths (default: rows of ``y0``, else 1).
     seed, rng : int, SeedSequence or Generator

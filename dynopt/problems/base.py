@@ -63,7 +63,9 @@ class Problem:
         Set when the gradient acts componentwise as one polynomial,
         ∂L/∂x_i = Σ_k c_k x_i^k for every i, with coefficients ``(c_0, c_1, ...)`` in
         increasing powers (the double well: ``(0, -1, 0, 1)``).  Models and schemes read
-        it to run fused in-place kernels instead of calling ``grad_fn``.
+        it to run fused in-place kernels instead of calling ``grad_fn``, so a copy made
+        with ``dataclasses.replace(p, grad_fn=...)`` must reset it unless the new gradient
+        is the same polynomial.
     """
 
     name: str
