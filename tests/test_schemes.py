@@ -183,7 +183,7 @@ def test_one_instance_serves_many_runs(name):
         model = make(double_well())
         for h in (dt, dt / 2, dt):
             if cls is HighResolutionODE:  # its step is pinned to √s
-                model, h = HighResolutionODE(double_well(), mu=1.0, s=h * h), h
+                model = HighResolutionODE(double_well(), mu=1.0, s=h * h)
             a = integrate(model, shared, span, y0, h)
             b = integrate(model, get_scheme(name), span, y0, h)
             np.testing.assert_array_equal(a.y, b.y)
