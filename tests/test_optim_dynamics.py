@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dynopt import optim
-from dynopt.dynamics import RMSPropODE, continuous_limit
+from dynopt.dynamics import RMSPropODE
+from dynopt.schemes import continuous_limit
 from dynopt.analysis import discrete_stationary_excess_loss, ode_tracking_study, ou_excess_loss, sgd_least_squares_ensemble
 from dynopt.schemes import heavy_ball_ode_parameters, momentum_from_ode, nesterov_ode_parameters_from_optimizer
 from dynopt.dynamics import GradientFlow, HeavyBall

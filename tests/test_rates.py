@@ -9,7 +9,7 @@ from dynopt.analysis.rates import (barrier_of, eyring_kramers_rate, eyring_krame
                                    kramers_rate, kramers_rate_1d, kramers_temperature,
                                    mean_first_passage_time, overdamped_temperature,
                                    separatrix_action)
-from dynopt.problems import double_well, from_expr, quadratic
+from dynopt.problems import double_well, quadratic
 
 
 def double_well_u(x):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -5,13 +7,16 @@ from hypothesis import strategies as st
 
 from dynopt.analysis import convergence_study
 from dynopt.analysis import STANDARD_PROBLEMS, default_ladder, model_for
-from dynopt.dynamics import GradientFlow, HeavyBall
+from dynopt.dynamics import GradientFlow, HeavyBall, HighResolutionODE, NesterovODE
 from dynopt.engine import integrate
 from dynopt.problems import double_well, ellipse, get_problem
 from dynopt.schemes import METHODS, SDEScheme
 
+# every registered ODE scheme of gradient flow or heavy ball (the models the standard
+# problems set up); schemes of Nesterov's and the high-resolution ODEs are measured in
+# tests/test_accel.py against those models' own references
 ODE_METHODS = {n: c for n, c in METHODS.items()
-               if not issubclass(c, SDEScheme) and n not in ("nesterov-convex", "heavy-ball-sc", "nag-sc")}
+               if not issubclass(c, SDEScheme) and any(issubclass(m, c.approximates) for m in (GradientFlow, HeavyBall))}
 from dynopt.schemes import (ConvergenceError, HeavyBallMomentum, Implicit19, Leapfrog,
                             get_scheme, leapfrog_coefficients, leapfrog_ode_parameters,
                             nesterov_coefficients, nesterov_ode_parameters)
@@ -101,8 +106,8 @@ def test_implicit19_solves_its_equation():
     sch = Implicit19()
     gamma = 0.1
     state = sch.init(m, m.as_state([2.0]), gamma)
-    q, v = state
-    q1, v1 = sch.step(m, 0.0, state, gamma)
+    q, v = state.q, state.v
+    q1, v1 = sch.step(m, 0.0, state, gamma)[:2]
     a, b = nesterov_coefficients(gamma, 1.0)
     resid = v1 - (b * v - a * p.grad_fn(0.5 * (q + q1)))
     assert np.max(np.abs(resid)) < 1e-13
@@ -116,5 +121,84 @@ def test_implicit19_fails_loudly_when_it_cannot_converge():
 
 
 def test_scheme_refuses_the_wrong_model():
-    with pytest.raises(ValueError, match="discretizes heavy_ball models"):
+    with pytest.raises(ValueError, match="'leapfrog' discretizes HeavyBall models; got a GradientFlow"):
         integrate(GradientFlow(ellipse()), "leapfrog", (0, 1), [1.0, 1.0], 0.1)
+
+
+# -- the scheme contract: run data in the state, counts that match the calls made ---------------
+def counting(problem):
+    """``problem`` with a gradient that counts its calls (and no declared polynomial, so
+    no fused kernel bypasses ``grad_fn``); returns (problem, calls) with calls a list."""
+    calls = [0]
+
+    def grad(x):
+        calls[0] += 1
+        return problem.grad_fn(x)
+    return dataclasses.replace(problem, grad_fn=grad, grad_polynomial=None), calls
+
+
+#: one run per concrete ODE model class: (model from a problem, y0, t_span, dt)
+ODE_MODEL_RUNS = {
+    GradientFlow: (lambda p: GradientFlow(p), [1.5], (0.0, 1.0), 1 / 16),
+    HeavyBall: (lambda p: HeavyBall(p, 0.8), [1.5, 0.3], (0.0, 1.0), 1 / 16),
+    NesterovODE: (lambda p: NesterovODE(p), [1.5, 0.0], (0.0, 1.0), 1 / 16),
+    HighResolutionODE: (lambda p: HighResolutionODE(p, mu=1.0, s=1 / 256), [1.5, 0.0], (0.0, 1.0), 1 / 16),
+}
+ALL_ODE = sorted(n for n, c in METHODS.items() if not issubclass(c, SDEScheme))
+
+
+def ode_runs(name):
+    """The (model class, run) pairs a registered ODE scheme declares it approximates."""
+    sch = get_scheme(name)
+    runs = [(cls, run) for cls, run in ODE_MODEL_RUNS.items() if issubclass(cls, sch.approximates)]
+    assert runs, f"{name}: no run in ODE_MODEL_RUNS for approximates={sch.approximates}"
+    return runs
+
+
+@pytest.mark.parametrize("name", ALL_ODE)
+def test_grad_evals_count_every_gradient_call(name):
+    """Solution.grad_evals equals the gradient calls actually made, start included
+    (the half-step start costs one: 65 calls for 64 leapfrog steps)."""
+    for cls, (make, y0, span, dt) in ode_runs(name):
+        p, calls = counting(double_well())
+        sol = integrate(make(p), name, span, y0, dt)
+        assert sol.grad_evals == calls[0] > 0, (name, cls.__name__, sol.grad_evals, calls[0])
+
+
+def test_half_step_start_is_counted():
+    p, calls = counting(double_well())
+    sol = integrate(HeavyBall(p, 1.0), "leapfrog", (0, 64 * 0.05), [2.0], 0.05)
+    assert (sol.grad_evals, calls[0]) == (65, 65)
+    sol = integrate(HeavyBall(p, 1.0), "heavy-ball", (0, 64 * 0.05), [2.0], 0.05)  # from rest: no start cost
+    assert sol.grad_evals == 64
+
+
+@pytest.mark.parametrize("name", ALL_ODE)
+def test_one_instance_serves_many_runs(name):
+    """A scheme is configuration only: reusing an instance, over a step ladder and again,
+    gives the results and counts of fresh instances."""
+    shared = get_scheme(name)
+    config = dict(vars(shared))
+    for cls, (make, y0, span, dt) in ode_runs(name):
+        model = make(double_well())
+        for h in (dt, dt / 2, dt):
+            if cls is HighResolutionODE:  # its step is pinned to √s
+                model = HighResolutionODE(double_well(), mu=1.0, s=h * h)
+            a = integrate(model, shared, span, y0, h)
+            b = integrate(model, get_scheme(name), span, y0, h)
+            np.testing.assert_array_equal(a.y, b.y)
+            assert a.grad_evals == b.grad_evals
+    assert vars(shared) == config  # runs leave nothing on the scheme object
+
+
+def test_implicit19_counts_reset_between_runs():
+    sch, m = Implicit19(), HeavyBall(double_well(), 1.0)
+    counts = [integrate(m, sch, (0, 1), [2.0], 0.1).grad_evals for _ in range(3)]
+    assert counts[0] == counts[1] == counts[2] > 2 * 10  # predictor + iterations each step
+
+
+def test_wrong_model_error_names_scheme_and_classes():
+    with pytest.raises(ValueError, match="'nesterov-convex' discretizes NesterovODE models; got a HeavyBall"):
+        integrate(HeavyBall(ellipse(), 1.0), "nesterov-convex", (0, 1), [1.0, 1.0], 0.1)
+    with pytest.raises(ValueError, match="'heavy-ball-sc' discretizes HighResolutionODE models"):
+        integrate(GradientFlow(ellipse()), "heavy-ball-sc", (0, 1), [1.0, 1.0], 0.1)

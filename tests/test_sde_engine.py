@@ -1,10 +1,14 @@
 """The ensemble engine: chunk invariance, Brownian replay, analytic statistics, bad input."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
 from dynopt.engine import brownian_increments
-from dynopt.engine import FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt, integrate, simulate
+from dynopt.engine import (EnsembleOptions, FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt,
+                           integrate, simulate)
+from dynopt.schemes import get_scheme
 
 
 def _run(model, scheme, chunk, y0=(0.3,), T=0.5, dt=0.01, n=3000):
@@ -86,14 +90,18 @@ def test_ode_integrate_unchanged():
     from dynopt.dynamics import GradientFlow
     sol = integrate(GradientFlow(problems.ellipse()), "euler", (0, 1), [1.0, 1.0], 0.1)
     assert isinstance(sol, Solution) and sol.n_steps == 10
-    with pytest.raises(TypeError, match="SDE options"):
+    with pytest.raises(TypeError, match="ensemble options \\['seed'\\].*simulate"):
         integrate(GradientFlow(problems.ellipse()), "euler", (0, 1), [1.0, 1.0], 0.1, seed=1)
 
 
-def test_integrate_dispatches_sde():
+def test_integrate_refuses_sde_models_and_points_to_simulate():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
-    r = integrate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
-    assert r.n_paths == 10 and r.method == "euler-maruyama"
+    with pytest.raises(TypeError, match="SDE model: use dynopt.engine.simulate"):
+        integrate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
+    with pytest.raises(ValueError, match="'euler' integrates ODE models"):
+        get_scheme("euler").check_model(m)
+    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=10, seed=1)
+    assert r.n_paths == 10 and r.method == "euler-maruyama" and r.grad_evals == 10
 
 
 def test_float32_runs():
@@ -140,9 +148,6 @@ def test_bad_input():
                  observers=[Moments(times=[0.55])])
     with pytest.raises(ValueError, match="`brownian_substeps`"):
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, brownian_substeps=0)
-    with pytest.raises(ValueError, match="`brownian_substeps`"):
-        simulate(dynamics.Kramers(dw), "obabo", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
-                 brownian_substeps=2)
     with pytest.raises(ValueError, match="`dtype`"):
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, dtype=np.int32)
 
@@ -157,3 +162,21 @@ def test_stratonovich_model_drift_correction():
     se = x.std() / np.sqrt(x.size)
     bias = expect - (1 + (mu + s * s / 2) / 256) ** 256  # EM's exact weak bias
     assert abs(x.mean() - expect + bias) < 5 * se
+
+
+def test_options_object_is_the_keywords():
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    kw = dict(n_paths=300, block_size=100, chunk_size=200, save_every=5, check_every=4)
+    a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, **kw)
+    opts = EnsembleOptions(**kw)
+    b = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts)
+    np.testing.assert_array_equal(a.paths, b.paths)
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts, save_every=25)
+    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])  # the keyword wins
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.n_paths = 3
+    with pytest.raises(ValueError, match="`check_every` must be a positive integer"):
+        EnsembleOptions(check_every=0)
+    with pytest.raises(TypeError, match="`options` must be an EnsembleOptions"):
+        simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=kw)

@@ -1,4 +1,5 @@
 """Schemes: declarations, harmonic stationary statistics against exact discrete covariances."""
+import dataclasses
 import math
 
 import numpy as np
@@ -8,7 +9,7 @@ from scipy.linalg import solve_discrete_lyapunov
 from dynopt import dynamics, problems
 from dynopt.analysis import scheme_linear_map, sgd_stationary_covariances
 from dynopt.engine import TimeAverage, simulate
-from dynopt.schemes import METHODS, get_scheme
+from dynopt.schemes import METHODS, SDEScheme, get_scheme
 
 
 @pytest.mark.parametrize("name", ["euler-maruyama", "milstein", "stochastic-heun", "baoab", "obabo",
@@ -80,3 +81,104 @@ def test_fused_double_well_euler_maruyama_matches_the_generic_path():
     a = simulate(fused, "euler-maruyama", (0, 2), [0.3], 0.01, n_paths=5000, seed=3)
     b = simulate(generic, "euler-maruyama", (0, 2), [0.3], 0.01, n_paths=5000, seed=3)
     np.testing.assert_allclose(a.y_final, b.y_final, rtol=1e-10, atol=1e-12)
+
+
+# -- the SDE scheme contract: run data in the state, counts that match the calls made ------------
+def _counting_runs():
+    """One small run per SDE model class, on problems whose gradient (or drift) counts its
+    calls: {class: (model, y0, dt, calls)}.  No problem declares a polynomial gradient
+    here, so no fused kernel bypasses the counted function."""
+    runs = {}
+    for cls, make, y0 in [(dynamics.OverdampedLangevin, lambda p: dynamics.OverdampedLangevin(p, 0.7), [0.3]),
+                          (dynamics.Kramers, lambda p: dynamics.Kramers(p, 1.0, 0.7), [0.3, 0.0])]:
+        p = problems.double_well()
+        calls = [0]
+
+        def grad(x, calls=calls, g=p.grad_fn):
+            calls[0] += 1
+            return g(x)
+        runs[cls] = (make(dataclasses.replace(p, grad_fn=grad, grad_polynomial=None)), y0, 0.05, calls)
+    calls = [0]
+
+    def drift(t, x, calls=calls):
+        calls[0] += 1
+        return 0.5 * x
+    runs[dynamics.SDE] = (dynamics.SDE(drift, lambda t, x: 0.3 * x, 1), [1.0], 0.05, calls)
+    calls[0] = 0  # SDE() probes the drift's shape once
+    rng = np.random.default_rng(0)
+    ls = problems.least_squares(rng.normal(size=(8, 2)), rng.normal(size=8))
+    calls = [0]
+
+    def example_grads(pts, idx, calls=calls, g=ls.example_grad_fn):
+        calls[0] += 1
+        return g(pts, idx)
+    ls = dataclasses.replace(ls, example_grad_fn=example_grads)
+    runs[dynamics.SGDModifiedEquation] = (dynamics.SGDModifiedEquation(ls, 0.05, 2), [0.0, 0.0], 0.05, calls)
+    return runs
+
+
+SDE_NAMES = sorted(n for n, c in METHODS.items() if issubclass(c, SDEScheme))
+
+
+@pytest.mark.parametrize("name", SDE_NAMES)
+def test_grad_evals_count_and_instances_are_reusable(name):
+    """EnsembleResult.grad_evals equals the drift calls made (one chunk: one call per
+    evaluation), and one scheme instance run twice gives identical paths and counts."""
+    sch = get_scheme(name)
+    # the SME's drift and diffusion both call the problem's oracles: its counter (of
+    # minibatch gradients) is for a scheme written for the SME itself
+    runs = [(m, y0, dt, calls) for cls, (m, y0, dt, calls) in _counting_runs().items()
+            if issubclass(cls, sch.approximates) and m.noise in sch.noise_types
+            and (cls is not dynamics.SGDModifiedEquation or cls in sch.approximates)]
+    assert runs, f"{name}: no counting run for approximates={sch.approximates}"
+    config = dict(vars(sch))
+    for model, y0, dt, calls in runs:
+        a = simulate(model, sch, (0, 1), y0, dt, n_paths=64, seed=4)
+        assert a.grad_evals == calls[0] > 0, (name, model, a.grad_evals, calls[0])
+        b = simulate(model, sch, (0, 1), y0, dt, n_paths=64, seed=4)
+        np.testing.assert_array_equal(a.y_final, b.y_final)
+        assert b.grad_evals == a.grad_evals
+    assert vars(sch) == config  # runs leave nothing on the scheme object
+
+
+def test_declared_polynomial_gradients_match_grad_fn(rng):
+    """A declared ``grad_polynomial`` is what ``grad_fn`` computes (it selects fused kernels)."""
+    declared = [problems.get_problem(n) for n in problems.PROBLEMS]
+    declared = [p for p in declared if p.grad_polynomial is not None] + [problems.double_well(3)]
+    assert declared
+    for p in declared:
+        x = rng.uniform(-2, 2, size=(9, p.dim))
+        poly = sum(c * x ** k for k, c in enumerate(p.grad_polynomial))
+        np.testing.assert_allclose(p.grad_fn(x), poly, rtol=1e-13, atol=1e-13)
+
+
+def test_fused_kernel_is_chosen_by_declared_capability():
+    """EM runs fused exactly when the model declares a cubic drift and a scalar σ: a
+    problem with the double well's gradient but no declaration takes the generic path
+    (same paths to rounding)."""
+    p = problems.double_well()
+    undeclared = dataclasses.replace(p, grad_polynomial=None)
+    sch = get_scheme("euler-maruyama")
+    fused = dynamics.OverdampedLangevin(p, 0.7)
+    plain = dynamics.OverdampedLangevin(undeclared, 0.7)
+    assert fused.drift_polynomial == (-0.0, 1.0, -0.0, -1.0) and plain.drift_polynomial is None
+    assert sch.init(fused, np.zeros((2, 1)), 0.01).fused is not None
+    assert sch.init(plain, np.zeros((2, 1)), 0.01).fused is None
+    a = simulate(fused, sch, (0, 1), [0.3], 0.01, n_paths=500, seed=3)
+    b = simulate(plain, sch, (0, 1), [0.3], 0.01, n_paths=500, seed=3)
+    np.testing.assert_allclose(a.y_final, b.y_final, rtol=1e-10, atol=1e-12)
+    k = dynamics.Kramers(p, 1.0, 0.7)
+    c = simulate(k, "baoab", (0, 1), [0.3, 0.0], 0.01, n_paths=500, seed=3)
+    d = simulate(dynamics.Kramers(undeclared, 1.0, 0.7), "baoab", (0, 1), [0.3, 0.0], 0.01, n_paths=500, seed=3)
+    np.testing.assert_allclose(c.y_final, d.y_final, rtol=1e-10, atol=1e-12)
+
+
+def test_wrong_model_class_named_in_the_error():
+    lang = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
+    with pytest.raises(ValueError, match="'momentum-sgd' discretizes Kramers models; got a OverdampedLangevin"):
+        simulate(lang, "momentum-sgd", (0, 1), [0.0], 0.1, n_paths=2, seed=1)
+    ou = dynamics.ornstein_uhlenbeck()
+    with pytest.raises(ValueError, match="'leimkuhler-matthews' discretizes OverdampedLangevin models; got a SDE"):
+        simulate(ou, "leimkuhler-matthews", (0, 1), [0.0], 0.1, n_paths=2, seed=1)
+    with pytest.raises(ValueError, match="'euler-maruyama' integrates SDE models"):
+        simulate(dynamics.GradientFlow(problems.double_well()), "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2)

@@ -56,7 +56,7 @@ def model_for(scheme, problem, friction: float = FRICTION):
     """The continuous model a scheme is compared with: gradient flow for general-purpose
     schemes, the damped system (eq 10) for schemes that discretize it."""
     sch = get_scheme(scheme)
-    if "heavy_ball" in sch.approximates:
+    if HeavyBall in sch.approximates:
         return HeavyBall(problem, friction)
     return GradientFlow(problem)
 

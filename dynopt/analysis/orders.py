@@ -311,7 +311,7 @@ def scheme_linear_map(model, scheme, dt):
     for i in range(k * m):
         z[i // m, D + i, i % m] = 1.0
     state = sch.init(model, y, dt)
-    sch.step(model, 0.0, state, dt, z)
+    state = sch.step(model, 0.0, state, dt, z)
     out = sch.output(model, state)
     base = out[-1]
     M = (out[:D] - base).T

@@ -2,7 +2,8 @@
 the optimizer paths beside their flows on 2-D problems.
 """
 from __future__ import annotations
-from dynopt.dynamics import AdamODE, RMSPropODE, continuous_limit
+from dynopt.dynamics import AdamODE, RMSPropODE
+from dynopt.schemes import continuous_limit
 
 
 from typing import NamedTuple, Sequence

@@ -4,8 +4,8 @@ user's SDE and SGD's stochastic modified equation.
 """
 from .base import Model
 from .ode import GradientFlow, HeavyBall, NesterovODE, HighResolutionODE
-from .sde import NOISE_TYPES, CALCULI, SDEModel, OverdampedLangevin, Kramers, SDE, geometric_brownian_motion, ornstein_uhlenbeck
+from .sde import odd_cubic, NOISE_TYPES, CALCULI, SDEModel, OverdampedLangevin, Kramers, SDE, geometric_brownian_motion, ornstein_uhlenbeck
 from .sgd import SGDModifiedEquation
-from .adaptive import RMSPropODE, AdamODE, AdagradODE, continuous_limit
+from .adaptive import RMSPropODE, AdamODE, AdagradODE
 
-__all__ = ["Model", "GradientFlow", "HeavyBall", "NesterovODE", "HighResolutionODE", "NOISE_TYPES", "CALCULI", "SDEModel", "OverdampedLangevin", "Kramers", "SDE", "geometric_brownian_motion", "ornstein_uhlenbeck", "SGDModifiedEquation", "RMSPropODE", "AdamODE", "AdagradODE", "continuous_limit"]
+__all__ = ["Model", "GradientFlow", "HeavyBall", "NesterovODE", "HighResolutionODE", "odd_cubic", "NOISE_TYPES", "CALCULI", "SDEModel", "OverdampedLangevin", "Kramers", "SDE", "geometric_brownian_motion", "ornstein_uhlenbeck", "SGDModifiedEquation", "RMSPropODE", "AdamODE", "AdagradODE"]

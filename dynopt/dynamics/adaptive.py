@@ -15,16 +15,15 @@
   σ = η²·s): :class:`AdagradODE`.
 """
 from __future__ import annotations
-from dynopt.schemes import heavy_ball_ode_parameters, nesterov_ode_parameters_from_optimizer
+# the submodule, not the package: dynopt.schemes imports this package for its model classes
 
 
 import numpy as np
-from dynopt.dynamics.ode import GradientFlow, HeavyBall
 from dynopt.dynamics.base import Model
 from dynopt.checks import check_finite_param
 from dynopt.problems import Problem
 
-__all__ = ["RMSPropODE", "AdamODE", "AdagradODE", "continuous_limit"]
+__all__ = ["RMSPropODE", "AdamODE", "AdagradODE"]
 
 
 # ---------------------------------------------------------------------------------
@@ -135,41 +134,3 @@ class AdagradODE(_Augmented):
         q, s = y[:, :d], np.maximum(y[:, d:], 0.0)
         g = self.problem.grad_fn(q)
         return np.concatenate([-g / np.sqrt(s + self.eps), g * g], axis=1)
-
-
-def continuous_limit(name: str, problem: Problem, **hp):
-    """The ODE an optimizer tracks, and the time one step stands for.
-
-    Parameters
-    ----------
-    name : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
-    problem : Problem
-    **hp : the optimizer's hyper-parameters: ``lr`` and ``momentum`` / ``decay``,
-        ``eps``, ``eps_inside`` / ``b1``, ``b2``, ``eps``, ``bias_correction``.
-
-    Returns
-    -------
-    model : dynopt.dynamics.Model
-    dt : float
-        Time per optimizer step (η; γ for momentum; η² for Adagrad).
-    """
-    lr = check_finite_param(hp["lr"], "lr", low=0.0, low_inclusive=False)
-    if name == "sgd":
-        return GradientFlow(problem), lr
-    if name == "momentum":
-        gamma, lam = heavy_ball_ode_parameters(lr, hp["momentum"])
-        return HeavyBall(problem, lam), gamma
-    if name == "nesterov":
-        gamma, lam = nesterov_ode_parameters_from_optimizer(lr, hp["momentum"])
-        return HeavyBall(problem, lam), gamma
-    if name == "adagrad":
-        return AdagradODE(problem, eps=hp.get("eps", 1e-8) * lr * lr), lr * lr
-    if name == "rmsprop":
-        return RMSPropODE(problem, (1 - hp["decay"]) / lr, hp.get("eps", 1e-8),
-                          hp.get("eps_inside", True)), lr
-    if name == "adam":
-        return AdamODE(problem, (1 - hp.get("b1", 0.9)) / lr, (1 - hp.get("b2", 0.999)) / lr,
-                       hp.get("eps", 1e-8), hp.get("bias_correction", True),
-                       hp.get("eps_inside", False)), lr
-    raise ValueError("`name` must be one of ['adagrad', 'adam', 'momentum', 'nesterov', "
-                     f"'rmsprop', 'sgd']; got {name!r}")

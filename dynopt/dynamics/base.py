@@ -21,7 +21,8 @@ class Model:
     Subclasses provide
     ------------------
     kind : str
-        A short tag schemes check against (``"gradient_flow"``, ``"heavy_ball"``, ...).
+        A short label for tables and caches (``"gradient_flow"``, ``"heavy_ball"``, ...);
+        schemes declare the model classes they discretize and check ``isinstance``.
     state_dim : int
         Length of the state vector.
     drift(t, y) -> ndarray, shape (n, state_dim)

@@ -9,7 +9,7 @@ from dynopt.checks import check_finite_param
 
 import numpy as np
 
-__all__ = ["NOISE_TYPES", "CALCULI", "SDEModel", "OverdampedLangevin", "Kramers", "SDE", "geometric_brownian_motion", "ornstein_uhlenbeck"]
+__all__ = ["odd_cubic", "NOISE_TYPES", "CALCULI", "SDEModel", "OverdampedLangevin", "Kramers", "SDE", "geometric_brownian_motion", "ornstein_uhlenbeck"]
 
 
 def _block_diag(blocks):
@@ -21,9 +21,6 @@ def _block_diag(blocks):
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# SDE models (issue 4)
-# ---------------------------------------------------------------------------------------
 #: noise structures an SDE model can declare (schemes list the ones they support)
 NOISE_TYPES = ("additive", "diagonal", "general")
 
@@ -37,30 +34,36 @@ def _check_choice(value, name, choices):
     return value
 
 
-def _cubic_gradient(problem) -> bool:
-    """True if ∇L(x) = x³ − x componentwise (the double well), checked numerically."""
-    try:
-        x = np.random.default_rng(0).uniform(-2, 2, size=(7, problem.dim))
-        return bool(np.allclose(problem.grad_fn(x), x ** 3 - x, rtol=1e-13, atol=1e-13))
-    except Exception:  # noqa: BLE001 - any failure just means "no fast kernel"
-        return False
+def odd_cubic(coefficients):
+    """``(a1, a3)`` if the polynomial ``coefficients`` (increasing powers) is a1·x + a3·x³,
+    else None: the form the fused in-place kernels handle."""
+    if coefficients is None or len(coefficients) > 4:
+        return None
+    c = tuple(float(v) for v in coefficients) + (0.0,) * (4 - len(coefficients))
+    if c[0] != 0.0 or c[2] != 0.0:
+        return None
+    return c[1], c[3]
 
 
 def _descent_kernel(problem):
     """In-place ``kernel(x, h, work)``: x ← x − h ∇L(x), with as few array passes as possible.
 
     Why: the ensemble engine is meant to run at the speed of the random-number generator,
-    and a generic ``x - h * grad_fn(x)`` allocates three temporaries per step.  The double
-    well gets a 4-pass fused update x ← x·(1 + h − h x²), a quadratic a matmul into a
-    buffer; anything else falls back to the problem's batched gradient.
+    and a generic ``x - h * grad_fn(x)`` allocates three temporaries per step.  A gradient
+    declared as c1·x + c3·x³ (``Problem.grad_polynomial``, e.g. the double well) gets a
+    4-pass fused update x ← x·(1 − h c1 − h c3 x²), a quadratic a matmul into a buffer;
+    anything else falls back to the problem's batched gradient.
     """
-    if problem.dim >= 1 and _cubic_gradient(problem):
-        def cubic(x, h, work):
+    cubic = odd_cubic(problem.grad_polynomial)
+    if cubic is not None:
+        c1, c3 = cubic
+
+        def fused_cubic(x, h, work):
             np.multiply(x, x, out=work)
-            work *= -h
-            work += 1.0 + h
+            work *= -h * c3
+            work += 1.0 - h * c1
             x *= work
-        return cubic
+        return fused_cubic
     if problem.is_quadratic:
         H = problem.hessian_matrix
         c = problem.center
@@ -99,6 +102,15 @@ class SDEModel(Model):
     diffusion_dx(t, y) -> (n, state_dim)
         ∂g_i/∂y_i for diagonal noise (Milstein); default: central differences.
 
+    Capabilities (None when a model does not have them; schemes ask, never probe)
+    --------------------------------------------------------------------------
+    scalar_sigma : float or None
+        σ when the noise is additive and g = σ·I.
+    drift_polynomial : tuple of float or None
+        ``(a_0, a_1, ...)`` when the drift acts componentwise as one polynomial,
+        f_i(t, y) = Σ_k a_k y_i^k (overdamped Langevin on a problem that declares
+        ``grad_polynomial``): fused Euler kernels use it.
+
     Schemes ask for the drift in the calculus they discretize (:meth:`drift_in`), so an
     Itô scheme applied to a Stratonovich model uses f + ½ c and vice versa, with the
     correction c_i = Σ_{k,j} g_kj ∂_k g_ij (zero for additive noise).
@@ -109,6 +121,8 @@ class SDEModel(Model):
     noise = "additive"
     calculus = "ito"
     diffusion_matrix = None
+    scalar_sigma = None
+    drift_polynomial = None
 
     # -- noise ----------------------------------------------------------------------------
     def diffusion(self, t, y):
@@ -120,8 +134,8 @@ class SDEModel(Model):
         """``target += g(t, y) dW`` in place; ``dW`` has shape (n, noise_dim)."""
         if self.noise == "additive":
             G = self.diffusion_matrix
-            if self._scalar_sigma is not None:
-                dW *= self._scalar_sigma
+            if self.scalar_sigma is not None:
+                dW *= self.scalar_sigma
                 target += dW
             else:
                 target += dW @ G.T.astype(dW.dtype, copy=False)
@@ -132,8 +146,6 @@ class SDEModel(Model):
         else:
             target += np.einsum("nij,nj->ni", self.diffusion(t, y), dW)
         return target
-
-    _scalar_sigma = None
 
     def diffusion_dx(self, t, y):
         """∂g_i/∂y_i for diagonal noise (central differences unless overridden)."""
@@ -238,10 +250,10 @@ class OverdampedLangevin(SDEModel):
         else:
             if noise not in (None, "additive"):
                 raise ValueError(f"`noise` is fixed to 'additive' for a constant `sigma`; got {noise!r}")
-            self._scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d)
+            self.scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d)
             self.noise_dim = self.diffusion_matrix.shape[1]
             self.noise = "additive"
-            self.sigma = self._scalar_sigma if self._scalar_sigma is not None else self.diffusion_matrix
+            self.sigma = self.scalar_sigma if self.scalar_sigma is not None else self.diffusion_matrix
 
     @property
     def name(self):
@@ -251,6 +263,11 @@ class OverdampedLangevin(SDEModel):
     @property
     def state_dim(self):
         return self.d
+
+    @property
+    def drift_polynomial(self):
+        c = self.problem.grad_polynomial
+        return None if c is None else tuple(-float(v) for v in c)
 
     def drift(self, t, y):
         return -self.problem.grad_fn(y)
@@ -273,9 +290,9 @@ class OverdampedLangevin(SDEModel):
 
     def stationary_log_density(self, x):
         """−2L(x)/σ² (unnormalised), for scalar σ."""
-        if self._scalar_sigma is None or self._scalar_sigma == 0:
+        if self.scalar_sigma is None or self.scalar_sigma == 0:
             raise ValueError("the Gibbs density exp(−2L/σ²) needs a scalar `sigma` > 0")
-        return -2.0 * self.problem.value(x) / self._scalar_sigma ** 2
+        return -2.0 * self.problem.value(x) / self.scalar_sigma ** 2
 
 
 class Kramers(SDEModel):
@@ -301,7 +318,7 @@ class Kramers(SDEModel):
         d = self.d
         self.noise_dim = d
         self.diffusion_matrix = np.vstack([np.zeros((d, d)), self.sigma * np.eye(d)])
-        self._kernel = _descent_kernel(problem)
+        self._cubic_force = odd_cubic(problem.grad_polynomial)
 
     @property
     def name(self):
@@ -324,9 +341,12 @@ class Kramers(SDEModel):
 
     def kick_(self, q, p, h, work):
         """p += h·(−∇L(q)) in place (the B substep)."""
-        if self._kernel.__name__ == "cubic":  # −∇L = q − q³
+        if self._cubic_force is not None:  # ∇L = q(c1 + c3 q²), in 5 passes
+            c1, c3 = self._cubic_force
             np.multiply(q, q, out=work)
-            work -= 1.0
+            if c3 != 1.0:
+                work *= c3
+            work += c1
             work *= q
             work *= -h
             p += work
@@ -388,7 +408,7 @@ class SDE(SDEModel):
         if self.noise == "additive":
             if callable(diffusion):
                 raise ValueError("`diffusion` must be a constant (scalar or matrix) for additive noise")
-            self._scalar_sigma, self.diffusion_matrix = _check_sigma(diffusion, D, "diffusion")
+            self.scalar_sigma, self.diffusion_matrix = _check_sigma(diffusion, D, "diffusion")
             self.noise_dim = self.diffusion_matrix.shape[1]
         else:
             if not callable(diffusion):

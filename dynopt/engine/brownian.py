@@ -10,10 +10,12 @@ on the root seed, the block size and its own index — not on how many blocks ar
 processed together (the chunk size) nor on which worker runs them, which is what makes
 results bit-for-bit reproducible across chunk sizes and machines.
 
-Coarsening: with ``substeps = r`` a block draws ``r`` fine increments per coarse step —
-the same numbers, in the same order, that a run with an r-times smaller step draws over r
-steps — and sums them.  One fine Brownian path can so be replayed at coarser steps, which
-strong-error measurements need.
+Coarsening: with ``substeps = r`` a block draws ``r`` fine increments per coarse step and
+noise term — the same numbers, in the same order, that a run with an r-times smaller step
+draws over r steps — and sums them.  A scheme with k noise terms per step (OBABO's two
+half-step O substeps) sees term j as the increment over the j-th of k equal parts of the
+step: the numbers a step draws are in time order, term after term.  One fine Brownian path
+can so be replayed at coarser steps, which strong-error measurements need.
 """
 from __future__ import annotations
 
@@ -129,14 +131,14 @@ class NoiseSource:
     noise_dim : int
         Components m of each vector.
     substeps : int
-        Fine increments summed per step (Brownian-path coarsening); needs ``n_terms == 1``.
+        Fine increments summed per step and noise term (Brownian-path coarsening).
     dtype : float32 or float64
 
     Notes
     -----
     ``draw()`` returns a buffer of shape ``(n_terms, n_rows, noise_dim)`` whose entries are
     N(0, 1) (for ``substeps > 1``: the fine normals summed and divided by √r, i.e. the
-    coarse increment divided by √dt).  The buffer is reused: consume it before the next
+    increment over the term's part of the step divided by its √(dt/n_terms)).  The buffer is reused: consume it before the next
     call.
     """
 
@@ -154,9 +156,8 @@ class NoiseSource:
         self._blk = ([np.empty((self.n_terms, b - a, self.m), dtype=self.dtype) for a, b in self.local]
                      if self.n_terms > 1 else [])
         if self.r > 1:
-            if self.n_terms != 1:
-                raise ValueError(f"`brownian_substeps` > 1 needs a scheme with one noise term per step; got {self.n_terms}")
-            self._fine = [np.empty((self.r, b - a, self.m), dtype=self.dtype) for a, b in self.local]
+            # (term, substep) in time order: term j sums the j-th run of r fine normals
+            self._fine = [np.empty((self.n_terms, self.r, b - a, self.m), dtype=self.dtype) for a, b in self.local]
             self._scale = 1.0 / math.sqrt(self.r)
         self._single = len(self.gens) == 1
 
@@ -177,7 +178,7 @@ class NoiseSource:
             return self.buf
         for g, (a, b), fine in zip(self.gens, self.local, self._fine):
             g.standard_normal(out=fine, dtype=dt)
-            np.sum(fine, axis=0, out=self.buf[0, a:b])
+            np.sum(fine, axis=1, out=self.buf[:, a:b])
         self.buf *= self._scale
         return self.buf
 

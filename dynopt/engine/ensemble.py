@@ -1,26 +1,75 @@
 """SDE ensembles: :func:`simulate` runs paths in logical blocks (each with its own random
-stream) and cache-sized chunks, in place, with observers, saving and divergence detection;
-the executor split/merge runs contiguous block ranges as tasks and merges them in block order.
+stream) and cache-sized chunks, in place, with observers, saving and divergence detection.
+How a run is done travels as one frozen :class:`EnsembleOptions`; a run split over an
+executor is cut and merged back by :mod:`dynopt.engine.split`.
 """
 from __future__ import annotations
-from dynopt.engine.loop import BLOWUP, step_count
-from dynopt.engine.observers import Observer, _results
 
-
-from dataclasses import dataclass
-from typing import Optional
-import numpy as np
-from dynopt.schemes import get_scheme
+import dataclasses
 import sys
 import time
-from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Optional
 
-__all__ = ["CACHE_BYTES", "EnsembleResult", "simulate"]
+import numpy as np
+
+from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
+from dynopt.engine.loop import BLOWUP, check_save_every, step_count
+from dynopt.engine.observers import Observer, _results
+from dynopt.engine.split import run_on_executor
+from dynopt.schemes import get_scheme
+
+__all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "simulate"]
 
 
 #: bytes of chunk state the engine aims to keep resident in a core's L2 cache (512 KiB
 #: here; state, noise buffer and one work array of a 1-D problem at 2^14 paths)
 CACHE_BYTES = 3 * 2 ** 17
+
+
+def _positive_int(value, name):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+
+
+@dataclass(frozen=True)
+class EnsembleOptions:
+    """How an ensemble is run — sizes, saving, precision, checks — as one frozen value.
+
+    :func:`simulate` builds it from its keyword arguments of the same names (or takes one
+    as ``options=``); see :func:`simulate` for their meaning.  Validated on construction.
+
+    Attributes
+    ----------
+    n_paths, chunk_size, block_size : int or None
+    brownian_substeps : int
+    save_every : int or None
+    keep_final : bool
+    dtype : numpy dtype, float64 or float32
+    progress : bool or None
+    check_every : int
+    blocks : (int, int) or None
+    """
+
+    n_paths: Optional[int] = None
+    chunk_size: Optional[int] = None
+    block_size: Optional[int] = None
+    brownian_substeps: int = 1
+    save_every: Optional[int] = None
+    keep_final: bool = True
+    dtype: Any = np.float64
+    progress: Optional[bool] = None
+    check_every: int = 16
+    blocks: Optional[tuple] = None
+
+    def __post_init__(self):
+        _positive_int(self.brownian_substeps, "brownian_substeps")
+        check_save_every(self.save_every)
+        _positive_int(self.check_every, "check_every")
+        dtype = np.dtype(self.dtype)
+        if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")
+        object.__setattr__(self, "dtype", dtype)
 
 
 @dataclass
@@ -48,6 +97,8 @@ class EnsembleResult:
         Earliest step at which a blow-up was detected (resolution ``check_every``).
     diverged_step : ndarray (n_paths,)
         Detection step per path, −1 if it did not diverge.
+    grad_evals : int
+        Drift (gradient) evaluations per path, as counted by the scheme in its state.
     """
 
     t_final: float
@@ -68,6 +119,7 @@ class EnsembleResult:
     dtype: str
     seconds: float
     note: str = ""
+    grad_evals: int = 0
 
     @property
     def diverged_fraction(self) -> float:
@@ -88,10 +140,43 @@ class EnsembleResult:
         return model.position(self.y_final[self.alive])
 
 
+class Run(NamedTuple):
+    """Everything a chunk of an ensemble run needs, fixed before the first step."""
+
+    model: Any
+    scheme: Any
+    t0: float
+    dt: float
+    n_steps: int
+    y_init: np.ndarray
+    layout: Any
+    root: np.random.SeedSequence
+    observers: tuple
+    look: dict
+    save_k: list
+    opts: EnsembleOptions
+
+
+class Outputs(NamedTuple):
+    """Per-path results of the rows a run covers (all paths, or one task's blocks)."""
+
+    y_final: Optional[np.ndarray]
+    paths: Optional[np.ndarray]
+    diverged_step: np.ndarray
+    grad_evals: int
+
+    @classmethod
+    def empty(cls, run, n_rows):
+        D, o = run.model.state_dim, run.opts
+        return cls(np.empty((n_rows, D), dtype=o.dtype) if o.keep_final else None,
+                   np.empty((len(run.save_k), n_rows, D), dtype=o.dtype) if o.save_every else None,
+                   np.full(n_rows, -1, dtype=np.int64), 0)
+
+
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
-             blocks=None) -> EnsembleResult:
+             blocks=None, options=None) -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
     Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
@@ -104,13 +189,11 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     ----------
     model : SDEModel
     scheme : str or SDEScheme
-        A name from ``METHODS`` (e.g. "euler-maruyama", "milstein", "stochastic-heun",
-        "baoab", "obabo", "momentum-sgd").
+        A name from ``METHODS`` (e.g. "euler-maruyama", "baoab") or a scheme instance.
     t_span : (float, float)
     y0 : array_like, shape (state_dim,) or (n_paths, state_dim)
         A Kramers model also accepts a position (d,) and starts at rest.
-    dt : float > 0
-        The step; it must divide the interval.
+    dt : float > 0, dividing the interval
     n_paths : int, optional
         Number of paths (default: rows of ``y0``, else 1).
     seed, rng : int, SeedSequence or Generator
@@ -136,12 +219,15 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     check_every : int
         Steps between blow-up checks (also done at every observed step).
     executor : optional
-        An executor from :mod:`dynopt.parallel` (``local`` processes, ``dask``): the
-        logical blocks are split into contiguous groups, run as independent tasks and
+        An executor from :mod:`dynopt.engine.executors` (``local`` processes, ``dask``):
+        the logical blocks are split into contiguous groups, run as independent tasks and
         merged in block order — bit-for-bit the same result as a serial run.
     blocks : (int, int), optional
         Run only the logical blocks ``[first, last)`` (what one executor task does);
         ``y_final``/``paths``/``diverged_step`` then hold only those blocks' rows.
+    options : EnsembleOptions, optional
+        All of the above from ``n_paths`` to ``blocks`` (except ``executor``) as one
+        value; keyword arguments that differ from their defaults override its fields.
 
     Returns
     -------
@@ -151,32 +237,45 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     ------
     ValueError
         Bad ``dt``/``t_span``/sizes/``y0`` shape, or a scheme that does not support the
-        model (kind, noise type) — checked before anything runs.
+        model (class, noise type) — checked before anything runs.
     """
     tic = time.perf_counter()
-    scheme = get_scheme(scheme)
+    opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
+                    brownian_substeps=brownian_substeps, save_every=save_every, keep_final=keep_final,
+                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks)
+    run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
+    if executor is not None:
+        out = run_on_executor(executor, run, t_span, y0, dt)
+    else:
+        out = _run_serial(run)
+    return _result(run, out, time.perf_counter() - tic)
+
+
+def _options(options, **given) -> EnsembleOptions:
+    """``options`` (default all defaults) with the explicitly given keywords on top."""
+    defaults = EnsembleOptions()
+    changed = {k: v for k, v in given.items() if v is not getattr(defaults, k) and v != getattr(defaults, k)}
+    if options is None:
+        return EnsembleOptions(**changed)
+    if not isinstance(options, EnsembleOptions):
+        raise TypeError(f"`options` must be an EnsembleOptions; got {type(options).__name__}")
+    return dataclasses.replace(options, **changed)
+
+
+def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
+    """Check everything and fix the run's layout, saving and observation steps."""
     scheme.check_model(model)
     n_steps = step_count(t_span, dt)
     t0, dt = float(t_span[0]), float(dt)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")
     y_init = model.as_state(y0)
-    if n_paths is None:
-        n_paths = y_init.shape[0]
+    n_paths = y_init.shape[0] if opts.n_paths is None else opts.n_paths
     if y_init.shape[0] not in (1, n_paths):
         raise ValueError(f"`y0` has {y_init.shape[0]} rows but `n_paths` is {n_paths}")
-    if not isinstance(brownian_substeps, (int, np.integer)) or brownian_substeps < 1:
-        raise ValueError(f"`brownian_substeps` must be a positive integer; got {brownian_substeps!r}")
-    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or save_every < 1):
-        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
-    if not isinstance(check_every, (int, np.integer)) or check_every < 1:
-        raise ValueError(f"`check_every` must be a positive integer; got {check_every!r}")
     D = model.state_dim
-    per_path = dtype.itemsize * (D + scheme.n_terms * model.noise_dim + D)
-    default_chunk = max(1, CACHE_BYTES // per_path)
-    layout = make_layout(n_paths, block_size, chunk_size, default_chunk)
-    root = as_seed_sequence(seed, rng)
+    per_path = opts.dtype.itemsize * (D + scheme.n_terms * model.noise_dim + D)
+    layout = make_layout(n_paths, opts.block_size, opts.chunk_size, max(1, CACHE_BYTES // per_path))
+    if opts.brownian_substeps > 1 and scheme.noise_kind != "normal":
+        raise ValueError(f"`brownian_substeps` needs a scheme drawing normals; {scheme.name!r} draws its own noise")
     names = [o.name for o in observers]
     if len(set(names)) != len(names):
         raise ValueError(f"`observers` need distinct names; got {names}")
@@ -187,99 +286,16 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         for k in o.steps(n_steps, t0, dt):
             look.setdefault(k, []).append(o)
         o.start(layout, D)
-    if executor is not None:
-        return _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, y0, dt,
-                            dict(n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
-                                 brownian_substeps=brownian_substeps, save_every=save_every,
-                                 keep_final=keep_final, dtype=dtype, check_every=check_every))
-    b_lo, b_hi = (0, layout.n_blocks) if blocks is None else (int(blocks[0]), int(blocks[1]))
+    if opts.blocks is None:
+        opts = dataclasses.replace(opts, blocks=(0, layout.n_blocks))
+    b_lo, b_hi = (int(b) for b in opts.blocks)
     if not 0 <= b_lo < b_hi <= layout.n_blocks:
-        raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {blocks!r}")
-    row_lo, row_hi = layout.block_rows(b_lo)[0], layout.block_rows(b_hi - 1)[1]
-    n_rows = row_hi - row_lo
-    save_k = _save_steps(n_steps, save_every)
-    save_pos = {k: i for i, k in enumerate(save_k)}
-    paths = np.empty((len(save_k), n_rows, D), dtype=dtype) if save_every else None
-    y_final = np.empty((n_rows, D), dtype=dtype) if keep_final else None
-    diverged_step = np.full(n_rows, -1, dtype=np.int64)
-    work = n_rows * n_steps
-    show = progress if progress is not None else work > 2e8
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=work, unit="path-step", unit_scale=True, desc=scheme.name, file=sys.stderr)
-    custom = getattr(scheme, "noise_kind", "normal") == "custom"
-
-    with np.errstate(all="ignore"):
-        for b0, b1, r0, r1 in layout.chunks(b_lo, b_hi):
-            nc = r1 - r0
-            y = np.array(np.broadcast_to(y_init if y_init.shape[0] == 1 else y_init[r0:r1], (nc, D)), dtype=dtype)
-            state = scheme.init(model, y, dt)
-            if custom:
-                gens = [block_generator(root, b) for b in range(b0, b1)]
-                rows = [(a - r0, e - r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
-            else:
-                src = NoiseSource(root, layout, b0, b1, scheme.n_terms, model.noise_dim,
-                                  brownian_substeps, dtype)
-            alive = np.ones(nc, dtype=bool)
-            dsteps = diverged_step[r0 - row_lo:r1 - row_lo]
-
-            def visit(k, out):
-                if k in look:
-                    for o in look[k]:
-                        o.observe(k, t0 + k * dt, out, b0, b1, layout, alive)
-                if k in save_pos:
-                    paths[save_pos[k], r0 - row_lo:r1 - row_lo] = out
-
-            if 0 in look or 0 in save_pos:
-                visit(0, scheme.output(model, state))
-            since = 0
-            for k in range(1, n_steps + 1):
-                z = scheme.draw_noise(model, gens, rows, nc) if custom else src.draw()
-                scheme.step(model, t0 + (k - 1) * dt, state, dt, z)
-                need = k in look or k in save_pos
-                if need or k % check_every == 0 or k == n_steps:
-                    out = scheme.output(model, state)
-                    bad = ~(np.abs(out) <= BLOWUP).all(axis=1) & alive
-                    if bad.any():
-                        dsteps[bad] = k
-                        alive &= ~bad
-                        scheme.kill(state, bad)
-                        out = scheme.output(model, state)
-                    if need:
-                        visit(k, out)
-                if bar is not None and k - since >= 512:
-                    bar.update((k - since) * nc)
-                    since = k
-            if bar is not None:
-                bar.update((n_steps - since) * nc)
-            if keep_final:
-                y_final[r0 - row_lo:r1 - row_lo] = scheme.output(model, state)
-    if bar is not None:
-        bar.close()
-    return _finish(model, scheme, t0, n_steps, dt, n_paths, root, y_final, save_every, save_k, paths,
-                   observers, diverged_step, layout, dtype, tic, check_every)
+        raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {opts.blocks!r}")
+    return Run(model, scheme, t0, dt, n_steps, y_init, layout, root, tuple(observers), look,
+               save_steps(n_steps, opts.save_every), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)))
 
 
-def _finish(model, scheme, t0, n_steps, dt, n_paths, root, y_final, save_every, save_k, paths,
-            observers, diverged_step, layout, dtype, tic, check_every):
-    n_div = int(np.count_nonzero(diverged_step >= 0))
-    first = int(diverged_step[diverged_step >= 0].min()) if n_div else None
-    note = ""
-    if n_div:
-        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (first detected at step "
-                f"{first}, checks every {check_every} steps); they are excluded from final-state statistics and from "
-                f"every observation after their detection (time averages taken before it include them)")
-    return EnsembleResult(
-        t_final=t0 + n_steps * dt, n_paths=int(n_paths), n_steps=n_steps, dt=dt, method=scheme.name,
-        seed=int(root.entropy) if isinstance(root.entropy, (int, np.integer)) else root.entropy,
-        y_final=y_final, times=None if not save_every else t0 + dt * np.array(save_k), paths=paths,
-        observations=_results(observers), n_diverged=n_div,
-        first_divergence_step=first, diverged_step=diverged_step, chunk_size=layout.chunk_size,
-        block_size=layout.block_size, dtype=dtype.name, seconds=time.perf_counter() - tic, note=note)
-
-
-def _save_steps(n_steps, save_every):
+def save_steps(n_steps, save_every):
     """Steps kept for a thinned trajectory: every ``save_every``-th and the last."""
     if not save_every:
         return []
@@ -289,42 +305,102 @@ def _save_steps(n_steps, save_every):
     return ks
 
 
-def _run_blocks(task):
-    """One executor task: run the blocks ``[lo, hi)`` and return what the merge needs."""
-    model, scheme, t_span, y0, dt, opts, root, observers, lo, hi = task
-    r = simulate(model, scheme, t_span, y0, dt, seed=root, observers=observers, progress=False,
-                 blocks=(lo, hi), **opts)
-    # divergences are rare: send (row, step) pairs instead of one int64 per path
-    rows = np.flatnonzero(r.diverged_step >= 0)
-    return lo, hi, observers, r.y_final, r.paths, (rows, r.diverged_step[rows])
+def _run_serial(run) -> Outputs:
+    """Run the blocks ``run.opts.blocks`` chunk after chunk in this process."""
+    b_lo, b_hi = run.opts.blocks
+    row_lo = run.layout.block_rows(b_lo)[0]
+    n_rows = run.layout.block_rows(b_hi - 1)[1] - row_lo
+    out = Outputs.empty(run, n_rows)
+    show = run.opts.progress if run.opts.progress is not None else n_rows * run.n_steps > 2e8
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=n_rows * run.n_steps, unit="path-step", unit_scale=True, desc=run.scheme.name,
+                   file=sys.stderr)
+    evals = 0
+    with np.errstate(all="ignore"):
+        for b0, b1, r0, r1 in run.layout.chunks(b_lo, b_hi):
+            evals = _run_chunk(run, out, b0, b1, r0 - row_lo, r1 - row_lo, bar)
+    if bar is not None:
+        bar.close()
+    return out._replace(grad_evals=evals)
 
 
-def _simulate_on(executor, layout, root, observers, tic, model, scheme, t_span, y0, dt, opts):
-    """Split the logical blocks over ``executor`` and merge the parts in block order."""
-    import copy
+def _noise(run, b0, b1, n_rows):
+    """The chunk's per-step noise: a function of no arguments returning this step's draw."""
+    scheme, model = run.scheme, run.model
+    if scheme.noise_kind == "custom":
+        gens = [block_generator(run.root, b) for b in range(b0, b1)]
+        off = run.layout.block_rows(b0)[0]
+        rows = [(a - off, e - off) for a, e in (run.layout.block_rows(b) for b in range(b0, b1))]
+        return lambda: scheme.draw_noise(model, gens, rows, n_rows)
+    src = NoiseSource(run.root, run.layout, b0, b1, scheme.n_terms, model.noise_dim,
+                      run.opts.brownian_substeps, run.opts.dtype)
+    return src.draw
 
-    # one contiguous run of blocks per worker: equal work, and the fewest results to ship
-    n_tasks = max(1, min(layout.n_blocks, getattr(executor, "n_workers", 1)))
-    edges = np.linspace(0, layout.n_blocks, n_tasks + 1).round().astype(int)
-    tasks = [(model, scheme, t_span, y0, dt, opts, root, [copy.deepcopy(o) for o in observers], int(a), int(b))
-             for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    parts = executor.map(_run_blocks, tasks)
-    n_paths, dtype = layout.n_paths, np.dtype(opts["dtype"])
-    D = model.state_dim
-    n_steps = step_count(t_span, dt)
-    save_every = opts["save_every"]
-    save_k = _save_steps(n_steps, save_every)
-    y_final = np.empty((n_paths, D), dtype=dtype) if opts["keep_final"] else None
-    paths = np.empty((len(save_k), n_paths, D), dtype=dtype) if save_every else None
-    diverged_step = np.full(n_paths, -1, dtype=np.int64)
-    for lo, hi, obs, yf, pth, (div_rows, div_steps) in sorted(parts, key=lambda p: p[0]):
-        a, e = layout.block_rows(lo)[0], layout.block_rows(hi - 1)[1]
-        for mine, theirs in zip(observers, obs):
-            mine.merge(theirs, layout, lo, hi)
-        if y_final is not None:
-            y_final[a:e] = yf
-        if paths is not None:
-            paths[:, a:e] = pth
-        diverged_step[a + div_rows] = div_steps
-    return _finish(model, scheme, float(t_span[0]), n_steps, float(dt), n_paths, root, y_final, save_every,
-                   save_k, paths, observers, diverged_step, layout, dtype, tic, opts["check_every"])
+
+def _run_chunk(run, out, b0, b1, lo, hi, bar):
+    """Advance the paths of blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) through all
+    steps; returns the gradient evaluations per path from the scheme's final state."""
+    model, scheme, t0, dt, opts = run.model, run.scheme, run.t0, run.dt, run.opts
+    nc, D = hi - lo, model.state_dim
+    r0 = run.layout.block_rows(b0)[0]
+    y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
+    state = scheme.init(model, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype), dt)
+    draw = _noise(run, b0, b1, nc)
+    alive = np.ones(nc, dtype=bool)
+    dsteps = out.diverged_step[lo:hi]
+    save_pos = {k: i for i, k in enumerate(run.save_k)}
+    look, check_every, n_steps = run.look, opts.check_every, run.n_steps
+
+    def visit(k, y):
+        for o in look.get(k, ()):
+            o.observe(k, t0 + k * dt, y, b0, b1, run.layout, alive)
+        if k in save_pos:
+            out.paths[save_pos[k], lo:hi] = y
+
+    if 0 in look or 0 in save_pos:
+        visit(0, scheme.output(model, state))
+    since = 0
+    for k in range(1, n_steps + 1):
+        state = scheme.step(model, t0 + (k - 1) * dt, state, dt, draw())
+        need = k in look or k in save_pos
+        if need or k % check_every == 0 or k == n_steps:
+            y = scheme.output(model, state)
+            bad = ~(np.abs(y) <= BLOWUP).all(axis=1) & alive
+            if bad.any():
+                dsteps[bad] = k
+                alive &= ~bad
+                state = scheme.kill(state, bad)
+                y = scheme.output(model, state)
+            if need:
+                visit(k, y)
+        if bar is not None and k - since >= 512:
+            bar.update((k - since) * nc)
+            since = k
+    if bar is not None:
+        bar.update((n_steps - since) * nc)
+    if opts.keep_final:
+        out.y_final[lo:hi] = scheme.output(model, state)
+    return int(state.grad_evals)
+
+
+def _result(run, out: Outputs, seconds) -> EnsembleResult:
+    """The :class:`EnsembleResult` of a finished run."""
+    ds = out.diverged_step
+    n_paths, n_div = run.layout.n_paths, int(np.count_nonzero(ds >= 0))
+    first = int(ds[ds >= 0].min()) if n_div else None
+    note = ""
+    if n_div:
+        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (first detected at step "
+                f"{first}, checks every {run.opts.check_every} steps); they are excluded from final-state "
+                f"statistics and from every observation after their detection (time averages taken before "
+                f"it include them)")
+    entropy = run.root.entropy
+    return EnsembleResult(
+        t_final=run.t0 + run.n_steps * run.dt, n_paths=int(n_paths), n_steps=run.n_steps, dt=run.dt,
+        method=run.scheme.name, seed=int(entropy) if isinstance(entropy, (int, np.integer)) else entropy,
+        y_final=out.y_final, times=run.t0 + run.dt * np.array(run.save_k) if run.opts.save_every else None,
+        paths=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
+        diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
+        dtype=run.opts.dtype.name, seconds=seconds, note=note, grad_evals=out.grad_evals)

@@ -13,7 +13,7 @@ from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
 from dynopt.schemes import get_scheme
 
-__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "integrate"]
+__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
 
 
 #: |y| above this counts as a blow-up (before it overflows to inf).
@@ -54,8 +54,9 @@ class Solution:
     stopped_step : int or None
         The step at which ``stop`` ended the run, if it did.
     grad_evals : int
-        Gradient evaluations per path, from the scheme's declaration (for implicit
-        schemes, the nonlinear iterations actually done).
+        Gradient evaluations per path actually made, as counted by the scheme in its
+        state: those of its start (e.g. the half-step velocity) and of every step
+        (for implicit schemes, every nonlinear iteration).
     """
 
     t: np.ndarray
@@ -89,18 +90,22 @@ def step_count(t_span, dt, name="dt"):
     return n
 
 
+def check_save_every(save_every):
+    """``save_every`` is None or a positive integer; ValueError otherwise."""
+    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or isinstance(save_every, bool)
+                                   or save_every < 1):
+        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
+
+
 def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, stop=None,
               **sde_options):
-    """Integrate ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
-
-    For an SDE model (``model.is_sde``) this runs the ensemble engine and returns an
-    :class:`EnsembleResult`: see :func:`simulate` for ``sde_options`` (``n_paths``,
-    ``seed``/``rng``, ``observers``, ``chunk_size``, ...).
+    """Integrate the ODE ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
 
     Parameters
     ----------
     model : dynopt.dynamics.Model
-        The continuous-time model (e.g. ``HeavyBall(problem, friction=1.0)``).
+        The continuous-time model (e.g. ``HeavyBall(problem, friction=1.0)``); SDE models
+        are run by :func:`dynopt.engine.simulate`.
     scheme : str or Scheme
         A name from ``METHODS`` or a scheme instance.
     t_span : (float, float)
@@ -122,50 +127,52 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
 
     Raises
     ------
+    TypeError
+        An SDE model (use :func:`dynopt.engine.simulate`), ensemble options, or a ``stop``
+        that is not callable.
     ValueError
         Bad ``dt``, ``t_span``, ``y0`` shape, unknown ``method``, or a scheme that does not
         discretize this model.
     """
     if getattr(model, "is_sde", False):
-        from dynopt.engine.ensemble import simulate
-
-        return simulate(model, scheme, t_span, y0, dt, save_every=save_every, **sde_options)
+        raise TypeError(f"integrate() runs ODE models; {model!r} is an SDE model: use "
+                        "dynopt.engine.simulate(model, scheme, t_span, y0, dt, n_paths=..., seed=...)")
     if sde_options:
-        raise TypeError(f"integrate() got SDE options {sorted(sde_options)} for the ODE model {model!r}")
+        raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "
+                        "they belong to dynopt.engine.simulate (SDE models)")
     scheme = get_scheme(scheme)
     scheme.check_model(model)
     n_steps = step_count(t_span, dt)
-    t0 = float(t_span[0])
-    dt = float(dt)
-    y = model.as_state(y0)
-    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or save_every < 1):
-        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
-    state = scheme.init(model, y, dt)
-    ts, ys = [t0], [scheme.output(model, state)]
+    check_save_every(save_every)
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
-    diverged = stopped = None
+    t0, dt = float(t_span[0]), float(dt)
+    state = scheme.init(model, model.as_state(y0), dt)
+    if not hasattr(state, "grad_evals"):
+        raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
+                        f"field; got {type(state).__name__}")
+    ts, ys = [t0], [scheme.output(model, state)]
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys)
+    final = scheme.output(model, state)
+    if diverged is None:
+        ts.append(t0 + done * dt)
+        ys.append(final)
+    return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
+                    n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped)
+
+
+def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys):
+    """The step loop of :func:`integrate`: appends saved states to ``ts``/``ys`` and returns
+    ``(state, steps done, diverged step or None, stopped step or None)``."""
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
             t = t0 + k * dt
             state = scheme.step(model, t, state, dt)
             if blown_up(state[0]):
-                diverged = k + 1
-                break
+                return state, k + 1, k + 1, None
             if stop is not None and stop(t + dt, scheme.output(model, state)):
-                stopped = k + 1
-                break
+                return state, k + 1, None, k + 1
             if save_every and (k + 1) % save_every == 0 and k + 1 != n_steps:
                 ts.append(t0 + (k + 1) * dt)
                 ys.append(scheme.output(model, state))
-    done = diverged or stopped or n_steps
-    final = scheme.output(model, state)
-    if diverged is None:
-        ts.append(t0 + done * dt)
-        ys.append(final)
-    if hasattr(scheme, "iterations"):  # implicit: one predictor per step + the iterations
-        evals = scheme.iterations + done
-    else:
-        evals = scheme.grad_evals * done
-    return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
-                    n_steps=done, diverged_step=diverged, grad_evals=int(evals), stopped_step=stopped)
+    return state, n_steps, None, None

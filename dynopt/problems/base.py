@@ -59,6 +59,13 @@ class Problem:
         Known local minimizers, best first.
     hessian_matrix : ndarray, shape (d, d), optional
         The constant Hessian of a quadratic problem (enables exact references).
+    grad_polynomial : tuple of float, optional
+        Set when the gradient acts componentwise as one polynomial,
+        ∂L/∂x_i = Σ_k c_k x_i^k for every i, with coefficients ``(c_0, c_1, ...)`` in
+        increasing powers (the double well: ``(0, -1, 0, 1)``).  Models and schemes read
+        it to run fused in-place kernels instead of calling ``grad_fn``, so a copy made
+        with ``dataclasses.replace(p, grad_fn=...)`` must reset it unless the new gradient
+        is the same polynomial.
     """
 
     name: str
@@ -72,6 +79,7 @@ class Problem:
     hessian_matrix: Optional[np.ndarray] = None
     center: Optional[np.ndarray] = None
     params: dict = field(default_factory=dict)
+    grad_polynomial: Optional[tuple] = None
 
     # -- public API -----------------------------------------------------------------
     def value(self, x):

@@ -77,7 +77,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Problem:
 def double_well(dim: int = 1) -> Problem:
     """L = Σ_i (x_i⁴/4 − x_i²/2): minima at x_i = ±1 (2^d of them), barrier ¼ per axis.
 
-    Closed-form numpy (hot loop of the SDE engine); the sympy expression is attached.
+    Closed-form numpy (hot loop of the SDE engine); the sympy expression is attached,
+    and the gradient x³ − x is declared as ``grad_polynomial`` for the fused kernels.
     """
     if not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
@@ -101,7 +102,7 @@ def double_well(dim: int = 1) -> Problem:
     minima = np.ones((1, dim))
     return Problem(name="double_well" if dim == 1 else f"double_well{dim}d", dim=int(dim),
                    value_fn=value, grad_fn=grad, hess_fn=hess, expr=expr, symbols=syms,
-                   minima=minima, params={"dim": int(dim)})
+                   minima=minima, params={"dim": int(dim)}, grad_polynomial=(0.0, -1.0, 0.0, 1.0))
 
 
 def tilted_double_well(tilt: float = 0.3, dim: int = 1) -> Problem:

@@ -1,4 +1,4 @@
-"""Accelerated methods in the iterate form their papers use (issue 6).
+"""Accelerated methods in the iterate form their papers use.
 
 * :class:`NesterovConvex` — Nesterov's method for (non-strongly) convex f with momentum
   (k−1)/(k+r−1) (r = 3: (k−1)/(k+2)), the scheme whose limit is Su–Boyd–Candès' ODE
@@ -13,9 +13,11 @@ learning rate is s = dt².
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
+from dynopt.dynamics import HighResolutionODE, NesterovODE
 from dynopt.schemes.base import Scheme
 from dynopt.schemes.registry import register
 
@@ -34,8 +36,17 @@ class NesterovConvex(Scheme):
     Integrate from t = 0: the momentum coefficient depends on k = t/√s.
     """
 
+    class State(NamedTuple):
+        """x_k and x_{k−1} (n, d), the iterate index k, the step √s, gradients per path."""
+
+        x: np.ndarray
+        x_prev: np.ndarray
+        k: int
+        gamma: float
+        grad_evals: int
+
     name = "nesterov-convex"
-    approximates = ("nesterov_ode",)
+    approximates = (NesterovODE,)
     order = 1
     reference = "Nesterov (1983); Su, Boyd & Candès, JMLR 17 (2016), eqs 2–3"
 
@@ -43,18 +54,16 @@ class NesterovConvex(Scheme):
         x0 = y0[:, : model.d].copy()
         if np.any(y0[:, model.d:] != 0):
             raise ValueError("`y0` must start at rest (X'(0) = 0) for Nesterov's method")
-        self._gamma = dt
-        return (x0, x0.copy(), 0)
+        return self.State(x0, x0.copy(), 0, dt, 0)
 
     def step(self, model, t, state, dt):
-        x, x_prev, k = state
+        x, x_prev, k = state.x, state.x_prev, state.k
         c = max(k - 1, 0) / (k + model.r - 1) if k > 0 else 0.0
         y = x + c * (x - x_prev)
-        return (y - (dt * dt) * model.problem.grad_fn(y), x, k + 1)
+        return self.State(y - (dt * dt) * model.problem.grad_fn(y), x, k + 1, state.gamma, state.grad_evals + 1)
 
     def output(self, model, state):
-        x, x_prev, _ = state
-        return np.concatenate([x, (x - x_prev) / self._gamma], axis=1)
+        return np.concatenate([state.x, (state.x - state.x_prev) / state.gamma], axis=1)
 
 
 class _StronglyConvexTwoStep(Scheme):
@@ -71,14 +80,21 @@ class _StronglyConvexTwoStep(Scheme):
         2s∇f(x_0)/(1+√(μs)); it is only O(s) accurate and costs half an order.
     """
 
-    approximates = ("high_resolution",)
+    class State(NamedTuple):
+        """x_k and x_{k+1} (n, d), the step √s, gradient evaluations per path."""
+
+        x: np.ndarray
+        x_next: np.ndarray
+        gamma: float
+        grad_evals: int
+
+    approximates = (HighResolutionODE,)
     order = 2
 
     def __init__(self, start: str = "taylor"):
         if start not in ("taylor", "euler"):
             raise ValueError(f"`start` must be one of ['taylor', 'euler']; got {start!r}")
         self.start = start
-        self._gamma = None
 
     def _check_step(self, model, dt):
         if abs(dt * dt - model.s) > 1e-9 * model.s:
@@ -91,26 +107,25 @@ class _StronglyConvexTwoStep(Scheme):
 
     def init(self, model, y0, dt):
         self._check_step(model, dt)
-        self._gamma = dt
         x0, v0 = y0[:, : model.d].copy(), y0[:, model.d:]
         x1 = x0 + dt * v0
-        if self.start == "taylor":
-            x1 = x1 + (0.5 * dt * dt) * model.drift(0.0, y0)[:, model.d:]
-        return (x0, x1)
+        if self.start == "euler":
+            return self.State(x0, x1, dt, 0)
+        x1 = x1 + (0.5 * dt * dt) * model.drift(0.0, y0)[:, model.d:]
+        return self.State(x0, x1, dt, 1)
 
     def output(self, model, state):
-        x, x_next = state
-        return np.concatenate([x, (x_next - x) / self._gamma], axis=1)
+        return np.concatenate([state.x, (state.x_next - state.x) / state.gamma], axis=1)
 
     def gradient_point(self, x, x_next, a):
         raise NotImplementedError
 
     def step(self, model, t, state, dt):
-        x, x_next = state
+        x, x_next = state.x, state.x_next
         a = self.momentum(model, dt)
         y = x_next + a * (x_next - x)
         g = model.problem.grad_fn(self.gradient_point(x_next, y))
-        return (x_next, y - (dt * dt) * g)
+        return self.State(x_next, y - (dt * dt) * g, dt, state.grad_evals + 1)
 
     def __repr__(self):
         return f"{type(self).__name__}(start={self.start!r})"

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 
 import math
+from typing import NamedTuple
+
 import numpy as np
+
+from dynopt.dynamics import Kramers
 from dynopt.schemes.maps import leapfrog_coefficients
 from dynopt.schemes.sde import SDEScheme
 from dynopt.schemes.registry import register
@@ -22,9 +26,12 @@ class Splitting(SDEScheme):
 
     A: θ ← θ + h η.   B: η ← η − h ∇L(θ).   O: the exact Ornstein–Uhlenbeck step
     η ← c η + σ √((1 − c²)/(2λ)) ξ with c = e^{−λh} (η ← η + σ√h ξ when λ = 0).
-    Each letter's substep is h divided by the number of times it occurs; forces are
-    cached so BAOAB, ABOBA and OBABO need one gradient per step.  Weak order 2
-    (Leimkuhler & Matthews 2013); strong order 1 (additive noise).
+    Each letter's substep is h divided by the number of times it occurs; the force is
+    kept in the state with whether it belongs to the current θ, so BAOAB, ABOBA and
+    OBABO need one gradient per step (plus one at the start, all counted in the state's
+    ``grad_evals``).  Weak order 2 (Leimkuhler & Matthews 2013); strong order 1
+    (additive noise).  ``n_terms`` is the number of O substeps: with Brownian replay the
+    k-th O of a step gets the increment over the k-th part of the step.
 
     Parameters
     ----------
@@ -32,7 +39,18 @@ class Splitting(SDEScheme):
         Letters from {A, B, O}, e.g. "BAOAB".
     """
 
-    approximates = ("kramers",)
+    class State(NamedTuple):
+        """Positions ``q`` and velocities ``p`` (n, d), the force −∇L, a work array,
+        whether the force is that of the current ``q``, gradient evaluations per path."""
+
+        q: np.ndarray
+        p: np.ndarray
+        force: np.ndarray
+        work: np.ndarray
+        fresh: bool
+        grad_evals: int
+
+    approximates = (Kramers,)
     noise_types = ("additive",)
     strong_order = 1.0
     strong_order_additive = 1.0
@@ -52,11 +70,10 @@ class Splitting(SDEScheme):
         d = model.d
         q = np.ascontiguousarray(y0[:, :d])
         p = np.ascontiguousarray(y0[:, d:])
-        force = model.force(q)
-        return [q, p, force, np.empty_like(q), np.array([True])]  # last: force is fresh
+        return self.State(q, p, model.force(q), np.empty_like(q), True, 1)
 
     def output(self, model, state):
-        return np.concatenate([state[0], state[1]], axis=1)
+        return np.concatenate([state.q, state.p], axis=1)
 
     def _o(self, model, p, h, xi):
         lam, s = model.friction, model.sigma
@@ -71,7 +88,8 @@ class Splitting(SDEScheme):
         p += xi
 
     def step(self, model, t, state, dt, z):
-        q, p, force, work, fresh = state
+        q, p, force, work = state.q, state.p, state.force, state.work
+        fresh, evals = state.fresh, state.grad_evals
         k = 0
         for c in self.sequence:
             h = dt * self._frac[c]
@@ -79,17 +97,19 @@ class Splitting(SDEScheme):
                 work[...] = p
                 work *= h
                 q += work
-                fresh[0] = False
+                fresh = False
             elif c == "B":
-                if not fresh[0]:
+                if not fresh:
                     force[...] = model.force(q)
-                    fresh[0] = True
+                    fresh = True
+                    evals += 1
                 work[...] = force
                 work *= h
                 p += work
             else:
                 self._o(model, p, h, z[k])
                 k += 1
+        return self.State(q, p, force, work, fresh, evals)
 
 
 @register("baoab")
@@ -130,8 +150,18 @@ class MomentumSGD(SDEScheme):
     steps.
     """
 
+    class State(NamedTuple):
+        """Positions ``q`` and v = γ η_{n+1/2} (n, d), a work array, the step γ of the
+        last update, gradient evaluations per path."""
+
+        q: np.ndarray
+        v: np.ndarray
+        work: np.ndarray
+        gamma: float
+        grad_evals: int
+
     name = "momentum-sgd"
-    approximates = ("kramers",)
+    approximates = (Kramers,)
     noise_types = ("additive",)
     strong_order = 1.0
     strong_order_additive = 1.0
@@ -142,16 +172,13 @@ class MomentumSGD(SDEScheme):
         d = model.d
         q = np.ascontiguousarray(y0[:, :d])
         v = np.ascontiguousarray(y0[:, d:]) * dt
-        self._dt = dt
-        return [q, v, np.empty_like(q)]
+        return self.State(q, v, np.empty_like(q), dt, 0)
 
     def output(self, model, state):
-        q, v, _ = state
-        return np.concatenate([q, v / self._dt], axis=1)
+        return np.concatenate([state.q, state.v / state.gamma], axis=1)
 
     def step(self, model, t, state, dt, z):
-        q, v, work = state
-        self._dt = dt
+        q, v, work = state.q, state.v, state.work
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         v *= beta
         model.kick_(q, v, alpha, work)
@@ -159,3 +186,4 @@ class MomentumSGD(SDEScheme):
         xi *= alpha * model.sigma / math.sqrt(dt)
         v += xi
         q += v
+        return self.State(q, v, work, dt, state.grad_evals + 1)

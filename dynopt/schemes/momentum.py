@@ -8,6 +8,9 @@ from __future__ import annotations
 
 
 import numpy as np
+from typing import NamedTuple
+
+from dynopt.dynamics import HeavyBall
 from dynopt.schemes.base import ConvergenceError, Scheme
 from dynopt.schemes.maps import ALPHA_BETA, COEFFICIENT_MAPS
 from dynopt.schemes.registry import register
@@ -21,14 +24,21 @@ class SymplecticEuler(Scheme):
     η_{n+1} = η_n + γ(−λη_n − ∇L(θ_n)), θ_{n+1} = θ_n + γη_{n+1}.  Order 1,
     1 gradient per step, symplectic at λ = 0."""
 
+    class State(NamedTuple):
+        """Positions θ_n and velocities η_n, shape (n, d); gradient evaluations per path."""
+
+        q: np.ndarray
+        v: np.ndarray
+        grad_evals: int
+
     name = "symplectic-euler"
-    approximates = ("heavy_ball",)
+    approximates = (HeavyBall,)
     order = 1
     symplectic = True
     reference = "Hairer, Lubich & Wanner, Geometric Numerical Integration, §I.1"
 
     def init(self, model, y0, dt):
-        return (y0[:, : model.d].copy(), y0[:, model.d:].copy())
+        return self.State(y0[:, : model.d].copy(), y0[:, model.d:].copy(), 0)
 
     @staticmethod
     def update(q, v, force, friction, h):
@@ -37,10 +47,11 @@ class SymplecticEuler(Scheme):
         return q + h * v, v
 
     def step(self, model, t, state, dt):
-        return self.update(state[0], state[1], model.force, model.friction, dt)
+        q, v = self.update(state.q, state.v, model.force, model.friction, dt)
+        return self.State(q, v, state.grad_evals + 1)
 
     def output(self, model, state):
-        return np.concatenate(state, axis=1)
+        return np.concatenate([state.q, state.v], axis=1)
 
 
 class MomentumScheme(Scheme):
@@ -56,6 +67,13 @@ class MomentumScheme(Scheme):
     analysed exactly like the built-in ones.  ``coefficients`` names the (γ, λ) → (α, β)
     map (:data:`dynopt.schemes.maps.ALPHA_BETA`).
 
+    To add a momentum scheme: subclass, implement ``gradient_point``, set ``order``,
+    ``coefficients`` and ``reference`` (``approximates = (HeavyBall,)`` is inherited);
+    an implicit scheme sets ``implicit = True`` and overrides ``step`` to solve for
+    θ_{n+1}, counting every gradient in the state's ``grad_evals``; decorate with
+    ``@register()``.  The order and gradient-count tests (tests/test_schemes.py) and the
+    symbolic derivations pick it up.  The state is :class:`MomentumScheme.State`.
+
     Parameters
     ----------
     start : {"half-step", "rest"}
@@ -64,9 +82,23 @@ class MomentumScheme(Scheme):
         optimizer's start): v_0 = γ η_0, i.e. v_0 = 0 when started from rest.
     coefficients : {"eq15", "eq18"}
         Which exact map turns (γ, λ) into (α, β).
+
+    The state carries the step γ of the last update (v ≈ γη is reported as v/γ), the
+    (α, β) of that step, so that the map is evaluated once per run, and the gradient
+    count, including the gradient of the half-step start.
     """
 
-    approximates = ("heavy_ball",)
+    class State(NamedTuple):
+        """θ_n and v_n (n, d); the step γ with its (α, β); gradient evaluations per path."""
+
+        q: np.ndarray
+        v: np.ndarray
+        gamma: float
+        alpha: float
+        beta: float
+        grad_evals: int
+
+    approximates = (HeavyBall,)
     coefficients = "eq15"
     implicit = False
 
@@ -78,26 +110,27 @@ class MomentumScheme(Scheme):
             raise ValueError(f"`coefficients` must be one of {sorted(COEFFICIENT_MAPS)}; got {coefficients!r}")
         self.start = start
         self.coefficients = coefficients
-        self._cache = (None, None, None)
-        self._gamma = None
 
     def alpha_beta(self, model, dt):
-        if self._cache[0] != (dt, model.friction):
-            self._cache = ((dt, model.friction), *COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction))
-        return self._cache[1], self._cache[2]
+        """(α, β) for the step ``dt`` on ``model`` by the checked numeric map."""
+        return COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction)
 
     def init(self, model, y0, dt):
-        self._gamma = dt
         q, eta = y0[:, : model.d].copy(), y0[:, model.d:]
+        alpha, beta = self.alpha_beta(model, dt)
         if self.start == "rest":
-            v = dt * eta
-        else:
-            v = dt * (eta + 0.5 * dt * (model.friction * eta - model.force(q)))
-        return (q, v)
+            return self.State(q, dt * eta, dt, alpha, beta, 0)
+        v = dt * (eta + 0.5 * dt * (model.friction * eta - model.force(q)))
+        return self.State(q, v, dt, alpha, beta, 1)
+
+    def _alpha_beta_for(self, model, state, dt):
+        """(α, β) for a step ``dt`` from ``state``: the state's pair unless ``dt`` changed."""
+        if dt == state.gamma:
+            return state.alpha, state.beta
+        return self.alpha_beta(model, dt)
 
     def output(self, model, state):
-        q, v = state
-        return np.concatenate([q, v / self._gamma], axis=1)
+        return np.concatenate([state.q, state.v / state.gamma], axis=1)
 
     def alpha_beta_of(self, gamma, friction):
         """(α, β) of this scheme's map as plain arithmetic (floats or sympy symbols)."""
@@ -108,10 +141,10 @@ class MomentumScheme(Scheme):
         raise NotImplementedError
 
     def step(self, model, t, state, dt):
-        q, v = state
-        alpha, beta = self.alpha_beta(model, dt)
+        q, v = state.q, state.v
+        alpha, beta = self._alpha_beta_for(model, state, dt)
         v = beta * v - alpha * model.problem.grad_fn(self.gradient_point(q, v, beta))
-        return (q + v, v)
+        return self.State(q + v, v, dt, alpha, beta, state.grad_evals + 1)
 
     def __repr__(self):
         return f"{type(self).__name__}(start={self.start!r}, coefficients={self.coefficients!r})"
@@ -187,6 +220,8 @@ class Implicit19(MomentumScheme):
     Each step solves z − θ_n − βv_n + α∇L((θ_n + z)/2) = 0 for z = θ_{n+1} by Newton's
     method (Hessian of the problem) or, without a Hessian, by fixed-point iteration, to
     ``rtol``; raises :class:`ConvergenceError` if it does not converge in ``max_iter``.
+    Gradients per step: one for the predictor plus one per iteration, counted in the
+    state's ``grad_evals``.
     """
 
     name = "implicit19"
@@ -202,22 +237,23 @@ class Implicit19(MomentumScheme):
         super().__init__(start, coefficients)
         self.rtol = rtol
         self.max_iter = max_iter
-        self.iterations = 0  # total nonlinear iterations (each costs one gradient)
 
     def step(self, model, t, state, dt):
-        q, v = state
-        alpha, beta = self.alpha_beta(model, dt)
+        q, v = state.q, state.v
+        alpha, beta = self._alpha_beta_for(model, state, dt)
         p = model.problem
         base = q + beta * v
         z = base - alpha * p.grad_fn(q + 0.5 * beta * v)  # eq-20 predictor
+        evals = state.grad_evals + 1
         if not np.all(np.isfinite(z)):
-            return (z, z - q)  # let the integrator report the divergence
+            # let the integrator report the divergence
+            return self.State(z, z - q, dt, alpha, beta, evals)
         newton = p.hess_fn is not None
         eye = np.eye(q.shape[1])
         for _ in range(self.max_iter):
             mid = self.gradient_point(q, v, beta, z)
             resid = z - base + alpha * p.grad_fn(mid)
-            self.iterations += 1
+            evals += 1
             if newton:
                 # d(point)/dz = 1/2 for the midpoint of (19)
                 J = eye + (0.5 * alpha) * p.hess_fn(mid)
@@ -226,7 +262,7 @@ class Implicit19(MomentumScheme):
                 dz = resid
             z = z - dz
             if np.max(np.abs(dz)) <= self.rtol * (1.0 + np.max(np.abs(z))):
-                return (z, z - q)
+                return self.State(z, z - q, dt, alpha, beta, evals)
         raise ConvergenceError(
             f"implicit19: {'Newton' if newton else 'fixed-point'} iteration did not converge to "
             f"rtol={self.rtol:g} in {self.max_iter} iterations at t={t:g} (last |Δθ|={np.max(np.abs(dz)):.3g})"

@@ -37,7 +37,11 @@ def rk_step(fun, t, y, h, A, B, C):
 
 
 class ExplicitRK(Scheme):
-    """Explicit Runge–Kutta method given by its Butcher tableau (class attributes A, B, C)."""
+    """Explicit Runge–Kutta method given by its Butcher tableau (class attributes A, B, C).
+
+    Discretizes any ODE model (``approximates = (Model,)``); one drift evaluation per
+    stage.  State: :class:`Scheme.State` ``(y, grad_evals)``.
+    """
 
     A: tuple = ()
     B: tuple = ()
@@ -48,7 +52,8 @@ class ExplicitRK(Scheme):
         return len(self.C)
 
     def step(self, model, t, state, dt):
-        return (rk_step(model.drift, t, state[0], dt, self.A, self.B, self.C),)
+        y = rk_step(model.drift, t, state.y, dt, self.A, self.B, self.C)
+        return self.State(y, state.grad_evals + len(self.C))
 
 
 @register()
