@@ -112,7 +112,11 @@ def _counting_runs():
     def example_grads(pts, idx, calls=calls, g=ls.example_grad_fn):
         calls[0] += 1
         return g(pts, idx)
-    ls = dataclasses.replace(ls, example_grad_fn=example_grads)
+
+    def batch_grads(pts, idx, calls=calls, g=ls.batch_grad_fn):
+        calls[0] += 1
+        return g(pts, idx)
+    ls = dataclasses.replace(ls, example_grad_fn=example_grads, batch_grad_fn=batch_grads)
     runs[dynamics.SGDModifiedEquation] = (dynamics.SGDModifiedEquation(ls, 0.05, 2), [0.0, 0.0], 0.05, calls)
     return runs
 
