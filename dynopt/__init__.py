@@ -5,12 +5,12 @@ integrator of θ'' + λθ' = −∇L; SGD is modelled by a Langevin SDE.  dynopt
 statements symbolically, numerically and by Monte Carlo, and records each as a claim
 with a computed verdict.
 """
-__version__ = "0.1.0"
-
 from dynopt.dynamics import GradientFlow, HeavyBall, NesterovODE
 from dynopt.engine import Solution, integrate
 from dynopt.problems import Problem, double_well, ellipse, from_expr, from_grad, get_problem, quadratic, rosenbrock, tilted_double_well
-from dynopt.schemes import METHODS, get_scheme  # noqa: E402
+from dynopt.schemes import METHODS, get_scheme
+
+__version__ = "0.1.0"
 
 __all__ = ["Problem", "from_expr", "from_grad", "quadratic", "ellipse", "rosenbrock",
            "double_well", "tilted_double_well", "get_problem", "GradientFlow", "HeavyBall",

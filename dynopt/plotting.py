@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import matplotlib
 
+# the backend must be chosen before pyplot is imported: hence the imports below it
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -14,7 +15,7 @@ import numpy as np  # noqa: E402
 from dynopt.io import atomic_replace  # noqa: E402
 
 __all__ = ["new_axes", "save_figure", "orders_figure", "work_precision_figure", "plot_contour",
-           "plot_trajectory", "plot_orders", "plot_work_precision", "plt"]
+           "plot_trajectory", "plot_orders", "plot_work_precision", "plt", "plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors"]
 
 
 def save_figure(fig, path) -> None:
@@ -336,7 +337,6 @@ def plot_bias(steps, series, ax=None, title=None, ylabel="bias"):
     return arts
 
 
-__all__ += ["plot_sde_orders", "plot_density_fit", "plot_bias"]
 
 
 # --- optimizers ---
@@ -490,4 +490,3 @@ def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=
     return artists
 
 
-__all__ += ["plot_sme_weak_errors"]

@@ -163,9 +163,8 @@ def test_modified_equations_of_other_schemes():
 
 
 def test_every_derivation_runs_and_serializes():
-    from dynopt.symbolic import DERIVATIONS, _load_all
+    from dynopt.symbolic import DERIVATIONS
 
-    _load_all()
     for name in DERIVATIONS:
         d = get_derivation(name)
         json.dumps(d.as_json(), ensure_ascii=False)

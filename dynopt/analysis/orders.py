@@ -14,6 +14,8 @@ from dynopt.dynamics import Model
 from dynopt.engine import integrate
 from dynopt.analysis.reference import reference_solution
 from dynopt.schemes import get_scheme
+from dynopt.engine import simulate
+from dynopt.dynamics import SDE
 
 __all__ = ["OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
 
@@ -237,9 +239,6 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
     -------
     SDEOrderResult
     """
-    from dynopt.engine import simulate
-    from dynopt.schemes import get_scheme
-
     T = float(T)
     if not np.isfinite(T) or T <= 0:
         raise ValueError(f"`T` must be finite and > 0; got {T!r}")
@@ -252,7 +251,6 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
     kw = dict(n_paths=n_paths, seed=seed, block_size=block_size)
     if exact is not None:
         # W_T from the same stream: a pure Brownian motion run with one coarse step
-        from dynopt.dynamics import SDE
         bm = SDE(lambda t, x: np.zeros_like(x), np.eye(1, model.noise_dim) if model.noise_dim > 1 else 1.0,
                  1 if model.noise_dim == 1 else model.noise_dim, noise="additive")
         WT = simulate(bm, "euler-maruyama", (0, T), np.zeros(bm.state_dim), T, brownian_substeps=nmax, **kw).y_final
@@ -299,8 +297,6 @@ def scheme_linear_map(model, scheme, dt):
     The exact discrete stationary covariance is then
     ``scipy.linalg.solve_discrete_lyapunov(M, N @ N.T)``.
     """
-    from dynopt.schemes import get_scheme
-
     sch = get_scheme(scheme)
     sch.check_model(model)
     D, k, m = model.state_dim, sch.n_terms, model.noise_dim

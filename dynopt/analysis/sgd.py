@@ -12,7 +12,7 @@ from dynopt.dynamics import SGDModifiedEquation
 from dynopt.engine import as_seed_sequence, simulate
 from dynopt.problems import least_squares
 
-__all__ = ["sgd_stationary_covariances", "covariance_z", "EnsembleResult", "sgd_least_squares_ensemble", "ou_excess_loss", "discrete_stationary_excess_loss"]
+__all__ = ["sgd_stationary_covariances", "covariance_z", "SGDEnsembleResult", "sgd_least_squares_ensemble", "ou_excess_loss", "discrete_stationary_excess_loss"]
 
 
 def sgd_stationary_covariances(problem, lr, batch_size):
@@ -71,7 +71,7 @@ def covariance_z(samples, S):
 # ---------------------------------------------------------------------------------
 # Minibatch SGD on least squares: temperature η/B
 # ---------------------------------------------------------------------------------
-class EnsembleResult(NamedTuple):
+class SGDEnsembleResult(NamedTuple):
     """Loss of an ensemble of independent SGD runs, recorded at epoch ends.
 
     Attributes
@@ -94,7 +94,7 @@ class EnsembleResult(NamedTuple):
 
 
 def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
-                               sampling: str = "replacement") -> EnsembleResult:
+                               sampling: str = "replacement") -> SGDEnsembleResult:
     """Independent minibatch-SGD paths on L(θ) = (1/N) Σ ½(a_iᵀθ − b_i)².
 
     SGD itself is the engine's ``"sgd"`` scheme (:class:`dynopt.schemes.SGDIterates`) on
@@ -116,7 +116,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
 
     Returns
     -------
-    EnsembleResult
+    SGDEnsembleResult
         Statistics over the paths that did not blow up.
     """
     if sampling not in ("replacement", "without-replacement"):
@@ -157,7 +157,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
         steps += n_epochs * per_epoch
         lrs += [lr] * n_epochs
         bs += [B] * n_epochs
-    return EnsembleResult(np.arange(len(means)), np.array(means), np.array(ses), np.array(lrs),
+    return SGDEnsembleResult(np.arange(len(means)), np.array(means), np.array(ses), np.array(lrs),
                           np.array(bs), steps, int(n_paths))
 
 

@@ -12,6 +12,7 @@ from dynopt import optim
 from dynopt.analysis.orders import OrderFit, fit_order
 from dynopt.problems import Problem
 from dynopt.analysis.reference import reference_solution
+from dynopt.analysis.reference import solve_ivp_reference
 
 __all__ = ["TrackingResult", "ode_tracking_study", "DEFAULT_2D_HYPERPARAMETERS", "paths_with_flows"]
 
@@ -118,8 +119,6 @@ def paths_with_flows(problem: Problem, x0, n_steps: int, hyperparams: dict, n_fl
     dict
         name -> (iterates (n_steps + 1, 2), flow (n_flow_points, 2), diverged_step)
     """
-    from dynopt.analysis.reference import solve_ivp_reference
-
     conv = {"momentum": "sutskever", "nesterov": "sutskever", "rmsprop": "d2l"}
     x0 = np.asarray(x0, dtype=float)
     out = {}

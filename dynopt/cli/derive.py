@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import sys
 
-from dynopt.symbolic import DERIVATIONS, NotProved, _load_all, get_derivation
+from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
 
 __all__ = ["register", "cmd_derive"]
 
 
 def _titles():
-    _load_all()
     return {k: DERIVATIONS[k][0] for k in sorted(DERIVATIONS)}
 
 

@@ -7,6 +7,7 @@ from dynopt.checks import check_finite_param
 
 
 import numpy as np
+from dynopt.problems import FiniteSum
 
 __all__ = ["SGDModifiedEquation"]
 
@@ -34,8 +35,6 @@ class SGDModifiedEquation(SDEModel):
     noise = "general"
 
     def __init__(self, problem, lr, batch_size=1, order=1, replace=True):
-        from dynopt.problems import FiniteSum
-
         super().__init__(problem)
         if not isinstance(problem, FiniteSum):
             raise TypeError(f"`problem` must be a FiniteSum; got {type(problem).__name__}")

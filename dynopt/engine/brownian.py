@@ -23,6 +23,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from dynopt.checks import check_finite_param
 
 __all__ = ["as_seed_sequence", "block_generator", "BlockLayout", "NoiseSource",
            "DEFAULT_BLOCK_SIZE", "brownian_increments", "coarsen_increments"]
@@ -191,8 +192,6 @@ def brownian_increments(n_paths, n_steps, dt, dim=1, seed=None, rng=None,
     (one noise term per step), so they can serve as exact references.  Memory is
     O(n_steps · n_paths): use it for small tests.
     """
-    from dynopt.checks import check_finite_param
-
     dt = check_finite_param(dt, "dt", low=0.0, low_inclusive=False)
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise ValueError(f"`n_steps` must be a non-negative integer; got {n_steps!r}")

@@ -1,10 +1,12 @@
 """SDE ensembles: :func:`simulate` runs paths in logical blocks (each with its own random
 stream) and cache-sized chunks, in place, with observers, saving and divergence detection.
 How a run is done travels as one frozen :class:`EnsembleOptions`; a run split over an
-executor is cut and merged back by :mod:`dynopt.engine.split`.
+executor is cut into block groups (:mod:`dynopt.engine.split`) and merged back here
+(:func:`run_on_executor`).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 import time
@@ -16,7 +18,7 @@ import numpy as np
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, step_count
 from dynopt.engine.observers import Observer, _results
-from dynopt.engine.split import run_on_executor
+from dynopt.engine.split import block_groups
 from dynopt.schemes import get_scheme
 
 __all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "simulate"]
@@ -404,3 +406,37 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
         paths=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
         diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
         dtype=run.opts.dtype.name, seconds=seconds, note=note, grad_evals=out.grad_evals)
+
+
+def _run_part(task):
+    """One executor task: run the blocks ``[lo, hi)`` and return what the merge needs."""
+    model, scheme, t_span, y0, dt, opts, root, observers = task
+    r = simulate(model, scheme, t_span, y0, dt, seed=root, observers=observers, options=opts)
+    # divergences are rare: send (row, step) pairs instead of one int64 per path
+    rows = np.flatnonzero(r.diverged_step >= 0)
+    return opts.blocks, observers, r.y_final, r.paths, (rows, r.diverged_step[rows]), r.grad_evals
+
+
+def run_on_executor(executor, run, t_span, y0, dt):
+    """Run ``run`` (a prepared :class:`dynopt.engine.ensemble.Run`) as one task per group of
+    blocks on ``executor`` and merge the parts into the run's :class:`Outputs`."""
+    b_lo, b_hi = run.opts.blocks
+    groups = [(b_lo + a, b_lo + b) for a, b in block_groups(b_hi - b_lo, getattr(executor, "n_workers", 1))]
+    tasks = [(run.model, run.scheme, t_span, y0, dt,
+              dataclasses.replace(run.opts, blocks=grp, progress=False), run.root,
+              [copy.deepcopy(o) for o in run.observers]) for grp in groups]
+    parts = executor.map(_run_part, tasks)
+    row_lo = run.layout.block_rows(b_lo)[0]
+    out = Outputs.empty(run, run.layout.block_rows(b_hi - 1)[1] - row_lo)
+    evals = 0
+    for (lo, hi), obs, yf, pth, (div_rows, div_steps), evals in sorted(parts, key=lambda p: p[0]):
+        # every path takes the same steps, so every part reports the same count
+        a, e = (r - row_lo for r in (run.layout.block_rows(lo)[0], run.layout.block_rows(hi - 1)[1]))
+        for mine, theirs in zip(run.observers, obs):
+            mine.merge(theirs, run.layout, lo, hi)
+        if out.y_final is not None:
+            out.y_final[a:e] = yf
+        if out.paths is not None:
+            out.paths[:, a:e] = pth
+        out.diverged_step[a + div_rows] = div_steps
+    return out._replace(grad_evals=evals)

@@ -25,10 +25,10 @@ from typing import Callable, Optional
 import numpy as np
 
 __all__ = ["Claim", "Verdict", "ClaimResult", "claim", "judge", "REGISTRY", "SOURCES",
-           "VERDICTS", "METHODS", "RESULT_KEYS", "to_jsonable"]
+           "VERDICTS", "CLAIM_METHODS", "RESULT_KEYS", "to_jsonable"]
 
 VERDICTS = ("confirmed", "corrected", "refuted")
-METHODS = ("symbolic", "numeric", "monte-carlo", "experiment")
+CLAIM_METHODS = ("symbolic", "numeric", "monte-carlo", "experiment")
 #: keys of every object in claims.json, in order
 RESULT_KEYS = ("id", "source", "statement", "method", "verdict", "expected", "measured",
                "tolerance", "correction", "evidence", "figures", "seconds")
@@ -156,12 +156,12 @@ SOURCES: dict[str, dict] = {}
 def claim(id: str, *, statement: str, method: str):
     """Decorator registering ``check(ctx) -> Verdict`` as the claim ``id``.
 
-    ``id`` is ``<source>.<slug>``; ``method`` one of METHODS.
+    ``id`` is ``<source>.<slug>``; ``method`` one of CLAIM_METHODS.
     """
     if "." not in id:
         raise ValueError(f"claim `id` must look like '<source>.<slug>'; got {id!r}")
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
+    if method not in CLAIM_METHODS:
+        raise ValueError(f"`method` must be one of {list(CLAIM_METHODS)}; got {method!r}")
 
     def deco(fn):
         if id in REGISTRY and REGISTRY[id].check.__qualname__ != fn.__qualname__:

@@ -151,7 +151,6 @@ def get_problem(name: str) -> Problem:
     return factory()
 
 
-# --- acceleration (issue 6) ---
 def lessard_function(L: float = 25.0, mu: float = 1.0) -> Problem:
     """Lessard, Recht & Packard's 1-D counterexample (SIAM J. Optim. 26 (2016), §4.6):
     a μ-strongly convex, L-smooth f whose gradient is piecewise linear,

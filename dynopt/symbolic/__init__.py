@@ -23,16 +23,8 @@ __all__ = ["DERIVATIONS", "Derivation", "NotProved", "get_derivation", "require_
            "to_str", "MODULES", "SchemeCoefficients", "scheme_coefficients", "SchemeStability",
            "scheme_stability", "ConsistencyResult", "scheme_consistency"]
 
-#: modules that register derivations (imported lazily: sympy work happens on demand)
+#: modules that register derivations; importing the package imports them all, so
+#: DERIVATIONS is complete whenever any part of dynopt.symbolic is in use
 MODULES = ("coefficients", "tuning", "fokker_planck", "velocity", "stability", "consistency", "modified")
 
-
-def _load_all():
-    import importlib
-
-    for m in MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{m}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{m}":
-                raise
+from dynopt.symbolic import coefficients, fokker_planck, modified, tuning, velocity  # noqa: E402,F401  (registration)

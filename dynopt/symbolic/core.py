@@ -220,9 +220,6 @@ def get_derivation(name: str) -> Derivation:
     ValueError
         "`name` must be one of [...]" for an unknown name.
     """
-    from dynopt.symbolic import _load_all
-
-    _load_all()
     if name not in DERIVATIONS:
         raise ValueError(f"`name` must be one of {sorted(DERIVATIONS)}; got {name!r}")
     return DERIVATIONS[name][1]()
