@@ -1,0 +1,233 @@
+"""Hessian-vector products, Lanczos sharpness, the stability thresholds and full-batch runs."""
+import numpy as np
+import pytest
+
+from dynopt.analysis.sharpness import (SHARPNESS_METHODS, EdgeStats, SharpnessRun, edge_statistics,
+                                       make_optimizer, sharpness_threshold, train_tracking_sharpness)
+from dynopt.learning import networks as nets
+from dynopt.learning.hessian import (TanhMLP, dense_hessian, hvp, hvp_central, ravel_params, sharpness,
+                                     top_eigenvalues)
+from dynopt.symbolic.core import beta as BETA
+from dynopt.symbolic.stability import companion_spectral_radius, stability_bounds
+
+RNG = np.random.default_rng(20210301)
+X_SMALL = RNG.standard_normal((24, 4))
+Y_REG = RNG.standard_normal((24, 3))
+Y_CLS = RNG.integers(0, 3, 24)
+
+EXACT_MODELS = [
+    (TanhMLP(4, (5, 3), 3), Y_REG),
+    (TanhMLP(4, 6, 3), Y_REG),
+    (nets.MLP(4, 6, 3), Y_CLS),
+    (nets.MLP(4, 6, 3, relu_on_output=True), Y_CLS),
+    (nets.SoftmaxRegression(4, 3), Y_CLS),
+    (nets.LinearRegression(4), Y_REG[:, 0]),
+]
+
+
+def _flat_grad(model, unravel, theta, X, y):
+    return ravel_params(model.loss_and_grad(unravel(theta), X, y)[1])[0]
+
+
+def _fd_hessian_of_gradients(model, params, X, y, h=1e-5):
+    """Central differences of the exact (backprop) gradient, column by column."""
+    theta, unravel = ravel_params(params)
+    cols = []
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h
+        cols.append((_flat_grad(model, unravel, theta + e, X, y) - _flat_grad(model, unravel, theta - e, X, y)) / (2 * h))
+    return np.array(cols).T
+
+
+@pytest.mark.parametrize("model,y", EXACT_MODELS, ids=lambda m: type(m).__name__)
+def test_exact_hvp_matches_finite_differences_of_gradients(model, y):
+    params = model.init_params(3)
+    H = dense_hessian(model, params, X_SMALL, y)
+    H_fd = _fd_hessian_of_gradients(model, params, X_SMALL, y)
+    scale = np.abs(H).max()
+    # central differences with h = 1e-5: truncation ~h²·|∇⁴L| plus rounding ~1e-16/h
+    assert np.abs(H - H_fd).max() <= 1e-7 * scale
+    assert np.abs(H - H.T).max() <= 1e-12 * scale
+
+
+def test_tanh_hessian_against_second_differences_of_the_loss():
+    # independent of backprop: H_ij from four loss values (error O(h²) + O(u·L/h²))
+    model = TanhMLP(3, 3, 2)
+    X, y = X_SMALL[:, :3], Y_REG[:, :2]
+    params = model.init_params(5)
+    theta, unravel = ravel_params(params)
+    d, h = theta.size, 1e-4
+    E = np.eye(d) * h
+
+    def L(t):
+        return model.loss(unravel(t), X, y)
+
+    H2 = np.array([[(L(theta + E[i] + E[j]) - L(theta + E[i] - E[j]) - L(theta - E[i] + E[j])
+                     + L(theta - E[i] - E[j])) / (4 * h * h) for j in range(d)] for i in range(d)])
+    H = dense_hessian(model, params, X, y)
+    assert np.abs(H - H2).max() <= 1e-5 * np.abs(H).max()
+
+
+def test_hvp_of_a_quadratic_is_its_matrix_and_lanczos_finds_its_spectrum():
+    model = nets.LinearRegression(4)
+    X, y = X_SMALL, Y_REG[:, 0]
+    params = model.init_params(1)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    H_exact = A.T @ A / len(X)               # L = ½‖Aθ − y‖²/n
+    H = dense_hessian(model, params, X, y)
+    np.testing.assert_allclose(H, H_exact, rtol=0, atol=1e-13 * np.abs(H_exact).max())
+    top = top_eigenvalues(model, params, X, y, k=2, tol=1e-12, rng=0)
+    np.testing.assert_allclose(top.values, np.linalg.eigvalsh(H_exact)[::-1][:2], rtol=1e-10)
+    v = ravel_params(params)[0] * 0 + 1.0
+    np.testing.assert_allclose(hvp(model, params, X, y, v), H_exact @ v, rtol=1e-12)
+
+
+def test_lanczos_top_eigenpairs_of_a_network_match_the_dense_spectrum():
+    model, y = TanhMLP(4, (6, 5), 3), Y_REG
+    params = model.init_params(7)
+    H = dense_hessian(model, params, X_SMALL, y)
+    w = np.linalg.eigvalsh((H + H.T) / 2)[::-1]
+    top = top_eigenvalues(model, params, X_SMALL, y, k=3, tol=1e-12, rng=0)
+    np.testing.assert_allclose(top.values, w[:3], rtol=1e-9)
+    for lam, vec in zip(top.values, top.vectors.T):
+        assert np.linalg.norm(H @ vec - lam * vec) <= 1e-8 * abs(w).max()
+    assert sharpness(model, params, X_SMALL, y, tol=1e-12, rng=1) == pytest.approx(w[0], rel=1e-9)
+
+
+def test_central_difference_hvp_is_within_its_stated_error():
+    model, y = TanhMLP(4, (5, 3), 3), Y_REG
+    params = model.init_params(2)
+    v = RNG.standard_normal(ravel_params(params)[0].size)
+    exact = hvp(model, params, X_SMALL, y, v)
+    approx, err = hvp_central(model, params, X_SMALL, y, v)
+    assert np.linalg.norm(approx - exact) <= err
+    assert err <= 1e-7 * np.linalg.norm(exact)
+
+
+def test_dict_and_flat_forms_agree_and_bad_input_is_rejected():
+    model, y = TanhMLP(4, 5, 3), Y_REG
+    params = model.init_params(0)
+    flat, unravel = ravel_params(params)
+    v = RNG.standard_normal(flat.size)
+    np.testing.assert_allclose(ravel_params(hvp(model, params, X_SMALL, y, unravel(v)))[0],
+                               hvp(model, params, X_SMALL, y, v))
+    with pytest.raises(ValueError, match="`vec`"):
+        unravel(v[:-1])
+    with pytest.raises(ValueError, match="`k`"):
+        top_eigenvalues(model, params, X_SMALL, y, k=flat.size)
+    with pytest.raises(ValueError, match="`hidden`"):
+        TanhMLP(4, (), 3)
+    with pytest.raises(TypeError, match="`model`"):
+        hvp(object(), params, X_SMALL, y, v)
+
+
+# -- thresholds -------------------------------------------------------------------------
+@pytest.mark.parametrize("method", sorted(SHARPNESS_METHODS))
+def test_threshold_is_the_symbolic_bound_and_no_other_methods(method):
+    lr = 0.37
+    betas = [0.0] if method == "gd" else [0.3, 0.8, 0.9]
+    for b in betas:
+        thr = sharpness_threshold(method, lr, b)
+        sym = float(stability_bounds(SHARPNESS_METHODS[method])[0].subs(BETA, b)) / lr
+        assert thr == pytest.approx(sym, rel=1e-12)
+        # a typed constant of another method (e.g. GD's 2/η for heavy ball) would differ
+        # (at β = 0 all three coincide, so GD is compared with the others at β = 0.8)
+        for other in SHARPNESS_METHODS:
+            if other != method:
+                b_other = b if b > 0 else 0.8
+                wrong = float(stability_bounds(SHARPNESS_METHODS[other])[0].subs(BETA, b_other)) / lr
+                assert abs(thr - wrong) > 0.05 * thr
+        # independently of the Jury algebra: roots of the characteristic polynomial cross
+        # the unit circle exactly at αh = threshold·η
+        name = SHARPNESS_METHODS[method]
+        assert companion_spectral_radius(name, thr * lr * (1 - 1e-6), b) < 1
+        assert companion_spectral_radius(name, thr * lr * (1 + 1e-6), b) > 1
+
+
+def test_threshold_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="`method`"):
+        sharpness_threshold("adam", 0.1)
+    with pytest.raises(ValueError, match="`lr`"):
+        sharpness_threshold("gd", 0.0)
+    with pytest.raises(ValueError, match="`momentum`"):
+        sharpness_threshold("gd", 0.1, 0.5)
+    with pytest.raises(ValueError, match="`momentum`"):
+        sharpness_threshold("heavy-ball", 0.1, 0.0)
+
+
+@pytest.mark.parametrize("method", ["heavy-ball", "nesterov"])
+def test_optimizer_iterates_are_the_analysed_recurrence(method):
+    # θ_{n+1} = θ_n + β(θ_n − θ_{n−1}) − η∇L(point), point θ_n (heavy ball) or
+    # θ_n + β(θ_n − θ_{n−1}) (Nesterov), the recurrence of dynopt.symbolic.recurrences
+    H = np.diag([3.0, 1.0, 0.2])
+    lr, b = 0.2, 0.7
+    opt = make_optimizer(method, lr, b)
+    from dynopt.optim import step
+
+    theta = np.array([1.0, -2.0, 0.5])
+    state = opt.init(theta)
+    prev, cur = theta.copy(), theta.copy()
+    for _ in range(30):
+        theta, state = step(opt, lambda p: H @ p, theta, state)
+        mom = b * (cur - prev)
+        point = cur if method == "heavy-ball" else cur + mom
+        prev, cur = cur, cur + mom - lr * (H @ point)
+        np.testing.assert_allclose(theta, cur, rtol=1e-13, atol=1e-15)
+
+
+# -- training runs on a quadratic ----------------------------------------------------------
+def _quadratic_task():
+    model = nets.LinearRegression(3)
+    X = RNG.standard_normal((40, 3)) * np.array([2.0, 1.0, 0.5])
+    y = X @ np.array([1.0, -1.0, 0.5]) + 0.3
+    A = np.hstack([X, np.ones((40, 1))])
+    S = np.linalg.eigvalsh(A.T @ A / 40).max()
+    best = np.linalg.lstsq(A, y, rcond=None)[0]
+    return model, X, y, S, 0.5 * np.mean((A @ best - y) ** 2)
+
+
+@pytest.mark.parametrize("method,momentum", [("gd", 0.0), ("heavy-ball", 0.8), ("nesterov", 0.8)])
+def test_quadratic_diverges_above_the_threshold_and_converges_below(method, momentum):
+    model, X, y, S, loss_min = _quadratic_task()
+    p0 = model.init_params(0)
+    # the step at which S is the threshold: η* = (max αh)(β)/S
+    lr_star = sharpness_threshold(method, 1.0, momentum) / S
+    above = train_tracking_sharpness(model, p0, X, y, method, 1.3 * lr_star, momentum,
+                                     n_steps=3000, every=3000, rng=0)
+    below = train_tracking_sharpness(model, p0, X, y, method, 0.9 * lr_star, momentum,
+                                     n_steps=3000, every=3000, rng=0)
+    assert above.sharpness[0, 0] == pytest.approx(S, rel=1e-6)
+    assert above.sharpness[0, 0] > above.threshold and below.sharpness[0, 0] < below.threshold
+    assert above.diverged_step is not None
+    assert below.diverged_step is None
+    assert below.losses[-1] == pytest.approx(loss_min, rel=1e-9)
+
+
+def test_run_records_losses_and_sharpness_on_a_network():
+    model, y = TanhMLP(4, 6, 3), Y_REG
+    p0 = model.init_params(1)
+    run = train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, n_steps=25, every=10, n_eigs=2,
+                                   tol=1e-10, rng=0)
+    assert run.losses.shape == (26,) and list(run.steps) == [0, 10, 20, 25]
+    assert run.sharpness.shape == (4, 2) and np.all(run.sharpness[:, 0] >= run.sharpness[:, 1])
+    assert run.sharpness[0, 0] == pytest.approx(sharpness(model, p0, X_SMALL, y, tol=1e-12, rng=3), rel=1e-8)
+    assert run.losses[-1] < run.losses[0]
+    np.testing.assert_allclose(run.ratio, run.sharpness[:, 0] / (2 / 0.1))
+
+
+def test_edge_statistics_of_a_constructed_run():
+    steps = np.arange(0, 100, 10)
+    s = np.array([0.2, 0.5, 0.8, 0.95, 1.2, 1.0, 1.05, 0.98, 1.01, 1.0]) * 4.0
+    losses = np.concatenate([np.linspace(1, 0.5, 30), 0.5 - 0.004 * np.arange(61) + 0.01 * (np.arange(61) % 2)])
+    run = SharpnessRun("gd", 0.5, 0.0, 4.0, losses, steps, s[:, None], {}, None, 0, 0.0)
+    st = edge_statistics(run, (0.9, 1.1), n_windows=3)
+    assert isinstance(st, EdgeStats)
+    assert st.reach_step == 30 and st.initial_ratio == pytest.approx(0.2)
+    assert st.fraction_in_band == pytest.approx(6 / 7)
+    assert st.median_ratio == pytest.approx(1.0)
+    assert st.loss_increase_fraction > 0.3 and np.all(np.diff(st.loss_window_means) < 0)
+    never = SharpnessRun("gd", 0.5, 0.0, 40.0, losses, steps, s[:, None], {}, None, 0, 0.0)
+    assert edge_statistics(never).reach_step is None
+    with pytest.raises(ValueError, match="`band`"):
+        edge_statistics(run, (1.1, 0.9))
