@@ -1,4 +1,4 @@
-"""Tests of dynopt.analysis, dynopt.schemes.accelerated and the acceleration problems (issue 6)."""
+"""Tests of dynopt.analysis, dynopt.schemes.accelerated and the acceleration problems."""
 import math
 
 import numpy as np

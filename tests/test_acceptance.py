@@ -1,4 +1,4 @@
-"""Acceptance checks of the foundation issue that take a minute or more (run: pytest -m slow)."""
+"""Acceptance checks that take a minute or more (run: pytest -m slow)."""
 import filecmp
 import json
 import subprocess

@@ -13,7 +13,7 @@ SOURCE = {
 }
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import numpy as np  # noqa: E402
 
 from dynopt.analysis import DEFAULT_2D_HYPERPARAMETERS, ode_tracking_study, paths_with_flows

@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 @claim("barrett-dherin-2021.gd-modified-equation", method="symbolic",
        statement="gradient descent θ_{n+1} = θ_n − h∇L(θ_n) follows, to O(h²), the gradient flow "
                  "θ' = −∇L̃ of the modified loss L̃ = L + (h/4)‖∇L‖² (backward error analysis)")

@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import functools  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -184,7 +184,7 @@ def momentum_beats_sgd(ctx):
                                       "wider than the source's because 5 epochs are fewer steps"})
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 @claim("csdn-000.velocity-limit", method="symbolic",
        statement="with a constant gradient g and v_0 = 0, v_i = γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.9 the peak update is 10× the gradient times the learning rate")
 def velocity_limit(ctx):

@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import numpy as np  # noqa: E402
 
 from dynopt import optim  # noqa: E402
@@ -198,7 +198,7 @@ def scratch_equals_builtin(ctx):
                                    "(get_data_ch7's file is not available offline)"})
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 def _ema_state(state):
     """The ScaleByRmsState inside an optimizer's (nested tuple) state."""
     if isinstance(state, optim.ScaleByRmsState):

@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import numpy as np  # noqa: E402
 
 from dynopt import optim  # noqa: E402
@@ -66,7 +66,7 @@ def linreg_momentum(ctx):
                            "noise_floor": 0.5 * 0.01 ** 2})
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 @claim("d2l-004.velocity-limit", method="symbolic",
        statement="if every minibatch gradient equals g, v_i := γv_{i−1} + ηg tends to ηg/(1−γ): at γ = 0.99 the final velocity is 100× ηg")
 def velocity_limit(ctx):

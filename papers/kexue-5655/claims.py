@@ -23,7 +23,7 @@ from dynopt.analysis import reference_solution, solve_ivp_reference
 from dynopt.schemes import (HeavyBallMomentum, Implicit19, Leapfrog, Nesterov, NesterovHalf,
                             leapfrog_coefficients, leapfrog_ode_parameters)
 
-# --- ODE schemes vs scipy (issue 2) ---
+# --- ODE schemes vs scipy ---
 ORDER_TOL = 0.15  # |fitted order − expected| allowed; the 95% CIs are far narrower
 
 
@@ -446,7 +446,7 @@ def nesterov_order(ctx):
                            "order_ci": {f"{r.problem}/{r.scheme}": r.fit.ci for r in res},
                            "distance_to_implicit19": closeness})
 
-# --- acceleration (issue 6) ---
+# --- acceleration ---
 @claim("kexue-5655.momentum-sgd-temperature",
        statement="After eq 22: with a stochastic gradient, momentum becomes the Kramers equation (21) "
                  "θ'' + λθ' = −∇L + σξ; at λ = 0 its stationary solution is (22) "
@@ -583,7 +583,7 @@ def momentum_sgd_temperature(ctx):
     )
 
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 import numpy as np  # noqa: E402
 
 
@@ -719,7 +719,7 @@ def eq9_langevin_stationary(ctx):
                            "mc_matches_source": side["matches_source"]})
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import numpy as np  # noqa: E402
 
 from dynopt.analysis import discrete_stationary_excess_loss, ou_excess_loss, sgd_least_squares_ensemble
@@ -823,7 +823,7 @@ def increase_batch_not_decay_lr(ctx):
                            "sampling": "minibatches i.i.d. with replacement (noise covariance Σ/B)"})
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 import sympy as _sp  # noqa: E402
 
 from dynopt.symbolic import core as _sc  # noqa: E402

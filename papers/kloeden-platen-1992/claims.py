@@ -11,7 +11,7 @@ SOURCE = {
                  "Euler–Maruyama §10.2, Milstein §10.3, weak schemes ch. 14",
 }
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 import numpy as np  # noqa: E402
 
 from dynopt import dynamics  # noqa: E402

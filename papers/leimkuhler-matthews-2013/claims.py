@@ -11,7 +11,7 @@ SOURCE = {
                  "(arXiv:1203.5428)",
 }
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402

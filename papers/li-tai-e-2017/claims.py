@@ -12,7 +12,7 @@ SOURCE = {
                  "second-order stochastic modified equations in the weak sense, t = kη",
 }
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 import numpy as np  # noqa: E402
 
 from dynopt import problems  # noqa: E402

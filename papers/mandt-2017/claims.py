@@ -11,7 +11,7 @@ SOURCE = {
                  "the OU approximation of constant SGD and its stationary covariance, eqs (8)–(13)",
 }
 
-# --- SDE (issue 4) ---
+# --- SDE ---
 import numpy as np  # noqa: E402
 
 from dynopt import dynamics, problems  # noqa: E402

@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- optimizers (issue 5) ---
+# --- optimizers ---
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
@@ -320,7 +320,7 @@ def simplified_adam(ctx):
                            "measured_with": "dynopt optim.adam(convention='npnet') vs optim.adam (Kingma–Ba)"})
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 def _run_nesterov_and_stored_form(problem, lr, momentum, x0, n_steps, c=1.0):
     """dynopt's Nesterov scheme (look-ahead gradient, v_0 = 0) and the stored-gradient form
     Θ_t = Θ_{t−1} + (1+cμ)v_t − cμv_{t−1}, v_t = μv_{t−1} − λ∇L(Θ_{t−1}); returns the largest

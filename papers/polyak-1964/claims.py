@@ -11,7 +11,7 @@ SOURCE = {
 }
 
 
-# --- acceleration (issue 6) ---
+# --- acceleration ---
 @claim("polyak-1964.rate-vs-kappa",
        statement="Heavy ball x_{k+1} = x_k − α∇f(x_k) + β(x_k − x_{k−1}) with α = 4/(√L+√μ)², "
                  "β = ((√κ−1)/(√κ+1))² converges on quadratics like ((√κ−1)/(√κ+1))^k, so it needs "
@@ -79,7 +79,7 @@ def rate_vs_kappa(ctx):
     )
 
 
-# --- symbolic (issue 3) ---
+# --- symbolic ---
 @claim("polyak-1964.optimal-rates", method="symbolic",
        statement="for a quadratic with Hessian spectrum in [μ, L], κ = L/μ: heavy ball with "
                  "α = 4/(√L+√μ)², β = ((√L−√μ)/(√L+√μ))² converges at rate (√κ−1)/(√κ+1); the "
