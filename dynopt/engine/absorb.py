@@ -1,0 +1,114 @@
+"""Absorbing observers: paths that have passed stop being stepped.
+
+A chunk keeps the indices of the rows it still steps.  When a path has passed every
+absorbing observer its state at that step is kept as its final (and saved) state, it is
+masked out of every other observer and of blow-up detection, and once enough rows are
+finished the scheme state is compacted to the survivors.  The noise is still drawn for the
+whole block (the numbers a path sees must not depend on which other paths survive) and
+then restricted to the stepped rows, so a surviving path's values are the same as in a
+run without absorption, bit for bit, whatever the chunk size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Absorption"]
+
+#: compact the scheme state when at most this fraction of the stepped rows is still running
+COMPACT_BELOW = 0.75
+
+
+class Absorption:
+    """Bookkeeping of absorbed paths in one chunk (rows ``[lo, hi)`` of the run's outputs).
+
+    Use :meth:`for_chunk`, which returns None when no observer absorbs.
+    """
+
+    def __init__(self, observers, out, lo, hi, first_row, save_k):
+        self.observers = observers
+        self.out, self.lo, self.first_row = out, lo, first_row
+        nc = hi - lo
+        self.rows = np.arange(nc)  # chunk-local rows still stepped
+        self.done = np.zeros(nc, dtype=bool)  # absorbed rows (state frozen)
+        self.save_k = save_k
+
+    @classmethod
+    def for_chunk(cls, run, out, lo, hi, first_row):
+        """The bookkeeping of the chunk whose first row is the global path ``first_row``."""
+        obs = [o for o in run.observers if getattr(o, "absorb", False)]
+        if not obs:
+            return None
+        return cls(obs, out, lo, hi, first_row, run.save_k)
+
+    def noise(self, z, custom):
+        """This step's noise restricted to the stepped rows."""
+        if self.rows.size == self.done.size:
+            return z
+        return z[self.rows] if custom else z[:, self.rows]
+
+    def running(self, alive):
+        """Mask over the stepped rows of the paths that are alive and not absorbed."""
+        return alive[self.rows] & ~self.done[self.rows]
+
+    def visit(self, k, t, y, observers, alive, where, save_pos):
+        """Observe (and save) step ``k`` of the stepped rows ``y``, then absorb."""
+        b0, b1, layout = where
+        run_mask = alive[self.rows] & ~self.done[self.rows]
+        full = None
+        for o in observers:
+            if hasattr(o, "observe_rows"):
+                o.observe_rows(k, t, y, self.first_row + self.rows, run_mask)
+                continue
+            if full is None:
+                full = y if self.rows.size == self.done.size else np.full((self.done.size, y.shape[1]), np.nan, y.dtype)
+                if full is not y:
+                    full[self.rows] = y
+            o.observe(k, t, full, b0, b1, layout, alive & ~self.done)
+        if k in save_pos:
+            keep = ~self.done[self.rows]
+            self.out.paths[save_pos[k], self.lo + self.rows[keep]] = y[keep]
+        self.absorb(k, y)
+
+    def absorb(self, k, y):
+        """After the observations of step ``k``: freeze the newly absorbed paths (their
+        final and later saved states are ``y`` now)."""
+        g = self.first_row + self.rows
+        fin = np.ones(self.rows.size, dtype=bool)
+        for o in self.observers:
+            fin &= o.passed_rows(g)
+        new = fin & ~self.done[self.rows]
+        if not new.any():
+            return
+        r = self.rows[new]
+        self.done[r] = True
+        if self.out.y_final is not None:
+            self.out.y_final[self.lo + r] = y[new]
+        if self.out.paths is not None:
+            later = [i for i, kk in enumerate(self.save_k) if kk > k]
+            if later:
+                self.out.paths[later[0]:, self.lo + r] = y[new]
+
+    def compact(self, k, state, alive):
+        """Drop finished (absorbed or diverged) rows from ``state`` when few enough are
+        still running; diverged ones get NaN final and later saved states."""
+        keep = ~self.done[self.rows] & alive[self.rows]
+        n = self.rows.size
+        if keep.all() or keep.sum() > COMPACT_BELOW * n:
+            return state
+        dead = self.rows[~keep & ~self.done[self.rows]]
+        if dead.size:
+            if self.out.y_final is not None:
+                self.out.y_final[self.lo + dead] = np.nan
+            later = [i for i, kk in enumerate(self.save_k) if kk > k]
+            if self.out.paths is not None and later:
+                self.out.paths[later[0]:, self.lo + dead] = np.nan
+        self.rows = self.rows[keep]
+        return type(state)(*(a[keep] if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n else a
+                             for a in state))
+
+    def finish(self, y):
+        """Final states of the rows still stepped."""
+        if self.out.y_final is not None:
+            live = ~self.done[self.rows]
+            self.out.y_final[self.lo + self.rows[live]] = y[live]
+
