@@ -346,28 +346,39 @@ class FirstPassage(Observer):
 
     def observe(self, k, t, y, b0, b1, layout, alive):
         a = layout.block_rows(b0)[0]
-        self.observe_rows(k, t, y, np.arange(a, a + y.shape[0]), alive)
+        self.observe_rows(k, t, y, slice(a, a + y.shape[0]), alive)
 
     def observe_rows(self, k, t, y, rows, alive):
-        """:meth:`observe` for the paths ``rows`` (global indices) only; ``y`` and ``alive``
-        have one row per entry of ``rows`` (the engine calls it on compacted chunks)."""
-        open_ = (self.step[rows] < 0) & (self.stop[rows] < 0)
-        self.stop[rows[open_ & ~alive]] = k
-        act = open_ & alive
-        hit = np.asarray(self.cond(y), dtype=bool) & act
-        self.step[rows[hit]] = k
+        """:meth:`observe` for the paths ``rows`` (global indices, or a slice) only; ``y``
+        and ``alive`` have one row per path of ``rows`` (the engine calls it on compacted
+        chunks)."""
+        if not isinstance(rows, slice) and rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)  # views instead of gathers
+        step = self.step[rows]
+        open_ = step < 0
+        if not alive.all():
+            stop = self.stop[rows]
+            open_ &= stop < 0
+            stop[open_ & ~alive] = k
+            self.stop[rows] = stop
+            open_ &= alive
+        hit = np.asarray(self.cond(y), dtype=bool) & open_
+        if hit.any():
+            step[hit] = k
+            self.step[rows] = step
         if self.bridge is None:
             return
         d = self._sign * (self._level - y[:, self._coord])
         if k > 0:
+            # only paths near the level on both sides of the interval can have crossed
             prev = self._prev[rows]
-            m = act & ~hit & (prev > 0)
-            h = np.exp(-2.0 * prev[m] * d[m] / (self.bridge ** 2 * self._dt * self.every))
-            r = rows[m]
-            big = h > self.MIN_HAZARD
-            if big.any():
-                self._rec.append((r[big], np.full(int(big.sum()), k, dtype=np.int64), self.weight[r[big]] * h[big]))
-            self.weight[r] *= 1.0 - h
+            arg = 2.0 / (self.bridge ** 2 * self._dt * self.every) * prev * d
+            m = open_ & ~hit & (prev > 0) & (arg < -np.log(self.MIN_HAZARD))
+            if m.any():
+                idx = np.flatnonzero(m) + rows.start if isinstance(rows, slice) else rows[m]
+                h = np.exp(-arg[m])
+                self._rec.append((idx, np.full(idx.size, k, dtype=np.int64), self.weight[idx] * h))
+                self.weight[idx] *= 1.0 - h
         self._prev[rows] = d
 
     def passed_rows(self, rows):
