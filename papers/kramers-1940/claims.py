@@ -122,6 +122,8 @@ def escape_rate(ctx):
                     for dt in steps for kind in ("bridge", "grid")}
     measured_pts["MC to barrier top (bridge)"] = ([runs[(s, steps[0])]["top"]["bridge"][0] for s in sigmas],
                                                   [runs[(s, steps[0])]["top"]["bridge"][1] for s in sigmas])
+    measured_pts[f"MC to barrier top (grid, dt={max(steps)})"] = (
+        [runs[(s, max(steps))]["top"]["grid"][0] for s in sigmas], [runs[(s, max(steps))]["top"]["grid"][1] for s in sigmas])
     plot_mfpt_vs_inverse_noise([1 / s ** 2 for s in sigmas], measured_pts, {
         "exact quadrature (to +1)": (grid, [mean_first_passage_time(_U, v, -1.0, -np.inf, 1.0).time for v in sg]),
         "exact quadrature (to 0)": (grid, [mean_first_passage_time(_U, v, -1.0, -np.inf, 0.0).time for v in sg]),
