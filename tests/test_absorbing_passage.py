@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.analysis import CensoredDataError, PassageSample, escape_times, kaplan_meier, mean_passage_time
+from dynopt.analysis import (CensoredDataError, PassageSample, escape_times, kaplan_meier, mean_passage_time,
+                             restricted_mean)
 from dynopt.engine import FirstPassage, LocalExecutor, Moments, SerialExecutor, ValuesAt, simulate
 
 
@@ -104,3 +105,24 @@ def test_bridge_correction_removes_the_grid_delay_on_drifted_brownian_motion():
     # the grid-only estimate is late by ≈ 0.58 σ√dt/μ (the overshoot of a random walk)
     assert plain["mean"] - exact > 8 * plain["se"], plain
     assert plain["mean"] - exact == pytest.approx(0.5826 * np.sqrt(dt), rel=0.25)
+
+
+def test_survivor_noise_is_chunk_and_executor_invariant_and_unbiased():
+    def run(chunk=None, ex=None, absorb="survivors"):
+        m = dynamics.OverdampedLangevin(problems.double_well(), 1.0)
+        return simulate(m, "euler-maruyama", (0, 10.0), (-1.0,), 0.01, n_paths=2000, seed=8, block_size=256,
+                        chunk_size=chunk, executor=ex, progress=False,
+                        observers=[FirstPassage((0, 0.0, "above"), absorb=absorb, bridge=1.0)])
+    a, b = run(256), run(2048)
+    with LocalExecutor(2) as ex:
+        c = run(512, ex)
+    for other in (b, c):
+        _same_fields = [np.array_equal(getattr(a.observations["first_passage"], f),
+                                       getattr(other.observations["first_passage"], f), equal_nan=True) for f in FIELDS]
+        assert all(_same_fields) and a.y_final.tobytes() == other.y_final.tobytes()
+    # other numbers than the exact mode, same law: the restricted means agree within 5 SE
+    exact, surv = (restricted_mean(PassageSample.from_observer(r.observations["first_passage"]), horizon=10.0)
+                   for r in (run(absorb=True), a))
+    assert abs(exact.value - surv.value) < 5 * np.hypot(exact.std_err, surv.std_err)
+    with pytest.raises(ValueError, match="absorb"):
+        FirstPassage((0, 0.0, "above"), absorb="yes")

@@ -29,6 +29,8 @@ class Absorption:
         self.out, self.lo, self.first_row = out, lo, first_row
         nc = hi - lo
         self.rows = np.arange(nc)  # chunk-local rows still stepped
+        self.survivors = False
+        self._plan = None
         self.done = np.zeros(nc, dtype=bool)  # absorbed rows (state frozen)
         self.save_k = save_k
 
@@ -38,13 +40,45 @@ class Absorption:
         obs = [o for o in run.observers if getattr(o, "absorb", False)]
         if not obs:
             return None
-        return cls(obs, out, lo, hi, first_row, run.save_k)
+        me = cls(obs, out, lo, hi, first_row, run.save_k)
+        me.survivors = any(o.absorb == "survivors" for o in obs)
+        if me.survivors and (run.scheme.noise_kind != "normal" or run.opts.brownian_substeps > 1):
+            raise ValueError("absorb='survivors' needs a scheme drawing normals and brownian_substeps=1")
+        return me
 
-    def noise(self, z, custom):
-        """This step's noise restricted to the stepped rows."""
+    def noise(self, draw, custom):
+        """This step's noise for the stepped rows (``draw`` the chunk's full draw)."""
+        if self.survivors:
+            return self._draw_survivors(draw.__self__)
+        z = draw()
         if self.rows.size == self.done.size:
             return z
         return z[self.rows] if custom else z[:, self.rows]
+
+    def _draw_survivors(self, src):
+        """Each block draws normals only for its paths not yet absorbed (chunk-invariant:
+        absorption is per path), handed out in row order."""
+        if self._plan is None:  # changes only when paths are absorbed or rows compacted
+            pending = ~self.done
+            counts = [int(np.count_nonzero(pending[a:b])) for a, b in src.local]
+            rank = np.cumsum(pending, dtype=np.int64) - 1  # blocks are contiguous: place in the draw
+            live = pending[self.rows]
+            self._plan = (counts, rank[self.rows[live]], None if live.all() else live)
+        counts, take, live = self._plan
+        buf = np.empty((src.n_terms, sum(counts), src.m), dtype=src.dtype)
+        off = 0
+        for g, n in zip(src.gens, counts):
+            if n:
+                if src.n_terms == 1:
+                    g.standard_normal(out=buf[0, off:off + n], dtype=src.dtype)
+                else:
+                    buf[:, off:off + n] = g.standard_normal((src.n_terms, n, src.m), dtype=src.dtype)
+                off += n
+        if live is None:
+            return buf[:, take]
+        z = np.zeros((src.n_terms, self.rows.size, src.m), dtype=src.dtype)
+        z[:, live] = buf[:, take]
+        return z
 
     def running(self, alive):
         """Mask over the stepped rows of the paths that are alive and not absorbed."""
@@ -81,6 +115,7 @@ class Absorption:
             return
         r = self.rows[new]
         self.done[r] = True
+        self._plan = None
         if self.out.y_final is not None:
             self.out.y_final[self.lo + r] = y[new]
         if self.out.paths is not None:
@@ -103,6 +138,7 @@ class Absorption:
             if self.out.paths is not None and later:
                 self.out.paths[later[0]:, self.lo + dead] = np.nan
         self.rows = self.rows[keep]
+        self._plan = None
         return type(state)(*(a[keep] if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n else a
                              for a in state))
 

@@ -371,7 +371,7 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
         visit(0, scheme.output(model, state))
     since = 0
     for k in range(1, n_steps + 1):
-        z = draw() if absorber is None else absorber.noise(draw(), custom)
+        z = draw() if absorber is None else absorber.noise(draw, custom)
         state = scheme.step(model, t0 + (k - 1) * dt, state, dt, z)
         need = k in look or k in save_pos
         if need or k % check_every == 0 or k == n_steps:

@@ -280,11 +280,15 @@ class FirstPassage(Observer):
         ``>= level`` (side "above") or ``<= level`` (side "below").
     every : int
         Resolution of the recorded time, in steps.
-    absorb : bool
+    absorb : bool or "survivors"
         Stop a path once it has passed (every absorbing observer of a run must have seen
-        it pass): the engine stops stepping it, so a run costs what its surviving paths
-        cost.  Its final state is the state at which it passed; other observers leave it
-        out from then on.
+        it pass): the engine stops stepping it.  Its final state is the state at which it
+        passed; other observers leave it out from then on.  With ``True`` every path sees
+        the random numbers of a run without absorption (same passage times, bit for bit),
+        so the normals are still drawn for whole blocks; with ``"survivors"`` a block draws
+        only for its paths not yet absorbed, so the cost follows the survivors — the
+        survivors then see other (equally distributed) numbers than without absorption.
+        Both are invariant to the chunk size and the executor.
     bridge : float, optional
         The noise amplitude g of component ``coord`` (additive noise, dX = f dt + g dW;
         tuple conditions only).  Between two checks at which the path is on the near side
@@ -328,7 +332,9 @@ class FirstPassage(Observer):
             if not (np.isfinite(g) and g > 0):
                 raise ValueError(f"`bridge` must be the noise amplitude g > 0 of the observed component; got {bridge!r}")
             bridge = g
-        self.every, self.name, self.absorb, self.bridge = int(every), name, bool(absorb), bridge
+        if absorb not in (True, False, "survivors"):
+            raise ValueError(f"`absorb` must be True, False or 'survivors'; got {absorb!r}")
+        self.every, self.name, self.absorb, self.bridge = int(every), name, absorb, bridge
 
     def steps(self, n_steps, t0, dt):
         self._t0, self._dt = t0, dt

@@ -460,6 +460,7 @@ def momentum_sgd_temperature(ctx):
     import numpy as np
 
     from dynopt.analysis import kramers_parameters, momentum_sgd_ensemble, momentum_sgd_stationary_covariance, sgd_stationary_variance
+    from dynopt.analysis import variance_estimate
     from dynopt.analysis import fit_order
     from dynopt.plotting import new_axes, plot_loglog_curves
     from dynopt.problems import quadratic
@@ -477,8 +478,9 @@ def momentum_sgd_temperature(ctx):
         n_steps = int(np.ceil(25 * relax)) + 50     # bias e^{-50} of the start from rest
         run = momentum_sgd_ensemble(prob, a, b, c, n_steps, n_paths,
                                     rng=np.random.SeedSequence([ctx.seed, int(gamma * 1000)]))
-        var = float(run.theta[:, 0].var(ddof=1))
-        se = var * np.sqrt(2.0 / (n_paths - 1))     # Gaussian stationary law: SE of a variance
+        # unbiased variance with its delta-method standard error (no Gaussian assumption)
+        v_est = variance_estimate(run.theta[:, 0])
+        var, se = v_est.value, v_est.std_err
         exact = float(momentum_sgd_stationary_covariance(a, b, h, c)[0, 0])
         z = (var - exact) / se
         zs.append(z)
@@ -609,7 +611,7 @@ def eq9_numeric_side(ctx):
 
     from dynopt import dynamics, problems
     from dynopt.analysis import density_distances, gibbs_density, histogram_chi2
-    from dynopt.engine import Histogram, Histogram2D, simulate
+    from dynopt.engine import Histogram, Histogram2D, ValuesAt, simulate
     from dynopt.plotting import plot_density_fit, plt
 
     alpha = 0.01
@@ -622,9 +624,12 @@ def eq9_numeric_side(ctx):
     dw = problems.double_well()
     U = lambda x: np.asarray(x, float) ** 4 / 4 - np.asarray(x, float) ** 2 / 2  # noqa: E731
     model = dynamics.OverdampedLangevin(dw, sigma)
+    snaps = np.linspace(T / 2, T, 11)  # equilibration diagnostics over the second half
     r = simulate(model, "leimkuhler-matthews", (0, T), [0.0], dt, n_paths=n, seed=ctx.seed,
-                 observers=[Histogram(80, (-2.2, 2.2))])
+                 observers=[Histogram(80, (-2.2, 2.2)), ValuesAt(snaps)])
     x = r.final_positions(model)[:, 0]
+    th = r.observations["values"][1][:, :, 0]
+    eq = {"double_well": _equilibration(th, U(th))}
     lo, hi = -3.0, 3.0
     pdf_derived, Z_d = gibbs_density(U, sigma ** 2 / 2, lo, hi)
     pdf_source, Z_s = gibbs_density(U, sigma ** 2, lo, hi)
@@ -647,10 +652,14 @@ def eq9_numeric_side(ctx):
     rng2 = ((-2.4, 2.4), (-2.4, 2.4))
     bins = (24, 24)
     r2 = simulate(m2, "leimkuhler-matthews", (0, T), [0.0, 0.0], dt, n_paths=n, seed=ctx.seed + 1,
-                  observers=[Histogram2D(bins, rng2)])
+                  observers=[Histogram2D(bins, rng2), ValuesAt(snaps)])
     X = r2.final_positions(m2)
     hist = r2.observations["histogram2d"]
     U2 = lambda a, b: a ** 4 / 4 - a ** 2 / 2 + (b - a / 2) ** 2  # noqa: E731
+    v2 = r2.observations["values"][1]
+    eq["coupled_well_2d"] = _equilibration(v2[:, :, 0], U2(v2[:, :, 0], v2[:, :, 1]))
+    _require_equilibrated(eq, "kexue-5655 eq 9 stationary density")
+    ev["equilibration"] = eq
 
     def bin_probs(kT):
         Z = sint.quad(lambda a: sint.quad(lambda b: np.exp(-U2(a, b) / kT), -8, 8)[0], -4, 4)[0]
