@@ -280,11 +280,11 @@ def bench_all(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
     return res
 
 
-def bench_absorption(n_paths=2 ** 16, T=20.0, dt=0.01, sigma=1.0, seed=0):
+def bench_absorption(n_paths=2 ** 15, T=60.0, dt=0.01, sigma=1.0, seed=0):
     """Cost of an escape run with absorbing first passage against the same run without.
 
     Overdamped double well from −1 at ``sigma``, passage to the barrier top x ≥ 0 (about
-    90 % of the paths pass in the first third of ``T``).  Three runs: no absorption,
+    90 % of the paths pass in the first tenth of ``T``).  Three runs: no absorption,
     ``absorb=True`` (same random numbers as without: the scheme's work follows the
     survivors, the normals are still drawn for whole blocks) and ``absorb="survivors"``
     (blocks draw only for their survivors).  Returns a JSON-able dict with wall seconds,

@@ -32,6 +32,9 @@ class Absorption:
         self.survivors = False
         self._plan = None
         self.done = np.zeros(nc, dtype=bool)  # absorbed rows (state frozen)
+        self.mask = np.ones(nc, dtype=bool)  # over self.rows: alive and not absorbed
+        self.n_run = nc
+        self._pending = np.arange(nc)
         self.save_k = save_k
 
     @classmethod
@@ -59,11 +62,11 @@ class Absorption:
         """Each block draws normals only for its paths not yet absorbed (chunk-invariant:
         absorption is per path), handed out in row order."""
         if self._plan is None:  # changes only when paths are absorbed or rows compacted
-            pending = ~self.done
-            counts = [int(np.count_nonzero(pending[a:b])) for a, b in src.local]
-            rank = np.cumsum(pending, dtype=np.int64) - 1  # blocks are contiguous: place in the draw
-            live = pending[self.rows]
-            self._plan = (counts, rank[self.rows[live]], None if live.all() else live)
+            P = self._pending  # sorted rows not yet absorbed; blocks are contiguous
+            edges = np.searchsorted(P, [a for a, _ in src.local] + [src.local[-1][1]])
+            live = ~self.done[self.rows]
+            self._plan = ([int(n) for n in np.diff(edges)], np.searchsorted(P, self.rows[live]),
+                          None if live.all() else live)
         counts, take, live = self._plan
         buf = np.empty((src.n_terms, sum(counts), src.m), dtype=src.dtype)
         off = 0
@@ -82,12 +85,18 @@ class Absorption:
 
     def running(self, alive):
         """Mask over the stepped rows of the paths that are alive and not absorbed."""
-        return alive[self.rows] & ~self.done[self.rows]
+        return self.mask
+
+    def kill(self, bad):
+        """Mark the stepped rows ``bad`` (mask over them) as diverged; returns their rows."""
+        self.mask &= ~bad
+        self.n_run = int(np.count_nonzero(self.mask))
+        return self.rows[bad]
 
     def visit(self, k, t, y, observers, alive, where, save_pos):
         """Observe (and save) step ``k`` of the stepped rows ``y``, then absorb."""
         b0, b1, layout = where
-        run_mask = alive[self.rows] & ~self.done[self.rows]
+        run_mask = self.mask
         full = None
         for o in observers:
             if hasattr(o, "observe_rows"):
@@ -106,15 +115,24 @@ class Absorption:
     def absorb(self, k, y):
         """After the observations of step ``k``: freeze the newly absorbed paths (their
         final and later saved states are ``y`` now)."""
-        g = self.first_row + self.rows
-        fin = np.ones(self.rows.size, dtype=bool)
-        for o in self.observers:
-            fin &= o.passed_rows(g)
-        new = fin & ~self.done[self.rows]
-        if not new.any():
+        # a path is absorbed at the look at which it passes the last absorbing observer
+        cand = [o.hits for o in self.observers if getattr(o, "hits_step", None) == k]
+        if not cand or not any(c.size for c in cand):
             return
-        r = self.rows[new]
+        g = np.unique(np.concatenate(cand))
+        for o in self.observers:
+            g = g[o.passed_rows(g)]
+        r = g - self.first_row
+        r = r[~self.done[r]]
+        if not r.size:
+            return
+        pos = np.searchsorted(self.rows, r)
+        new = np.zeros(self.rows.size, dtype=bool)
+        new[pos] = True
         self.done[r] = True
+        self._pending = self._pending[~self.done[self._pending]]
+        self.mask &= ~new
+        self.n_run = int(np.count_nonzero(self.mask))
         self._plan = None
         if self.out.y_final is not None:
             self.out.y_final[self.lo + r] = y[new]
@@ -126,10 +144,10 @@ class Absorption:
     def compact(self, k, state, alive):
         """Drop finished (absorbed or diverged) rows from ``state`` when few enough are
         still running; diverged ones get NaN final and later saved states."""
-        keep = ~self.done[self.rows] & alive[self.rows]
         n = self.rows.size
-        if keep.all() or keep.sum() > COMPACT_BELOW * n:
+        if self.n_run == n or self.n_run > COMPACT_BELOW * n:
             return state
+        keep = self.mask
         dead = self.rows[~keep & ~self.done[self.rows]]
         if dead.size:
             if self.out.y_final is not None:
@@ -138,6 +156,7 @@ class Absorption:
             if self.out.paths is not None and later:
                 self.out.paths[later[0]:, self.lo + dead] = np.nan
         self.rows = self.rows[keep]
+        self.mask = np.ones(self.rows.size, dtype=bool)
         self._plan = None
         return type(state)(*(a[keep] if isinstance(a, np.ndarray) and a.ndim >= 1 and a.shape[0] == n else a
                              for a in state))

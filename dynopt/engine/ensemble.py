@@ -379,7 +379,7 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
             live = alive if absorber is None else absorber.running(alive)
             bad = ~(np.abs(y) <= BLOWUP).all(axis=1) & live
             if bad.any():
-                where = bad if absorber is None else absorber.rows[bad]
+                where = bad if absorber is None else absorber.kill(bad)
                 dsteps[where] = k
                 alive[where] = False
                 state = scheme.kill(state, bad)

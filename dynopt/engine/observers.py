@@ -369,9 +369,13 @@ class FirstPassage(Observer):
             self.stop[rows] = stop
             open_ &= alive
         hit = np.asarray(self.cond(y), dtype=bool) & open_
+        self.hits_step = k  # the paths that passed at this look, for absorption
         if hit.any():
             step[hit] = k
             self.step[rows] = step
+            self.hits = np.flatnonzero(hit) + rows.start if isinstance(rows, slice) else rows[hit]
+        else:
+            self.hits = np.zeros(0, dtype=np.int64)
         if self.bridge is None:
             return
         d = self._sign * (self._level - y[:, self._coord])
