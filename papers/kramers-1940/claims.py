@@ -48,7 +48,7 @@ def _escape_runs(sigma, dt, n_paths, horizon, seed):
     """Overdamped runs from −1, absorbed at +1, with bridge-corrected observers at the
     barrier top and at the other minimum."""
     obs = [FirstPassage((0, 0.0, "above"), name="top", bridge=sigma),
-           FirstPassage((0, 1.0, "above"), name="well", bridge=sigma, absorb=True)]
+           FirstPassage((0, 1.0, "above"), name="well", bridge=sigma, absorb="survivors")]
     T = math.ceil(horizon / dt) * dt
     r = simulate(dynamics.OverdampedLangevin(problems.double_well(), sigma), "euler-maruyama", (0.0, T),
                  (-1.0,), dt, n_paths=n_paths, seed=seed, observers=obs, keep_final=False, progress=False)
@@ -172,7 +172,7 @@ def _underdamped_rate(friction, sigma, kT, scheme, dt, n_paths, horizon, seed):
     T = math.ceil(horizon / dt) * dt
     r = simulate(dynamics.Kramers(problems.double_well(), friction, sigma), scheme, (0.0, T), y0, dt,
                  seed=seed + 1, keep_final=False, progress=False,
-                 observers=[FirstPassage((0, 1.0, "above"), absorb=True)])
+                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")])
     return exit_rate(PassageSample.from_observer(r.observations["first_passage"]))
 
 
