@@ -515,6 +515,10 @@ def plot_survival(curves, ax=None, title=None, xlabel="t", logy=True):
                         step="post", color=ln.get_color(), alpha=0.25, lw=0)
         lines.append(ln)
     _finish_axes(ax, xlabel, "P(τ > t)", title, logy=logy)
+    if logy:  # the bands of the last few survivors reach 0: show the estimates' range
+        low = min((float(c.survival[c.survival > 0].min()) for c in curves.values() if np.any(c.survival > 0)),
+                  default=1e-3)
+        ax.set_ylim(low / 3, 1.2)
     return lines
 
 
