@@ -490,3 +490,92 @@ def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=
     return artists
 
 
+
+
+def plot_survival(curves, ax=None, title=None, xlabel="t", logy=True):
+    """Kaplan–Meier survival curves with their confidence bands.
+
+    Parameters
+    ----------
+    curves : dict
+        Label → :class:`dynopt.analysis.SurvivalCurve` (fields ``time``, ``survival``,
+        ``lower``, ``upper``).
+    ax : Axes, optional
+
+    Returns
+    -------
+    list of the line artists
+    """
+    ax = new_axes(ax)
+    lines = []
+    for label, c in curves.items():
+        t = np.concatenate([[0.0], c.time])
+        (ln,) = ax.step(t, np.concatenate([[1.0], c.survival]), where="post", label=label, lw=1.2)
+        ax.fill_between(t, np.concatenate([[1.0], c.lower]), np.concatenate([[1.0], c.upper]),
+                        step="post", color=ln.get_color(), alpha=0.25, lw=0)
+        lines.append(ln)
+    _finish_axes(ax, xlabel, "P(τ > t)", title, logy=logy)
+    if logy:  # the bands of the last few survivors reach 0: show the estimates' range
+        low = min((float(c.survival[c.survival > 0].min()) for c in curves.values() if np.any(c.survival > 0)),
+                  default=1e-3)
+        ax.set_ylim(low / 3, 1.2)
+    return lines
+
+
+def plot_mfpt_vs_inverse_noise(inv_sigma2, measured, lines, ax=None, title=None):
+    """Mean first-passage times against 1/σ² on a log scale: Monte Carlo points with error
+    bars and reference curves (exact quadrature, asymptotic formula).
+
+    Parameters
+    ----------
+    inv_sigma2 : array_like
+        1/σ² of the measured points.
+    measured : dict
+        Label → (values, standard errors), one per entry of ``inv_sigma2``.
+    lines : dict
+        Label → (x, y) of a reference curve.
+    ax : Axes, optional
+
+    Returns
+    -------
+    list of the artists (error-bar containers, then lines)
+    """
+    ax = new_axes(ax)
+    x = np.asarray(inv_sigma2, float)
+    arts = []
+    n = max(len(measured), 1)
+    for i, (label, (v, se)) in enumerate(measured.items()):
+        dx = (i - (n - 1) / 2) * 0.012 * (x.max() - x.min() + 1e-12)  # side by side
+        arts.append(ax.errorbar(x + dx, v, yerr=se, fmt="o", ms=4, capsize=2, label=label))
+    for label, (lx, ly) in lines.items():
+        arts.extend(ax.plot(lx, ly, label=label, lw=1.2))
+    _finish_axes(ax, "1/σ²", "mean first-passage time", title, logy=True)
+    return arts
+
+
+def plot_turnover(friction, rates, intervals, limits, ax=None, title=None):
+    """Escape rate against friction on log–log axes: measured rates with confidence
+    intervals and the theoretical limits (high friction ∝ 1/λ, energy diffusion ∝ λ, ...).
+
+    Parameters
+    ----------
+    friction : array_like
+    rates : array_like
+    intervals : (lower, upper) arrays
+    limits : dict
+        Label → (λ grid, rate) of a reference curve.
+    ax : Axes, optional
+
+    Returns
+    -------
+    list of the artists
+    """
+    ax = new_axes(ax)
+    lam, k = np.asarray(friction, float), np.asarray(rates, float)
+    lo, hi = (np.asarray(v, float) for v in intervals)
+    arts = [ax.errorbar(lam, k, yerr=[k - lo, hi - k], fmt="o", ms=4, capsize=2, color="k", label="Monte Carlo")]
+    for label, (lx, ly) in limits.items():
+        arts.extend(ax.plot(lx, ly, label=label, lw=1.2))
+    ax.set_xscale("log")
+    _finish_axes(ax, "friction λ", "escape rate k", title, logy=True)
+    return arts

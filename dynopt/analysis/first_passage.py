@@ -131,8 +131,7 @@ class PassageSample:
             raise ValueError(f"`times[{i}]` = {t[i]} exceeds `censor_time` = {c[i]}: "
                              "a path cannot pass after its observation stopped")
         ev, ce, idx = ok & (w > 0), cens_needed, np.arange(n)
-        return cls(time=np.concatenate([t[ev], c[ce]]),
-                   weight=np.concatenate([w[ev], 1.0 - w[ce]]),
+        return cls(time=np.concatenate([t[ev], c[ce]]), weight=np.concatenate([w[ev], 1.0 - w[ce]]),
                    event=np.concatenate([np.ones(ev.sum(), bool), np.zeros(ce.sum(), bool)]),
                    path=np.concatenate([idx[ev], idx[ce]]), n_paths=n)
 
@@ -172,22 +171,27 @@ class PassageSample:
         before = np.hstack([np.ones((h.shape[0], 1)), surv[:, :-1]])
         w_ev = before * h
         pi, ki = np.nonzero(w_ev > 0)
-        last = surv[:, -1]
-        ce = last > 0
-        return cls(time=np.concatenate([st[ki], np.full(ce.sum(), cens)]),
-                   weight=np.concatenate([w_ev[pi, ki], last[ce]]),
+        last, ce = surv[:, -1], surv[:, -1] > 0
+        return cls(time=np.concatenate([st[ki], np.full(ce.sum(), cens)]), weight=np.concatenate([w_ev[pi, ki], last[ce]]),
                    event=np.concatenate([np.ones(pi.size, bool), np.zeros(ce.sum(), bool)]),
                    path=np.concatenate([pi, np.flatnonzero(ce)]), n_paths=h.shape[0])
 
     @classmethod
-    def from_observer(cls, result, censor_time, *, t0=0.0):
-        """Records from a first-passage observer result with ``passed`` (all paths) and
-        ``times`` (absolute times of the paths that passed); ``censor_time`` and ``t0`` are
-        the end and the start of the simulation."""
-        passed = np.asarray(result.passed, dtype=bool)
-        t = np.full(passed.shape, np.nan)
-        t[passed] = np.asarray(result.times, dtype=float) - t0
-        return cls.from_times(t, float(censor_time) - t0, passed=passed)
+    def from_observer(cls, result, censor_time=None, *, t0=None):
+        """Records from a first-passage observer result (``dynopt.engine.FirstPassage``):
+        passages with their bridge weights and fractional bridge passages, censoring at the end
+        or at blow-up; times from ``t0`` (default the result's).  ``censor_time`` (the end) is
+        needed only by results without per-path ``censor_time``."""
+        passed, t0 = np.asarray(result.passed, dtype=bool), getattr(result, "t0", 0.0) if t0 is None else t0
+        if getattr(result, "censor_time", None) is None:
+            t = np.full(passed.shape, np.nan)
+            t[passed] = np.asarray(result.times, dtype=float) - t0
+            return cls.from_times(t, float(censor_time) - t0, passed=passed)
+        w, ce, r = result.weight, ~passed & (result.weight > 0), result
+        ev = np.concatenate([np.flatnonzero(passed), r.bridge_path])
+        return cls(time=np.concatenate([r.event_time[passed], r.bridge_time, r.censor_time[ce]]) - t0,
+                   weight=np.concatenate([w[passed], r.bridge_weight, w[ce]]), path=np.concatenate(
+                       [ev, np.flatnonzero(ce)]), event=np.arange(ev.size + ce.sum()) < ev.size, n_paths=passed.size)
 
 
 def _event_weights(weights, ok, n):
@@ -222,15 +226,13 @@ def _censor_times(censor_time, n, needed):
 def _as_sample(times, censor_time, passed, weights) -> PassageSample:
     if isinstance(times, PassageSample):
         if censor_time is not None or passed is not None or weights is not None:
-            raise TypeError("give either a PassageSample or `times` with `censor_time`, "
-                            "`passed`, `weights`, not both")
+            raise TypeError("give either a PassageSample or `times` with `censor_time`, `passed`, `weights`, not both")
         return times
     return PassageSample.from_times(times, censor_time, passed=passed, weights=weights)
 
 
 def _z(confidence):
-    c = check_finite_param(confidence, "confidence", low=0, low_inclusive=False, high=1,
-                           high_inclusive=False)
+    c = check_finite_param(confidence, "confidence", low=0, low_inclusive=False, high=1, high_inclusive=False)
     return c, float(stats.norm.ppf(0.5 + c / 2))
 
 
@@ -274,8 +276,7 @@ class SurvivalCurve:
         return float(self.time[hit[0]]) if hit.size else float("nan")
 
 
-def kaplan_meier(times, censor_time=None, *, passed=None, weights=None, confidence=0.95,
-                 band="log-log") -> SurvivalCurve:
+def kaplan_meier(times, censor_time=None, *, passed=None, weights=None, confidence=0.95, band="log-log") -> SurvivalCurve:
     """Kaplan–Meier survival curve of passage times under right censoring.
 
     Ŝ(t) = Π_{u_j ≤ t} (1 − d_j/n_j), with d_j the event weight at u_j and n_j the weight
@@ -470,8 +471,7 @@ def mean_passage_time(times, censor_time=None, *, passed=None, weights=None, con
     s = _as_sample(times, censor_time, passed, weights)
     if on_censored not in ("raise", "undefined"):
         raise ValueError(f"`on_censored` must be 'raise' or 'undefined'; got {on_censored!r}")
-    tol = check_finite_param(censored_tolerance, "censored_tolerance", low=0.0, high=1.0,
-                             high_inclusive=False)
+    tol = check_finite_param(censored_tolerance, "censored_tolerance", low=0.0, high=1.0, high_inclusive=False)
     conf, z = _z(confidence)
     frac = s.censored_fraction
     if frac > tol:

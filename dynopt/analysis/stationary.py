@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate as _sint
 
+from dynopt.analysis.first_passage import PassageSample, mean_passage_time
+
 __all__ = ["gibbs_density", "density_distances", "histogram_chi2", "escape_times", "kinetic_temperature"]
 
 
@@ -68,18 +70,40 @@ def histogram_chi2(counts, probs):
     return {"chi2": chi2, "dof": dof, "pvalue": float(stats.chi2.sf(chi2, dof))}
 
 
-def escape_times(result, name="first_passage"):
+def escape_times(result, name="first_passage", *, on_censored="raise"):
     """Mean first-passage time with its standard error from an ensemble result.
+
+    The mean is taken over *all* paths (with their Brownian-bridge weights when the
+    observer had ``bridge=``): it is defined only when every path passed.  Averaging only
+    the paths that passed would estimate E[τ | τ ≤ T], biased low.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        With a :class:`dynopt.engine.FirstPassage` observation called ``name``.
+    name : str
+    on_censored : {"raise", "undefined"}
+        When some paths had not passed (or blew up first): raise
+        :class:`dynopt.analysis.CensoredDataError` naming the censored fraction, or return
+        ``mean = se = None`` with that fraction and the reason.
 
     Returns
     -------
-    dict with mean, se, passed, n (paths that never passed are reported, not averaged)
+    dict with mean, se, passed, n, resolution, censored_fraction, reason
+
+    Raises
+    ------
+    CensoredDataError
+        With ``on_censored="raise"`` when any path is censored; use
+        :func:`dynopt.analysis.kaplan_meier`, :func:`dynopt.analysis.exit_rate` or
+        :func:`dynopt.analysis.tail_mean` on ``PassageSample.from_observer(...)`` instead.
     """
     fp = result.observations[name]
-    t = fp.times
-    return {"mean": float(t.mean()) if t.size else None,
-            "se": float(t.std(ddof=1) / np.sqrt(t.size)) if t.size > 1 else None,
-            "passed": int(fp.passed.sum()), "n": int(fp.passed.size), "resolution": fp.resolution}
+    sample = PassageSample.from_observer(fp, result.t_final)
+    m = mean_passage_time(sample, on_censored=on_censored)
+    return {"mean": m.mean if m.defined else None, "se": m.std_err if m.defined else None,
+            "passed": int(fp.passed.sum()), "n": int(fp.passed.size), "resolution": fp.resolution,
+            "censored_fraction": m.censored_fraction, "reason": m.reason}
 
 
 def kinetic_temperature(velocities):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from dynopt.bench import bench_all, bench_sde
+from dynopt.bench import bench_absorption, bench_all, bench_sde
 
 __all__ = ["register", "cmd_bench"]
 
@@ -34,6 +34,14 @@ def cmd_bench(args) -> int:
     """Run ``dynopt bench [all|sde]`` and print a summary or JSON; returns 0."""
     sizes = dict(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
                  rss_steps=tuple(args.rss_steps), extras=not args.minimal)
+    if args.target == "absorption":
+        res = bench_absorption()
+        print(json.dumps(res, indent=1) if args.json else
+              f"escape run, {res['n_paths']} paths, {res['passed_fraction']:.1%} passed (90 % by "
+              f"{res['time_90pct_passed_over_T']:.0%} of T): plain {res['plain_seconds']:.2f} s, absorb "
+              f"{res['absorb_seconds']:.2f} s ({res['absorb_ratio']:.2f}×), absorb='survivors' "
+              f"{res['survivors_seconds']:.2f} s ({res['survivors_ratio']:.2f}×)")
+        return 0
     if args.target == "all":
         res = bench_all(**sizes, speedup_paths=args.speedup_paths, speedup_steps=args.speedup_steps)
     else:
@@ -60,8 +68,9 @@ def register(subparsers):
                     "path-steps/s on the 1-D double well (sigma=0.7, dt=0.01, final state only) and "
                     "their ratio; float32, 2-D and BAOAB rates; peak RSS of a fresh process running "
                     "10^7 paths with a streaming histogram at two step counts. Prints a summary or "
-                    "JSON (--json); writes no files. Takes about a minute or two.")
-    p.add_argument("target", nargs="?", default="all", choices=["all", "sde"],
+                    "JSON (--json); writes no files. Takes about a minute or two. dynopt bench absorption: "
+                    "an escape run with absorbing first passage vs the same run without (seconds, ratios).")
+    p.add_argument("target", nargs="?", default="all", choices=["all", "sde", "absorption"],
                    help="what to benchmark (default all)")
     p.add_argument("--speedup-paths", type=int, default=10 ** 7, help="paths of the speedup runs (default 10^7)")
     p.add_argument("--speedup-steps", type=int, default=50, help="steps of the speedup runs (default 50)")

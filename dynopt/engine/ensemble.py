@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from dynopt.engine.absorb import Absorption
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, step_count
 from dynopt.engine.observers import Observer, _results
@@ -355,7 +356,12 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
     save_pos = {k: i for i, k in enumerate(run.save_k)}
     look, check_every, n_steps = run.look, opts.check_every, run.n_steps
 
+    absorber = Absorption.for_chunk(run, out, lo, hi, r0)
+    custom = scheme.noise_kind == "custom"
+
     def visit(k, y):
+        if absorber is not None:
+            return absorber.visit(k, t0 + k * dt, y, look.get(k, ()), alive, (b0, b1, run.layout), save_pos)
         for o in look.get(k, ()):
             o.observe(k, t0 + k * dt, y, b0, b1, run.layout, alive)
         if k in save_pos:
@@ -365,24 +371,31 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
         visit(0, scheme.output(model, state))
     since = 0
     for k in range(1, n_steps + 1):
-        state = scheme.step(model, t0 + (k - 1) * dt, state, dt, draw())
+        z = draw() if absorber is None else absorber.noise(draw, custom)
+        state = scheme.step(model, t0 + (k - 1) * dt, state, dt, z)
         need = k in look or k in save_pos
         if need or k % check_every == 0 or k == n_steps:
             y = scheme.output(model, state)
-            bad = ~(np.abs(y) <= BLOWUP).all(axis=1) & alive
+            live = alive if absorber is None else absorber.running(alive)
+            bad = ~(np.abs(y) <= BLOWUP).all(axis=1) & live
             if bad.any():
-                dsteps[bad] = k
-                alive &= ~bad
+                where = bad if absorber is None else absorber.kill(bad)
+                dsteps[where] = k
+                alive[where] = False
                 state = scheme.kill(state, bad)
                 y = scheme.output(model, state)
             if need:
                 visit(k, y)
+            if absorber is not None:
+                state = absorber.compact(k, state, alive)
         if bar is not None and k - since >= 512:
             bar.update((k - since) * nc)
             since = k
     if bar is not None:
         bar.update((n_steps - since) * nc)
-    if opts.keep_final:
+    if absorber is not None:
+        absorber.finish(scheme.output(model, state))
+    elif opts.keep_final:
         out.y_final[lo:hi] = scheme.output(model, state)
     return int(state.grad_evals)
 
