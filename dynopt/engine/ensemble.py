@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from dynopt.engine import kernels
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, step_count
 from dynopt.engine.observers import Observer, _results
@@ -51,6 +52,7 @@ class EnsembleOptions:
     progress : bool or None
     check_every : int
     blocks : (int, int) or None
+    backend : {"auto", "numpy", "numba"}
     """
 
     n_paths: Optional[int] = None
@@ -63,6 +65,7 @@ class EnsembleOptions:
     progress: Optional[bool] = None
     check_every: int = 16
     blocks: Optional[tuple] = None
+    backend: str = "auto"
 
     def __post_init__(self):
         _positive_int(self.brownian_substeps, "brownian_substeps")
@@ -122,6 +125,7 @@ class EnsembleResult:
     seconds: float
     note: str = ""
     grad_evals: int = 0
+    backend: str = "numpy"
 
     @property
     def diverged_fraction(self) -> float:
@@ -178,7 +182,7 @@ class Outputs(NamedTuple):
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
-             blocks=None, options=None) -> EnsembleResult:
+             blocks=None, options=None, backend="auto") -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
     Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
@@ -228,8 +232,13 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         Run only the logical blocks ``[first, last)`` (what one executor task does);
         ``y_final``/``paths``/``diverged_step`` then hold only those blocks' rows.
     options : EnsembleOptions, optional
-        All of the above from ``n_paths`` to ``blocks`` (except ``executor``) as one
-        value; keyword arguments that differ from their defaults override its fields.
+        All of the above from ``n_paths`` to ``blocks`` (except ``executor``) and
+        ``backend`` as one value; keyword arguments that differ from their defaults
+        override its fields.
+    backend : {"auto", "numpy", "numba"}
+        "numba" runs fused compiled kernels (:mod:`dynopt.engine.kernels`) that draw the
+        same normals as numpy; "auto" uses them when numba imports and the (scheme,
+        model) pair is compiled, else numpy.  ``EnsembleResult.backend`` says which ran.
 
     Returns
     -------
@@ -244,13 +253,17 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     tic = time.perf_counter()
     opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
                     brownian_substeps=brownian_substeps, save_every=save_every, keep_final=keep_final,
-                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks)
+                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks, backend=backend)
     run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
+    ran_on, why = kernels.select_backend(run)
+    run = run._replace(opts=dataclasses.replace(run.opts, backend=ran_on))
     if executor is not None:
         out = run_on_executor(executor, run, t_span, y0, dt)
     else:
         out = _run_serial(run)
-    return _result(run, out, time.perf_counter() - tic)
+    res = _result(run, out, time.perf_counter() - tic)
+    res.backend, res.note = ran_on, kernels.backend_note(res.note, why)
+    return res
 
 
 def _options(options, **given) -> EnsembleOptions:
@@ -345,6 +358,8 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
     """Advance the paths of blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) through all
     steps; returns the gradient evaluations per path from the scheme's final state."""
     model, scheme, t0, dt, opts = run.model, run.scheme, run.t0, run.dt, run.opts
+    if opts.backend == "numba":
+        return kernels.run_chunk(run, out, b0, b1, lo, hi, bar)
     nc, D = hi - lo, model.state_dim
     r0 = run.layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
