@@ -232,13 +232,10 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         Run only the logical blocks ``[first, last)`` (what one executor task does);
         ``y_final``/``paths``/``diverged_step`` then hold only those blocks' rows.
     options : EnsembleOptions, optional
-        All of the above from ``n_paths`` to ``blocks`` (except ``executor``) and
-        ``backend`` as one value; keyword arguments that differ from their defaults
-        override its fields.
+        All of the above from ``n_paths`` to ``blocks`` (except ``executor``) as one
+        value; keyword arguments that differ from their defaults override its fields.
     backend : {"auto", "numpy", "numba"}
-        "numba" runs fused compiled kernels (:mod:`dynopt.engine.kernels`) that draw the
-        same normals as numpy; "auto" uses them when numba imports and the (scheme,
-        model) pair is compiled, else numpy.  ``EnsembleResult.backend`` says which ran.
+        Compiled kernels, same normals (:mod:`dynopt.engine.kernels`); result's ``backend``.
 
     Returns
     -------
@@ -255,15 +252,12 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
                     brownian_substeps=brownian_substeps, save_every=save_every, keep_final=keep_final,
                     dtype=dtype, progress=progress, check_every=check_every, blocks=blocks, backend=backend)
     run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
-    ran_on, why = kernels.select_backend(run)
-    run = run._replace(opts=dataclasses.replace(run.opts, backend=ran_on))
+    run, why = kernels.select_backend(run)
     if executor is not None:
         out = run_on_executor(executor, run, t_span, y0, dt)
     else:
         out = _run_serial(run)
-    res = _result(run, out, time.perf_counter() - tic)
-    res.backend, res.note = ran_on, kernels.backend_note(res.note, why)
-    return res
+    return kernels.mark_backend(_result(run, out, time.perf_counter() - tic), run, why)
 
 
 def _options(options, **given) -> EnsembleOptions:

@@ -19,6 +19,7 @@ steps and at observed steps) run inside the kernel, as the numpy backend does th
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple, Optional
 
@@ -33,7 +34,7 @@ from dynopt.schemes.maps import leapfrog_coefficients
 from dynopt.schemes.sde import EulerMaruyama
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "backend_note"]
+           "mark_backend"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -131,17 +132,22 @@ def compile_kernel(model, scheme, dt, opts):
 def select_backend(run):
     """Resolve ``run.opts.backend`` to "numpy" or "numba" and attach the kernel.
 
-    Returns ``(backend, note)``; the note is empty unless "auto" fell back to numpy
-    because numba could not be imported.
+    Returns ``(run, note)``: the run with ``opts.backend`` resolved, and a note that is
+    empty unless "auto" fell back to numpy because numba could not be imported.
 
     Raises
     ------
     ValueError
         ``backend="numba"`` when numba is missing or the run has no compiled kernel.
     """
-    want = getattr(run.opts, "backend", "auto")
+    want = run.opts.backend
     if want not in BACKENDS:
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
+    ran_on, note = _resolve(run, want)
+    return run._replace(opts=dataclasses.replace(run.opts, backend=ran_on)), note
+
+
+def _resolve(run, want):
     if want == "numpy":
         return "numpy", ""
     if not numba_available():
@@ -156,9 +162,12 @@ def select_backend(run):
     return "numba", ""
 
 
-def backend_note(note, extra):
-    """``note`` with ``extra`` appended as its own sentence."""
-    return extra if not note else (f"{note}; {extra}" if extra else note)
+def mark_backend(result, run, why):
+    """Record on an ensemble result which backend ran, and append ``why`` to its note."""
+    result.backend = run.opts.backend
+    if why:
+        result.note = f"{result.note}; {why}" if result.note else why
+    return result
 
 
 def _state(kern, run, y0):
