@@ -21,6 +21,12 @@ CASES = {
     "em-scalar-1d": (OverdampedLangevin(double_well(), 0.7), "euler-maruyama", [0.3]),
     "em-scalar-2d": (OverdampedLangevin(WELL2, 0.7), "euler-maruyama", [0.3, -0.2]),
     "em-matrix-2d": (OverdampedLangevin(WELL2, SIGMA), "euler-maruyama", [0.3, -0.2]),
+    "milstein": (OverdampedLangevin(WELL2, 0.7), "milstein", [0.3, -0.2]),
+    "milstein-matrix": (OverdampedLangevin(WELL2, SIGMA), "milstein", [0.3, -0.2]),
+    "heun": (OverdampedLangevin(WELL2, 0.7), "stochastic-heun", [0.3, -0.2]),
+    "heun-matrix": (OverdampedLangevin(WELL2, SIGMA), "stochastic-heun", [0.3, -0.2]),
+    "leimkuhler-matthews": (OverdampedLangevin(WELL2, 0.7), "leimkuhler-matthews", [0.3, -0.2]),
+    "lm-matrix": (OverdampedLangevin(WELL2, SIGMA), "leimkuhler-matthews", [0.3, -0.2]),
     "baoab": (Kramers(WELL2, 1.0, 0.7), "baoab", [0.3, -0.2]),
     "obabo": (Kramers(WELL2, 1.0, 0.7), "obabo", [0.3, -0.2]),
     "aboba": (Kramers(double_well(), 0.5, 0.7), "aboba", [0.3]),
@@ -54,7 +60,7 @@ def test_kernel_draws_the_numpy_normals():
     np.testing.assert_allclose(r.y_final, 0.5 * dW.sum(axis=0), rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("case", ["em-scalar-2d", "obabo"])
+@pytest.mark.parametrize("case", ["em-scalar-2d", "obabo", "leimkuhler-matthews"])
 def test_numba_is_bit_identical_for_three_chunk_sizes(case):
     model, scheme, y0 = CASES[case]
     runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=cs, backend="numba", **RUN)
@@ -106,10 +112,11 @@ def test_float32_runs_compiled_close_to_numpy():
 def test_auto_picks_numba_and_falls_back_for_uncompiled_schemes():
     model, _, y0 = CASES["em-scalar-2d"]
     assert simulate(model, "euler-maruyama", (0, 0.1), y0, 0.01, **RUN).backend == "numba"
-    r = simulate(model, "milstein", (0, 0.1), y0, 0.01, **RUN)
+    diag = OverdampedLangevin(WELL2, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal")
+    r = simulate(diag, "milstein", (0, 0.1), y0, 0.01, **RUN)
     assert r.backend == "numpy" and "numba" not in r.note
     with pytest.raises(ValueError, match="milstein"):
-        simulate(model, "milstein", (0, 0.1), y0, 0.01, backend="numba", **RUN)
+        simulate(diag, "milstein", (0, 0.1), y0, 0.01, backend="numba", **RUN)
     with pytest.raises(ValueError, match="backend"):
         simulate(model, "euler-maruyama", (0, 0.1), y0, 0.01, backend="gpu", **RUN)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.pycode import pycode
 
-__all__ = ["cache_dir", "gradient_source", "em_source", "splitting_source", "momentum_source",
+__all__ = ["cache_dir", "gradient_source", "overdamped_source", "splitting_source", "momentum_source",
            "load_module", "splitting_plan"]
 
 _HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
@@ -108,20 +108,45 @@ def _loop_head(args, n_terms, dtype, d_of="y"):
             ["            if not alive[i]:", "                continue"])
 
 
-def em_source(grad_src, dtype, scalar):
-    """Euler–Maruyama on overdamped Langevin with additive noise (σ scalar or a matrix G):
-    y ← y − h∇L(y) + σ√h z, rounded as the numpy backend's generic path rounds it."""
-    args = "y, gen, k0, k1, check_every, alive, dsteps, h, s, sq, G, m, blowup"
-    body = _loop_head(args, 1, dtype) + [
-        "            for c in range(d):", "                x[c] = y[i, c]",
-        "            grad(x, g)",
-    ]
+def _noise_lines(scalar, w, out="nz"):
+    """``out[c] = (g w)_c`` for additive noise: σ·w_c, or the row c of G times w."""
     if scalar:
-        body += ["            for c in range(d):", "                y[i, c] = (x[c] - g[c] * h) + z[0, c] * s"]
+        return ["            for c in range(d):", f"                {out}[c] = {w.format(c='c')} * sig"]
+    return ["            for c in range(d):", "                acc = 0.0", "                for j in range(m):",
+            f"                    acc += {w.format(c='j')} * G[c, j]", f"                {out}[c] = acc"]
+
+
+def overdamped_source(grad_src, dtype, scalar, method):
+    """One-noise-term schemes on overdamped Langevin with additive noise (σ scalar or a
+    matrix G), rounded as the numpy backend's generic paths round them.
+
+    method : "euler-maruyama", "milstein" (additive: Euler with √h z), "stochastic-heun"
+        or "leimkuhler-matthews" (the previous step's normals in ``prev``).
+    """
+    lm = method == "leimkuhler-matthews"
+    arrays = "y, prev" if lm else "y"
+    args = f"{arrays}, gen, k0, k1, check_every, alive, dsteps, h, s, sq, sig, G, m, blowup"
+    body = _loop_head(args, 1, dtype)
+    body.insert(6, "    nz = np.empty(d)")
+    body.insert(7, "    f1 = np.empty(d)")
+    body += ["            for c in range(d):", "                x[c] = y[i, c]", "            grad(x, g)"]
+    if method == "euler-maruyama" and scalar:
+        body += ["            for c in range(d):", "                nz[c] = z[0, c] * s"]
+    elif lm:
+        body += ["            if k == 1:", "                for c in range(m):", "                    prev[i, c] = z[0, c]",
+                 "            for c in range(m):", "                w = (prev[i, c] + z[0, c]) * (0.5 * sq)",
+                 "                prev[i, c] = z[0, c]", "                z[0, c] = w"]
+        body += _noise_lines(scalar, "z[0, {c}]")
     else:
-        body += ["            for c in range(d):", "                acc = 0.0", "                for j in range(m):",
-                 "                    acc += (z[0, j] * sq) * G[c, j]",
-                 "                y[i, c] = (x[c] - g[c] * h) + acc"]
+        body += _noise_lines(scalar, "(z[0, {c}] * sq)")
+    if method == "stochastic-heun":
+        body += ["            for c in range(d):", "                f1[c] = (x[c] + (-g[c]) * h) + nz[c]",
+                 "            for c in range(d):", "                g[c] = -g[c]",
+                 "            grad(f1, f1)",
+                 "            for c in range(d):",
+                 "                y[i, c] = x[c] + ((0.5 * h) * (g[c] + (-f1[c])) + 0.5 * (nz[c] + nz[c]))"]
+    else:
+        body += ["            for c in range(d):", "                y[i, c] = (x[c] - g[c] * h) + nz[c]"]
     body += _checker(["y[i, c]"]) + ["                    for c in range(d):", "                        y[i, c] = np.nan"]
     return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
 

@@ -31,13 +31,16 @@ from dynopt.engine.brownian import block_generator
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
-from dynopt.schemes.sde import EulerMaruyama
+from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
            "mark_backend"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
+
+#: one-noise-term schemes compiled on overdamped Langevin with constant σ
+_OVERDAMPED = (EulerMaruyama, Milstein, StochasticHeun, LeimkuhlerMatthews)
 
 
 def numba_available() -> bool:
@@ -53,7 +56,7 @@ class Kernel(NamedTuple):
     """A compiled kernel for one run: the function, how to build and read its state."""
 
     fn: object
-    kind: str           # "em", "splitting", "momentum"
+    kind: str           # "overdamped", "lm", "splitting", "momentum"
     params: tuple       # scalar arguments after the step range and the bookkeeping arrays
     evals_per_step: int
 
@@ -73,9 +76,9 @@ def _why_not(model, scheme, opts) -> Optional[str]:
     """Why ``(model, scheme)`` has no kernel, or None if it has one."""
     if opts.brownian_substeps != 1:
         return "Brownian substeps are not compiled"
-    if isinstance(scheme, EulerMaruyama) and type(scheme) is EulerMaruyama:
+    if type(scheme) in _OVERDAMPED:
         if not isinstance(model, OverdampedLangevin) or model.noise != "additive":
-            return "Euler–Maruyama is compiled for overdamped Langevin with constant σ"
+            return f"{scheme.name} is compiled for overdamped Langevin with constant σ"
     elif isinstance(scheme, Splitting):
         if not isinstance(model, Kramers):
             return "splittings are compiled for Kramers models"
@@ -100,13 +103,14 @@ def compile_kernel(model, scheme, dt, opts):
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
     dtype = opts.dtype.name
-    if isinstance(scheme, EulerMaruyama):
+    if type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
-        src = codegen.em_source(gsrc, dtype, scalar)
-        sq = math.sqrt(dt)
+        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name)
+        sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
         G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
-        params = (dt, (model.scalar_sigma or 0.0) * sq, sq, G, model.noise_dim, BLOWUP)
-        kind, per_step = "em", 1
+        params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)
+        kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
+        per_step = 2 if type(scheme) is StochasticHeun else 1
     elif isinstance(scheme, Splitting):
         src = codegen.splitting_source(gsrc, scheme.sequence, dtype)
         frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
@@ -173,8 +177,10 @@ def mark_backend(result, run, why):
 def _state(kern, run, y0):
     """The kernel's per-path arrays from the chunk's initial states (via the scheme's init)."""
     model, scheme = run.model, run.scheme
-    if kern.kind == "em":
+    if kern.kind == "overdamped":
         return (np.ascontiguousarray(y0),), 0
+    if kern.kind == "lm":
+        return (np.ascontiguousarray(y0), np.zeros((y0.shape[0], model.noise_dim), dtype=y0.dtype)), 0
     st = scheme.init(model, y0, run.dt)
     if kern.kind == "splitting":
         if not st.fresh:
@@ -184,7 +190,7 @@ def _state(kern, run, y0):
 
 
 def _output(kern, run, arrays):
-    if kern.kind == "em":
+    if kern.kind in ("overdamped", "lm"):
         return arrays[0]
     if kern.kind == "splitting":
         return np.concatenate([arrays[0], arrays[1]], axis=1)
