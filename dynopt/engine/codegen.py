@@ -74,7 +74,7 @@ def _checker(arrays, i_out="i"):
     """Lines that mark path ``i`` dead at step k when an output entry is non-finite or too big."""
     conds = " or ".join(f"not abs({a}) <= blowup" for a in arrays)
     return [
-        "            if k % check_every == 0 or k == k1:",
+        "            if check:",
         "                bad = False",
         "                for c in range(d):",
         f"                    if {conds}:",
@@ -96,14 +96,19 @@ def _draws(n_terms, m, dtype):
                        "                    z[t, c] = zb[t, i, c]"]
 
 
-def _loop_head(args, n_terms, dtype, d_of="y"):
+def _loop_head(args, n_terms, dtype, dims, d_of="y"):
+    """The kernel's signature, buffers and loops down to one alive path ``i``; the sizes
+    d, m are constants so that the compiler unrolls the per-component loops."""
     _, pre, per_path = _draws(n_terms, None, dtype)
-    return ([f"@njit(cache=True)", f"def run({args}):",
-             f"    nb, d = {d_of}.shape",
+    return ([f"@njit(cache=True)", f"def run({args.replace(', m,', ', m_given,')}):",
+             f"    nb = {d_of}.shape[0]",
+             f"    d = {int(dims[0])}",
+             f"    m = {int(dims[1])}",
              f"    nt = {n_terms}",
              "    x = np.empty(d)", "    g = np.empty(d)",
              "    z = np.empty((nt, m))", "    zb = np.empty((nt, nb, m))",
-             "    for k in range(k0 + 1, k1 + 1):"] + pre +
+             "    for k in range(k0 + 1, k1 + 1):",
+             "        check = k % check_every == 0 or k == k1"] + pre +
             ["        for i in range(nb):"] + per_path +
             ["            if not alive[i]:", "                continue"])
 
@@ -116,7 +121,7 @@ def _noise_lines(scalar, w, out="nz"):
             f"                    acc += {w.format(c='j')} * G[c, j]", f"                {out}[c] = acc"]
 
 
-def overdamped_source(grad_src, dtype, scalar, method):
+def overdamped_source(grad_src, dtype, scalar, method, dims):
     """One-noise-term schemes on overdamped Langevin with additive noise (σ scalar or a
     matrix G), rounded as the numpy backend's generic paths round them.
 
@@ -126,7 +131,7 @@ def overdamped_source(grad_src, dtype, scalar, method):
     lm = method == "leimkuhler-matthews"
     arrays = "y, prev" if lm else "y"
     args = f"{arrays}, gen, k0, k1, check_every, alive, dsteps, h, s, sq, sig, G, m, blowup"
-    body = _loop_head(args, 1, dtype)
+    body = _loop_head(args, 1, dtype, dims)
     body.insert(6, "    nz = np.empty(d)")
     body.insert(7, "    f1 = np.empty(d)")
     body += ["            for c in range(d):", "                x[c] = y[i, c]", "            grad(x, g)"]
@@ -168,13 +173,13 @@ def splitting_plan(sequence):
     return first if first == later else None
 
 
-def splitting_source(grad_src, sequence, dtype):
+def splitting_source(grad_src, sequence, dtype, dims):
     """A Langevin splitting (letters A, B, O) on Kramers, fused per path; the O terms use
     the step's normals in time order, as the numpy backend does."""
     n_terms = max(1, sequence.count("O"))
     evals = iter(splitting_plan(sequence))
     args = "q, p, f, gen, k0, k1, check_every, alive, dsteps, hA, hB, cO, amp, m, blowup"
-    body = _loop_head(args, n_terms, dtype, d_of="q")
+    body = _loop_head(args, n_terms, dtype, dims, d_of="q")
     t = 0
     for ch in sequence:
         if ch == "A":
@@ -194,10 +199,10 @@ def splitting_source(grad_src, sequence, dtype):
     return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
 
 
-def momentum_source(grad_src, dtype):
+def momentum_source(grad_src, dtype, dims):
     """Momentum SGD (leapfrog with a noisy gradient): v ← βv − α∇L(q) + a z, q ← q + v."""
     args = "q, v, gen, k0, k1, check_every, alive, dsteps, alpha, beta, a, gamma, m, blowup"
-    body = _loop_head(args, 1, dtype, d_of="q") + [
+    body = _loop_head(args, 1, dtype, dims, d_of="q") + [
         "            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
         "            for c in range(d):",
         "                v[i, c] = ((v[i, c] * beta) - g[c] * alpha) + z[0, c] * a",

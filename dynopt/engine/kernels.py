@@ -102,17 +102,17 @@ def compile_kernel(model, scheme, dt, opts):
     gsrc = codegen.gradient_source(model.problem)
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
-    dtype = opts.dtype.name
+    dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
     if type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
-        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name)
+        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
         G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
         params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)
         kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
         per_step = 2 if type(scheme) is StochasticHeun else 1
     elif isinstance(scheme, Splitting):
-        src = codegen.splitting_source(gsrc, scheme.sequence, dtype)
+        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims)
         frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
         hO = dt * frac.get("O", 1.0)
         lam, s = model.friction, model.sigma
@@ -123,7 +123,7 @@ def compile_kernel(model, scheme, dt, opts):
         params = (dt * frac["A"], dt * frac["B"], cO, amp, model.noise_dim, BLOWUP)
         kind, per_step = "splitting", sum(codegen.splitting_plan(scheme.sequence))
     else:
-        src = codegen.momentum_source(gsrc, dtype)
+        src = codegen.momentum_source(gsrc, dtype, dims)
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
