@@ -10,7 +10,7 @@ import sympy
 pytest.importorskip("numba")
 
 from dynopt.dynamics import Kramers, OverdampedLangevin  # noqa: E402
-from dynopt.engine import Histogram, Moments, SerialExecutor, brownian_increments, kernels, simulate  # noqa: E402
+from dynopt.engine import EnsembleOptions, Histogram, Moments, SerialExecutor, brownian_increments, kernels, simulate  # noqa: E402
 from dynopt.problems import double_well, from_expr  # noqa: E402
 
 WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
@@ -67,6 +67,17 @@ def test_numba_is_bit_identical_for_three_chunk_sizes(case):
             for cs in (64, 128, 300)]
     for r in runs[1:]:
         np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+
+
+@pytest.mark.parametrize("case", ["em-scalar-2d", "baoab"])
+def test_numba_threads_give_identical_bits(case):
+    model, scheme, y0 = CASES[case]
+    obs = lambda: [Moments(every=20)]  # noqa: E731
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=300, observers=obs(), backend="numba",
+                     options=EnsembleOptions(threads=t), **RUN) for t in (1, 2, 3)]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+        np.testing.assert_array_equal(r.observations["moments"].mean, runs[0].observations["moments"].mean)
 
 
 def test_numba_on_a_serial_executor_equals_a_serial_run():

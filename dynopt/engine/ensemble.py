@@ -53,6 +53,8 @@ class EnsembleOptions:
     check_every : int
     blocks : (int, int) or None
     backend : {"auto", "numpy", "numba"}
+    threads : int
+        Threads running a chunk's blocks side by side on the numba backend (same result).
     """
 
     n_paths: Optional[int] = None
@@ -66,11 +68,13 @@ class EnsembleOptions:
     check_every: int = 16
     blocks: Optional[tuple] = None
     backend: str = "auto"
+    threads: int = 1
 
     def __post_init__(self):
         _positive_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
         _positive_int(self.check_every, "check_every")
+        _positive_int(self.threads, "threads")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -197,6 +198,10 @@ def _output(kern, run, arrays):
     return np.concatenate([arrays[0], arrays[1] / run.dt], axis=1)
 
 
+def _call(fn, args):
+    return fn(*args)
+
+
 def run_chunk(run, out, b0, b1, lo, hi, bar):
     """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) with the compiled
     kernel, returning to Python only at observed or saved steps; returns the gradient
@@ -227,15 +232,19 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     if 0 in need:
         visit(0)
     k0 = 0
+    pool = ThreadPoolExecutor(min(opts.threads, len(gens))) if opts.threads > 1 and len(gens) > 1 else None
     for k1 in stops:
-        for g, (a, e) in zip(gens, rows):
-            kern.fn(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e],
-                    *kern.params)
+        calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e], *kern.params)
+                 for g, (a, e) in zip(gens, rows)]
+        # blocks are independent (own rows, own generator): any thread order gives the same bits
+        list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))
         if bar is not None:
             bar.update((k1 - k0) * nc)
         k0 = k1
         if k1 in need:
             visit(k1)
+    if pool is not None:
+        pool.shutdown()
     if opts.keep_final:
         out.y_final[lo:hi] = _output(kern, run, arrays)
     return evals + kern.evals_per_step * run.n_steps
