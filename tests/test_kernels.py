@@ -118,6 +118,7 @@ def test_float32_runs_compiled_close_to_numpy():
     b = simulate(model, scheme, (0, 1), y0, 0.01, dtype=np.float32, backend="numpy", **RUN)
     assert a.y_final.dtype == np.float32 and a.backend == "numba"
     assert _rel(a.y_final.astype(float), b.y_final.astype(float)) <= 1e-5
+    assert simulate(model, scheme, (0, 0.1), y0, 0.01, dtype=np.float32, **RUN).backend == "numpy"
 
 
 def test_auto_picks_numba_and_falls_back_for_uncompiled_schemes():
