@@ -10,8 +10,9 @@ import sympy
 pytest.importorskip("numba")
 
 from dynopt.dynamics import Kramers, OverdampedLangevin  # noqa: E402
+from dynopt.engine import codegen  # noqa: E402
 from dynopt.engine import EnsembleOptions, Histogram, Moments, SerialExecutor, brownian_increments, kernels, simulate  # noqa: E402
-from dynopt.problems import double_well, from_expr  # noqa: E402
+from dynopt.problems import double_well, from_expr, get_problem  # noqa: E402
 
 WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
 FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
@@ -138,6 +139,18 @@ def test_a_replaced_grad_fn_is_not_compiled_from_the_old_expression():
     p = dataclasses.replace(WELL2, grad_fn=lambda x: 2 * x)
     r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3, 0.1], 0.01, **RUN)
     assert r.backend == "numpy"
+
+
+def test_gradients_sympy_cannot_print_run_on_numpy(monkeypatch):
+    x = sympy.Symbol("x")
+    p = from_expr(x ** 2 + sympy.erf(x), name="erf")
+    assert simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN).backend == "numba"
+    monkeypatch.setattr(codegen, "gradient_source", lambda problem: None)
+    r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN)
+    assert r.backend == "numpy"
+    monkeypatch.undo()
+    lessard = OverdampedLangevin(get_problem("lessard"), 0.3)  # a Piecewise expression compiles
+    assert simulate(lessard, "euler-maruyama", (0, 0.1), [0.5], 0.01, **RUN).backend == "numba"
 
 
 def test_numpy_fallback_when_numba_cannot_be_imported(monkeypatch):

@@ -129,10 +129,18 @@ def compile_kernel(model, scheme, dt, opts):
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
-    mod = codegen.load_module(src)
-    if not _gradient_ok(model.problem, mod.grad):
-        return "the problem's grad_fn does not match its sympy expression"
-    return Kernel(mod.run, kind, params, per_step)
+    try:
+        mod = codegen.load_module(src)
+        if not _gradient_ok(model.problem, mod.grad):
+            return "the problem's grad_fn does not match its sympy expression"
+        kern = Kernel(mod.run, kind, params, per_step)
+        # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
+        arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
+        kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
+                np.full(1, -1, dtype=np.int64), *params)
+    except Exception as exc:  # numba's typing errors, an unwritable cache directory
+        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    return kern
 
 
 def select_backend(run):
@@ -178,14 +186,13 @@ def mark_backend(result, run, why):
     return result
 
 
-def _state(kern, run, y0):
+def _state(kern, model, scheme, dt, y0):
     """The kernel's per-path arrays from the chunk's initial states (via the scheme's init)."""
-    model, scheme = run.model, run.scheme
     if kern.kind == "overdamped":
         return (np.ascontiguousarray(y0),), 0
     if kern.kind == "lm":
         return (np.ascontiguousarray(y0), np.zeros((y0.shape[0], model.noise_dim), dtype=y0.dtype)), 0
-    st = scheme.init(model, y0, run.dt)
+    st = scheme.init(model, y0, dt)
     if kern.kind == "splitting":
         if not st.fresh:
             raise AssertionError("a splitting's initial force must be fresh")
@@ -216,7 +223,7 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     nc, D = hi - lo, model.state_dim
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
-    arrays, evals = _state(kern, run, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
     gens = [block_generator(run.root, b) for b in range(b0, b1)]
