@@ -134,6 +134,18 @@ def test_auto_picks_numba_and_falls_back_for_uncompiled_schemes():
         simulate(model, "euler-maruyama", (0, 0.1), y0, 0.01, backend="gpu", **RUN)
 
 
+def test_a_subclass_changing_a_substep_is_not_compiled():
+    from dynopt.schemes.langevin import Splitting
+
+    class Damped(Splitting):
+        def _o(self, model, p, h, xi):
+            p *= 0.5
+
+    model, _, y0 = CASES["baoab"]
+    assert simulate(model, Splitting("BAOAB"), (0, 0.1), y0, 0.01, **RUN).backend == "numba"
+    assert simulate(model, Damped("BAOAB"), (0, 0.1), y0, 0.01, **RUN).backend == "numpy"
+
+
 def test_a_replaced_grad_fn_is_not_compiled_from_the_old_expression():
     """A copy with another gradient keeps the old expression: the kernel must not use it."""
     p = dataclasses.replace(WELL2, grad_fn=lambda x: 2 * x)

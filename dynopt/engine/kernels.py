@@ -82,6 +82,8 @@ def _why_not(model, scheme, opts) -> Optional[str]:
         if not isinstance(model, OverdampedLangevin) or model.noise != "additive":
             return f"{scheme.name} is compiled for overdamped Langevin with constant σ"
     elif isinstance(scheme, Splitting):
+        if any(getattr(type(scheme), f) is not getattr(Splitting, f) for f in ("init", "step", "_o")):
+            return f"{type(scheme).__name__} overrides the splitting's substeps"
         if not isinstance(model, Kramers):
             return "splittings are compiled for Kramers models"
         if codegen.splitting_plan(scheme.sequence) is None:
