@@ -27,7 +27,7 @@ import numpy as np
 
 from dynopt import dynamics, problems
 from dynopt.analysis import fit_order
-from dynopt.engine import CACHE_BYTES, DaskExecutor, LocalExecutor, simulate
+from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, LocalExecutor, simulate
 from dynopt.engine.kernels import numba_available
 
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
@@ -53,7 +53,7 @@ WELL_2D = "(x**2 - 1)**2 + 2*y**2"
 
 
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
-                dtype=np.float64, sigma=0.7, dt=0.01, seed=0, backend="auto"):
+                dtype=np.float64, sigma=0.7, dt=0.01, seed=0, backend="auto", threads=1):
     """Path-steps per second of :func:`dynopt.engine.simulate` (final state only);
     ``problem="from_expr"`` is :data:`WELL_2D` built with :func:`dynopt.problems.from_expr`."""
     if problem == "from_expr":
@@ -68,12 +68,13 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
         y0 = np.zeros(dim)
     tic, wall = time.process_time(), time.perf_counter()
     r = simulate(model, scheme, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
-                 keep_final=True, progress=False, backend=backend)
+                 keep_final=True, progress=False, backend=backend, options=EnsembleOptions(threads=threads))
     sec = time.process_time() - tic
     wall = time.perf_counter() - wall
     return {"path_steps_per_s": n_paths * n_steps / sec, "cpu_seconds": sec, "wall_seconds": wall, "chunk_size": r.chunk_size,
             "n_paths": n_paths, "n_steps": n_steps, "dtype": np.dtype(dtype).name, "scheme": scheme,
-            "dim": dim, "n_diverged": r.n_diverged, "backend": r.backend}
+            "dim": dim, "n_diverged": r.n_diverged, "backend": r.backend,
+            "wall_path_steps_per_s": n_paths * n_steps / wall, "threads": threads}
 
 
 #: (label, problem, scheme, normals per path-step) of the backend comparison
@@ -99,6 +100,10 @@ def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32
                                     "path_steps_per_s": r["path_steps_per_s"], "rng_normals_per_s": bound,
                                     "ratio_to_rng": per_step * r["path_steps_per_s"] / bound})
     if "numba" in backends:
+        # threads: wall-clock rates (process time adds the threads' CPU time up)
+        wall = {t: engine_rate("from_expr", n_paths=n_paths, n_steps=n_steps, backend="numba", threads=t)
+                ["wall_path_steps_per_s"] for t in (1, 2)}
+        out["threads_from_expr_2d_em_wall"] = {"1": wall[1], "2": wall[2], "speedup_2": wall[2] / wall[1]}
         out["compile_seconds"] = compile_times()
     return out
 
