@@ -10,23 +10,28 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
     only, and ``ratio`` = (b)/(a);
 (c) the same in float32, for the 2-D double well and for BAOAB on the Kramers equation;
 (d) ``peak_rss_mb``: peak resident memory of a fresh process running 10^7 paths with a
-    streaming histogram, for two step counts (it must not grow with the steps).
+    streaming histogram, for two step counts (it must not grow with the steps);
+(e) ``backends``: the numpy and compiled (numba) backends side by side, float64 and
+    float32, on the 1-D double well (EM) and a 2-D ``from_expr`` potential (EM, BAOAB),
+    each with its ratio to SFC64's normals/s measured around it, and kernel compile times.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 from dynopt import dynamics, problems
 from dynopt.analysis import fit_order
-from dynopt.engine import CACHE_BYTES, DaskExecutor, LocalExecutor, simulate
+from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, LocalExecutor, simulate
+from dynopt.engine.kernels import numba_available
 
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
-           "bench_peers", "bench_all", "PEERS"]
+           "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D"]
 
 
 def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
@@ -43,10 +48,18 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
             return reps * n / total
 
 
+#: the 2-D potential of the backend comparison, built as a user would (no fused numpy path)
+WELL_2D = "(x**2 - 1)**2 + 2*y**2"
+
+
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
-                dtype=np.float64, sigma=0.7, dt=0.01, seed=0):
-    """Path-steps per second of :func:`dynopt.engine.simulate` (final state only)."""
-    p = problems.double_well(dim)
+                dtype=np.float64, sigma=0.7, dt=0.01, seed=0, backend="auto", threads=1):
+    """Path-steps per second of :func:`dynopt.engine.simulate` (final state only);
+    ``problem="from_expr"`` is :data:`WELL_2D` built with :func:`dynopt.problems.from_expr`."""
+    if problem == "from_expr":
+        p, dim = problems.from_expr(WELL_2D, name="well_2d"), 2
+    else:
+        p = problems.double_well(dim)
     if scheme in ("baoab", "obabo", "aboba", "momentum-sgd"):
         model = dynamics.Kramers(p, friction=1.0, sigma=sigma)
         y0 = np.zeros(2 * dim)
@@ -55,12 +68,70 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
         y0 = np.zeros(dim)
     tic, wall = time.process_time(), time.perf_counter()
     r = simulate(model, scheme, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
-                 keep_final=True, progress=False)
+                 keep_final=True, progress=False, backend=backend, options=EnsembleOptions(threads=threads))
     sec = time.process_time() - tic
     wall = time.perf_counter() - wall
     return {"path_steps_per_s": n_paths * n_steps / sec, "cpu_seconds": sec, "wall_seconds": wall, "chunk_size": r.chunk_size,
             "n_paths": n_paths, "n_steps": n_steps, "dtype": np.dtype(dtype).name, "scheme": scheme,
-            "dim": dim, "n_diverged": r.n_diverged}
+            "dim": dim, "n_diverged": r.n_diverged, "backend": r.backend,
+            "wall_path_steps_per_s": n_paths * n_steps / wall, "threads": threads}
+
+
+#: (label, problem, scheme, normals per path-step) of the backend comparison
+BACKEND_CASES = (("double_well_1d_em", "double_well", "euler-maruyama", 1),
+                 ("from_expr_2d_em", "from_expr", "euler-maruyama", 2),
+                 ("from_expr_2d_baoab", "from_expr", "baoab", 2))
+
+
+def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32)):
+    """Per backend, case and dtype: path-steps/s and the ratio of the normals it consumes
+    per second to SFC64's normals/s into a buffer of one block (4096), measured right
+    before and after the run (one core, process time); plus kernel compile times."""
+    backends = ["numpy"] + (["numba"] if numba_available() else [])
+    out = {"n_paths": n_paths, "n_steps": n_steps, "backends": backends, "runs": []}
+    for dtype in dtypes:
+        for label, prob, scheme, per_step in BACKEND_CASES:
+            for be in backends:
+                engine_rate(prob, scheme=scheme, n_paths=4096, n_steps=10, dtype=dtype, backend=be)  # warm
+                before = rng_rate(4096, dtype, seconds=0.5)
+                r = engine_rate(prob, scheme=scheme, n_paths=n_paths, n_steps=n_steps, dtype=dtype, backend=be)
+                bound = 0.5 * (before + rng_rate(4096, dtype, seconds=0.5))
+                out["runs"].append({"case": label, "backend": r["backend"], "dtype": np.dtype(dtype).name,
+                                    "path_steps_per_s": r["path_steps_per_s"], "rng_normals_per_s": bound,
+                                    "ratio_to_rng": per_step * r["path_steps_per_s"] / bound})
+    if "numba" in backends:
+        # threads: wall-clock rates (process time adds the threads' CPU time up)
+        wall = {t: engine_rate("from_expr", n_paths=n_paths, n_steps=n_steps, backend="numba", threads=t)
+                ["wall_path_steps_per_s"] for t in (1, 2)}
+        out["threads_from_expr_2d_em_wall"] = {"1": wall[1], "2": wall[2], "speedup_2": wall[2] / wall[1]}
+        out["compile_seconds"] = compile_times()
+    return out
+
+
+_COMPILE_CHILD = r"""
+import sys, time
+import numba
+from dynopt import dynamics, problems
+from dynopt.engine import simulate
+m = dynamics.Kramers(problems.from_expr(sys.argv[1]), 1.0, 0.7)
+tic = time.perf_counter()
+simulate(m, "baoab", (0, 0.01), [0.0, 0.0], 0.01, n_paths=16, seed=0, backend="numba")
+print(time.perf_counter() - tic)
+"""
+
+
+def compile_times(expr=WELL_2D):
+    """Seconds of a fresh process's first BAOAB run on a ``from_expr`` potential (code
+    generation, numba compilation or loading; imports excluded) with an empty kernel
+    cache, then in a second fresh process with the cache it left."""
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
+    with tempfile.TemporaryDirectory() as cache:
+        env["DYNOPT_KERNEL_CACHE"] = cache
+        runs = [float(subprocess.run([sys.executable, "-c", _COMPILE_CHILD, expr], capture_output=True, text=True,
+                                     env=env, check=True).stdout.split()[-1]) for _ in range(2)]
+    return {"first_call": runs[0], "cached": runs[1], "includes": "code generation and a 16-path run; not the imports"}
 
 
 _RSS_CHILD = r"""
@@ -97,6 +168,8 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
            "chunk_size_float64_1d": chunk}
     # the bound is measured right before and right after the engine run and averaged, so
     # that a shared machine's changing load affects both sides of the ratio alike
+    for warm in ({}, {"dtype": np.float32}, {"dim": 2}, {"scheme": "baoab"}):
+        engine_rate(n_paths=4096, n_steps=10, **warm)  # kernels compiled or loaded outside the timings
     before = rng_rate(chunk)
     em = engine_rate(n_paths=n_paths, n_steps=n_steps)
     after = rng_rate(chunk)
@@ -116,6 +189,7 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
         res["em_2d_normals_per_s"] = 2 * d2["path_steps_per_s"]
         ba = engine_rate(scheme="baoab", n_paths=n_paths, n_steps=n_steps)
         res["baoab_path_steps_per_s"] = ba["path_steps_per_s"]
+        res["backends"] = bench_backends(min(n_paths, 2 ** 16), n_steps)
     rss = [peak_rss(rss_paths, s) for s in rss_steps]
     res["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rss)
     res["peak_rss_by_steps"] = {str(r["n_steps"]): r["peak_rss_mb"] for r in rss}

@@ -27,6 +27,12 @@ def _print_sde(res) -> None:
               f"{res['em_path_steps_per_s_float32'] / 1e6:.1f} M, ratio {res['ratio_float32']:.2f}")
         print(f"2-D EM path-steps/s {res['em_2d_path_steps_per_s'] / 1e6:.1f} M; BAOAB "
               f"{res['baoab_path_steps_per_s'] / 1e6:.1f} M")
+    for r in res.get("backends", {}).get("runs", []):
+        print(f"{r['case']:<20} {r['backend']:<6} {r['dtype']:<8} {r['path_steps_per_s'] / 1e6:7.1f} M path-steps/s"
+              f"  ratio to normals/s {r['ratio_to_rng']:.2f}")
+    if "compile_seconds" in res.get("backends", {}):
+        c = res["backends"]["compile_seconds"]
+        print(f"kernel compile: first call {c['first_call']:.1f} s, cached {c['cached']:.1f} s")
     print(f"peak RSS {res['peak_rss_mb']:.0f} MiB by steps {res['peak_rss_by_steps']}")
 
 

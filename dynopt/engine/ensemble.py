@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from dynopt.engine import kernels
 from dynopt.engine.absorb import Absorption
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, step_count
@@ -52,6 +53,9 @@ class EnsembleOptions:
     progress : bool or None
     check_every : int
     blocks : (int, int) or None
+    backend : {"auto", "numpy", "numba"}
+    threads : int
+        Threads running a chunk's blocks side by side on the numba backend (same result).
     """
 
     n_paths: Optional[int] = None
@@ -64,11 +68,14 @@ class EnsembleOptions:
     progress: Optional[bool] = None
     check_every: int = 16
     blocks: Optional[tuple] = None
+    backend: str = "auto"
+    threads: int = 1
 
     def __post_init__(self):
         _positive_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
         _positive_int(self.check_every, "check_every")
+        _positive_int(self.threads, "threads")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")
@@ -123,6 +130,7 @@ class EnsembleResult:
     seconds: float
     note: str = ""
     grad_evals: int = 0
+    backend: str = "numpy"
 
     @property
     def diverged_fraction(self) -> float:
@@ -179,7 +187,7 @@ class Outputs(NamedTuple):
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
-             blocks=None, options=None) -> EnsembleResult:
+             blocks=None, options=None, backend="auto") -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
     Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
@@ -231,6 +239,8 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     options : EnsembleOptions, optional
         All of the above from ``n_paths`` to ``blocks`` (except ``executor``) as one
         value; keyword arguments that differ from their defaults override its fields.
+    backend : {"auto", "numpy", "numba"}
+        Compiled kernels, same normals (:mod:`dynopt.engine.kernels`); result's ``backend``.
 
     Returns
     -------
@@ -245,13 +255,14 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     tic = time.perf_counter()
     opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
                     brownian_substeps=brownian_substeps, save_every=save_every, keep_final=keep_final,
-                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks)
+                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks, backend=backend)
     run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
+    run, why = kernels.select_backend(run)
     if executor is not None:
         out = run_on_executor(executor, run, t_span, y0, dt)
     else:
         out = _run_serial(run)
-    return _result(run, out, time.perf_counter() - tic)
+    return kernels.mark_backend(_result(run, out, time.perf_counter() - tic), run, why)
 
 
 def _options(options, **given) -> EnsembleOptions:
@@ -346,6 +357,8 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
     """Advance the paths of blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) through all
     steps; returns the gradient evaluations per path from the scheme's final state."""
     model, scheme, t0, dt, opts = run.model, run.scheme, run.t0, run.dt, run.opts
+    if opts.backend == "numba":
+        return kernels.run_chunk(run, out, b0, b1, lo, hi, bar)
     nc, D = hi - lo, model.state_dim
     r0 = run.layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]

@@ -1,0 +1,238 @@
+"""Python source of fused SDE kernels, generated from a model's own definition.
+
+Why generated source: a kernel that fuses the gradient of a user's potential into the
+time loop must know that gradient at compile time.  Problems that carry a sympy
+expression (every built-in, :func:`dynopt.problems.from_expr`) give it exactly:
+:func:`gradient_source` differentiates the expression and prints it with sympy's Python
+code printer (common subexpressions shared) as a function ``grad(x, g)`` on one point.
+The scheme's loop is a template filled with that function; the module is written to a
+cache directory named by a hash of its text and imported from there, so numba's own
+on-disk cache (``cache=True``) makes every later process skip compilation.
+
+Nothing here imports numba: the text is plain Python until :func:`load_module` imports it.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.pycode import pycode
+
+__all__ = ["cache_dir", "gradient_source", "overdamped_source", "splitting_source", "momentum_source",
+           "load_module", "splitting_plan"]
+
+_HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
+
+
+def cache_dir() -> Path:
+    """Where generated kernels live: ``$DYNOPT_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/dynopt/kernels``
+    (``~/.cache/dynopt/kernels``)."""
+    env = os.environ.get("DYNOPT_KERNEL_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dynopt" / "kernels"
+
+
+def gradient_source(problem):
+    """Source of ``grad(x, g)``: ``g[:] = ∇L(x)`` at one point, from ``problem.expr``.
+
+    Returns None when the problem has no expression (a Python callable) or the printer
+    cannot render it as plain Python/``math`` code.
+    """
+    expr, syms = getattr(problem, "expr", None), tuple(getattr(problem, "symbols", ()) or ())
+    if expr is None or len(syms) != problem.dim:
+        return None
+    return _gradient_source(expr, syms)
+
+
+@functools.lru_cache(maxsize=256)
+def _gradient_source(expr, syms, name="grad"):
+    # private names: a user's symbols may be called ``g``, ``math`` or ``np``
+    safe = [sp.Symbol(f"_x{i}", real=True) for i in range(len(syms))]
+    grads = [sp.diff(expr, s).xreplace(dict(zip(syms, safe))) for s in syms]
+    if any(e.free_symbols - set(safe) for e in grads):
+        return None
+    repl, reduced = sp.cse(grads, symbols=sp.numbered_symbols("_c"))
+    lines = [f"def {name}(x, g):"]
+    lines += [f"    _x{i} = x[{i}]" for i in range(len(syms))]
+    try:
+        lines += [f"    {s} = {pycode(e)}" for s, e in repl]
+        lines += [f"    g[{i}] = {pycode(e)}" for i, e in enumerate(reduced)]
+    except Exception:  # sympy raises various printer errors for unsupported objects
+        return None
+    text = "\n".join(lines) + "\n"
+    return None if "Not supported" in text or "sympy" in text else text
+
+
+def _checker(arrays, i_out="i"):
+    """Lines that mark path ``i`` dead at step k when an output entry is non-finite or too big."""
+    conds = " or ".join(f"not abs({a}) <= blowup" for a in arrays)
+    return [
+        "            if check:",
+        "                bad = False",
+        "                for c in range(d):",
+        f"                    if {conds}:",
+        "                        bad = True",
+        "                if bad:",
+        f"                    dsteps[{i_out}] = k",
+        f"                    alive[{i_out}] = False",
+    ]
+
+
+def _draws(n_terms, m, dtype):
+    """Per-step normals in the numpy backend's order: (term, path, component) per block."""
+    draw = "gen.standard_normal()" if dtype == "float64" else "gen.standard_normal(dtype=np.float32)"
+    if n_terms == 1:
+        return draw, [], ["            for c in range(m):", f"                z[0, c] = {draw}"]
+    pre = ["        for t in range(nt):", "            for j in range(nb):", "                for c in range(m):",
+           f"                    zb[t, j, c] = {draw}"]
+    return draw, pre, ["            for t in range(nt):", "                for c in range(m):",
+                       "                    z[t, c] = zb[t, i, c]"]
+
+
+def _loop_head(args, n_terms, dtype, dims, d_of="y"):
+    """The kernel's signature, buffers and loops down to one alive path ``i``; the sizes
+    d, m are constants so that the compiler unrolls the per-component loops."""
+    _, pre, per_path = _draws(n_terms, None, dtype)
+    return ([f"@njit(cache=True, nogil=True)", f"def run({args.replace(', m,', ', m_given,')}):",
+             f"    nb = {d_of}.shape[0]",
+             f"    d = {int(dims[0])}",
+             f"    m = {int(dims[1])}",
+             f"    nt = {n_terms}",
+             "    x = np.empty(d)", "    g = np.empty(d)",
+             "    z = np.empty((nt, m))", "    zb = np.empty((nt, nb, m))",
+             "    for k in range(k0 + 1, k1 + 1):",
+             "        check = k % check_every == 0 or k == k1"] + pre +
+            ["        for i in range(nb):"] + per_path +
+            ["            if not alive[i]:", "                continue"])
+
+
+def _noise_lines(scalar, w, out="nz"):
+    """``out[c] = (g w)_c`` for additive noise: σ·w_c, or the row c of G times w."""
+    if scalar:
+        return ["            for c in range(d):", f"                {out}[c] = {w.format(c='c')} * sig"]
+    return ["            for c in range(d):", "                acc = 0.0", "                for j in range(m):",
+            f"                    acc += {w.format(c='j')} * G[c, j]", f"                {out}[c] = acc"]
+
+
+def overdamped_source(grad_src, dtype, scalar, method, dims):
+    """One-noise-term schemes on overdamped Langevin with additive noise (σ scalar or a
+    matrix G), rounded as the numpy backend's generic paths round them.
+
+    method : "euler-maruyama", "milstein" (additive: Euler with √h z), "stochastic-heun"
+        or "leimkuhler-matthews" (the previous step's normals in ``prev``).
+    """
+    lm = method == "leimkuhler-matthews"
+    arrays = "y, prev" if lm else "y"
+    args = f"{arrays}, gen, k0, k1, check_every, alive, dsteps, h, s, sq, sig, G, m, blowup"
+    body = _loop_head(args, 1, dtype, dims)
+    body.insert(6, "    nz = np.empty(d)")
+    body.insert(7, "    f1 = np.empty(d)")
+    body += ["            for c in range(d):", "                x[c] = y[i, c]", "            grad(x, g)"]
+    if method == "euler-maruyama" and scalar:
+        body += ["            for c in range(d):", "                nz[c] = z[0, c] * s"]
+    elif lm:
+        body += ["            if k == 1:", "                for c in range(m):", "                    prev[i, c] = z[0, c]",
+                 "            for c in range(m):", "                w = (prev[i, c] + z[0, c]) * (0.5 * sq)",
+                 "                prev[i, c] = z[0, c]", "                z[0, c] = w"]
+        body += _noise_lines(scalar, "z[0, {c}]")
+    else:
+        body += _noise_lines(scalar, "(z[0, {c}] * sq)")
+    if method == "stochastic-heun":
+        body += ["            for c in range(d):", "                f1[c] = (x[c] + (-g[c]) * h) + nz[c]",
+                 "            for c in range(d):", "                g[c] = -g[c]",
+                 "            grad(f1, f1)",
+                 "            for c in range(d):",
+                 "                y[i, c] = x[c] + ((0.5 * h) * (g[c] + (-f1[c])) + 0.5 * (nz[c] + nz[c]))"]
+    else:
+        body += ["            for c in range(d):", "                y[i, c] = (x[c] - g[c] * h) + nz[c]"]
+    body += _checker(["y[i, c]"]) + ["                    for c in range(d):", "                        y[i, c] = np.nan"]
+    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+
+
+def splitting_plan(sequence):
+    """Per letter of a Langevin splitting, whether its B needs a fresh gradient, or None
+    when that depends on the step (the first step starts with the initial force)."""
+    def walk(fresh):
+        evals = []
+        for ch in sequence:
+            if ch == "A":
+                fresh = False
+            elif ch == "B":
+                evals.append(not fresh)
+                fresh = True
+        return evals, fresh
+    first, end = walk(True)
+    later, _ = walk(end)
+    return first if first == later else None
+
+
+def splitting_source(grad_src, sequence, dtype, dims):
+    """A Langevin splitting (letters A, B, O) on Kramers, fused per path; the O terms use
+    the step's normals in time order, as the numpy backend does."""
+    n_terms = max(1, sequence.count("O"))
+    evals = iter(splitting_plan(sequence))
+    args = "q, p, f, gen, k0, k1, check_every, alive, dsteps, hA, hB, cO, amp, m, blowup"
+    body = _loop_head(args, n_terms, dtype, dims, d_of="q")
+    t = 0
+    for ch in sequence:
+        if ch == "A":
+            body += ["            for c in range(d):", "                q[i, c] = q[i, c] + p[i, c] * hA"]
+        elif ch == "B":
+            if next(evals):
+                body += ["            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
+                         "            for c in range(d):", "                f[i, c] = -g[c]"]
+            body += ["            for c in range(d):", "                p[i, c] = p[i, c] + f[i, c] * hB"]
+        else:
+            body += ["            for c in range(d):", f"                p[i, c] = p[i, c] * cO + z[{t}, c] * amp"]
+            t += 1
+    body += _checker(["q[i, c]", "p[i, c]"]) + [
+        "                    for c in range(d):",
+        "                        q[i, c] = np.nan", "                        p[i, c] = np.nan",
+        "                        f[i, c] = np.nan"]
+    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+
+
+def momentum_source(grad_src, dtype, dims):
+    """Momentum SGD (leapfrog with a noisy gradient): v ← βv − α∇L(q) + a z, q ← q + v."""
+    args = "q, v, gen, k0, k1, check_every, alive, dsteps, alpha, beta, a, gamma, m, blowup"
+    body = _loop_head(args, 1, dtype, dims, d_of="q") + [
+        "            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
+        "            for c in range(d):",
+        "                v[i, c] = ((v[i, c] * beta) - g[c] * alpha) + z[0, c] * a",
+        "                q[i, c] = q[i, c] + v[i, c]",
+    ]
+    body += _checker(["q[i, c]", "(v[i, c] / gamma)"]) + [
+        "                    for c in range(d):", "                        q[i, c] = np.nan",
+        "                        v[i, c] = np.nan"]
+    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+
+
+_LOADED: dict = {}
+
+
+def load_module(source):
+    """Import generated ``source`` from the cache directory (written once, named by its hash)."""
+    key = hashlib.sha256(source.encode()).hexdigest()[:20]
+    if key in _LOADED:
+        return _LOADED[key]
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"k_{key}.py"
+    if not path.exists() or path.read_text() != source:
+        tmp = folder / f".k_{key}.{os.getpid()}.tmp"
+        tmp.write_text(source)
+        os.replace(tmp, path)
+    name = f"dynopt_kernel_{key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    _LOADED[key] = mod
+    return mod

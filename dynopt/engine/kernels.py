@@ -1,0 +1,268 @@
+"""The compiled (numba) backend of :func:`dynopt.engine.simulate`.
+
+Each (scheme, model) pair the backend covers compiles to one fused kernel
+(:mod:`dynopt.engine.codegen`) that advances one logical block of paths through a range of
+steps, drawing its normals from the block's own ``Generator(SFC64)`` (numba calls the
+numpy generator's ziggurat, which gives the same numbers bit for bit) in the order the
+numpy backend draws them: per step, term, path, component.  Both backends so see the same
+random numbers; states differ only by floating-point rounding where the numpy backend
+evaluates the drift differently (its fused polynomial kernels, matrix products).
+
+What is compiled: Euler–Maruyama on overdamped Langevin with additive noise (scalar or
+matrix σ), the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient
+evaluations do not depend on the step) and momentum SGD on Kramers, all on problems that
+carry a sympy expression, in float64 or float32, without Brownian substeps.  Everything
+else runs on numpy (``backend="auto"``) or raises (``backend="numba"``); "auto" also
+keeps float32 on numpy, whose float32 normals numba draws (identically) but slower.  Observers and
+saved steps are served between kernel calls: the kernel runs from one observed step to
+the next and returns to Python only there; divergence checks (every ``check_every``
+steps and at observed steps) run inside the kernel, as the numpy backend does them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from dynopt.dynamics import Kramers, OverdampedLangevin
+from dynopt.engine import codegen
+from dynopt.engine.brownian import block_generator
+from dynopt.engine.loop import BLOWUP
+from dynopt.schemes.langevin import MomentumSGD, Splitting
+from dynopt.schemes.maps import leapfrog_coefficients
+from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, StochasticHeun
+
+__all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
+           "mark_backend"]
+
+#: the values of ``simulate(..., backend=)``
+BACKENDS = ("auto", "numpy", "numba")
+
+#: one-noise-term schemes compiled on overdamped Langevin with constant σ
+_OVERDAMPED = (EulerMaruyama, Milstein, StochasticHeun, LeimkuhlerMatthews)
+
+
+def numba_available() -> bool:
+    """True when numba can be imported (tests simulate its absence by patching this)."""
+    try:
+        import numba  # noqa: F401  (optional dependency, probed at run time)
+    except ImportError:
+        return False
+    return True
+
+
+class Kernel(NamedTuple):
+    """A compiled kernel for one run: the function, how to build and read its state."""
+
+    fn: object
+    kind: str           # "overdamped", "lm", "splitting", "momentum"
+    params: tuple       # scalar arguments after the step range and the bookkeeping arrays
+    evals_per_step: int
+
+
+def _gradient_ok(problem, grad):
+    """Check the compiled gradient against ``grad_fn`` at a few fixed points: a problem
+    copied with another ``grad_fn`` but the old expression must not compile the old one."""
+    pts = np.random.default_rng(12345).uniform(-1.5, 1.5, size=(4, problem.dim))
+    ref = np.asarray(problem.grad_fn(pts.copy()), dtype=float)
+    got = np.empty_like(pts)
+    for i in range(pts.shape[0]):
+        grad(pts[i].copy(), got[i])
+    return bool(np.allclose(got, ref, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
+def _why_not(model, scheme, opts) -> Optional[str]:
+    """Why ``(model, scheme)`` has no kernel, or None if it has one."""
+    if opts.brownian_substeps != 1:
+        return "Brownian substeps are not compiled"
+    if type(scheme) in _OVERDAMPED:
+        if not isinstance(model, OverdampedLangevin) or model.noise != "additive":
+            return f"{scheme.name} is compiled for overdamped Langevin with constant σ"
+    elif isinstance(scheme, Splitting):
+        if any(getattr(type(scheme), f) is not getattr(Splitting, f) for f in ("init", "step", "_o")):
+            return f"{type(scheme).__name__} overrides the splitting's substeps"
+        if not isinstance(model, Kramers):
+            return "splittings are compiled for Kramers models"
+        if codegen.splitting_plan(scheme.sequence) is None:
+            return f"the splitting {scheme.sequence} needs a gradient that depends on the step"
+    elif type(scheme) is MomentumSGD:
+        if not isinstance(model, Kramers):
+            return "momentum SGD is compiled for Kramers models"
+    else:
+        return f"the scheme {scheme.name!r} has no compiled kernel"
+    if getattr(model.problem, "expr", None) is None:
+        return "the problem is a Python callable without a sympy expression"
+    return None
+
+
+def compile_kernel(model, scheme, dt, opts):
+    """The :class:`Kernel` for a run, or a string saying why there is none."""
+    why = _why_not(model, scheme, opts)
+    if why:
+        return why
+    gsrc = codegen.gradient_source(model.problem)
+    if gsrc is None:
+        return "sympy cannot print the problem's gradient as Python code"
+    dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
+    if type(scheme) in _OVERDAMPED:
+        scalar = model.scalar_sigma is not None
+        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
+        sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
+        G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
+        params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)
+        kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
+        per_step = 2 if type(scheme) is StochasticHeun else 1
+    elif isinstance(scheme, Splitting):
+        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims)
+        frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
+        hO = dt * frac.get("O", 1.0)
+        lam, s = model.friction, model.sigma
+        if lam > 0:
+            cO, amp = math.exp(-lam * hO), s * math.sqrt(-math.expm1(-2 * lam * hO) / (2 * lam))
+        else:
+            cO, amp = 1.0, s * math.sqrt(hO)
+        params = (dt * frac["A"], dt * frac["B"], cO, amp, model.noise_dim, BLOWUP)
+        kind, per_step = "splitting", sum(codegen.splitting_plan(scheme.sequence))
+    else:
+        src = codegen.momentum_source(gsrc, dtype, dims)
+        alpha, beta = leapfrog_coefficients(dt, model.friction)
+        params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
+        kind, per_step = "momentum", 1
+    try:
+        mod = codegen.load_module(src)
+        if not _gradient_ok(model.problem, mod.grad):
+            return "the problem's grad_fn does not match its sympy expression"
+        kern = Kernel(mod.run, kind, params, per_step)
+        # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
+        arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
+        kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
+                np.full(1, -1, dtype=np.int64), *params)
+    except Exception as exc:  # numba's typing errors, an unwritable cache directory
+        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    return kern
+
+
+def select_backend(run):
+    """Resolve ``run.opts.backend`` to "numpy" or "numba" and attach the kernel.
+
+    Returns ``(run, note)``: the run with ``opts.backend`` resolved, and a note that is
+    empty unless "auto" fell back to numpy because numba could not be imported.
+
+    Raises
+    ------
+    ValueError
+        ``backend="numba"`` when numba is missing or the run has no compiled kernel.
+    """
+    want = run.opts.backend
+    if want not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
+    ran_on, note = _resolve(run, want)
+    return run._replace(opts=dataclasses.replace(run.opts, backend=ran_on)), note
+
+
+def _resolve(run, want):
+    # numba's float32 ziggurat draws ~50M normals/s here against numpy's ~110M (its float64
+    # one ~370M): same numbers, but "auto" keeps float32 on numpy until that changes
+    if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32):
+        return "numpy", ""
+    if not numba_available():
+        if want == "numba":
+            raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
+        return "numpy", "ran on the numpy backend: numba cannot be imported"
+    if any(getattr(o, "absorb", False) for o in run.observers):
+        # absorption compacts the chunk between steps, which the fused kernels do not do
+        if want == "numba":
+            raise ValueError("`backend='numba'` cannot absorb paths (an observer has absorb=...); "
+                             "use backend='numpy' or 'auto'")
+        return "numpy", ""
+    kern = compile_kernel(run.model, run.scheme, run.dt, run.opts)
+    if isinstance(kern, str):
+        if want == "numba":
+            raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
+        return "numpy", ""
+    return "numba", ""
+
+
+def mark_backend(result, run, why):
+    """Record on an ensemble result which backend ran, and append ``why`` to its note."""
+    result.backend = run.opts.backend
+    if why:
+        result.note = f"{result.note}; {why}" if result.note else why
+    return result
+
+
+def _state(kern, model, scheme, dt, y0):
+    """The kernel's per-path arrays from the chunk's initial states (via the scheme's init)."""
+    if kern.kind == "overdamped":
+        return (np.ascontiguousarray(y0),), 0
+    if kern.kind == "lm":
+        return (np.ascontiguousarray(y0), np.zeros((y0.shape[0], model.noise_dim), dtype=y0.dtype)), 0
+    st = scheme.init(model, y0, dt)
+    if kern.kind == "splitting":
+        if not st.fresh:
+            raise AssertionError("a splitting's initial force must be fresh")
+        return (st.q, st.p, st.force), int(st.grad_evals)
+    return (st.q, st.v), int(st.grad_evals)
+
+
+def _output(kern, run, arrays):
+    if kern.kind in ("overdamped", "lm"):
+        return arrays[0]
+    if kern.kind == "splitting":
+        return np.concatenate([arrays[0], arrays[1]], axis=1)
+    return np.concatenate([arrays[0], arrays[1] / run.dt], axis=1)
+
+
+def _call(fn, args):
+    return fn(*args)
+
+
+def run_chunk(run, out, b0, b1, lo, hi, bar):
+    """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) with the compiled
+    kernel, returning to Python only at observed or saved steps; returns the gradient
+    evaluations per path (what the numpy backend's ``_run_chunk`` does, fused)."""
+    model, opts, layout = run.model, run.opts, run.layout
+    kern = compile_kernel(model, run.scheme, run.dt, opts)
+    if isinstance(kern, str):
+        raise ValueError(f"no compiled kernel for {run.scheme.name} on {model!r}: {kern}")
+    nc, D = hi - lo, model.state_dim
+    r0 = layout.block_rows(b0)[0]
+    y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
+    arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    alive = np.ones(nc, dtype=bool)
+    dsteps = out.diverged_step[lo:hi]
+    gens = [block_generator(run.root, b) for b in range(b0, b1)]
+    rows = [(a - r0, e - r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
+    save_pos = {k: i for i, k in enumerate(run.save_k)}
+
+    def visit(k):
+        y = _output(kern, run, arrays)
+        for o in run.look.get(k, ()):
+            o.observe(k, run.t0 + k * run.dt, y, b0, b1, layout, alive)
+        if k in save_pos:
+            out.paths[save_pos[k], lo:hi] = y
+
+    need = set(run.look) | set(save_pos)
+    stops = sorted({k for k in need if 0 < k <= run.n_steps} | {run.n_steps})
+    if 0 in need:
+        visit(0)
+    k0 = 0
+    pool = ThreadPoolExecutor(min(opts.threads, len(gens))) if opts.threads > 1 and len(gens) > 1 else None
+    for k1 in stops:
+        calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e], *kern.params)
+                 for g, (a, e) in zip(gens, rows)]
+        # blocks are independent (own rows, own generator): any thread order gives the same bits
+        list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))
+        if bar is not None:
+            bar.update((k1 - k0) * nc)
+        k0 = k1
+        if k1 in need:
+            visit(k1)
+    if pool is not None:
+        pool.shutdown()
+    if opts.keep_final:
+        out.y_final[lo:hi] = _output(kern, run, arrays)
+    return evals + kern.evals_per_step * run.n_steps

@@ -1,0 +1,184 @@
+"""The compiled (numba) backend: same normals, same paths as numpy, chunk invariance,
+fallbacks.  Kernels are cached on disk by numba (cache=True), so only a first run compiles."""
+import dataclasses
+import sys
+
+import numpy as np
+import pytest
+import sympy
+
+pytest.importorskip("numba")
+
+from dynopt.dynamics import Kramers, OverdampedLangevin  # noqa: E402
+from dynopt.engine import codegen  # noqa: E402
+from dynopt.engine import EnsembleOptions, Histogram, Moments, SerialExecutor, brownian_increments, kernels, simulate  # noqa: E402
+from dynopt.problems import double_well, from_expr, get_problem  # noqa: E402
+
+WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
+FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
+SIGMA = np.array([[0.5, 0.1], [0.0, 0.3]])
+
+CASES = {
+    "em-scalar-1d": (OverdampedLangevin(double_well(), 0.7), "euler-maruyama", [0.3]),
+    "em-scalar-2d": (OverdampedLangevin(WELL2, 0.7), "euler-maruyama", [0.3, -0.2]),
+    "em-matrix-2d": (OverdampedLangevin(WELL2, SIGMA), "euler-maruyama", [0.3, -0.2]),
+    "milstein": (OverdampedLangevin(WELL2, 0.7), "milstein", [0.3, -0.2]),
+    "milstein-matrix": (OverdampedLangevin(WELL2, SIGMA), "milstein", [0.3, -0.2]),
+    "heun": (OverdampedLangevin(WELL2, 0.7), "stochastic-heun", [0.3, -0.2]),
+    "heun-matrix": (OverdampedLangevin(WELL2, SIGMA), "stochastic-heun", [0.3, -0.2]),
+    "leimkuhler-matthews": (OverdampedLangevin(WELL2, 0.7), "leimkuhler-matthews", [0.3, -0.2]),
+    "lm-matrix": (OverdampedLangevin(WELL2, SIGMA), "leimkuhler-matthews", [0.3, -0.2]),
+    "baoab": (Kramers(WELL2, 1.0, 0.7), "baoab", [0.3, -0.2]),
+    "obabo": (Kramers(WELL2, 1.0, 0.7), "obabo", [0.3, -0.2]),
+    "aboba": (Kramers(double_well(), 0.5, 0.7), "aboba", [0.3]),
+    "momentum-sgd": (Kramers(WELL2, 1.0, 0.7), "momentum-sgd", [0.3, -0.2]),
+}
+RUN = dict(n_paths=300, block_size=64, seed=11)
+
+
+def _rel(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_numba_and_numpy_backends_agree(case):
+    """Same normals (the same per-block SFC64 streams, same order) → same states up to
+    rounding; the gradient count is the numpy backend's."""
+    model, scheme, y0 = CASES[case]
+    a = simulate(model, scheme, (0, 2), y0, 0.01, backend="numba", **RUN)
+    b = simulate(model, scheme, (0, 2), y0, 0.01, backend="numpy", **RUN)
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    assert np.all(np.isfinite(a.y_final))
+    assert _rel(a.y_final, b.y_final) <= 1e-12
+    assert a.grad_evals == b.grad_evals
+
+
+def test_kernel_draws_the_numpy_normals():
+    """On a flat potential EM is y0 + σ Σ ΔW: the kernel's sums equal numpy's increments."""
+    model = OverdampedLangevin(FLAT, 0.5)
+    r = simulate(model, "euler-maruyama", (0, 1), [0.0], 0.05, backend="numba", **RUN)
+    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["block_size"])
+    np.testing.assert_allclose(r.y_final, 0.5 * dW.sum(axis=0), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("case", ["em-scalar-2d", "obabo", "leimkuhler-matthews"])
+def test_numba_is_bit_identical_for_three_chunk_sizes(case):
+    model, scheme, y0 = CASES[case]
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=cs, backend="numba", **RUN)
+            for cs in (64, 128, 300)]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+
+
+@pytest.mark.parametrize("case", ["em-scalar-2d", "baoab"])
+def test_numba_threads_give_identical_bits(case):
+    model, scheme, y0 = CASES[case]
+    obs = lambda: [Moments(every=20)]  # noqa: E731
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=300, observers=obs(), backend="numba",
+                     options=EnsembleOptions(threads=t), **RUN) for t in (1, 2, 3)]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+        np.testing.assert_array_equal(r.observations["moments"].mean, runs[0].observations["moments"].mean)
+
+
+def test_numba_on_a_serial_executor_equals_a_serial_run():
+    model, scheme, y0 = CASES["baoab"]
+    a = simulate(model, scheme, (0, 1), y0, 0.01, backend="numba", **RUN)
+    b = simulate(model, scheme, (0, 1), y0, 0.01, backend="numba", executor=SerialExecutor(), **RUN)
+    assert b.backend == "numba"
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+
+
+def test_observers_and_saved_paths_match_numpy():
+    """Moments and Histogram see the same states at their steps on both backends."""
+    model, scheme, y0 = CASES["baoab"]
+
+    def run(backend):
+        obs = [Moments(every=25), Histogram(20, (-2.0, 2.0), every=10)]
+        return simulate(model, scheme, (0, 1), y0, 0.01, observers=obs, save_every=30, backend=backend, **RUN)
+    a, b = run("numba"), run("numpy")
+    np.testing.assert_allclose(a.observations["moments"].mean, b.observations["moments"].mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(a.observations["histogram"].counts, b.observations["histogram"].counts)
+    assert _rel(a.paths, b.paths) <= 1e-12
+
+
+def test_divergence_detection_matches_numpy():
+    """An unbounded-below potential: the same paths blow up at the same detection steps."""
+    model = OverdampedLangevin(from_expr("-x**4/4", name="cliff"), 1.0)
+    a = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, check_every=4, backend="numba", **RUN)
+    b = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, check_every=4, backend="numpy", **RUN)
+    assert 0 < a.n_diverged < RUN["n_paths"]
+    np.testing.assert_array_equal(a.diverged_step, b.diverged_step)
+    assert np.isnan(a.y_final[~a.alive]).all()
+    assert _rel(a.y_final[a.alive], b.y_final[b.alive]) <= 1e-12
+
+
+def test_float32_runs_compiled_close_to_numpy():
+    model, scheme, y0 = CASES["em-scalar-2d"]
+    a = simulate(model, scheme, (0, 1), y0, 0.01, dtype=np.float32, backend="numba", **RUN)
+    b = simulate(model, scheme, (0, 1), y0, 0.01, dtype=np.float32, backend="numpy", **RUN)
+    assert a.y_final.dtype == np.float32 and a.backend == "numba"
+    assert _rel(a.y_final.astype(float), b.y_final.astype(float)) <= 1e-5
+    assert simulate(model, scheme, (0, 0.1), y0, 0.01, dtype=np.float32, **RUN).backend == "numpy"
+
+
+def test_auto_picks_numba_and_falls_back_for_uncompiled_schemes():
+    model, _, y0 = CASES["em-scalar-2d"]
+    assert simulate(model, "euler-maruyama", (0, 0.1), y0, 0.01, **RUN).backend == "numba"
+    diag = OverdampedLangevin(WELL2, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal")
+    r = simulate(diag, "milstein", (0, 0.1), y0, 0.01, **RUN)
+    assert r.backend == "numpy" and "numba" not in r.note
+    with pytest.raises(ValueError, match="milstein"):
+        simulate(diag, "milstein", (0, 0.1), y0, 0.01, backend="numba", **RUN)
+    with pytest.raises(ValueError, match="backend"):
+        simulate(model, "euler-maruyama", (0, 0.1), y0, 0.01, backend="gpu", **RUN)
+
+
+def test_a_subclass_changing_a_substep_is_not_compiled():
+    from dynopt.schemes.langevin import Splitting
+
+    class Damped(Splitting):
+        def _o(self, model, p, h, xi):
+            p *= 0.5
+
+    model, _, y0 = CASES["baoab"]
+    assert simulate(model, Splitting("BAOAB"), (0, 0.1), y0, 0.01, **RUN).backend == "numba"
+    assert simulate(model, Damped("BAOAB"), (0, 0.1), y0, 0.01, **RUN).backend == "numpy"
+
+
+def test_a_replaced_grad_fn_is_not_compiled_from_the_old_expression():
+    """A copy with another gradient keeps the old expression: the kernel must not use it."""
+    p = dataclasses.replace(WELL2, grad_fn=lambda x: 2 * x)
+    r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3, 0.1], 0.01, **RUN)
+    assert r.backend == "numpy"
+
+
+def test_gradients_sympy_cannot_print_run_on_numpy(monkeypatch):
+    x = sympy.Symbol("x")
+    p = from_expr(x ** 2 + sympy.erf(x), name="erf")
+    assert simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN).backend == "numba"
+    monkeypatch.setattr(codegen, "gradient_source", lambda problem: None)
+    r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN)
+    assert r.backend == "numpy"
+    monkeypatch.undo()
+    lessard = OverdampedLangevin(get_problem("lessard"), 0.3)  # a Piecewise expression compiles
+    assert simulate(lessard, "euler-maruyama", (0, 0.1), [0.5], 0.01, **RUN).backend == "numba"
+
+
+def test_numpy_fallback_when_numba_cannot_be_imported(monkeypatch):
+    """``import numba`` fails (a None entry in sys.modules makes it raise ImportError)."""
+    monkeypatch.setitem(sys.modules, "numba", None)
+    assert not kernels.numba_available()
+    model, scheme, y0 = CASES["baoab"]
+    r = simulate(model, scheme, (0, 0.1), y0, 0.01, **RUN)
+    assert r.backend == "numpy"
+    assert r.note == "ran on the numpy backend: numba cannot be imported"
+    with pytest.raises(ValueError, match="needs numba"):
+        simulate(model, scheme, (0, 0.1), y0, 0.01, backend="numba", **RUN)
+
+
+def test_gradient_source_is_generated_from_the_expression():
+    from dynopt.engine.codegen import gradient_source
+    src = gradient_source(WELL2)
+    assert src.startswith("def grad(x, g):") and "g[1]" in src
+    assert gradient_source(dataclasses.replace(WELL2, expr=None)) is None
