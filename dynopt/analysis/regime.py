@@ -50,16 +50,17 @@ def stability_limit(scheme, rho: float, friction: float = 1.0):
         return None
     if var == "h*γ":
         return float(bound) / rho
-    f = sp.lambdify(X_ODE, bound, "math")
-    # ργ² ≤ b(λγ): solve for γ by bisection on g(γ) = b(λγ) − ργ² (b is decreasing or flat)
-    lo, hi = 0.0, math.sqrt(float(4.0 / rho)) * 4
-    ok = lambda gam: gam == 0 or rho * gam ** 2 <= float(f(friction * gam))  # noqa: E731
-    if ok(hi):
-        return hi
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+    f = sp.lambdify(X_ODE, bound, "numpy")
+    # ργ² ≤ b(λγ): the first failing step on a fine grid (b may have poles and sign changes,
+    # which is why this is a scan and not a bisection)
+    gam = np.geomspace(1e-4, 10.0, 4001) / math.sqrt(rho)
+    with np.errstate(all="ignore"):
+        b = np.broadcast_to(np.asarray(f(friction * gam), dtype=float), gam.shape)
+        bad = ~(rho * gam ** 2 <= b)
+    if not bad.any():
+        return None
+    k = int(np.argmax(bad))
+    return float(gam[k - 1]) if k else float(gam[0])
 
 
 def max_curvature(model, y0, T: float, n_times: int = 41) -> float:
