@@ -490,3 +490,14 @@ def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=
     return artists
 
 
+
+
+def density_panels(panels, title=None):
+    """One panel per coordinate: ``(centers, density, curves, xlabel)`` drawn by
+    :func:`plot_density_fit` side by side; returns the figure."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), layout="constrained", squeeze=False)
+    for ax, (centers, density, curves, xlabel) in zip(axes[0], panels):
+        plot_density_fit(centers, density, curves, ax=ax, xlabel=xlabel)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
