@@ -116,7 +116,10 @@ def plot_orders(results, ax=None, title=None):
         h, e = map(np.asarray, zip(*pts))
         name = f"{r.problem}/{r.scheme}" if several else r.scheme
         lab = name + (f" (p={r.fit.order:.2f})" if r.fit else " (no fit)")
-        artists += ax.loglog(h, e, "o-", label=lab, markersize=3)
+        outside = getattr(r, "regime", None) is not None and not r.regime.ok
+        if outside and r.fit:  # a fit outside the asymptotic regime must not read as an order
+            lab = name + f" (p={r.fit.order:.2f}, outside regime)"
+        artists += ax.loglog(h, e, "o--" if outside else "o-", label=lab, markersize=3)
     ax.set_xlabel("step γ")
     ax.set_ylabel("global error at T")
     if title:
