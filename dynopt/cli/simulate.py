@@ -24,7 +24,8 @@ _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 def simulate_schemes() -> list:
     """Registered schemes that discretize the overdamped Langevin or the Kramers equation."""
     return [k for k, cls in METHODS.items()
-            if any(issubclass(m, a) for a in cls.approximates for m in (dynamics.OverdampedLangevin, dynamics.Kramers))]
+            if any(issubclass(a, dynamics.SDEModel) and issubclass(m, a)
+                   for a in cls.approximates for m in (dynamics.OverdampedLangevin, dynamics.Kramers))]
 
 
 def state_labels(d: int, model: str) -> list:
