@@ -252,3 +252,29 @@ def test_result_vocabulary():
     assert sol.t is sol.times and r.paths is r.states
     np.testing.assert_array_equal(r.final_positions(r.model), r.final_positions)
     assert r.moments is r.observations["moments"]
+
+
+# ---------------------------------------------------------------- (α, β) and modified equation of the user's rules
+def test_momentum_map_from_own_difference_equations():
+    from dynopt.symbolic.user import momentum_map
+
+    gam, lam = sp.symbols("gam lam", positive=True)
+    q0, q1, e_old, e_new, v, g = sp.symbols("q0 q1 e_old e_new v g", real=True)
+    # the staggered leapfrog written in the user's own symbols gives eq 15
+    d = momentum_map([sp.Eq((q1 - q0) / gam, e_new), sp.Eq((e_new - e_old) / gam, -lam * (e_new + e_old) / 2 - g)],
+                     [q1, e_new], gam * e_new, {e_old: v / gam}, g)
+    assert sp.simplify(d.results["beta"] - (1 - lam * gam / 2) / (1 + lam * gam / 2)) == 0
+    assert sp.simplify(d.results["alpha"] - gam ** 2 / (1 + lam * gam / 2)) == 0
+
+
+def test_modified_equation_of_own_update_rule(tmp_path, monkeypatch, capsys):
+    (tmp_path / "myscheme.py").write_text(SCHEME_SOURCE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["derive", "modified", "--scheme", "myscheme.py:HalfLook", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    th, b = sp.Symbol("θ", real=True), sp.Symbol("β")
+    L = sp.Function("L")(th)
+    f1 = sp.sympify(out["f1"], locals={"θ": th, "β": b, "L": sp.Function("L")})
+    # by hand: heavy ball's −(1+β)/(2(1−β)³) L'L'' plus the half-step gradient point's
+    # +(1/2) L'L''/(1−β)² gives −β/(1−β)³ L'L''
+    assert sp.simplify(f1 + b / (1 - b) ** 3 * L.diff(th) * L.diff(th, 2)) == 0

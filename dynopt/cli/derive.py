@@ -7,7 +7,7 @@ import sys
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
 from dynopt.symbolic.recurrences import registered_schemes
-from dynopt.symbolic.user import MODELS, user_scheme_analysis, user_stationary_density
+from dynopt.symbolic.user import MODELS, user_modified_equation, user_scheme_analysis, user_stationary_density
 
 __all__ = ["register", "cmd_derive"]
 
@@ -17,19 +17,20 @@ def _titles():
 
 
 def _user_derivation(args):
-    """``derive stability --scheme X`` or ``derive density --expr E | --problem FILE.py:NAME``."""
-    if args.name == "stability":
+    """``derive stability|modified --scheme X`` or ``derive density --expr E | --problem FILE.py:NAME``."""
+    if args.name in ("stability", "modified"):
         if args.expr or args.problem:
-            raise ValueError("`derive stability` takes --scheme, not --expr/--problem")
+            raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
         if not args.scheme:
-            raise ValueError("`derive stability` with options needs --scheme NAME or FILE.py:NAME")
-        return user_scheme_analysis(resolve_scheme(args.scheme, allowed=registered_schemes()))
+            raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
+        scheme = resolve_scheme(args.scheme, allowed=registered_schemes())
+        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
     if args.name == "density":
         if args.scheme:
             raise ValueError("`derive density` takes --expr or --problem, not --scheme")
         prob = resolve_problem(args.problem, args.expr, args.vars)
         return user_stationary_density(prob, model=args.model)
-    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability' or 'density'; got {args.name!r}")
+    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; got {args.name!r}")
 
 
 def cmd_derive(args) -> int:
@@ -74,13 +75,14 @@ def register(subparsers):
                     "stability regions, Polyak's optimal parameters, Fokker–Planck stationary "
                     "densities and the small derivations of the source texts; and for your own input: "
                     "'stability --scheme FILE.py:NAME' (characteristic polynomial, stability bound, "
-                    "consistency order of your scheme class) and 'density --expr EXPR' (stationary "
+                    "consistency order of your scheme class), 'modified --scheme FILE.py:NAME' (modified "
+                    "equation to O(h²) of a momentum-form update rule) and 'density --expr EXPR' (stationary "
                     "density of your potential, Fokker–Planck residual proved 0). Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
                     f"cannot prove an identity a derivation needs. Derivations: {names}.")
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="derivation to run (omit to list them); with your own input: 'stability --scheme "
-                        "FILE.py:NAME' or 'density --expr EXPR [--model kramers]'")
+                        "FILE.py:NAME', 'modified --scheme FILE.py:NAME' or 'density --expr EXPR [--model kramers]'")
     p.add_argument("--scheme", help="stability: a scheme name or your class as FILE.py:NAME (a MomentumScheme "
                                     f"or explicit Runge–Kutta subclass); built-in: {', '.join(registered_schemes())}")
     p.add_argument("--expr", help='density: your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2"')

@@ -15,7 +15,7 @@ from dynopt.symbolic.fokker_planck import kramers_fp_operator, langevin_fp_opera
 from dynopt.symbolic.stability import scheme_stability
 from dynopt.symbolic.consistency import scheme_consistency
 
-__all__ = ["user_stationary_density", "user_scheme_analysis", "MODELS"]
+__all__ = ["user_stationary_density", "user_scheme_analysis", "momentum_map", "user_modified_equation", "MODELS"]
 
 MODELS = ("langevin", "kramers")
 
@@ -96,3 +96,62 @@ def user_scheme_analysis(scheme) -> Derivation:
     except (TypeError, ValueError, NotImplementedError) as exc:
         steps.append(f"consistency not derived: {exc}")
     return Derivation(f"stability {st.scheme}", f"linear stability and consistency of {st.scheme}", results, steps)
+
+
+def momentum_map(equations, unknowns, v_next, old, gradient, v_n=None) -> Derivation:
+    """The (α, β) of v_{n+1} = β v_n − α ∇L from the user's own difference equations.
+
+    Parameters
+    ----------
+    equations : sequence of sympy.Eq
+        The scheme's difference equations in the user's symbols.
+    unknowns : sequence of sympy.Symbol
+        What the equations are solved for (e.g. θ_{n+1} and η_{n+1/2}).
+    v_next : sympy.Expr
+        v_{n+1} in terms of the unknowns (e.g. γ·η_{n+1/2}).
+    old : dict
+        Old variables in terms of v_n (e.g. ``{η_{n−1/2}: v_n/γ}``); ``v_n`` is the symbol used.
+    gradient : sympy.Symbol
+        The symbol standing for ∇L at the scheme's gradient point.
+    v_n : sympy.Symbol, optional
+        The symbol of v_n in ``old`` (default: the one symbol of ``old``'s values that is not in
+        the equations).
+
+    Returns
+    -------
+    Derivation
+        ``beta``, ``alpha`` and the ``update`` v_{n+1}; raises
+        :class:`~dynopt.symbolic.NotProved` if the solution is not unique or v_{n+1} is not
+        linear in (v_n, ∇L).
+    """
+    from dynopt.symbolic.core import NotProved
+
+    sol = sp.solve(list(equations), list(unknowns), dict=True)
+    if len(sol) != 1:
+        raise NotProved(f"the difference equations do not have a unique solution for {list(unknowns)}: {sol}")
+    if v_n is None:
+        cands = set().union(*(sp.sympify(e).free_symbols for e in old.values())) - \
+            set().union(*(sp.sympify(e).free_symbols for e in equations))
+        if len(cands) != 1:
+            raise ValueError(f"`v_n`: cannot tell v_n among {sorted(map(str, cands))}; pass it")
+        v_n = cands.pop()
+    upd = sp.expand(sp.simplify(sp.sympify(v_next).subs(sol[0]).subs(old)))
+    b = sp.factor(sp.simplify(upd.coeff(v_n)))
+    a = sp.factor(sp.simplify(-upd.coeff(gradient)))
+    require_zero(upd - (b * v_n - a * gradient), "v_{n+1} is linear in (v_n, ∇L) with no remainder")
+    return Derivation("momentum-map", "(α, β) from the user's difference equations",
+                      {"beta": b, "alpha": a, "update": upd},
+                      [f"solved for {list(map(str, unknowns))}", "v_{n+1} = β v_n − α ∇L read off"])
+
+
+def user_modified_equation(scheme) -> Derivation:
+    """Modified equation θ' = f₀ + h f₁ + O(h²) of a momentum-form update rule (the user's class or
+    a registered one), at fixed β and learning rate h, for a general 1-D L."""
+    from dynopt.symbolic.modified import momentum_modified_field
+
+    f0, f1, L, th = momentum_modified_field(scheme)
+    h = sp.Symbol("h", positive=True)
+    return Derivation("modified-equation", "modified equation to O(h²) of the update rule",
+                      {"f0": f0, "f1": f1, "field": f0 + h * f1},
+                      ["recurrence expanded in h along θ(t); orders h and h² solved for f₀, f₁",
+                       "the field satisfies the recurrence to O(h³)"])
