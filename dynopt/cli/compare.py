@@ -89,7 +89,7 @@ def register(subparsers):
         "compare", help="global error and fitted order of fixed-step schemes vs scipy references (writes PNGs to ./dynopt-compare)",
         description="For each problem and scheme: the global error at ODE time T against a "
                     "reference (expm for quadratics, solve_ivp DOP853 rtol=1e-13 otherwise) for a "
-                    "ladder of step sizes, the fitted order with a 95%% confidence interval "
+                    "ladder of step sizes, the fitted order with a 95% confidence interval "
                     "(scipy.stats.linregress) and its regime check (local slopes agree, no step beyond "
                     "the stability limit; a fit outside the regime is flagged), and log-log figures orders-<problem>.png and "
                     "work-precision-<problem>.png (error vs gradient evaluations, fixed-step "

@@ -21,11 +21,11 @@ MODELS = ("langevin", "kramers")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def simulate_schemes() -> list:
-    """Registered schemes that discretize the overdamped Langevin or the Kramers equation."""
+def simulate_schemes(models=(dynamics.OverdampedLangevin, dynamics.Kramers)) -> list:
+    """Registered schemes that discretize one of ``models`` (default: the overdamped Langevin or
+    the Kramers equation)."""
     return [k for k, cls in METHODS.items()
-            if any(issubclass(a, dynamics.SDEModel) and issubclass(m, a)
-                   for a in cls.approximates for m in (dynamics.OverdampedLangevin, dynamics.Kramers))]
+            if any(issubclass(a, dynamics.SDEModel) and issubclass(m, a) for a in cls.approximates for m in models)]
 
 
 def state_labels(d: int, model: str) -> list:
@@ -240,8 +240,8 @@ def register(subparsers):
                    help="variables of --expr in order (default: in order of appearance)")
     p.add_argument("--model", default="langevin", choices=MODELS)
     p.add_argument("--scheme", default="euler-maruyama",
-                   help=f"SDE scheme: {', '.join(simulate_schemes())} (Kramers-only: baoab, obabo, aboba, "
-                        "momentum-sgd; overdamped-only: leimkuhler-matthews), or FILE.py:NAME")
+                   help=f"SDE scheme for --model langevin: {', '.join(simulate_schemes((dynamics.OverdampedLangevin,)))}; "
+                        f"for --model kramers: {', '.join(simulate_schemes((dynamics.Kramers,)))}; or FILE.py:NAME")
     p.add_argument("--sigma", type=float, default=0.7, help="noise amplitude σ ≥ 0 (default 0.7)")
     p.add_argument("--friction", type=float, default=1.0, help="λ for --model kramers (default 1)")
     p.add_argument("--T", type=float, default=10.0, help="final time (default 10)")
