@@ -495,11 +495,26 @@ def plot_sme_weak_errors(result, observables=None, ax=None, title=None, control=
 
 
 
-def density_panels(panels, title=None):
+def density_panels(panels, title=None, heatmap=None):
     """One panel per coordinate: ``(centers, density, curves, xlabel)`` drawn by
-    :func:`plot_density_fit` side by side; returns the figure."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), layout="constrained", squeeze=False)
-    for ax, (centers, density, curves, xlabel) in zip(axes[0], panels):
+    :func:`plot_density_fit` side by side; returns the figure.
+
+    ``heatmap = (xedges, yedges, H, X, Y, P, (xlabel, ylabel))`` adds a first panel: the 2-D
+    histogram density ``H`` as a heat map with contours of the density ``P`` on the grid (X, Y).
+    """
+    n = len(panels) + (heatmap is not None)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), layout="constrained", squeeze=False)
+    axes = list(axes[0])
+    if heatmap is not None:
+        xe, ye, H, X, Y, P, (xl, yl) = heatmap
+        ax = axes.pop(0)
+        mesh = ax.pcolormesh(xe, ye, H.T, cmap="viridis", shading="flat")
+        ax.contour(X, Y, P, levels=6, colors="w", linewidths=0.8)
+        fig.colorbar(mesh, ax=ax, label="density (simulation)")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title("simulation (colour), Gibbs density (contours)", fontsize=8)
+    for ax, (centers, density, curves, xlabel) in zip(axes, panels):
         plot_density_fit(centers, density, curves, ax=ax, xlabel=xlabel)
     if title:
         fig.suptitle(title, fontsize=10)

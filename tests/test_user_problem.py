@@ -113,12 +113,13 @@ def test_simulate_cli_own_potential_json_and_figure(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["gibbs"]["tests"][0]["chi2_pvalue"] < P5
 
 
-def test_simulate_cli_kramers_labels(capsys):
+def test_simulate_cli_kramers_labels_and_2d_figure(tmp_path, capsys):
     assert main(["simulate", "--expr", EXPR2, "--model", "kramers", "--scheme", "baoab", "--T", "1",
-                 "--paths", "200", "--no-figure", "--no-progress"]) == 0
+                 "--paths", "200", "--out", str(tmp_path), "--no-progress"]) == 0
     text = capsys.readouterr().out
     for lab in ("θ₁", "θ₂", "η₁", "η₂"):
         assert lab in text
+    assert (tmp_path / "density.png").stat().st_size > 0  # heat map and two marginals
 
 
 # ---------------------------------------------------------------- orders with the regime check

@@ -173,7 +173,16 @@ def _figure(out, g, pos, path):
             curves[f"Gibbs kT={g.temperature:.3g} (KS {t['ks_statistic']:.3f}, W₁ {t['wasserstein']:.3f})"] = \
                 (x, g.marginal(i).pdf(x))
         panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, out["labels"][i]))
-    save_figure(density_panels(panels, title=f"{out['model']} on {out['problem']}, {out['scheme']}"), path)
+    heat = None
+    if pos.shape[1] == 2:
+        edges = np.asarray(out["histograms"][0]["edges"])
+        H, xe, ye = np.histogram2d(pos[:, 0], pos[:, 1], [edges, edges], density=True)
+        grid = np.linspace(edges[0], edges[-1], 121)
+        X, Y = np.meshgrid(grid, grid)
+        P = g.pdf(np.stack([X, Y], axis=-1)) if g is not None else np.zeros_like(X)
+        heat = (xe, ye, H, X, Y, P, tuple(out["labels"][:2]))
+    save_figure(density_panels(panels, title=f"{out['model']} on {out['problem']}, {out['scheme']}",
+                               heatmap=heat), path)
 
 
 def _print(out) -> None:
