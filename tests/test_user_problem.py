@@ -279,3 +279,24 @@ def test_modified_equation_of_own_update_rule(tmp_path, monkeypatch, capsys):
     # by hand: heavy ball's −(1+β)/(2(1−β)³) L'L'' plus the half-step gradient point's
     # +(1/2) L'L''/(1−β)² gives −β/(1−β)³ L'L''
     assert sp.simplify(f1 + b / (1 - b) ** 3 * L.diff(th) * L.diff(th, 2)) == 0
+
+
+def test_problem_from_file_through_compare_and_simulate(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mine.py").write_text(f"from dynopt.problems import from_expr\nMINE = from_expr({EXPR2!r}, name='mine')\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--problems", "mine.py:MINE", "--x0", "1.5", "0.5", "--schemes", "leapfrog",
+                 "--json", "--no-figures"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["problem"] == "mine" and abs(row["order"] - 2) < 0.2
+    assert main(["simulate", "--problem", "mine.py:MINE", "--paths", "100", "--T", "0.5", "--no-figure",
+                 "--no-progress", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["problem"] == "mine"
+
+
+def test_gibbs_density_function_takes_a_problem():
+    from dynopt.analysis.stationary import gibbs_density
+
+    p = from_expr(EXPR, name="mine")
+    pdf, Z = gibbs_density(p, 0.5, -3, 3)
+    g = GibbsDensity(p, 0.5, (-3, 3))
+    assert pdf(0.3) == pytest.approx(float(g.pdf(0.3)), rel=1e-8)
