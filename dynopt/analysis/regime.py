@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from dynopt.analysis.orders import ConvergenceResult
-from dynopt.analysis.reference import reference_solution
+from dynopt.analysis.reference import REFERENCE_RTOL, reference_solution
 from dynopt.symbolic import scheme_stability
 from dynopt.symbolic.stability import X_ODE
 
@@ -24,8 +24,8 @@ __all__ = ["RegimeCheck", "regime_check", "stability_limit", "max_curvature", "s
 
 #: local slopes between successive rungs may differ from the fit by this much
 SLOPE_TOLERANCE = 0.2
-#: errors below this are at the reference's accuracy (DOP853, rtol 1e-13) and cannot be fitted
-REFERENCE_FLOOR = 1e-11
+#: errors below this are at the reference's accuracy (10 × the DOP853 rtol) and cannot be fitted
+REFERENCE_FLOOR = 10 * REFERENCE_RTOL
 
 
 @functools.lru_cache(maxsize=64)
