@@ -116,7 +116,10 @@ def plot_orders(results, ax=None, title=None):
         h, e = map(np.asarray, zip(*pts))
         name = f"{r.problem}/{r.scheme}" if several else r.scheme
         lab = name + (f" (p={r.fit.order:.2f})" if r.fit else " (no fit)")
-        artists += ax.loglog(h, e, "o-", label=lab, markersize=3)
+        outside = getattr(r, "regime", None) is not None and not r.regime.ok
+        if outside and r.fit:  # a fit outside the asymptotic regime must not read as an order
+            lab = name + f" (p={r.fit.order:.2f}, outside regime)"
+        artists += ax.loglog(h, e, "o--" if outside else "o-", label=lab, markersize=3)
     ax.set_xlabel("step γ")
     ax.set_ylabel("global error at T")
     if title:
@@ -579,3 +582,28 @@ def plot_turnover(friction, rates, intervals, limits, ax=None, title=None):
     ax.set_xscale("log")
     _finish_axes(ax, "friction λ", "escape rate k", title, logy=True)
     return arts
+
+def density_panels(panels, title=None, heatmap=None):
+    """One panel per coordinate: ``(centers, density, curves, xlabel)`` drawn by
+    :func:`plot_density_fit` side by side; returns the figure.
+
+    ``heatmap = (xedges, yedges, H, X, Y, P, (xlabel, ylabel))`` adds a first panel: the 2-D
+    histogram density ``H`` as a heat map with contours of the density ``P`` on the grid (X, Y).
+    """
+    n = len(panels) + (heatmap is not None)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), layout="constrained", squeeze=False)
+    axes = list(axes[0])
+    if heatmap is not None:
+        xe, ye, H, X, Y, P, (xl, yl) = heatmap
+        ax = axes.pop(0)
+        mesh = ax.pcolormesh(xe, ye, H.T, cmap="viridis", shading="flat")
+        ax.contour(X, Y, P, levels=6, colors="w", linewidths=0.8)
+        fig.colorbar(mesh, ax=ax, label="density (simulation)")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title("simulation (colour), Gibbs density (contours)", fontsize=8)
+    for ax, (centers, density, curves, xlabel) in zip(axes, panels):
+        plot_density_fit(centers, density, curves, ax=ax, xlabel=xlabel)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

@@ -174,7 +174,7 @@ def test_compare_json_keys_and_unknown_names(capsys, tmp_path):
         assert len(r["steps"]) >= 6 and r["order_ci"][0] < r["order"] < r["order_ci"][1]
     assert main(["compare", "--schemes", "adam", "--no-figures"]) == 2  # before any run
     err = capsys.readouterr().err
-    assert "`method` must be one of" in err and "leapfrog" in err
+    assert "`--schemes` must be one of" in err and "leapfrog" in err
     assert main(["compare", "--problems", "banana", "--no-figures"]) == 2
     assert "rosenbrock" in capsys.readouterr().err
 

@@ -4,7 +4,7 @@ from dynopt.cli.main import main
 
 
 def test_simulate_json(capsys):
-    assert main(["simulate", "--paths", "2000", "--T", "1", "--json", "--seed", "3"]) == 0
+    assert main(["simulate", "--paths", "2000", "--T", "1", "--json", "--seed", "3", "--no-figure"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_paths"] == 2000 and out["n_diverged"] == 0
     assert sum(out["histogram_theta1"]["counts"]) + out["histogram_theta1"]["below"] + \

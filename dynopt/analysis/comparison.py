@@ -11,15 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynopt.analysis.orders import ConvergenceResult, convergence_study
+from dynopt.analysis.orders import convergence_study
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.problems import get_problem
 from dynopt.analysis.reference import reference_solution, work_precision
-from dynopt.schemes import get_scheme
+from dynopt.analysis.regime import REFERENCE_FLOOR, ComparisonResult, max_curvature, regime_check, stable_ladder
+from dynopt.problems import Problem
+from dynopt.schemes import Scheme, get_scheme
 
 __all__ = ["ProblemSetup", "STANDARD_PROBLEMS", "STANDARD_SCHEMES", "model_for",
            "default_ladder", "compare", "work_precision_study", "FRICTION"]
 
+#: times a user problem's default ladder is moved 4× finer while its regime check fails
+MAX_REFINEMENTS = 3
 #: friction λ of the damped system in the standard comparison
 FRICTION = 1.0
 
@@ -55,7 +59,7 @@ STANDARD_SCHEMES = ("euler", "heun", "rk4", "symplectic-euler", "leapfrog", "hea
 def model_for(scheme, problem, friction: float = FRICTION):
     """The continuous model a scheme is compared with: gradient flow for general-purpose
     schemes, the damped system (eq 10) for schemes that discretize it."""
-    sch = get_scheme(scheme)
+    sch = scheme if isinstance(scheme, Scheme) else get_scheme(scheme)
     if HeavyBall in sch.approximates:
         return HeavyBall(problem, friction)
     return GradientFlow(problem)
@@ -67,55 +71,93 @@ def default_ladder(scheme, setup: ProblemSetup, n_points: int = 6):
     return [int(round(n0 * 2 ** (k / 2))) for k in range(n_points)]
 
 
+def _setup(p, x0, T):
+    """(name, Problem, x0, T, ProblemSetup or None) of one entry of ``problems``."""
+    if isinstance(p, str):
+        if p not in STANDARD_PROBLEMS:
+            raise ValueError(f"`problems` entries must be Problem objects or one of {sorted(STANDARD_PROBLEMS)}; "
+                             f"got {p!r}")
+        setup = STANDARD_PROBLEMS[p]
+        start = setup.x0 if x0 is None else x0
+        return p, get_problem(p), tuple(np.ravel(start).tolist()), float(T or setup.T), setup
+    if isinstance(p, Problem):
+        if x0 is None:
+            raise ValueError(f"`x0` is required for the user problem {p.name!r} (a start point of dimension {p.dim})")
+        start = np.ravel(np.asarray(x0, float))
+        if start.shape != (p.dim,) or not np.all(np.isfinite(start)):
+            raise ValueError(f"`x0` must be {p.dim} finite numbers for problem {p.name!r}; got {x0!r}")
+        return p.name, p, tuple(start.tolist()), float(T or 1.0), None
+    raise TypeError(f"`problems` entries must be names or Problem objects; got {type(p).__name__}")
+
+
+def _scheme_arg(s):
+    """A registry name or a Scheme class (instances are run through their class)."""
+    if isinstance(s, Scheme):
+        return type(s)
+    get_scheme(s)  # raises listing METHODS
+    return s
+
+
 def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = FRICTION,
-            n_points: int = 6) -> list:
-    """Run convergence studies for every (problem, scheme) pair.
+            n_points: int = 6, x0=None) -> list:
+    """Run convergence studies for every (problem, scheme) pair, each with its regime check.
 
     Parameters
     ----------
-    problems : list of str, optional
-        Names from ``STANDARD_PROBLEMS`` (default: all three).
-    schemes : list of str, optional
-        Names from ``METHODS`` (default: ``STANDARD_SCHEMES``).
+    problems : list of str or Problem, optional
+        Names from ``STANDARD_PROBLEMS`` (default: all three) or :class:`~dynopt.problems.Problem`
+        objects (a user's own potential; needs ``x0``).
+    schemes : list of str or Scheme class, optional
+        Names from ``METHODS`` or (unregistered) scheme classes (default: ``STANDARD_SCHEMES``).
     T : float, optional
-        Override the horizon of every problem.
+        Override the horizon of every problem (default per standard problem; 1 for a user problem).
     ladder : list of int, optional
-        Override the step counts (default: :func:`default_ladder`).
+        Override the step counts.  Default: the tuned ladders of the standard problems, and for a
+        user problem :func:`~dynopt.analysis.regime.stable_ladder` (its coarsest step a quarter
+        of the stability limit at the largest Hessian eigenvalue along the reference trajectory),
+        moved 4× finer up to :data:`MAX_REFINEMENTS` times while its regime check fails.
     friction : float
         λ of the damped system.
     n_points : int
         Length of the default ladder (≥ 6 for the published comparison).
+    x0 : array_like, optional
+        Start position for user problems (overrides the standard ones' too).
 
     Returns
     -------
-    list of ConvergenceResult
+    list of ComparisonResult
+        Each with ``regime`` (:class:`~dynopt.analysis.regime.RegimeCheck`); a fit outside the
+        regime is reported as such by ``as_dict`` and the CLI, never as a plain order.
     """
-    problems = list(problems or STANDARD_PROBLEMS)
-    schemes = list(schemes or STANDARD_SCHEMES)
-    for p in problems:
-        if p not in STANDARD_PROBLEMS:
-            raise ValueError(f"`problem` must be one of {sorted(STANDARD_PROBLEMS)}; got {p!r}")
-    for s in schemes:
-        get_scheme(s)  # raises listing METHODS
+    setups = [_setup(p, x0, T) for p in (problems or list(STANDARD_PROBLEMS))]
+    schemes = [_scheme_arg(s) for s in (schemes or STANDARD_SCHEMES)]
     if T is not None and not (np.isfinite(T) and T > 0):
         raise ValueError(f"`T` must be > 0; got {T!r}")
-    out: list[ConvergenceResult] = []
+    out: list[ComparisonResult] = []
     refs = {}
-    for pname in problems:
-        setup = STANDARD_PROBLEMS[pname]
-        problem = get_problem(pname)
-        horizon = float(T or setup.T)
+    for pname, problem, start, horizon, setup in setups:
         for sname in schemes:
             model = model_for(sname, problem, friction)
+            y0 = np.asarray(start)
             key = (pname, model.kind)
             if key not in refs:
-                refs[key] = reference_solution(model, setup.x0, [horizon])
-            ref, kind = refs[key]
-            res = convergence_study(model, sname, setup.x0, horizon,
-                                    ladder or default_ladder(sname, setup, n_points), reference=ref[0],
-                                    problem_name=pname)
+                refs[key] = reference_solution(model, y0, [horizon]), max_curvature(model, y0, horizon)
+            (ref, kind), rho = refs[key]
+            steps, limit = stable_ladder(sname, rho, horizon, n_points, friction=friction)
+            if ladder is not None:
+                steps = ladder
+            elif setup is not None:
+                steps = default_ladder(sname, setup, n_points)
+            refine = ladder is None and setup is None
+            for _ in range(MAX_REFINEMENTS + 1 if refine else 1):
+                res = convergence_study(model, sname, y0, horizon, steps, reference=ref[0], problem_name=pname)
+                check = regime_check(res, limit)
+                if check.ok or min((e for e in res.errors if e), default=0.0) < 1e3 * REFERENCE_FLOOR:
+                    break
+                # pre-asymptotic: move the whole ladder 4× finer and try again
+                steps = [4 * n for n in steps]
             res.reference = kind
-            out.append(res)
+            out.append(ComparisonResult.from_result(res, check))
     return out
 
 

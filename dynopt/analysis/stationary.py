@@ -16,10 +16,16 @@ __all__ = ["gibbs_density", "density_distances", "histogram_chi2", "escape_times
 def gibbs_density(potential, temperature, lo, hi):
     """Normalised 1-D density ∝ exp(−U(x)/kT) on [lo, hi] (normaliser by ``scipy.integrate.quad``).
 
+    ``potential`` is a callable on scalars and arrays, or a 1-D :class:`~dynopt.problems.Problem`.
+    For any dimension, marginals and tests use :class:`dynopt.analysis.densities.GibbsDensity`.
+
     Returns
     -------
     (pdf, Z) : callable on arrays, float
     """
+    if hasattr(potential, "value") and getattr(potential, "dim", None) == 1:
+        problem = potential
+        potential = lambda x: problem.value(np.reshape(np.asarray(x, float), (-1, 1))).reshape(np.shape(x))  # noqa: E731
     kT = float(temperature)
     if not np.isfinite(kT) or kT <= 0:
         raise ValueError(f"`temperature` must be finite and > 0; got {temperature!r}")

@@ -4,13 +4,33 @@ from __future__ import annotations
 import json
 import sys
 
+from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
+from dynopt.symbolic.recurrences import registered_schemes
+from dynopt.symbolic.user import MODELS, user_modified_equation, user_scheme_analysis, user_stationary_density
 
 __all__ = ["register", "cmd_derive"]
 
 
 def _titles():
     return {k: DERIVATIONS[k][0] for k in sorted(DERIVATIONS)}
+
+
+def _user_derivation(args):
+    """``derive stability|modified --scheme X`` or ``derive density --expr E | --problem FILE.py:NAME``."""
+    if args.name in ("stability", "modified"):
+        if args.expr or args.problem:
+            raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
+        if not args.scheme:
+            raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
+        scheme = resolve_scheme(args.scheme, allowed=registered_schemes())
+        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+    if args.name == "density":
+        if args.scheme:
+            raise ValueError("`derive density` takes --expr or --problem, not --scheme")
+        prob = resolve_problem(args.problem, args.expr, args.vars)
+        return user_stationary_density(prob, model=args.model)
+    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; got {args.name!r}")
 
 
 def cmd_derive(args) -> int:
@@ -26,8 +46,8 @@ def cmd_derive(args) -> int:
                 print(f"{k:<{width}}  {v}")
         return 0
     try:
-        d = get_derivation(args.name)
-    except ValueError as exc:
+        d = _user_derivation(args) if (args.scheme or args.expr or args.problem) else get_derivation(args.name)
+    except (ValueError, TypeError) as exc:
         print(f"dynopt derive: error: {exc}", file=sys.stderr)
         return 2
     except NotProved as exc:
@@ -53,10 +73,23 @@ def register(subparsers):
                     "difference or differential equations: scheme coefficients (eqs 15/18), the "
                     "momentum tuning rule, consistency orders, modified equations, linear "
                     "stability regions, Polyak's optimal parameters, Fokker–Planck stationary "
-                    "densities and the small derivations of the source texts. Without NAME, lists "
+                    "densities and the small derivations of the source texts; and for your own input: "
+                    "'stability --scheme FILE.py:NAME' (characteristic polynomial, stability bound, "
+                    "consistency order of your scheme class), 'modified --scheme FILE.py:NAME' (modified "
+                    "equation to O(h²) of a momentum-form update rule) and 'density --expr EXPR' (stationary "
+                    "density of your potential, Fokker–Planck residual proved 0). Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
                     f"cannot prove an identity a derivation needs. Derivations: {names}.")
-    p.add_argument("name", nargs="?", metavar="NAME", help="derivation to run (omit to list them)")
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="derivation to run (omit to list them); with your own input: 'stability --scheme "
+                        "FILE.py:NAME', 'modified --scheme FILE.py:NAME' or 'density --expr EXPR [--model kramers]'")
+    p.add_argument("--scheme", help="stability: a scheme name or your class as FILE.py:NAME (a MomentumScheme "
+                                    f"or explicit Runge–Kutta subclass); built-in: {', '.join(registered_schemes())}")
+    p.add_argument("--expr", help='density: your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2"')
+    p.add_argument("--vars", nargs="+", metavar="NAME", help="variables of --expr in order (default: order of appearance)")
+    p.add_argument("--problem", help="density: a Problem with a sympy expression, as FILE.py:NAME")
+    p.add_argument("--model", default="langevin", choices=MODELS,
+                   help="density: overdamped Langevin (kT = σ²/2) or Kramers (kT = σ²/(2λ))")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the results as LaTeX")
     fmt.add_argument("--json", action="store_true",

@@ -1,110 +1,275 @@
-"""``dynopt simulate``: run an SDE ensemble from the command line and print its statistics."""
+"""``dynopt simulate``: run an SDE ensemble on a built-in or the user's own potential, print its
+statistics, test the final positions against the Gibbs density and draw the density figure."""
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from dynopt import dynamics
-from dynopt.engine import Histogram, Moments, simulate
-from dynopt.problems import PROBLEMS, get_problem
+from dynopt.analysis.densities import GibbsDensity
+from dynopt.cli.user_input import resolve_problem, resolve_scheme
+from dynopt.engine import FirstPassage, Moments, simulate
+from dynopt.problems import PROBLEMS
 from dynopt.schemes import METHODS
 
-__all__ = ["register", "run", "cmd_simulate", "MODELS"]
+__all__ = ["register", "run", "cmd_simulate", "MODELS", "simulate_schemes", "state_labels"]
 
 MODELS = ("langevin", "kramers")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def simulate_schemes(models=(dynamics.OverdampedLangevin, dynamics.Kramers)) -> list:
+    """Registered schemes that discretize one of ``models`` (default: the overdamped Langevin or
+    the Kramers equation)."""
+    return [k for k, cls in METHODS.items()
+            if any(issubclass(a, dynamics.SDEModel) and issubclass(m, a) for a in cls.approximates for m in models)]
+
+
+def state_labels(d: int, model: str) -> list:
+    """θ₁…θ_d, then η₁…η_d for the Kramers equation."""
+    th = [f"θ{str(i + 1).translate(_SUB)}" for i in range(d)]
+    return th + [f"η{str(i + 1).translate(_SUB)}" for i in range(d)] if model == "kramers" else th
+
+
+def _model(prob, model, sigma, friction):
+    if model == "langevin":
+        return dynamics.OverdampedLangevin(prob, sigma)
+    if model == "kramers":
+        return dynamics.Kramers(prob, friction, sigma)
+    raise ValueError(f"`model` must be one of {list(MODELS)}; got {model!r}")
+
+
+def _start(prob, m, x0, y0):
+    if x0 is not None and y0 is not None:
+        raise ValueError("give either `x0` (positions) or `y0` (the whole state), not both")
+    if y0 is not None:
+        start = np.asarray(y0, float).ravel()
+        want, what = m.state_dim, "y0"
+    else:
+        start = np.zeros(prob.dim) if x0 is None else np.asarray(x0, float).ravel()
+        want, what = prob.dim, "x0"
+    if start.shape != (want,) or not np.all(np.isfinite(start)):
+        raise ValueError(f"`{what}` must be {want} finite numbers; got {start.tolist()}")
+    return np.concatenate([start, np.zeros(m.state_dim - want)])
+
+
+def _density(m, prob, sigma, friction, hist_range, temperature):
+    """The Gibbs density to test against (None without noise or friction); built before the run
+    so that a range holding no minimum is reported before any work."""
+    kT = temperature
+    if kT is None:
+        if sigma == 0 or (isinstance(m, dynamics.Kramers) and friction == 0):
+            return None
+        kT = m.temperature if isinstance(m, dynamics.Kramers) else sigma ** 2 / 2
+    if prob.expr is None and prob.value_fn is None:
+        return None
+    try:
+        return GibbsDensity(prob, kT, hist_range)
+    except ValueError as exc:
+        raise ValueError(f"`hist_range` (--range {hist_range[0]:g} {hist_range[1]:g}): {exc}") from None
+
+
+def _density_tests(g, pos, lo, hi, bins):
+    out = []
+    edges = np.linspace(lo, hi, bins + 1)
+    for i in range(pos.shape[1]):
+        marg = g.marginal(i)
+        counts, _ = np.histogram(pos[:, i], edges)
+        out.append({**marg.ks_test(pos[:, i]),
+                    **{f"chi2_{k}": v for k, v in marg.chi2_test(counts, edges, pos.shape[0] - counts.sum()).items()}})
+    return out
 
 
 def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=0.7, friction=1.0, T=10.0,
-        dt=0.01, n_paths=10000, seed=0, y0=None, bins=40, dtype="float64", progress=None):
+        dt=0.01, n_paths=10000, seed=0, y0=None, bins=40, dtype="float64", progress=None, *, x0=None,
+        hist_range=(-3.0, 3.0), first_passage=None, temperature=None, figure=None):
     """Run an SDE ensemble and return a JSON-able summary.
 
     Parameters
     ----------
-    problem : str
-        A name from :data:`dynopt.problems.PROBLEMS`.
+    problem : str or Problem
+        A name from :data:`dynopt.problems.PROBLEMS` or a user's :class:`~dynopt.problems.Problem`.
     model : {"langevin", "kramers"}
         dθ = −∇L dt + σ dW, or dθ = η dt, dη = (−λη − ∇L) dt + σ dW.
-    scheme : str
-        A fixed-step SDE scheme from :data:`dynopt.schemes.METHODS`.
+    scheme : str or Scheme class
+        A fixed-step SDE scheme (see :func:`simulate_schemes`).
     sigma, friction, T, dt : float
         Noise amplitude σ ≥ 0, friction λ (Kramers), final time and step.
-    n_paths, seed, y0, bins, dtype, progress :
-        Ensemble size, root seed, initial state (default 0), histogram bins on [−3, 3],
-        float dtype name and progress bar (None: automatic).
+    n_paths, seed, bins, dtype, progress :
+        Ensemble size, root seed, histogram bins, float dtype name and progress bar (None: automatic).
+    x0, y0 : array_like, optional
+        Start positions (velocities 0), or the whole start state; default 0.
+    hist_range : (float, float)
+        Histogram range of every position coordinate; the Gibbs density is normalised on it and
+        must have its minimum inside it.
+    first_passage : float, optional
+        Record when θ₁ first crosses this level (from the side of the start).
+    temperature : float, optional
+        kT of the density the ensemble is tested against (default the model's: σ²/2, σ²/(2λ)).
+    figure : path-like, optional
+        Write the empirical marginal densities with the Gibbs density overlaid there (PNG).
 
     Returns
     -------
     dict
-        Final mean, variance and standard error per component, a histogram of θ_1, the
-        divergence count, seed and timings.
+        Final mean, variance and standard error per component (``labels`` names them), histograms
+        per position coordinate, KS / Wasserstein / χ² against the Gibbs density, the divergence
+        count, first passages, seed and timings.
     """
-    prob = get_problem(problem)
-    if model == "langevin":
-        m = dynamics.OverdampedLangevin(prob, sigma)
-    elif model == "kramers":
-        m = dynamics.Kramers(prob, friction, sigma)
-    else:
-        raise ValueError(f"`model` must be one of {list(MODELS)}; got {model!r}")
-    start = np.zeros(prob.dim) if y0 is None else np.asarray(y0, float)
+    prob = resolve_problem(problem) if isinstance(problem, str) else problem
+    m = _model(prob, model, sigma, friction)
+    start = _start(prob, m, x0, y0)
+    lo, hi = (float(v) for v in hist_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    g = _density(m, prob, sigma, friction, (lo, hi), temperature)
+    obs = [Moments()]
+    if first_passage is not None:
+        side = "above" if float(first_passage) > start[0] else "below"
+        obs.append(FirstPassage((0, float(first_passage), side)))
     r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, dtype=np.dtype(dtype),
-                 observers=[Moments(), Histogram(bins, (-3.0, 3.0))], keep_final=False, progress=progress)
-    mo, h = r.observations["moments"], r.observations["histogram"]
-    return {"problem": prob.name, "model": m.name, "scheme": r.method, "T": r.t_final, "dt": r.dt,
-            "n_paths": r.n_paths, "seed": r.seed, "dtype": r.dtype,
-            "mean": mo.mean[-1].tolist(), "var": mo.var[-1].tolist(), "se_mean": mo.se[-1].tolist(),
-            "n_diverged": r.n_diverged, "first_divergence_step": r.first_divergence_step, "note": r.note,
-            "histogram_theta1": {"edges": h.edges.tolist(), "counts": h.counts.tolist(),
-                                 "below": h.below, "above": h.above},
-            "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size}
+                 observers=obs, keep_final=True, progress=progress)
+    mo = r.observations["moments"]
+    pos = np.asarray(r.y_final[r.alive][:, : prob.dim], float)
+    hists = [np.histogram(pos[:, i], np.linspace(lo, hi, bins + 1))[0] for i in range(prob.dim)]
+    out = {"problem": prob.name, "model": m.name, "scheme": r.method, "T": r.t_final, "dt": r.dt,
+           "n_paths": r.n_paths, "seed": r.seed, "dtype": r.dtype, "labels": state_labels(prob.dim, model),
+           "mean": mo.mean[-1].tolist(), "var": mo.var[-1].tolist(), "se_mean": mo.se[-1].tolist(),
+           "n_diverged": r.n_diverged, "first_divergence_step": r.first_divergence_step, "note": r.note,
+           "histograms": [{"edges": np.linspace(lo, hi, bins + 1).tolist(), "counts": h.tolist(),
+                           "below": int((pos[:, i] < lo).sum()), "above": int((pos[:, i] >= hi).sum())}
+                          for i, h in enumerate(hists)],
+           "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size}
+    out["histogram_theta1"] = out["histograms"][0]
+    if g is not None and pos.shape[0] > 1:
+        out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
+    if first_passage is not None:
+        fp = r.observations["first_passage"]
+        out["first_passage"] = {"level": float(first_passage), "passed": int(fp.passed.sum()),
+                                "mean_time": float(fp.times.mean()) if fp.times.size else None,
+                                "se": float(fp.times.std(ddof=1) / np.sqrt(fp.times.size)) if fp.times.size > 1 else None}
+    if figure is not None:
+        _figure(out, g, pos, Path(figure))
+    return out
 
 
-def cmd_simulate(args) -> int:
-    """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments."""
-    try:
-        out = run(args.problem, args.model, args.scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
-                  args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False)
-    except ValueError as exc:
-        print(f"dynopt simulate: error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(out, indent=1))
-        return 0
+def _figure(out, g, pos, path):
+    """One panel per position coordinate: histogram density, Gibbs marginal, KS / W1 in the legend."""
+    from dynopt.plotting import density_panels, save_figure
+
+    panels = []
+    for i, h in enumerate(out["histograms"]):
+        edges = np.asarray(h["edges"])
+        dens = np.asarray(h["counts"]) / (max(pos.shape[0], 1) * np.diff(edges))
+        curves = {}
+        if g is not None:
+            t = out["gibbs"]["tests"][i]
+            x = np.linspace(edges[0], edges[-1], 400)
+            curves[f"Gibbs kT={g.temperature:.3g} (KS {t['ks_statistic']:.3f}, W₁ {t['wasserstein']:.3f})"] = \
+                (x, g.marginal(i).pdf(x))
+        panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, out["labels"][i]))
+    heat = None
+    if pos.shape[1] == 2:
+        edges = np.asarray(out["histograms"][0]["edges"])
+        H, xe, ye = np.histogram2d(pos[:, 0], pos[:, 1], [edges, edges], density=True)
+        grid = np.linspace(edges[0], edges[-1], 121)
+        X, Y = np.meshgrid(grid, grid)
+        P = g.pdf(np.stack([X, Y], axis=-1)) if g is not None else np.zeros_like(X)
+        heat = (xe, ye, H, X, Y, P, tuple(out["labels"][:2]))
+    save_figure(density_panels(panels, title=f"{out['model']} on {out['problem']}, {out['scheme']}",
+                               heatmap=heat), path)
+
+
+def _print(out) -> None:
     print(f"{out['model']} on {out['problem']} with {out['scheme']}, {out['n_paths']} paths, T={out['T']:g}, "
           f"dt={out['dt']:g}, seed={out['seed']}")
-    for i, (m, v, s) in enumerate(zip(out["mean"], out["var"], out["se_mean"])):
-        print(f"  y[{i}]: mean {m:+.5f} ± {s:.1e}   var {v:.5f}")
+    for lab, m, v, s in zip(out["labels"], out["mean"], out["var"], out["se_mean"]):
+        print(f"  {lab}: mean {m:+.5f} ± {s:.1e}   var {v:.5f}")
+    if "gibbs" in out:
+        print(f"  against the Gibbs density, kT = {out['gibbs']['temperature']:.4g} on {out['gibbs']['range']}:")
+        for lab, t in zip(out["labels"], out["gibbs"]["tests"]):
+            print(f"  {lab}: KS {t['ks_statistic']:.4f} (p = {t['ks_pvalue']:.3g})   W₁ {t['wasserstein']:.4f}   "
+                  f"χ² {t['chi2_chi2']:.1f}/{t['chi2_dof']} (p = {t['chi2_pvalue']:.3g})")
+    if "first_passage" in out:
+        fp = out["first_passage"]
+        mean = "—" if fp["mean_time"] is None else f"{fp['mean_time']:.4g} ± {fp['se'] or 0:.2g}"
+        print(f"  first passage of θ₁ across {fp['level']:g}: {fp['passed']} of {out['n_paths']} paths, mean time {mean}")
     if out["n_diverged"]:
         print(f"  {out['note']}")
     print(f"  {out['seconds']:.2f} s")
+
+
+def cmd_simulate(args) -> int:
+    """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments (before any
+    file is written)."""
+    try:
+        problem = resolve_problem(args.problem if args.problem or args.expr else "double_well",
+                                  args.expr, args.vars)
+        scheme = resolve_scheme(args.scheme, allowed=simulate_schemes())
+        figure = None if args.no_figure else Path(args.out) / "density.png"
+        out = run(problem, args.model, scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
+                  args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
+                  x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,
+                  temperature=args.temperature, figure=figure)
+    except (ValueError, TypeError) as exc:
+        print(f"dynopt simulate: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out, indent=1, ensure_ascii=False))
+        return 0
+    _print(out)
+    if figure is not None:
+        print(f"  figure written to {figure}")
     return 0
 
 
 def register(subparsers):
     """Add the ``simulate`` subcommand to the ``dynopt`` parser; returns its parser."""
     p = subparsers.add_parser(
-        "simulate", help="run an SDE ensemble (Langevin or Kramers) and print its statistics (writes nothing)",
+        "simulate", help="run an SDE ensemble (Langevin or Kramers) on a built-in or your own potential; "
+                         "tests it against the Gibbs density (writes ./dynopt-simulate/density.png)",
         description="Run n paths of the overdamped Langevin equation dθ = −∇L dt + σ dW or the Kramers "
-                    "equation dθ = η dt, dη = (−λη − ∇L) dt + σ dW on a built-in problem with a fixed-step "
-                    "SDE scheme, streaming (memory independent of the steps), and print the final mean and "
-                    "variance per state component, the number of diverged paths and (with --json) a "
-                    "histogram of θ_1 on [−3, 3]. Writes no files.")
-    p.add_argument("--problem", default="double_well", help=f"one of {', '.join(sorted(PROBLEMS))}")
+                    "equation dθ = η dt, dη = (−λη − ∇L) dt + σ dW with a fixed-step SDE scheme, "
+                    "streaming, on a built-in problem, a sympy expression (--expr) or a Problem from "
+                    "your file (--problem FILE.py:NAME). Prints the final mean and variance per state "
+                    "component (θ₁…, η₁…), the number of diverged paths, and the KS, Wasserstein and χ² "
+                    "distances of each position coordinate to the Gibbs density exp(−L/kT)/Z "
+                    "(kT = σ²/2 overdamped, σ²/(2λ) Kramers) on the histogram range; writes a density "
+                    "figure to --out unless --no-figure.")
+    p.add_argument("--problem",
+                   help=f"(default double_well) a built-in problem ({', '.join(sorted(PROBLEMS))}) or FILE.py:NAME (a Problem, "
+                        "or a function returning one; path relative to the working directory)")
+    p.add_argument("--expr", help='the potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2 + 0.3*x"')
+    p.add_argument("--vars", nargs="+", metavar="NAME",
+                   help="variables of --expr in order (default: in order of appearance)")
     p.add_argument("--model", default="langevin", choices=MODELS)
     p.add_argument("--scheme", default="euler-maruyama",
-                   help="SDE scheme: " + ", ".join(k for k in sorted(METHODS) if "-" in k or k in
-                                                   ("milstein", "baoab", "obabo", "aboba")))
+                   help=f"SDE scheme for --model langevin: {', '.join(simulate_schemes((dynamics.OverdampedLangevin,)))}; "
+                        f"for --model kramers: {', '.join(simulate_schemes((dynamics.Kramers,)))}; or FILE.py:NAME")
     p.add_argument("--sigma", type=float, default=0.7, help="noise amplitude σ ≥ 0 (default 0.7)")
     p.add_argument("--friction", type=float, default=1.0, help="λ for --model kramers (default 1)")
     p.add_argument("--T", type=float, default=10.0, help="final time (default 10)")
     p.add_argument("--dt", type=float, default=0.01, help="step (default 0.01)")
     p.add_argument("--paths", type=int, default=10000, help="number of paths (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.add_argument("--y0", type=float, nargs="+", help="initial state (default 0)")
+    p.add_argument("--x0", type=float, nargs="+", help="start position θ (velocities 0; default 0)")
+    p.add_argument("--y0", type=float, nargs="+", help="whole start state (θ, then η for Kramers)")
+    p.add_argument("--range", type=float, nargs=2, default=(-3.0, 3.0), metavar=("LO", "HI"),
+                   help="histogram range of every θ coordinate, also the box of the Gibbs density (default −3 3)")
     p.add_argument("--bins", type=int, default=40, help="histogram bins (default 40)")
+    p.add_argument("--temperature", type=float,
+                   help="kT of the density to test against (default σ²/2, or σ²/(2λ) for Kramers)")
+    p.add_argument("--first-passage", type=float, metavar="LEVEL",
+                   help="report when θ₁ first crosses LEVEL (mean time and standard error)")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", default="dynopt-simulate", metavar="DIR", help="figure directory (default ./dynopt-simulate)")
+    p.add_argument("--no-figure", action="store_true", help="write no figure")
+    p.add_argument("--json", action="store_true", help="print JSON (unicode kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)
     return p

@@ -100,7 +100,7 @@ def _loop_head(args, n_terms, dtype, dims, d_of="y"):
     """The kernel's signature, buffers and loops down to one alive path ``i``; the sizes
     d, m are constants so that the compiler unrolls the per-component loops."""
     _, pre, per_path = _draws(n_terms, None, dtype)
-    return ([f"@njit(cache=True, nogil=True)", f"def run({args.replace(', m,', ', m_given,')}):",
+    return (["@njit(cache=True, nogil=True)", f"def run({args.replace(', m,', ', m_given,')}):",
              f"    nb = {d_of}.shape[0]",
              f"    d = {int(dims[0])}",
              f"    m = {int(dims[1])}",

@@ -19,6 +19,7 @@ from dynopt.engine import kernels
 from dynopt.engine.absorb import Absorption
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, step_count
+from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import Observer, _results
 from dynopt.engine.split import block_groups
 from dynopt.schemes import get_scheme
@@ -84,7 +85,8 @@ class EnsembleOptions:
 
 @dataclass
 class EnsembleResult:
-    """Result of :func:`simulate`.
+    """Result of :func:`simulate`, in the vocabulary of :mod:`dynopt.engine.results` (``times``,
+    ``states``, ``final_state``, ``final_positions``), shared with ODE solutions.
 
     Attributes
     ----------
@@ -95,11 +97,11 @@ class EnsembleResult:
     seed : int
         Entropy of the root SeedSequence (rerun with ``seed=SeedSequence(seed)``).
     y_final : ndarray (n_paths, state_dim) or None
-        Final states (``keep_final=True``); rows of diverged paths are NaN.
+        Final states (``keep_final=True``); rows of diverged paths are NaN.  Also ``final_state``.
     times, paths : ndarray or None
-        Saved (thinned) trajectory, only with ``save_every``.
+        Saved (thinned) trajectory, only with ``save_every``; ``paths`` is also ``states``.
     observations : dict
-        Observer name → its result.
+        Observer name → its result; each is also an attribute (``result.moments``).
     n_diverged : int
         Paths that blew up (non-finite or |y| > BLOWUP); they are excluded from every
         statistic and ``note`` says so.
@@ -109,6 +111,8 @@ class EnsembleResult:
         Detection step per path, −1 if it did not diverge.
     grad_evals : int
         Drift (gradient) evaluations per path, as counted by the scheme in its state.
+    model : Model or None
+        The model simulated (gives ``final_positions``).
     """
 
     t_final: float
@@ -131,6 +135,15 @@ class EnsembleResult:
     note: str = ""
     grad_evals: int = 0
     backend: str = "numpy"
+    model: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: observers by name as attributes
+        obs = self.__dict__.get("observations") or {}
+        if name in obs:
+            return obs[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or observer {name!r} "
+                             f"(observers: {sorted(obs)})")
 
     @property
     def diverged_fraction(self) -> float:
@@ -144,11 +157,24 @@ class EnsembleResult:
     def diverged(self) -> bool:
         return self.n_diverged > 0
 
-    def final_positions(self, model):
-        """θ of the non-diverged paths at the final time, shape (n_alive, d)."""
-        if self.y_final is None:
-            raise ValueError("run with keep_final=True to get the final states")
-        return model.position(self.y_final[self.alive])
+    @property
+    def states(self):
+        """Saved states (``paths``), shape (k, n_paths, state_dim), or None without ``save_every``."""
+        return self.paths
+
+    @property
+    def final_state(self):
+        """Final states (``y_final``), shape (n_paths, state_dim), or None without ``keep_final``."""
+        return self.y_final
+
+    @property
+    def final_positions(self):
+        """θ of the non-diverged paths at the final time, shape (n_alive, d); also callable as
+        ``final_positions(model)``."""
+        recompute = lambda m: final_positions(self.y_final, m, self.alive)  # noqa: E731
+        if self.model is None:
+            return FinalPositions(np.empty((0, 0)), recompute)
+        return FinalPositions(recompute(self.model), recompute)
 
 
 class Run(NamedTuple):
@@ -431,7 +457,8 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
         y_final=out.y_final, times=run.t0 + run.dt * np.array(run.save_k) if run.opts.save_every else None,
         paths=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
         diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
-        dtype=run.opts.dtype.name, seconds=seconds, note=note, grad_evals=out.grad_evals)
+        dtype=run.opts.dtype.name, seconds=seconds, note=note, grad_evals=out.grad_evals,
+        model=run.model)
 
 
 def _run_part(task):

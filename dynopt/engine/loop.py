@@ -6,12 +6,13 @@ loop in dynopt: ensembles, optimizer runs and sweeps.
 from __future__ import annotations
 
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
 from dynopt.schemes import get_scheme
+from dynopt.engine.results import FinalPositions, final_positions
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
 
@@ -33,17 +34,18 @@ def blown_up(x) -> bool:
 
 @dataclass
 class Solution:
-    """Result of :func:`integrate`.
+    """Result of :func:`integrate`, in the vocabulary of :mod:`dynopt.engine.results` (``times``,
+    ``states``, ``final_state``, ``final_positions``), shared with ensembles.
 
     Attributes
     ----------
     t : ndarray, shape (k,)
         Times at which states were saved (always includes the final time if the run
-        finished).
+        finished); also ``times``.
     y : ndarray, shape (k, n_paths, state_dim)
-        Saved model states (``scheme.output``).
+        Saved model states (``scheme.output``); also ``states``.
     y_final : ndarray, shape (n_paths, state_dim)
-        The last state reached (at ``t[-1]``).
+        The last state reached (at ``t[-1]``); also ``final_state``.
     method : str
     dt : float
     n_steps : int
@@ -57,6 +59,8 @@ class Solution:
         Gradient evaluations per path actually made, as counted by the scheme in its
         state: those of its start (e.g. the half-step velocity) and of every step
         (for implicit schemes, every nonlinear iteration).
+    model : Model or None
+        The model integrated (gives ``final_positions``).
     """
 
     t: np.ndarray
@@ -68,10 +72,34 @@ class Solution:
     diverged_step: Optional[int]
     grad_evals: int
     stopped_step: Optional[int] = None
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def diverged(self) -> bool:
         return self.diverged_step is not None
+
+    @property
+    def times(self) -> np.ndarray:
+        """Saved times (``t``)."""
+        return self.t
+
+    @property
+    def states(self) -> np.ndarray:
+        """Saved states (``y``), shape (k, n_paths, state_dim)."""
+        return self.y
+
+    @property
+    def final_state(self) -> np.ndarray:
+        """The last state (``y_final``), shape (n_paths, state_dim)."""
+        return self.y_final
+
+    @property
+    def final_positions(self):
+        """Final positions θ, shape (n_paths, d) (needs the model: ``integrate`` records it)."""
+        if self.model is None:
+            raise ValueError("this Solution carries no model: use position(model)")
+        return FinalPositions(final_positions(self.y_final, self.model),
+                              lambda m: final_positions(self.y_final, m))
 
     def position(self, model):
         """Final positions θ, shape ``(n_paths, d)``."""
@@ -158,7 +186,8 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         ts.append(t0 + done * dt)
         ys.append(final)
     return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
-                    n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped)
+                    n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped,
+                    model=model)
 
 
 def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys):

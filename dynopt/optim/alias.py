@@ -23,6 +23,24 @@ update θ += (1+μ)v_t − μv_{t−1} of npnet-001, which takes the gradient at
 θ = w + μv; ``sutskever`` evaluates the gradient at the look-ahead point w + μv
 (Sutskever, Martens, Dahl & Hinton 2013): :func:`step` does that through the
 transformation's ``lookahead``.  The three give the same w-iterates up to θ = w + μv.
+In an optax-style loop (``update`` then ``apply_updates``) the ``sutskever`` Nesterov needs its
+gradient at ``opt.lookahead(params, state)``; ``update`` raises if that point was not asked for,
+so the loop cannot silently run plain heavy ball.  Every other convention takes the gradient at
+``params`` and gives the same iterates in such a loop as :func:`step`.
+
+Where the defaults differ from optax's
+--------------------------------------
+- SGD/Nesterov: optax's ``trace(nesterov=True)`` is the ``pytorch`` form (g + μ·b); ``optax.sgd``
+  puts lr outside the trace, as ``pytorch`` does.
+- RMSProp: optax puts eps inside the root, √(s + eps) (``eps_in_sqrt=True``), eps = 1e-8, with
+  ρ = 0.9: ``rmsprop(lr, 0.9, eps=1e-8, convention="d2l")``.  The ``pytorch`` default divides
+  by √s + eps.
+- Adagrad: optax starts the accumulator at 0.1 and uses √(s + eps), eps = 1e-7:
+  ``adagrad(lr, eps=1e-7, initial_accumulator_value=0.1, convention="d2l")``.  The ``pytorch``
+  default starts at 0 with √s + 1e-10.
+- Adam: optax's defaults (eps = 1e-8 outside the root, bias correction) are the ``pytorch``
+  convention's.
+(optax defaults as of optax 0.2.)
 """
 from __future__ import annotations
 from dynopt.engine import blown_up
@@ -111,7 +129,10 @@ def sgd(lr, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = Fals
     dampening : float
         PyTorch's dampening d ∈ [0, 1] (not with Nesterov in the pytorch convention).
     nesterov : bool
-        Nesterov momentum in the convention's form (see the module docstring).
+        Nesterov momentum in the convention's form (see the module docstring).  With
+        ``convention="sutskever"`` the gradient must be taken at ``opt.lookahead(params, state)``:
+        :func:`step` does it; an optax-style loop must too (``update`` raises otherwise).
+        ``convention="pytorch"`` is optax's Nesterov.
     weight_decay, l1 : float
         Coupled L2 (g += wd·p) and L1 (g += l1·sign p) regularization, ≥ 0.
     decoupled_weight_decay : float
@@ -157,7 +178,9 @@ def adagrad(lr, eps: Optional[float] = None, initial_accumulator_value: float = 
     """Adagrad (Duchi, Hazan & Singer 2011): s += g², p −= lr·g/(√s + eps); 1 gradient/step.
 
     ``eps=None`` takes the convention's default (PyTorch 1e-10 outside the root; d2l 1e-6
-    and npnet 1e-8 inside).  Other parameters as in :func:`sgd`.
+    and npnet 1e-8 inside).  Other parameters as in :func:`sgd`.  optax's adagrad differs
+    from the default in both the start value (0.1) and eps (1e-7, inside the root): match it with
+    ``adagrad(lr, eps=1e-7, initial_accumulator_value=0.1, convention="d2l")``.
     """
     conv = _convention(convention)
     pieces = _regularizers(weight_decay, l1)
@@ -173,7 +196,9 @@ def rmsprop(lr, decay: float = 0.9, eps: Optional[float] = None, *, weight_decay
 
     ``decay`` is ρ (PyTorch's ``alpha``, default 0.99 there; d2l's γ, npnet's decay_rate).
     ``eps=None`` takes the convention's default: PyTorch 1e-8 outside the root, d2l 1e-6
-    inside √(s + eps), npnet 1e-8 inside.  Other parameters as in :func:`sgd`.
+    inside √(s + eps), npnet 1e-8 inside.  Other parameters as in :func:`sgd`.  optax's
+    rmsprop puts eps inside the root (√(s + eps), eps = 1e-8, ρ = 0.9), unlike the PyTorch default:
+    match it with ``rmsprop(lr, 0.9, eps=1e-8, convention="d2l")``.
     """
     conv = _convention(convention)
     pieces = _regularizers(weight_decay, l1)

@@ -257,7 +257,9 @@ def trace(decay: float, dampening: float = 0.0, nesterov: Optional[str] = None):
     nesterov : {None, "torch", "reparametrized", "lookahead"}
         ``"torch"``: output u + μ v_new.  ``"reparametrized"`` (npnet-001):
         output (1+μ) v_new − μ v_old.  ``"lookahead"`` (Sutskever 2013): output v_new and
-        declare the gradient point p + μ v (use after the lr scaling only).
+        declare the gradient point p + μ v (use after the lr scaling only); ``update`` then
+        raises unless ``lookahead(params, state)`` was called for that state first, so a loop
+        that takes the gradient at ``params`` cannot run it as plain heavy ball by mistake.
     """
     mu = _check_beta(decay, "momentum")
     damp = check_finite_param(dampening, "dampening", low=0.0, high=1.0)
@@ -268,7 +270,20 @@ def trace(decay: float, dampening: float = 0.0, nesterov: Optional[str] = None):
     def init(params):
         return TraceState(0, tree_map(lambda p: np.zeros_like(np.asarray(p, dtype=float)), params))
 
+    # the look-ahead form needs the gradient at p + μv: an optax-style loop that evaluates it at
+    # p would silently give heavy-ball iterates, so update refuses a state whose look-ahead
+    # point was not asked for (step() and the documented loop ask for it first)
+    asked = set()
+
     def update(updates, state, params=None):
+        if nesterov == "lookahead":
+            if id(state.velocity) not in asked:
+                raise ValueError(
+                    "Nesterov with convention='sutskever' takes the gradient at the look-ahead point "
+                    "w + μv: use optim.step(opt, grad_fn, params, state), or in an optax-style loop "
+                    "g = grad_fn(opt.lookahead(params, state)) before opt.update(g, state, params); "
+                    "convention='pytorch' is optax's own Nesterov (gradient at the parameters)")
+            asked.discard(id(state.velocity))
         if state.count == 0:
             v_new = tree_map(lambda u: np.array(u, dtype=float), updates)
         else:
@@ -284,6 +299,7 @@ def trace(decay: float, dampening: float = 0.0, nesterov: Optional[str] = None):
     lookahead = None
     if nesterov == "lookahead":
         def lookahead(params, state):
+            asked.add(id(state.velocity))
             return tree_map(lambda p, v: np.asarray(p, dtype=float) + mu * v, params, state.velocity)
 
     return GradientTransformation(init, update, lookahead)

@@ -1,0 +1,247 @@
+"""The Gibbs density exp(−L(θ)/kT)/Z of a problem in any dimension, as a frozen-distribution-like
+object: ``pdf``, ``logpdf``, ``normaliser``, ``marginal(i)``, 1-D ``cdf``, bin probabilities and
+χ² / Kolmogorov–Smirnov tests of ensembles against it.
+
+The temperature comes from the model when one is given: kT = σ²/2 for the overdamped Langevin
+equation, σ²/(2λ) for the θ-marginal of the Kramers equation.  The density lives on a box
+(``bounds``); the normaliser is computed by ``scipy.integrate`` in 1-D and 2-D and by Monte Carlo
+with its standard error beyond.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate as sint
+from scipy import stats
+
+from dynopt.dynamics import Kramers, OverdampedLangevin
+from dynopt.problems import Problem
+from dynopt.checks import as_generator
+
+__all__ = ["GibbsDensity", "Marginal", "gibbs"]
+
+
+def _temperature(source, temperature):
+    if temperature is not None:
+        kT = float(temperature)
+    elif isinstance(source, (OverdampedLangevin, Kramers)):
+        kT = float(source.temperature) if isinstance(source, Kramers) else \
+            float(source.scalar_sigma) ** 2 / 2 if source.scalar_sigma is not None else np.nan
+    else:
+        raise ValueError("`temperature` is required unless a Langevin or Kramers model is given")
+    if not np.isfinite(kT) or kT <= 0:
+        raise ValueError(f"`temperature` must be finite and > 0; got {kT!r} "
+                         "(a Kramers model with λ = 0 or σ = 0 has no Gibbs density)")
+    return kT
+
+
+def _problem(source):
+    if isinstance(source, Problem):
+        return source
+    if isinstance(source, (OverdampedLangevin, Kramers)) and isinstance(source.problem, Problem):
+        return source.problem
+    raise TypeError(f"`source` must be a Problem or an OverdampedLangevin/Kramers model; "
+                    f"got {type(source).__name__}")
+
+
+class Marginal:
+    """A 1-D density tabulated on a fine grid (a marginal of a :class:`GibbsDensity`)."""
+
+    def __init__(self, grid, density):
+        self.grid = np.asarray(grid, float)
+        dens = np.clip(np.asarray(density, float), 0.0, None)
+        self._cdf = sint.cumulative_trapezoid(dens, self.grid, initial=0.0)
+        total = self._cdf[-1]
+        self._pdf, self._cdf = dens / total, self._cdf / total
+        self.bounds = (float(self.grid[0]), float(self.grid[-1]))
+
+    def pdf(self, x):
+        """Density at ``x`` (0 outside the box)."""
+        x = np.asarray(x, float)
+        return np.where((x >= self.bounds[0]) & (x <= self.bounds[1]), np.interp(x, self.grid, self._pdf), 0.0)
+
+    def logpdf(self, x):
+        """log of :meth:`pdf` (−inf outside the box)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(x))
+
+    def cdf(self, x):
+        """Distribution function (0 below the box, 1 above)."""
+        return np.interp(np.asarray(x, float), self.grid, self._cdf, left=0.0, right=1.0)
+
+    def bin_probabilities(self, edges):
+        """Probability of each bin ``[edges[k], edges[k+1])``."""
+        return np.diff(self.cdf(np.asarray(edges, float)))
+
+    def ks_test(self, samples) -> dict:
+        """Kolmogorov–Smirnov test of 1-D ``samples`` (scipy.stats.kstest) and the Wasserstein-1
+        distance ∫|F_n − F| on the grid."""
+        x = np.asarray(samples, float).ravel()
+        ks = stats.kstest(x, self.cdf)
+        Fn = np.searchsorted(np.sort(x), self.grid, side="right") / x.size
+        w1 = float(sint.trapezoid(np.abs(Fn - self._cdf), self.grid))
+        return {"ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue), "wasserstein": w1,
+                "n": int(x.size)}
+
+    def chi2_test(self, counts, edges, outside: int = 0) -> dict:
+        """Pearson χ² (scipy.stats) of histogram ``counts`` on ``edges`` against this density;
+        ``outside`` samples beyond the edges form one more cell.  Cells with expected count
+        below 5 are pooled into their neighbour-free remainder cell."""
+        counts = np.asarray(counts, float).ravel()
+        p = self.bin_probabilities(edges)
+        obs = np.append(counts, float(outside))
+        exp_p = np.append(p, max(0.0, 1.0 - p.sum()))
+        n = obs.sum()
+        keep = exp_p * n >= 5
+        obs_k = np.append(obs[keep], obs[~keep].sum())
+        exp_k = np.append(exp_p[keep], exp_p[~keep].sum()) * n
+        if exp_k[-1] < 5:  # the pooled remainder is too small to test on its own: merge it
+            obs_k[-2] += obs_k[-1]
+            exp_k[-2] += exp_k[-1]
+            obs_k, exp_k = obs_k[:-1], exp_k[:-1]
+        chi2 = float(((obs_k - exp_k) ** 2 / exp_k).sum())
+        dof = obs_k.size - 1
+        return {"chi2": chi2, "dof": int(dof), "pvalue": float(stats.chi2.sf(chi2, dof)), "n": int(n)}
+
+
+class GibbsDensity(Marginal):
+    """The density exp(−L(θ)/kT)/Z on a box, for a problem of any dimension.
+
+    Parameters
+    ----------
+    source : Problem, OverdampedLangevin or Kramers
+        The potential L (a model also gives the temperature).
+    temperature : float, optional
+        kT > 0; default from the model: σ²/2 (overdamped), σ²/(2λ) (Kramers, θ-marginal).
+    bounds : (lo, hi) or sequence of d such pairs
+        The box the density is normalised on (and zero outside).
+    n_mc : int
+        Monte Carlo samples for the normaliser and marginals when d > 2.
+    seed : int, SeedSequence or Generator
+        Randomness of the Monte Carlo normaliser (d > 2 only).
+
+    Attributes
+    ----------
+    dim, temperature, bounds, normaliser, normaliser_se, u_min
+        ``normaliser`` is Z of exp(−(L − u_min)/kT) over the box; ``normaliser_se`` is 0 for
+        quadrature (its error estimate is in ``quad_error``) and the Monte Carlo standard error
+        beyond 2-D.
+
+    Raises
+    ------
+    ValueError
+        A non-positive temperature, a malformed box, or a potential whose minimum on the box lies
+        on its boundary (no minimum inside the range: the density would be cut off).
+    """
+
+    def __init__(self, source, temperature=None, bounds=(-3.0, 3.0), *, n_mc: int = 200_000, seed=0,
+                 grid_points: int = 2001):
+        self.problem = _problem(source)
+        self.temperature = _temperature(source, temperature)
+        d = self.dim = self.problem.dim
+        b = np.asarray(bounds, float)
+        if b.shape == (2,):
+            b = np.tile(b, (d, 1))
+        if b.shape != (d, 2) or not np.all(np.isfinite(b)) or not np.all(b[:, 1] > b[:, 0]):
+            raise ValueError(f"`bounds` must be (lo, hi) or {d} pairs with hi > lo; got {bounds!r}")
+        self.box = b
+        self.bounds = tuple(tuple(map(float, r)) for r in b) if d > 1 else tuple(map(float, b[0]))
+        self.u_min = self._check_minimum(grid_points)
+        self.quad_error = 0.0
+        self.normaliser_se = 0.0
+        if d == 1:
+            self.normaliser, self.quad_error = sint.quad(lambda x: float(self._weight(np.array([[x]]))[0]),
+                                                         *b[0], limit=400)
+            Marginal.__init__(self, np.linspace(*b[0], grid_points),
+                              self._weight(np.linspace(*b[0], grid_points)[:, None]))
+        elif d == 2:
+            f = lambda y, x: float(self._weight(np.array([[x, y]]))[0])  # noqa: E731
+            self.normaliser, self.quad_error = sint.dblquad(f, *b[0], *b[1], epsabs=1e-10, epsrel=1e-8)
+        else:
+            rng = as_generator(seed)
+            pts = b[:, 0] + (b[:, 1] - b[:, 0]) * rng.random((int(n_mc), d))
+            w = self._weight(pts)
+            vol = float(np.prod(b[:, 1] - b[:, 0]))
+            self.normaliser = vol * float(w.mean())
+            self.normaliser_se = vol * float(w.std(ddof=1)) / np.sqrt(w.size)
+            self._mc = (pts, w)
+        self._marginals = {}
+
+    def _weight(self, pts):
+        return np.exp(-(self.problem.value(pts) - self.u_min) / self.temperature)
+
+    def _check_minimum(self, grid_points):
+        """Smallest L on a grid of the box; it must lie inside, not on the boundary."""
+        n = max(5, int(round(grid_points ** (1.0 / self.dim)))) if self.dim > 1 else grid_points
+        n = min(n, 401 if self.dim == 2 else n)
+        axes = [np.linspace(lo, hi, n) for lo, hi in self.box]
+        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
+        u = self.problem.value(mesh)
+        if not np.all(np.isfinite(u)):
+            raise ValueError(f"`bounds`: the potential of {self.problem.name!r} is not finite on the box {self.bounds}")
+        k = int(np.argmin(u))
+        idx = np.unravel_index(k, (n,) * self.dim)
+        if any(i in (0, n - 1) for i in idx):
+            raise ValueError(f"`bounds`: the potential of {self.problem.name!r} has no minimum inside "
+                             f"{self.bounds} (its smallest value on the box is at the boundary point "
+                             f"{mesh[k].tolist()}); widen the range or check the expression")
+        return float(u[k])
+
+    def _points(self, x):
+        x = np.asarray(x, float)
+        if self.dim == 1 and (x.ndim == 0 or x.shape[-1] != 1):
+            return x.reshape(-1, 1), x.shape
+        return x.reshape(-1, self.dim), x.shape[:-1]
+
+    def logpdf(self, x):
+        """log density at points ``x`` (shape ``(..., d)``; in 1-D also any shape); −inf outside the box."""
+        pts, shape = self._points(x)
+        inside = np.all((pts >= self.box[:, 0]) & (pts <= self.box[:, 1]), axis=1)
+        out = -(self.problem.value(pts) - self.u_min) / self.temperature - np.log(self.normaliser)
+        return np.where(inside, out, -np.inf).reshape(shape)
+
+    def pdf(self, x):
+        """Density at points ``x`` (see :meth:`logpdf`)."""
+        return np.exp(self.logpdf(x))
+
+    def cdf(self, x):
+        """Distribution function (1-D densities only; use ``marginal(i).cdf`` otherwise)."""
+        if self.dim != 1:
+            raise ValueError(f"`cdf` is defined for 1-D densities; this one has d = {self.dim}: use marginal(i)")
+        return Marginal.cdf(self, x)
+
+    def marginal(self, i: int = 0) -> Marginal:
+        """The density of coordinate ``i`` (quadrature in 2-D, weighted Monte Carlo beyond)."""
+        if not (isinstance(i, (int, np.integer)) and 0 <= i < self.dim):
+            raise ValueError(f"`i` must be an integer in [0, {self.dim}); got {i!r}")
+        if self.dim == 1:
+            return self
+        if i not in self._marginals:
+            lo, hi = self.box[i]
+            if self.dim == 2:
+                grid = np.linspace(lo, hi, 401)
+                j = 1 - i
+                other = np.linspace(*self.box[j], 801)
+                pts = np.empty((other.size, 2))
+                dens = []
+                for x in grid:
+                    pts[:, i], pts[:, j] = x, other
+                    dens.append(sint.simpson(self._weight(pts), x=other))
+                self._marginals[i] = Marginal(grid, dens)
+            else:
+                pts, w = self._mc
+                counts, edges = np.histogram(pts[:, i], bins=100, range=(lo, hi), weights=w)
+                self._marginals[i] = Marginal(0.5 * (edges[1:] + edges[:-1]), counts)
+        return self._marginals[i]
+
+    def bin_probabilities(self, edges, i: int = 0):
+        """Probabilities of the bins ``edges`` of coordinate ``i``."""
+        return Marginal.bin_probabilities(self.marginal(i), edges) if self.dim > 1 else \
+            Marginal.bin_probabilities(self, edges)
+
+    def __repr__(self):
+        return f"GibbsDensity({self.problem.name!r}, d={self.dim}, kT={self.temperature:g}, bounds={self.bounds})"
+
+
+def gibbs(source, temperature=None, bounds=(-3.0, 3.0), **kwargs) -> GibbsDensity:
+    """Shorthand for :class:`GibbsDensity`."""
+    return GibbsDensity(source, temperature, bounds, **kwargs)
