@@ -300,3 +300,19 @@ def test_gibbs_density_function_takes_a_problem():
     pdf, Z = gibbs_density(p, 0.5, -3, 3)
     g = GibbsDensity(p, 0.5, (-3, 3))
     assert pdf(0.3) == pytest.approx(float(g.pdf(0.3)), rel=1e-8)
+
+
+def test_derive_map_from_own_difference_equations_cli(capsys):
+    # the staggered leapfrog (kexue-5655 eqs 13-14) in the user's own symbols, through the CLI
+    assert main(["derive", "map", "--eq", "(q1-q0)/gam = e1", "--eq", "(e1-e0)/gam = -lam*(e1+e0)/2 - G",
+                 "--unknowns", "q1", "e1", "--v-next", "gam*e1", "--old", "e0=v/gam", "--gradient", "G",
+                 "--positive", "gam", "lam", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    gam, lam = sp.symbols("gam lam", positive=True)
+    loc = {"gam": gam, "lam": lam}
+    assert sp.simplify(sp.sympify(out["beta"], locals=loc) - (2 - lam * gam) / (2 + lam * gam)) == 0
+    assert sp.simplify(sp.sympify(out["alpha"], locals=loc) - 2 * gam ** 2 / (2 + lam * gam)) == 0
+    # a malformed equation is a one-line error naming the option, exit status 2
+    assert main(["derive", "map", "--eq", "(q1-q0/gam = e1", "--unknowns", "q1", "--v-next", "e1",
+                 "--old", "e0=v", "--gradient", "G"]) == 2
+    assert "`--eq`" in capsys.readouterr().err

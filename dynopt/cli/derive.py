@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
 from dynopt.symbolic.recurrences import registered_schemes
-from dynopt.symbolic.user import MODELS, user_modified_equation, user_scheme_analysis, user_stationary_density
+from dynopt.symbolic.user import MODELS, momentum_map, user_modified_equation, user_scheme_analysis, user_stationary_density
 
 __all__ = ["register", "cmd_derive"]
 
@@ -16,8 +17,52 @@ def _titles():
     return {k: DERIVATIONS[k][0] for k in sorted(DERIVATIONS)}
 
 
+def _parse(text, option, names):
+    """A sympy expression from the command line, in the symbols ``names``."""
+    from sympy.parsing.sympy_parser import parse_expr
+
+    try:
+        return parse_expr(text, local_dict=names, evaluate=True)
+    except Exception as exc:  # sympy raises many types for bad input
+        raise ValueError(f"`{option}` cannot be parsed by sympy: {text!r} ({type(exc).__name__}: {exc})") from None
+
+
+def _map_from_equations(args):
+    """``derive map --eq LHS=RHS ... --unknowns ... --v-next E --old S=E ... --gradient G``."""
+    import sympy as sp
+
+    if not (args.eq and args.unknowns and args.v_next and args.old and args.gradient):
+        raise ValueError("`derive map` needs --eq (one per equation), --unknowns, --v-next, --old and --gradient")
+    words = set()
+    for text in [*args.eq, *args.old, args.v_next, *args.unknowns, args.gradient]:
+        words |= set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+    positive = set(args.positive or [])
+    funcs = {"exp", "sqrt", "log", "sin", "cos", "tanh"}
+    names = {w: sp.Symbol(w, positive=True) if w in positive else sp.Symbol(w, real=True)
+             for w in words - funcs}
+
+    def equation(text, option):
+        if text.count("=") != 1:
+            raise ValueError(f"`{option}` must be one equation LHS = RHS; got {text!r}")
+        lhs, rhs = text.split("=")
+        return sp.Eq(_parse(lhs, option, names), _parse(rhs, option, names))
+
+    eqs = [equation(t, "--eq") for t in args.eq]
+    old = {}
+    for t in args.old:
+        e = equation(t, "--old")
+        if not isinstance(e.lhs, sp.Symbol):
+            raise ValueError(f"`--old` must name one old variable on the left, e.g. e_old=v/gam; got {t!r}")
+        old[e.lhs] = e.rhs
+    unknowns = [names[u] for u in args.unknowns]
+    return momentum_map(eqs, unknowns, _parse(args.v_next, "--v-next", names), old, names[args.gradient])
+
+
 def _user_derivation(args):
-    """``derive stability|modified --scheme X`` or ``derive density --expr E | --problem FILE.py:NAME``."""
+    """``derive stability|modified --scheme X``, ``derive density --expr E | --problem FILE.py:NAME``
+    or ``derive map --eq ...``."""
+    if args.name == "map":
+        return _map_from_equations(args)
     if args.name in ("stability", "modified"):
         if args.expr or args.problem:
             raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
@@ -30,7 +75,8 @@ def _user_derivation(args):
             raise ValueError("`derive density` takes --expr or --problem, not --scheme")
         prob = resolve_problem(args.problem, args.expr, args.vars)
         return user_stationary_density(prob, model=args.model)
-    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; got {args.name!r}")
+    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; "
+                     f"--eq with 'map'; got {args.name!r}")
 
 
 def cmd_derive(args) -> int:
@@ -46,7 +92,8 @@ def cmd_derive(args) -> int:
                 print(f"{k:<{width}}  {v}")
         return 0
     try:
-        d = _user_derivation(args) if (args.scheme or args.expr or args.problem) else get_derivation(args.name)
+        own = args.scheme or args.expr or args.problem or args.eq or args.name == "map"
+        d = _user_derivation(args) if own else get_derivation(args.name)
     except (ValueError, TypeError) as exc:
         print(f"dynopt derive: error: {exc}", file=sys.stderr)
         return 2
@@ -76,8 +123,9 @@ def register(subparsers):
                     "densities and the small derivations of the source texts; and for your own input: "
                     "'stability --scheme FILE.py:NAME' (characteristic polynomial, stability bound, "
                     "consistency order of your scheme class), 'modified --scheme FILE.py:NAME' (modified "
-                    "equation to O(h²) of a momentum-form update rule) and 'density --expr EXPR' (stationary "
-                    "density of your potential, Fokker–Planck residual proved 0). Without NAME, lists "
+                    "equation to O(h²) of a momentum-form update rule), 'density --expr EXPR' (stationary "
+                    "density of your potential, Fokker–Planck residual proved 0) and 'map --eq ...' (the "
+                    "(α, β) of v_{n+1} = βv_n − α∇L from your own difference equations). Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
                     f"cannot prove an identity a derivation needs. Derivations: {names}.")
     p.add_argument("name", nargs="?", metavar="NAME",
@@ -90,6 +138,15 @@ def register(subparsers):
     p.add_argument("--problem", help="density: a Problem with a sympy expression, as FILE.py:NAME")
     p.add_argument("--model", default="langevin", choices=MODELS,
                    help="density: overdamped Langevin (kT = σ²/2) or Kramers (kT = σ²/(2λ))")
+    p.add_argument("--eq", action="append", metavar="LHS=RHS",
+                   help="map: one of your difference equations (repeat), e.g. '(q1-q0)/gam = e1' "
+                        "'(e1-e0)/gam = -lam*(e1+e0)/2 - G'")
+    p.add_argument("--unknowns", nargs="+", metavar="SYMBOL", help="map: what the equations are solved for, e.g. q1 e1")
+    p.add_argument("--v-next", metavar="EXPR", help="map: v_{n+1} in the unknowns, e.g. gam*e1")
+    p.add_argument("--old", action="append", metavar="SYM=EXPR",
+                   help="map: an old variable in terms of v_n (repeat), e.g. e0=v/gam")
+    p.add_argument("--gradient", metavar="SYMBOL", help="map: the symbol standing for ∇L at the gradient point, e.g. G")
+    p.add_argument("--positive", nargs="+", metavar="SYMBOL", help="map: symbols that are positive (e.g. gam lam)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the results as LaTeX")
     fmt.add_argument("--json", action="store_true",
