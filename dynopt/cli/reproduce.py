@@ -37,7 +37,9 @@ def _print_results(results, out: Path, as_json: bool) -> None:
     width = max((len(r.claim.id) for r in results), default=10)
     for r in results:
         v = r.verdict.verdict if r.verdict else "ERROR"
-        print(f"{r.claim.id:<{width}}  {v:<10} {r.seconds:7.2f}s")
+        # a cached claim's seconds are those of the run that computed it, not of this one
+        took = f"cached (computed in {r.seconds:.2f}s)" if r.cached else f"{r.seconds:7.2f}s"
+        print(f"{r.claim.id:<{width}}  {v:<10} {took}")
     print(f"wrote {out}/README.md and {len({r.claim.source for r in results})} source report(s)")
 
 
