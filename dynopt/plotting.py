@@ -5,6 +5,8 @@ it drew; :func:`save_figure` writes a figure as a PNG atomically and closes it.
 """
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 # the backend must be chosen before pyplot is imported: hence the imports below it
@@ -16,13 +18,12 @@ from matplotlib import ticker  # noqa: E402
 from dynopt.io import atomic_replace  # noqa: E402
 
 #: the shared style of dynopt's figures: sizes readable at print width, constrained layout
-STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8,
-         "ytick.labelsize": 8, "legend.fontsize": 7, "figure.dpi": 100, "savefig.dpi": 100,
-         "figure.constrained_layout.use": True, "axes.grid": False, "lines.markersize": 4}
+STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+         "legend.fontsize": 7, "figure.constrained_layout.use": True, "lines.markersize": 4}
 matplotlib.rcParams.update(STYLE)
 
 __all__ = ["STYLE", "tidy_figure", "new_axes", "save_figure", "orders_figure", "work_precision_figure", "plot_contour",
-           "plot_trajectory", "plot_orders", "plot_work_precision", "plt", "plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors"]
+           "plot_trajectory", "plot_orders", "plot_work_precision", "plt", "plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors", "plot_grid_map"]
 
 
 def save_figure(fig, path) -> None:
@@ -49,8 +50,7 @@ def save_figure(fig, path) -> None:
 
 def _drawn_tick_labels(axis):
     """The tick labels of ``axis`` that are drawn (visible, non-empty, inside the view)."""
-    return [lab for t in axis._update_ticks() for lab in (t.label1, t.label2)
-            if lab.get_visible() and lab.get_text().strip()]
+    return [lab for t in axis._update_ticks() for lab in (t.label1, t.label2) if lab.get_visible() and lab.get_text()]
 
 
 def _labels_overlap(axis, renderer) -> bool:
@@ -67,10 +67,8 @@ def _thin_ticks(axis, renderer) -> None:
     for nbins in (6, 4, 3, 2):
         if not _labels_overlap(axis, renderer):
             return
-        if axis.get_scale() == "log":
-            axis.set_major_locator(ticker.LogLocator(numticks=nbins + 1))
-        else:
-            axis.set_major_locator(ticker.MaxNLocator(nbins))
+        log = axis.get_scale() == "log"
+        axis.set_major_locator(ticker.LogLocator(numticks=nbins + 1) if log else ticker.MaxNLocator(nbins))
         axis.figure.canvas.draw()
 
 
@@ -78,16 +76,12 @@ def _free_texts(fig):
     """Drawn texts that are not tick labels and not clipped to their axes."""
     ticks = {id(lab) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
              for t in axis.get_major_ticks() + axis.get_minor_ticks() for lab in (t.label1, t.label2)}
-    is_text = lambda a: any(c.__name__ == "Text" for c in type(a).__mro__)  # noqa: E731
-    return [t for t in fig.findobj(is_text) if id(t) not in ticks and t.get_visible()
-            and str(t.get_text()).strip()
-            and not (t.get_clip_on() and t.axes is not None and t.get_clip_box() is not None)]
+    return [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in ticks and t.get_visible()
+            and str(t.get_text()).strip() and not (t.get_clip_on() and t.axes and t.get_clip_box())]
 
 
 def _fit_text(fig, renderer) -> None:
     """Wrap titles wider than their axes and shrink text that would leave the figure."""
-    import textwrap
-
     for ax in fig.axes:
         for title in (ax.title, ax._left_title, ax._right_title):
             text = title.get_text()
@@ -98,23 +92,16 @@ def _fit_text(fig, renderer) -> None:
     fig.canvas.draw()
     box = fig.bbox
     for t in _free_texts(fig):
-        size = t.get_fontsize()
         e = t.get_window_extent(renderer)
-        while size > 5 and (e.x0 < box.x0 or e.x1 > box.x1 or e.y0 < box.y0 or e.y1 > box.y1):
-            size -= 0.5
-            t.set_fontsize(size)
+        while t.get_fontsize() > 5 and (e.x0 < box.x0 or e.x1 > box.x1 or e.y0 < box.y0 or e.y1 > box.y1):
+            t.set_fontsize(t.get_fontsize() - 0.5)
             e = t.get_window_extent(renderer)
 
 
 def tidy_figure(fig) -> None:
-    """Apply the shared rules that a figure's own code may miss: no overlapping tick labels
-    (log axes drop minor labels, then any axis gets fewer ticks), titles wrapped to their
-    axes, and no text outside the figure.  :func:`save_figure` calls it.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    """
+    """The shared rules a figure's own code may miss, applied by :func:`save_figure`: no
+    overlapping tick labels (log axes drop minor labels, then any axis gets fewer ticks),
+    titles wrapped to their axes, no text outside the figure."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     for ax in fig.axes:
@@ -272,6 +259,29 @@ def work_precision_figure(study, figsize=(6.5, 4.5)):
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     plot_work_precision(study, ax=ax)
     return fig
+
+
+def plot_grid_map(ax, xs, ys, Z, label, categories=None, contours=()):
+    """A map of ``Z`` (shape (len(ys), len(xs))) over a parameter grid, labelled ``label``.
+
+    ``categories`` names the values 0, 1, … of a categorical ``Z`` (e.g. ``["no", "yes"]``):
+    distinct colours and a legend instead of a colour bar.  ``contours``: levels drawn as
+    labelled lines (e.g. ρ = 1).  Returns the artists drawn.
+    """
+    if categories:
+        colors = ["#d9d9d9", "#4c72b0", "#dd8452", "#55a868", "#c44e52"][:len(categories)]
+        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap=matplotlib.colors.ListedColormap(colors),
+                             vmin=-0.5, vmax=len(categories) - 0.5)
+        handles = [ax.fill([], [], color=c, label=f"{label}: {n}")[0] for c, n in zip(colors, categories)]
+        arts = [mesh, ax.add_artist(ax.legend(handles=handles, fontsize=7, loc="upper right"))]
+    else:
+        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap="viridis")
+        arts = [mesh, ax.figure.colorbar(mesh, ax=ax, label=label)]
+    for level in contours:
+        if np.nanmin(Z) < level < np.nanmax(Z):
+            cs = ax.contour(xs, ys, Z, levels=[level], colors="white", linewidths=1.2)
+            arts += [cs, ax.clabel(cs, fmt={level: f"{label} = {level:g}"}, fontsize=7)]
+    return arts
 
 
 # --- acceleration ---
