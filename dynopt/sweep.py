@@ -426,9 +426,9 @@ def _heatmap(ax, rows, spec, plot):
     plot_grid_map(ax, xs, ys, Z, label, categories=["no", "yes"] if _is_bool(vals) else None,
                   contours=[float(c) for c in np.atleast_1d(plot.get("contour", []))])
     if plot.get("overlay"):
-        OVERLAYS[plot["overlay"]](ax, xs, ys)
+        lines = OVERLAYS[plot["overlay"]](ax, xs, ys)
         ax.set_xlim(min(xs), max(xs))
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(handles=lines, fontsize=7, loc="lower right")  # the categories keep their own legend
 
 
 def _curves(ax, rows, plot):
