@@ -220,14 +220,12 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     save_every : int, optional
         Keep every ``save_every``-th state of every path (memory ∝ steps/save_every).
     t_eval : array_like, optional
-        Keep every path's state exactly at these times (as ``solve_ivp``'s ``t_eval``); they
-        must lie on the step grid ``t0 + k·dt``.  Not together with ``save_every``.
+        Keep every path's state at these times (on the step grid; not with ``save_every``).
     keep_final : bool
         Keep the final states (memory ∝ n_paths).
     dtype : float64 or float32
     progress : bool, optional
-        tqdm bar; by default it appears once the run's estimated time (measured on its
-        first steps) exceeds :data:`PROGRESS_AFTER_S` seconds.
+        tqdm bar; by default shown once the estimated run time exceeds PROGRESS_AFTER_S.
     check_every : int
         Steps between blow-up checks (also done at every observed step).
     executor : optional

@@ -100,8 +100,8 @@ def step_count(t_span, dt, name="dt"):
     if abs(n * dt - length) > 1e-9 * max(1.0, abs(length)):
         lo, hi = max(1, int(length // dt)), int(length // dt) + 1
         raise ValueError(
-            f"`{name}`={dt!r} does not divide the interval t_span={t_span!r} of length {length:g} into "
-            f"whole steps ({length:g}/{dt:g} = {length / dt:.4g}); the nearest valid `{name}` are "
+            f"`{name}` must divide the interval t_span={t_span!r} of length {length:g} into whole steps; "
+            f"got {dt!r} ({length:g}/{dt:g} = {length / dt:.4g} steps). The nearest valid `{name}` are "
             f"{length / hi:.6g} ({hi} steps) and {length / lo:.6g} ({lo} steps), or end at "
             f"t = {t0 + n * dt:.6g} ({n} steps). Fixed-step schemes do not shorten the last step: "
             f"their state and coefficients are built for one step size")
