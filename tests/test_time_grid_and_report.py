@@ -88,3 +88,31 @@ def test_report_rows_have_no_timings_rounded_floats_and_optional_evidence_apart(
     assert row["evidence"]["optional_checks"]["checks"] == ["torch vs dynopt"]
     assert OPTIONAL_FILE in row["evidence"]["optional_checks"]["results_in"]
     assert optional == {"torch vs dynopt": {"diff": 3e-16}}
+
+
+CACHED_PAPER = '''
+from dynopt.ledger import claim, judge
+
+@claim("{sid}.holds", statement="one plus one is two", method="numeric")
+def holds(ctx):
+    measured = 1.0 + 1.0
+    return judge(abs(measured - 2) < 1e-12, expected=2, measured=measured, tolerance=1e-12)
+'''
+
+
+def test_a_claim_served_from_the_cache_says_so_and_reports_stay_identical(tmp_path, capsys):
+    from dynopt.cli.main import main
+
+    sid = "testsrc-cache"
+    d = tmp_path / "papers" / sid
+    d.mkdir(parents=True)
+    (d / "claims.py").write_text(CACHED_PAPER.replace("{sid}", sid))
+    args = ["reproduce", "--papers", str(tmp_path / "papers"), "--quick", "--no-progress", sid]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    report = (d / "claims.json").read_bytes()
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert "cached" not in first and "cached (computed in" in second  # the second run is served
+    assert (d / "claims.json").read_bytes() == report
+    assert b"seconds" not in report
