@@ -57,15 +57,19 @@ def _overlap(a, b) -> bool:
     return (min(a.x1, b.x1) - max(a.x0, b.x0) > SLACK) and (min(a.y1, b.y1) - max(a.y0, b.y0) > SLACK)
 
 
-def layout_problems(fig) -> list:
+def layout_problems(fig, draw=True) -> list:
     """Overlapping tick labels and clipped text of ``fig`` (a matplotlib Figure).
+
+    With ``draw=False`` the figure is measured as last drawn: each draw reruns the
+    constrained layout, so an extra draw before saving could move the axes a little.
 
     Returns
     -------
     list of str
         One line per problem; empty when the figure is clean.
     """
-    fig.canvas.draw()
+    if draw:
+        fig.canvas.draw()
     r = fig.canvas.get_renderer()
     problems = []
     for i, ax in enumerate(fig.axes):
@@ -106,7 +110,7 @@ def run_ledger_checking_figures(report_path, argv) -> int:
 
     def checked_tidy(fig):
         tidy(fig)
-        found[current[0] if current else repr(fig)] = layout_problems(fig)
+        found[current[0] if current else repr(fig)] = layout_problems(fig, draw=False)
 
     runner.save_figure, plotting.tidy_figure = checked_save, checked_tidy
     try:
