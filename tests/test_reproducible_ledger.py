@@ -29,6 +29,8 @@ def fresh_run(tmp_path_factory):
     """A clone of the committed HEAD after ``dynopt reproduce --quick`` ran in it."""
     clone = tmp_path_factory.mktemp("ledger") / "repo"
     _git("clone", "-q", "--no-hardlinks", str(ROOT), str(clone), cwd=ROOT)
+    # the committed HEAD of this checkout (a clone of a worktree may check out another branch)
+    _git("checkout", "-q", "--detach", _git("rev-parse", "HEAD", cwd=ROOT).strip(), cwd=clone)
     report = clone.parent / "figure-problems.json"
     env = dict(os.environ, PYTHONPATH=str(clone), MPLBACKEND="Agg")
     proc = subprocess.run([sys.executable, str(clone / "tests" / "figure_layout.py"), str(report),
