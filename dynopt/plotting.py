@@ -5,17 +5,25 @@ it drew; :func:`save_figure` writes a figure as a PNG atomically and closes it.
 """
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 # the backend must be chosen before pyplot is imported: hence the imports below it
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 from dynopt.io import atomic_replace  # noqa: E402
 
-__all__ = ["new_axes", "save_figure", "orders_figure", "work_precision_figure", "plot_contour",
-           "plot_trajectory", "plot_orders", "plot_work_precision", "plt", "plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors"]
+#: the shared style of dynopt's figures: sizes readable at print width, constrained layout
+STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+         "legend.fontsize": 7, "figure.constrained_layout.use": True, "lines.markersize": 4}
+matplotlib.rcParams.update(STYLE)
+
+__all__ = ["STYLE", "tidy_figure", "new_axes", "save_figure", "orders_figure", "work_precision_figure", "plot_contour",
+           "plot_trajectory", "plot_orders", "plot_work_precision", "plt", "plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors", "plot_grid_map"]
 
 
 def save_figure(fig, path) -> None:
@@ -33,10 +41,74 @@ def save_figure(fig, path) -> None:
         :func:`dynopt.io.atomic_replace`).
     """
     try:
+        tidy_figure(fig)
         with atomic_replace(path, suffix=".png") as tmp:
             fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
     finally:
         plt.close(fig)
+
+
+def _drawn_tick_labels(axis):
+    """The tick labels of ``axis`` that are drawn (visible, non-empty, inside the view)."""
+    return [lab for t in axis._update_ticks() for lab in (t.label1, t.label2) if lab.get_visible() and lab.get_text()]
+
+
+def _labels_overlap(axis, renderer) -> bool:
+    """Whether two drawn tick labels of ``axis`` overlap (by more than a pixel)."""
+    boxes = [lab.get_window_extent(renderer) for lab in _drawn_tick_labels(axis)]
+    return any(min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1
+               for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def _thin_ticks(axis, renderer) -> None:
+    """Remove tick-label overlaps: first the minor labels of a log axis, then fewer major ticks."""
+    if axis.get_scale() == "log" and _labels_overlap(axis, renderer):
+        axis.set_minor_formatter(ticker.NullFormatter())
+    for nbins in (6, 4, 3, 2):
+        if not _labels_overlap(axis, renderer):
+            return
+        log = axis.get_scale() == "log"
+        axis.set_major_locator(ticker.LogLocator(numticks=nbins + 1) if log else ticker.MaxNLocator(nbins))
+        axis.figure.canvas.draw()
+
+
+def _free_texts(fig):
+    """Drawn texts that are not tick labels and not clipped to their axes."""
+    ticks = {id(lab) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+             for t in axis.get_major_ticks() + axis.get_minor_ticks() for lab in (t.label1, t.label2)}
+    return [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in ticks and t.get_visible()
+            and str(t.get_text()).strip() and not (t.get_clip_on() and t.axes and t.get_clip_box())]
+
+
+def _fit_text(fig, renderer) -> None:
+    """Wrap titles wider than their axes and shrink text that would leave the figure."""
+    for ax in fig.axes:
+        for title in (ax.title, ax._left_title, ax._right_title):
+            text = title.get_text()
+            width = title.get_window_extent(renderer).width
+            room = ax.get_window_extent(renderer).width * 1.1
+            if text and "\n" not in text and width > room:
+                title.set_text(textwrap.fill(text, max(12, int(len(text) * room / width))))
+    fig.canvas.draw()
+    box = fig.bbox
+    for t in _free_texts(fig):
+        e = t.get_window_extent(renderer)
+        while t.get_fontsize() > 5 and (e.x0 < box.x0 or e.x1 > box.x1 or e.y0 < box.y0 or e.y1 > box.y1):
+            t.set_fontsize(t.get_fontsize() - 0.5)
+            e = t.get_window_extent(renderer)
+
+
+def tidy_figure(fig) -> None:
+    """The shared rules a figure's own code may miss, applied by :func:`save_figure`: no
+    overlapping tick labels (log axes drop minor labels, then any axis gets fewer ticks),
+    titles wrapped to their axes, no text outside the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _thin_ticks(axis, renderer)
+    _fit_text(fig, renderer)
+    fig.canvas.draw()
 
 
 def new_axes(ax=None, figsize=(5.5, 4.2)):
@@ -142,7 +214,19 @@ def plot_work_precision(study, ax=None):
         artists += ax.loglog(g, e, "o-", label=name, markersize=3)
     for name, (g, e, h) in study["scipy"].items():
         extra = " (+Hessians)" if any(h) else ""
-        artists += ax.loglog(g, e, "s--", label=f"solve_ivp {name}{extra}", markersize=3)
+        rtols = study.get("scipy_rtol", {}).get(name, [None] * len(g))
+        # points joined in order of cost (an adaptive solver's cost need not fall with rtol)
+        pts = sorted(zip(g, e, rtols), key=lambda p: p[0])
+        line, = ax.loglog([p[0] for p in pts], [p[1] for p in pts], "s--", label=f"solve_ivp {name}{extra}",
+                          markersize=3)
+        artists.append(line)
+        for k, (gi, ei, r) in enumerate(pts):
+            if r is not None and k % 2 == 0:  # every other rtol: labels of neighbours would collide
+                ax.annotate(f"{r:.0e}", (gi, ei), textcoords="offset points", xytext=(3, 3), fontsize=6,
+                            color=line.get_color())
+    if study.get("scipy_rtol"):
+        ax.text(0.99, 0.01, "numbers: solve_ivp rtol (atol = 1e-3·rtol)", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=6)
     ax.set_xlabel("gradient evaluations")
     ax.set_ylabel("error at T")
     ax.set_title(f"work–precision: {study['problem']}, {study['ode']}, T={study['T']:g}", fontsize=9)
@@ -178,6 +262,29 @@ def work_precision_figure(study, figsize=(6.5, 4.5)):
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     plot_work_precision(study, ax=ax)
     return fig
+
+
+def plot_grid_map(ax, xs, ys, Z, label, categories=None, contours=()):
+    """A map of ``Z`` (shape (len(ys), len(xs))) over a parameter grid, labelled ``label``.
+
+    ``categories`` names the values 0, 1, … of a categorical ``Z`` (e.g. ``["no", "yes"]``):
+    distinct colours and a legend instead of a colour bar.  ``contours``: levels drawn as
+    labelled lines (e.g. ρ = 1).  Returns the artists drawn.
+    """
+    if categories:
+        colors = ["#d9d9d9", "#4c72b0", "#dd8452", "#55a868", "#c44e52"][:len(categories)]
+        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap=matplotlib.colors.ListedColormap(colors),
+                             vmin=-0.5, vmax=len(categories) - 0.5)
+        handles = [ax.fill([], [], color=c, label=f"{label}: {n}")[0] for c, n in zip(colors, categories)]
+        arts = [mesh, ax.add_artist(ax.legend(handles=handles, fontsize=7, loc="upper right"))]
+    else:
+        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap="viridis")
+        arts = [mesh, ax.figure.colorbar(mesh, ax=ax, label=label)]
+    for level in contours:
+        if np.nanmin(Z) < level < np.nanmax(Z):
+            cs = ax.contour(xs, ys, Z, levels=[level], colors="white", linewidths=1.2)
+            arts += [cs, ax.clabel(cs, fmt={level: f"{label} = {level:g}"}, fontsize=7)]
+    return arts
 
 
 # --- acceleration ---

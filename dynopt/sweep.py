@@ -2,7 +2,8 @@
 
 A spec names a task, fixed parameters and a grid::
 
-    task = "heavy_ball_quadratic"      # a name from TASKS, or "package.module:function"
+    task = "heavy_ball_quadratic"      # a name from TASKS, "package.module:function", or
+                                       # "mytasks.py:function" (a file beside the spec)
     seed = 0
     [params]                           # passed to every grid point
     n_steps = 2000
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import csv
 import importlib
+import importlib.util
 import inspect
 import io
 import itertools
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +43,7 @@ from dynopt.dynamics import HeavyBall
 from dynopt.engine import SerialExecutor, integrate
 from dynopt.io import atomic_write_text
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
-from dynopt.plotting import new_axes, save_figure
+from dynopt.plotting import new_axes, plot_grid_map, save_figure
 from dynopt.problems import least_squares, quadratic
 from dynopt.schemes import HeavyBallMomentum, leapfrog_ode_parameters
 from dynopt.symbolic import get_derivation
@@ -211,15 +214,28 @@ def _values(path, text, key, spec):
 
 
 def _resolve_task(path, text, name):
+    """A built-in task, ``package.module:function``, or ``file.py:function`` / ``file:function``
+    with the file beside the spec (its folder is put on ``sys.path`` so that worker
+    processes import it under the same name)."""
     if name in TASKS:
         return TASKS[name]
     if isinstance(name, str) and ":" in name:
         mod, _, fn = name.partition(":")
+        here = Path(path).resolve().parent
+        beside = here / (mod if mod.endswith(".py") else mod.replace(".", "/") + ".py")
+        if mod.endswith(".py") or (beside.is_file() and importlib.util.find_spec(mod.split(".")[0]) is None):
+            if not beside.is_file():
+                _fail(path, text, "task", f"cannot find {mod!r}: looked for {beside}")
+            if str(here) not in sys.path:
+                sys.path.insert(0, str(here))
+            mod = beside.relative_to(here).with_suffix("").as_posix().replace("/", ".")
         try:
             return getattr(importlib.import_module(mod), fn)
         except (ImportError, AttributeError) as exc:
-            _fail(path, text, "task", f"cannot import {name!r} ({exc})")
-    _fail(path, text, "task", f"must be one of {sorted(TASKS)} or 'module:function'; got {name!r}")
+            _fail(path, text, "task", f"cannot import {name!r} ({exc}); looked on the Python path and "
+                                      f"for {beside} beside the spec")
+    _fail(path, text, "task", f"must be one of {sorted(TASKS)}, 'module:function' or 'file.py:function' "
+                              f"(a file beside the spec); got {name!r}")
 
 
 def load_spec(path) -> SweepSpec:
@@ -276,7 +292,8 @@ def load_spec(path) -> SweepSpec:
                 _fail(path, text, "kind", f"a {kind} plot needs `{k}`", "plots")
         if kind == "heatmap" and not {pl["x"], pl["y"]} <= set(grid):
             _fail(path, text, "x", "heatmap axes must be grid parameters", "plots")
-        allowed_plot = {"kind", "x", "y", "value", "overlay", "y2", "group", "loglog"}
+        allowed_plot = {"kind", "x", "y", "value", "overlay", "y2", "group", "loglog", "logx", "logy",
+                        "contour", "label", "xlabel", "ylabel"}
         for k in pl:
             if k not in allowed_plot:
                 _fail(path, text, k, f"unknown plot key; allowed: {sorted(allowed_plot)}", "plots")
@@ -377,36 +394,85 @@ def write_table(rows, path) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+#: axis labels of task parameters and results (a spec may set xlabel/ylabel/label itself)
+LABELS = {"alpha_h": "αh", "alpha": "α", "beta": "β", "eta": "η", "batch": "B", "eta_over_b": "η/B",
+          "gamma": "γ", "lam": "λ", "h": "h", "spectral_radius": "ρ", "converged": "converged",
+          "variance": "Var θ", "sde_variance": "SDE variance ηc/(2B)",
+          "predicted_variance": "exact variance ηc/(B(2 − η))", "rate": "rate per step",
+          "final_abs": "|θ_n|", "diverged_step": "diverged at step"}
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "eta": "η", "lambda": "λ", "lam": "λ", "sigma": "σ",
+          "theta": "θ", "rho": "ρ", "kappa": "κ", "tau": "τ", "mu": "μ", "nu": "ν"}
+
+
+def symbol(name: str) -> str:
+    """The label of a parameter or result name: ``alpha_h`` → ``αh``, ``eta_over_b`` → ``η/B``."""
+    if name in LABELS:
+        return LABELS[name]
+    parts = [_GREEK.get(p, p) for p in name.split("_over_")]
+    return "/".join(" ".join(_GREEK.get(w, w) for w in p.split("_")) for p in parts)
+
+
+def _is_bool(values) -> bool:
+    return all(isinstance(v, (bool, np.bool_)) for v in values if v is not None)
+
+
+def _heatmap(ax, rows, spec, plot):
+    xs, ys = spec.grid[plot["x"]], spec.grid[plot["y"]]
+    Z = np.full((len(ys), len(xs)), np.nan)
+    vals = [r[plot["value"]] for r in rows]
+    for r, v in zip(rows, vals):
+        Z[ys.index(r[plot["y"]]), xs.index(r[plot["x"]])] = float(v) if v is not None else np.nan
+    label = plot.get("label", symbol(plot["value"]))
+    plot_grid_map(ax, xs, ys, Z, label, categories=["no", "yes"] if _is_bool(vals) else None,
+                  contours=[float(c) for c in np.atleast_1d(plot.get("contour", []))])
+    if plot.get("overlay"):
+        lines = OVERLAYS[plot["overlay"]](ax, xs, ys)
+        ax.set_xlim(min(xs), max(xs))
+        ax.legend(handles=lines, fontsize=7, loc="lower right")  # the categories keep their own legend
+
+
+def _curves(ax, rows, plot):
+    group = plot.get("group")
+    keys = sorted({r[group] for r in rows}) if group else [None]
+    x, y, y2 = plot["x"], plot["y"], plot.get("y2")
+    se = next((k for k in (f"{y}_se", "se") if any(k in r for r in rows)), None)
+    theory_labelled = False
+    for g in keys:
+        sel = sorted((r for r in rows if group is None or r[group] == g), key=lambda r: r[x])
+        lab = f"{symbol(group)} = {g}" if group else plot.get("label", symbol(y))
+        if se:  # the task reports a standard error: ±2 SE bars
+            ax.errorbar([r[x] for r in sel], [r[y] for r in sel], yerr=[2 * r.get(se, 0.0) for r in sel],
+                        fmt="o", ms=3, capsize=2, label=lab)
+        else:
+            ax.plot([r[x] for r in sel], [r[y] for r in sel], "o", ms=3, label=lab)
+        if y2:
+            ax.plot([r[x] for r in sel], [r[y2] for r in sel], "k-", lw=0.8,
+                    label=None if theory_labelled else symbol(y2))
+            theory_labelled = True
+    if plot.get("loglog") or plot.get("logx"):
+        ax.set_xscale("log")
+    if plot.get("loglog") or plot.get("logy"):
+        ax.set_yscale("log")
+    if se:
+        ax.text(0.01, 0.99, "bars: ±2 SE", transform=ax.transAxes, ha="left", va="top", fontsize=7)
+    ax.legend(fontsize=7)
+
+
 def plot_sweep(rows, spec: SweepSpec, plot: dict, path) -> None:
-    """Heatmap of ``value`` over two grid parameters, or a curve of y against x."""
+    """Heatmap of ``value`` over two grid parameters, or a curve of y against x.
+
+    Axis labels come from :func:`symbol` (or the plot's ``xlabel``/``ylabel``); a yes/no
+    value gets a categorical map, ``contour`` draws level lines (e.g. ρ = 1); curves get
+    ±2 SE bars when the task returns ``<y>_se`` or ``se``, a legend entry for ``y2`` (the
+    theory line) and log axes with ``loglog``, ``logx`` or ``logy``.
+    """
     ax = new_axes(figsize=(6, 4.5))
     if plot["kind"] == "heatmap":
-        xs, ys = spec.grid[plot["x"]], spec.grid[plot["y"]]
-        Z = np.full((len(ys), len(xs)), np.nan)
-        for r in rows:
-            v = r[plot["value"]]
-            Z[ys.index(r[plot["y"]]), xs.index(r[plot["x"]])] = float(v) if v is not None else np.nan
-        mesh = ax.pcolormesh(xs, ys, Z, shading="nearest", cmap="viridis")
-        ax.figure.colorbar(mesh, ax=ax, label=plot["value"])
-        if plot.get("overlay"):
-            OVERLAYS[plot["overlay"]](ax, xs, ys)
-            ax.set_xlim(min(xs), max(xs))
-            ax.legend(fontsize=7, loc="lower right")
+        _heatmap(ax, rows, spec, plot)
     else:
-        group = plot.get("group")
-        keys = sorted({r[group] for r in rows}) if group else [None]
-        for g in keys:
-            sel = [r for r in rows if group is None or r[group] == g]
-            sel.sort(key=lambda r: r[plot["x"]])
-            ax.plot([r[plot["x"]] for r in sel], [r[plot["y"]] for r in sel], "o", ms=3,
-                    label=f"{group}={g}" if group else plot["y"])
-            if plot.get("y2"):
-                ax.plot([r[plot["x"]] for r in sel], [r[plot["y2"]] for r in sel], "k-", lw=0.8)
-        if plot.get("loglog"):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        ax.legend(fontsize=7)
-    ax.set_xlabel(plot["x"])
-    ax.set_ylabel(plot["y"])
-    ax.set_title(f"{spec.task_name}: {plot.get('value', plot['y'])}", fontsize=9)
+        _curves(ax, rows, plot)
+    ax.set_xlabel(plot.get("xlabel", symbol(plot["x"])))
+    ax.set_ylabel(plot.get("ylabel", symbol(plot["y"])))
+    what = plot.get("label", symbol(plot.get("value", plot["y"])))
+    ax.set_title(f"{spec.task_name}: {what}", fontsize=9)
     save_figure(ax.figure, path)

@@ -9,7 +9,7 @@ import numpy as np
 
 import dynopt
 from dynopt.analysis import convergence_study
-from dynopt.plotting import plot_contour, plot_orders, plot_trajectory, plt
+from dynopt.plotting import plot_contour, plot_orders, plot_trajectory, plt, save_figure
 from dynopt.analysis import reference_solution
 
 out = Path(__file__).resolve().parent / "out"
@@ -24,9 +24,11 @@ for scheme, model, dt in (("euler", dynopt.GradientFlow(p), 0.4),
                           ("nesterov", dynopt.HeavyBall(p, 1.0), 0.6)):
     sol = dynopt.integrate(model, scheme, (0, 12), x0, dt, save_every=1)
     plot_trajectory(sol.y[:, 0, :2], ax=axes[0], label=f"{scheme}, step {dt}")
-for model, name in ((dynopt.GradientFlow(p), "gradient flow"), (dynopt.HeavyBall(p, 1.0), "θ''+θ'=−∇L")):
+# the two continuous flows: black, told apart by line style (solid first order, dashed second)
+for model, name, ls in ((dynopt.GradientFlow(p), "gradient flow θ' = −∇L", "-"),
+                        (dynopt.HeavyBall(p, 1.0), "heavy-ball ODE θ'' + θ' = −∇L", "--")):
     ys, _ = reference_solution(model, x0, np.linspace(0, 12, 300))
-    plot_trajectory(ys[:, 0, :2], ax=axes[0], markers=False, label=name, color="k", lw=1)
+    plot_trajectory(ys[:, 0, :2], ax=axes[0], markers=False, label=name, color="k", lw=1.2, linestyle=ls)
 axes[0].legend(fontsize=7)
 
 results = []
@@ -36,5 +38,5 @@ for scheme, model in (("euler", dynopt.GradientFlow(p)), ("leapfrog", dynopt.Hea
     results.append(res)
     print(f"{scheme:>11}: order {res.fit.order:.2f}  95% CI [{res.fit.ci[0]:.2f}, {res.fit.ci[1]:.2f}]")
 plot_orders(results, ax=axes[1], title="global error at T = 2")
-fig.savefig(out / "ode_walkthrough.png", dpi=100)
+save_figure(fig, out / "ode_walkthrough.png")
 print(f"wrote {out / 'ode_walkthrough.png'}")

@@ -124,7 +124,7 @@ def test_reproduce_writes_reports_and_exits_nonzero_when_a_claim_raises(tmp_path
     assert code == 1
     data = json.loads((papers / "testsrc-a" / "claims.json").read_text())
     assert [d["id"] for d in data] == ["testsrc-a.holds", "testsrc-a.raises"]
-    assert all(list(d) == list(C.RESULT_KEYS) for d in data)
+    assert all(list(d) == list(C.REPORT_KEYS) for d in data)  # no timings in reports
     assert data[0]["verdict"] == "confirmed" and data[1]["verdict"] == "error"
     readme = (papers / "testsrc-a" / "README.md").read_text()
     assert "broken check" in readme and "seconds" not in readme

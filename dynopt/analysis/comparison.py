@@ -168,7 +168,8 @@ def work_precision_study(problem_name: str, friction: float = FRICTION, schemes=
     Returns
     -------
     dict with keys ``fixed`` (scheme -> (grad_evals, errors)), ``scipy``
-    (method -> (grad_evals, errors, hess_evals)), ``ode`` and ``T``.
+    (method -> (grad_evals, errors, hess_evals)), ``scipy_rtol`` (method -> the rtol of
+    each point), ``ode`` and ``T``.
     """
     setup = STANDARD_PROBLEMS[problem_name]
     problem = get_problem(problem_name)
@@ -181,10 +182,12 @@ def work_precision_study(problem_name: str, friction: float = FRICTION, schemes=
         pts = [(g, e) for g, e in zip(res.grad_evals, res.errors) if e is not None]
         fixed[sname] = ([g for g, _ in pts], [e for _, e in pts])
     wp = work_precision(model, setup.x0, setup.T, ref[0], methods=scipy_methods)
-    sc = {}
+    sc, rtol = {}, {}
     for p in wp:
         g, e, h = sc.setdefault(p.method, ([], [], []))
         g.append(p.grad_evals)
         e.append(p.error)
         h.append(p.hess_evals)
-    return {"fixed": fixed, "scipy": sc, "ode": model.name, "T": setup.T, "problem": problem_name}
+        rtol.setdefault(p.method, []).append(p.rtol)
+    return {"fixed": fixed, "scipy": sc, "scipy_rtol": rtol, "ode": model.name, "T": setup.T,
+            "problem": problem_name}

@@ -65,16 +65,17 @@ def register(subparsers):
     """Add the ``bench`` subcommand to the ``dynopt`` parser; returns its parser."""
     p = subparsers.add_parser(
         "bench", help="benchmarks: SDE engine vs the RNG bound, scaling, parallel speedups, peers (prints a summary or JSON, writes nothing)",
-        description="dynopt bench (all targets, a few minutes): the sde target below, throughput vs "
-                    "number of paths (2^10..2^22) and steps with fitted cost exponents, wall-time "
-                    "speedups of a 10^7-path ensemble on 2 local processes and a 2-worker dask "
-                    "LocalCluster (keys local_speedup_2, dask_speedup_2), and installed peer libraries "
-                    "(sdeint, torchsde, diffrax; extra 'peers') as ratios to dynopt. "
-                    "dynopt bench sde: SFC64 normals/s at the engine's chunk size; Euler-Maruyama "
-                    "path-steps/s on the 1-D double well (sigma=0.7, dt=0.01, final state only) and "
-                    "their ratio; float32, 2-D and BAOAB rates; peak RSS of a fresh process running "
-                    "10^7 paths with a streaming histogram at two step counts. Prints a summary or "
-                    "JSON (--json); writes no files. Takes about a minute or two. dynopt bench absorption: "
+        description="Targets. sde (a minute or two): SFC64 normals/s at the engine's chunk size (the "
+                    "RNG bound); Euler-Maruyama path-steps/s on the 1-D double well (sigma=0.7, "
+                    "dt=0.01, final state only) and their ratio; float32, 2-D and BAOAB rates "
+                    "(skipped with --minimal); peak RSS of a fresh process running --rss-paths paths "
+                    "with a streaming histogram at each of --rss-steps. all (the default, a few "
+                    "minutes): the sde target, then throughput vs number of paths (2^10..2^22) and "
+                    "steps with fitted cost exponents, wall-time speedups of a --speedup-paths "
+                    "ensemble on 2 local processes and on a 2-worker dask LocalCluster (keys "
+                    "local_speedup_2, dask_speedup_2), and the installed peer libraries (sdeint, "
+                    "torchsde, diffrax; extra 'peers') as ratios to dynopt. The sde rates are per "
+                    "second of CPU time. Prints a summary, or everything with --json; writes no files. absorption: "
                     "an escape run with absorbing first passage vs the same run without (seconds, ratios).")
     p.add_argument("target", nargs="?", default="all", choices=["all", "sde", "absorption"],
                    help="what to benchmark (default all)")
@@ -86,6 +87,7 @@ def register(subparsers):
     p.add_argument("--rss-paths", type=int, default=10 ** 7, help="paths of the memory run (default 10^7)")
     p.add_argument("--rss-steps", type=int, nargs="+", default=[10, 40],
                    help="step counts of the memory runs (default 10 40)")
-    p.add_argument("--minimal", action="store_true", help="only (a), (b) and (d)")
+    p.add_argument("--minimal", action="store_true", help="skip the float32, 2-D and BAOAB rates of the sde target (keeps the float64 RNG "
+                        "bound, the Euler-Maruyama rate, their ratio and the memory runs)")
     p.set_defaults(func=cmd_bench)
     return p

@@ -37,7 +37,9 @@ def _print_results(results, out: Path, as_json: bool) -> None:
     width = max((len(r.claim.id) for r in results), default=10)
     for r in results:
         v = r.verdict.verdict if r.verdict else "ERROR"
-        print(f"{r.claim.id:<{width}}  {v:<10} {r.seconds:7.2f}s")
+        # a cached claim's seconds are those of the run that computed it, not of this one
+        took = f"cached (computed in {r.seconds:.2f}s)" if r.cached else f"{r.seconds:7.2f}s"
+        print(f"{r.claim.id:<{width}}  {v:<10} {took}")
     print(f"wrote {out}/README.md and {len({r.claim.source for r in results})} source report(s)")
 
 
@@ -77,9 +79,14 @@ def register(subparsers):
         "reproduce", help="run the claims ledger and write the reports into papers/",
         description="Find papers/*/claims.py, run the claims (all, or the given claim or source "
                     "ids) and write papers/<source>/README.md, papers/<source>/claims.json, "
-                    "papers/<source>/figures/*.png and the index papers/README.md. Results are cached "
-                    "in papers/.cache by a hash of the code, the claim and the run size, so only "
-                    "what changed is recomputed. Exits 1 if a claim's check raised.")
+                    "papers/<source>/figures/*.png and the index papers/README.md. The reports are "
+                    "deterministic (no timings, floats at 4 significant digits), so a rerun leaves "
+                    "them byte-identical; the seconds each claim took are printed here, not written. "
+                    "Cross-checks that need optional packages (torch) go to "
+                    "papers/<source>/optional.json, which is not committed. Results are cached in "
+                    "<out>/.cache by a hash of the code, the claim and the run size, so only what "
+                    "changed is recomputed; a claim taken from the cache is marked 'cached'. "
+                    "Exits 1 if a claim's check raised.")
     p.add_argument("ids", nargs="*", help="claim ids (e.g. kexue-5655.gd-is-euler) or source ids")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="reduced sizes (tolerances still decide)")

@@ -45,8 +45,12 @@ def register(subparsers):
         description="Run the task of SPEC.toml at every grid point (in parallel with --executor), "
                     "caching each point by a hash of code, parameters and seed, and write "
                     "<out>/results.csv (one row per point) and one PNG per [[plots]] entry "
-                    "(heatmaps, curves). Reruns recompute only changed points; an interrupted "
-                    "sweep resumes. Examples: experiments/sweeps/*.toml")
+                    "(heatmaps, curves). The task is a built-in name, 'package.module:function', or "
+                    "'file.py:function' for a file beside the spec. Plots are labelled with symbols "
+                    "(alpha_h → αh), yes/no values get a categorical map, 'contour' draws level lines, "
+                    "curves get ±2 SE bars when the task returns '<y>_se' or 'se', and 'loglog', "
+                    "'logx', 'logy' set log axes. Reruns recompute only changed points; an "
+                    "interrupted sweep resumes. Examples: experiments/sweeps/*.toml")
     p.add_argument("spec", help="the sweep spec (TOML)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: <spec>-out beside the spec)")
     p.add_argument("--executor", default="serial", help="serial (default), local or dask")

@@ -18,7 +18,7 @@ import numpy as np
 from dynopt.engine import kernels
 from dynopt.engine.absorb import Absorption
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
-from dynopt.engine.loop import BLOWUP, check_save_every, step_count
+from dynopt.engine.loop import BLOWUP, check_save_every, eval_steps, step_count
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import Observer, _results
 from dynopt.engine.split import block_groups
@@ -49,6 +49,7 @@ class EnsembleOptions:
     n_paths, chunk_size, block_size : int or None
     brownian_substeps : int
     save_every : int or None
+    t_eval : tuple of float or None
     keep_final : bool
     dtype : numpy dtype, float64 or float32
     progress : bool or None
@@ -64,6 +65,7 @@ class EnsembleOptions:
     block_size: Optional[int] = None
     brownian_substeps: int = 1
     save_every: Optional[int] = None
+    t_eval: Optional[tuple] = None
     keep_final: bool = True
     dtype: Any = np.float64
     progress: Optional[bool] = None
@@ -75,6 +77,10 @@ class EnsembleOptions:
     def __post_init__(self):
         _positive_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
+        if self.t_eval is not None:
+            if self.save_every is not None:
+                raise ValueError("give `save_every` or `t_eval`, not both")
+            object.__setattr__(self, "t_eval", tuple(np.atleast_1d(np.asarray(self.t_eval, dtype=float)).tolist()))
         _positive_int(self.check_every, "check_every")
         _positive_int(self.threads, "threads")
         dtype = np.dtype(self.dtype)
@@ -206,12 +212,12 @@ class Outputs(NamedTuple):
     def empty(cls, run, n_rows):
         D, o = run.model.state_dim, run.opts
         return cls(np.empty((n_rows, D), dtype=o.dtype) if o.keep_final else None,
-                   np.empty((len(run.save_k), n_rows, D), dtype=o.dtype) if o.save_every else None,
+                   np.empty((len(run.save_k), n_rows, D), dtype=o.dtype) if run.save_k else None,
                    np.full(n_rows, -1, dtype=np.int64), 0)
 
 
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
-             chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
+             chunk_size=None, block_size=None, brownian_substeps=1, save_every=None, t_eval=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
              blocks=None, options=None, backend="auto") -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
@@ -248,11 +254,13 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         see the same Brownian path (strong-error studies).
     save_every : int, optional
         Keep every ``save_every``-th state of every path (memory ∝ steps/save_every).
+    t_eval : array_like, optional
+        Keep every path's state at these times (on the step grid; not with ``save_every``).
     keep_final : bool
         Keep the final states (memory ∝ n_paths).
     dtype : float64 or float32
     progress : bool, optional
-        tqdm bar; default on when the run has more than 2·10⁸ path-steps.
+        tqdm bar; by default shown once the estimated run time exceeds PROGRESS_AFTER_S.
     check_every : int
         Steps between blow-up checks (also done at every observed step).
     executor : optional
@@ -280,7 +288,9 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     """
     tic = time.perf_counter()
     opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
-                    brownian_substeps=brownian_substeps, save_every=save_every, keep_final=keep_final,
+                    brownian_substeps=brownian_substeps, save_every=save_every,
+                    t_eval=None if t_eval is None else tuple(np.atleast_1d(np.asarray(t_eval, dtype=float)).tolist()),
+                    keep_final=keep_final,
                     dtype=dtype, progress=progress, check_every=check_every, blocks=blocks, backend=backend)
     run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
     run, why = kernels.select_backend(run)
@@ -332,7 +342,8 @@ def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
     if not 0 <= b_lo < b_hi <= layout.n_blocks:
         raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {opts.blocks!r}")
     return Run(model, scheme, t0, dt, n_steps, y_init, layout, root, tuple(observers), look,
-               save_steps(n_steps, opts.save_every), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)))
+               save_steps(n_steps, opts.save_every) if opts.t_eval is None else
+               eval_steps(opts.t_eval, t_span, dt, n_steps), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)))
 
 
 def save_steps(n_steps, save_every):
@@ -351,19 +362,48 @@ def _run_serial(run) -> Outputs:
     row_lo = run.layout.block_rows(b_lo)[0]
     n_rows = run.layout.block_rows(b_hi - 1)[1] - row_lo
     out = Outputs.empty(run, n_rows)
-    show = run.opts.progress if run.opts.progress is not None else n_rows * run.n_steps > 2e8
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n_rows * run.n_steps, unit="path-step", unit_scale=True, desc=run.scheme.name,
-                   file=sys.stderr)
+    bar = _Progress(n_rows * run.n_steps, run.scheme.name, run.opts.progress)
     evals = 0
     with np.errstate(all="ignore"):
         for b0, b1, r0, r1 in run.layout.chunks(b_lo, b_hi):
             evals = _run_chunk(run, out, b0, b1, r0 - row_lo, r1 - row_lo, bar)
-    if bar is not None:
-        bar.close()
+    bar.close()
     return out._replace(grad_evals=evals)
+
+
+#: seconds of estimated run time from which :func:`simulate` shows a progress bar by default
+PROGRESS_AFTER_S = 2.0
+
+
+class _Progress:
+    """A tqdm bar over path-steps that, in automatic mode (``show=None``), appears only when
+    the run's estimated time exceeds PROGRESS_AFTER_S — estimated from the time its first
+    steps took, so that the rule follows the real cost (model, scheme, machine) rather than
+    a fixed work size."""
+
+    def __init__(self, total, desc, show):
+        self.total, self.desc, self.show = total, desc, show
+        self.done, self.bar, self.tic = 0, None, time.perf_counter()
+        if show:
+            self._open()
+
+    def _open(self):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=self.total, initial=self.done, unit="path-step", unit_scale=True,
+                        desc=self.desc, file=sys.stderr)
+
+    def update(self, n):
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.show is None and self.done < self.total:
+            spent = time.perf_counter() - self.tic
+            if spent * self.total / self.done > PROGRESS_AFTER_S:
+                self._open()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _noise(run, b0, b1, n_rows):
@@ -454,7 +494,7 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
     return EnsembleResult(
         t_final=run.t0 + run.n_steps * run.dt, n_paths=int(n_paths), n_steps=run.n_steps, dt=run.dt,
         method=run.scheme.name, seed=int(entropy) if isinstance(entropy, (int, np.integer)) else entropy,
-        y_final=out.y_final, times=run.t0 + run.dt * np.array(run.save_k) if run.opts.save_every else None,
+        y_final=out.y_final, times=run.t0 + run.dt * np.array(run.save_k) if run.save_k else None,
         paths=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
         diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
         dtype=run.opts.dtype.name, seconds=seconds, note=note, grad_evals=out.grad_evals,

@@ -14,7 +14,7 @@ from dynopt.checks import check_finite_param
 from dynopt.schemes import get_scheme
 from dynopt.engine.results import FinalPositions, final_positions
 
-__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
+__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "eval_steps", "check_save_every", "integrate"]
 
 
 #: |y| above this counts as a blow-up (before it overflows to inf).
@@ -107,15 +107,74 @@ class Solution:
 
 
 def step_count(t_span, dt, name="dt"):
-    """Number of steps of size ``dt`` covering ``t_span``; ValueError if it does not divide."""
+    """Number of steps of size ``dt`` covering ``t_span``.
+
+    A fixed-step scheme keeps one step size: its state and coefficients are built for it
+    (half-step velocities, momentum and learning rate are functions of dt), so a shortened
+    last step would run a different method for that step.  An interval that ``dt`` does
+    not divide is therefore an error, which names both numbers and the nearest valid steps.
+
+    Raises
+    ------
+    ValueError
+        Bad ``t_span`` or ``dt``, or a ``dt`` that does not divide the interval.
+    """
     t0, t1 = (float(v) for v in t_span)
     if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
         raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got {t_span!r}")
     dt = check_finite_param(dt, name, low=0.0, low_inclusive=False)
-    n = round((t1 - t0) / dt)
-    if abs(n * dt - (t1 - t0)) > 1e-9 * max(1.0, abs(t1 - t0)):
-        raise ValueError(f"`{name}` must divide the interval t_span={t_span!r} into whole steps; got {dt!r}")
+    length = t1 - t0
+    n = round(length / dt)
+    if abs(n * dt - length) > 1e-9 * max(1.0, abs(length)):
+        lo, hi = max(1, int(length // dt)), int(length // dt) + 1
+        raise ValueError(
+            f"`{name}` must divide the interval t_span={t_span!r} of length {length:g} into whole steps; "
+            f"got {dt!r} ({length:g}/{dt:g} = {length / dt:.4g} steps). The nearest valid `{name}` are "
+            f"{length / hi:.6g} ({hi} steps) and {length / lo:.6g} ({lo} steps), or end at "
+            f"t = {t0 + n * dt:.6g} ({n} steps). Fixed-step schemes do not shorten the last step: "
+            f"their state and coefficients are built for one step size")
     return n
+
+
+def eval_steps(t_eval, t_span, dt, n_steps) -> list:
+    """Step indices of the requested save times ``t_eval`` on the grid ``t0 + k·dt``.
+
+    Parameters
+    ----------
+    t_eval : array_like of float
+        Increasing times within ``t_span``, each on the step grid (to 1e-9 relative); like
+        ``solve_ivp``'s ``t_eval``, but a fixed-step scheme has states only at grid times.
+    t_span : (float, float)
+    dt : float
+    n_steps : int
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        Empty, non-increasing, outside ``t_span`` or off the grid (naming the nearest
+        grid times).
+    """
+    t = np.atleast_1d(np.asarray(t_eval, dtype=float))
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
+        raise ValueError(f"`t_eval` must be a non-empty 1-D array of finite times; got {t_eval!r}")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("`t_eval` must be strictly increasing")
+    t0, t1 = (float(v) for v in t_span)
+    tol = 1e-9 * max(1.0, abs(t1 - t0))
+    if t[0] < t0 - tol or t[-1] > t1 + tol:
+        raise ValueError(f"`t_eval` must lie within t_span={t_span!r}; got {t[0]:g}..{t[-1]:g}")
+    k = np.rint((t - t0) / dt).astype(np.int64)
+    off = np.abs(t0 + k * dt - t) > tol
+    if off.any():
+        i = int(np.argmax(off))
+        raise ValueError(f"`t_eval` holds t = {t[i]:g}, which is not on the step grid t0 + k·dt "
+                         f"(dt = {dt:g}); the nearest grid times are {t0 + np.floor((t[i] - t0) / dt) * dt:.6g} "
+                         f"and {t0 + np.ceil((t[i] - t0) / dt) * dt:.6g}")
+    return [int(v) for v in np.clip(k, 0, n_steps)]
 
 
 def check_save_every(save_every):
@@ -125,8 +184,8 @@ def check_save_every(save_every):
         raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
 
 
-def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, stop=None,
-              **sde_options):
+def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, t_eval=None,
+              stop=None, **sde_options):
     """Integrate the ODE ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
 
     Parameters
@@ -144,6 +203,9 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         The ODE step γ > 0; it must divide the interval.
     save_every : int, optional
         Save every ``save_every``-th state (default: only the initial and final).
+    t_eval : array_like, optional
+        Save exactly at these times (as ``solve_ivp``'s ``t_eval``); they must lie on the
+        step grid ``t0 + k·dt``.  Not together with ``save_every``.
     stop : callable, optional
         ``stop(t, y) -> bool`` on the model state ``y`` (shape ``(n_paths, state_dim)``)
         after each step; the run ends at the first step where it is true
@@ -179,20 +241,37 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
                         f"field; got {type(state).__name__}")
-    ts, ys = [t0], [scheme.output(model, state)]
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys)
+    want, save = _save_rule(save_every, t_eval, t_span, dt, n_steps)
+    ts, ys = [], []
+    if want is None or 0 in want:
+        ts.append(t0)
+        ys.append(scheme.output(model, state))
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys)
     final = scheme.output(model, state)
-    if diverged is None:
+    # the final state is saved by default; with t_eval only when its time was asked for
+    if diverged is None and (want is None or (done == n_steps > 0 and n_steps in want)):
         ts.append(t0 + done * dt)
         ys.append(final)
-    return Solution(t=np.array(ts), y=np.stack(ys), y_final=final, method=scheme.name, dt=dt,
+    y = np.stack(ys) if ys else np.empty((0,) + final.shape)  # empty: stopped before any t_eval
+    return Solution(t=np.array(ts, dtype=float), y=y, y_final=final, method=scheme.name, dt=dt,
                     n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped,
                     model=model)
 
 
-def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys):
-    """The step loop of :func:`integrate`: appends saved states to ``ts``/``ys`` and returns
-    ``(state, steps done, diverged step or None, stopped step or None)``."""
+def _save_rule(save_every, t_eval, t_span, dt, n_steps):
+    """``(steps asked for by t_eval or None, save(k) -> bool)`` of :func:`integrate`."""
+    if t_eval is None:
+        return None, (lambda k: k % save_every == 0) if save_every else (lambda k: False)
+    if save_every is not None:
+        raise ValueError("give `save_every` or `t_eval`, not both")
+    want = set(eval_steps(t_eval, t_span, dt, n_steps))
+    return want, want.__contains__
+
+
+def _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys):
+    """The step loop of :func:`integrate`: appends the states of steps ``k`` with ``save(k)``
+    (before the last) to ``ts``/``ys`` and returns ``(state, steps done, diverged step or
+    None, stopped step or None)``."""
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
             t = t0 + k * dt
@@ -201,7 +280,7 @@ def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys):
                 return state, k + 1, k + 1, None
             if stop is not None and stop(t + dt, scheme.output(model, state)):
                 return state, k + 1, None, k + 1
-            if save_every and (k + 1) % save_every == 0 and k + 1 != n_steps:
+            if k + 1 != n_steps and save(k + 1):
                 ts.append(t0 + (k + 1) * dt)
                 ys.append(scheme.output(model, state))
     return state, n_steps, None, None

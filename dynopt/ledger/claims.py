@@ -25,13 +25,19 @@ from typing import Callable, Optional
 import numpy as np
 
 __all__ = ["Claim", "Verdict", "ClaimResult", "claim", "judge", "REGISTRY", "SOURCES",
-           "VERDICTS", "CLAIM_METHODS", "RESULT_KEYS", "to_jsonable"]
+           "VERDICTS", "CLAIM_METHODS", "RESULT_KEYS", "REPORT_KEYS", "OPTIONAL_KEY", "to_jsonable",
+           "below"]
 
 VERDICTS = ("confirmed", "corrected", "refuted")
 CLAIM_METHODS = ("symbolic", "numeric", "monte-carlo", "experiment")
 #: keys of every object in claims.json, in order
 RESULT_KEYS = ("id", "source", "statement", "method", "verdict", "expected", "measured",
                "tolerance", "correction", "evidence", "figures", "seconds")
+#: keys written to the committed claims.json: no timings, so that a rerun is byte-identical
+REPORT_KEYS = RESULT_KEYS[:-1]
+#: evidence key for results of checks that need optional packages (e.g. torch); the
+#: reports write it to an uncommitted file so that the committed ones do not depend on it
+OPTIONAL_KEY = "optional"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class ClaimResult:
     figures: list
     seconds: float
     error: Optional[str] = None
+    #: served from the cache (``seconds`` is then the time of the run that computed it)
+    cached: bool = False
 
     def as_dict(self) -> dict:
         v = self.verdict
@@ -110,6 +118,31 @@ def to_jsonable(x):
             return str(x)
         return float(f"{x:.10g}")  # stable text across platforms; 10 digits is plenty
     return x
+
+
+class below(str):
+    """A measurement written as ``"< floor"`` when it is under ``floor``, else the number.
+
+    For quantities whose size below ``floor`` is rounding noise (differences of identical
+    computations, finite-difference errors): their last digits vary between machines and
+    would flip the committed reports.  The verdict must be computed from the full-precision
+    value before wrapping it.
+
+    Parameters
+    ----------
+    x : float
+    floor : float
+        A stated resolution (positive), usually far below the claim's tolerance.
+    """
+
+    def __new__(cls, x, floor):
+        floor = float(floor)
+        if not floor > 0:
+            raise ValueError(f"`floor` must be positive; got {floor!r}")
+        x = float(x)
+        if abs(x) < floor:
+            return str.__new__(cls, f"< {floor:g}")
+        return str.__new__(cls, f"{x:.4g}")
 
 
 def judge(holds, *, expected, measured, tolerance=None, correction: Optional[str] = None,

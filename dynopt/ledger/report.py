@@ -1,8 +1,16 @@
 """Reports of the claims ledger: Markdown and JSON, written atomically.
 
 ``papers/<source>/README.md`` and ``claims.json`` for each source and the index
-``papers/README.md``.  README files and figures are deterministic (no timings, no dates)
-so that rerunning leaves them byte-identical; only ``seconds`` in claims.json varies.
+``papers/README.md``.  Everything written is deterministic, so that rerunning (on another
+machine, in a fresh clone) leaves the committed files byte-identical:
+
+- no timings (``seconds`` goes to the console and the cache only);
+- floats at :data:`SIGNIFICANT_DIGITS` significant digits, far above the last-digit noise
+  of floating point across machines (quantities that are pure noise below a stated
+  resolution are written by the check as :class:`~dynopt.ledger.claims.below`);
+- results of checks that need optional packages (evidence key
+  :data:`~dynopt.ledger.claims.OPTIONAL_KEY`) go to ``optional.json`` beside the report,
+  which is not committed; the report names those checks without their results.
 """
 from __future__ import annotations
 
@@ -10,9 +18,47 @@ import json
 from pathlib import Path
 
 from dynopt.io import atomic_write_text
-from dynopt.ledger.claims import RESULT_KEYS, SOURCES, VERDICTS
+from dynopt.ledger.claims import OPTIONAL_KEY, REPORT_KEYS, SOURCES, VERDICTS
 
-__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing"]
+__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing",
+           "report_row", "SIGNIFICANT_DIGITS", "OPTIONAL_FILE"]
+
+#: significant digits of every float in the committed reports
+SIGNIFICANT_DIGITS = 4
+#: per-source file (not committed) with the results of checks that need optional packages
+OPTIONAL_FILE = "optional.json"
+
+
+def _rounded(x):
+    """``x`` with every float at SIGNIFICANT_DIGITS significant digits (recursively)."""
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    if isinstance(x, float):
+        r = float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+        return 0.0 if r == 0 else r  # -0.0 and 0.0 must not differ in the text
+    return x
+
+
+def report_row(d: dict) -> tuple:
+    """Split a result dict (``ClaimResult.as_dict()``) into what is committed and what is not.
+
+    Returns
+    -------
+    (dict, dict or None)
+        The row of claims.json (keys REPORT_KEYS, floats rounded, the optional evidence
+        replaced by the names of those checks) and the optional evidence (full precision),
+        or None when the check has none.
+    """
+    row = {k: d[k] for k in REPORT_KEYS}
+    ev = dict(row["evidence"] or {})
+    optional = ev.pop(OPTIONAL_KEY, None)
+    if isinstance(optional, dict):
+        ev["optional_checks"] = {"results_in": OPTIONAL_FILE + " (not committed: needs optional packages)",
+                                 "checks": sorted(optional)}
+    row["evidence"] = ev
+    return _rounded(row), optional
 
 
 def format_value(x) -> str:
@@ -102,7 +148,7 @@ def load_existing(path: Path) -> list:
     """Rows of an existing claims.json (an unreadable or malformed file counts as empty)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [d for d in data if isinstance(d, dict) and set(RESULT_KEYS) <= set(d)]
+        return [d for d in data if isinstance(d, dict) and set(REPORT_KEYS) <= set(d)]
     except (OSError, ValueError):
         return []
 
@@ -111,7 +157,8 @@ def write_reports(results, out_root, registered_ids) -> dict:
     """Write per-source README.md and claims.json and the index README.md.
 
     Results of claims not run this time are kept from the existing claims.json (if the
-    claim is still registered), so running one claim does not erase the others.
+    claim is still registered), so running one claim does not erase the others.  Rows are
+    written by :func:`report_row` (no timings, rounded floats, optional evidence apart).
 
     Returns
     -------
@@ -119,10 +166,12 @@ def write_reports(results, out_root, registered_ids) -> dict:
         source -> list of result dicts as written.
     """
     out_root = Path(out_root)
-    new = {}
+    new, optional = {}, {}
     for r in results:
-        d = r.as_dict()
+        d, opt = report_row(r.as_dict())
         new.setdefault(d["source"], {})[d["id"]] = d
+        if opt is not None:
+            optional.setdefault(d["source"], {})[d["id"]] = opt
     all_rows = {}
     sources = set(new) | {p.parent.name for p in out_root.glob("*/claims.json")}
     for source in sorted(sources):
@@ -136,5 +185,8 @@ def write_reports(results, out_root, registered_ids) -> dict:
         if source in new:
             atomic_write_text(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
             atomic_write_text(out_root / source / "README.md", source_readme(source, rows))
+        if optional.get(source):
+            atomic_write_text(out_root / source / OPTIONAL_FILE,
+                              json.dumps(optional[source], indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     atomic_write_text(out_root / "README.md", index_readme(all_rows))
     return all_rows

@@ -157,7 +157,7 @@ def _from_cache(c: Claim, d: dict, out_dir: Path):
         return None
     v = Verdict(d["verdict"], d["expected"], d["measured"], d["tolerance"], d["correction"],
                 dict(d["evidence"]))
-    return ClaimResult(c, v, list(d["figures"]), float(d["seconds"]))
+    return ClaimResult(c, v, list(d["figures"]), float(d.get("seconds", 0.0)), cached=True)
 
 
 def run_claims(claims, out_root, quick: bool, progress: bool = True, cache=None) -> list:

@@ -159,8 +159,7 @@ def edge_of_stability(ctx):
                  evidence={"checks": checks, "edge_statistics": stats,
                            "loss_increase_fraction_before_reaching": before, "n_examples": len(X),
                            "network": f"64-{HIDDEN[0]}-{HIDDEN[1]}-10 tanh", "n_steps": n_steps,
-                           "sharpness_every": every, "lanczos_tol": LANCZOS_TOL,
-                           "seconds": {_label(*k): [r.seconds for r in rs] for k, rs in runs.items()}})
+                           "sharpness_every": every, "lanczos_tol": LANCZOS_TOL})
 
 
 def _candidate_bounds(lr, beta):
@@ -241,5 +240,4 @@ def momentum_threshold(ctx):
                  evidence={"hovers_at_own_bound": own, "edge_statistics": stats, "n_examples": len(X),
                            "network": f"64-{HIDDEN[0]}-{HIDDEN[1]}-10 tanh", "n_steps": n_steps,
                            "sharpness_every": every, "lanczos_tol": LANCZOS_TOL,
-                           "optimizer": "dynopt.optim.sgd(lr, momentum=β, nesterov=…, convention='sutskever')",
-                           "seconds": {_label(*k): [r.seconds for r in rs] for k, rs in runs.items()}})
+                           "optimizer": "dynopt.optim.sgd(lr, momentum=β, nesterov=…, convention='sutskever')"})

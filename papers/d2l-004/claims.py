@@ -7,7 +7,9 @@ from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "动量法 — 从0开始, Dive into Deep Learning (Chinese edition, MXNet)",
-    "reference": "Source text: ../shared/sources/004_9e7f5f0d99308e95.txt",
+    "reference": "动量法 — 从0开始, early MXNet/Gluon edition of 《动手学深度学习》 (gluon-tutorials-zh, "
+                 "chapter_optimization/momentum-scratch.md in https://github.com/d2l-ai/d2l-zh); "
+                 "discussion https://discuss.gluon.ai/t/topic/1879",
 }
 
 

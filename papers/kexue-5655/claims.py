@@ -7,7 +7,8 @@ from dynopt.ledger import claim, judge
 
 SOURCE = {
     "title": "从动力学角度看优化算法(一):从SGD到动量加速 (Su Jianlin, 2018)",
-    "reference": "Source text: ../shared/sources/003_5dfc4414a9398f20.txt; https://kexue.fm/archives/5655",
+    "reference": "苏剑林 (Su Jianlin), 从动力学角度看优化算法(一):从SGD到动量加速, 科学空间, 2018-06-27, "
+                 "https://kexue.fm/archives/5655",
 }
 
 import matplotlib.ticker

@@ -180,13 +180,18 @@ def baoab_superconvergence(ctx):
     axes[0].set_ylabel("|⟨q²⟩_h − kT|, exact discrete covariance")
     axes[0].set_title("harmonic U=q²/2, λ=1 (solve_discrete_lyapunov); BAOAB at 1e-17 = exact", fontsize=8)
     axes[0].legend(fontsize=6)
-    plot_bias(hs, {k: ([r.get("bias", np.nan) for r in v], [r.get("se", np.nan) for r in v])
+    def _named(k, v):
+        # a scheme that diverged at some steps has no bias there: say so instead of a lone point
+        lost = [f"{r['h']:g}" for r in v if "bias" not in r]
+        return k + (f" (diverged at h = {', '.join(lost)})" if lost else "")
+
+    plot_bias(hs, {_named(k, v): ([r.get("bias", np.nan) for r in v], [r.get("se", np.nan) for r in v])
                    for k, v in kram.items() if len(v) == len(hs)}, ax=axes[1],
               title=f"anharmonic U=q²/2+q⁴/4, kT=1: bias of ⟨q²⟩ (hollow: within 2 SE), {n} paths",
               ylabel="|⟨q²⟩_h − ⟨q²⟩|")
     plot_bias(hb, {k: ([r.get("bias", np.nan) for r in v], [r.get("se", np.nan) for r in v])
                    for k, v in brown.items()}, ax=axes[2],
-              title="Brownian limit (overdamped): Euler–Maruyama vs Leimkuhler–Matthews", ylabel="|⟨q²⟩_h − ⟨q²⟩|")
+              title="overdamped limit: Euler–Maruyama vs Leimkuhler–Matthews", ylabel="|⟨q²⟩_h − ⟨q²⟩|")
     ctx.savefig(fig, "bias")
     plt.close(fig)
     fd = lambda f: None if f is None else {"order": round(f.order, 3), "ci": [round(f.ci[0], 3), round(f.ci[1], 3)]}  # noqa: E731

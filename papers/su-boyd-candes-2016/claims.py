@@ -7,7 +7,7 @@ run with dt = √s) on dynopt.dynamics.NesterovODE; references come from
 dynopt.analysis.nesterov_ode_reference, itself checked against the Bessel closed form
 (quadratics) or an independent series start (non-quadratics).
 """
-from dynopt.ledger import claim, judge
+from dynopt.ledger import below, claim, judge
 
 SOURCE = {
     "title": "A Differential Equation for Modeling Nesterov's Accelerated Gradient Method: Theory and Insights",
@@ -184,10 +184,12 @@ def bessel_closed_form(ctx):
     ok = ok_dev and ok_exp
     return judge(
         ok, expected={"envelope_exponent": {r: r / 2 for r in rs}, "max_deviation": 0.0},
-        measured={"envelope_exponent": exps, "max_deviation": max(devs.values())},
+        # deviations of ~1e-13 are rounding noise that varies between machines
+        measured={"envelope_exponent": exps, "max_deviation": below(max(devs.values()), 1e-11)},
         tolerance={"envelope_exponent_abs": 0.05, "max_deviation": REF_TOL},
         correction=None if ok else "see evidence",
-        evidence={"sympy_residual": str(residual), "series_at_0": series_ok, "deviations": devs,
+        evidence={"sympy_residual": str(residual), "series_at_0": series_ok,
+                  "deviations": {k: below(v, 1e-11) for k, v in devs.items()},
                   "envelope_stderr": ses, "T": T},
     )
 
