@@ -287,17 +287,14 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         model (class, noise type) — checked before anything runs.
     """
     tic = time.perf_counter()
+    t_eval = None if t_eval is None else tuple(np.atleast_1d(np.asarray(t_eval, dtype=float)).tolist())
     opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
-                    brownian_substeps=brownian_substeps, save_every=save_every,
-                    t_eval=None if t_eval is None else tuple(np.atleast_1d(np.asarray(t_eval, dtype=float)).tolist()),
-                    keep_final=keep_final,
-                    dtype=dtype, progress=progress, check_every=check_every, blocks=blocks, backend=backend)
+                    brownian_substeps=brownian_substeps, save_every=save_every, t_eval=t_eval,
+                    keep_final=keep_final, dtype=dtype, progress=progress, check_every=check_every,
+                    blocks=blocks, backend=backend)
     run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
     run, why = kernels.select_backend(run)
-    if executor is not None:
-        out = run_on_executor(executor, run, t_span, y0, dt)
-    else:
-        out = _run_serial(run)
+    out = _run_serial(run) if executor is None else run_on_executor(executor, run, t_span, y0, dt)
     return kernels.mark_backend(_result(run, out, time.perf_counter() - tic), run, why)
 
 
