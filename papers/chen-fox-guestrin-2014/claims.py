@@ -102,6 +102,13 @@ def naive_sghmc(ctx):
     r1 = rows[1.0]
     run1 = r1["run"]
     n_tail = len(run1.steps) // 2  # after ≥ 50 relaxation times
+    # equilibration: E[H] at the start and at the end of the averaging window agree within 5 SE
+    # (records ~1000 relaxation times apart; the quadrature SE is conservative for such pairs)
+    eq_z = float((run1.energy_mean[-1] - run1.energy_mean[n_tail])
+                 / np.hypot(run1.energy_se[-1], run1.energy_se[n_tail]))
+    if abs(eq_z) > 5:
+        raise RuntimeError(f"λ = 1: E[H] still drifts over the averaging window (z = {eq_z:.1f}): "
+                           "not equilibrated, no verdict on the stationary energy")
     H1 = float(np.mean(run1.energy_mean[n_tail:]))
     z1 = (run1.energy_mean[-1] - r1["exact"][-1]) / run1.energy_se[-1]
     T1 = r1["kp"].temperature
@@ -137,6 +144,7 @@ def naive_sghmc(ctx):
                    "growth_abs": 0.3, "stationary_rel": 0.05, "balance_rel": 0.05},
         correction=None if ok else "see evidence",
         evidence={"z_lambda0_vs_exact": float(z0), "z_lambda1_vs_exact": float(z1),
+                  "equilibration_z_lambda1": eq_z,
                   "exact_final_EH": [float(r0["exact"][-1]), float(r1["exact"][-1])],
                   "alpha_beta": {f"lambda={k:g}": [v["alpha"], v["beta"]] for k, v in rows.items()},
                   "sigma2": {f"lambda={k:g}": v["kp"].sigma2 for k, v in rows.items()},

@@ -64,13 +64,21 @@ def _gibbs_start(n, dim_state, seed):
 def _bias(model, scheme, h, T, n, seed, exact, burn=2.0):
     T = h * math.ceil(T / h)
     y0 = _gibbs_start(n, model.state_dim, seed + 7)
+    every = max(1, round(0.1 / h))
+    t_burn, t_half = h * math.ceil(burn / h), h * math.ceil((burn + T) / (2 * h))
     r = simulate(model, scheme, (0, T), y0, h, n_paths=n, seed=seed, block_size=256,
-                 observers=[TimeAverage(lambda y: y[:, 0] ** 2, t_min=h * math.ceil(burn / h),
-                                        every=max(1, round(0.1 / h)))])
-    a = r.observations["time_average"]
+                 observers=[TimeAverage(lambda y: y[:, 0] ** 2, t_min=t_burn, every=every),
+                            TimeAverage(lambda y: y[:, 0] ** 2, t_min=t_half, every=every, name="late")])
+    a, late = r.observations["time_average"], r.observations["late"]
     if r.n_diverged:
         return {"h": h, "diverged": r.n_diverged, "first_divergence_step": r.first_divergence_step}
-    return {"h": h, "bias": a.mean - exact, "se": a.se}
+    # equilibration: the average over the second half of the window agrees with the whole
+    # window's (the quadrature SE is conservative for nested windows)
+    eq_z = (late.mean - a.mean) / math.hypot(late.se, a.se)
+    if abs(eq_z) > 5:
+        raise RuntimeError(f"{scheme} at h = {h:g}: <θ²> drifts over the averaging window (z = {eq_z:.1f}): "
+                           "not equilibrated, no verdict on its bias")
+    return {"h": h, "bias": a.mean - exact, "se": a.se, "equilibration_z": round(eq_z, 2)}
 
 
 def _fit(rows):
@@ -117,8 +125,13 @@ def baoab_superconvergence(ctx):
     n = ctx.size(4096, 32768)
     quad = dynamics.Kramers(problems.quadratic([[1.0]]), 1.0, math.sqrt(2.0))
     r = simulate(quad, "baoab", (0, 40.0), [0.0, 0.0], 0.4, n_paths=n, seed=ctx.seed, block_size=256,
-                 observers=[TimeAverage(lambda y: y[:, 1] ** 2, t_min=8.0, every=1)])
-    ta = r.observations["time_average"]
+                 observers=[TimeAverage(lambda y: y[:, 1] ** 2, t_min=8.0, every=1),
+                            TimeAverage(lambda y: y[:, 1] ** 2, t_min=24.0, every=1, name="late")])
+    ta, late = r.observations["time_average"], r.observations["late"]
+    mc_eq_z = (late.mean - ta.mean) / math.hypot(late.se, ta.se)
+    if abs(mc_eq_z) > 5:
+        raise RuntimeError(f"harmonic BAOAB: <p²> drifts over the averaging window (z = {mc_eq_z:.1f}): "
+                           "not equilibrated, no verdict")
     p2_pred = 1 + [e for e in harm["baoab, λ=1"] if e["h"] == 0.4][0]["p2_error"]
     mc_ok = abs(ta.mean - p2_pred) <= 5 * ta.se
     # 2. anharmonic U = q²/2 + q⁴/4 at kT = 1
@@ -214,7 +227,8 @@ def baoab_superconvergence(ctx):
                            "superconvergence: λ=1 |bias| > 3 SE and λ=10 |bias| + 3 SE ≤ ¼ |λ=1 bias|",
                  correction=None if ok else f"not all parts hold: harmonic exact {harmonic_exact}, MC check {mc_ok}, "
                                             f"EM order ok {em_ok}, LM check ok {lm_ok}, superconvergence {sc_status}",
-                 evidence={"harmonic": harm, "mc_check_baoab_p2": {"measured": ta.mean, "se": ta.se, "predicted": p2_pred},
+                 evidence={"harmonic": harm, "mc_check_baoab_p2": {"measured": ta.mean, "se": ta.se, "predicted": p2_pred,
+                                                                  "equilibration_z": round(mc_eq_z, 2)},
                            "anharmonic_exact_q2": exact, "kramers": kram, "brownian": brown, "n_paths": n,
                            "n_paths_brownian": nb, "T": T, "T_brownian": Tb, "kT": 1.0,
                            "high_friction_within_3se": len(hf_within),
