@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
-from dynopt.schemes import get_scheme
+from dynopt.engine.validate import MAX_STEPS, as_scheme, check_max_steps, check_model, check_t_span, check_y0
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
 
@@ -98,7 +98,7 @@ def check_save_every(save_every):
 
 
 def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, stop=None,
-              **sde_options):
+              max_steps: int = MAX_STEPS, **sde_options):
     """Integrate the ODE ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
 
     Parameters
@@ -120,6 +120,8 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         ``stop(t, y) -> bool`` on the model state ``y`` (shape ``(n_paths, state_dim)``)
         after each step; the run ends at the first step where it is true
         (``Solution.stopped_step``), like a terminal event of ``solve_ivp``.
+    max_steps : int
+        Refuse runs of more steps than this (default 10^8, like diffrax's ``max_steps``).
 
     Returns
     -------
@@ -128,26 +130,29 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     Raises
     ------
     TypeError
-        An SDE model (use :func:`dynopt.engine.simulate`), ensemble options, or a ``stop``
-        that is not callable.
+        Not a model, an SDE model (use :func:`dynopt.engine.simulate`), ensemble options,
+        a ``scheme`` that is not a name/class/instance, a non-numeric ``t_span``/``y0``,
+        or a ``stop`` that is not callable.
     ValueError
-        Bad ``dt``, ``t_span``, ``y0`` shape, unknown ``method``, or a scheme that does not
-        discretize this model.
+        Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
+        steps than ``max_steps``, or a scheme that does not discretize this model.
     """
+    check_model(model)
     if getattr(model, "is_sde", False):
         raise TypeError(f"integrate() runs ODE models; {model!r} is an SDE model: use "
                         "dynopt.engine.simulate(model, scheme, t_span, y0, dt, n_paths=..., seed=...)")
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "
                         "they belong to dynopt.engine.simulate (SDE models)")
-    scheme = get_scheme(scheme)
+    scheme = as_scheme(scheme)
     scheme.check_model(model)
-    n_steps = step_count(t_span, dt)
+    n_steps = step_count(check_t_span(t_span), dt)
+    check_max_steps(n_steps, max_steps, dt)
     check_save_every(save_every)
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
     t0, dt = float(t_span[0]), float(dt)
-    state = scheme.init(model, model.as_state(y0), dt)
+    state = scheme.init(model, model.as_state(check_y0(y0)), dt)
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
                         f"field; got {type(state).__name__}")
