@@ -68,6 +68,9 @@ def cmd_simulate(args) -> int:
     except ValueError as exc:
         print(f"dynopt simulate: error: {exc}", file=sys.stderr)
         return 2
+    if not np.isfinite(out["mean"] + out["var"] + out["se_mean"]).all():
+        print(f"dynopt simulate: error: the final mean and variance are undefined: {out['note']}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

@@ -80,6 +80,9 @@ def _check_coords(coords, state_dim, name="coords"):
                              f"{state_dim}); got {coords!r}")
 
 
+#: statistics over fewer surviving paths than this share of the observed ones are undefined
+MIN_SURVIVING = 0.5
+
 _NO_SAMPLE = "density undefined: no surviving path was observed (all diverged)"
 
 
@@ -167,10 +170,13 @@ class Moments(Observer):
             n = tot
         var = m2 / np.maximum(n - 1, 1)[:, None]
         se = np.sqrt(var / np.maximum(n, 1)[:, None])
-        # a mean needs one surviving path, a variance two: fewer gives NaN, never a zero
-        mean[n < 1] = np.nan
-        var[n < 2] = np.nan
-        se[n < 2] = np.nan
+        # a mean needs one surviving path, a variance two, and the survivors of an ensemble
+        # that mostly diverged are a biased sample: NaN then, never a zero or a runaway value
+        rows = self._rows.sum(axis=1)
+        few = n < np.maximum(2, MIN_SURVIVING * rows)
+        mean[few] = np.nan
+        var[few] = np.nan
+        se[few] = np.nan
         return MomentsResult(t=self._t, mean=mean, var=var, count=n, se=se, observed=self._rows.sum(axis=1))
 
 
@@ -202,13 +208,13 @@ class MomentsResult:
 
     @property
     def reason(self) -> str:
-        """Why the statistics are undefined ("" when every row had two surviving paths)."""
-        if not self.count.size or self.count.min() >= 2:
-            return ""
-        i = int(np.argmin(self.count))
+        """Why the statistics are undefined ("" when every row had enough surviving paths)."""
         obs = self.count if self.observed is None else self.observed
-        what = "mean and variance" if self.count[i] < 1 else "variance"
-        return _undefined_reason(int(self.count[i]), int(obs[i]), 2, what) + f" at t={self.t[i]:g}"
+        need = np.maximum(2, np.ceil(MIN_SURVIVING * obs)).astype(np.int64)
+        if not self.count.size or (self.count >= need).all():
+            return ""
+        i = int(np.argmin(self.count - need))
+        return _undefined_reason(int(self.count[i]), int(obs[i]), int(need[i]), "mean and variance") + f" at t={self.t[i]:g}"
 
 
 class Histogram(Observer):

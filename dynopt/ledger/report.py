@@ -9,10 +9,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from filelock import FileLock
+
 from dynopt.io import atomic_write_text
 from dynopt.ledger.claims import RESULT_KEYS, SOURCES, VERDICTS
 
-__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing"]
+__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing", "report_lock"]
+
+
+def report_lock(folder) -> FileLock:
+    """The inter-process lock of one report folder (``<folder>/.lock``): whoever reads,
+    merges and rewrites a source's claims.json, README or figures, or the index, holds it,
+    so concurrent ``dynopt reproduce`` runs into one ``--out`` lose nothing."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / ".lock"))
 
 
 def format_value(x) -> str:
@@ -123,18 +134,19 @@ def write_reports(results, out_root, registered_ids) -> dict:
     for r in results:
         d = r.as_dict()
         new.setdefault(d["source"], {})[d["id"]] = d
-    all_rows = {}
-    sources = set(new) | {p.parent.name for p in out_root.glob("*/claims.json")}
-    for source in sorted(sources):
+    for source in sorted(new):
         path = out_root / source / "claims.json"
-        merged = {d["id"]: d for d in load_existing(path) if d["id"] in registered_ids}
-        merged.update(new.get(source, {}))
-        rows = [merged[k] for k in sorted(merged)]
-        if not rows:
-            continue
-        all_rows[source] = rows
-        if source in new:
+        with report_lock(out_root / source):  # read-merge-write is one step for other processes
+            merged = {d["id"]: d for d in load_existing(path) if d["id"] in registered_ids}
+            merged.update(new[source])
+            rows = [merged[k] for k in sorted(merged)]
             atomic_write_text(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
             atomic_write_text(out_root / source / "README.md", source_readme(source, rows))
-    atomic_write_text(out_root / "README.md", index_readme(all_rows))
+    with report_lock(out_root):
+        all_rows = {}
+        for path in sorted(out_root.glob("*/claims.json")):
+            rows = [d for d in load_existing(path) if d["id"] in registered_ids]
+            if rows:
+                all_rows[path.parent.name] = sorted(rows, key=lambda d: d["id"])
+        atomic_write_text(out_root / "README.md", index_readme(all_rows))
     return all_rows
