@@ -295,13 +295,14 @@ def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
     layout = make_layout(n_paths, opts.block_size, opts.chunk_size, max(1, CACHE_BYTES // per_path))
     if opts.brownian_substeps > 1 and scheme.noise_kind != "normal":
         raise ValueError(f"`brownian_substeps` needs a scheme drawing normals; {scheme.name!r} draws its own noise")
+    for o in observers:
+        if not isinstance(o, Observer):
+            raise TypeError(f"`observers` must be Observer instances; got {type(o).__name__} {o!r}")
     names = [o.name for o in observers]
     if len(set(names)) != len(names):
         raise ValueError(f"`observers` need distinct names; got {names}")
     look = {}
     for o in observers:
-        if not isinstance(o, Observer):
-            raise TypeError(f"`observers` must be Observer instances; got {type(o).__name__}")
         for k in o.steps(n_steps, t0, dt):
             look.setdefault(k, []).append(o)
         o.start(layout, D)

@@ -15,9 +15,11 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from filelock import FileLock
+
 from dynopt.io import atomic_write_text
 
-__all__ = ["Cache", "make_key", "code_version", "package_version_hash", "SCHEMA", "remove_stale_temp_files"]
+__all__ = ["Cache", "make_key", "code_version", "package_version_hash", "SCHEMA", "remove_stale_temp_files", "report_lock"]
 
 #: layout of a cache entry: {"schema": SCHEMA, "sha256": digest of the value, "value": ...}
 SCHEMA = 2
@@ -125,3 +127,12 @@ def remove_stale_temp_files(folder, min_age: float = 0.0, recursive: bool = Fals
             except OSError:
                 pass
     return n
+
+
+def report_lock(folder) -> FileLock:
+    """The inter-process lock of one report folder (``<folder>/.lock``): whoever reads,
+    merges and rewrites a source's claims.json, README or figures, or the index, holds it,
+    so concurrent ``dynopt reproduce`` runs into one ``--out`` lose nothing."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / ".lock"))

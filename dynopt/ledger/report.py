@@ -9,21 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from filelock import FileLock
-
 from dynopt.io import atomic_write_text
+from dynopt.ledger.cache import report_lock
 from dynopt.ledger.claims import RESULT_KEYS, SOURCES, VERDICTS
 
-__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing", "report_lock"]
+__all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing"]
 
-
-def report_lock(folder) -> FileLock:
-    """The inter-process lock of one report folder (``<folder>/.lock``): whoever reads,
-    merges and rewrites a source's claims.json, README or figures, or the index, holds it,
-    so concurrent ``dynopt reproduce`` runs into one ``--out`` lose nothing."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / ".lock"))
 
 
 def format_value(x) -> str:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from dynopt.ledger.cache import code_version, make_key, package_version_hash, remove_stale_temp_files
+from dynopt.ledger.cache import code_version, make_key, package_version_hash, remove_stale_temp_files, report_lock
 from dynopt.ledger.claims import REGISTRY, SOURCES, VERDICTS, Claim, ClaimResult, Verdict
-from dynopt.ledger.report import report_lock
 from dynopt.plotting import save_figure
 
 __all__ = ["Context", "discover", "select", "run_claim", "claim_key", "run_claims"]
