@@ -11,7 +11,8 @@ from typing import Optional
 import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
-from dynopt.engine.validate import MAX_STEPS, as_scheme, check_max_steps, check_model, check_t_span, check_y0
+from dynopt.engine.validate import (MAX_STEPS, as_scheme, blowup_limit, check_max_steps, check_model, check_t_span,
+                                    check_y0)
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
 
@@ -20,15 +21,17 @@ __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "
 BLOWUP = 1e100
 
 
-def blown_up(x) -> bool:
+def blown_up(x, limit=BLOWUP) -> bool:
     """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
-    :data:`BLOWUP` in magnitude.  Every loop (ODE runs, ensembles, optimizer runs, sweeps,
-    training) calls this instead of its own test."""
+    ``limit`` in magnitude (default :data:`BLOWUP`; :func:`integrate` and ensembles pass
+    :func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale, which catches a
+    runaway iteration within a few steps).  Every loop (ODE runs, ensembles, optimizer
+    runs, sweeps, training) calls this instead of its own test."""
     x = np.asarray(x)
     if x.size == 0:
         return False
     with np.errstate(invalid="ignore"):
-        return not bool(np.isfinite(x).all()) or bool(np.abs(x).max() > BLOWUP)
+        return not bool(np.isfinite(x).all()) or bool(np.abs(x).max() > limit)
 
 
 @dataclass
@@ -152,12 +155,14 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
     t0, dt = float(t_span[0]), float(dt)
-    state = scheme.init(model, model.as_state(check_y0(y0)), dt)
+    y_init = model.as_state(check_y0(y0))
+    state = scheme.init(model, y_init, dt)
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
                         f"field; got {type(state).__name__}")
     ts, ys = [t0], [scheme.output(model, state)]
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys)
+    limit = blowup_limit(model, y_init, BLOWUP)
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys, limit)
     final = scheme.output(model, state)
     if diverged is None:
         ts.append(t0 + done * dt)
@@ -166,14 +171,14 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
                     n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped)
 
 
-def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys):
+def _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys, limit=BLOWUP):
     """The step loop of :func:`integrate`: appends saved states to ``ts``/``ys`` and returns
     ``(state, steps done, diverged step or None, stopped step or None)``."""
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(n_steps):
             t = t0 + k * dt
             state = scheme.step(model, t, state, dt)
-            if blown_up(state[0]):
+            if blown_up(state[0], limit):
                 return state, k + 1, k + 1, None
             if stop is not None and stop(t + dt, scheme.output(model, state)):
                 return state, k + 1, None, k + 1
