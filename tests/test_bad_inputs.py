@@ -188,3 +188,34 @@ def test_cli_undefined_statistic_exits_non_zero_without_numbers(capsys):
     code, out, err = _cli(capsys, "simulate", "--paths", "200", "--T", "5", "--dt", "0.5", "--y0", "5",
                           "--json", "--no-progress")
     assert code == 1 and out == "" and "undefined" in err and "diverged" in err
+
+
+SWEEP_HEAD = 'task = "{task}"\nseed = 0\n[params]\n{params}\n[grid]\n{grid}\n'
+
+
+@pytest.mark.parametrize("task, params, grid, plot, key", [
+    ("heavy_ball_quadratic", "n_steps = 20", 'beta = ["abc", 0.5]\nalpha_h = [1.0]', "", "`beta`"),
+    ("heavy_ball_quadratic", "n_steps = 0", "beta = [0.5]\nalpha_h = [1.0]", "", "`n_steps`"),
+    ("sgd_stationary_variance", "n_paths = 10", "batch = [0, 2]\neta = [0.1]", "", "`batch`"),
+    ("heavy_ball_quadratic", "n_steps = 20\ngamma = 3", "beta = [0.5]\nalpha_h = [1.0]", "", "`gamma`"),
+    ("heavy_ball_quadratic", "n_steps = 20", "beta = [0.1, 0.5]\nalpha_h = [1.0, 2.0]",
+     '[[plots]]\nkind = "heatmap"\nx = "alpha_h"\ny = "beta"\nvalue = "convergd"\n', "`value`"),
+])
+def test_sweep_specs_checked_before_the_first_point(capsys, tmp_path, task, params, grid, plot, key):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SWEEP_HEAD.format(task=task, params=params, grid=grid) + plot)
+    code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"))
+    assert code == 2 and key in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "results.csv").exists()
+
+
+def test_a_diverged_sweep_point_is_marked_and_writes_no_nan(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SWEEP_HEAD.format(task="sgd_stationary_variance", params="n_paths = 50\nn_burn = 10\nn_avg = 40",
+                                      grid="batch = [4]\neta = [0.1, 5.0]"))
+    code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"), "--no-cache")
+    text = (tmp_path / "o" / "results.csv").read_text()
+    rows = [dict(zip(text.splitlines()[0].split(","), ln.split(","))) for ln in text.splitlines()[1:]]
+    assert code == 0 and "nan" not in text.lower() and "inf" not in text.lower() and "None" not in text
+    assert [r["status"] for r in rows] == ["ok", "diverged"]
+    assert rows[1]["variance"] == "" and int(rows[1]["diverged_step"]) > 0 and rows[1]["predicted_variance"] == ""
