@@ -11,8 +11,7 @@ from typing import Optional
 import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
-from dynopt.engine.validate import (MAX_STEPS, as_scheme, blowup_limit, check_max_steps, check_model, check_t_span,
-                                    check_y0)
+from dynopt.engine.validate import MAX_STEPS, as_scheme, check_max_steps, check_model, check_t_span, check_y0
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "check_save_every", "integrate"]
 
@@ -23,9 +22,9 @@ BLOWUP = 1e100
 
 def blown_up(x, limit=BLOWUP) -> bool:
     """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
-    ``limit`` in magnitude (default :data:`BLOWUP`; :func:`integrate` and ensembles pass
+    ``limit`` in magnitude (default :data:`BLOWUP`; ensembles pass
     :func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale, which catches a
-    runaway iteration within a few steps).  Every loop (ODE runs, ensembles, optimizer
+    runaway path within a few steps).  Every loop (ODE runs, ensembles, optimizer
     runs, sweeps, training) calls this instead of its own test."""
     x = np.asarray(x)
     if x.size == 0:
@@ -161,8 +160,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
                         f"field; got {type(state).__name__}")
     ts, ys = [t0], [scheme.output(model, state)]
-    limit = blowup_limit(model, y_init, BLOWUP)
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys, limit)
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save_every, stop, ts, ys)
     final = scheme.output(model, state)
     if diverged is None:
         ts.append(t0 + done * dt)
