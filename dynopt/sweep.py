@@ -326,7 +326,7 @@ def _check_plot_keys(path, text, task_name, plots, inputs):
     for pl in plots:
         for k in ("x", "y", "value", "y2", "group"):
             if k in pl and pl[k] not in known:
-                _fail(path, text, k, f"{pl[k]!r} is neither a parameter nor an output of {task_name!r}; "
+                _fail(path, text, k, f"[[plots]] key {pl[k]!r} is neither a parameter nor an output of {task_name!r}; "
                                      f"known: {sorted(known)}", "plots")
 
 

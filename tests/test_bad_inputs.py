@@ -219,3 +219,8 @@ def test_a_diverged_sweep_point_is_marked_and_writes_no_nan(capsys, tmp_path):
     assert code == 0 and "nan" not in text.lower() and "inf" not in text.lower() and "None" not in text
     assert [r["status"] for r in rows] == ["ok", "diverged"]
     assert rows[1]["variance"] == "" and int(rows[1]["diverged_step"]) > 0 and rows[1]["predicted_variance"] == ""
+
+
+def test_cli_out_that_cannot_be_created(capsys, tmp_path):
+    code, out, err = _cli(capsys, "reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/proc/nope")
+    assert code == 2 and "`--out`" in err and len(err.strip().splitlines()) == 1

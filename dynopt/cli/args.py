@@ -30,6 +30,10 @@ def check_out_dir(path, option="--out"):
         raise UsageError(f"`{option}` {str(p)!r} lies under the file {str(probe)!r}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"`{option}` {str(p)!r}: {str(probe)!r} is not writable")
+    try:  # create it now: some file systems refuse only when asked (/proc, read-only mounts)
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"`{option}` {str(p)!r} cannot be created: {exc.strerror}") from None
     return p
 
 

@@ -25,8 +25,8 @@ def cmd_sweep(args) -> int:
     except SpecError as exc:
         print(f"dynopt sweep: error: {exc}", file=sys.stderr)
         return 2
-    out = check_out_dir(Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out"))
     check_positive(args.workers, "--workers")
+    out = check_out_dir(Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out"))
     try:
         executor = get_executor(args.executor, n_workers=args.workers, scheduler=args.scheduler)
     except (ValueError, SchedulerUnavailable, ImportError) as exc:
