@@ -40,7 +40,7 @@ import sympy as sp
 from tqdm.auto import tqdm
 
 from dynopt.dynamics import HeavyBall
-from dynopt.engine import SerialExecutor, integrate
+from dynopt.engine import SerialExecutor, blown_up, integrate
 from dynopt.io import atomic_write_text
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
 from dynopt.plotting import new_axes, plot_grid_map, save_figure
@@ -115,21 +115,35 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
     theta = np.full(n_paths, prob.center[0])
     c = float(np.var(b))
     means = []
+    # η ≥ 2 makes the iteration unstable: the discrete-time formula no longer applies
+    predicted = eta * c / (batch * (2 - eta)) if 0 < eta < 2 else None
     for k in range(n_burn + n_avg):
         idx = rng.integers(0, n_examples, size=(n_paths, batch))
         g = theta - b[idx].mean(axis=1)
         theta -= eta * g
+        if blown_up(theta, 1e12 * max(1.0, float(np.abs(b).max()))):
+            return {"variance": None, "variance_se": None, "eta_over_b": eta / batch,
+                    "predicted_variance": predicted, "sde_variance": eta * c / (2 * batch), "diverged_step": k + 1}
         if k >= n_burn:
             means.append(np.var(theta))
     v = np.asarray(means)
     blocks = v[: len(v) // 20 * 20].reshape(20, -1).mean(axis=1)
     return {"variance": float(v.mean()), "variance_se": float(blocks.std(ddof=1) / np.sqrt(20)),
-            "eta_over_b": eta / batch, "predicted_variance": eta * c / (batch * (2 - eta)),
-            "sde_variance": eta * c / (2 * batch)}
+            "eta_over_b": eta / batch, "predicted_variance": predicted,
+            "sde_variance": eta * c / (2 * batch), "diverged_step": -1}
 
 
 TASKS = {"heavy_ball_quadratic": heavy_ball_quadratic,
          "sgd_stationary_variance": sgd_stationary_variance}
+
+#: the output keys of the built-in tasks (so that plot keys are checked before computing)
+TASK_OUTPUTS = {"heavy_ball_quadratic": {"converged", "diverged_step", "final_abs", "rate", "spectral_radius"},
+                "sgd_stationary_variance": {"variance", "variance_se", "eta_over_b", "predicted_variance",
+                                            "sde_variance", "diverged_step"}}
+
+#: columns every sweep row gets: "ok", "diverged" (with ``diverged_step``) or "failed"
+#: (with ``reason``); a non-finite output is never written, its cell is left empty
+STATUS_COLUMNS = ("status", "reason")
 
 
 def _stability_overlay(scheme):
@@ -299,8 +313,38 @@ def load_spec(path) -> SweepSpec:
                 _fail(path, text, k, f"unknown plot key; allowed: {sorted(allowed_plot)}", "plots")
         if pl.get("overlay") and pl["overlay"] not in OVERLAYS:
             _fail(path, text, "overlay", f"must be one of {sorted(OVERLAYS)}; got {pl['overlay']!r}", "plots")
+    _check_values(path, text, sig, params, grid)
+    _check_plot_keys(path, text, data["task"], plots, set(params) | set(grid))
     return SweepSpec(path=path, task_name=data["task"], task=task, params=params, grid=grid,
                      seed=seed, plots=plots)
+
+
+def _check_values(path, text, sig, params, grid):
+    """Every value against the task's declared parameter type, before the first point:
+    ``float`` a finite real number, ``int`` an integer ≥ 1 (the tasks' ints are counts)."""
+    for section, items in (("params", {k: [v] for k, v in params.items()}), ("grid", grid)):
+        for key, values in items.items():
+            p = sig.parameters.get(key)
+            kind = str(p.annotation) if p is not None else ""
+            for v in values:
+                if kind == "float" and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                        or not np.isfinite(v)):
+                    _fail(path, text, key, f"must be a finite real number; got {v!r}", section)
+                if kind == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                    _fail(path, text, key, f"must be an integer >= 1; got {v!r}", section)
+
+
+def _check_plot_keys(path, text, task_name, plots, inputs):
+    """Plot keys name grid/params entries or (for built-in tasks) the task's outputs."""
+    outputs = TASK_OUTPUTS.get(task_name)
+    if outputs is None:
+        return  # a user task's outputs are known only after it ran: checked before plotting
+    known = inputs | outputs | set(STATUS_COLUMNS)
+    for pl in plots:
+        for k in ("x", "y", "value", "y2", "group"):
+            if k in pl and pl[k] not in known:
+                _fail(path, text, k, f"[[plots]] key {pl[k]!r} is neither a parameter nor an output of {task_name!r}; "
+                                     f"known: {sorted(known)}", "plots")
 
 
 # ---------------------------------------------------------------------------------------
@@ -316,7 +360,23 @@ def _point_seed(seed: int, params: dict) -> int:
 
 def _call(job):
     fn, kwargs = job
-    return fn(**kwargs)
+    try:
+        return fn(**kwargs)
+    except (ArithmeticError, ValueError, TypeError, FloatingPointError) as exc:
+        # a point the task cannot compute is a row marked failed, not the end of the sweep
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _mark(out):
+    """A task's output with its status: non-finite numbers are dropped (empty cells) and
+    the point is marked diverged (with ``diverged_step`` when the task gives it)."""
+    if out.get("status") == "failed":
+        return out
+    bad = [k for k, v in out.items() if isinstance(v, (float, np.floating)) and not np.isfinite(v)]
+    res = {k: (None if k in bad else v) for k, v in out.items()}
+    diverged = bad or out.get("diverged_step") not in (None, -1) or any(v is None for v in out.values())
+    reason = f"non-finite {', '.join(bad)}" if bad else ""
+    return {**res, "status": "diverged" if diverged else "ok", "reason": reason}
 
 
 def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = None,
@@ -363,19 +423,26 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
         for i, out in zip(idx, outs):
             if not isinstance(out, dict):
                 raise TypeError(f"task {spec.task_name!r} must return a dict; got {type(out).__name__}")
-            results[i] = out
-            if cache:
-                cache.put(keys[i], out)
+            results[i] = _mark(out)
+            if cache and out.get("status") != "failed":
+                cache.put(keys[i], results[i])
         bar.update(len(idx))
     bar.close()
     rows = [{**pt, **res} for pt, res in zip(points, results)]
     write_table(rows, out_dir / "results.csv")
+    for pl in spec.plots:
+        for k in ("x", "y", "value", "y2", "group"):
+            if k in pl and not any(pl[k] in r for r in rows):
+                raise SpecError(f"{spec.path}: [[plots]] `{k}` = {pl[k]!r} is not a column of the results; "
+                                f"columns: {sorted({c for r in rows for c in r})}")
     for pl in spec.plots:
         plot_sweep(rows, spec, pl, out_dir / f"{pl['kind']}-{pl.get('value', pl['y'])}.png")
     return rows
 
 
 def _fmt(v):
+    if v is None:
+        return ""
     if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     if isinstance(v, (float, np.floating)):

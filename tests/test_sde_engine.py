@@ -139,7 +139,7 @@ def test_bad_input():
         simulate(general, "milstein", (0, 1), [0.0, 0.0], 0.1, n_paths=2, seed=1)
     with pytest.raises(ValueError, match="`scheme` 'baoab'"):
         simulate(m, "baoab", (0, 1), [0.0], 0.1, n_paths=2, seed=1)
-    with pytest.raises(ValueError, match="`method`"):
+    with pytest.raises(ValueError, match="`scheme`"):
         simulate(m, "no-such", (0, 1), [0.0], 0.1, n_paths=2, seed=1)
     with pytest.raises(ValueError, match="`y0`"):
         simulate(m, "euler-maruyama", (0, 1), np.zeros((3, 1)), 0.1, n_paths=5, seed=1)

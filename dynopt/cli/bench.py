@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from dynopt.bench import bench_absorption, bench_all, bench_sde
+from dynopt.cli.args import check_positive
 
 __all__ = ["register", "cmd_bench"]
 
@@ -37,7 +38,11 @@ def _print_sde(res) -> None:
 
 
 def cmd_bench(args) -> int:
-    """Run ``dynopt bench [all|sde]`` and print a summary or JSON; returns 0."""
+    """Run ``dynopt bench [all|sde]`` and print a summary or JSON; returns 0 (2 for a bad size)."""
+    for opt in ("paths", "steps", "rss_paths", "speedup_paths", "speedup_steps"):
+        check_positive(getattr(args, opt), "--" + opt.replace("_", "-"), allow_none=False)
+    for n in args.rss_steps:
+        check_positive(n, "--rss-steps", allow_none=False)
     sizes = dict(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
                  rss_steps=tuple(args.rss_steps), extras=not args.minimal)
     if args.target == "absorption":

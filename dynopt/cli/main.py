@@ -12,6 +12,7 @@ from dynopt.cli import bench, compare, derive, reproduce, simulate, sweep
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
+
 #: the command modules, in the order ``dynopt --help`` lists them
 COMMANDS = (reproduce, compare, sweep, bench, simulate, derive)
 
@@ -41,11 +42,19 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        The command's exit code.
+        The command's exit code; 2 for a bad argument, reported on one line.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, OSError) as exc:
+        # bad input the user can cause (dynopt raises ValueError/TypeError naming the argument;
+        # OSError for paths): one line and status 2 wherever it is raised; any other exception
+        # is a bug and keeps its traceback
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"dynopt {args.command}: error: {msg}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from dynopt.cli.args import check_out_dir
 from dynopt.ledger import REGISTRY, Cache, discover, run_claims, select, write_reports
 
 __all__ = ["register", "cmd_reproduce", "find_papers_dir"]
@@ -62,10 +63,11 @@ def cmd_reproduce(args) -> int:
     except ValueError as exc:
         print(f"dynopt reproduce: error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else papers
+    out = check_out_dir(args.out if args.out else papers)
     cache = Cache(out / ".cache", enabled=not args.no_cache)
-    results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress, cache=cache)
-    write_reports(results, out, set(REGISTRY))
+    registered = set(REGISTRY)
+    results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress, cache=cache,
+                         on_source=lambda rs: write_reports(rs, out, registered))
     _print_results(results, out, args.json)
     errors = [r for r in results if r.error]
     for r in errors:

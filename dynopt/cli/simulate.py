@@ -219,6 +219,9 @@ def cmd_simulate(args) -> int:
     except (ValueError, TypeError) as exc:
         print(f"dynopt simulate: error: {exc}", file=sys.stderr)
         return 2
+    if not np.isfinite(np.asarray(out["mean"] + out["var"] + out["se_mean"], float)).all():
+        print(f"dynopt simulate: error: the final mean and variance are undefined: {out['note']}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from dynopt.cli.args import check_out_dir, check_positive
 from dynopt.engine import SchedulerUnavailable, get_executor
 from dynopt.ledger import Cache
 from dynopt.sweep import SpecError, load_spec, run_sweep
@@ -24,7 +25,8 @@ def cmd_sweep(args) -> int:
     except SpecError as exc:
         print(f"dynopt sweep: error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out")
+    check_positive(args.workers, "--workers")
+    out = check_out_dir(Path(args.out) if args.out else spec.path.with_name(spec.path.stem + "-out"))
     try:
         executor = get_executor(args.executor, n_workers=args.workers, scheduler=args.scheduler)
     except (ValueError, SchedulerUnavailable, ImportError) as exc:

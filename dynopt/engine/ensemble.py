@@ -22,7 +22,8 @@ from dynopt.engine.loop import BLOWUP, check_save_every, eval_steps, step_count
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import Observer, _results
 from dynopt.engine.split import block_groups
-from dynopt.schemes import get_scheme
+from dynopt.engine.validate import (MAX_STEPS, as_scheme, blowup_limit, check_executor, check_max_steps,
+                                    check_memory, check_model, check_observers, check_t_span, check_y0)
 
 __all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "simulate"]
 
@@ -58,6 +59,7 @@ class EnsembleOptions:
     backend : {"auto", "numpy", "numba"}
     threads : int
         Threads running a chunk's blocks side by side on the numba backend (same result).
+    max_steps : int
     """
 
     n_paths: Optional[int] = None
@@ -73,8 +75,12 @@ class EnsembleOptions:
     blocks: Optional[tuple] = None
     backend: str = "auto"
     threads: int = 1
+    max_steps: int = MAX_STEPS
 
     def __post_init__(self):
+        if self.n_paths is not None:
+            _positive_int(self.n_paths, "n_paths")
+        _positive_int(self.max_steps, "max_steps")
         _positive_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
         if self.t_eval is not None:
@@ -198,6 +204,7 @@ class Run(NamedTuple):
     look: dict
     save_k: list
     opts: EnsembleOptions
+    blowup: float = BLOWUP
 
 
 class Outputs(NamedTuple):
@@ -219,7 +226,7 @@ class Outputs(NamedTuple):
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
              chunk_size=None, block_size=None, brownian_substeps=1, save_every=None, t_eval=None,
              keep_final=True, dtype=np.float64, progress=None, check_every=16, executor=None,
-             blocks=None, options=None, backend="auto") -> EnsembleResult:
+             blocks=None, options=None, backend="auto", max_steps=MAX_STEPS) -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
     Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
@@ -275,6 +282,8 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         value; keyword arguments that differ from their defaults override its fields.
     backend : {"auto", "numpy", "numba"}
         Compiled kernels, same normals (:mod:`dynopt.engine.kernels`); result's ``backend``.
+    max_steps : int
+        Refuse runs of more steps than this (default 10^8; raise it if a run needs more).
 
     Returns
     -------
@@ -282,17 +291,18 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
 
     Raises
     ------
-    ValueError
-        Bad ``dt``/``t_span``/sizes/``y0`` shape, or a scheme that does not support the
-        model (class, noise type) — checked before anything runs.
+    ValueError, TypeError
+        Bad ``dt``/``t_span``/sizes/``y0``, more steps than ``max_steps`` or memory than the
+        machine has, a wrong kind of model/scheme/observer/executor — before anything runs.
     """
     tic = time.perf_counter()
     t_eval = None if t_eval is None else tuple(np.atleast_1d(np.asarray(t_eval, dtype=float)).tolist())
     opts = _options(options, n_paths=n_paths, chunk_size=chunk_size, block_size=block_size,
                     brownian_substeps=brownian_substeps, save_every=save_every, t_eval=t_eval,
                     keep_final=keep_final, dtype=dtype, progress=progress, check_every=check_every,
-                    blocks=blocks, backend=backend)
-    run = _prepare(model, get_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
+                    blocks=blocks, backend=backend, max_steps=max_steps)
+    check_executor(executor)
+    run = _prepare(model, as_scheme(scheme), t_span, y0, dt, as_seed_sequence(seed, rng), observers, opts)
     run, why = kernels.select_backend(run)
     out = _run_serial(run) if executor is None else run_on_executor(executor, run, t_span, y0, dt)
     return kernels.mark_backend(_result(run, out, time.perf_counter() - tic), run, why)
@@ -311,25 +321,33 @@ def _options(options, **given) -> EnsembleOptions:
 
 def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
     """Check everything and fix the run's layout, saving and observation steps."""
+    check_model(model)
+    check_observers(observers)
+    if not hasattr(scheme, "noise_kind"):
+        raise ValueError(f"`scheme` {scheme.name!r} is an ODE scheme; simulate() needs an SDE scheme "
+                         "(e.g. 'euler-maruyama', 'milstein', 'baoab')")
     scheme.check_model(model)
-    n_steps = step_count(t_span, dt)
+    n_steps = step_count(check_t_span(t_span), dt)
+    check_max_steps(n_steps, opts.max_steps, dt)
     t0, dt = float(t_span[0]), float(dt)
-    y_init = model.as_state(y0)
+    y_init = model.as_state(check_y0(y0))
     n_paths = y_init.shape[0] if opts.n_paths is None else opts.n_paths
     if y_init.shape[0] not in (1, n_paths):
         raise ValueError(f"`y0` has {y_init.shape[0]} rows but `n_paths` is {n_paths}")
     D = model.state_dim
+    _check_run_memory(opts, n_paths, n_steps, D, observers)
     per_path = opts.dtype.itemsize * (D + scheme.n_terms * model.noise_dim + D)
     layout = make_layout(n_paths, opts.block_size, opts.chunk_size, max(1, CACHE_BYTES // per_path))
     if opts.brownian_substeps > 1 and scheme.noise_kind != "normal":
         raise ValueError(f"`brownian_substeps` needs a scheme drawing normals; {scheme.name!r} draws its own noise")
+    for o in observers:
+        if not isinstance(o, Observer):
+            raise TypeError(f"`observers` must be Observer instances; got {type(o).__name__} {o!r}")
     names = [o.name for o in observers]
     if len(set(names)) != len(names):
         raise ValueError(f"`observers` need distinct names; got {names}")
     look = {}
     for o in observers:
-        if not isinstance(o, Observer):
-            raise TypeError(f"`observers` must be Observer instances; got {type(o).__name__}")
         for k in o.steps(n_steps, t0, dt):
             look.setdefault(k, []).append(o)
         o.start(layout, D)
@@ -340,7 +358,23 @@ def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
         raise ValueError(f"`blocks` must satisfy 0 <= first < last <= {layout.n_blocks}; got {opts.blocks!r}")
     return Run(model, scheme, t0, dt, n_steps, y_init, layout, root, tuple(observers), look,
                save_steps(n_steps, opts.save_every) if opts.t_eval is None else
-               eval_steps(opts.t_eval, t_span, dt, n_steps), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)))
+               eval_steps(opts.t_eval, t_span, dt, n_steps), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)),
+               blowup_limit(model, y_init, BLOWUP))
+
+
+def _check_run_memory(opts, n_paths, n_steps, D, observers):
+    """Refuse, with the figure, a run whose per-path arrays exceed the machine's memory."""
+    item = opts.dtype.itemsize
+    n_saved = (len(opts.t_eval) if opts.t_eval is not None else
+               len(save_steps(n_steps, opts.save_every)) if opts.save_every else 0)
+    per_path = 8 + item * D * (int(opts.keep_final) + n_saved)  # diverged step, final state, saved path
+    for o in observers:
+        # the observers that keep something per path: ValuesAt (states), FirstPassage (a step)
+        if type(o).__name__ == "ValuesAt":
+            per_path += 8 * D * np.atleast_1d(o.times).size
+        elif type(o).__name__ == "FirstPassage":
+            per_path += 8
+    check_memory(per_path * n_paths, f"a run of {n_paths} paths (`n_paths`) keeping {per_path} bytes per path")
 
 
 def save_steps(n_steps, save_every):
@@ -453,7 +487,7 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
         if need or k % check_every == 0 or k == n_steps:
             y = scheme.output(model, state)
             live = alive if absorber is None else absorber.running(alive)
-            bad = ~(np.abs(y) <= BLOWUP).all(axis=1) & live
+            bad = ~(np.abs(y) <= run.blowup).all(axis=1) & live
             if bad.any():
                 where = bad if absorber is None else absorber.kill(bad)
                 dsteps[where] = k
@@ -483,7 +517,8 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
     first = int(ds[ds >= 0].min()) if n_div else None
     note = ""
     if n_div:
-        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (first detected at step "
+        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (|y| > {run.blowup:.3g} = "
+                f"1e12 × the run's scale, or non-finite; first detected at step "
                 f"{first}, checks every {run.opts.check_every} steps); they are excluded from final-state "
                 f"statistics and from every observation after their detection (time averages taken before "
                 f"it include them)")

@@ -112,7 +112,7 @@ def compile_kernel(model, scheme, dt, opts):
         src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
         G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
-        params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)
+        params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)  # the last is replaced by the run's limit
         kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
         per_step = 2 if type(scheme) is StochasticHeun else 1
     elif isinstance(scheme, Splitting):
@@ -252,7 +252,7 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     k0 = 0
     pool = ThreadPoolExecutor(min(opts.threads, len(gens))) if opts.threads > 1 and len(gens) > 1 else None
     for k1 in stops:
-        calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e], *kern.params)
+        calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e], *kern.params[:-1], run.blowup)
                  for g, (a, e) in zip(gens, rows)]
         # blocks are independent (own rows, own generator): any thread order gives the same bits
         list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))

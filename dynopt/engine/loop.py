@@ -11,8 +11,8 @@ from typing import Any, Optional
 import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
-from dynopt.schemes import get_scheme
 from dynopt.engine.results import FinalPositions, final_positions
+from dynopt.engine.validate import MAX_STEPS, as_scheme, check_max_steps, check_model, check_t_span, check_y0
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "eval_steps", "check_save_every", "integrate"]
 
@@ -21,15 +21,17 @@ __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "eval_steps", "check_
 BLOWUP = 1e100
 
 
-def blown_up(x) -> bool:
+def blown_up(x, limit=BLOWUP) -> bool:
     """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
-    :data:`BLOWUP` in magnitude.  Every loop (ODE runs, ensembles, optimizer runs, sweeps,
-    training) calls this instead of its own test."""
+    ``limit`` in magnitude (default :data:`BLOWUP`; ensembles pass
+    :func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale, which catches a
+    runaway path within a few steps).  Every loop (ODE runs, ensembles, optimizer
+    runs, sweeps, training) calls this instead of its own test."""
     x = np.asarray(x)
     if x.size == 0:
         return False
     with np.errstate(invalid="ignore"):
-        return not bool(np.isfinite(x).all()) or bool(np.abs(x).max() > BLOWUP)
+        return not bool(np.isfinite(x).all()) or bool(np.abs(x).max() > limit)
 
 
 @dataclass
@@ -185,7 +187,7 @@ def check_save_every(save_every):
 
 
 def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, t_eval=None,
-              stop=None, **sde_options):
+              stop=None, max_steps: int = MAX_STEPS, **sde_options):
     """Integrate the ODE ``model`` with a fixed-step ``scheme`` from ``t_span[0]`` to ``t_span[1]``.
 
     Parameters
@@ -210,6 +212,8 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         ``stop(t, y) -> bool`` on the model state ``y`` (shape ``(n_paths, state_dim)``)
         after each step; the run ends at the first step where it is true
         (``Solution.stopped_step``), like a terminal event of ``solve_ivp``.
+    max_steps : int
+        Refuse runs of more steps than this (default 10^8, like diffrax's ``max_steps``).
 
     Returns
     -------
@@ -218,26 +222,30 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     Raises
     ------
     TypeError
-        An SDE model (use :func:`dynopt.engine.simulate`), ensemble options, or a ``stop``
-        that is not callable.
+        Not a model, an SDE model (use :func:`dynopt.engine.simulate`), ensemble options,
+        a ``scheme`` that is not a name/class/instance, a non-numeric ``t_span``/``y0``,
+        or a ``stop`` that is not callable.
     ValueError
-        Bad ``dt``, ``t_span``, ``y0`` shape, unknown ``method``, or a scheme that does not
-        discretize this model.
+        Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
+        steps than ``max_steps``, or a scheme that does not discretize this model.
     """
+    check_model(model)
     if getattr(model, "is_sde", False):
         raise TypeError(f"integrate() runs ODE models; {model!r} is an SDE model: use "
                         "dynopt.engine.simulate(model, scheme, t_span, y0, dt, n_paths=..., seed=...)")
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "
                         "they belong to dynopt.engine.simulate (SDE models)")
-    scheme = get_scheme(scheme)
+    scheme = as_scheme(scheme)
     scheme.check_model(model)
-    n_steps = step_count(t_span, dt)
+    n_steps = step_count(check_t_span(t_span), dt)
+    check_max_steps(n_steps, max_steps, dt)
     check_save_every(save_every)
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
     t0, dt = float(t_span[0]), float(dt)
-    state = scheme.init(model, model.as_state(y0), dt)
+    y_init = model.as_state(check_y0(y0))
+    state = scheme.init(model, y_init, dt)
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
                         f"field; got {type(state).__name__}")
@@ -268,7 +276,7 @@ def _save_rule(save_every, t_eval, t_span, dt, n_steps):
     return want, want.__contains__
 
 
-def _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys):
+def _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys, limit=BLOWUP):
     """The step loop of :func:`integrate`: appends the states of steps ``k`` with ``save(k)``
     (before the last) to ``ts``/``ys`` and returns ``(state, steps done, diverged step or
     None, stopped step or None)``."""
@@ -276,7 +284,7 @@ def _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys):
         for k in range(n_steps):
             t = t0 + k * dt
             state = scheme.step(model, t, state, dt)
-            if blown_up(state[0]):
+            if blown_up(state[0], limit):
                 return state, k + 1, k + 1, None
             if stop is not None and stop(t + dt, scheme.output(model, state)):
                 return state, k + 1, None, k + 1

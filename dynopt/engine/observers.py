@@ -50,6 +50,53 @@ def _coords(y, coords):
     return y if coords is None else y[:, coords]
 
 
+def _check_every(every, name="every", optional=True):
+    """``every`` is a positive integer (or ``None`` when ``optional``); ValueError otherwise."""
+    if every is None and optional:
+        return None
+    if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
+        raise ValueError(f"`{name}` must be a positive integer{' or None' if optional else ''}; got {every!r}")
+    return int(every)
+
+
+def _check_t_min(t_min):
+    """``t_min`` is None or a finite real number; ValueError/TypeError naming it otherwise."""
+    if t_min is None:
+        return None
+    try:
+        v = float(t_min)
+    except (TypeError, ValueError):
+        raise TypeError(f"`t_min` must be a real number or None; got {t_min!r}") from None
+    if not np.isfinite(v):
+        raise ValueError(f"`t_min` must be finite; got {t_min!r}")
+    return v
+
+
+def _check_coords(coords, state_dim, name="coords"):
+    """Every coordinate in ``coords`` is an integer in [0, state_dim); checked at the start
+    of a run, when the state dimension is known."""
+    for c in np.atleast_1d(np.asarray(coords, dtype=object)):
+        if not isinstance(c, (int, np.integer)) or isinstance(c, bool) or not 0 <= c < state_dim:
+            raise ValueError(f"`{name}` must be integers in [0, {state_dim}) (the state dimension is "
+                             f"{state_dim}); got {coords!r}")
+
+
+#: statistics over fewer surviving paths than this share of the observed ones are undefined
+MIN_SURVIVING = 0.5
+
+_NO_SAMPLE = "density undefined: no surviving path was observed (all diverged)"
+
+
+def _undefined_reason(count, observed, min_count, what):
+    """Why a statistic over ``count`` surviving of ``observed`` paths is undefined ("" if it is
+    defined): too few paths survived the blow-up check."""
+    if count >= min_count:
+        return ""
+    frac = 1.0 - count / observed if observed else 1.0
+    return (f"{what} undefined: {count} of {observed} paths survived ({frac:.1%} diverged), "
+            f"at least {min_count} needed")
+
+
 class Moments(Observer):
     """Ensemble mean and variance (over alive paths) of the state at chosen steps.
 
@@ -65,7 +112,7 @@ class Moments(Observer):
     """
 
     def __init__(self, every=None, times=None, coords=None, name="moments"):
-        self.every, self.times, self.coords, self.name = every, times, coords, name
+        self.every, self.times, self.coords, self.name = _check_every(every), times, coords, name
 
     def steps(self, n_steps, t0, dt):
         if self.times is not None:
@@ -79,9 +126,12 @@ class Moments(Observer):
         return self._k
 
     def start(self, layout, state_dim):
+        if self.coords is not None:
+            _check_coords(self.coords, state_dim)
         D = state_dim if self.coords is None else len(np.atleast_1d(self.coords))
         shape = (len(self._k), layout.n_blocks)
         self._n = np.zeros(shape, dtype=np.int64)
+        self._rows = np.zeros(shape, dtype=np.int64)
         self._mean = np.zeros(shape + (D,))
         self._m2 = np.zeros(shape + (D,))
         self._pos = {k: i for i, k in enumerate(self._k)}
@@ -95,6 +145,7 @@ class Moments(Observer):
             x = x_all[a:e][alive[a:e]].astype(np.float64)
             n = x.shape[0]
             self._n[i, b] = n
+            self._rows[i, b] = e - a
             if n:
                 m = x.sum(axis=0) / n
                 self._mean[i, b] = m
@@ -103,6 +154,7 @@ class Moments(Observer):
     def merge(self, other, layout, first_block, last_block):
         sl = slice(first_block, last_block)
         self._n[:, sl], self._mean[:, sl], self._m2[:, sl] = other._n[:, sl], other._mean[:, sl], other._m2[:, sl]
+        self._rows[:, sl] = other._rows[:, sl]
 
     def result(self):
         T, nb, D = self._mean.shape
@@ -118,19 +170,52 @@ class Moments(Observer):
             m2 = m2 + self._m2[:, b] + delta ** 2 * (n * w[:, 0])[:, None]
             n = tot
         var = m2 / np.maximum(n - 1, 1)[:, None]
-        return MomentsResult(t=self._t, mean=mean, var=var, count=n,
-                             se=np.sqrt(var / np.maximum(n, 1)[:, None]))
+        se = np.sqrt(var / np.maximum(n, 1)[:, None])
+        # a mean needs one surviving path, a variance two, and the survivors of an ensemble
+        # that mostly diverged are a biased sample: NaN then, never a zero or a runaway value
+        rows = self._rows.sum(axis=1)
+        few = n < np.maximum(2, MIN_SURVIVING * rows)
+        mean[few] = np.nan
+        var[few] = np.nan
+        se[few] = np.nan
+        return MomentsResult(t=self._t, mean=mean, var=var, count=n, se=se, observed=self._rows.sum(axis=1))
 
 
 @dataclass
 class MomentsResult:
-    """Ensemble mean/variance at times ``t`` (rows); ``se`` = standard error of the mean."""
+    """Ensemble mean/variance at times ``t`` (rows); ``se`` = standard error of the mean.
+
+    ``count`` of the ``observed`` paths per row survived.  ``defined`` is False when some
+    row had fewer than two surviving paths; such rows hold NaN (the mean too when no path
+    survived), never zeros, and ``reason`` says why, with the diverged fraction.
+    """
 
     t: np.ndarray
     mean: np.ndarray
     var: np.ndarray
     count: np.ndarray
     se: np.ndarray
+    observed: np.ndarray = None
+
+    @property
+    def diverged_fraction(self) -> np.ndarray:
+        """Share of the observed paths that had diverged, per row."""
+        obs = self.count if self.observed is None else self.observed
+        return 1.0 - self.count / np.maximum(obs, 1)
+
+    @property
+    def defined(self) -> bool:
+        return not self.reason
+
+    @property
+    def reason(self) -> str:
+        """Why the statistics are undefined ("" when every row had enough surviving paths)."""
+        obs = self.count if self.observed is None else self.observed
+        need = np.maximum(2, np.ceil(MIN_SURVIVING * obs)).astype(np.int64)
+        if not self.count.size or (self.count >= need).all():
+            return ""
+        i = int(np.argmin(self.count - need))
+        return _undefined_reason(int(self.count[i]), int(obs[i]), int(need[i]), "mean and variance") + f" at t={self.t[i]:g}"
 
 
 class Histogram(Observer):
@@ -154,8 +239,10 @@ class Histogram(Observer):
         lo, hi = (float(v) for v in range)
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
             raise ValueError(f"`range` must be finite (lo, hi) with hi > lo; got {range!r}")
+        if not isinstance(coord, (int, np.integer)) or isinstance(coord, bool) or coord < 0:
+            raise ValueError(f"`coord` must be a non-negative integer; got {coord!r}")
         self.bins, self.lo, self.hi, self.coord = int(bins), lo, hi, int(coord)
-        self.t_min, self.every, self.name = t_min, every, name
+        self.t_min, self.every, self.name = _check_t_min(t_min), _check_every(every), name
         self.edges = np.linspace(lo, hi, self.bins + 1)
 
     def steps(self, n_steps, t0, dt):
@@ -165,6 +252,7 @@ class Histogram(Observer):
         return [n_steps]
 
     def start(self, layout, state_dim):
+        _check_coords(self.coord, state_dim, "coord")
         self.counts = np.zeros(self.bins, dtype=np.int64)
         self.below = self.above = self.looks = 0
         self._scale = self.bins / (self.hi - self.lo)
@@ -191,7 +279,8 @@ class Histogram(Observer):
     def result(self):
         total = self.counts.sum() + self.below + self.above
         width = (self.hi - self.lo) / self.bins
-        dens = self.counts / max(total, 1) / width
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dens = self.counts / total / width if total else np.full(self.bins, np.nan)
         return HistogramResult(self.edges, self.counts.copy(), dens, int(self.below), int(self.above), int(total))
 
 
@@ -206,6 +295,14 @@ class HistogramResult:
     below: int
     above: int
     total: int
+
+    @property
+    def defined(self) -> bool:
+        return self.total > 0
+
+    @property
+    def reason(self) -> str:
+        return "" if self.total else _NO_SAMPLE
 
     @property
     def centers(self):
@@ -223,10 +320,15 @@ class Histogram2D(Histogram):
     """
 
     def __init__(self, bins, range, coords=(0, 1), t_min=None, every=None, name="histogram2d"):
+        for arg, val in (("bins", bins), ("range", range), ("coords", coords)):
+            if not hasattr(val, "__len__") or len(val) != 2:
+                raise ValueError(f"`{arg}` must have two entries (x and y); got {val!r}")
         self.h = [Histogram(b, r, c) for b, r, c in zip(bins, range, coords)]
-        self.coords, self.t_min, self.every, self.name = tuple(coords), t_min, every, name
+        self.coords, self.name = tuple(coords), name
+        self.t_min, self.every = _check_t_min(t_min), _check_every(every)
 
     def start(self, layout, state_dim):
+        _check_coords(self.coords, state_dim)
         for h in self.h:
             h.start(layout, state_dim)
         self.counts = np.zeros((self.h[0].bins, self.h[1].bins), dtype=np.int64)
@@ -252,8 +354,8 @@ class Histogram2D(Histogram):
     def result(self):
         total = int(self.counts.sum()) + self.outside
         area = (self.h[0].hi - self.h[0].lo) / self.h[0].bins * (self.h[1].hi - self.h[1].lo) / self.h[1].bins
-        return Histogram2DResult(self.h[0].edges, self.h[1].edges, self.counts.copy(),
-                                 self.counts / max(total, 1) / area, self.outside, total)
+        dens = self.counts / total / area if total else np.full(self.counts.shape, np.nan)
+        return Histogram2DResult(self.h[0].edges, self.h[1].edges, self.counts.copy(), dens, self.outside, total)
 
 
 @dataclass
@@ -267,6 +369,14 @@ class Histogram2DResult:
     density: np.ndarray
     outside: int
     total: int
+
+    @property
+    def defined(self) -> bool:
+        return self.total > 0
+
+    @property
+    def reason(self) -> str:
+        return "" if self.total else _NO_SAMPLE
 
 
 class FirstPassage(Observer):
@@ -509,12 +619,10 @@ class TimeAverage(Observer):
     def __init__(self, fn, t_min=0.0, every=1, name="time_average"):
         if not callable(fn):
             raise TypeError("`fn` must be callable fn(y) -> (n,)")
-        if not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"`every` must be a positive integer; got {every!r}")
-        self.fn, self.t_min, self.every, self.name = fn, float(t_min), int(every), name
+        self.fn, self.t_min, self.every, self.name = fn, _check_t_min(t_min), _check_every(every, optional=False), name
 
     def steps(self, n_steps, t0, dt):
-        k0 = max(0, math.ceil((self.t_min - t0) / dt - 1e-9))
+        k0 = 0 if self.t_min is None else max(0, math.ceil((self.t_min - t0) / dt - 1e-9))
         if k0 > n_steps:
             raise ValueError(f"`t_min` {self.t_min} is after the end of the run")
         return list(range(k0, n_steps + 1, self.every))
@@ -522,6 +630,7 @@ class TimeAverage(Observer):
     def start(self, layout, state_dim):
         self._sum = np.zeros(layout.n_blocks)
         self._cnt = np.zeros(layout.n_blocks, dtype=np.int64)
+        self._rows = np.zeros(layout.n_blocks, dtype=np.int64)
 
     def observe(self, k, t, y, b0, b1, layout, alive):
         v = np.asarray(self.fn(y), dtype=np.float64)
@@ -531,24 +640,47 @@ class TimeAverage(Observer):
             ok = alive[a:e]
             self._sum[b] += v[a:e][ok].sum()
             self._cnt[b] += int(ok.sum())
+            self._rows[b] += e - a
 
     def merge(self, other, layout, first_block, last_block):
         sl = slice(first_block, last_block)
-        self._sum[sl], self._cnt[sl] = other._sum[sl], other._cnt[sl]
+        self._sum[sl], self._cnt[sl], self._rows[sl] = other._sum[sl], other._cnt[sl], other._rows[sl]
 
     def result(self):
         good = self._cnt > 0
         means = self._sum[good] / self._cnt[good]
-        mean = float(self._sum.sum() / max(self._cnt.sum(), 1))
+        n, rows = int(self._cnt.sum()), int(self._rows.sum())
+        mean = float(self._sum.sum() / n) if n else float("nan")
         se = float(means.std(ddof=1) / np.sqrt(means.size)) if means.size > 1 else float("inf")
-        return TimeAverageResult(mean, se, int(self._cnt.sum()), int(means.size))
+        return TimeAverageResult(mean, se, n, int(means.size), rows)
 
 
 @dataclass
 class TimeAverageResult:
-    """``mean`` and its batch-means standard error ``se`` over ``n_blocks`` blocks."""
+    """``mean`` and its batch-means standard error ``se`` over ``n_blocks`` blocks.
+
+    ``samples`` of ``observed`` path-looks survived.  ``defined`` is False (``mean`` NaN,
+    ``reason`` saying why) when no surviving sample was seen or ``fn`` gave non-finite
+    values; ``diverged_fraction`` is the share of path-looks lost to divergence."""
 
     mean: float
     se: float
     samples: int
     n_blocks: int
+    observed: int = 0
+
+    @property
+    def diverged_fraction(self) -> float:
+        return 1.0 - self.samples / self.observed if self.observed else 0.0
+
+    @property
+    def defined(self) -> bool:
+        return not self.reason
+
+    @property
+    def reason(self) -> str:
+        if self.samples < 1:
+            return _undefined_reason(self.samples, self.observed, 1, "time average")
+        if not np.isfinite(self.mean):
+            return "time average undefined: `fn` gave non-finite values on surviving paths"
+        return ""

@@ -3,18 +3,26 @@
 A key is a SHA-256 of (the code version of what is called, the parameters, the seed).
 The code version is a hash of the source files involved: a change to any of them makes
 a new key.  Entries are JSON files written atomically; an interrupted run leaves either
-the old entry or none, never a half-written one, and the next run resumes.
+the old entry or none, never a half-written one, and the next run resumes.  Each entry
+carries a schema number and the SHA-256 of its value: an entry edited by hand, truncated
+or of another layout is not served but reported in :attr:`Cache.notes` and recomputed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from functools import lru_cache
 from pathlib import Path
 
+from filelock import FileLock
+
 from dynopt.io import atomic_write_text
 
-__all__ = ["Cache", "make_key", "code_version", "package_version_hash"]
+__all__ = ["Cache", "make_key", "code_version", "package_version_hash", "SCHEMA", "remove_stale_temp_files", "report_lock"]
+
+#: layout of a cache entry: {"schema": SCHEMA, "sha256": digest of the value, "value": ...}
+SCHEMA = 2
 
 
 def _canonical(obj) -> str:
@@ -55,21 +63,76 @@ class Cache:
     def __init__(self, root, enabled: bool = True):
         self.root = Path(root)
         self.enabled = enabled
+        #: one line per entry found bad and ignored (so recomputed) in this session
+        self.notes: list[str] = []
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
     def get(self, key: str):
-        """The stored value, or ``None`` (also for an unreadable entry)."""
+        """The stored value, or ``None``: missing, or bad (unreadable, another schema, or a
+        checksum that does not match; then a line is added to :attr:`notes`)."""
         if not self.enabled:
             return None
+        path = self._path(key)
         try:
-            return json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except OSError:
             return None
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            return self._bad(path, "not valid JSON")
+        if not isinstance(entry, dict) or entry.get("schema") != SCHEMA or "value" not in entry:
+            return self._bad(path, f"not a schema-{SCHEMA} entry")
+        if entry.get("sha256") != _digest(entry["value"]):
+            return self._bad(path, "checksum mismatch (edited or corrupted)")
+        return entry["value"]
+
+    def _bad(self, path, why):
+        self.notes.append(f"cache entry {path.name} ignored and recomputed: {why}")
+        return None
 
     def put(self, key: str, value) -> None:
         """Store the JSON-able ``value`` under ``key`` (atomically; nothing when disabled)."""
         if self.enabled:
             # keys keep their order: a cached result must read back exactly as computed
-            atomic_write_text(self._path(key), json.dumps(value, default=repr, ensure_ascii=True))
+            value = json.loads(json.dumps(value, default=repr))  # what a reader will see
+            entry = {"schema": SCHEMA, "sha256": _digest(value), "value": value}
+            atomic_write_text(self._path(key), json.dumps(entry, default=repr, ensure_ascii=True))
+
+    def clean_temp_files(self, min_age: float = 60.0) -> int:
+        """Remove temporary files (``.*.tmp``) a killed run left in the cache, older than
+        ``min_age`` seconds (a live writer's file is younger); returns how many."""
+        return remove_stale_temp_files(self.root, min_age, recursive=True)
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(_canonical(value).encode()).hexdigest()
+
+
+def remove_stale_temp_files(folder, min_age: float = 0.0, recursive: bool = False) -> int:
+    """Remove the hidden temporary files of :func:`dynopt.io.atomic_replace`
+    (``.<name>.<random><suffix>``) under ``folder`` older than ``min_age`` seconds."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now, n = time.time(), 0
+    for p in (folder.rglob(".*") if recursive else folder.glob(".*")):
+        if p.is_file() and p.name.count(".") >= 3 and p.suffix in (".tmp", ".png"):
+            try:
+                if now - p.stat().st_mtime >= min_age:
+                    p.unlink()
+                    n += 1
+            except OSError:
+                pass
+    return n
+
+
+def report_lock(folder) -> FileLock:
+    """The inter-process lock of one report folder (``<folder>/.lock``): whoever reads,
+    merges and rewrites a source's claims.json, README or figures, or the index, holds it,
+    so concurrent ``dynopt reproduce`` runs into one ``--out`` lose nothing."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / ".lock"))

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from dynopt.io import atomic_write_text
+from dynopt.ledger.cache import report_lock
 from dynopt.ledger.claims import OPTIONAL_KEY, REPORT_KEYS, SOURCES, VERDICTS
 
 __all__ = ["write_reports", "format_value", "source_readme", "index_readme", "load_existing",
@@ -59,6 +60,7 @@ def report_row(d: dict) -> tuple:
                                  "checks": sorted(optional)}
     row["evidence"] = ev
     return _rounded(row), optional
+
 
 
 def format_value(x) -> str:
@@ -172,21 +174,22 @@ def write_reports(results, out_root, registered_ids) -> dict:
         new.setdefault(d["source"], {})[d["id"]] = d
         if opt is not None:
             optional.setdefault(d["source"], {})[d["id"]] = opt
-    all_rows = {}
-    sources = set(new) | {p.parent.name for p in out_root.glob("*/claims.json")}
-    for source in sorted(sources):
+    for source in sorted(new):
         path = out_root / source / "claims.json"
-        merged = {d["id"]: d for d in load_existing(path) if d["id"] in registered_ids}
-        merged.update(new.get(source, {}))
-        rows = [merged[k] for k in sorted(merged)]
-        if not rows:
-            continue
-        all_rows[source] = rows
-        if source in new:
+        with report_lock(out_root / source):  # read-merge-write is one step for other processes
+            merged = {d["id"]: d for d in load_existing(path) if d["id"] in registered_ids}
+            merged.update(new[source])
+            rows = [merged[k] for k in sorted(merged)]
             atomic_write_text(path, json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
             atomic_write_text(out_root / source / "README.md", source_readme(source, rows))
-        if optional.get(source):
-            atomic_write_text(out_root / source / OPTIONAL_FILE,
-                              json.dumps(optional[source], indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    atomic_write_text(out_root / "README.md", index_readme(all_rows))
+            if optional.get(source):
+                atomic_write_text(out_root / source / OPTIONAL_FILE,
+                                  json.dumps(optional[source], indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    with report_lock(out_root):
+        all_rows = {}
+        for path in sorted(out_root.glob("*/claims.json")):
+            rows = [d for d in load_existing(path) if d["id"] in registered_ids]
+            if rows:
+                all_rows[path.parent.name] = sorted(rows, key=lambda d: d["id"])
+        atomic_write_text(out_root / "README.md", index_readme(all_rows))
     return all_rows

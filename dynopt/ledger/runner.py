@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from dynopt.ledger.cache import code_version, make_key, package_version_hash
+from dynopt.ledger.cache import code_version, make_key, package_version_hash, remove_stale_temp_files, report_lock
 from dynopt.ledger.claims import REGISTRY, SOURCES, VERDICTS, Claim, ClaimResult, Verdict
 from dynopt.plotting import save_figure
 
@@ -55,7 +55,8 @@ class Context:
         """
         stem = self.claim.slug + (f"-{name}" if name else "")
         rel = f"figures/{stem}.png"
-        save_figure(fig, self.out_dir / rel)
+        with report_lock(self.out_dir):
+            save_figure(fig, self.out_dir / rel)
         if rel not in self.figures:
             self.figures.append(rel)
         return rel
@@ -151,6 +152,9 @@ def claim_key(c: Claim, quick: bool) -> str:
 
 def _from_cache(c: Claim, d: dict, out_dir: Path):
     """Rebuild a ClaimResult from a cached row if its figures are still on disk."""
+    if not isinstance(d, dict) or not set(("expected", "measured", "tolerance", "correction", "evidence",
+                                           "figures", "seconds")) <= set(d):
+        return None
     if d.get("id") != c.id or d.get("verdict") not in VERDICTS:
         return None
     if not all((out_dir / f).is_file() for f in d.get("figures", [])):
@@ -160,7 +164,7 @@ def _from_cache(c: Claim, d: dict, out_dir: Path):
     return ClaimResult(c, v, list(d["figures"]), float(d.get("seconds", 0.0)), cached=True)
 
 
-def run_claims(claims, out_root, quick: bool, progress: bool = True, cache=None) -> list:
+def run_claims(claims, out_root, quick: bool, progress: bool = True, cache=None, on_source=None) -> list:
     """Run ``claims`` writing figures under ``out_root/<source>/figures``.
 
     Parameters
@@ -174,24 +178,47 @@ def run_claims(claims, out_root, quick: bool, progress: bool = True, cache=None)
     cache : dynopt.ledger.cache.Cache, optional
         Results are stored as each claim finishes and reused while the code, the claim
         and the run size are unchanged (and the figures exist), so an interrupted run
-        resumes where it stopped.  Errors are never cached.
+        resumes where it stopped.  Errors are never cached; a bad entry is recomputed and
+        noted on stderr.
+    on_source : callable, optional
+        ``on_source(results)`` with the results of one source as soon as its last claim
+        (in the given order) finishes, e.g. to write its report, so that an interrupted
+        run leaves the finished sources reported.
 
     Returns
     -------
     list of ClaimResult
     """
     out_root = Path(out_root)
+    claims = list(claims)
+    for source in sorted({c.source for c in claims}):
+        with report_lock(out_root / source):  # no writer of this folder is live now
+            remove_stale_temp_files(out_root / source)
+            remove_stale_temp_files(out_root / source / "figures")
+    if cache is not None:
+        cache.clean_temp_files()
     results = []
     bar = tqdm(claims, desc="claims", unit="claim", disable=not progress, file=sys.stderr)
-    for c in bar:
+    for i, c in enumerate(bar):
         bar.set_postfix_str(c.id)
-        key = claim_key(c, quick) if cache is not None else None
-        hit = cache.get(key) if cache is not None else None
-        res = _from_cache(c, hit, out_root / c.source) if hit else None
-        if res is None:
-            res = run_claim(c, out_root / c.source, quick)
-            if cache is not None and res.error is None:
-                cache.put(key, res.as_dict())
-        results.append(res)
+        results.append(_run_or_reuse(c, out_root, quick, cache, bar))
+        last_of_source = i + 1 == len(claims) or claims[i + 1].source != c.source
+        if on_source is not None and last_of_source:
+            on_source([r for r in results if r.claim.source == c.source])
     bar.close()
     return results
+
+
+def _run_or_reuse(c, out_root, quick, cache, bar):
+    """One claim's result: from the cache when a good entry is there, else run (and stored)."""
+    key = claim_key(c, quick) if cache is not None else None
+    hit = cache.get(key) if cache is not None else None
+    if cache is not None:
+        while cache.notes:
+            bar.write(f"note: {c.id}: {cache.notes.pop(0)}", file=sys.stderr)
+    res = _from_cache(c, hit, out_root / c.source) if hit else None
+    if res is None:
+        res = run_claim(c, out_root / c.source, quick)
+        if cache is not None and res.error is None:
+            cache.put(key, res.as_dict())
+    return res

@@ -25,7 +25,10 @@ def quadratic(H, center=None, name: str = "quadratic") -> Problem:
     center : array_like, shape (d,), optional
         The minimizer c (default 0).
     """
-    H = np.atleast_2d(np.asarray(H, dtype=float))
+    try:
+        H = np.atleast_2d(np.asarray(H, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"`H` must be a real square matrix (not ragged); got {H!r}") from None
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"`H` must be a square matrix; got shape {H.shape}")
     if not np.all(np.isfinite(H)) or not np.allclose(H, H.T, rtol=0, atol=1e-12 * max(1.0, np.abs(H).max())):
@@ -35,6 +38,8 @@ def quadratic(H, center=None, name: str = "quadratic") -> Problem:
         raise ValueError(f"`H` must be positive definite; its smallest eigenvalue is {eig.min():.3g}")
     d = H.shape[0]
     c = np.zeros(d) if center is None else np.asarray(center, dtype=float).reshape(d)
+    if not np.isfinite(c).all():
+        raise ValueError(f"`center` must be finite; got {center!r}")
     syms = _xsyms(d)
     xv = sp.Matrix(syms) - sp.Matrix([sp.nsimplify(ci) for ci in c])
     Hs = sp.Matrix(d, d, lambda i, j: sp.nsimplify(H[i, j]))
@@ -66,8 +71,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Problem:
 
     Defined by its sympy expression (lambdified).
     """
-    if b <= 0:
-        raise ValueError(f"`b` must be > 0; got {b}")
+    a = check_finite_param(a, "a")
+    b = check_finite_param(b, "b", low=0.0, low_inclusive=False)
     x1, x2 = _xsyms(2)
     expr = (sp.nsimplify(a) - x1) ** 2 + sp.nsimplify(b) * (x2 - x1 ** 2) ** 2
     p = from_expr(expr, (x1, x2), name="rosenbrock", minima=[[a, a * a]])
@@ -80,7 +85,7 @@ def double_well(dim: int = 1) -> Problem:
     Closed-form numpy (hot loop of the SDE engine); the sympy expression is attached,
     and the gradient x³ − x is declared as ``grad_polynomial`` for the fused kernels.
     """
-    if not isinstance(dim, (int, np.integer)) or dim < 1:
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
         raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
     syms = _xsyms(dim)
     expr = sum(s ** 4 / 4 - s ** 2 / 2 for s in syms)
@@ -112,6 +117,9 @@ def tilted_double_well(tilt: float = 0.3, dim: int = 1) -> Problem:
     x1 > 0 and a barrier (local maximum) between them.  Minima sorted deepest first.
     """
     crit = 2 / (3 * np.sqrt(3))
+    tilt = check_finite_param(tilt, "tilt", low=0.0, low_inclusive=False, high=crit, high_inclusive=False)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
+        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
     if not 0 < tilt < crit:
         raise ValueError(f"`tilt` must be in (0, {crit:.4f}) for two minima; got {tilt}")
     syms = _xsyms(dim)
@@ -164,8 +172,8 @@ def lessard_function(L: float = 25.0, mu: float = 1.0) -> Problem:
     Closed-form numpy; its sympy Piecewise expression is attached.  The Hessian is the
     piecewise constant L or μ (one-sided at the kinks x = 1, 2).
     """
-    L = float(L)
-    mu = float(mu)
+    L = check_finite_param(L, "L")
+    mu = check_finite_param(mu, "mu")
     if not (np.isfinite(L) and np.isfinite(mu)) or mu <= 0 or L <= mu:
         raise ValueError(f"`L` and `mu` must satisfy 0 < mu < L; got L={L!r}, mu={mu!r}")
     D = L - mu
@@ -213,6 +221,8 @@ def log_sum_exp(A, b=None, name: str = "log_sum_exp") -> Problem:
         raise ValueError(f"`A` must be a finite (m, d) matrix; got shape {A.shape}")
     m, d = A.shape
     b = np.zeros(m) if b is None else np.asarray(b, dtype=float).reshape(m)
+    if not np.isfinite(b).all():
+        raise ValueError(f"`b` must be finite; got {b!r}")
 
     def _p(x):
         z = x @ A.T + b

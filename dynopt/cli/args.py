@@ -1,0 +1,46 @@
+"""Checks of command-line arguments that the commands share, done before any work starts."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["UsageError", "check_out_dir", "check_positive"]
+
+
+class UsageError(ValueError):
+    """A bad command-line argument found by a command before it starts work: reported
+    as one line naming the option, exit status 2."""
+
+
+def check_out_dir(path, option="--out"):
+    """Check before any work that ``path`` can be (or is) a writable directory.
+
+    Raises
+    ------
+    UsageError
+        Naming ``option`` when ``path`` is a file, lies under a file, or is not writable.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"`{option}` {str(p)!r} is a file, not a directory")
+    probe = p
+    while not probe.exists():  # the nearest existing ancestor decides whether mkdir can work
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"`{option}` {str(p)!r} lies under the file {str(probe)!r}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"`{option}` {str(p)!r}: {str(probe)!r} is not writable")
+    try:  # create it now: some file systems refuse only when asked (/proc, read-only mounts)
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"`{option}` {str(p)!r} cannot be created: {exc.strerror}") from None
+    return p
+
+
+def check_positive(value, option, allow_none=True):
+    """``value`` is a positive integer (or None); UsageError naming ``option`` otherwise."""
+    if value is None and allow_none:
+        return value
+    if not isinstance(value, int) or value < 1:
+        raise UsageError(f"`{option}` must be a positive integer; got {value!r}")
+    return value

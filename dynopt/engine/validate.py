@@ -1,0 +1,133 @@
+"""Argument checks of the engine's entry points, done before anything runs.
+
+``integrate`` and ``simulate`` call these on their arguments so that a bad input fails at
+once with a ValueError/TypeError naming the argument, never after the first step: the
+kind of object passed as model, scheme, observer or executor; ``t_span`` and ``y0``
+(type, shape, finiteness); the number of steps against ``max_steps``; and the memory a
+run would hold against what the machine has.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from dynopt.dynamics import Model
+from dynopt.schemes import Scheme, get_scheme
+
+__all__ = ["MAX_STEPS", "BLOWUP_FACTOR", "check_model", "as_scheme", "check_t_span", "check_y0",
+           "check_max_steps", "check_observers", "check_executor", "check_memory", "machine_memory",
+           "blowup_limit"]
+
+#: default bound on the steps of one run (like diffrax's ``max_steps``): 10^8 steps of a
+#: 1-D path take minutes; a larger count is almost always a step size typed wrong
+MAX_STEPS = 10 ** 8
+
+#: a path counts as diverged once |y| exceeds BLOWUP_FACTOR × the run's scale (see
+#: :func:`blowup_limit`)
+BLOWUP_FACTOR = 1e12
+
+
+def check_model(model):
+    """``model`` is a :class:`dynopt.dynamics.Model` (whether the scheme discretizes it is
+    the scheme's ``check_model``)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be a dynopt.dynamics model (e.g. GradientFlow(problem) or "
+                        f"OverdampedLangevin(problem, sigma)); got {type(model).__name__}")
+
+
+def as_scheme(scheme):
+    """The scheme instance for ``scheme`` (a registered name, a Scheme class or instance)."""
+    if not isinstance(scheme, (str, Scheme)) and not (isinstance(scheme, type) and issubclass(scheme, Scheme)):
+        raise TypeError(f"`scheme` must be a scheme name, class or instance; got {type(scheme).__name__}")
+    try:
+        return get_scheme(scheme)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("`method`", "`scheme`", 1)) from None
+
+
+def check_t_span(t_span):
+    """``(t0, t1)``: two finite real numbers with t1 ≥ t0; returns them as floats."""
+    if isinstance(t_span, (str, bytes)) or not hasattr(t_span, "__len__") or len(t_span) != 2:
+        raise TypeError(f"`t_span` must be a pair (t0, t1) of real numbers; got {t_span!r}")
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise TypeError(f"`t_span` must be a pair (t0, t1) of real numbers; got {t_span!r}") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got {t_span!r}")
+    return t0, t1
+
+
+def check_y0(y0, name="y0"):
+    """``y0`` as a finite float array (ragged, non-numeric or non-finite input refused)."""
+    try:
+        arr = np.asarray(y0, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a real array of shape (state_dim,) or (n_paths, state_dim) "
+                        f"(not ragged, no strings); got {y0!r}"[:300]) from None
+    if arr.ndim > 2:
+        raise ValueError(f"`{name}` must have shape (state_dim,) or (n_paths, state_dim); got shape {arr.shape}")
+    if arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` must be finite; got non-finite entries in {y0!r}"[:300])
+    return arr
+
+
+def check_max_steps(n_steps, max_steps, dt):
+    """Refuse a run of more than ``max_steps`` steps (a step size typed wrong)."""
+    if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}")
+    if n_steps > max_steps:
+        raise ValueError(f"`dt`={dt!r} makes {n_steps:.3g} steps, above `max_steps`={max_steps:.3g}; "
+                         "use a larger dt or raise max_steps")
+
+
+def check_observers(observers):
+    """``observers`` is a list or tuple (of Observer instances, checked by the caller)."""
+    if not isinstance(observers, (list, tuple)):
+        raise TypeError(f"`observers` must be a list or tuple of Observer instances; got {type(observers).__name__}")
+
+
+def check_executor(executor):
+    """``executor`` is None or an object with ``map`` (from dynopt.engine.get_executor)."""
+    if executor is not None and not callable(getattr(executor, "map", None)):
+        raise TypeError(f"`executor` must be an executor from dynopt.engine.get_executor(...) (with a "
+                        f"map method) or None; got {type(executor).__name__} {executor!r}"[:300])
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes (0 when the system does not tell)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def check_memory(n_bytes, what):
+    """Refuse a run whose arrays need more than the machine's physical memory."""
+    have = machine_memory()
+    if have and n_bytes > have:
+        raise ValueError(f"{what} needs about {n_bytes / 2 ** 30:.3g} GiB, more than this machine's "
+                         f"{have / 2 ** 30:.3g} GiB of memory")
+
+
+def blowup_limit(model, y_init, ceiling):
+    """The |y| above which a path of an ensemble counts as diverged.
+
+    ``BLOWUP_FACTOR`` (10^12) times the run's scale: the largest of 1, |y0| and the
+    problem's known minima and centre.  A runaway path of a stiff or unstable discretization
+    grows geometrically (or like a cubic map: 10^4 → 10^12 → 10^36 in two steps), so it
+    passes this bound within a few steps of leaving the problem's region, long before the
+    float range; a path that is still near the problem's scale is never flagged.  ``ceiling``
+    (the global :data:`dynopt.engine.loop.BLOWUP`) caps it.
+    """
+    scale = [1.0, float(np.max(np.abs(y_init))) if np.size(y_init) else 0.0]
+    prob = getattr(model, "problem", None)
+    for attr in ("minima", "center"):
+        v = getattr(prob, attr, None)
+        if v is not None and np.size(v):
+            with np.errstate(invalid="ignore"):
+                m = float(np.nanmax(np.abs(np.asarray(v, dtype=float))))
+            if np.isfinite(m):
+                scale.append(m)
+    return min(float(ceiling), BLOWUP_FACTOR * max(scale))

@@ -1,0 +1,226 @@
+"""Bad inputs through the API and the CLI: each fails before anything runs with the right
+error type and a message naming the argument; a diverged run never yields a number."""
+import numpy as np
+import pytest
+
+from dynopt import dynamics
+from dynopt.cli.main import main
+from dynopt.engine import Histogram, Histogram2D, Moments, TimeAverage, ValuesAt, integrate, simulate
+from dynopt.problems.catalogue import (double_well, lessard_function, log_sum_exp, quadratic, rosenbrock,
+                                       tilted_double_well)
+
+DW = double_well()
+LANG = dynamics.OverdampedLangevin(DW, 0.7)
+GF = dynamics.GradientFlow(DW)
+NAN, INF = float("nan"), float("inf")
+
+
+def _sim(**kw):
+    args = dict(model=LANG, scheme="euler-maruyama", t_span=(0, 1), y0=[0.0], dt=0.1)
+    opts = dict(n_paths=10, seed=0)
+    for k in list(kw):
+        (args if k in args else opts)[k] = kw.pop(k)
+    return simulate(args["model"], args["scheme"], args["t_span"], args["y0"], args["dt"], **opts)
+
+
+def _int(**kw):
+    args = dict(model=GF, scheme="euler", t_span=(0, 1), y0=[1.0], dt=0.1)
+    args.update(kw)
+    return integrate(args.pop("model"), args.pop("scheme"), args.pop("t_span"), args.pop("y0"), args.pop("dt"), **args)
+
+
+@pytest.mark.parametrize("make, exc, name", [
+    (lambda: rosenbrock(a=NAN), ValueError, "`a`"),
+    (lambda: rosenbrock(b=INF), ValueError, "`b`"),
+    (lambda: rosenbrock(a="x"), TypeError, "`a`"),
+    (lambda: tilted_double_well(tilt=NAN), ValueError, "`tilt`"),
+    (lambda: double_well(dim=0), ValueError, "`dim`"),
+    (lambda: lessard_function(L=NAN), ValueError, "`L`"),
+    (lambda: quadratic([[NAN]]), ValueError, "`H`"),
+    (lambda: quadratic([[1, 2], [3]]), TypeError, "`H`"),
+    (lambda: quadratic(np.eye(2), center=[0, INF]), ValueError, "`center`"),
+    (lambda: log_sum_exp(np.eye(2), b=[0, NAN]), ValueError, "`b`"),
+])
+def test_non_finite_problem_parameters(make, exc, name):
+    with pytest.raises(exc, match=name):
+        make()
+
+
+@pytest.mark.parametrize("kw, exc, name", [
+    (dict(y0=[NAN]), ValueError, "`y0`"),
+    (dict(y0=[[1, 2], [3]]), TypeError, "`y0`"),
+    (dict(y0="abc"), TypeError, "`y0`"),
+    (dict(y0=[1, 2, 3]), ValueError, "`y0`"),
+    (dict(t_span=("a", 1)), TypeError, "`t_span`"),
+    (dict(t_span=(0, 1, 2)), TypeError, "`t_span`"),
+    (dict(t_span=1.0), TypeError, "`t_span`"),
+    (dict(t_span=(1, 0)), ValueError, "`t_span`"),
+    (dict(t_span=(0, INF)), ValueError, "`t_span`"),
+    (dict(dt=0.0), ValueError, "`dt`"),
+    (dict(dt=NAN), ValueError, "`dt`"),
+    (dict(dt=1e-12), ValueError, "`max_steps`"),
+    (dict(scheme=3), TypeError, "`scheme`"),
+    (dict(scheme="nope"), ValueError, "`scheme`"),
+    (dict(model="gf"), TypeError, "`model`"),
+    (dict(save_every=0), ValueError, "`save_every`"),
+])
+def test_integrate_checks_its_arguments(kw, exc, name):
+    with pytest.raises(exc, match=name):
+        _int(**kw)
+
+
+def test_max_steps_is_raisable():
+    assert _int(dt=1e-3, max_steps=1000).n_steps == 1000
+    with pytest.raises(ValueError, match="`max_steps`"):
+        _int(dt=1e-3, max_steps=999)
+
+
+@pytest.mark.parametrize("kw, exc, name", [
+    (dict(y0=[NAN]), ValueError, "`y0`"),
+    (dict(y0=[[1], [2, 3]], n_paths=2), TypeError, "`y0`"),
+    (dict(t_span=("a", 1)), TypeError, "`t_span`"),
+    (dict(n_paths=0), ValueError, "`n_paths`"),
+    (dict(n_paths=-5), ValueError, "`n_paths`"),
+    (dict(n_paths=2.5), ValueError, "`n_paths`"),
+    (dict(n_paths=10 ** 13), ValueError, "`n_paths`"),
+    (dict(dt=1e-30), ValueError, "`max_steps`"),
+    (dict(observers=["moments"]), TypeError, "`observers`"),
+    (dict(observers=Moments()), TypeError, "`observers`"),
+    (dict(executor="local"), TypeError, "`executor`"),
+    (dict(scheme="rk4"), ValueError, "`scheme`"),
+    (dict(scheme=5), TypeError, "`scheme`"),
+    (dict(model="lang"), TypeError, "`model`"),
+    (dict(seed="a"), TypeError, "`seed`"),
+    (dict(chunk_size=0), ValueError, "`chunk_size`"),
+    (dict(check_every=0), ValueError, "`check_every`"),
+    (dict(dtype=np.int32), ValueError, "`dtype`"),
+    (dict(observers=[Moments(coords=[3])]), ValueError, "`coords`"),
+    (dict(observers=[Histogram(10, (-1, 1), coord=5)]), ValueError, "`coord`"),
+    (dict(observers=[ValuesAt([0.05])]), ValueError, "`times`"),
+    (dict(observers=[TimeAverage(lambda y: y[:, 0], t_min=5.0)]), ValueError, "`t_min`"),
+])
+def test_simulate_checks_its_arguments_before_running(kw, exc, name):
+    with pytest.raises(exc, match=name):
+        _sim(**kw)
+
+
+@pytest.mark.parametrize("make, exc, name", [
+    (lambda: Moments(every=0), ValueError, "`every`"),
+    (lambda: Moments(every=-2), ValueError, "`every`"),
+    (lambda: Moments(every=1.5), ValueError, "`every`"),
+    (lambda: Histogram(10, (-1, 1), every=0), ValueError, "`every`"),
+    (lambda: Histogram(10, (-1, 1), t_min=NAN, every=1), ValueError, "`t_min`"),
+    (lambda: Histogram(10, (-1, 1), t_min="x", every=1), TypeError, "`t_min`"),
+    (lambda: Histogram(0, (-1, 1)), ValueError, "`bins`"),
+    (lambda: Histogram(10, (1, -1)), ValueError, "`range`"),
+    (lambda: Histogram(10, (-1, 1), coord=-1), ValueError, "`coord`"),
+    (lambda: Histogram2D((10,), ((-1, 1), (-1, 1))), ValueError, "`bins`"),
+    (lambda: TimeAverage(lambda y: y[:, 0], t_min=NAN), ValueError, "`t_min`"),
+    (lambda: TimeAverage(lambda y: y[:, 0], every=0), ValueError, "`every`"),
+    (lambda: TimeAverage("x"), TypeError, "`fn`"),
+])
+def test_observer_options(make, exc, name):
+    with pytest.raises(exc, match=name):
+        make()
+
+
+def test_statistics_of_an_ensemble_that_all_diverged_are_undefined_not_zero():
+    r = _sim(t_span=(0, 5), y0=[5.0], dt=0.5, n_paths=200,
+             observers=[Moments(), Histogram(10, (-3, 3)), TimeAverage(lambda y: y[:, 0], t_min=2.0)])
+    assert r.n_diverged == 200
+    m, h, ta = (r.observations[k] for k in ("moments", "histogram", "time_average"))
+    assert not m.defined and "200 paths" in m.reason and "100.0% diverged" in m.reason
+    assert np.isnan(m.mean).all() and np.isnan(m.var).all() and np.isnan(m.se).all()
+    assert m.diverged_fraction[-1] == 1.0
+    assert not h.defined and np.isnan(h.density).all()
+    assert not ta.defined and np.isnan(ta.mean) and ta.diverged_fraction == 1.0
+
+
+def test_runaway_paths_are_caught_long_before_the_float_range():
+    # dt = 1 makes Euler-Maruyama on the double well a cubic map: paths escape in a few steps
+    r = _sim(t_span=(0, 50), y0=[0.0], dt=1.0, n_paths=200, observers=[Moments()])
+    m = r.observations["moments"]
+    assert r.n_diverged > 100 and "1e+12" in r.note
+    assert not m.defined and np.isnan(m.mean).all()
+
+
+def test_a_healthy_run_stays_defined():
+    m = _sim(n_paths=50, observers=[Moments(every=2)]).observations["moments"]
+    assert m.defined and m.reason == "" and np.isfinite(m.mean).all() and (m.diverged_fraction == 0).all()
+
+
+def _cli(capsys, *argv):
+    code = main(list(argv))
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["simulate", "--paths", "10", "--T", "1", "--scheme", "rk4", "--no-progress"], "`scheme`"),
+    (["simulate", "--paths", "10", "--T", "1", "--dt", "1e-30", "--no-progress"], "`max_steps`"),
+    (["simulate", "--paths", "1000000000000", "--T", "1", "--no-progress"], "`n_paths`"),
+    (["simulate", "--paths", "0", "--T", "1", "--no-progress"], "`n_paths`"),
+    (["simulate", "--paths", "10", "--T", "1", "--y0", "nan", "--no-progress"], "`y0`"),
+    (["simulate", "--paths", "10", "--T", "1", "--y0", "1", "2", "3", "--no-progress"], "`y0`"),
+    (["simulate", "--paths", "10", "--T", "1", "--bins", "0", "--no-progress"], "`bins`"),
+    (["simulate", "--paths", "10", "--T", "1", "--problem", "nope", "--no-progress"], "`problem`"),
+    (["bench", "sde", "--paths", "0", "--minimal"], "`--paths`"),
+    (["reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/etc/hostname"], "`--out`"),
+    (["reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/etc/hostname/sub"], "`--out`"),
+])
+def test_cli_errors_are_one_line_naming_the_option(capsys, argv, name):
+    code, out, err = _cli(capsys, *argv)
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and name in lines[0] and "Traceback" not in err, err
+
+
+def test_cli_sweep_workers_checked(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('task = "heavy_ball_quadratic"\nseed = 0\n[params]\nn_steps = 20\n[grid]\n'
+                    'beta = [0.1]\nalpha_h = [1.0]\n')
+    code, out, err = _cli(capsys, "sweep", str(spec), "--executor", "local", "--workers", "-2",
+                          "--out", str(tmp_path / "o"))
+    assert code == 2 and "`--workers`" in err and not (tmp_path / "o").exists()
+
+
+def test_cli_undefined_statistic_exits_non_zero_without_numbers(capsys):
+    code, out, err = _cli(capsys, "simulate", "--paths", "200", "--T", "5", "--dt", "0.5", "--y0", "5",
+                          "--json", "--no-progress")
+    assert code == 1 and out == "" and "undefined" in err and "diverged" in err
+
+
+SWEEP_HEAD = 'task = "{task}"\nseed = 0\n[params]\n{params}\n[grid]\n{grid}\n'
+
+
+@pytest.mark.parametrize("task, params, grid, plot, key", [
+    ("heavy_ball_quadratic", "n_steps = 20", 'beta = ["abc", 0.5]\nalpha_h = [1.0]', "", "`beta`"),
+    ("heavy_ball_quadratic", "n_steps = 0", "beta = [0.5]\nalpha_h = [1.0]", "", "`n_steps`"),
+    ("sgd_stationary_variance", "n_paths = 10", "batch = [0, 2]\neta = [0.1]", "", "`batch`"),
+    ("heavy_ball_quadratic", "n_steps = 20\ngamma = 3", "beta = [0.5]\nalpha_h = [1.0]", "", "`gamma`"),
+    ("heavy_ball_quadratic", "n_steps = 20", "beta = [0.1, 0.5]\nalpha_h = [1.0, 2.0]",
+     '[[plots]]\nkind = "heatmap"\nx = "alpha_h"\ny = "beta"\nvalue = "convergd"\n', "`value`"),
+])
+def test_sweep_specs_checked_before_the_first_point(capsys, tmp_path, task, params, grid, plot, key):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SWEEP_HEAD.format(task=task, params=params, grid=grid) + plot)
+    code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"))
+    assert code == 2 and key in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "results.csv").exists()
+
+
+def test_a_diverged_sweep_point_is_marked_and_writes_no_nan(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SWEEP_HEAD.format(task="sgd_stationary_variance", params="n_paths = 50\nn_burn = 10\nn_avg = 40",
+                                      grid="batch = [4]\neta = [0.1, 5.0]"))
+    code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"), "--no-cache")
+    text = (tmp_path / "o" / "results.csv").read_text()
+    rows = [dict(zip(text.splitlines()[0].split(","), ln.split(","))) for ln in text.splitlines()[1:]]
+    assert code == 0 and "nan" not in text.lower() and "inf" not in text.lower() and "None" not in text
+    assert [r["status"] for r in rows] == ["ok", "diverged"]
+    assert rows[1]["variance"] == "" and int(rows[1]["diverged_step"]) > 0 and rows[1]["predicted_variance"] == ""
+
+
+def test_cli_out_that_cannot_be_created(capsys, tmp_path):
+    code, out, err = _cli(capsys, "reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/proc/nope")
+    assert code == 2 and "`--out`" in err and len(err.strip().splitlines()) == 1

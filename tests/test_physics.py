@@ -1,0 +1,62 @@
+"""Tests that fail when the physics is wrong: Milstein's strong order, the Leimkuhler–
+Matthews noise amplitude (exact stationary variance on a harmonic potential) and the
+Gibbs density of overdamped Langevin."""
+import numpy as np
+from scipy import stats
+
+from dynopt import dynamics
+from dynopt.engine import TimeAverage, simulate
+from dynopt.problems.catalogue import double_well, quadratic
+
+
+def _strong_errors(scheme, model, dts, dt_ref, n_paths=2000, seed=7):
+    """Mean |X_T(dt) − X_T(dt_ref)| over paths driven by the same Brownian path."""
+    fine = simulate(model, scheme, (0.0, 1.0), [1.0], dt_ref, n_paths=n_paths, seed=seed).y_final[:, 0]
+    errs = []
+    for dt in dts:
+        r = int(round(dt / dt_ref))
+        coarse = simulate(model, scheme, (0.0, 1.0), [1.0], dt, n_paths=n_paths, seed=seed,
+                          brownian_substeps=r).y_final[:, 0]
+        errs.append(np.mean(np.abs(coarse - fine)))
+    return np.array(errs)
+
+
+def test_milstein_has_strong_order_one_and_euler_maruyama_one_half():
+    # geometric Brownian motion: multiplicative noise, where Milstein's correction matters
+    gbm = dynamics.geometric_brownian_motion(0.5, 0.8)
+    dts = np.array([1 / 8, 1 / 16, 1 / 32, 1 / 64])
+    slope_mil = stats.linregress(np.log(dts), np.log(_strong_errors("milstein", gbm, dts, 1 / 1024))).slope
+    slope_em = stats.linregress(np.log(dts), np.log(_strong_errors("euler-maruyama", gbm, dts, 1 / 1024))).slope
+    assert 0.85 < slope_mil < 1.2, slope_mil
+    assert 0.35 < slope_em < 0.7, slope_em
+
+
+def test_leimkuhler_matthews_stationary_variance_is_exact_on_a_harmonic_potential():
+    # x' = (1 − h)x + (σ√h/2)(ξ_n + ξ_{n+1}) has stationary variance exactly σ²/2 for every
+    # h < 2 (Euler–Maruyama gives σ²/(2 − h)); a wrong noise amplitude scales it
+    sigma, h = 0.8, 0.5
+    model = dynamics.OverdampedLangevin(quadratic([[1.0]]), sigma)
+    ta = TimeAverage(lambda y: y[:, 0] ** 2, t_min=20.0)
+    r = simulate(model, "leimkuhler-matthews", (0.0, 400.0), [0.0], h, n_paths=4096, seed=3, observers=[ta],
+                 block_size=256)
+    a = r.observations["time_average"]
+    exact = sigma ** 2 / 2
+    assert abs(a.mean - exact) < 5 * a.se, (a.mean, a.se, exact)
+    assert abs(sigma ** 2 / (2 - h) - exact) > 20 * a.se  # the test tells LM from EM
+
+
+def test_stationary_log_density_is_the_gibbs_density_of_the_sde():
+    # zero probability flux: −∇L p − (σ²/2) ∇p = 0, i.e. ∇ log p = −2∇L/σ²
+    sigma = 0.7
+    model = dynamics.OverdampedLangevin(double_well(), sigma)
+    x = np.linspace(-2.0, 2.0, 41)[:, None]
+    eps = 1e-5
+    dlogp = (model.stationary_log_density(x + eps) - model.stationary_log_density(x - eps)) / (2 * eps)
+    grad = double_well().grad(x)[:, 0]
+    np.testing.assert_allclose(dlogp, -2 * grad / sigma ** 2, rtol=1e-6, atol=1e-6)
+    # and on the harmonic potential it is the normal law of variance σ²/2
+    harm = dynamics.OverdampedLangevin(quadratic([[1.0]]), sigma)
+    y = np.array([[-1.0], [0.3], [1.5]])
+    ld = harm.stationary_log_density(y)
+    ref = stats.norm(scale=sigma / np.sqrt(2)).logpdf(y[:, 0])
+    np.testing.assert_allclose(ld - ld[0], ref - ref[0], rtol=1e-12)
