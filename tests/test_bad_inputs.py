@@ -156,14 +156,14 @@ def _cli(capsys, *argv):
 
 
 @pytest.mark.parametrize("argv, name", [
-    (["simulate", "--paths", "10", "--T", "1", "--scheme", "rk4", "--no-progress"], "`scheme`"),
+    (["simulate", "--paths", "10", "--T", "1", "--scheme", "rk4", "--no-progress"], "`--scheme`"),
     (["simulate", "--paths", "10", "--T", "1", "--dt", "1e-30", "--no-progress"], "`max_steps`"),
     (["simulate", "--paths", "1000000000000", "--T", "1", "--no-progress"], "`n_paths`"),
     (["simulate", "--paths", "0", "--T", "1", "--no-progress"], "`n_paths`"),
     (["simulate", "--paths", "10", "--T", "1", "--y0", "nan", "--no-progress"], "`y0`"),
     (["simulate", "--paths", "10", "--T", "1", "--y0", "1", "2", "3", "--no-progress"], "`y0`"),
     (["simulate", "--paths", "10", "--T", "1", "--bins", "0", "--no-progress"], "`bins`"),
-    (["simulate", "--paths", "10", "--T", "1", "--problem", "nope", "--no-progress"], "`problem`"),
+    (["simulate", "--paths", "10", "--T", "1", "--problem", "nope", "--no-progress"], "`--problem`"),
     (["bench", "sde", "--paths", "0", "--minimal"], "`--paths`"),
     (["reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/etc/hostname"], "`--out`"),
     (["reproduce", "kexue-5655.gd-is-euler", "--quick", "--out", "/etc/hostname/sub"], "`--out`"),

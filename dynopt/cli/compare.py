@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from dynopt.analysis import FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
+from dynopt.cli.args import check_out_dir
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.plotting import orders_figure, save_figure, work_precision_figure
@@ -67,6 +68,8 @@ def cmd_compare(args) -> int:
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
+        if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
+            check_out_dir(args.out)
         results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)

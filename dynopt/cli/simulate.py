@@ -21,6 +21,10 @@ MODELS = ("langevin", "kramers")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
+
+class UndefinedStatistic(RuntimeError):
+    """The statistic the command reports cannot be computed (e.g. every path diverged)."""
+
 def simulate_schemes(models=(dynamics.OverdampedLangevin, dynamics.Kramers)) -> list:
     """Registered schemes that discretize one of ``models`` (default: the overdamped Langevin or
     the Kramers equation)."""
@@ -135,6 +139,8 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, dtype=np.dtype(dtype),
                  observers=obs, keep_final=True, progress=progress)
     mo = r.observations["moments"]
+    if not (np.isfinite(mo.mean[-1]).all() and np.isfinite(mo.var[-1]).all()):
+        raise UndefinedStatistic(f"the final mean and variance are undefined: {r.note or 'too few surviving paths'}")
     pos = np.asarray(r.y_final[r.alive][:, : prob.dim], float)
     hists = [np.histogram(pos[:, i], np.linspace(lo, hi, bins + 1))[0] for i in range(prob.dim)]
     out = {"problem": prob.name, "model": m.name, "scheme": r.method, "T": r.t_final, "dt": r.dt,
@@ -216,12 +222,12 @@ def cmd_simulate(args) -> int:
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
                   x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,
                   temperature=args.temperature, figure=figure)
+    except UndefinedStatistic as exc:
+        print(f"dynopt simulate: error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError) as exc:
         print(f"dynopt simulate: error: {exc}", file=sys.stderr)
         return 2
-    if not np.isfinite(np.asarray(out["mean"] + out["var"] + out["se_mean"], float)).all():
-        print(f"dynopt simulate: error: the final mean and variance are undefined: {out['note']}", file=sys.stderr)
-        return 1
     if args.json:
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0

@@ -229,11 +229,10 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
              blocks=None, options=None, backend="auto", max_steps=MAX_STEPS) -> EnsembleResult:
     """Run an ensemble of SDE paths with a fixed-step scheme, chunk by chunk, in place.
 
-    Paths are cut into logical blocks of ``block_size`` paths, each with its own SFC64
-    stream spawned from the root SeedSequence (see :mod:`dynopt.engine.brownian`); chunks of
-    whole blocks (≈ L2-cache sized) are advanced through all steps one after the other,
-    so memory does not grow with the number of steps unless ``save_every`` asks for a
-    trajectory.  Results are bit-for-bit identical for any ``chunk_size``.
+    Paths are cut into logical blocks, each with its own SFC64 stream spawned from the root
+    SeedSequence (:mod:`dynopt.engine.brownian`); chunks of whole blocks (≈ L2-cache sized)
+    go through all steps one after the other, so memory does not grow with the steps.
+    Results are bit-for-bit identical for any ``chunk_size``.
 
     Parameters
     ----------
@@ -264,16 +263,14 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
     t_eval : array_like, optional
         Keep every path's state at these times (on the step grid; not with ``save_every``).
     keep_final : bool
-        Keep the final states (memory ∝ n_paths).
-    dtype : float64 or float32
+        Keep the final states (memory ∝ n_paths).  ``dtype``: float64 or float32.
     progress : bool, optional
         tqdm bar; by default shown once the estimated run time exceeds PROGRESS_AFTER_S.
     check_every : int
         Steps between blow-up checks (also done at every observed step).
     executor : optional
-        An executor from :mod:`dynopt.engine.executors` (``local`` processes, ``dask``):
-        the logical blocks are split into contiguous groups, run as independent tasks and
-        merged in block order — bit-for-bit the same result as a serial run.
+        An executor from :mod:`dynopt.engine.executors` (``local``, ``dask``): block groups
+        run as tasks and merge in block order — bit for bit the serial result.
     blocks : (int, int), optional
         Run only the logical blocks ``[first, last)`` (what one executor task does);
         ``y_final``/``paths``/``diverged_step`` then hold only those blocks' rows.
@@ -281,9 +278,9 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         All of the above from ``n_paths`` to ``blocks`` (except ``executor``) as one
         value; keyword arguments that differ from their defaults override its fields.
     backend : {"auto", "numpy", "numba"}
-        Compiled kernels, same normals (:mod:`dynopt.engine.kernels`); result's ``backend``.
+        Compiled kernels with the same normals (:mod:`dynopt.engine.kernels`).
     max_steps : int
-        Refuse runs of more steps than this (default 10^8; raise it if a run needs more).
+        Refuse runs of more steps than this (default 10^8; raisable).
 
     Returns
     -------
