@@ -39,8 +39,8 @@ import numpy as np
 import sympy as sp
 from tqdm.auto import tqdm
 
-from dynopt.dynamics import HeavyBall
-from dynopt.engine import SerialExecutor, blown_up, integrate
+from dynopt.dynamics import HeavyBall, SGDModifiedEquation
+from dynopt.engine import Moments, SerialExecutor, integrate, simulate
 from dynopt.io import atomic_write_text
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
 from dynopt.plotting import new_axes, plot_grid_map, save_figure
@@ -97,7 +97,8 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
 
     The data are fixed (seed 0): a_i = 1, b_i standard normal, so ∇ℓ_i(θ) = θ − b_i and
     L has curvature 1.  An ensemble of ``n_paths`` SGD chains with minibatches of size
-    ``batch`` (drawn with replacement) is run; the variance of θ over the ensemble is
+    ``batch`` (drawn with replacement) is run by the engine's ``sgd`` scheme (SGDIterates on
+    the SGD modified equation); the variance of θ over the ensemble is
     averaged over ``n_avg`` steps after ``n_burn``.  ``eta_over_b`` is the SDE
     temperature η/B.
 
@@ -111,27 +112,22 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
     rng_data = np.random.default_rng(0)
     b = rng_data.standard_normal(n_examples)
     prob = least_squares(np.ones((n_examples, 1)), b)
-    rng = np.random.default_rng(seed)
-    theta = np.full(n_paths, prob.center[0])
     c = float(np.var(b))
-    means = []
     # η ≥ 2 makes the iteration unstable: the discrete-time formula no longer applies
     predicted = eta * c / (batch * (2 - eta)) if 0 < eta < 2 else None
-    for k in range(n_burn + n_avg):
-        idx = rng.integers(0, n_examples, size=(n_paths, batch))
-        g = theta - b[idx].mean(axis=1)
-        theta -= eta * g
-        if blown_up(theta, 1e12 * max(1.0, float(np.abs(b).max()))):
-            return {"variance": None, "variance_se": None, "eta_over_b": eta / batch,
-                    "predicted_variance": predicted, "sde_variance": eta * c / (2 * batch), "diverged_step": k + 1}
-        if k >= n_burn:
-            means.append(np.var(theta))
-    v = np.asarray(means)
+    n_steps = n_burn + n_avg
+    # minibatch SGD itself, run by the engine (its divergence rule, its per-block streams)
+    r = simulate(SGDModifiedEquation(prob, eta, batch, replace=True), "sgd", (0.0, n_steps * eta),
+                 prob.center, eta, n_paths=n_paths, seed=seed, observers=[Moments(every=1)],
+                 keep_final=False, progress=False)
+    if r.n_diverged:
+        return {"variance": None, "variance_se": None, "eta_over_b": eta / batch, "predicted_variance": predicted,
+                "sde_variance": eta * c / (2 * batch), "diverged_step": int(r.first_divergence_step)}
+    v = r.observations["moments"].var[n_burn + 1:, 0]
     blocks = v[: len(v) // 20 * 20].reshape(20, -1).mean(axis=1)
     return {"variance": float(v.mean()), "variance_se": float(blocks.std(ddof=1) / np.sqrt(20)),
             "eta_over_b": eta / batch, "predicted_variance": predicted,
             "sde_variance": eta * c / (2 * batch), "diverged_step": -1}
-
 
 TASKS = {"heavy_ball_quadratic": heavy_ball_quadratic,
          "sgd_stationary_variance": sgd_stationary_variance}
