@@ -98,7 +98,7 @@ def run_ledger_checking_figures(report_path, argv) -> int:
     The problems found (path -> list of str) are written as JSON to ``report_path``.
     """
     import dynopt.ledger.runner as runner
-    import dynopt.plotting as plotting
+    import dynopt.plotting.style as plotting  # save_figure looks tidy_figure up in this module
     from dynopt.cli.main import main
 
     found, current = {}, []
