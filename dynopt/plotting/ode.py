@@ -12,7 +12,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_contour", "plot_trajectory", "plot_orders", "plot_work_precision", "orders_figure", "work_precision_figure", "plot_grid_map", "plot_iterations_vs_kappa", "plot_loglog_curves", "plot_time_series", "plot_basin", "plot_optimizer_paths", "plot_curves", "plot_stability_regions"]
+__all__ = ["finish_sharpness_grid", "plot_contour", "plot_trajectory", "plot_orders", "plot_work_precision", "orders_figure", "work_precision_figure", "plot_grid_map", "plot_iterations_vs_kappa", "plot_loglog_curves", "plot_time_series", "plot_basin", "plot_optimizer_paths", "plot_curves", "plot_stability_regions"]
 
 
 def plot_contour(problem, xlim=(-6, 6), ylim=(-3, 3), n=200, levels=20, ax=None, **kwargs):
@@ -375,3 +375,22 @@ def plot_stability_regions(bounds, ax=None, xlabel="αh", ylabel="β", xmax=None
     ax.legend(fontsize=7, loc="best")
     ax.grid(True, alpha=0.3)
     return artists
+
+
+def finish_sharpness_grid(axes, sharpness_label="sharpness (top Hessian eigenvalue)"):
+    """Common dressing of a 2 × n grid of training runs: sharpness on top, full-batch loss
+    below (one column per run setting): step axes with at most four ticks, grids, labels.
+
+    Returns
+    -------
+    list of the y-label artists
+    """
+    for top, bot in zip(axes[0], axes[1]):
+        top.legend(fontsize=7, loc="lower right")
+        bot.set_xlabel("step")
+        for ax in (top, bot):
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+            ax.tick_params(labelsize=8)
+            ax.grid(True, alpha=0.3)
+    return [axes[0, 0].set_ylabel(sharpness_label, fontsize=8),
+            axes[1, 0].set_ylabel("full-batch training loss", fontsize=8)]

@@ -19,13 +19,12 @@ SOURCE = {
                  "arXiv:2103.00065",
 }
 
-import matplotlib.ticker
 import numpy as np
 
 from dynopt.analysis.sharpness import (SHARPNESS_METHODS, digits_regression, edge_statistics,
                                        sharpness_threshold, stability_bound, train_tracking_sharpness)
 from dynopt.learning.hessian import TanhMLP
-from dynopt.plotting import plt
+from dynopt.plotting import finish_sharpness_grid, plt
 
 #: "hovers at the threshold": S/threshold in this band (Cohen et al. report S "right at,
 #: or just above" 2/η; ±10 % covers the catapult overshoots right after S first gets there)
@@ -82,14 +81,7 @@ def _plot_runs(ctx, runs, title, name=None):
             bot.semilogy(np.arange(len(r.losses)), r.losses, color=f"C{i}", lw=0.7)
         top.set_title(_label(*key), fontsize=9)
         top.set_ylim(0, 1.5 * thr)
-        top.legend(fontsize=7, loc="lower right")
-        bot.set_xlabel("step")
-        for ax in (top, bot):
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-            ax.tick_params(labelsize=8)
-            ax.grid(True, alpha=0.3)
-    axes[0, 0].set_ylabel("sharpness (top Hessian eigenvalue)", fontsize=8)
-    axes[1, 0].set_ylabel("full-batch training loss", fontsize=8)
+    finish_sharpness_grid(axes)
     fig.suptitle(title, fontsize=9)
     ctx.savefig(fig, name)
     plt.close(fig)

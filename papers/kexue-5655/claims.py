@@ -18,7 +18,7 @@ from dynopt.analysis import convergence_study, fit_order, global_error
 from dynopt.analysis import STANDARD_PROBLEMS, compare, default_ladder
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.engine import integrate
-from dynopt.plotting import (new_axes, plot_contour, plot_orders, plot_trajectory, plt)
+from dynopt.plotting import (finish_sharpness_grid, new_axes, plot_contour, plot_orders, plot_trajectory, plt)
 from dynopt.problems import ellipse, get_problem, quadratic, tilted_double_well
 from dynopt.analysis import reference_solution, solve_ivp_reference
 from dynopt.schemes import (HeavyBallMomentum, Implicit19, Leapfrog, Nesterov, NesterovHalf,
@@ -1236,14 +1236,7 @@ def step_below_pit_width(ctx):
         bot.semilogy(np.arange(len(ref[0].losses)), ref[0].losses, color="0.5", ls=":", lw=1.2)
         top.set_title(f"GD, η={lr:g}: S ends at {max(r.ratio[-1] for r in rs):.4f}·2/η", fontsize=9)
         top.set_ylim(0, 1.15 * max(s_ref))
-        top.legend(fontsize=7, loc="lower right")
-        bot.set_xlabel("step")
-        for ax in (top, bot):
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-            ax.tick_params(labelsize=8)
-            ax.grid(True, alpha=0.3)
-    axes[0, 0].set_ylabel("sharpness S (top Hessian eigenvalue)", fontsize=8)
-    axes[1, 0].set_ylabel("full-batch training loss", fontsize=8)
+    finish_sharpness_grid(axes, "sharpness S (top Hessian eigenvalue)")
     fig.suptitle("the step limits the curvature of where GD goes: S ends at 2/η, the small step goes "
                  "sharper (tanh MLP, 100 digits, squared loss)", fontsize=9)
     ctx.savefig(fig)
