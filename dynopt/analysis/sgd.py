@@ -56,17 +56,23 @@ def sgd_stationary_covariances(problem, lr, batch_size):
 
 
 def covariance_z(samples, S):
-    """Entrywise z-scores of the sample covariance of ``samples`` (n, d) against ``S``, with the
-    Gaussian standard error √((S_ii S_jj + S_ij²)/n) (upper triangle)."""
+    """Entrywise z-scores of the sample covariance of ``samples`` (n, d) (independent rows)
+    against ``S`` (upper triangle).
+
+    The standard error is the delta method's: √(Var[(x_i − x̄_i)(x_j − x̄_j)]/n) with the
+    fourth moments estimated from the samples, so it holds for non-Gaussian stationary laws
+    (SGD's is not Gaussian: its noise depends on θ).
+    """
     X = np.asarray(samples, float)
     n = X.shape[0]
     C = np.cov(X, rowvar=False).reshape(X.shape[1], X.shape[1])
-    iu = np.triu_indices(X.shape[1])
-    se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C ** 2) / n)[iu]
     if S is None:
         return None, C
+    iu = np.triu_indices(X.shape[1])
+    Z = X - X.mean(axis=0)
+    prods = Z[:, iu[0]] * Z[:, iu[1]]
+    se = prods.std(axis=0, ddof=1) / np.sqrt(n)
     return (C[iu] - np.asarray(S)[iu]) / se, C
-
 
 # ---------------------------------------------------------------------------------
 # Minibatch SGD on least squares: temperature η/B
