@@ -283,8 +283,20 @@ class Histogram(Observer):
         return HistogramResult(self.edges, self.counts.copy(), dens, int(self.below), int(self.above), int(total))
 
 
+class _CountedResult:
+    """``defined`` and ``reason`` of a result counting samples in ``total``."""
+
+    @property
+    def defined(self) -> bool:
+        return self.total > 0
+
+    @property
+    def reason(self) -> str:
+        return "" if self.total else _NO_SAMPLE
+
+
 @dataclass
-class HistogramResult:
+class HistogramResult(_CountedResult):
     """Bin ``edges``, integer ``counts``, ``density`` (normalised by all samples, including
     the ``below``/``above`` range), ``total`` samples."""
 
@@ -294,14 +306,6 @@ class HistogramResult:
     below: int
     above: int
     total: int
-
-    @property
-    def defined(self) -> bool:
-        return self.total > 0
-
-    @property
-    def reason(self) -> str:
-        return "" if self.total else _NO_SAMPLE
 
     @property
     def centers(self):
@@ -358,7 +362,7 @@ class Histogram2D(Histogram):
 
 
 @dataclass
-class Histogram2DResult:
+class Histogram2DResult(_CountedResult):
     """Bin edges in x and y, integer ``counts``, ``density`` (normalised by all samples,
     including the ``outside`` ones) and the ``total`` number of samples."""
 
@@ -368,14 +372,6 @@ class Histogram2DResult:
     density: np.ndarray
     outside: int
     total: int
-
-    @property
-    def defined(self) -> bool:
-        return self.total > 0
-
-    @property
-    def reason(self) -> str:
-        return "" if self.total else _NO_SAMPLE
 
 
 class ValuesAt(Observer):
