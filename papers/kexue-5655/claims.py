@@ -36,6 +36,16 @@ def _flow_on_ellipse(ax, model, x0, T, label):
                            color="k", lw=1.2)
 
 
+def _gd_path(p, x0, lr, n):
+    """Eq (2) written out: n gradient-descent steps θ ← θ − lr·∇L(θ) from x0, shape (n + 1, dim)."""
+    theta = np.array(x0, float)
+    path = [theta.copy()]
+    for _ in range(n):
+        theta = theta - lr * p.grad(theta)
+        path.append(theta.copy())
+    return np.array(path)
+
+
 @claim("kexue-5655.gd-is-euler", method="numeric", statement="""
 Eqs (2)–(4): gradient descent θ_{n+1} = θ_n − γ∇L(θ_n) is Euler's method for the gradient
 flow θ' = −∇L(θ), with accuracy O(γ) (first order).""")
@@ -45,12 +55,7 @@ def gd_is_euler(ctx):
     p = ellipse()
     x0 = np.array([-5.0, -2.0])
     lr, n = 0.4, 20
-    theta = x0.copy()
-    gd_path = [theta.copy()]
-    for _ in range(n):
-        theta = theta - lr * p.grad(theta)
-        gd_path.append(theta.copy())
-    gd_path = np.array(gd_path)
+    gd_path = _gd_path(p, x0, lr, n)
     sol = integrate(GradientFlow(p), "euler", (0, n * lr), x0, lr, save_every=1)
     euler_path = sol.y[:, 0, :]
     max_diff = float(np.max(np.abs(euler_path - gd_path)))
@@ -79,6 +84,19 @@ def gd_is_euler(ctx):
                            "reference": {r.problem: r.reference for r in res}})
 
 
+def _staggered_path(p, x0, gamma, lam, n_steps):
+    """Eqs (13)–(14) in ODE variables, started from rest (η_{−1/2} = 0): each step solves the
+    linear equation (14) for η_{n+1/2}, then (13) moves θ.  Returns θ_0..θ_n, shape (n + 1, dim)."""
+    theta = np.array(x0, float)
+    eta = np.zeros_like(theta)
+    staggered = [theta.copy()]
+    for _ in range(n_steps):
+        eta = (eta * (1 / gamma - lam / 2) - p.grad(theta)) / (1 / gamma + lam / 2)
+        theta = theta + gamma * eta
+        staggered.append(theta.copy())
+    return np.array(staggered)
+
+
 @claim("kexue-5655.eq16-momentum-is-leapfrog", method="numeric", statement="""
 Eqs (13)–(16): the staggered (leapfrog) discretization (θ_{n+1}−θ_n)/γ = η_{n+1/2},
 (η_{n+1/2}−η_{n−1/2})/γ = −λ(η_{n+1/2}+η_{n−1/2})/2 − ∇L(θ_n) of θ''+λθ' = −∇L is
@@ -91,15 +109,8 @@ def eq16_momentum_is_leapfrog(ctx):
     for pname, gamma, lam in [("ellipse", 0.3, 0.8), ("rosenbrock", 0.01, 2.0), ("double_well", 0.1, 0.5)]:
         p = ellipse() if pname == "ellipse" else get_problem(pname)
         x0 = {"ellipse": [-5.0, -2.0], "rosenbrock": [-1.2, 1.0], "double_well": [2.0]}[pname]
-        # (13)–(14) in ODE variables: each step solves the linear equation (14) for η_{n+1/2}
-        theta = np.array(x0, float)
-        eta = np.zeros_like(theta)  # η_{−1/2}: started from rest, as an optimizer is
-        staggered = [theta.copy()]
-        for _ in range(n_steps):
-            eta = (eta * (1 / gamma - lam / 2) - p.grad(theta)) / (1 / gamma + lam / 2)
-            theta = theta + gamma * eta
-            staggered.append(theta.copy())
-        staggered = np.array(staggered)
+        # (13)–(14), started from rest as an optimizer is
+        staggered = _staggered_path(p, x0, gamma, lam, n_steps)
         # heavy ball with (α, β) from eq 15, as an optimizer runs it (v_0 = 0)
         alpha, beta = leapfrog_coefficients(gamma, lam)
         sol = integrate(HeavyBall(p, lam), HeavyBallMomentum(), (0, n_steps * gamma), x0, gamma,
@@ -141,6 +152,12 @@ def _matched_time(model, x0, theta, t_guess):
                                  options={"xatol": 1e-10 * t_guess}).x)
 
 
+def _momentum_step(alpha, lam):
+    """The ODE step γ > 0 of heavy ball at learning rate α and friction λ: the root of
+    α = γ²/(1 + λγ/2) (eq 15), i.e. γ² − (αλ/2)γ − α = 0."""
+    return float(np.roots([1.0, -alpha * lam / 2, -alpha])[0].real)
+
+
 @claim("kexue-5655.momentum-sqrt-step", method="numeric", statement="""
 "How momentum accelerates" (after eq 16): at the same learning rate α, GD advances with
 step α at accuracy O(α), while momentum advances with step γ ≈ √α at accuracy
@@ -161,7 +178,7 @@ def momentum_sqrt_step(ctx):
         sol = integrate(gf, "euler", (0, n_gd * a), x0, a)
         rows["gd"].append(global_error(gf, sol.y_final, reference_solution(gf, x0, [n_gd * a])[0][0]))
         # momentum at the same α (and fixed friction λ): its ODE step γ solves α = γ²/(1+λγ/2)
-        gamma = float(np.roots([1.0, -a * lam / 2, -a])[0].real)
+        gamma = _momentum_step(a, lam)
         n_hb = int(round(T / gamma))
         ref = reference_solution(hb, x0, [n_hb * gamma])[0][0]
         for key, sch in (("momentum (consistent start)", Leapfrog()), ("momentum (v0=0)", HeavyBallMomentum())):
@@ -307,6 +324,20 @@ def friction_needed(ctx):
                                    "β > 0 is what makes it faster than GD"})
 
 
+def _runs_where(values, flags):
+    """Maximal runs of consecutive ``values`` whose flag is true, as [first, last] pairs."""
+    runs, cur = [], []
+    for v, f in zip(values, flags):
+        if f:
+            cur.append(float(v))
+        elif cur:
+            runs.append([cur[0], cur[-1]])
+            cur = []
+    if cur:
+        runs.append([cur[0], cur[-1]])
+    return runs
+
+
 @claim("kexue-5655.momentum-passes-poor-minimum", method="numeric", statement="""
 The A→B→C→D picture: started from rest at A, gradient descent (no noise) slides into the
 nearby shallow minimum and stays there, while momentum — the damped Newtonian system
@@ -337,15 +368,7 @@ def momentum_passes_poor_minimum(ctx):
     ode_basin = [basin(x) for x in ode_final]
     deep_lams = [float(l) for l, b in zip(lams, hb_basin) if b == "deep"]
     # maximal runs of consecutive λ landing in the deep basin
-    runs, cur = [], []
-    for l, b in zip(lams, hb_basin):
-        if b == "deep":
-            cur.append(float(l))
-        elif cur:
-            runs.append([cur[0], cur[-1]])
-            cur = []
-    if cur:
-        runs.append([cur[0], cur[-1]])
+    runs = _runs_where(lams, [b == "deep" for b in hb_basin])
     agree = float(np.mean([a == b for a, b in zip(hb_basin, ode_basin)]))
     ok = bool(basin(gd_final) == "shallow" and len(deep_lams) > 0)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
@@ -590,6 +613,29 @@ def momentum_sgd_temperature(ctx):
 import numpy as np  # noqa: E402
 
 
+def _eq9_temperatures(sigma):
+    """kT of the two candidate densities exp(−L/kT) for dθ = −∇L dt + σ dW: the derived
+    (zero-current Fokker–Planck) σ²/2 and the source's eq 9, σ²."""
+    return {"derived": sigma ** 2 / 2, "source": sigma ** 2}
+
+
+def _gibbs_bin_probs(U2, kT, xedges, yedges, sub=8):
+    """Probabilities of the cells of a uniform 2-D histogram under exp(−U2/kT)/Z, with the
+    mass outside the grid appended; Z by scipy quad on [−4, 4]×[−8, 8], cells by a
+    ``sub``×``sub`` midpoint rule (smooth integrand).  Returns (probabilities, Z)."""
+    from scipy import integrate as sint
+
+    Z = sint.quad(lambda a: sint.quad(lambda b: np.exp(-U2(a, b) / kT), -8, 8)[0], -4, 4)[0]
+    ex, ey = np.asarray(xedges), np.asarray(yedges)
+    ax_ = (ex[:-1, None] + (np.arange(sub) + 0.5)[None, :] * np.diff(ex)[:, None] / sub).ravel()
+    ay_ = (ey[:-1, None] + (np.arange(sub) + 0.5)[None, :] * np.diff(ey)[:, None] / sub).ravel()
+    A, B = np.meshgrid(ax_, ay_, indexing="ij")
+    w = np.exp(-U2(A, B) / kT) * (np.diff(ex)[0] / sub) * (np.diff(ey)[0] / sub)
+    P = w.reshape(len(ex) - 1, sub, len(ey) - 1, sub).sum(axis=(1, 3)) / Z
+    outside = 1.0 - P.sum()
+    return np.append(P.ravel(), outside), Z
+
+
 def eq9_numeric_side(ctx):
     """Numeric side of eq 9: Langevin (8) sampled long enough to be stationary, compared
     with the derived Gibbs density exp(−2L/σ²)/Z and with the source's exp(−L/σ²)/Z.
@@ -608,8 +654,6 @@ def eq9_numeric_side(ctx):
     dict with "evidence", "figures", "matches_derived", "matches_source" (booleans
     computed from p-values at level 0.01 on every test).
     """
-    from scipy import integrate as sint
-
     from dynopt import dynamics, problems
     from dynopt.analysis import density_distances, gibbs_density, histogram_chi2
     from dynopt.engine import Histogram, Histogram2D, ValuesAt, simulate
@@ -632,8 +676,9 @@ def eq9_numeric_side(ctx):
     th = r.observations["values"][1][:, :, 0]
     eq = {"double_well": _equilibration(th, U(th))}
     lo, hi = -3.0, 3.0
-    pdf_derived, Z_d = gibbs_density(U, sigma ** 2 / 2, lo, hi)
-    pdf_source, Z_s = gibbs_density(U, sigma ** 2, lo, hi)
+    kT = _eq9_temperatures(sigma)
+    pdf_derived, Z_d = gibbs_density(U, kT["derived"], lo, hi)
+    pdf_source, Z_s = gibbs_density(U, kT["source"], lo, hi)
     d1 = density_distances(x, pdf_derived, lo, hi)
     s1 = density_distances(x, pdf_source, lo, hi)
     ev["double_well"] = {"sigma": sigma, "derived_exp(-2L/s^2)": d1, "source_exp(-L/s^2)": s1,
@@ -662,25 +707,14 @@ def eq9_numeric_side(ctx):
     _require_equilibrated(eq, "kexue-5655 eq 9 stationary density")
     ev["equilibration"] = eq
 
-    def bin_probs(kT):
-        Z = sint.quad(lambda a: sint.quad(lambda b: np.exp(-U2(a, b) / kT), -8, 8)[0], -4, 4)[0]
-        sub = 8  # midpoint rule inside each bin (smooth integrand)
-        ex, ey = hist.xedges, hist.yedges
-        ax_ = (ex[:-1, None] + (np.arange(sub) + 0.5)[None, :] * np.diff(ex)[:, None] / sub).ravel()
-        ay_ = (ey[:-1, None] + (np.arange(sub) + 0.5)[None, :] * np.diff(ey)[:, None] / sub).ravel()
-        A, B = np.meshgrid(ax_, ay_, indexing="ij")
-        w = np.exp(-U2(A, B) / kT) * (np.diff(ex)[0] / sub) * (np.diff(ey)[0] / sub)
-        P = w.reshape(bins[0], sub, bins[1], sub).sum(axis=(1, 3)) / Z
-        outside = 1.0 - P.sum()
-        return np.append(P.ravel(), outside), Z
-
     counts = np.append(hist.counts.ravel(), hist.outside)
-    Pd, Zd2 = bin_probs(sigma2 ** 2 / 2)
-    Ps, Zs2 = bin_probs(sigma2 ** 2)
+    kT2 = _eq9_temperatures(sigma2)
+    Pd, Zd2 = _gibbs_bin_probs(U2, kT2["derived"], hist.xedges, hist.yedges)
+    Ps, Zs2 = _gibbs_bin_probs(U2, kT2["source"], hist.xedges, hist.yedges)
     c_d, c_s = histogram_chi2(counts, Pd), histogram_chi2(counts, Ps)
     # x1-marginal: the x2 integral is a Gaussian constant, so the marginal is 1-D Gibbs
-    md, _ = gibbs_density(U, sigma2 ** 2 / 2, lo, hi)
-    ms, _ = gibbs_density(U, sigma2 ** 2, lo, hi)
+    md, _ = gibbs_density(U, kT2["derived"], lo, hi)
+    ms, _ = gibbs_density(U, kT2["source"], lo, hi)
     k_d, k_s = density_distances(X[:, 0], md, lo, hi), density_distances(X[:, 0], ms, lo, hi)
     ev["coupled_well_2d"] = {"sigma": sigma2, "expr": str(p2.expr), "bins": list(bins),
                              "derived_chi2": c_d, "source_chi2": c_s,
@@ -737,6 +771,22 @@ from dynopt.plotting import plot_curves, plt  # noqa: E402
 from dynopt.problems import least_squares
 
 
+def _phase_gaps(dec_mean, dec_se, grow_mean, grow_se, E, n_phases=3):
+    """Gap between two schedules' mean excess-loss curves per phase of E epochs (epochs
+    1..E, E+1..2E, ...): relative gap, gap in standard errors and relative SE.  The two runs
+    are independent; within a run epochs are positively correlated, so the RMS of the
+    per-epoch SEs bounds the SE of a phase average (the z is conservative)."""
+    phase_rel, phase_z, phase_se_rel = [], [], []
+    for p in range(n_phases):
+        sl = slice(1 + p * E, 1 + (p + 1) * E)
+        a, g = dec_mean[sl].mean(), grow_mean[sl].mean()
+        se = np.sqrt(np.mean(dec_se[sl] ** 2) + np.mean(grow_se[sl] ** 2))
+        phase_rel.append(float((g - a) / a))
+        phase_z.append(float((g - a) / se))
+        phase_se_rel.append(float(se / a))
+    return phase_rel, phase_z, phase_se_rel
+
+
 @claim("kexue-5655.increase-batch-not-decay-lr",
        statement="After eq 9: the gradient-noise variance σ² falls as the batch grows, so 'if possible, "
                  "the batch size should increase slowly with the iterations' (batch size应该要随着迭代次数而"
@@ -766,17 +816,9 @@ def increase_batch_not_decay_lr(ctx):
     sde = ou_excess_loss(P.hessian_matrix, Sigma, theta0 - P.center, schedules["decay η: η/k per phase"], N,
                             points_per_epoch=4)
     sde_epochs = sde[::4]
-    # discrepancy per phase (epochs 1..E, E+1..2E, 2E+1..3E averaged; SE from the paths).  The two
-    # runs are independent; within a run the epochs are positively correlated, so the SE of a phase
-    # average is at most the root-mean-square of the per-epoch SEs: the z below is conservative.
-    phase_rel, phase_z, phase_se_rel = [], [], []
-    for p in range(3):
-        sl = slice(1 + p * E, 1 + (p + 1) * E)
-        a, g = dec.excess_mean[sl].mean(), grow.excess_mean[sl].mean()
-        se = np.sqrt(np.mean(dec.excess_se[sl] ** 2) + np.mean(grow.excess_se[sl] ** 2))
-        phase_rel.append(float((g - a) / a))
-        phase_z.append(float((g - a) / se))
-        phase_se_rel.append(float(se / a))
+    # discrepancy per phase (SE from the paths)
+    phase_rel, phase_z, phase_se_rel = _phase_gaps(dec.excess_mean, dec.excess_se, grow.excess_mean,
+                                                   grow.excess_se, E)
     per_epoch_rel = (grow.excess_mean[1:] - dec.excess_mean[1:]) / dec.excess_mean[1:]
     sde_rel = float(np.max(np.abs(dec.excess_mean[1:] - sde_epochs[1:]) / sde_epochs[1:]))
     plateau = {name: discrete_stationary_excess_loss(P.hessian_matrix, Sigma, s[-1][1], s[-1][2])
@@ -839,6 +881,14 @@ import sympy as _sp  # noqa: E402
 from dynopt.symbolic import core as _sc  # noqa: E402
 
 
+#: formulas as the source prints them (eqs 15, 18, the reader's comment of 2018-10-31, the
+#: tuning rule after eq 16): (β, α) pairs and the raised β
+_PRINTED_EQ15 = ("(1 - lam*gamma/2)/(1 + lam*gamma/2)", "gamma**2/(1 + lam*gamma/2)")
+_PRINTED_EQ18 = ("1 - lam*gamma", "gamma**2")
+_PRINTED_READER = ("1/(1 + lam*eps)", "eps**2/(1 + lam*eps)")
+_PRINTED_TUNING = "1 - (1 - beta)*sqrt(r)"
+
+
 def _source_expr(text):
     """A formula as printed in the source (ε, γ, λ, β, α, r as sympy symbols)."""
     names = {"gamma": _sc.gamma, "eps": _sc.gamma, "lam": _sc.lam, "beta": _sc.beta,
@@ -885,8 +935,7 @@ def eq15_coefficients(ctx):
     b, a, _ = leapfrog_update()
     agree, _ = series_vs_exponential(b)
     gap = _map_agreement("eq15", leapfrog_coefficients)
-    return _coefficient_verdict((b, a), (_source_expr("(1 - lam*gamma/2)/(1 + lam*gamma/2)"),
-                                         _source_expr("gamma**2/(1 + lam*gamma/2)")),
+    return _coefficient_verdict((b, a), tuple(_source_expr(e) for e in _PRINTED_EQ15),
                                 "(13)-(14) give", gap,
                                 {"beta_matches_exp(-λγ)_to_order": agree})
 
@@ -900,7 +949,7 @@ def eq18_coefficients(ctx):
     b, a = eq17_update("printed")
     agree, _ = series_vs_exponential(b)
     gap = _map_agreement("eq18", nesterov_coefficients)
-    return _coefficient_verdict((b, a), (_source_expr("1 - lam*gamma"), _source_expr("gamma**2")),
+    return _coefficient_verdict((b, a), tuple(_source_expr(e) for e in _PRINTED_EQ18),
                                 "(17) as printed gives", gap,
                                 {"beta_matches_exp(-λγ)_to_order": agree,
                                  "note": "β = 1−λγ agrees with e^(−λγ) only to first order in γ"})
@@ -912,8 +961,8 @@ def eq18_coefficients(ctx):
 def eq18_reader_coefficients(ctx):
     from dynopt.symbolic.coefficients import FRICTION_VARIANTS, eq17_update
 
-    reader = (_source_expr("1/(1 + lam*eps)"), _source_expr("eps**2/(1 + lam*eps)"))
-    printed18 = (_source_expr("1 - lam*gamma"), _source_expr("gamma**2"))
+    reader = tuple(_source_expr(e) for e in _PRINTED_READER)
+    printed18 = tuple(_source_expr(e) for e in _PRINTED_EQ18)
     found, closes = {}, {}
     for k in FRICTION_VARIANTS:
         res = eq17_update(k)
@@ -943,7 +992,7 @@ def tuning_rule(ctx):
     from dynopt.symbolic.tuning import approximate_rule, leading_terms, rule_table
 
     _, approx = approximate_rule()
-    printed = _source_expr("1 - (1 - beta)*sqrt(r)")
+    printed = _source_expr(_PRINTED_TUNING)
     eps = _sp.Symbol("ε", positive=True)
     lead = leading_terms()
     # the source's rule must equal the source's formula and the leading term of the exact rule
@@ -994,7 +1043,7 @@ def _eq9_symbolic(ctx):
     Lq = _sp.Rational(1, 2) * (_sp.Matrix(th2).T * _sp.Matrix(Hm.tolist()) * _sp.Matrix(th2))[0, 0]
     lyap = ou_stationary_covariance(Hm, sig)
     cov_derived = _gaussian_cov_from_density(p2.subs(_sc.sigma, sig), th2, Lq)
-    cov_source = np.linalg.inv(Hm) * sig ** 2  # exp(−L/σ²) with L = ½θᵀHθ
+    cov_source = np.linalg.inv(Hm) * _eq9_temperatures(sig)["source"]  # exp(−L/σ²), L = ½θᵀHθ
     gap_d = float(np.max(np.abs(cov_derived - lyap)) / np.max(np.abs(lyap)))
     gap_s = float(np.max(np.abs(cov_source - lyap)) / np.max(np.abs(lyap)))
     tol = 1e-10
@@ -1010,6 +1059,12 @@ def _eq9_symbolic(ctx):
                            "ou_2d_lyapunov_vs_derived_rel_gap": gap_d,
                            "ou_2d_lyapunov_vs_eq9_rel_gap": gap_s,
                            "lyapunov_cov_over_inv_H_over_sigma2": float(lyap[0, 0] / (np.linalg.inv(Hm)[0, 0] * sig ** 2))})
+
+
+def _kramers_quadratic_energy(sigma, lam):
+    """Stationary E[H] = E[η²/2 + hθ²/2] under exp(−2λH/σ²) in d = 1 (any h > 0):
+    equipartition σ²/(4λ) for each of the two quadratic terms."""
+    return float(2 * sigma ** 2 / (4 * lam))
 
 
 @claim("kexue-5655.eq22-kramers-stationary", method="symbolic",
@@ -1043,7 +1098,7 @@ def eq22_kramers_stationary(ctx):
     e1 = float(kramers_moment_energy(hc, 1.0, sig, [200.0])[0])
     # E[H] under exp(−2λH/σ²), d = 1 quadratic: equipartition σ²/(4λ) per quadratic term
     lam1 = 1.0
-    e_derived = float(2 * sig ** 2 / (4 * lam1))
+    e_derived = _kramers_quadratic_energy(sig, lam1)
     slope_expected = float(drift0.subs(_sc.sigma, sig))
     ok_num = abs(slope - slope_expected) <= 1e-8 * slope_expected and abs(e1 - e_derived) <= 1e-8 * e_derived
     if not ok_num:
@@ -1062,6 +1117,19 @@ def eq22_kramers_stationary(ctx):
                  evidence={"zero_current_f_at_lambda0": str(f0), "energy_grows_at_lambda0": grows,
                            "numeric_energy_slope_lambda0": slope, "expected_slope": slope_expected,
                            "numeric_stationary_E[H]_lambda1": e1, "derived_E[H]_lambda1": e_derived})
+
+
+def _keras_form_positions(problem, lr, mom, x0, n):
+    """The Θ-form iteration Θ_{n+1} = Θ_n + βv_{n+1} − α∇L(Θ_n), v_{n+1} = βv_n − α∇L(Θ_n)
+    from Θ_0 = x0, v_0 = 0, mapped back to θ_n = Θ_n − βv_n; rows n = 1..n, shape (n, dim)."""
+    Th, v = np.array([x0], float), np.zeros((1, len(x0)))
+    out = []
+    for _ in range(n):
+        g = problem.grad_fn(Th)
+        v = mom * v - lr * g
+        Th = Th + mom * v - lr * g
+        out.append((Th - mom * v)[0])
+    return np.array(out)
 
 
 @claim("kexue-5655.keras-nesterov-form", method="symbolic",
@@ -1089,13 +1157,7 @@ def keras_nesterov_form(ctx):
     sol = integrate(HeavyBall(problem, friction), get_scheme("nesterov", start="rest"),
                     (0.0, n * step), [-1.2, 1.0], step, save_every=1)
     theta = sol.y[:, 0, :2]
-    Th, v = np.array([[-1.2, 1.0]]), np.zeros((1, 2))
-    gap = 0.0
-    for t in range(1, n + 1):
-        g = problem.grad_fn(Th)
-        v = mom * v - lr * g
-        Th = Th + mom * v - lr * g
-        gap = max(gap, float(np.max(np.abs(Th - mom * v - theta[t]))))
+    gap = float(np.max(np.abs(_keras_form_positions(problem, lr, mom, [-1.2, 1.0], n) - theta[1:])))
     gap /= float(np.max(np.abs(theta)))
     tol = 1e-12
     holds = bool(same and gap <= tol)
@@ -1106,6 +1168,14 @@ def keras_nesterov_form(ctx):
                  evidence={"beta_half_variant_Theta": str(nesterov_conjugation("half")[0]),
                            "not_checked": "that Keras implements this form (no framework code here)",
                            "steps": n})
+
+
+def _region_contains(other, base, betas):
+    """Whether the stable αh range ``other`` (a bound in β, or sympy oo) contains ``base``'s
+    at every β of ``betas``."""
+    if other is _sp.oo:
+        return True
+    return all(_sp.simplify(other.subs(_sc.beta, b) - base.subs(_sc.beta, b)) >= 0 for b in betas)
 
 
 @claim("kexue-5655.nesterov-wider-stability", method="symbolic",
@@ -1123,13 +1193,8 @@ def nesterov_wider_stability(ctx):
     # wider = the stable αh range contains heavy ball's for every β ∈ (0, 1)
     betas = [_sp.Rational(k, 20) for k in range(1, 20)]
 
-    def wider(name):
-        other = bounds[name][0]
-        if other is _sp.oo:
-            return True
-        return all(_sp.simplify(other.subs(_sc.beta, b) - hb.subs(_sc.beta, b)) >= 0 for b in betas)
-
-    verdicts = {name: wider(name) for name in ("nesterov", "nesterov-half", "implicit19")}
+    verdicts = {name: _region_contains(bounds[name][0], hb, betas)
+                for name in ("nesterov", "nesterov-half", "implicit19")}
     # numeric cross-check: spectral radius just inside/outside each finite bound
     for name, (max_a, _, _) in bounds.items():
         if max_a is _sp.oo:
@@ -1273,6 +1338,13 @@ def _equilibration(values, energy):
     return {"equilibrated": all(v["equilibrated"] for v in out.values()), **out}
 
 
+def _eq21_temperatures(sigma, lam):
+    """kT of the candidate θ-marginals exp(−L/kT) of θ'' + λθ' = −∇L + σξ at the same σ: the
+    Kramers law exp(−2λL/σ²), the source's eq 9/22 exp(−L/σ²), the overdamped exp(−2L/σ²)."""
+    return {"exp(−2λL/σ²)": sigma ** 2 / (2 * lam), "exp(−L/σ²) (source eq 9/22)": sigma ** 2,
+            "exp(−2L/σ²) (overdamped)": sigma ** 2 / 2}
+
+
 @claim("kexue-5655.eq21-kramers-marginal", method="monte-carlo", statement=(
     "eq 21–22: for the Kramers equation θ'' + λθ' = −∇L + σξ the θ-marginal of the stationary "
     "density is the density (9) of plain SGD, P(θ) ∝ exp(−L/σ²), so the SGD analysis carries over "
@@ -1290,8 +1362,7 @@ def eq21_kramers_marginal(ctx):
     times = np.linspace(T / 2, T, 11)
     # candidates at the same σ: the Kramers density exp(−2λL/σ²) (kT = σ²/(2λ)), the source's
     # exp(−L/σ²) (kT = σ²) and the overdamped exp(−2L/σ²) (kT = σ²/2)
-    temps = lambda lam: {"exp(−2λL/σ²)": sigma ** 2 / (2 * lam), "exp(−L/σ²) (source eq 9/22)": sigma ** 2,  # noqa: E731
-                         "exp(−2L/σ²) (overdamped)": sigma ** 2 / 2}
+    temps = lambda lam: _eq21_temperatures(sigma, lam)  # noqa: E731
     y0 = np.column_stack([np.where(np.arange(n_paths) % 2 == 0, -1.0, 1.0), np.zeros(n_paths)])  # balanced wells
     pvals, eq, figs = {}, {}, {}
     fig, axes = plt.subplots(1, len(frictions), figsize=(11, 3.6), layout="constrained")
@@ -1344,6 +1415,14 @@ def eq21_kramers_marginal(ctx):
     )
 
 
+def _minibatch_mean_variance(pop_var, B, N, replace):
+    """Variance of the mean of B of N values (population variance ``pop_var``, 1/N) drawn
+    with replacement, σ²/B, or without, σ²/B·(N − B)/(N − 1)."""
+    if replace:
+        return pop_var / B
+    return pop_var / B * (N - B) / (N - 1)
+
+
 @claim("kexue-5655.batch-size-variance", method="monte-carlo", statement=(
     "eq 7: the gradient noise ξ = ∇L − ∇L_R has a variance σ² that depends on the batch size: the "
     "larger the batch, the smaller the variance (σ²/B for B examples drawn with replacement; "
@@ -1366,10 +1445,9 @@ def batch_size_variance(ctx):
         for B in batches:
             if mode == "with":
                 idx = rng.integers(0, N, size=(M, B))
-                exp_v = pop_var / B
             else:
                 idx = np.argsort(rng.random((M, N)), axis=1)[:, :B]
-                exp_v = pop_var / B * (N - B) / (N - 1)
+            exp_v = _minibatch_mean_variance(pop_var, B, N, replace=(mode == "with"))
             g = problem.batch_grads(np.broadcast_to(x, (M, d)).copy(), idx)
             est = [variance_estimate(g[:, j]) for j in range(d)]
             key = f"{mode} B={B}"
