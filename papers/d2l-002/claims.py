@@ -215,6 +215,11 @@ def _ema_state(state):
     return None
 
 
+def _mean_age_truncation(gamma, K):
+    """What a K-step sum of the EMA's mean age misses: Σ_{k≥K} (k+1)(1−γ)γ^k = γ^K (K + 1 + γ/(1−γ))."""
+    return gamma ** K * (K + 1 + gamma / (1 - gamma))
+
+
 @claim("d2l-002.rmsprop-window", method="symbolic",
        statement="RMSProp's state s_t = γs_{t−1} + (1−γ)g_t⊙g_t is an exponentially weighted moving "
                  "average, so it can be seen as a weighted average of the squared minibatch gradients "
@@ -248,8 +253,8 @@ def rmsprop_window(ctx):
         raise RuntimeError(f"EMA impulse response disagrees with the derived weights (gap {gap:.3g})")
     mean_age = float(np.sum((np.arange(K) + 1) * resp))
     expected_window = float(window.subs(gm, g0))
-    # the K-step sum misses Σ_{k≥K}(k+1)(1−γ)γ^k = γ^K (K + 1 + γ/(1−γ)); the rest is rounding
-    truncation = g0 ** K * (K + 1 + g0 / (1 - g0))
+    # what the K-step sum misses; the rest is rounding
+    truncation = _mean_age_truncation(g0, K)
     tol = 1e-9
     if truncation > tol / 10:
         raise RuntimeError(f"K = {K} impulse steps leave a truncation {truncation:.1e} above tol/10")

@@ -22,6 +22,14 @@ from dynopt.learning import networks as models
 from dynopt.plotting import plot_curves, plt  # noqa: E402
 
 _TRUE_W, _TRUE_B = (2.0, -3.4), 4.2
+#: "当γ = 0.99, 最终的速度将是学习率乘以相应小批量随机梯度ηg的100倍大"
+_VELOCITY_PRINTED = ("0.99", 100)
+
+
+def _learning_rate(k, steps_per_epoch):
+    """The source's schedule ("if epoch > 2: lr *= 0.1", epochs counted from 1) at update k:
+    0.2 in epochs 1–2, 0.02 from epoch 3 on."""
+    return 0.2 if k < 2 * steps_per_epoch else 0.02
 
 
 @claim("d2l-004.linreg-momentum",
@@ -37,8 +45,7 @@ def linreg_momentum(ctx):
         ds = data.linear_regression_data(1000, _TRUE_W, _TRUE_B, 0.01, seed=ctx.seed + s)
         model = models.LinearRegression(2)
         p0 = model.init_params(np.random.default_rng(ctx.seed + 1000 + s))  # w ~ N(0, 1), b = 0
-        # "if epoch > 2: lr *= 0.1" (epochs counted from 1): epoch 3 runs at 0.02
-        lr = lambda k: 0.2 if k < 2 * steps_per_epoch else 0.02  # noqa: E731
+        lr = lambda k: _learning_rate(k, steps_per_epoch)  # noqa: E731
         r = models.train(model, p0, optim.sgd(lr, 0.9, convention="d2l"), ds.X, ds.y,
                          batch_size=10, epochs=3, rng=np.random.default_rng(ctx.seed + 2000 + s),
                          full_loss=True)
@@ -76,8 +83,8 @@ def velocity_limit(ctx):
 
     from dynopt.analysis.velocity import velocity_limit_check
 
-    source_amplification = 100
-    r = velocity_limit_check("0.99")
+    momentum, source_amplification = _VELOCITY_PRINTED
+    r = velocity_limit_check(momentum)
     holds = bool(sp.simplify(r.derived_amplification - source_amplification) == 0)
     return judge(holds, expected=source_amplification, measured=r.measured_amplification,
                  tolerance=r.tolerance, evidence=r.evidence,

@@ -237,6 +237,21 @@ def l2_penalty(ctx):
                            "note": "the source's regularize() decays every parameter, biases included"})
 
 
+def _adam_step_ratio():
+    """Step of the simplified rule over Kingma–Ba's under a constant unit gradient, derived: the
+    printed recurrences give m_t = 1−β1ᵗ, v_t = 1−β2ᵗ (rsolve, from 0); Kingma–Ba divides by
+    those factors and adds ε outside the root.  Returns (ratio in t, β1, β2, ε_in, ε_out)."""
+    from dynopt.symbolic.velocity import eta, gg, gm, n as t_sym, velocity_closed_form
+
+    B1, B2, E1, E2 = sp.symbols("β1 β2 ε_in ε_out", positive=True)
+    vel = velocity_closed_form()
+    m_t = sp.simplify(vel.subs({gm: B1, eta: 1 - B1}))
+    v_t = sp.simplify(vel.subs({gm: B2, eta: 1 - B2, gg: gg ** 2}))
+    step_simplified = m_t / sp.sqrt(v_t + E1)
+    step_kb = (m_t / (1 - B1 ** t_sym)) / (sp.sqrt(v_t / (1 - B2 ** t_sym)) + E2)
+    return sp.simplify((step_simplified / step_kb).subs(gg, 1)), B1, B2, E1, E2
+
+
 @claim("npnet-001.simplified-adam",
        statement="Adam's 'simplified iteration' (简化版的迭代公式) m_t = β1m_{t−1} + (1−β1)∇L, "
                  "v_t = β2v_{t−1} + (1−β2)∇L⊙∇L, w_t = w_{t−1} − λm_t/√(v_t + ε) (β1 = 0.9, β2 = 0.99) "
@@ -245,20 +260,12 @@ def l2_penalty(ctx):
        method="numeric")
 def simplified_adam(ctx):
     from dynopt.symbolic.core import is_zero
-    from dynopt.symbolic.velocity import eta, gg, gm, n as t_sym, velocity_closed_form
+    from dynopt.symbolic.velocity import n as t_sym
 
     b1, b2, lr, T, eps_in, eps_out = 0.9, 0.99, 1e-3, 100, 1e-8, 1e-8
     t = np.arange(1, T + 1)
-    # derived: with a constant gradient g the printed recurrences give m_t = g(1−β1ᵗ),
-    # v_t = g²(1−β2ᵗ) (rsolve, v_0 = 0); Kingma–Ba divides by those factors and adds ε
-    # outside the root, so the step ratio simplified/Kingma–Ba is a closed form in t
-    B1, B2, E1, E2 = sp.symbols("β1 β2 ε_in ε_out", positive=True)
-    vel = velocity_closed_form()
-    m_t = sp.simplify(vel.subs({gm: B1, eta: 1 - B1}))
-    v_t = sp.simplify(vel.subs({gm: B2, eta: 1 - B2, gg: gg ** 2}))
-    step_simplified = m_t / sp.sqrt(v_t + E1)
-    step_kb = (m_t / (1 - B1 ** t_sym)) / (sp.sqrt(v_t / (1 - B2 ** t_sym)) + E2)
-    ratio_expr = sp.simplify((step_simplified / step_kb).subs(gg, 1))
+    # derived: the step ratio simplified/Kingma–Ba is a closed form in t
+    ratio_expr, B1, B2, E1, E2 = _adam_step_ratio()
     ratio_eps0 = sp.simplify(ratio_expr.subs({E1: 0, E2: 0}))
     if not is_zero(ratio_eps0 - (1 - B1 ** t_sym) / sp.sqrt(1 - B2 ** t_sym)):
         raise RuntimeError(f"ε → 0 step ratio {ratio_eps0} is not (1−β1ᵗ)/√(1−β2ᵗ)")
