@@ -64,6 +64,14 @@ def _escape_runs(sigma, dt, n_paths, horizon, seed):
     return out
 
 
+def _ratio_z(num, den, exact):
+    """z of the ratio q = m₁/m₂ of two independent estimates (m, se) against ``exact``, with the
+    delta-method SE q·√((se₁/m₁)² + (se₂/m₂)²)."""
+    (m1, s1), (m2, s2) = num, den
+    q = m1 / m2
+    return q, (q - exact) / (q * math.hypot(s1 / m1, s2 / m2))
+
+
 @claim("kramers-1940.escape-rate", method="monte-carlo", statement=(
     "The overdamped escape time over a barrier ΔU at temperature kT = σ²/2 is "
     "1/k with the Eyring–Kramers rate k = √(U''(min)|U''(saddle)|)/(2π)·e^{−ΔU/kT} as kT/ΔU → 0 "
@@ -95,10 +103,8 @@ def escape_rate(ctx):
     ratio_exact = {s: exact[s] / exact_top[s] for s in sigmas}
     ratio_meas, ratio_z = {}, {}
     for s in sigmas:
-        (mw, sw), (mt, st) = runs[(s, steps[0])]["well"]["bridge"], runs[(s, steps[0])]["top"]["bridge"]
-        q = mw / mt
-        ratio_meas[s] = q
-        ratio_z[s] = (q - ratio_exact[s]) / (q * math.hypot(sw / mw, st / mt))
+        ratio_meas[s], ratio_z[s] = _ratio_z(runs[(s, steps[0])]["well"]["bridge"],
+                                             runs[(s, steps[0])]["top"]["bridge"], ratio_exact[s])
     ok_ratio = all(abs(v) <= 4 for v in ratio_z.values())
     ek_over_exact = {s: ek[s] / exact[s] for s in sigmas}
     # the asymptotic statement is checked on the references alone, down to ΔU/kT = 22
@@ -252,6 +258,13 @@ def turnover(ctx):
     )
 
 
+def _noise_for_temperature(alpha, beta, kT):
+    """Gradient-noise variance c that gives momentum SGD (α, β) the Kramers temperature kT: with
+    x = λγ/2 = (1−β)/(1+β) and α = γ²/(1+x) (eq-15 map), kT = σ²/(2λ) = γc/(2λ) = α(1+x)c/(4x)."""
+    x = (1 - beta) / (1 + beta)
+    return 4 * x * kT / (alpha * (1 + x))
+
+
 def _momentum_sgd_reading(ctx, seed):
     """Momentum SGD at a fixed learning rate α and gradient-noise variance c for several β:
     (γ, λ, σ², kT) from the leapfrog map; escape rates measured with the momentum-SGD scheme.
@@ -259,8 +272,7 @@ def _momentum_sgd_reading(ctx, seed):
     Δ(−ΔU/kT)/Δ log k."""
     alpha = 0.01
     betas = [0.8, 0.85, 0.9, 0.95]
-    x = (1 - 0.9) / (1 + 0.9)
-    c = 4 * x * (0.25 / 3) / (alpha * (1 + x))  # ΔU/kT = 3 at β = 0.9
+    c = _noise_for_temperature(alpha, 0.9, 0.25 / 3)  # ΔU/kT = 3 at β = 0.9
     n_paths = ctx.size(200, 1500)
     out, pre = {}, {}
     for i, b in enumerate(betas):

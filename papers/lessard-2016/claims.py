@@ -13,6 +13,19 @@ SOURCE = {
 }
 
 
+#: §4.6: the starts x0 = x_{−1} from which heavy ball (Polyak's tuning) falls into the cycle
+_PAPER_BASIN = (3.07, 3.46)
+
+
+def _intervals(starts, mask):
+    """[first, last] of each run of consecutive grid points ``starts`` where ``mask`` holds."""
+    import numpy as np
+
+    idx = np.nonzero(mask)[0]
+    segs = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1) if idx.size else []
+    return [[float(starts[s[0]]), float(starts[s[-1]])] for s in segs]
+
+
 @claim("lessard-2016.heavy-ball-cycle",
        statement="On the 1-D strongly convex f with ∇f = 25x (x<1), x+24 (1≤x<2), 25x−24 (x≥2) "
                  "(μ = 1, L = 25), heavy ball with Polyak's tuning α = 4/(√L+√μ)² = 1/9, "
@@ -47,11 +60,9 @@ def heavy_ball_cycle(ctx):
             cyc.append({"period": cy.period, "points": cy.points, "multipliers": np.abs(cy.multipliers),
                         "stable": cy.stable, "residual": cy.residual})
         cycles[tu.name] = cyc
-        idx = np.nonzero(lab > 0)[0]
-        segs = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1) if idx.size else []
-        basins[tu.name] = [[float(starts[s[0]]), float(starts[s[-1]])] for s in segs]
+        basins[tu.name] = _intervals(starts, lab > 0)
     hb = TUNINGS["polyak"](1.0, 25.0).name
-    paper = (3.07, 3.46)
+    paper = _PAPER_BASIN
     inside = (starts >= paper[0]) & (starts <= paper[1])
     ok_basin = bool(np.all(labels[hb][inside] > 0))
     ok_cycle = len(cycles[hb]) >= 1 and all(c["stable"] for c in cycles[hb])

@@ -80,13 +80,31 @@ def rate_vs_kappa(ctx):
 
 
 # --- symbolic ---
+def _source_formulas():
+    """The step sizes, momentum and rates as Polyak states them (sympy, in μ, L and κ = L/μ)."""
+    import sympy as sp
+
+    from dynopt.symbolic.stability import L_s, kappa, mu_s
+
+    sq = sp.sqrt
+    return {"hb_alpha": 4 / (sq(L_s) + sq(mu_s)) ** 2, "hb_beta": ((sq(L_s) - sq(mu_s)) / (sq(L_s) + sq(mu_s))) ** 2,
+            "hb_rate": (sq(kappa) - 1) / (sq(kappa) + 1), "gd_alpha": 2 / (mu_s + L_s),
+            "gd_rate": (kappa - 1) / (kappa + 1)}
+
+
+def _heavy_ball_matrix(alpha, beta, h):
+    """Heavy ball's map (θ, v) → (θ', v') on one eigenvalue h: v' = βv − αhθ, θ' = θ + v'."""
+    import numpy as np
+
+    return np.array([[1 - alpha * h, beta], [-alpha * h, beta]])
+
+
 @claim("polyak-1964.optimal-rates", method="symbolic",
        statement="for a quadratic with Hessian spectrum in [μ, L], κ = L/μ: heavy ball with "
                  "α = 4/(√L+√μ)², β = ((√L−√μ)/(√L+√μ))² converges at rate (√κ−1)/(√κ+1); the "
                  "best GD step α = 2/(μ+L) gives (κ−1)/(κ+1)")
 def optimal_rates(ctx):
     import numpy as np
-    import sympy as sp
     from scipy import stats
 
     from dynopt.dynamics import GradientFlow, HeavyBall
@@ -98,10 +116,7 @@ def optimal_rates(ctx):
 
     a_gd, _, rk_gd = polyak_gd()
     a_hb, b_hb, _, rk_hb = polyak_heavy_ball()
-    sq = sp.sqrt
-    src = {"hb_alpha": 4 / (sq(L_s) + sq(mu_s)) ** 2, "hb_beta": ((sq(L_s) - sq(mu_s)) / (sq(L_s) + sq(mu_s))) ** 2,
-           "hb_rate": (sq(kappa) - 1) / (sq(kappa) + 1), "gd_alpha": 2 / (mu_s + L_s),
-           "gd_rate": (kappa - 1) / (kappa + 1)}
+    src = _source_formulas()
     der = {"hb_alpha": a_hb, "hb_beta": b_hb, "hb_rate": rk_hb, "gd_alpha": a_gd, "gd_rate": rk_gd}
     same = {k: is_zero(der[k] - src[k]) for k in src}
     # numerics: spectrum in [1, 100], optimal parameters, spectral radii and iterates
@@ -112,10 +127,7 @@ def optimal_rates(ctx):
     al_gd = float(a_gd.subs(vals))
     rate_hb, rate_gd = float(rk_hb.subs(kappa, Lv / mu)), float(rk_gd.subs(kappa, Lv / mu))
 
-    def hb_matrix(hh):  # (θ, v) -> (θ', v') for one eigenvalue
-        return np.array([[1 - al_hb * hh, be_hb], [-al_hb * hh, be_hb]])
-
-    rho_hb = max(float(np.max(np.abs(np.linalg.eigvals(hb_matrix(x))))) for x in eigs)
+    rho_hb = max(float(np.max(np.abs(np.linalg.eigvals(_heavy_ball_matrix(al_hb, be_hb, x))))) for x in eigs)
     rho_gd = float(np.max(np.abs(1 - al_gd * eigs)))
     problem = quadratic(np.diag(eigs))
     x0 = np.ones(len(eigs))

@@ -47,6 +47,13 @@ def _reference(model, y0, t, check=True):
     return ref, dev, "DOP853 rtol 1e-13 vs rtol 3e-14/atol 1e-16 (at the coarsest s)"
 
 
+def _expected_order(key):
+    """Expected order in √s of "<problem>: <method> vs <ODE> ODE": 2 (O(s)) against the method's
+    own high-resolution ODE, 1 (O(√s)) against any other."""
+    method, ode = key.split(": ", 1)[1].split(" vs ")
+    return 2.0 if method == ode.split(" ODE")[0] else 1.0
+
+
 @claim("shi-2018.high-resolution",
        statement="Heavy ball and NAG-SC (momentum (1−√(μs))/(1+√(μs))) share the low-resolution ODE "
                  "X'' + 2√μX' + ∇f(X) = 0 but have different high-resolution ODEs, "
@@ -117,8 +124,7 @@ def high_resolution(ctx):
             shi_start[f"{prob.name}: {own}, x1 = x0 + √s X'(0)"] = fs.order
             panels[f"{prob.name}, {own}"][f"vs own ODE, Shi's x1 (order {fs.order:.2f})"] = (sq, np.array(errs_shi[own]))
     # expected order in √s: 2 (O(s)) against the method's own ODE, 1 (O(√s)) against the others
-    expected = {k: (2.0 if k.split(": ")[1].split(" vs ")[0] == k.split(" vs ")[1].split(" ODE")[0] else 1.0)
-                for k in fits}
+    expected = {k: _expected_order(k) for k in fits}
     measured = {k: f.order for k, f in fits.items()}
     ok_orders = all(abs(measured[k] - expected[k]) <= 0.15 for k in fits)
     ok_ref = all(v <= REF_TOL for k, v in ref_checks.items() if not k.startswith("how"))

@@ -194,6 +194,22 @@ def bessel_closed_form(ctx):
     )
 
 
+def _rate_bound_problems():
+    """(problem, x0, x*, f*, L on the region the iterates visit) for the rate-bound claim."""
+    import numpy as np
+
+    from dynopt.problems import log_sum_exp, power_function, quadratic
+
+    return [
+        (quadratic(np.diag(np.logspace(-2, 0, 5)), name="quadratic κ=100"), np.ones(5), np.zeros(5), 0.0, 1.0),
+        (log_sum_exp([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], name="log-sum-exp"), np.array([1.5, -0.5]),
+         np.zeros(2), float(np.log(3.0)), 2.0),
+        (log_sum_exp([[1.0], [-1.0]], name="log 2cosh x"), np.array([3.0]), np.zeros(1), float(np.log(2.0)), 1.0),
+        # quartic: ∇² = 12x² ≤ 12R² on the ball of radius R = 1.5‖x0‖ (checked in the claim)
+        (power_function(4.0, dim=2), np.array([1.0, 0.5]), np.zeros(2), 0.0, 12 * (1.5 * np.sqrt(1.25)) ** 2),
+    ]
+
+
 @claim("su-boyd-candes-2016.rate-bound",
        statement="For convex f: f(X(t)) − f* ≤ 2‖x0 − x*‖²/t² (Theorem 3), and Nesterov's scheme with "
                  "s ≤ 1/L has f(x_k) − f* ≤ 2‖x0 − x*‖²/(s(k+1)²) (Theorem 4 / Nesterov 1983).",
@@ -202,29 +218,19 @@ def rate_bound(ctx):
     import numpy as np
 
     from dynopt.analysis import nesterov_ode_reference
-    from dynopt.problems import power_function
     from dynopt.dynamics import NesterovODE
     from dynopt.engine import integrate
     from dynopt.plotting import plot_time_series, plt
-    from dynopt.problems import log_sum_exp, quadratic
 
     T = ctx.size(40.0, 100.0)
     K = ctx.size(2000, 10000)
-    probs = [
-        # (problem, x0, x*, f*, L on the region the iterates visit)
-        (quadratic(np.diag(np.logspace(-2, 0, 5)), name="quadratic κ=100"), np.ones(5), np.zeros(5), 0.0, 1.0),
-        (log_sum_exp([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], name="log-sum-exp"), np.array([1.5, -0.5]),
-         np.zeros(2), float(np.log(3.0)), 2.0),
-        (log_sum_exp([[1.0], [-1.0]], name="log 2cosh x"), np.array([3.0]), np.zeros(1), float(np.log(2.0)), 1.0),
-        # quartic: ∇² = 12x² ≤ 12R² on the ball of radius R = 1.5‖x0‖ (checked below)
-        (power_function(4.0, dim=2), np.array([1.0, 0.5]), np.zeros(2), 0.0, 12 * (1.5 * np.sqrt(1.25)) ** 2),
-    ]
+    probs = _rate_bound_problems()
     cont, disc, curves = {}, {}, {}
     t_grid = np.linspace(0.0, T, int(T * 50) + 1)[1:]
     for prob, x0, xs, fs, L in probs:
         R2 = float(np.sum((x0 - xs) ** 2))
         X = nesterov_ode_reference(prob, x0, np.concatenate([[0.0], t_grid]))[1:, : prob.dim]
-        ratio_c = t_grid ** 2 * (prob.value(X) - fs) / (2 * R2)
+        ratio_c = _bound_ratio(t_grid ** 2, prob.value(X) - fs, R2)
         s = 1.0 / L
         sol = integrate(NesterovODE(prob, 3.0), "nesterov-convex", (0.0, K * np.sqrt(s)), x0, np.sqrt(s),
                         save_every=1)
@@ -234,7 +240,7 @@ def rate_bound(ctx):
             if rmax > 1.5 * np.sqrt(1.25):
                 raise RuntimeError(f"quartic iterates left the ball where L holds (max ‖x_k‖ = {rmax:.3g})")
         k = np.arange(len(xk))
-        ratio_d = s * (k + 1) ** 2 * (prob.value(xk) - fs) / (2 * R2)
+        ratio_d = _bound_ratio(s * (k + 1) ** 2, prob.value(xk) - fs, R2)
         cont[prob.name] = float(ratio_c.max())
         disc[prob.name] = float(ratio_d.max())
         curves[f"{prob.name}: ODE"] = (t_grid, ratio_c)
@@ -252,6 +258,18 @@ def rate_bound(ctx):
     return judge(ok, expected={"max_ratio": "≤ 1"}, measured={"max_ratio_ode": cont, "max_ratio_scheme": disc},
                  tolerance=1.0, correction=None if ok else f"the bound is exceeded: max ratio {worst:.4g}",
                  evidence={"T": T, "K": K, "problems": [p[0].name for p in probs]})
+
+
+def _energy_decay_exponent(r, p=2.0):
+    """Predicted decay exponent of E = X'²/2 + f − f* along X'' + (r/t)X' + ∇f = 0 for f = |x|^p/p-like
+    power laws: 2pr/(p + 2) from the virial average; for the quadratic (p = 2) it is r (Bessel
+    envelope t^{−r/2} of X)."""
+    return 2 * p * r / (p + 2)
+
+
+def _bound_ratio(scale, gap, R2):
+    """(f − f*) over the bound 2‖x0 − x*‖²/scale: ``scale`` is t² (ODE) or s(k+1)² (scheme)."""
+    return scale * gap / (2 * R2)
 
 
 @claim("su-boyd-candes-2016.magic-constant-3",
@@ -272,7 +290,7 @@ def magic_constant_3(ctx):
     # Predicted energy decay exponents (E = X'²/2 + f − f*, monotone since dE/dt = −(r/t)X'²):
     # quadratic: r (Bessel envelope t^{−r/2}); |x|^p: 2pr/(p+2) from the virial average.
     cases = {"x²/2": (quadratic(np.array([[1.0]])), lambda r: r, 1e-11),
-             f"|x|^{p:g}": (power_function(p), lambda r: 2 * p * r / (p + 2), 1e-8)}
+             f"|x|^{p:g}": (power_function(p), lambda r: _energy_decay_exponent(r, p), 1e-8)}
     t_grid = np.linspace(0.0, T, int(T * 50) + 1)
     meas, pred, ses = {}, {}, {}
     curves = {}
