@@ -243,3 +243,31 @@ def test_region_contains():
     assert K._region_contains(4 + 0 * b, hb, betas)                 # 4 ≥ 2 + 2β on (0, 1)
     assert not K._region_contains((2 + 2 * b) / (1 + 2 * b), hb, betas)
     assert not K._region_contains(3 + 0 * b, hb, betas)             # fails for β > 1/2
+
+
+def test_momentum_iterate_by_hand_and_gd_at_beta_zero():
+    p = quadratic(np.diag([1.0, 0.1]))
+    alpha, beta, n = 0.04, 0.8, 25
+    th, v = np.array([1.0, -1.0]), np.zeros(2)
+    for _ in range(n):
+        v = beta * v - alpha * np.array([1.0, 0.1]) * th
+        th = th + v
+    np.testing.assert_allclose(K._momentum_iterate(p, [1.0, -1.0], alpha, beta, n), th, rtol=1e-12)
+    np.testing.assert_allclose(K._momentum_iterate(p, [1.0, -1.0], alpha, 0.0, n),
+                               K._gd_path(p, [1.0, -1.0], alpha, n)[-1], rtol=1e-14)
+
+
+def test_gaussian_cov_from_density_is_kT_times_inverse_hessian():
+    # exp(−L/kT) with L = ½θᵀHθ is N(0, kT·H⁻¹), whatever name the density gives L
+    th = sp.symbols("t1 t2", real=True)
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Lq = sp.Rational(1, 2) * (sp.Matrix(th).T * sp.Matrix(H.tolist()) * sp.Matrix(th))[0, 0]
+    kT = 0.3
+    density = sp.exp(-sp.Function("L")(*th) / kT)
+    np.testing.assert_allclose(K._gaussian_cov_from_density(density, th, Lq), kT * np.linalg.inv(H), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["eq22_kramers_stationary", "keras_nesterov_form"])
+def test_cheap_symbolic_claims_reproduce_their_verdicts(name):
+    cid = "kexue-5655." + name.replace("_", "-")
+    assert getattr(K, name)(FakeContext(cid)).verdict == committed_verdict(cid)

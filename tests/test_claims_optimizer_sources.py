@@ -216,3 +216,18 @@ def test_barrett_paper_correction_matches_one_gd_step_numerically():
     gd = th0 - h * c * th0
     flow = th0 + h * (-c * th0) + h * h * (f1 + 0.5 * (-c) * (-c * th0))
     assert abs(gd - flow) < 1e-12
+
+
+def test_npnet_combine_decisions():
+    c = NPNET._combine_decisions
+    assert c({"a": (1, 0.1, 0.01), "b": (1, 0.2, 0.01)}) == 1
+    assert c({"a": (1, 0.1, 0.01), "b": (0, 0.0, 0.01)}) == 0
+    assert c({"a": (1, 0.1, 0.01), "b": (-1, -0.2, 0.01), "c": (0, 0.0, 1.0)}) == -1
+
+
+@pytest.mark.parametrize("mod, name, cid", [
+    (BARRETT, "gd_modified_equation", "barrett-dherin-2021.gd-modified-equation"),
+    (NPNET, "simplified_adam", "npnet-001.simplified-adam"),
+])
+def test_cheap_claims_reproduce_their_verdicts(mod, name, cid):
+    assert getattr(mod, name)(FakeContext(cid)).verdict == committed_verdict(cid)

@@ -158,6 +158,15 @@ def _momentum_step(alpha, lam):
     return float(np.roots([1.0, -alpha * lam / 2, -alpha])[0].real)
 
 
+def _momentum_iterate(p, x0, alpha, beta, n):
+    """θ_n of heavy ball as an optimizer runs it: v ← βv − α∇L(θ), θ ← θ + v from v_0 = 0."""
+    theta, v = np.array(x0, float), np.zeros(len(x0))
+    for _ in range(n):
+        v = beta * v - alpha * p.grad(theta)
+        theta = theta + v
+    return theta
+
+
 @claim("kexue-5655.momentum-sqrt-step", method="numeric", statement="""
 "How momentum accelerates" (after eq 16): at the same learning rate α, GD advances with
 step α at accuracy O(α), while momentum advances with step γ ≈ √α at accuracy
@@ -190,15 +199,10 @@ def momentum_sqrt_step(ctx):
         # fixed number of iterations and find the time at which the continuous trajectory
         # passes closest to the last iterate: the step is that time over the iterations.
         n_it = int(round(1.0 / np.sqrt(a)))
-        theta, v = x0.copy(), np.zeros(2)
         beta = (1 - lam * gamma / 2) / (1 + lam * gamma / 2)
-        for _ in range(n_it):
-            v = beta * v - a * p.grad(theta)
-            theta = theta + v
+        theta = _momentum_iterate(p, x0, a, beta, n_it)
         steps["momentum"].append(_matched_time(hb, x0, theta, n_it * np.sqrt(a)) / n_it)
-        theta = x0.copy()
-        for _ in range(n_it):
-            theta = theta - a * p.grad(theta)
+        theta = _gd_path(p, x0, a, n_it)[-1]
         steps["gd"].append(_matched_time(gf, x0, theta, n_it * a) / n_it)
     fits = {k: fit_order(alphas, v) for k, v in rows.items()}
     step_fit = {k: fit_order(alphas, v) for k, v in steps.items()}

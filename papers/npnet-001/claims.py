@@ -53,6 +53,13 @@ def _paired_decision(diff, q=0.995):
     return 0, mean, se
 
 
+def _combine_decisions(decisions):
+    """One point of the statement from its paired decisions {name: (sign, mean, se)}: −1 if any
+    comparison is decided against it, +1 if every one is decided for it, else 0 (undecided)."""
+    signs = [d[0] for d in decisions.values()]
+    return -1 if -1 in signs else (1 if all(x == 1 for x in signs) else 0)
+
+
 @claim("npnet-001.optimizer-comparison",
        statement="Softmax regression trained with SGD (lr 1e-5), Momentum (1e-4, 0.9), Nesterov "
                  "(1e-5, 0.9), Adagrad (1e-2), RMSprop (1e-4), Adam (1e-4), batch 100, 25 epochs: "
@@ -103,11 +110,7 @@ def optimizer_comparison(ctx):
     # point 2: Nesterov best (paired differences k − Nesterov > 0 for every other k)
     nest = {k: _paired_decision(final[k] - final["Nesterov"]) for k in names if k != "Nesterov"}
 
-    def point(decisions):
-        signs = [d[0] for d in decisions.values()]
-        return -1 if -1 in signs else (1 if all(x == 1 for x in signs) else 0)
-
-    all_beat_sgd, nesterov_best = point(beat), point(nest)
+    all_beat_sgd, nesterov_best = _combine_decisions(beat), _combine_decisions(nest)
     undecided = [lbl for lbl, p in (("every improved optimizer beats SGD", all_beat_sgd),
                                     ("Nesterov is the best", nesterov_best)) if p == 0]
     refuted_points = [lbl for lbl, p in (("every improved optimizer beats SGD", all_beat_sgd),
