@@ -28,7 +28,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
-from dynopt.engine import codegen
+from dynopt.engine import codegen, codegen_passage, kernel_passage
 from dynopt.engine.brownian import block_generator
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
@@ -98,8 +98,9 @@ def _why_not(model, scheme, opts) -> Optional[str]:
     return None
 
 
-def compile_kernel(model, scheme, dt, opts):
-    """The :class:`Kernel` for a run, or a string saying why there is none."""
+def compile_kernel(model, scheme, dt, opts, passage=None):
+    """The :class:`Kernel` for a run, or a string saying why there is none; ``passage`` (a
+    :class:`dynopt.engine.kernel_passage.Plan`) compiles a first-passage test into it."""
     why = _why_not(model, scheme, opts)
     if why:
         return why
@@ -131,6 +132,10 @@ def compile_kernel(model, scheme, dt, opts):
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
+    if passage is not None:
+        src = codegen_passage.passage_source(src, kind, model.d, passage.spec)
+        if src is None:
+            return "the scheme's kernel has no place for the first-passage test"
     try:
         mod = codegen.load_module(src)
         if not _gradient_ok(model.problem, mod.grad):
@@ -139,7 +144,8 @@ def compile_kernel(model, scheme, dt, opts):
         # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
         arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
         kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
-                np.full(1, -1, dtype=np.int64), *params)
+                np.full(1, -1, dtype=np.int64), *params,
+                *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
         return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
     return kern
@@ -172,13 +178,8 @@ def _resolve(run, want):
         if want == "numba":
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
         return "numpy", "ran on the numpy backend: numba cannot be imported"
-    if any(getattr(o, "absorb", False) for o in run.observers):
-        # absorption compacts the chunk between steps, which the fused kernels do not do
-        if want == "numba":
-            raise ValueError("`backend='numba'` cannot absorb paths (an observer has absorb=...); "
-                             "use backend='numpy' or 'auto'")
-        return "numpy", ""
-    kern = compile_kernel(run.model, run.scheme, run.dt, run.opts)
+    passage = kernel_passage.plan(run)
+    kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage)
     if isinstance(kern, str):
         if want == "numba":
             raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
@@ -225,13 +226,17 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     kernel, returning to Python only at observed or saved steps; returns the gradient
     evaluations per path (what the numpy backend's ``_run_chunk`` does, fused)."""
     model, opts, layout = run.model, run.opts, run.layout
-    kern = compile_kernel(model, run.scheme, run.dt, opts)
+    passage = kernel_passage.plan(run)
+    kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage)
     if isinstance(kern, str):
         raise ValueError(f"no compiled kernel for {run.scheme.name} on {model!r}: {kern}")
     nc, D = hi - lo, model.state_dim
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
     arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    if passage is not None:
+        return evals + kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays,
+                                                lambda: _output(kern, run, arrays))
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
     gens = [block_generator(run.root, b) for b in range(b0, b1)]
