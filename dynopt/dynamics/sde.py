@@ -5,6 +5,7 @@ user's SDE (Itô or Stratonovich), with the noise type (additive, diagonal, gene
 from __future__ import annotations
 from dynopt.dynamics.base import Model
 from dynopt.checks import check_finite_param
+from dynopt.dynamics.sigma_expr import sigma_expression
 
 
 import numpy as np
@@ -205,7 +206,10 @@ def _check_sigma(sigma, d, name="sigma"):
         return float(arr), float(arr) * np.eye(d)
     if arr.ndim == 2 and arr.shape[0] == d:
         return None, arr.copy()
-    raise ValueError(f"`{name}` must be a scalar ≥ 0 or a matrix of shape ({d}, m); got shape {arr.shape}")
+    if arr.ndim == 1 and arr.shape[0] == d and name == "sigma":
+        return None, np.diag(arr)  # one amplitude per component: diagonal, m = d
+    raise ValueError(f"`{name}` must be a scalar ≥ 0, a vector of {d} amplitudes or a matrix of shape ({d}, m); "
+                     f"got shape {arr.shape}")
 
 
 class OverdampedLangevin(SDEModel):
@@ -217,10 +221,13 @@ class OverdampedLangevin(SDEModel):
     Parameters
     ----------
     problem : Problem
-    sigma : float ≥ 0, array_like (d, m), or callable
-        Scalar or constant matrix: additive noise.  A callable ``sigma(theta)`` on
-        ``(n, d)`` returns ``(n, d)`` (``noise="diagonal"``) or ``(n, d, m)``
-        (``noise="general"``).
+    sigma : float ≥ 0, array_like (d,) or (d, m), sympy expression(s), or callable
+        Scalar, vector (one amplitude per component) or constant matrix: additive noise.
+        A sympy expression or string in the problem's symbols (σ(θ) for every component),
+        or a sequence of d of them (σ_i(θ)): diagonal noise, with ∂σ_i/∂θ_i for Milstein
+        from sympy (``sigma_expr`` keeps them; compiled kernels print them).  A callable
+        ``sigma(theta)`` on ``(n, d)`` returns ``(n, d)`` (``noise="diagonal"``) or
+        ``(n, d, m)`` (``noise="general"``).
     noise : {"diagonal", "general"}
         Only for callable ``sigma``.
     noise_dim : int
@@ -235,6 +242,12 @@ class OverdampedLangevin(SDEModel):
         super().__init__(problem)
         d = self.d
         self._kernel = _descent_kernel(problem)
+        self.sigma_expr = sigma_expression(sigma, problem)
+        if self.sigma_expr is not None:
+            if noise not in (None, "diagonal") or sigma_dx is not None:
+                raise ValueError("`sigma` given as expressions is diagonal noise with its own derivative: "
+                                 "leave `noise` and `sigma_dx` unset")
+            sigma, sigma_dx = self.sigma_expr.fn, self.sigma_expr.dx
         if callable(sigma):
             self.noise = _check_choice(noise or "diagonal", "noise", ("diagonal", "general"))
             self.noise_dim = d if self.noise == "diagonal" else int(noise_dim or d)

@@ -28,7 +28,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
-from dynopt.engine import codegen, codegen_passage, kernel_passage
+from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage
 from dynopt.engine.brownian import block_generator
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
@@ -74,13 +74,22 @@ def _gradient_ok(problem, grad):
     return bool(np.allclose(got, ref, rtol=1e-9, atol=1e-12, equal_nan=True))
 
 
+def _diagonal(model, scheme):
+    """Whether ``(model, scheme)`` is a compiled scheme on σ_i(θ) given as expressions."""
+    return (isinstance(model, OverdampedLangevin) and model.noise == "diagonal"
+            and getattr(model, "sigma_expr", None) is not None and scheme.name in codegen_sde.DIAGONAL_METHODS)
+
+
 def _why_not(model, scheme, opts) -> Optional[str]:
     """Why ``(model, scheme)`` has no kernel, or None if it has one."""
     if opts.brownian_substeps != 1:
         return "Brownian substeps are not compiled"
     if type(scheme) in _OVERDAMPED:
-        if not isinstance(model, OverdampedLangevin) or model.noise != "additive":
-            return f"{scheme.name} is compiled for overdamped Langevin with constant σ"
+        if _diagonal(model, scheme):
+            pass
+        elif not isinstance(model, OverdampedLangevin) or model.noise != "additive":
+            return (f"{scheme.name} is compiled for overdamped Langevin with constant σ"
+                    + (" or σ(θ) given as sympy expressions" if scheme.name in codegen_sde.DIAGONAL_METHODS else ""))
     elif isinstance(scheme, Splitting):
         if any(getattr(type(scheme), f) is not getattr(Splitting, f) for f in ("init", "step", "_o")):
             return f"{type(scheme).__name__} overrides the splitting's substeps"
@@ -108,7 +117,14 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
     dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
-    if type(scheme) in _OVERDAMPED:
+    if _diagonal(model, scheme):
+        sig = codegen_sde.sigma_source(model.sigma_expr.exprs, model.sigma_expr.symbols)
+        if sig is None:
+            return "sympy cannot print σ(θ) as Python code"
+        src = codegen_sde.diagonal_source(gsrc, sig, dtype, scheme.name, dims)
+        params = (dt, math.sqrt(dt), model.noise_dim, BLOWUP)
+        kind, per_step = "overdamped", codegen_sde.DIAGONAL_METHODS[scheme.name]
+    elif type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
         src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
