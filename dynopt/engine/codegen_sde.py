@@ -18,7 +18,7 @@ from sympy.printing.pycode import pycode
 
 from dynopt.engine import codegen
 
-__all__ = ["DIAGONAL_METHODS", "sigma_source", "diagonal_source"]
+__all__ = ["DIAGONAL_METHODS", "sigma_source", "diagonal_source", "sgd_source"]
 
 #: schemes compiled for diagonal noise, and their drift evaluations per step
 DIAGONAL_METHODS = {"euler-maruyama": 1, "milstein": 1, "stochastic-heun": 2}
@@ -83,3 +83,50 @@ def diagonal_source(grad_src, sig_src, dtype, method, dims):
                                              "                        y[i, c] = np.nan"]
     return (codegen._HEADER + "@njit(cache=True)\n" + grad_src + "\n\n@njit(cache=True)\n" + sig_src + "\n\n"
             + "\n".join(body) + "\n")
+
+
+def sgd_source(dtype, dims, batch, n_examples, replace):
+    """Constant-step SGD θ ← θ − η ∇L_B(θ) on a least-squares sum (data ``A``, ``bv``): each
+    path draws its minibatch from the block's stream as :class:`dynopt.schemes.SGDIterates`
+    does (B integers with replacement; else the first B of an argsort of N uniforms) and
+    takes the mean of its examples' gradients (a_iᵀθ − b_i) a_i, in that order of sums."""
+    d = int(dims[0])
+    body = ["@njit(cache=True, nogil=True)",
+            "def run(y, gen, k0, k1, check_every, alive, dsteps, h, A, bv, m_given, blowup):",
+            "    nb = y.shape[0]", f"    d = {d}", f"    B = {int(batch)}", f"    N = {int(n_examples)}",
+            "    idx = np.empty(B, dtype=np.int64)", "    u = np.empty(B)", "    gr = np.empty(d)",
+            "    for k in range(k0 + 1, k1 + 1):",
+            "        check = k % check_every == 0 or k == k1",
+            "        for i in range(nb):"]
+    if replace:
+        body += ["            for j in range(B):", "                idx[j] = gen.integers(0, N)"]
+    else:
+        # the first B of argsort(N uniforms), kept sorted as they are drawn: O(N) per path
+        # instead of a sort (uniforms in [0, 1) do not tie in practice)
+        body += ["            cnt = 0",
+                 "            for j in range(N):",
+                 "                v = gen.random()",
+                 "                if cnt < B:",
+                 "                    p = cnt",
+                 "                    cnt += 1",
+                 "                elif v < u[B - 1]:",
+                 "                    p = B - 1",
+                 "                else:",
+                 "                    continue",
+                 "                while p > 0 and u[p - 1] > v:",
+                 "                    u[p] = u[p - 1]",
+                 "                    idx[p] = idx[p - 1]",
+                 "                    p -= 1",
+                 "                u[p] = v",
+                 "                idx[p] = j"]
+    body += ["            if not alive[i]:", "                continue",
+             "            for c in range(d):", "                gr[c] = 0.0",
+             "            for j in range(B):",
+             "                r = 0.0",
+             "                for c in range(d):", "                    r += y[i, c] * A[idx[j], c]",
+             "                r = r - bv[idx[j]]",
+             "                for c in range(d):", "                    gr[c] += r * A[idx[j], c]",
+             "            for c in range(d):", "                y[i, c] = y[i, c] - h * (gr[c] / B)"]
+    body += codegen._checker(["y[i, c]"]) + ["                    for c in range(d):",
+                                             "                        y[i, c] = np.nan"]
+    return codegen._HEADER + "\n".join(body) + "\n"

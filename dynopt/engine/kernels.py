@@ -33,7 +33,7 @@ from dynopt.engine.brownian import block_generator
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
-from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, StochasticHeun
+from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, SGDIterates, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
            "mark_backend"]
@@ -100,6 +100,10 @@ def _why_not(model, scheme, opts) -> Optional[str]:
     elif type(scheme) is MomentumSGD:
         if not isinstance(model, Kramers):
             return "momentum SGD is compiled for Kramers models"
+    elif type(scheme) is SGDIterates:
+        if getattr(model.problem, "least_squares_data", None) is None:
+            return "SGD iterates are compiled for least-squares finite sums (least_squares)"
+        return None  # the minibatch gradient comes from the data, not from an expression
     else:
         return f"the scheme {scheme.name!r} has no compiled kernel"
     if getattr(model.problem, "expr", None) is None:
@@ -113,6 +117,8 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
     why = _why_not(model, scheme, opts)
     if why:
         return why
+    if type(scheme) is SGDIterates:
+        return _compile_sgd(model, scheme, dt, opts, passage)
     gsrc = codegen.gradient_source(model.problem)
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
@@ -164,6 +170,34 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
                 *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
         return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    return kern
+
+
+def _compile_sgd(model, scheme, dt, opts, passage):
+    """:func:`compile_kernel` for SGD iterates on a least-squares sum: checked by one step
+    from fixed points against the numpy scheme (same minibatches, same update)."""
+    scheme.init(model, np.zeros((1, model.d)), dt)  # its checks (dt = η), as the numpy backend makes them
+    A, b = (np.ascontiguousarray(v, dtype=float) for v in model.problem.least_squares_data)
+    src = codegen_sde.sgd_source(opts.dtype.name, (model.d, model.noise_dim), model.batch_size,
+                                 model.problem.n_examples, model.replace)
+    if passage is not None:
+        src = codegen_passage.passage_source(src, "overdamped", model.d, passage.spec)
+        if src is None:
+            return "the scheme's kernel has no place for the first-passage test"
+    params = (dt, A, b, model.noise_dim, BLOWUP)
+    try:
+        kern = Kernel(codegen.load_module(src).run, "overdamped", params, 1)
+        y0 = np.sin(1.0 + np.arange(4 * model.d)).reshape(4, model.d)
+        got = np.array(y0, dtype=opts.dtype)
+        kern.fn(got, np.random.Generator(np.random.SFC64(7)), 0, 1, 1, np.ones(4, dtype=bool),
+                np.full(4, -1, dtype=np.int64), *params[:-1], np.inf,
+                *(kernel_passage.probe_args(passage, opts.dtype, 4) if passage is not None else ()))
+    except Exception as exc:  # numba's typing errors, an unwritable cache directory
+        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    idx = scheme.draw_noise(model, [np.random.Generator(np.random.SFC64(7))], [(0, 4)], 4)
+    want = scheme.step(model, 0.0, scheme.init(model, np.array(y0, dtype=opts.dtype), dt), dt, idx).y
+    if not np.allclose(got, want, rtol=1e-9, atol=0):
+        return "the problem's minibatch gradients do not match its least-squares data"
     return kern
 
 
