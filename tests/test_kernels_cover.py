@@ -255,3 +255,62 @@ def test_a_callable_sigma_falls_back_and_says_why():
     assert simulate(model, "milstein", (0, 0.1), [-1.0, 0.0], 0.01, **RUN).backend == "numpy"
     with pytest.raises(ValueError, match="sympy expressions"):
         simulate(model, "milstein", (0, 0.1), [-1.0, 0.0], 0.01, backend="numba", **RUN)
+
+
+# -- SGD iterates on a least-squares sum ------------------------------------------------------
+def _sgd_model(replace, batch=4):
+    from dynopt.dynamics import SGDModifiedEquation
+    from dynopt.problems import least_squares
+    rng = np.random.default_rng(0)
+    return SGDModifiedEquation(least_squares(rng.normal(size=(40, 3)), rng.normal(size=40)), 0.05, batch,
+                               replace=replace)
+
+
+def _sgd(model, backend, **kw):
+    opts = dict(RUN, save_every=50, observers=[Moments(every=25)])
+    opts.update(kw)
+    return simulate(model, "sgd", (0, 0.05 * 300), np.zeros(3), 0.05, backend=backend, **opts)
+
+
+@pytest.mark.parametrize("replace,batch", [(True, 4), (False, 4), (False, 40)])
+def test_sgd_iterates_compile_and_equal_numpy(replace, batch):
+    """Same minibatches (drawn in the kernel from the block's stream) and the same update."""
+    model = _sgd_model(replace, batch)
+    a, b = _sgd(model, "auto"), _sgd(model, "numpy")
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    assert _close(a.y_final, b.y_final, 1e-12) and _close(a.paths, b.paths, 1e-12)
+    assert _close(a.moments.mean, b.moments.mean, 1e-12)
+    assert a.grad_evals == b.grad_evals
+
+
+def test_sgd_iterates_are_chunk_and_thread_invariant():
+    model = _sgd_model(False)
+    runs = [_sgd(model, "numba", chunk_size=cs, options=EnsembleOptions(threads=t))
+            for cs, t in ((64, 1), (128, 1), (300, 1), (300, 2))]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+
+
+def test_sgd_iterates_with_absorption_equal_numpy():
+    model = _sgd_model(True)
+    obs = lambda: [FirstPassage((0, 0.35, "above"), absorb=True)]  # noqa: E731
+    a, b = (_sgd(model, be, observers=obs()) for be in ("numba", "numpy"))
+    assert a.backend == "numba" and 0 < a.first_passage.passed.mean() < 1
+    assert np.array_equal(a.first_passage.step, b.first_passage.step)
+    assert _close(a.y_final, b.y_final, 1e-12)
+    with pytest.raises(ValueError, match="survivors"):
+        _sgd(model, "auto", observers=[FirstPassage((0, 0.35, "above"), absorb="survivors")])
+
+
+def test_sgd_iterates_keep_their_checks_and_fall_back_for_callables():
+    from dynopt.dynamics import SGDModifiedEquation
+    from dynopt.problems import finite_sum
+    model = _sgd_model(True)
+    with pytest.raises(ValueError, match="learning rate"):
+        simulate(model, "sgd", (0, 1.0), np.zeros(3), 0.1, backend="numba", **RUN)
+    centers = np.linspace(-1, 1, 10)[:, None]
+    fs = finite_sum(lambda p, idx: p[:, None, :] - centers[idx][None], 10, 1)
+    other = SGDModifiedEquation(fs, 0.1, 2)
+    assert simulate(other, "sgd", (0, 1.0), [0.5], 0.1, **RUN).backend == "numpy"
+    with pytest.raises(ValueError, match="least-squares"):
+        simulate(other, "sgd", (0, 1.0), [0.5], 0.1, backend="numba", **RUN)

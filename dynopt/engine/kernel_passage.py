@@ -55,6 +55,8 @@ def plan(run) -> Union[None, str, Plan]:
         chosen = next((o for o in run.observers if _compilable(o)), None)
         if chosen is None:
             return None
+    if chosen.absorb == "survivors" and run.scheme.noise_kind != "normal":
+        return "absorb='survivors' needs a scheme drawing normals"
     coord, _, above = chosen.level_condition
     D = run.model.state_dim
     if not -D <= coord < D:

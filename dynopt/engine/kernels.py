@@ -8,15 +8,32 @@ numpy backend draws them: per step, term, path, component.  Both backends so see
 random numbers; states differ only by floating-point rounding where the numpy backend
 evaluates the drift differently (its fused polynomial kernels, matrix products).
 
-What is compiled: Euler–Maruyama on overdamped Langevin with additive noise (scalar or
-matrix σ), the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient
-evaluations do not depend on the step) and momentum SGD on Kramers, all on problems that
-carry a sympy expression, in float64 or float32, without Brownian substeps.  Everything
-else runs on numpy (``backend="auto"``) or raises (``backend="numba"``); "auto" also
-keeps float32 on numpy, whose float32 normals numba draws (identically) but slower.  Observers and
-saved steps are served between kernel calls: the kernel runs from one observed step to
-the next and returns to Python only there; divergence checks (every ``check_every``
-steps and at observed steps) run inside the kernel, as the numpy backend does them.
+What is compiled, in float64 or float32, without Brownian substeps:
+
+* Euler–Maruyama, Milstein, stochastic Heun and Leimkuhler–Matthews on overdamped Langevin
+  with additive noise — scalar σ, a vector of per-component σ_i, or a matrix σ — on
+  problems that carry a sympy expression;
+* Euler–Maruyama, Milstein and stochastic Heun on overdamped Langevin with diagonal noise
+  σ_i(θ) given as sympy expressions (:mod:`dynopt.engine.codegen_sde`; ∂σ_i/∂θ_i from sympy);
+* the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient evaluations do
+  not depend on the step) and momentum SGD on Kramers, on problems with an expression;
+* SGD iterates on a least-squares finite sum (minibatches drawn inside the kernel);
+* one :class:`~dynopt.engine.passage.FirstPassage` observer with a ``(coord, level, side)``
+  condition per run, tested inside the kernel at its steps — absorption (``True`` and
+  ``"survivors"``) and the Brownian-bridge records included
+  (:mod:`dynopt.engine.kernel_passage`).
+
+Not compiled (numpy runs them under "auto"; ``backend="numba"`` raises with the reason):
+problems given only as Python callables; σ given as a Python callable (diagonal or general
+noise) and user :class:`~dynopt.dynamics.SDE` models (their f and g are callables); the
+one-noise-term schemes on Kramers models; schemes outside the registry (a user's
+SDEScheme, a subclass overriding a substep); SGD iterates on finite sums other than least
+squares; Brownian substeps; absorption by a callable condition or by several absorbing
+observers.  "Auto" also keeps float32 on numpy, whose float32 normals
+numba draws (identically) but slower.  Other observers and saved steps are served between
+kernel calls: the kernel runs from one observed step to the next and returns to Python
+only there; divergence checks (every ``check_every`` steps and at observed steps) run
+inside the kernel, as the numpy backend does them.
 """
 from __future__ import annotations
 
