@@ -195,8 +195,9 @@ class SDEModel(Model):
         return f"{self.noise} noise, m={self.noise_dim}, {self.calculus}"
 
 
-def _check_sigma(sigma, d, name="sigma"):
-    """Return (kind, scalar or matrix) for a constant σ; ValueError naming ``name``."""
+def _check_sigma(sigma, d, name="sigma", vector=False):
+    """Return (scalar or None, matrix) for a constant σ (a vector of d amplitudes too when
+    ``vector``); ValueError naming ``name``."""
     arr = np.asarray(sigma, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` must be finite; got {sigma!r}")
@@ -206,10 +207,10 @@ def _check_sigma(sigma, d, name="sigma"):
         return float(arr), float(arr) * np.eye(d)
     if arr.ndim == 2 and arr.shape[0] == d:
         return None, arr.copy()
-    if arr.ndim == 1 and arr.shape[0] == d and name == "sigma":
+    if vector and arr.ndim == 1 and arr.shape[0] == d:
         return None, np.diag(arr)  # one amplitude per component: diagonal, m = d
-    raise ValueError(f"`{name}` must be a scalar ≥ 0, a vector of {d} amplitudes or a matrix of shape ({d}, m); "
-                     f"got shape {arr.shape}")
+    shapes = f"a vector of {d} amplitudes or a matrix of shape ({d}, m)" if vector else f"a matrix of shape ({d}, m)"
+    raise ValueError(f"`{name}` must be a scalar ≥ 0 or {shapes}; got shape {arr.shape}")
 
 
 class OverdampedLangevin(SDEModel):
@@ -263,7 +264,7 @@ class OverdampedLangevin(SDEModel):
         else:
             if noise not in (None, "additive"):
                 raise ValueError(f"`noise` is fixed to 'additive' for a constant `sigma`; got {noise!r}")
-            self.scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d)
+            self.scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d, vector=True)
             self.noise_dim = self.diffusion_matrix.shape[1]
             self.noise = "additive"
             self.sigma = self.scalar_sigma if self.scalar_sigma is not None else self.diffusion_matrix
