@@ -5,6 +5,7 @@ user's SDE (Itô or Stratonovich), with the noise type (additive, diagonal, gene
 from __future__ import annotations
 from dynopt.dynamics.base import Model
 from dynopt.checks import check_finite_param
+from dynopt.dynamics.sigma_expr import sigma_expression
 
 
 import numpy as np
@@ -194,8 +195,9 @@ class SDEModel(Model):
         return f"{self.noise} noise, m={self.noise_dim}, {self.calculus}"
 
 
-def _check_sigma(sigma, d, name="sigma"):
-    """Return (kind, scalar or matrix) for a constant σ; ValueError naming ``name``."""
+def _check_sigma(sigma, d, name="sigma", vector=False):
+    """Return (scalar or None, matrix) for a constant σ (a vector of d amplitudes too when
+    ``vector``); ValueError naming ``name``."""
     arr = np.asarray(sigma, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` must be finite; got {sigma!r}")
@@ -205,7 +207,10 @@ def _check_sigma(sigma, d, name="sigma"):
         return float(arr), float(arr) * np.eye(d)
     if arr.ndim == 2 and arr.shape[0] == d:
         return None, arr.copy()
-    raise ValueError(f"`{name}` must be a scalar ≥ 0 or a matrix of shape ({d}, m); got shape {arr.shape}")
+    if vector and arr.ndim == 1 and arr.shape[0] == d:
+        return None, np.diag(arr)  # one amplitude per component: diagonal, m = d
+    shapes = f"a vector of {d} amplitudes or a matrix of shape ({d}, m)" if vector else f"a matrix of shape ({d}, m)"
+    raise ValueError(f"`{name}` must be a scalar ≥ 0 or {shapes}; got shape {arr.shape}")
 
 
 class OverdampedLangevin(SDEModel):
@@ -217,10 +222,13 @@ class OverdampedLangevin(SDEModel):
     Parameters
     ----------
     problem : Problem
-    sigma : float ≥ 0, array_like (d, m), or callable
-        Scalar or constant matrix: additive noise.  A callable ``sigma(theta)`` on
-        ``(n, d)`` returns ``(n, d)`` (``noise="diagonal"``) or ``(n, d, m)``
-        (``noise="general"``).
+    sigma : float ≥ 0, array_like (d,) or (d, m), sympy expression(s), or callable
+        Scalar, vector (one amplitude per component) or constant matrix: additive noise.
+        A sympy expression or string in the problem's symbols (σ(θ) for every component),
+        or a sequence of d of them (σ_i(θ)): diagonal noise, with ∂σ_i/∂θ_i for Milstein
+        from sympy (``sigma_expr`` keeps them; compiled kernels print them).  A callable
+        ``sigma(theta)`` on ``(n, d)`` returns ``(n, d)`` (``noise="diagonal"``) or
+        ``(n, d, m)`` (``noise="general"``).
     noise : {"diagonal", "general"}
         Only for callable ``sigma``.
     noise_dim : int
@@ -235,6 +243,12 @@ class OverdampedLangevin(SDEModel):
         super().__init__(problem)
         d = self.d
         self._kernel = _descent_kernel(problem)
+        self.sigma_expr = sigma_expression(sigma, problem)
+        if self.sigma_expr is not None:
+            if noise not in (None, "diagonal") or sigma_dx is not None:
+                raise ValueError("`sigma` given as expressions is diagonal noise with its own derivative: "
+                                 "leave `noise` and `sigma_dx` unset")
+            sigma, sigma_dx = self.sigma_expr.fn, self.sigma_expr.dx
         if callable(sigma):
             self.noise = _check_choice(noise or "diagonal", "noise", ("diagonal", "general"))
             self.noise_dim = d if self.noise == "diagonal" else int(noise_dim or d)
@@ -250,7 +264,7 @@ class OverdampedLangevin(SDEModel):
         else:
             if noise not in (None, "additive"):
                 raise ValueError(f"`noise` is fixed to 'additive' for a constant `sigma`; got {noise!r}")
-            self.scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d)
+            self.scalar_sigma, self.diffusion_matrix = _check_sigma(sigma, d, vector=True)
             self.noise_dim = self.diffusion_matrix.shape[1]
             self.noise = "additive"
             self.sigma = self.scalar_sigma if self.scalar_sigma is not None else self.diffusion_matrix

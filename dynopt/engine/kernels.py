@@ -8,15 +8,32 @@ numpy backend draws them: per step, term, path, component.  Both backends so see
 random numbers; states differ only by floating-point rounding where the numpy backend
 evaluates the drift differently (its fused polynomial kernels, matrix products).
 
-What is compiled: Euler–Maruyama on overdamped Langevin with additive noise (scalar or
-matrix σ), the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient
-evaluations do not depend on the step) and momentum SGD on Kramers, all on problems that
-carry a sympy expression, in float64 or float32, without Brownian substeps.  Everything
-else runs on numpy (``backend="auto"``) or raises (``backend="numba"``); "auto" also
-keeps float32 on numpy, whose float32 normals numba draws (identically) but slower.  Observers and
-saved steps are served between kernel calls: the kernel runs from one observed step to
-the next and returns to Python only there; divergence checks (every ``check_every``
-steps and at observed steps) run inside the kernel, as the numpy backend does them.
+What is compiled, in float64 or float32, without Brownian substeps:
+
+* Euler–Maruyama, Milstein, stochastic Heun and Leimkuhler–Matthews on overdamped Langevin
+  with additive noise — scalar σ, a vector of per-component σ_i, or a matrix σ — on
+  problems that carry a sympy expression;
+* Euler–Maruyama, Milstein and stochastic Heun on overdamped Langevin with diagonal noise
+  σ_i(θ) given as sympy expressions (:mod:`dynopt.engine.codegen_sde`; ∂σ_i/∂θ_i from sympy);
+* the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient evaluations do
+  not depend on the step) and momentum SGD on Kramers, on problems with an expression;
+* SGD iterates on a least-squares finite sum (minibatches drawn inside the kernel);
+* one :class:`~dynopt.engine.passage.FirstPassage` observer with a ``(coord, level, side)``
+  condition per run, tested inside the kernel at its steps — absorption (``True`` and
+  ``"survivors"``) and the Brownian-bridge records included
+  (:mod:`dynopt.engine.kernel_passage`).
+
+Not compiled (numpy runs them under "auto"; ``backend="numba"`` raises with the reason):
+problems given only as Python callables; σ given as a Python callable (diagonal or general
+noise) and user :class:`~dynopt.dynamics.SDE` models (their f and g are callables); the
+one-noise-term schemes on Kramers models; schemes outside the registry (a user's
+SDEScheme, a subclass overriding a substep); SGD iterates on finite sums other than least
+squares; Brownian substeps; absorption by a callable condition or by several absorbing
+observers.  "Auto" also keeps float32 on numpy, whose float32 normals
+numba draws (identically) but slower.  Other observers and saved steps are served between
+kernel calls: the kernel runs from one observed step to the next and returns to Python
+only there; divergence checks (every ``check_every`` steps and at observed steps) run
+inside the kernel, as the numpy backend does them.
 """
 from __future__ import annotations
 
@@ -28,12 +45,12 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
-from dynopt.engine import codegen
+from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage
 from dynopt.engine.brownian import block_generator
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
-from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, StochasticHeun
+from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, SGDIterates, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
            "mark_backend"]
@@ -74,13 +91,22 @@ def _gradient_ok(problem, grad):
     return bool(np.allclose(got, ref, rtol=1e-9, atol=1e-12, equal_nan=True))
 
 
+def _diagonal(model, scheme):
+    """Whether ``(model, scheme)`` is a compiled scheme on σ_i(θ) given as expressions."""
+    return (isinstance(model, OverdampedLangevin) and model.noise == "diagonal"
+            and getattr(model, "sigma_expr", None) is not None and scheme.name in codegen_sde.DIAGONAL_METHODS)
+
+
 def _why_not(model, scheme, opts) -> Optional[str]:
     """Why ``(model, scheme)`` has no kernel, or None if it has one."""
     if opts.brownian_substeps != 1:
         return "Brownian substeps are not compiled"
     if type(scheme) in _OVERDAMPED:
-        if not isinstance(model, OverdampedLangevin) or model.noise != "additive":
-            return f"{scheme.name} is compiled for overdamped Langevin with constant σ"
+        if _diagonal(model, scheme):
+            pass
+        elif not isinstance(model, OverdampedLangevin) or model.noise != "additive":
+            return (f"{scheme.name} is compiled for overdamped Langevin with constant σ"
+                    + (" or σ(θ) given as sympy expressions" if scheme.name in codegen_sde.DIAGONAL_METHODS else ""))
     elif isinstance(scheme, Splitting):
         if any(getattr(type(scheme), f) is not getattr(Splitting, f) for f in ("init", "step", "_o")):
             return f"{type(scheme).__name__} overrides the splitting's substeps"
@@ -91,6 +117,10 @@ def _why_not(model, scheme, opts) -> Optional[str]:
     elif type(scheme) is MomentumSGD:
         if not isinstance(model, Kramers):
             return "momentum SGD is compiled for Kramers models"
+    elif type(scheme) is SGDIterates:
+        if getattr(model.problem, "least_squares_data", None) is None:
+            return "SGD iterates are compiled for least-squares finite sums (least_squares)"
+        return None  # the minibatch gradient comes from the data, not from an expression
     else:
         return f"the scheme {scheme.name!r} has no compiled kernel"
     if getattr(model.problem, "expr", None) is None:
@@ -98,16 +128,26 @@ def _why_not(model, scheme, opts) -> Optional[str]:
     return None
 
 
-def compile_kernel(model, scheme, dt, opts):
-    """The :class:`Kernel` for a run, or a string saying why there is none."""
+def compile_kernel(model, scheme, dt, opts, passage=None):
+    """The :class:`Kernel` for a run, or a string saying why there is none; ``passage`` (a
+    :class:`dynopt.engine.kernel_passage.Plan`) compiles a first-passage test into it."""
     why = _why_not(model, scheme, opts)
     if why:
         return why
+    if type(scheme) is SGDIterates:
+        return _compile_sgd(model, scheme, dt, opts, passage)
     gsrc = codegen.gradient_source(model.problem)
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
     dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
-    if type(scheme) in _OVERDAMPED:
+    if _diagonal(model, scheme):
+        sig = codegen_sde.sigma_source(model.sigma_expr.exprs, model.sigma_expr.symbols)
+        if sig is None:
+            return "sympy cannot print σ(θ) as Python code"
+        src = codegen_sde.diagonal_source(gsrc, sig, dtype, scheme.name, dims)
+        params = (dt, math.sqrt(dt), model.noise_dim, BLOWUP)
+        kind, per_step = "overdamped", codegen_sde.DIAGONAL_METHODS[scheme.name]
+    elif type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
         src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
@@ -131,6 +171,10 @@ def compile_kernel(model, scheme, dt, opts):
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
+    if passage is not None:
+        src = codegen_passage.passage_source(src, kind, model.d, passage.spec)
+        if src is None:
+            return "the scheme's kernel has no place for the first-passage test"
     try:
         mod = codegen.load_module(src)
         if not _gradient_ok(model.problem, mod.grad):
@@ -139,9 +183,38 @@ def compile_kernel(model, scheme, dt, opts):
         # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
         arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
         kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
-                np.full(1, -1, dtype=np.int64), *params)
+                np.full(1, -1, dtype=np.int64), *params,
+                *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
         return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    return kern
+
+
+def _compile_sgd(model, scheme, dt, opts, passage):
+    """:func:`compile_kernel` for SGD iterates on a least-squares sum: checked by one step
+    from fixed points against the numpy scheme (same minibatches, same update)."""
+    scheme.init(model, np.zeros((1, model.d)), dt)  # its checks (dt = η), as the numpy backend makes them
+    A, b = (np.ascontiguousarray(v, dtype=float) for v in model.problem.least_squares_data)
+    src = codegen_sde.sgd_source(opts.dtype.name, (model.d, model.noise_dim), model.batch_size,
+                                 model.problem.n_examples, model.replace)
+    if passage is not None:
+        src = codegen_passage.passage_source(src, "overdamped", model.d, passage.spec)
+        if src is None:
+            return "the scheme's kernel has no place for the first-passage test"
+    params = (dt, A, b, model.noise_dim, BLOWUP)
+    try:
+        kern = Kernel(codegen.load_module(src).run, "overdamped", params, 1)
+        y0 = np.sin(1.0 + np.arange(4 * model.d)).reshape(4, model.d)
+        got = np.array(y0, dtype=opts.dtype)
+        kern.fn(got, np.random.Generator(np.random.SFC64(7)), 0, 1, 1, np.ones(4, dtype=bool),
+                np.full(4, -1, dtype=np.int64), *params[:-1], np.inf,
+                *(kernel_passage.probe_args(passage, opts.dtype, 4) if passage is not None else ()))
+    except Exception as exc:  # numba's typing errors, an unwritable cache directory
+        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    idx = scheme.draw_noise(model, [np.random.Generator(np.random.SFC64(7))], [(0, 4)], 4)
+    want = scheme.step(model, 0.0, scheme.init(model, np.array(y0, dtype=opts.dtype), dt), dt, idx).y
+    if not np.allclose(got, want, rtol=1e-9, atol=0):
+        return "the problem's minibatch gradients do not match its least-squares data"
     return kern
 
 
@@ -172,13 +245,8 @@ def _resolve(run, want):
         if want == "numba":
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
         return "numpy", "ran on the numpy backend: numba cannot be imported"
-    if any(getattr(o, "absorb", False) for o in run.observers):
-        # absorption compacts the chunk between steps, which the fused kernels do not do
-        if want == "numba":
-            raise ValueError("`backend='numba'` cannot absorb paths (an observer has absorb=...); "
-                             "use backend='numpy' or 'auto'")
-        return "numpy", ""
-    kern = compile_kernel(run.model, run.scheme, run.dt, run.opts)
+    passage = kernel_passage.plan(run)
+    kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage)
     if isinstance(kern, str):
         if want == "numba":
             raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
@@ -225,13 +293,17 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     kernel, returning to Python only at observed or saved steps; returns the gradient
     evaluations per path (what the numpy backend's ``_run_chunk`` does, fused)."""
     model, opts, layout = run.model, run.opts, run.layout
-    kern = compile_kernel(model, run.scheme, run.dt, opts)
+    passage = kernel_passage.plan(run)
+    kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage)
     if isinstance(kern, str):
         raise ValueError(f"no compiled kernel for {run.scheme.name} on {model!r}: {kern}")
     nc, D = hi - lo, model.state_dim
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
     arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    if passage is not None:
+        return evals + kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays,
+                                                lambda: _output(kern, run, arrays))
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
     gens = [block_generator(run.root, b) for b in range(b0, b1)]

@@ -136,6 +136,33 @@ class FirstPassage(Observer):
                 self.weight[idx] *= 1.0 - h
         self._prev[rows] = d
 
+    @property
+    def level_condition(self):
+        """``(coord, level, above)`` of a tuple condition (what a compiled kernel tests), or
+        None for a callable condition."""
+        return None if self._level is None else (self._coord, self._level, self._sign > 0)
+
+    def bridge_constants(self):
+        """``(c, cut)``: a path records the bridge hazard exp(−arg) for arg = c·d_prev·d < cut."""
+        return 2.0 / (self.bridge ** 2 * self._dt * self.every), -np.log(self.MIN_HAZARD)
+
+    def add_bridge_records(self, rows, steps, args):
+        """Bridge records found elsewhere (a compiled kernel): paths ``rows`` (global), at
+        ``steps`` (non-decreasing), with exponents ``args``; weights as :meth:`observe_rows`."""
+        h = np.exp(-args)
+        cuts = np.flatnonzero(np.diff(steps)) + 1
+        for a, e in zip([0, *cuts], [*cuts, steps.size]):
+            idx = rows[a:e]
+            self._rec.append((idx, steps[a:e].copy(), self.weight[idx] * h[a:e]))
+            self.weight[idx] *= 1.0 - h[a:e]
+
+    def censor_diverged(self, rows, detected):
+        """Censor the paths ``rows`` (global) that blew up at steps ``detected`` without having
+        passed, at the first check at or after the detection (what :meth:`observe_rows` does)."""
+        open_ = self.step[rows] < 0
+        rows, at = rows[open_], -(-detected[open_] // self.every) * self.every
+        self.stop[rows] = np.where(at <= self._last, at, -1)
+
     def passed_rows(self, rows):
         """Which of the paths ``rows`` (global indices) have passed."""
         return self.step[rows] >= 0

@@ -30,11 +30,15 @@ class FiniteSum(Problem):
         ``batch_grad_fn(pts, idx)`` with ``idx`` of shape ``(n, B)`` (one minibatch per
         point) returns ``(n, d)``, the mean gradient of each point's own minibatch; without
         it :meth:`batch_grads` computes every example's gradient at every point.
+    least_squares_data : (A, b), optional
+        The data of a least-squares sum ℓ_i(θ) = ½(a_iᵀθ − b_i)² (:func:`least_squares`),
+        from which compiled SGD kernels compute minibatch gradients.
     """
 
     n_examples: int = 0
     example_grad_fn: Optional[Callable] = None
     batch_grad_fn: Optional[Callable] = None
+    least_squares_data: Optional[tuple] = None
 
     def example_grads(self, x, idx=None):
         """Per-example gradients ∇ℓ_i(x): ``(d,)`` → ``(m, d)``, ``(n, d)`` → ``(n, m, d)``."""
@@ -146,4 +150,4 @@ def least_squares(A, b, name: str = "least_squares") -> FiniteSum:
     return FiniteSum(name=name, dim=d, value_fn=value, grad_fn=grad, hess_fn=hess,
                      symbols=syms, minima=center[None, :], hessian_matrix=H, center=center,
                      n_examples=N, example_grad_fn=example_grad, batch_grad_fn=batch_grad,
-                     params={"N": N, "f_star": float(f_star)})
+                     least_squares_data=(A, b), params={"N": N, "f_star": float(f_star)})

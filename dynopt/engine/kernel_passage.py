@@ -1,0 +1,166 @@
+"""Runs with a first-passage observer on the compiled backend: which observer the kernel
+tests, and the chunk loop that serves it (absorption, bridge records, censoring).
+
+The compiled kernel tests one :class:`~dynopt.engine.passage.FirstPassage` observer with a
+``(coord, level, side)`` condition at its steps, inside the time loop
+(:mod:`dynopt.engine.codegen_passage`): an absorbing one (the run's only absorbing
+observer), else the first non-absorbing one.  The check at t₀ runs in Python (the
+observer's own code, before the first step); every other observer runs in Python at its
+steps, as on the plain compiled path.  The result equals the numpy backend's:
+
+* an absorbed path is no longer stepped, so its state stays the state at which it passed
+  — the final and later saved state the numpy backend records — and other observers leave
+  it out from the step after its passage on (the numpy backend absorbs after the
+  observations of the step);
+* with ``absorb=True`` the normals of absorbed paths are still drawn (and dropped), with
+  ``"survivors"`` they are not, as in :mod:`dynopt.engine.absorb`;
+* bridge hazards are exponentiated with numpy, in step order, by the observer.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Union
+
+import numpy as np
+
+from dynopt.engine.brownian import block_generator
+from dynopt.engine.codegen_passage import PassageSpec
+from dynopt.engine.passage import FirstPassage
+
+__all__ = ["Plan", "plan", "probe_args", "run_chunk"]
+
+
+class Plan(NamedTuple):
+    """The observer a kernel tests and the spec its source is generated from."""
+
+    observer: FirstPassage
+    spec: PassageSpec
+
+
+def _compilable(o):
+    return type(o) is FirstPassage and o.level_condition is not None
+
+
+def plan(run) -> Union[None, str, Plan]:
+    """The first-passage observer to compile into the run's kernel: a :class:`Plan`, None
+    when no observer needs one, or a string saying why the run cannot be compiled."""
+    absorbing = [o for o in run.observers if getattr(o, "absorb", False)]
+    if len(absorbing) > 1:
+        return "several absorbing observers are not compiled"
+    if absorbing:
+        if not _compilable(absorbing[0]):
+            return "absorption is compiled for a FirstPassage with a (coord, level, side) condition"
+        chosen = absorbing[0]
+    else:
+        chosen = next((o for o in run.observers if _compilable(o)), None)
+        if chosen is None:
+            return None
+    if chosen.absorb == "survivors" and run.scheme.noise_kind != "normal":
+        return "absorb='survivors' needs a scheme drawing normals"
+    coord, _, above = chosen.level_condition
+    D = run.model.state_dim
+    if not -D <= coord < D:
+        return f"the passage condition's component {coord} is not one of the {D} state components"
+    return Plan(chosen, PassageSpec(coord % D, above, chosen.absorb, chosen.bridge is not None))
+
+
+def probe_args(p: Plan, dtype, n=1):
+    """The passage arguments of a kernel call on ``n`` paths with a record buffer of 4n + 64
+    (also the zero-step call that compiles the kernel)."""
+    o, cap = p.observer, 4 * n + 64
+    coord, level, above = o.level_condition
+    bcoef, bcut = o.bridge_constants() if o.bridge is not None else (0.0, 0.0)
+    return [np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n, dtype=bool),
+            np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64), np.zeros(cap), np.zeros(1, dtype=np.int64),
+            int(o.every), np.dtype(dtype).type(level), 1.0 if above else -1.0, float(bcoef), float(bcut)]
+
+
+def _advance(job):
+    """Run one block from step k0 to k1, emptying the bridge records whenever the kernel
+    stops early; returns the block's records (rows, steps, exponents) in step order."""
+    fn, args, k0, k1, k_at, n_rec = job
+    pos, parts = k0, []
+    while True:
+        args[k_at] = pos
+        pos = fn(*args)
+        n = int(args[n_rec][0])
+        if n:
+            parts.append((args[n_rec - 3][:n].copy(), args[n_rec - 2][:n].copy(), args[n_rec - 1][:n].copy()))
+            args[n_rec][0] = 0
+        if pos >= k1:
+            return parts
+
+
+class _Chunk:
+    """The arrays a chunk's blocks share with the kernel and the observers."""
+
+    def __init__(self, run, out, b0, b1, lo, hi, p):
+        layout, o = run.layout, p.observer
+        self.r0, nc = layout.block_rows(b0)[0], hi - lo
+        self.alive = np.ones(nc, dtype=bool)     # stepped by the kernel: not diverged, not absorbed
+        self.done = np.zeros(nc, dtype=bool)     # absorbed
+        self.dsteps = out.diverged_step[lo:hi]
+        self.pstep = o.step[self.r0:self.r0 + nc]
+        self.pprev = o._prev[self.r0:self.r0 + nc] if p.spec.bridge else np.zeros(nc)
+        self.gens = [block_generator(run.root, b) for b in range(b0, b1)]
+        self.rows = [(a - self.r0, e - self.r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
+
+    def mask(self, k):
+        """Paths other observers see at step k: not diverged, not absorbed before k."""
+        return (self.dsteps < 0) & ~(self.done & (self.pstep < k))
+
+
+def run_chunk(run, out, where, bar, kern, p: Plan, arrays, output):
+    """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``; ``where`` is
+    ``(b0, b1, lo, hi)``) with a kernel that tests ``p.observer`` itself; ``arrays`` is the
+    kernel's per-path state and ``output()`` the chunk's states (n, state_dim)."""
+    b0, b1, lo, hi = where
+    o, opts, layout = p.observer, run.opts, run.layout
+    c = _Chunk(run, out, b0, b1, lo, hi, p)
+    save_pos = {k: i for i, k in enumerate(run.save_k)}
+    look = {k: [x for x in obs if x is not o] for k, obs in run.look.items()}
+
+    def visit(k):
+        y = output()
+        for x in (run.look.get(0, ()) if k == 0 else look.get(k, ())):
+            x.observe(k, run.t0 + k * run.dt, y, b0, b1, layout, c.mask(k))
+        if k in save_pos:
+            out.paths[save_pos[k], lo:hi] = y
+        if k == 0 and p.spec.absorb:
+            c.done |= c.pstep == 0
+            c.alive &= ~c.done
+
+    visit(0)  # the observer's own check at t0, and absorption there
+    need = {k for k, obs in look.items() if obs} | set(save_pos)
+    stops = sorted({k for k in need if 0 < k <= run.n_steps} | {run.n_steps})
+    width = max(e - a for a, e in c.rows)
+    bufs = [probe_args(p, opts.dtype, width)[3:7] for _ in c.rows]
+    tail = probe_args(p, opts.dtype)[7:]
+    jobs = []
+    for g, (a, e), buf in zip(c.gens, c.rows, bufs):
+        args = [*(x[a:e] for x in arrays), g, 0, 0, opts.check_every, c.alive[a:e], c.dsteps[a:e],
+                *kern.params[:-1], run.blowup, c.pstep[a:e], c.pprev[a:e], c.done[a:e], *buf, *tail]
+        jobs.append(args)
+    k_at = len(arrays) + 1  # index of k0 in the argument list
+    n_rec = k_at + 5 + len(kern.params) + 6
+    pool = ThreadPoolExecutor(min(opts.threads, len(jobs))) if opts.threads > 1 and len(jobs) > 1 else None
+    k0 = 0
+    for k1 in stops:
+        for args in jobs:
+            args[k_at + 1] = k1
+        parts = list((pool.map if pool else map)(_advance, [(kern.fn, args, k0, k1, k_at, n_rec) for args in jobs]))
+        for (a, _), recs in zip(c.rows, parts):
+            for i, ks, xs in recs:
+                o.add_bridge_records(c.r0 + a + i, ks, xs)
+        if bar is not None:
+            bar.update((k1 - k0) * (hi - lo))
+        k0 = k1
+        if k1 in need:
+            visit(k1)
+    if pool is not None:
+        pool.shutdown()
+    gone = np.flatnonzero(c.dsteps >= 0)
+    o.censor_diverged(c.r0 + gone, c.dsteps[gone])
+    if opts.keep_final:
+        out.y_final[lo:hi] = output()
+    return kern.evals_per_step * run.n_steps

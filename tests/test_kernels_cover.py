@@ -1,0 +1,316 @@
+"""The compiled backend's first passage: the crossing test, absorption (True and "survivors")
+and the Brownian-bridge records run inside the kernel and give the numpy backend's numbers.
+
+On a ``from_expr`` potential both backends evaluate the same gradient expression in the same
+order, so states, passage steps, censoring and bridge weights are compared bit for bit."""
+import numpy as np
+import pytest
+import sympy
+
+pytest.importorskip("numba")
+
+from dynopt.dynamics import Kramers, OverdampedLangevin  # noqa: E402
+from dynopt.engine import (EnsembleOptions, FirstPassage, Moments, SerialExecutor, ValuesAt,  # noqa: E402
+                           brownian_increments, kernels, simulate)
+from dynopt.engine.codegen_passage import PassageSpec, passage_source  # noqa: E402
+from dynopt.problems import from_expr  # noqa: E402
+
+WELL = from_expr("(x**2 - 1)**2/4 + y**2", name="well2")
+FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
+SIGMA = np.array([[0.7, 0.1], [0.0, 0.5]])
+
+# model, scheme, passage condition (position or velocity component)
+CASES = {
+    "em": (OverdampedLangevin(WELL, 0.7), "euler-maruyama", (0, -0.2, "above")),
+    "milstein-matrix": (OverdampedLangevin(WELL, SIGMA), "milstein", (1, -0.3, "below")),
+    "heun-matrix": (OverdampedLangevin(WELL, SIGMA), "stochastic-heun", (0, -0.2, "above")),
+    "leimkuhler-matthews": (OverdampedLangevin(WELL, 0.7), "leimkuhler-matthews", (0, -0.2, "above")),
+    "baoab": (Kramers(WELL, 1.0, 0.7), "baoab", (0, -0.5, "above")),
+    "obabo-velocity": (Kramers(WELL, 1.0, 0.7), "obabo", (2, 0.6, "above")),
+    "momentum-velocity": (Kramers(WELL, 1.0, 0.7), "momentum-sgd", (2, 0.6, "above")),
+}
+RUN = dict(n_paths=300, block_size=64, seed=7, progress=False)
+FIELDS = ("step", "weight", "censor_time", "event_time", "bridge_path", "bridge_time", "bridge_weight")
+
+
+def _observers(cond, absorb, bridge, every=1):
+    # the callable observer runs in Python at its steps; every path the absorbing one
+    # stops has passed it before (no component moves 0.5 in a step here)
+    coord, level, side = cond
+    early = (lambda y: y[:, coord] >= level - 0.5) if side == "above" else (lambda y: y[:, coord] <= level + 0.5)
+    return [FirstPassage(cond, absorb=absorb, bridge=bridge, every=every),
+            FirstPassage(early, name="early", every=5),
+            Moments(every=20), ValuesAt([1.0])]
+
+
+def _run(case, backend, absorb=True, bridge=0.7, every=1, **kw):
+    model, scheme, cond = CASES[case]
+    opts = dict(RUN, **kw)
+    return simulate(model, scheme, (0, 2.0), [-1.0, 0.0], 0.01, observers=_observers(cond, absorb, bridge, every),
+                    save_every=40, backend=backend, **opts)
+
+
+def _close(x, y, rtol):
+    """Equal bit for bit (rtol 0), or to ``rtol`` relative to the largest entry."""
+    if rtol == 0:
+        return np.array_equal(x, y, equal_nan=True)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    same_nan = np.array_equal(np.isnan(x), np.isnan(y))
+    return same_nan and np.nanmax(np.abs(x - y), initial=0.0) <= rtol * np.nanmax(np.abs(y), initial=1.0)
+
+
+def _assert_same(a, b, rtol=0.0, weights_rtol=0.0):
+    """Passage steps, censoring and record positions equal; states to ``rtol``, bridge
+    weights to ``weights_rtol`` (a hazard exp(−c d₀ d₁) amplifies the states' rounding)."""
+    for name in ("first_passage", "early"):
+        for f in FIELDS:
+            x, y = getattr(a.observations[name], f), getattr(b.observations[name], f)
+            assert _close(x, y, weights_rtol if "weight" in f else 0.0), (name, f)
+    for f in ("y_final", "paths"):
+        assert _close(getattr(a, f), getattr(b, f), rtol), f
+    assert np.array_equal(a.diverged_step, b.diverged_step)
+    assert _close(a.moments.mean, b.moments.mean, rtol)
+    assert np.array_equal(a.moments.count, b.moments.count)
+    assert _close(a.observations["values"][1], b.observations["values"][1], rtol)
+    assert a.grad_evals == b.grad_evals
+
+
+@pytest.mark.parametrize("absorb", [False, True, "survivors"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_compiled_passage_equals_numpy(case, absorb):
+    """Same passage steps, censoring, bridge weights, absorbed states, saved paths and
+    observations as the numpy backend, bit for bit."""
+    a = _run(case, "numba", absorb)
+    b = _run(case, "numpy", absorb)
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    fp = a.observations["first_passage"]
+    assert 0.1 < fp.passed.mean() < 0.95 and fp.bridge_path.size > 0
+    # matrix σ: numpy multiplies by G with BLAS, the kernel in a loop (other rounding)
+    matrix = CASES[case][0].scalar_sigma is None and isinstance(CASES[case][0], OverdampedLangevin)
+    _assert_same(a, b, *((1e-12, 1e-9) if matrix else (0.0, 0.0)))
+    if absorb:  # an absorbed path stays where it passed
+        coord, level, side = CASES[case][2]
+        y = a.y_final[fp.passed, coord]
+        assert np.all(y >= level) if side == "above" else np.all(y <= level)
+
+
+@pytest.mark.parametrize("absorb,bridge,every", [(True, None, 3), ("survivors", 0.7, 2), (False, 0.7, 4)])
+def test_compiled_passage_with_coarser_checks(absorb, bridge, every):
+    a = _run("baoab", "numba", absorb, bridge, every)
+    b = _run("baoab", "numpy", absorb, bridge, every)
+    assert a.backend == "numba"
+    _assert_same(a, b)
+
+
+@pytest.mark.parametrize("absorb", [True, "survivors"])
+def test_compiled_passage_is_chunk_and_thread_invariant(absorb):
+    ref = _run("obabo-velocity", "numba", absorb, chunk_size=64)
+    for chunk, threads in ((128, 1), (300, 1), (300, 2), (128, 2)):
+        other = _run("obabo-velocity", "numba", absorb, chunk_size=chunk, options=EnsembleOptions(threads=threads))
+        _assert_same(ref, other)
+
+
+def test_compiled_passage_on_an_executor_equals_a_serial_run():
+    a = _run("em", "numba", "survivors")
+    b = _run("em", "numba", "survivors", executor=SerialExecutor())
+    assert b.backend == "numba"
+    _assert_same(a, b)
+
+
+def test_bridge_records_overflowing_the_kernel_buffer_are_all_kept():
+    """A large bridge amplitude makes paths far below the level record at nearly every step:
+    the kernel's buffer (4 × block + 64) fills many times and is emptied between calls."""
+    model = OverdampedLangevin(WELL, 0.7)
+    obs = lambda: [FirstPassage((1, 1.0, "above"), bridge=5.0)]  # noqa: E731
+    a = simulate(model, "euler-maruyama", (0, 1.0), [-1.0, 0.0], 0.01, observers=obs(), backend="numba", **RUN)
+    b = simulate(model, "euler-maruyama", (0, 1.0), [-1.0, 0.0], 0.01, observers=obs(), backend="numpy", **RUN)
+    assert a.first_passage.bridge_path.size > 20 * (4 * RUN["block_size"] + 64)
+    for f in FIELDS:
+        assert np.array_equal(getattr(a.first_passage, f), getattr(b.first_passage, f), equal_nan=True), f
+
+
+@pytest.mark.parametrize("absorb,every", [(False, 3), (True, 1)])
+def test_blown_up_paths_are_censored_as_on_numpy(absorb, every):
+    """An unbounded-below potential: paths that blow up before passing are censored at the
+    observer's first check at or after the detection (states to rounding: numpy's x**3 is
+    a pow, the kernel's a product)."""
+    model = OverdampedLangevin(from_expr("-x**4/4 + x", name="cliff"), 1.0)
+    obs = lambda: [FirstPassage((0, -1.5, "below"), absorb=absorb, every=every)]  # noqa: E731
+    kw = dict(check_every=4, **RUN)
+    a = simulate(model, "euler-maruyama", (0, 3), [0.5], 0.05, observers=obs(), backend="numba", **kw)
+    b = simulate(model, "euler-maruyama", (0, 3), [0.5], 0.05, observers=obs(), backend="numpy", **kw)
+    assert 0 < a.n_diverged < RUN["n_paths"] and a.first_passage.passed.any()
+    assert np.array_equal(a.diverged_step, b.diverged_step)
+    for f in FIELDS:
+        assert np.array_equal(getattr(a.first_passage, f), getattr(b.first_passage, f), equal_nan=True), f
+    assert _close(a.y_final, b.y_final, 1e-12)
+
+
+def test_absorbing_runs_draw_the_normals_of_a_full_run():
+    """On a flat potential EM is y0 + σ ΣΔW: the paths that never pass end at the full sums
+    of the numpy increments (absorbed paths' normals were drawn and dropped)."""
+    model = OverdampedLangevin(FLAT, 0.5)
+    obs = [FirstPassage((0, 0.4, "above"), absorb=True)]
+    r = simulate(model, "euler-maruyama", (0, 1), [0.0], 0.05, observers=obs, backend="numba", **RUN)
+    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["block_size"])
+    stay = ~r.first_passage.passed
+    assert 0 < stay.sum() < RUN["n_paths"]
+    np.testing.assert_allclose(r.y_final[stay], 0.5 * dW.sum(axis=0)[stay], rtol=0, atol=1e-13)
+
+
+def test_auto_compiles_absorption_and_falls_back_with_a_reason():
+    model, scheme, cond = CASES["em"]
+    run = lambda obs, **kw: simulate(model, scheme, (0, 0.2), [-1.0, 0.0], 0.01, observers=obs, **RUN, **kw)  # noqa: E731
+    assert run([FirstPassage(cond, absorb=True)]).backend == "numba"
+    assert run([FirstPassage(cond, absorb="survivors", bridge=0.7)]).backend == "numba"
+    callable_cond = [FirstPassage(lambda y: y[:, 0] >= 0.0, absorb=True)]
+    assert run(callable_cond).backend == "numpy"
+    with pytest.raises(ValueError, match="absorption is compiled for a FirstPassage"):
+        run(callable_cond, backend="numba")
+    two = [FirstPassage(cond, absorb=True), FirstPassage((1, 0.5, "above"), absorb=True, name="other")]
+    assert run(two).backend == "numpy"
+    with pytest.raises(ValueError, match="several absorbing observers"):
+        run(two, backend="numba")
+
+
+def test_survivors_needs_draw_loops_over_paths():
+    """A kernel whose draws are not nested in a loop over the block's paths cannot skip the
+    absorbed paths' draws: no source (the run stays on numpy)."""
+    src = ("def run(y, gen, k0, k1, check_every, alive, dsteps, h, blowup):\n"
+           "    for k in range(k0 + 1, k1 + 1):\n"
+           "        check = k % check_every == 0 or k == k1\n"
+           "        w = gen.standard_normal()\n"
+           "        for i in range(nb):\n"
+           "            y[i, 0] += w\n")
+    spec = PassageSpec(0, True, "survivors", False)
+    assert passage_source(src, "overdamped", 1, spec) is None
+    assert passage_source(src, "overdamped", 1, spec._replace(absorb=True)) is not None
+    assert kernels.BACKENDS == ("auto", "numpy", "numba")
+
+
+# -- state-dependent diagonal noise from sympy expressions, and a vector σ -------------------
+SIGMAS = {
+    "one-expression": "0.5 + 0.1*x**2",
+    "per-component": ["0.4 + 0.2*sin(x)", "0.3*sqrt(1 + y**2)"],
+    "mixed": [0.5, "0.3 + 0.1*x*y"],
+}
+
+
+@pytest.mark.parametrize("scheme", ["euler-maruyama", "milstein", "stochastic-heun"])
+@pytest.mark.parametrize("sigma", list(SIGMAS))
+def test_diagonal_sigma_expressions_compile_and_equal_numpy(sigma, scheme):
+    model = OverdampedLangevin(WELL, SIGMAS[sigma])
+    assert model.noise == "diagonal"
+    obs = lambda: [FirstPassage((0, -0.2, "above"), absorb=True, bridge=0.5), Moments(every=50)]  # noqa: E731
+    a = simulate(model, scheme, (0, 2), [-1.0, 0.0], 0.01, observers=obs(), **RUN)
+    b = simulate(model, scheme, (0, 2), [-1.0, 0.0], 0.01, observers=obs(), backend="numpy", **RUN)
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    assert np.all(np.isfinite(a.y_final)) and a.grad_evals == b.grad_evals
+    assert _close(a.y_final, b.y_final, 1e-12)
+    assert np.array_equal(a.first_passage.step, b.first_passage.step)
+    assert _close(a.first_passage.weight, b.first_passage.weight, 1e-9)
+
+
+@pytest.mark.parametrize("scheme", ["milstein", "stochastic-heun"])
+def test_diagonal_sigma_kernels_are_chunk_and_thread_invariant(scheme):
+    model = OverdampedLangevin(WELL, SIGMAS["per-component"])
+    runs = [simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, chunk_size=cs, options=EnsembleOptions(threads=t),
+                     backend="numba", **RUN) for cs, t in ((64, 1), (128, 1), (300, 1), (300, 2))]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+
+
+def test_sigma_expression_derivative_is_exact():
+    """Milstein's ∂σ_i/∂θ_i comes from sympy, not from finite differences."""
+    model = OverdampedLangevin(WELL, ["0.5 + 0.1*x**2", "0.2*exp(y)"])
+    pts = np.array([[0.3, -0.4], [1.2, 0.7]])
+    np.testing.assert_array_equal(model.diffusion_dx(0.0, pts), np.column_stack([0.2 * pts[:, 0], 0.2 * np.exp(pts[:, 1])]))
+    np.testing.assert_allclose(model.diffusion(0.0, pts)[:, 0], 0.5 + 0.1 * pts[:, 0] ** 2, rtol=1e-15)
+
+
+@pytest.mark.parametrize("sigma,kw,match", [
+    ("0.5 + z", {}, "symbols"),
+    (["0.5", "0.5", "0.5"], {}, "one expression or 2"),
+    ("0.5 +* x", {}, "parsed"),
+    ("0.5 + x", {"noise": "general"}, "leave `noise`"),
+])
+def test_bad_sigma_expressions_are_refused(sigma, kw, match):
+    with pytest.raises(ValueError, match=match):
+        OverdampedLangevin(WELL, sigma, **kw)
+
+
+def test_a_vector_sigma_is_diagonal_additive_noise_and_compiled():
+    model = OverdampedLangevin(WELL, [0.5, 0.3])
+    assert model.noise == "additive" and model.noise_dim == 2
+    np.testing.assert_array_equal(model.diffusion_matrix, np.diag([0.5, 0.3]))
+    for scheme in ("euler-maruyama", "milstein", "stochastic-heun", "leimkuhler-matthews"):
+        a = simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, **RUN)
+        b = simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, backend="numpy", **RUN)
+        assert a.backend == "numba"
+        assert _close(a.y_final, b.y_final, 1e-12)
+
+
+def test_a_callable_sigma_falls_back_and_says_why():
+    model = OverdampedLangevin(WELL, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal")
+    assert simulate(model, "milstein", (0, 0.1), [-1.0, 0.0], 0.01, **RUN).backend == "numpy"
+    with pytest.raises(ValueError, match="sympy expressions"):
+        simulate(model, "milstein", (0, 0.1), [-1.0, 0.0], 0.01, backend="numba", **RUN)
+
+
+# -- SGD iterates on a least-squares sum ------------------------------------------------------
+def _sgd_model(replace, batch=4):
+    from dynopt.dynamics import SGDModifiedEquation
+    from dynopt.problems import least_squares
+    rng = np.random.default_rng(0)
+    return SGDModifiedEquation(least_squares(rng.normal(size=(40, 3)), rng.normal(size=40)), 0.05, batch,
+                               replace=replace)
+
+
+def _sgd(model, backend, **kw):
+    opts = dict(RUN, save_every=50, observers=[Moments(every=25)])
+    opts.update(kw)
+    return simulate(model, "sgd", (0, 0.05 * 300), np.zeros(3), 0.05, backend=backend, **opts)
+
+
+@pytest.mark.parametrize("replace,batch", [(True, 4), (False, 4), (False, 40)])
+def test_sgd_iterates_compile_and_equal_numpy(replace, batch):
+    """Same minibatches (drawn in the kernel from the block's stream) and the same update."""
+    model = _sgd_model(replace, batch)
+    a, b = _sgd(model, "auto"), _sgd(model, "numpy")
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    assert _close(a.y_final, b.y_final, 1e-12) and _close(a.paths, b.paths, 1e-12)
+    assert _close(a.moments.mean, b.moments.mean, 1e-12)
+    assert a.grad_evals == b.grad_evals
+
+
+def test_sgd_iterates_are_chunk_and_thread_invariant():
+    model = _sgd_model(False)
+    runs = [_sgd(model, "numba", chunk_size=cs, options=EnsembleOptions(threads=t))
+            for cs, t in ((64, 1), (128, 1), (300, 1), (300, 2))]
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r.y_final, runs[0].y_final)
+
+
+def test_sgd_iterates_with_absorption_equal_numpy():
+    model = _sgd_model(True)
+    obs = lambda: [FirstPassage((0, 0.35, "above"), absorb=True)]  # noqa: E731
+    a, b = (_sgd(model, be, observers=obs()) for be in ("numba", "numpy"))
+    assert a.backend == "numba" and 0 < a.first_passage.passed.mean() < 1
+    assert np.array_equal(a.first_passage.step, b.first_passage.step)
+    assert _close(a.y_final, b.y_final, 1e-12)
+    with pytest.raises(ValueError, match="survivors"):
+        _sgd(model, "auto", observers=[FirstPassage((0, 0.35, "above"), absorb="survivors")])
+
+
+def test_sgd_iterates_keep_their_checks_and_fall_back_for_callables():
+    from dynopt.dynamics import SGDModifiedEquation
+    from dynopt.problems import finite_sum
+    model = _sgd_model(True)
+    with pytest.raises(ValueError, match="learning rate"):
+        simulate(model, "sgd", (0, 1.0), np.zeros(3), 0.1, backend="numba", **RUN)
+    centers = np.linspace(-1, 1, 10)[:, None]
+    fs = finite_sum(lambda p, idx: p[:, None, :] - centers[idx][None], 10, 1)
+    other = SGDModifiedEquation(fs, 0.1, 2)
+    assert simulate(other, "sgd", (0, 1.0), [0.5], 0.1, **RUN).backend == "numpy"
+    with pytest.raises(ValueError, match="least-squares"):
+        simulate(other, "sgd", (0, 1.0), [0.5], 0.1, backend="numba", **RUN)
