@@ -10,8 +10,8 @@ from dynopt.engine import FirstPassage, LocalExecutor, Moments, SerialExecutor, 
 
 
 def _double_well(absorb, chunk=None, bridge=None, executor=None, T=10.0):
-    # absorbing runs stay on the numpy backend; the reference runs there too, so the two are
-    # compared bit for bit (the compiled backend agrees only to rounding)
+    # pinned to the numpy backend, whose double well is its fused polynomial; the compiled
+    # backend's absorption is compared with numpy in test_kernels_cover
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
     obs = [FirstPassage((0, 0.0, "above"), name="top", bridge=bridge),
            FirstPassage((0, 1.0, "above"), absorb=absorb, bridge=bridge), Moments(every=50),
@@ -128,3 +128,44 @@ def test_survivor_noise_is_chunk_and_executor_invariant_and_unbiased():
     assert abs(exact.value - surv.value) < 5 * np.hypot(exact.std_err, surv.std_err)
     with pytest.raises(ValueError, match="absorb"):
         FirstPassage((0, 0.0, "above"), absorb="yes")
+
+
+def _two_passages(chunk, backend="numpy", potential="(x**2 - 1)**2/4", every=5, T=4.0, dt=0.01, deep=(-1.6, "below")):
+    """An absorbing passage at the barrier beside a non-absorbing one deeper in the well,
+    checked every ``every`` steps."""
+    from dynopt.problems import from_expr
+    obs = [FirstPassage((0, 0.0, "above"), absorb=True),
+           FirstPassage((0, *deep), name="deep", every=every)]
+    return simulate(dynamics.OverdampedLangevin(from_expr(potential, name="w"), 0.8), "euler-maruyama", (0, T), [-1.0],
+                    dt, observers=obs, n_paths=512, block_size=32, chunk_size=chunk, seed=3, progress=False,
+                    backend=backend)
+
+
+@pytest.mark.parametrize("chunk", [32, 96])
+def test_a_path_absorbed_elsewhere_is_censored_at_the_next_check_whatever_the_chunk(chunk):
+    """Compaction drops absorbed rows at times that depend on the chunk; the other passage
+    observer must censor them at its first check after the absorption all the same."""
+    a, b = _two_passages(chunk).observations, _two_passages(512).observations
+    ab = a["first_passage"].step >= 0
+    assert ab.sum() > 100
+    for f in ("step", "censor_time"):
+        assert np.array_equal(getattr(a["deep"], f), getattr(b["deep"], f), equal_nan=True), f
+    # absorbed before passing "deep": censored at a check of "deep" after the absorption
+    t_abs = a["first_passage"].event_time[ab & ~a["deep"].passed]
+    t_cen = a["deep"].censor_time[ab & ~a["deep"].passed]
+    late = t_abs > 4.0 - 0.05
+    assert np.all(t_cen[~late] > t_abs[~late]) and np.all(t_cen[~late] <= t_abs[~late] + 0.05 + 1e-12)
+
+
+@pytest.mark.parametrize("chunk", [32, 96])
+def test_blown_up_paths_of_an_absorbing_run_are_censored_whatever_the_chunk(chunk):
+    """Diverged rows compacted away before the observer's next check are still censored at
+    the first check at or after their detection."""
+    kw = dict(potential="-x**4/4", every=3, T=3.0, dt=0.05, deep=(0.5, "above"))
+    a, b = _two_passages(chunk, **kw), _two_passages(512, **kw)
+    assert 128 < a.n_diverged < 512
+    assert np.array_equal(a.diverged_step, b.diverged_step)
+    for name in ("first_passage", "deep"):
+        for f in ("step", "censor_time"):
+            assert np.array_equal(getattr(a.observations[name], f), getattr(b.observations[name], f),
+                                  equal_nan=True), (name, f)

@@ -44,6 +44,9 @@ class Absorption:
         if not obs:
             return None
         me = cls(obs, out, lo, hi, first_row, run.save_k)
+        # observers that record per path must censor the rows dropped from the stepped
+        # set when they are dropped, not when a compaction happens to remove them
+        me.passages = [o for o in run.observers if hasattr(o, "censor_diverged")]
         me.survivors = any(o.absorb == "survivors" for o in obs)
         if me.survivors and (run.scheme.noise_kind != "normal" or run.opts.brownian_substeps > 1):
             raise ValueError("absorb='survivors' needs a scheme drawing normals and brownian_substeps=1")
@@ -87,11 +90,15 @@ class Absorption:
         """Mask over the stepped rows of the paths that are alive and not absorbed."""
         return self.mask
 
-    def kill(self, bad):
-        """Mark the stepped rows ``bad`` (mask over them) as diverged; returns their rows."""
+    def kill(self, bad, k):
+        """Mark the stepped rows ``bad`` (mask over them) as diverged at step ``k``; returns
+        their rows."""
         self.mask &= ~bad
         self.n_run = int(np.count_nonzero(self.mask))
-        return self.rows[bad]
+        rows = self.rows[bad]
+        for o in self.passages:
+            o.censor_diverged(self.first_row + rows, np.full(rows.size, k, dtype=np.int64))
+        return rows
 
     def visit(self, k, t, y, observers, alive, where, save_pos):
         """Observe (and save) step ``k`` of the stepped rows ``y``, then absorb."""
@@ -130,6 +137,9 @@ class Absorption:
         new = np.zeros(self.rows.size, dtype=bool)
         new[pos] = True
         self.done[r] = True
+        for o in self.passages:
+            if not getattr(o, "absorb", False):
+                o.censor_absorbed(self.first_row + r, k)
         self._pending = self._pending[~self.done[self._pending]]
         self.mask &= ~new
         self.n_run = int(np.count_nonzero(self.mask))

@@ -486,7 +486,7 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
             live = alive if absorber is None else absorber.running(alive)
             bad = ~(np.abs(y) <= run.blowup).all(axis=1) & live
             if bad.any():
-                where = bad if absorber is None else absorber.kill(bad)
+                where = bad if absorber is None else absorber.kill(bad, k)
                 dsteps[where] = k
                 alive[where] = False
                 state = scheme.kill(state, bad)

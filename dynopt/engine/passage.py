@@ -163,6 +163,16 @@ class FirstPassage(Observer):
         rows, at = rows[open_], -(-detected[open_] // self.every) * self.every
         self.stop[rows] = np.where(at <= self._last, at, -1)
 
+    def censor_absorbed(self, rows, k):
+        """Censor the paths ``rows`` (global) that another observer absorbed at step ``k``
+        before they passed this one, at this observer's first check after ``k`` (where
+        :meth:`observe_rows` would first see them stopped), or never if none is left."""
+        at = (k // self.every + 1) * self.every
+        if at > self._last:
+            return
+        rows = rows[(self.step[rows] < 0) & (self.stop[rows] < 0)]
+        self.stop[rows] = at
+
     def passed_rows(self, rows):
         """Which of the paths ``rows`` (global indices) have passed."""
         return self.step[rows] >= 0
