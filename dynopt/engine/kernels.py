@@ -13,7 +13,9 @@ matrix σ), the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gra
 evaluations do not depend on the step) and momentum SGD on Kramers, all on problems that
 carry a sympy expression, in float64 or float32, without Brownian substeps.  Everything
 else runs on numpy (``backend="auto"``) or raises (``backend="numba"``); "auto" also
-keeps float32 on numpy, whose float32 normals numba draws (identically) but slower.  Observers and
+keeps float32 on numpy, whose float32 normals numba draws (identically) but slower — unless
+``normals="philox"`` (:mod:`dynopt.engine.normals`), whose key per block replaces the
+Generator and whose per-step buffers the kernel fills in one vectorised call per term.  Observers and
 saved steps are served between kernel calls: the kernel runs from one observed step to
 the next and returns to Python only there; divergence checks (every ``check_every``
 steps and at observed steps) run inside the kernel, as the numpy backend does them.
@@ -30,6 +32,7 @@ import numpy as np
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.engine import codegen
 from dynopt.engine.brownian import block_generator
+from dynopt.engine.normals import block_key
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
@@ -109,14 +112,14 @@ def compile_kernel(model, scheme, dt, opts):
     dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
     if type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
-        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
+        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims, opts.normals)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
         G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
         params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)  # the last is replaced by the run's limit
         kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
         per_step = 2 if type(scheme) is StochasticHeun else 1
     elif isinstance(scheme, Splitting):
-        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims)
+        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims, opts.normals)
         frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
         hO = dt * frac.get("O", 1.0)
         lam, s = model.friction, model.sigma
@@ -127,7 +130,7 @@ def compile_kernel(model, scheme, dt, opts):
         params = (dt * frac["A"], dt * frac["B"], cO, amp, model.noise_dim, BLOWUP)
         kind, per_step = "splitting", sum(codegen.splitting_plan(scheme.sequence))
     else:
-        src = codegen.momentum_source(gsrc, dtype, dims)
+        src = codegen.momentum_source(gsrc, dtype, dims, opts.normals)
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
@@ -138,7 +141,7 @@ def compile_kernel(model, scheme, dt, opts):
         kern = Kernel(mod.run, kind, params, per_step)
         # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
         arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
-        kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
+        kern.fn(*arrays, _streams(opts.normals, np.random.SeedSequence(0), [0])[0], 0, 0, 1, np.ones(1, dtype=bool),
                 np.full(1, -1, dtype=np.int64), *params)
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
         return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
@@ -165,8 +168,8 @@ def select_backend(run):
 
 def _resolve(run, want):
     # numba's float32 ziggurat draws ~50M normals/s here against numpy's ~110M (its float64
-    # one ~370M): same numbers, but "auto" keeps float32 on numpy until that changes
-    if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32):
+    # one ~370M): same numbers, but "auto" keeps float32 on numpy (Philox's run compiled)
+    if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32 and run.opts.normals == "sfc64"):
         return "numpy", ""
     if not numba_available():
         if want == "numba":
@@ -216,6 +219,13 @@ def _output(kern, run, arrays):
     return np.concatenate([arrays[0], arrays[1] / run.dt], axis=1)
 
 
+def _streams(normals, root, blocks):
+    """Per block what the kernel draws from: its SFC64 Generator, or its Philox key."""
+    if normals == "philox":
+        return [block_key(root, b) for b in blocks]
+    return [block_generator(root, b) for b in blocks]
+
+
 def _call(fn, args):
     return fn(*args)
 
@@ -234,7 +244,7 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
-    gens = [block_generator(run.root, b) for b in range(b0, b1)]
+    gens = _streams(opts.normals, run.root, range(b0, b1))
     rows = [(a - r0, e - r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
     save_pos = {k: i for i, k in enumerate(run.save_k)}
 
