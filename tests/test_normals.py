@@ -236,3 +236,22 @@ def test_em_stationary_variance_of_a_quadratic(dtype, backend):
     x = r.y_final[:, 0].astype(np.float64)
     assert abs(x.mean()) <= 5 * math.sqrt(exact / n_paths)
     assert abs(x.var() - exact) <= 5 * exact * math.sqrt(2 / (n_paths - 1))
+
+
+def test_bench_normals_reports_both_sources(monkeypatch):
+    """The benchmark's structure (no timing asserted); diffrax simulated as missing."""
+    from dynopt import bench
+
+    def missing(*args):
+        raise ModuleNotFoundError("No module named 'diffrax'", name="diffrax")
+
+    monkeypatch.setattr(bench, "_diffrax_em_rate", missing)
+    monkeypatch.setattr(bench, "rng_rate", lambda n, dtype, seconds: 1.0)
+    monkeypatch.setattr("dynopt.engine.normals.normals_rate", lambda dtype, seconds, backend="numba": 1.0)
+    out = bench.bench_normals(n_paths=4096, n_steps=5)
+    for name in ("float32", "float64"):
+        row = out[name]
+        assert row["diffrax_euler"] is None and "pip install" in row["diffrax_note"]
+        assert row["em_sfc64_numpy"] > 0
+        if bench.numba_available():
+            assert row["em_philox_numba"] > 0 and row["philox_numba_normals_per_s"] == 1.0
