@@ -3,6 +3,7 @@ known answers, numpy/numba bit identity, accuracy of the polynomial transform, s
 at 5 standard errors with fixed seeds, chunk/thread invariance and the EM stationary
 variance of a quadratic."""
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import sympy
 from scipy import stats
 
 from dynopt.dynamics import Kramers, OverdampedLangevin, SGDModifiedEquation
-from dynopt.engine import EnsembleOptions, FirstPassage, simulate
+from dynopt.engine import EnsembleOptions, FirstPassage, SerialExecutor, simulate
 from dynopt.engine.brownian import make_layout
 from dynopt.engine.normals import NORMALS, PhiloxSource, block_key, normals, philox4x32
 from dynopt.problems import double_well, from_expr, least_squares
@@ -211,6 +212,36 @@ def test_chunk_and_thread_invariance(backend):
         if ref is None:
             ref = r.y_final
         assert np.array_equal(r.y_final, ref)
+
+
+class _ThreeWorkers(SerialExecutor):
+    """Runs an executor's block groups (three tasks) one after the other."""
+
+    n_workers = 3
+
+
+def test_executor_split_gives_the_serial_result():
+    model = OverdampedLangevin(WELL2, 0.7)
+    run = dict(n_paths=300, block_size=32, seed=6, options=PHILOX, backend="numpy")
+    a = simulate(model, "euler-maruyama", (0, 0.3), [0.3, -0.2], 0.01, **run)
+    b = simulate(model, "euler-maruyama", (0, 0.3), [0.3, -0.2], 0.01, executor=_ThreeWorkers(), **run)
+    assert np.array_equal(a.y_final, b.y_final)
+
+
+def test_numpy_fallback_without_numba(monkeypatch):
+    """Philox needs no numba: with ``import numba`` failing, "auto" runs numpy and draws the
+    numbers the compiled kernel draws."""
+    from dynopt.engine import kernels
+
+    model = OverdampedLangevin(double_well(), 0.7)
+    run = dict(n_paths=100, block_size=32, seed=2, dtype=np.float64, options=PHILOX)
+    with_numba = simulate(model, "euler-maruyama", (0, 0.2), [0.1], 0.01, **run) if kernels.numba_available() else None
+    monkeypatch.setitem(sys.modules, "numba", None)
+    r = simulate(model, "euler-maruyama", (0, 0.2), [0.1], 0.01, **run)
+    assert r.backend == "numpy" and "numba cannot be imported" in r.note
+    if with_numba is not None:
+        assert with_numba.backend == "numba"
+        np.testing.assert_allclose(r.y_final, with_numba.y_final, rtol=1e-12, atol=1e-14)
 
 
 def test_default_stays_sfc64():
