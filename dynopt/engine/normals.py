@@ -6,7 +6,18 @@ number (numba's float32 ziggurat runs at about half numpy's speed) and nothing v
 A *counter-based* generator computes every number from (key, counter) alone, so a block's
 whole per-step buffer is one simple loop with no dependence between iterations, which
 LLVM turns into SIMD code: the float32 source fills buffers several times faster than
-SFC64 on one core.  ``simulate(..., normals="philox")`` opts in; the default is unchanged.
+SFC64 on one core.  ``simulate(..., options=EnsembleOptions(normals="philox"))`` opts in;
+the default is unchanged.  In float64 numba's own SFC64 ziggurat is faster inside the
+kernels than this source (which needs four words per two normals there): Philox is the
+float32 choice, and the counter-based one everywhere.
+
+Why Philox4x32-10 (Salmon, Moraes, Dror & Shaw, SC'11): a standard, published and
+known-answer-tested counter-based generator (cuRAND, TensorFlow, Random123; it passes
+TestU01's BigCrush with margin at 10 rounds), whose 32×32→64-bit multiplies map onto SIMD
+integer multiplies (a 64-bit hash of the counter would need 64-bit vector multiplies).
+Box–Muller rather than a ziggurat because it has no rejection branch to break the vector
+loop.  The tails are cut where the uniforms end: |z| ≤ 6.77 in float32 (u ≥ 2⁻³³),
+|z| ≤ 8.57 in float64 (u ≥ 2⁻⁵³).
 
 The numbers (one definition, two executions):
 
@@ -25,9 +36,10 @@ The numbers (one definition, two executions):
 * **Transform.** Box–Muller: r = √(−2 ln u) with u ∈ (0, 1] from one word (float32) or
   52 bits (float64), angle θ = qπ/2 + a, quadrant q from the angle word's top two bits
   and a ∈ [−π/4, π/4) from the rest.  ln, sin and cos are Cephes' float32 polynomials and
-  fdlibm's float64 kernels (errors ≤ 1 ulp on the reduced ranges), written with +, −, ×,
-  ÷ and √ only, each rounded once: numpy's ufuncs and numba's compiled loop (no
-  fast-math, so no fused multiply-adds) give the same bits, which the tests assert.
+  fdlibm's float64 kernels (errors ≤ 1 ulp on the reduced ranges; the normals are within
+  2 eps·max(|z|, 1) of libm's Box–Muller on the same uniforms), written with +, −, ×, ÷ and
+  √ only, each rounded once: numpy's ufuncs and numba's compiled loop (no fast-math, so
+  no fused multiply-adds) give the same bits, which the tests assert.
 
 The scalar functions below are written once; :func:`normals` runs them on numpy arrays
 (the numpy backend), :func:`jit_fill` compiles them with numba (``inline="always"``, so the
