@@ -16,10 +16,10 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from dynopt.engine import kernels
-from dynopt.engine.normals import PhiloxSource, check_normals
 from dynopt.engine.absorb import Absorption
 from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
 from dynopt.engine.loop import BLOWUP, check_save_every, eval_steps, step_count
+from dynopt.engine.normals import PhiloxSource, check_normals
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import Observer, _results
 from dynopt.engine.split import block_groups
