@@ -13,7 +13,10 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
     streaming histogram, for two step counts (it must not grow with the steps);
 (e) ``backends``: the numpy and compiled (numba) backends side by side, float64 and
     float32, on the 1-D double well (EM) and a 2-D ``from_expr`` potential (EM, BAOAB),
-    each with its ratio to SFC64's normals/s measured around it, and kernel compile times.
+    each with its ratio to SFC64's normals/s measured around it, and kernel compile times;
+(f) ``normals``: the normal sources (SFC64, and Philox of :mod:`dynopt.engine.normals`)
+    raw and in EM on the 1-D double well, float32 and float64, beside diffrax's Euler on
+    the same problem in the same run when diffrax is installed (:func:`bench_normals`).
 """
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, LocalExecu
 from dynopt.engine.kernels import numba_available
 
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
-           "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D"]
+           "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
+           "bench_normals"]
 
 
 def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
@@ -105,6 +109,77 @@ def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32
                 ["wall_path_steps_per_s"] for t in (1, 2)}
         out["threads_from_expr_2d_em_wall"] = {"1": wall[1], "2": wall[2], "speedup_2": wall[2] / wall[1]}
         out["compile_seconds"] = compile_times()
+    return out
+
+
+def _em_normals_rate(n_paths, n_steps, dtype, normals, backend):
+    """Process-time path-steps/s of EM on the 1-D double well with a normal source."""
+    model = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    opts = EnsembleOptions(normals=normals)
+    simulate(model, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=4096, seed=1, dtype=dtype, backend=backend,
+             options=opts, progress=False)  # compile or load the kernel outside the timing
+    tic = time.process_time()
+    r = simulate(model, "euler-maruyama", (0, n_steps * 0.01), [0.0], 0.01, n_paths=n_paths, seed=0, dtype=dtype,
+                 backend=backend, options=opts, progress=False)
+    return {"path_steps_per_s": n_paths * n_steps / (time.process_time() - tic), "backend": r.backend}
+
+
+def _diffrax_em_rate(n_paths, n_steps, dt, dtype):
+    """Process-time path-steps/s of diffrax's Euler on the 1-D double well (σ = 0.7) with
+    ``UnsafeBrownianPath`` (one normal per path and step, its fastest fixed-step set-up)."""
+    import diffrax
+    import jax
+    import jax.numpy as jnp
+    import lineax
+
+    x64 = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", np.dtype(dtype) == np.float64)
+    try:
+        jd = jnp.float64 if np.dtype(dtype) == np.float64 else jnp.float32
+        bm = diffrax.UnsafeBrownianPath(shape=jax.ShapeDtypeStruct((n_paths,), jd), key=jax.random.PRNGKey(0))
+        diag = lambda t, y, a: lineax.DiagonalLinearOperator(jnp.full_like(y, 0.7))  # noqa: E731
+        terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3), diffrax.ControlTerm(diag, bm))
+
+        @jax.jit
+        def run(y0):
+            sol = diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, n_steps * dt, dt, y0, max_steps=n_steps + 2,
+                                      saveat=diffrax.SaveAt(t1=True), adjoint=diffrax.ForwardMode())
+            return sol.ys, sol.stats["num_steps"]
+
+        y0 = jnp.zeros(n_paths, dtype=jd)
+        jax.block_until_ready(run(y0))
+        tic = time.process_time()
+        _, steps = jax.block_until_ready(run(y0))
+        return n_paths * int(steps) / (time.process_time() - tic)
+    finally:
+        jax.config.update("jax_enable_x64", x64)
+
+
+def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
+    """Normal sources raw (normals/s into a 2^14 buffer) and in EM on the 1-D double well
+    (path-steps/s), float32 and float64, with diffrax's Euler on the same problem in the
+    same run when it is installed.  Per second of process time (pin the process to one
+    core, e.g. ``taskset -c 0``, and set XLA_FLAGS for one XLA thread to compare cores)."""
+    from dynopt.engine.normals import normals_rate
+
+    out = {"n_paths": n_paths, "n_steps": n_steps, "note": "process-time rates; EM on the double well, sigma=0.7"}
+    for dtype in (np.float32, np.float64):
+        row = {"sfc64_numpy_normals_per_s": rng_rate(2 ** 14, dtype, seconds=0.5),
+               "philox_numpy_normals_per_s": normals_rate(dtype, seconds=0.5, backend="numpy")}
+        row["em_sfc64_numpy"] = _em_normals_rate(n_paths, n_steps, dtype, "sfc64", "numpy")["path_steps_per_s"]
+        if numba_available():
+            row["philox_numba_normals_per_s"] = normals_rate(dtype, seconds=0.5)
+            row["em_sfc64_numba"] = _em_normals_rate(n_paths, n_steps, dtype, "sfc64", "numba")["path_steps_per_s"]
+            row["em_philox_numba"] = _em_normals_rate(n_paths, n_steps, dtype, "philox", "numba")["path_steps_per_s"]
+        try:
+            row["diffrax_euler"] = _diffrax_em_rate(n_paths, n_steps, dt, dtype)
+        except ImportError as exc:
+            row["diffrax_euler"] = None
+            row["diffrax_note"] = f"not installed ({exc.name}): pip install -e \".[peers]\""
+        best = row.get("em_philox_numba")
+        if best and row["diffrax_euler"]:
+            row["ratio_philox_to_diffrax"] = best / row["diffrax_euler"]
+        out[np.dtype(dtype).name] = row
     return out
 
 
@@ -190,6 +265,7 @@ def bench_sde(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
         ba = engine_rate(scheme="baoab", n_paths=n_paths, n_steps=n_steps)
         res["baoab_path_steps_per_s"] = ba["path_steps_per_s"]
         res["backends"] = bench_backends(min(n_paths, 2 ** 16), n_steps)
+        res["normals"] = bench_normals(min(n_paths, 2 ** 16), n_steps)
     rss = [peak_rss(rss_paths, s) for s in rss_steps]
     res["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rss)
     res["peak_rss_by_steps"] = {str(r["n_steps"]): r["peak_rss_mb"] for r in rss}
@@ -292,13 +368,16 @@ def _peer_diffrax(n_paths, n_steps, dt):
     import diffrax
     import jax
     import jax.numpy as jnp
+    import lineax
 
     jax.config.update("jax_enable_x64", True)
     T = n_steps * dt
     key = jax.random.PRNGKey(0)
     bm = diffrax.VirtualBrownianTree(0.0, T, tol=dt / 2, shape=(n_paths,), key=key)
+    # diagonal noise: diffrax ≥ 0.7 contracts the vector field with the control, so a
+    # scalar 0.7 no longer broadcasts over the paths
     terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3),
-                              diffrax.ControlTerm(lambda t, y, a: 0.7, bm))
+                              diffrax.ControlTerm(lambda t, y, a: lineax.DiagonalLinearOperator(jnp.full_like(y, 0.7)), bm))
 
     @jax.jit
     def run(y0):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from dynopt.bench import bench_absorption, bench_all, bench_sde
+from dynopt.bench import bench_absorption, bench_all, bench_normals, bench_sde
 from dynopt.cli.args import check_positive
 
 __all__ = ["register", "cmd_bench"]
@@ -53,6 +53,9 @@ def cmd_bench(args) -> int:
               f"{res['absorb_seconds']:.2f} s ({res['absorb_ratio']:.2f}×), absorb='survivors' "
               f"{res['survivors_seconds']:.2f} s ({res['survivors_ratio']:.2f}×)")
         return 0
+    if args.target == "normals":
+        print(json.dumps(bench_normals(min(args.paths, 2 ** 16), args.steps), indent=1))
+        return 0
     if args.target == "all":
         res = bench_all(**sizes, speedup_paths=args.speedup_paths, speedup_steps=args.speedup_steps)
     else:
@@ -81,8 +84,9 @@ def register(subparsers):
                     "local_speedup_2, dask_speedup_2), and the installed peer libraries (sdeint, "
                     "torchsde, diffrax; extra 'peers') as ratios to dynopt. The sde rates are per "
                     "second of CPU time. Prints a summary, or everything with --json; writes no files. absorption: "
-                    "an escape run with absorbing first passage vs the same run without (seconds, ratios).")
-    p.add_argument("target", nargs="?", default="all", choices=["all", "sde", "absorption"],
+                    "an escape run with absorbing first passage vs the same run without (seconds, ratios). normals: "
+                    "the SFC64 and Philox normal sources raw and in EM, float32/float64, beside diffrax (JSON).")
+    p.add_argument("target", nargs="?", default="all", choices=["all", "sde", "absorption", "normals"],
                    help="what to benchmark (default all)")
     p.add_argument("--speedup-paths", type=int, default=10 ** 7, help="paths of the speedup runs (default 10^7)")
     p.add_argument("--speedup-steps", type=int, default=50, help="steps of the speedup runs (default 50)")

@@ -29,6 +29,17 @@ __all__ = ["cache_dir", "gradient_source", "overdamped_source", "splitting_sourc
 _HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
 
 
+def _header(dtype, normals):
+    """The module header; with Philox normals it binds ``fill`` and names the normals
+    module's text hash, since numba's cache would not notice that module change."""
+    if normals != "philox":
+        return _HEADER
+    from dynopt.engine import normals as mod
+    digest = hashlib.sha256(Path(mod.__file__).read_bytes()).hexdigest()[:16]
+    return (_HEADER + f"from dynopt.engine.normals import jit_fill\n\n"
+            f"fill = jit_fill({dtype!r})  # normals.py {digest}\n\n")
+
+
 def cache_dir() -> Path:
     """Where generated kernels live: ``$DYNOPT_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/dynopt/kernels``
     (``~/.cache/dynopt/kernels``)."""
@@ -85,8 +96,14 @@ def _checker(arrays, i_out="i"):
     ]
 
 
-def _draws(n_terms, m, dtype):
-    """Per-step normals in the numpy backend's order: (term, path, component) per block."""
+def _draws(n_terms, m, dtype, normals="sfc64"):
+    """Per-step normals in the numpy backend's order: (term, path, component) per block.
+    With ``normals="philox"`` ``gen`` is the block's key and each term's buffer is filled
+    in one vectorised call (interval (k − 1)·nt + t, :mod:`dynopt.engine.normals`)."""
+    if normals == "philox":
+        return None, ["        for t in range(nt):", "            fill(gen, (k - 1) * nt + t, zb[t])"], [
+            "            for t in range(nt):", "                for c in range(m):",
+            "                    z[t, c] = zb[t, i * m + c]"]
     draw = "gen.standard_normal()" if dtype == "float64" else "gen.standard_normal(dtype=np.float32)"
     if n_terms == 1:
         return draw, [], ["            for c in range(m):", f"                z[0, c] = {draw}"]
@@ -96,17 +113,18 @@ def _draws(n_terms, m, dtype):
                        "                    z[t, c] = zb[t, i, c]"]
 
 
-def _loop_head(args, n_terms, dtype, dims, d_of="y"):
+def _loop_head(args, n_terms, dtype, dims, d_of="y", normals="sfc64"):
     """The kernel's signature, buffers and loops down to one alive path ``i``; the sizes
     d, m are constants so that the compiler unrolls the per-component loops."""
-    _, pre, per_path = _draws(n_terms, None, dtype)
+    _, pre, per_path = _draws(n_terms, None, dtype, normals)
+    zb = f"np.empty((nt, nb * m), dtype=np.{dtype})" if normals == "philox" else "np.empty((nt, nb, m))"
     return (["@njit(cache=True, nogil=True)", f"def run({args.replace(', m,', ', m_given,')}):",
              f"    nb = {d_of}.shape[0]",
              f"    d = {int(dims[0])}",
              f"    m = {int(dims[1])}",
              f"    nt = {n_terms}",
              "    x = np.empty(d)", "    g = np.empty(d)",
-             "    z = np.empty((nt, m))", "    zb = np.empty((nt, nb, m))",
+             "    z = np.empty((nt, m))", f"    zb = {zb}",
              "    for k in range(k0 + 1, k1 + 1):",
              "        check = k % check_every == 0 or k == k1"] + pre +
             ["        for i in range(nb):"] + per_path +
@@ -121,7 +139,7 @@ def _noise_lines(scalar, w, out="nz"):
             f"                    acc += {w.format(c='j')} * G[c, j]", f"                {out}[c] = acc"]
 
 
-def overdamped_source(grad_src, dtype, scalar, method, dims):
+def overdamped_source(grad_src, dtype, scalar, method, dims, normals="sfc64"):
     """One-noise-term schemes on overdamped Langevin with additive noise (σ scalar or a
     matrix G), rounded as the numpy backend's generic paths round them.
 
@@ -131,7 +149,7 @@ def overdamped_source(grad_src, dtype, scalar, method, dims):
     lm = method == "leimkuhler-matthews"
     arrays = "y, prev" if lm else "y"
     args = f"{arrays}, gen, k0, k1, check_every, alive, dsteps, h, s, sq, sig, G, m, blowup"
-    body = _loop_head(args, 1, dtype, dims)
+    body = _loop_head(args, 1, dtype, dims, normals=normals)
     body.insert(6, "    nz = np.empty(d)")
     body.insert(7, "    f1 = np.empty(d)")
     body += ["            for c in range(d):", "                x[c] = y[i, c]", "            grad(x, g)"]
@@ -153,7 +171,7 @@ def overdamped_source(grad_src, dtype, scalar, method, dims):
     else:
         body += ["            for c in range(d):", "                y[i, c] = (x[c] - g[c] * h) + nz[c]"]
     body += _checker(["y[i, c]"]) + ["                    for c in range(d):", "                        y[i, c] = np.nan"]
-    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
 
 
 def splitting_plan(sequence):
@@ -173,13 +191,13 @@ def splitting_plan(sequence):
     return first if first == later else None
 
 
-def splitting_source(grad_src, sequence, dtype, dims):
+def splitting_source(grad_src, sequence, dtype, dims, normals="sfc64"):
     """A Langevin splitting (letters A, B, O) on Kramers, fused per path; the O terms use
     the step's normals in time order, as the numpy backend does."""
     n_terms = max(1, sequence.count("O"))
     evals = iter(splitting_plan(sequence))
     args = "q, p, f, gen, k0, k1, check_every, alive, dsteps, hA, hB, cO, amp, m, blowup"
-    body = _loop_head(args, n_terms, dtype, dims, d_of="q")
+    body = _loop_head(args, n_terms, dtype, dims, d_of="q", normals=normals)
     t = 0
     for ch in sequence:
         if ch == "A":
@@ -196,13 +214,13 @@ def splitting_source(grad_src, sequence, dtype, dims):
         "                    for c in range(d):",
         "                        q[i, c] = np.nan", "                        p[i, c] = np.nan",
         "                        f[i, c] = np.nan"]
-    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
 
 
-def momentum_source(grad_src, dtype, dims):
+def momentum_source(grad_src, dtype, dims, normals="sfc64"):
     """Momentum SGD (leapfrog with a noisy gradient): v ← βv − α∇L(q) + a z, q ← q + v."""
     args = "q, v, gen, k0, k1, check_every, alive, dsteps, alpha, beta, a, gamma, m, blowup"
-    body = _loop_head(args, 1, dtype, dims, d_of="q") + [
+    body = _loop_head(args, 1, dtype, dims, d_of="q", normals=normals) + [
         "            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
         "            for c in range(d):",
         "                v[i, c] = ((v[i, c] * beta) - g[c] * alpha) + z[0, c] * a",
@@ -211,7 +229,7 @@ def momentum_source(grad_src, dtype, dims):
     body += _checker(["q[i, c]", "(v[i, c] / gamma)"]) + [
         "                    for c in range(d):", "                        q[i, c] = np.nan",
         "                        v[i, c] = np.nan"]
-    return _HEADER + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
 
 
 _LOADED: dict = {}

@@ -68,12 +68,12 @@ def _update(method):
             "                y[i, c] = x[c] + ((0.5 * h) * (f0[c] + f1) + 0.5 * (g0[c] + s[c] * dwb[c]))"]
 
 
-def diagonal_source(grad_src, sig_src, dtype, method, dims):
+def diagonal_source(grad_src, sig_src, dtype, method, dims, normals="sfc64"):
     """A kernel ``run`` for ``method`` (a key of :data:`DIAGONAL_METHODS`) on overdamped
     Langevin with diagonal noise σ_i(θ): one normal per component and step, drawn as the
     numpy backend draws them."""
     args = "y, gen, k0, k1, check_every, alive, dsteps, h, sq, m, blowup"
-    body = codegen._loop_head(args, 1, dtype, dims)
+    body = codegen._loop_head(args, 1, dtype, dims, normals=normals)
     at = body.index("    g = np.empty(d)") + 1
     body[at:at] = ["    s = np.empty(d)", "    ds = np.empty(d)", "    dwb = np.empty(d)", "    f0 = np.empty(d)",
                    "    g0 = np.empty(d)", "    pred = np.empty(d)"]
@@ -81,7 +81,7 @@ def diagonal_source(grad_src, sig_src, dtype, method, dims):
     body += _update(method)
     body += codegen._checker(["y[i, c]"]) + ["                    for c in range(d):",
                                              "                        y[i, c] = np.nan"]
-    return (codegen._HEADER + "@njit(cache=True)\n" + grad_src + "\n\n@njit(cache=True)\n" + sig_src + "\n\n"
+    return (codegen._header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n@njit(cache=True)\n" + sig_src + "\n\n"
             + "\n".join(body) + "\n")
 
 

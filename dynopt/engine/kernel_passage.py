@@ -23,7 +23,7 @@ from typing import NamedTuple, Union
 
 import numpy as np
 
-from dynopt.engine.brownian import block_generator
+from dynopt.engine.normals import block_streams
 from dynopt.engine.codegen_passage import PassageSpec
 from dynopt.engine.passage import FirstPassage
 
@@ -102,7 +102,7 @@ class _Chunk:
         self.dsteps = out.diverged_step[lo:hi]
         self.pstep = o.step[self.r0:self.r0 + nc]
         self.pprev = o._prev[self.r0:self.r0 + nc] if p.spec.bridge else np.zeros(nc)
-        self.gens = [block_generator(run.root, b) for b in range(b0, b1)]
+        self.gens = block_streams(run.opts.normals, run.root, range(b0, b1))
         self.rows = [(a - self.r0, e - self.r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
 
     def mask(self, k):

@@ -30,7 +30,9 @@ one-noise-term schemes on Kramers models; schemes outside the registry (a user's
 SDEScheme, a subclass overriding a substep); SGD iterates on finite sums other than least
 squares; Brownian substeps; absorption by a callable condition or by several absorbing
 observers.  "Auto" also keeps float32 on numpy, whose float32 normals
-numba draws (identically) but slower.  Other observers and saved steps are served between
+numba draws (identically) but slower — unless ``normals="philox"``
+(:mod:`dynopt.engine.normals`), whose key per block replaces the Generator and whose
+per-step buffers the kernel fills in one vectorised call per term.  Other observers and saved steps are served between
 kernel calls: the kernel runs from one observed step to the next and returns to Python
 only there; divergence checks (every ``check_every`` steps and at observed steps) run
 inside the kernel, as the numpy backend does them.
@@ -46,7 +48,7 @@ import numpy as np
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage
-from dynopt.engine.brownian import block_generator
+from dynopt.engine.normals import block_streams
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
@@ -144,19 +146,19 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
         sig = codegen_sde.sigma_source(model.sigma_expr.exprs, model.sigma_expr.symbols)
         if sig is None:
             return "sympy cannot print σ(θ) as Python code"
-        src = codegen_sde.diagonal_source(gsrc, sig, dtype, scheme.name, dims)
+        src = codegen_sde.diagonal_source(gsrc, sig, dtype, scheme.name, dims, opts.normals)
         params = (dt, math.sqrt(dt), model.noise_dim, BLOWUP)
         kind, per_step = "overdamped", codegen_sde.DIAGONAL_METHODS[scheme.name]
     elif type(scheme) in _OVERDAMPED:
         scalar = model.scalar_sigma is not None
-        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims)
+        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims, opts.normals)
         sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
         G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
         params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)  # the last is replaced by the run's limit
         kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
         per_step = 2 if type(scheme) is StochasticHeun else 1
     elif isinstance(scheme, Splitting):
-        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims)
+        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims, opts.normals)
         frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
         hO = dt * frac.get("O", 1.0)
         lam, s = model.friction, model.sigma
@@ -167,7 +169,7 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
         params = (dt * frac["A"], dt * frac["B"], cO, amp, model.noise_dim, BLOWUP)
         kind, per_step = "splitting", sum(codegen.splitting_plan(scheme.sequence))
     else:
-        src = codegen.momentum_source(gsrc, dtype, dims)
+        src = codegen.momentum_source(gsrc, dtype, dims, opts.normals)
         alpha, beta = leapfrog_coefficients(dt, model.friction)
         params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
         kind, per_step = "momentum", 1
@@ -182,7 +184,7 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
         kern = Kernel(mod.run, kind, params, per_step)
         # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
         arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
-        kern.fn(*arrays, np.random.Generator(np.random.SFC64(0)), 0, 0, 1, np.ones(1, dtype=bool),
+        kern.fn(*arrays, block_streams(opts.normals, np.random.SeedSequence(0), [0])[0], 0, 0, 1, np.ones(1, dtype=bool),
                 np.full(1, -1, dtype=np.int64), *params,
                 *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
@@ -238,8 +240,8 @@ def select_backend(run):
 
 def _resolve(run, want):
     # numba's float32 ziggurat draws ~50M normals/s here against numpy's ~110M (its float64
-    # one ~370M): same numbers, but "auto" keeps float32 on numpy until that changes
-    if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32):
+    # one ~370M): same numbers, but "auto" keeps float32 on numpy (Philox's run compiled)
+    if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32 and run.opts.normals == "sfc64"):
         return "numpy", ""
     if not numba_available():
         if want == "numba":
@@ -284,6 +286,8 @@ def _output(kern, run, arrays):
     return np.concatenate([arrays[0], arrays[1] / run.dt], axis=1)
 
 
+
+
 def _call(fn, args):
     return fn(*args)
 
@@ -306,7 +310,7 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
                                                 lambda: _output(kern, run, arrays))
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
-    gens = [block_generator(run.root, b) for b in range(b0, b1)]
+    gens = block_streams(opts.normals, run.root, range(b0, b1))
     rows = [(a - r0, e - r0) for a, e in (layout.block_rows(b) for b in range(b0, b1))]
     save_pos = {k: i for i, k in enumerate(run.save_k)}
 
