@@ -20,6 +20,8 @@ steps and at observed steps) run inside the kernel, as the numpy backend does th
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +38,7 @@ from dynopt.schemes.maps import leapfrog_coefficients
 from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "mark_backend"]
+           "mark_backend", "default_backend", "auto_backend", "kernel_layout"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -159,6 +161,8 @@ def select_backend(run):
     want = run.opts.backend
     if want not in BACKENDS:
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
+    if want == "auto":
+        want = _AUTO_MEANS.get()
     ran_on, note = _resolve(run, want)
     run = run._replace(opts=dataclasses.replace(run.opts, backend=ran_on))
     return (kernel_layout(run) if ran_on == "numba" else run), note
@@ -221,6 +225,45 @@ def mark_backend(result, run, why):
     if why:
         result.note = f"{result.note}; {why}" if result.note else why
     return result
+
+
+#: what ``backend="auto"`` resolves as in this context (see :func:`default_backend`)
+_AUTO_MEANS = contextvars.ContextVar("dynopt_auto_backend", default="auto")
+
+
+@contextlib.contextmanager
+def default_backend(name):
+    """Within the ``with`` block, runs that leave the backend to dynopt (``backend="auto"``,
+    :func:`~dynopt.engine.simulate`'s default) use ``name`` instead.
+
+    For code that calls ``simulate`` deep down without a backend argument, such as the
+    claims ledger (``dynopt reproduce --backend``).  A run that asks for a backend
+    explicitly keeps it.  ``"numba"`` here is strict: a run it cannot compile raises,
+    naming the reason.  The setting is a :class:`contextvars.ContextVar`, so it does not
+    leak out of the block (nor into threads or processes started inside it; executors receive the
+    backend already resolved).
+
+    Parameters
+    ----------
+    name : {"auto", "numpy", "numba"}
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`BACKENDS`.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"`name` must be one of {', '.join(BACKENDS)}; got {name!r}")
+    token = _AUTO_MEANS.set(name)
+    try:
+        yield name
+    finally:
+        _AUTO_MEANS.reset(token)
+
+
+def auto_backend() -> str:
+    """What ``backend="auto"`` means here: "auto" unless :func:`default_backend` says otherwise."""
+    return _AUTO_MEANS.get()
 
 
 def _state(kern, model, scheme, dt, y0):
