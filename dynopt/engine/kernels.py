@@ -15,7 +15,8 @@ carry a sympy expression, in float64 or float32, without Brownian substeps.  Eve
 else runs on numpy (``backend="auto"``) or raises (``backend="numba"``); "auto" also
 keeps float32 on numpy, whose float32 normals numba draws (identically) but slower.  Observers and
 saved steps are served between kernel calls: the kernel runs from one observed step to
-the next and returns to Python only there; divergence checks (every ``check_every``
+the next and returns to Python only there (or after ~2^26 path-steps, at a step where the
+divergence check runs anyway, for the progress bar); divergence checks (every ``check_every``
 steps and at observed steps) run inside the kernel, as the numpy backend does them.
 """
 from __future__ import annotations
