@@ -12,14 +12,17 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 (d) ``peak_rss_mb``: peak resident memory of a fresh process running 10^7 paths with a
     streaming histogram, for two step counts (it must not grow with the steps);
 (e) ``backends``: the numpy and compiled (numba) backends side by side, float64 and
-    float32, on the 1-D double well (EM) and a 2-D ``from_expr`` potential (EM, BAOAB),
-    each with its ratio to SFC64's normals/s measured around it, and kernel compile times;
+    float32, on the 1-D double well and a 2-D ``from_expr`` potential (EM, BAOAB), the
+    compiled one on 1 and 2 threads, each with its ratio to SFC64's normals/s measured
+    around it; kernel compile times (fresh cache, then cached, each in a new process) and
+    diffrax's Euler on the 1-D double well when it is installed;
 (f) ``normals``: the normal sources (SFC64, and Philox of :mod:`dynopt.engine.normals`)
     raw and in EM on the 1-D double well, float32 and float64, beside diffrax's Euler on
     the same problem in the same run when diffrax is installed (:func:`bench_normals`).
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +38,7 @@ from dynopt.engine.kernels import numba_available
 
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
            "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
-           "bench_normals"]
+           "diffrax_rates", "bench_normals"]
 
 
 def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
@@ -83,32 +86,63 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
 
 #: (label, problem, scheme, normals per path-step) of the backend comparison
 BACKEND_CASES = (("double_well_1d_em", "double_well", "euler-maruyama", 1),
+                 ("double_well_1d_baoab", "double_well", "baoab", 1),
                  ("from_expr_2d_em", "from_expr", "euler-maruyama", 2),
                  ("from_expr_2d_baoab", "from_expr", "baoab", 2))
 
 
-def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32)):
-    """Per backend, case and dtype: path-steps/s and the ratio of the normals it consumes
-    per second to SFC64's normals/s into a buffer of one block (4096), measured right
-    before and after the run (one core, process time); plus kernel compile times."""
+def _backend_run(case, dtype, backend, threads, n_paths, n_steps, rng_seconds):
+    """One row of the backend comparison: rates of one (case, dtype, backend, threads) run
+    and SFC64's normals/s into a buffer of one block (4096) measured right before and after."""
+    label, prob, scheme, per_step = case
+    engine_rate(prob, scheme=scheme, n_paths=4096, n_steps=10, dtype=dtype, backend=backend)  # warm
+    before = rng_rate(4096, dtype, seconds=rng_seconds)
+    r = engine_rate(prob, scheme=scheme, n_paths=n_paths, n_steps=n_steps, dtype=dtype, backend=backend,
+                    threads=threads)
+    bound = 0.5 * (before + rng_rate(4096, dtype, seconds=rng_seconds))
+    return {"case": label, "backend": r["backend"], "dtype": np.dtype(dtype).name, "threads": threads,
+            "path_steps_per_s": r["path_steps_per_s"], "wall_path_steps_per_s": r["wall_path_steps_per_s"],
+            "cpu_seconds": r["cpu_seconds"], "wall_seconds": r["wall_seconds"], "rng_normals_per_s": bound,
+            "ratio_to_rng": per_step * r["path_steps_per_s"] / bound}
+
+
+def _thread_speedups(runs):
+    """Per (case, dtype) of the numba rows: wall-clock speedup of 2 threads over 1, and the
+    CPU the 2-thread run got per wall second (2.0 when both cores were free for it: a
+    lower figure means the machine was busy, not that the code is serial)."""
+    one = {(r["case"], r["dtype"]): r for r in runs if r["backend"] == "numba" and r["threads"] == 1}
+    out = []
+    for r in runs:
+        base = one.get((r["case"], r["dtype"]))
+        if r["backend"] == "numba" and r["threads"] == 2 and base is not None:
+            out.append({"case": r["case"], "dtype": r["dtype"],
+                        "speedup_2_threads_wall": base["wall_seconds"] / r["wall_seconds"],
+                        "cpu_per_wall_2_threads": r["cpu_seconds"] / r["wall_seconds"]})
+    return out
+
+
+def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32), rng_seconds=0.5,
+                   compile=True, peers=True):
+    """Per backend, case (:data:`BACKEND_CASES`), dtype and thread count (1, and 2 for the
+    compiled backend; numpy's is single-threaded): path-steps/s per CPU second and per wall
+    second, and the ratio of the normals consumed per CPU second to SFC64's normals/s at the
+    block size; the 2-thread wall speedups with the load average around them; kernel
+    compile times (:func:`compile_times`) and diffrax on the same problem
+    (:func:`diffrax_rates`) when installed."""
     backends = ["numpy"] + (["numba"] if numba_available() else [])
-    out = {"n_paths": n_paths, "n_steps": n_steps, "backends": backends, "runs": []}
+    out = {"n_paths": n_paths, "n_steps": n_steps, "backends": backends, "runs": [],
+           "load_average_before": os.getloadavg()[0]}
     for dtype in dtypes:
-        for label, prob, scheme, per_step in BACKEND_CASES:
+        for case in BACKEND_CASES:
             for be in backends:
-                engine_rate(prob, scheme=scheme, n_paths=4096, n_steps=10, dtype=dtype, backend=be)  # warm
-                before = rng_rate(4096, dtype, seconds=0.5)
-                r = engine_rate(prob, scheme=scheme, n_paths=n_paths, n_steps=n_steps, dtype=dtype, backend=be)
-                bound = 0.5 * (before + rng_rate(4096, dtype, seconds=0.5))
-                out["runs"].append({"case": label, "backend": r["backend"], "dtype": np.dtype(dtype).name,
-                                    "path_steps_per_s": r["path_steps_per_s"], "rng_normals_per_s": bound,
-                                    "ratio_to_rng": per_step * r["path_steps_per_s"] / bound})
-    if "numba" in backends:
-        # threads: wall-clock rates (process time adds the threads' CPU time up)
-        wall = {t: engine_rate("from_expr", n_paths=n_paths, n_steps=n_steps, backend="numba", threads=t)
-                ["wall_path_steps_per_s"] for t in (1, 2)}
-        out["threads_from_expr_2d_em_wall"] = {"1": wall[1], "2": wall[2], "speedup_2": wall[2] / wall[1]}
+                for threads in ((1, 2) if be == "numba" else (1,)):
+                    out["runs"].append(_backend_run(case, dtype, be, threads, n_paths, n_steps, rng_seconds))
+    out["load_average_after"] = os.getloadavg()[0]
+    out["threads"] = _thread_speedups(out["runs"])
+    if "numba" in backends and compile:
         out["compile_seconds"] = compile_times()
+    if peers:
+        out["diffrax"] = diffrax_rates(n_paths, n_steps, dtypes)
     return out
 
 
@@ -124,37 +158,6 @@ def _em_normals_rate(n_paths, n_steps, dtype, normals, backend):
     return {"path_steps_per_s": n_paths * n_steps / (time.process_time() - tic), "backend": r.backend}
 
 
-def _diffrax_em_rate(n_paths, n_steps, dt, dtype):
-    """Process-time path-steps/s of diffrax's Euler on the 1-D double well (σ = 0.7) with
-    ``UnsafeBrownianPath`` (one normal per path and step, its fastest fixed-step set-up)."""
-    import diffrax
-    import jax
-    import jax.numpy as jnp
-    import lineax
-
-    x64 = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", np.dtype(dtype) == np.float64)
-    try:
-        jd = jnp.float64 if np.dtype(dtype) == np.float64 else jnp.float32
-        bm = diffrax.UnsafeBrownianPath(shape=jax.ShapeDtypeStruct((n_paths,), jd), key=jax.random.PRNGKey(0))
-        diag = lambda t, y, a: lineax.DiagonalLinearOperator(jnp.full_like(y, 0.7))  # noqa: E731
-        terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3), diffrax.ControlTerm(diag, bm))
-
-        @jax.jit
-        def run(y0):
-            sol = diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, n_steps * dt, dt, y0, max_steps=n_steps + 2,
-                                      saveat=diffrax.SaveAt(t1=True), adjoint=diffrax.ForwardMode())
-            return sol.ys, sol.stats["num_steps"]
-
-        y0 = jnp.zeros(n_paths, dtype=jd)
-        jax.block_until_ready(run(y0))
-        tic = time.process_time()
-        _, steps = jax.block_until_ready(run(y0))
-        return n_paths * int(steps) / (time.process_time() - tic)
-    finally:
-        jax.config.update("jax_enable_x64", x64)
-
-
 def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
     """Normal sources raw (normals/s into a 2^14 buffer) and in EM on the 1-D double well
     (path-steps/s), float32 and float64, with diffrax's Euler on the same problem in the
@@ -163,6 +166,7 @@ def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
     from dynopt.engine.normals import normals_rate
 
     out = {"n_paths": n_paths, "n_steps": n_steps, "note": "process-time rates; EM on the double well, sigma=0.7"}
+    peer = diffrax_rates(n_paths, n_steps, (np.float32, np.float64), dt)
     for dtype in (np.float32, np.float64):
         row = {"sfc64_numpy_normals_per_s": rng_rate(2 ** 14, dtype, seconds=0.5),
                "philox_numpy_normals_per_s": normals_rate(dtype, seconds=0.5, backend="numpy")}
@@ -171,11 +175,10 @@ def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
             row["philox_numba_normals_per_s"] = normals_rate(dtype, seconds=0.5)
             row["em_sfc64_numba"] = _em_normals_rate(n_paths, n_steps, dtype, "sfc64", "numba")["path_steps_per_s"]
             row["em_philox_numba"] = _em_normals_rate(n_paths, n_steps, dtype, "philox", "numba")["path_steps_per_s"]
-        try:
-            row["diffrax_euler"] = _diffrax_em_rate(n_paths, n_steps, dt, dtype)
-        except ImportError as exc:
-            row["diffrax_euler"] = None
-            row["diffrax_note"] = f"not installed ({exc.name}): pip install -e \".[peers]\""
+        if peer["installed"]:
+            row["diffrax_euler"] = peer[np.dtype(dtype).name]["path_steps_per_s"]
+        else:
+            row["diffrax_euler"], row["diffrax_note"] = None, peer["note"]
         best = row.get("em_philox_numba")
         if best and row["diffrax_euler"]:
             row["ratio_philox_to_diffrax"] = best / row["diffrax_euler"]
@@ -184,29 +187,102 @@ def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
 
 
 _COMPILE_CHILD = r"""
-import sys, time
+import json, sys, time
+import numpy as np
 import numba
 from dynopt import dynamics, problems
 from dynopt.engine import simulate
-m = dynamics.Kramers(problems.from_expr(sys.argv[1]), 1.0, 0.7)
-tic = time.perf_counter()
-simulate(m, "baoab", (0, 0.01), [0.0, 0.0], 0.01, n_paths=16, seed=0, backend="numba")
-print(time.perf_counter() - tic)
+well2, well1 = problems.from_expr(sys.argv[1]), problems.double_well()
+runs = [("from_expr_2d_baoab", dynamics.Kramers(well2, 1.0, 0.7), "baoab", 4),
+        ("from_expr_2d_em", dynamics.OverdampedLangevin(well2, 0.7), "euler-maruyama", 2),
+        ("double_well_1d_em", dynamics.OverdampedLangevin(well1, 0.7), "euler-maruyama", 1)]
+out = {}
+for dtype in (np.float64, np.float32):
+    for label, m, scheme, D in runs:
+        tic = time.perf_counter()
+        simulate(m, scheme, (0, 0.01), [0.0] * D, 0.01, n_paths=16, seed=0, backend="numba", dtype=dtype)
+        out[label + "_" + np.dtype(dtype).name] = time.perf_counter() - tic
+print(json.dumps(out))
 """
 
 
 def compile_times(expr=WELL_2D):
-    """Seconds of a fresh process's first BAOAB run on a ``from_expr`` potential (code
-    generation, numba compilation or loading; imports excluded) with an empty kernel
-    cache, then in a second fresh process with the cache it left."""
+    """Seconds of each kernel's first run in a fresh process (code generation, numba
+    compilation or loading; imports excluded) with an empty kernel cache, then in a second
+    fresh process with the cache it left.
+
+    ``first_call``/``cached`` are the first kernel of a process (BAOAB on a ``from_expr``
+    potential, float64: it also pays numba's one-time set-up); ``per_kernel`` has every
+    kernel of the backend comparison, timed one after the other in the same two processes.
+    """
     env = dict(os.environ)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as cache:
         env["DYNOPT_KERNEL_CACHE"] = cache
-        runs = [float(subprocess.run([sys.executable, "-c", _COMPILE_CHILD, expr], capture_output=True, text=True,
-                                     env=env, check=True).stdout.split()[-1]) for _ in range(2)]
-    return {"first_call": runs[0], "cached": runs[1], "includes": "code generation and a 16-path run; not the imports"}
+        runs = [json.loads(subprocess.run([sys.executable, "-c", _COMPILE_CHILD, expr], capture_output=True, text=True,
+                                          env=env, check=True).stdout.splitlines()[-1]) for _ in range(2)]
+    first = next(iter(runs[0]))
+    return {"first_call": runs[0][first], "cached": runs[1][first], "first_kernel": first,
+            "per_kernel": {k: {"first_call": runs[0][k], "cached": runs[1][k]} for k in runs[0]},
+            "first_process_total": sum(runs[0].values()), "cached_process_total": sum(runs[1].values()),
+            "includes": "code generation and a 16-path run; not the imports"}
+
+
+#: diffrax's Euler on the 1-D double well: one thread (XLA's own thread pools off), jit-compiled
+#: and run once before the timed run; UnsafeBrownianPath draws a fresh normal per step (what a
+#: fixed-step EM needs: as fast as a hand-written lax.scan over jax.random.normal here, and
+#: ~30x faster than a VirtualBrownianTree, which a fixed step does not need)
+_DIFFRAX_CHILD = r"""
+import json, sys, time
+import jax
+n, steps, dt, name = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+jax.config.update("jax_enable_x64", name == "float64")
+import diffrax, lineax
+import jax.numpy as jnp
+dtype = jnp.dtype(name)
+bm = diffrax.UnsafeBrownianPath(shape=jax.ShapeDtypeStruct((n,), dtype), key=jax.random.PRNGKey(0))
+sig = jnp.full(n, 0.7, dtype=dtype)
+terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3),
+                          diffrax.ControlTerm(lambda t, y, a: lineax.DiagonalLinearOperator(sig), bm))
+run = jax.jit(lambda y0: diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, steps * dt, dt, y0, max_steps=steps + 1,
+                                             adjoint=diffrax.ForwardMode()).ys)
+y0 = jnp.zeros(n, dtype=dtype)
+tic = time.perf_counter()
+run(y0).block_until_ready()
+compile_s = time.perf_counter() - tic
+cpu, wall = time.process_time(), time.perf_counter()
+ys = run(y0).block_until_ready()
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"path_steps_per_s": n * steps / cpu, "wall_path_steps_per_s": n * steps / wall,
+                  "cpu_seconds": cpu, "wall_seconds": wall, "compile_and_first_run_seconds": compile_s,
+                  "dtype": str(ys.dtype), "variance": float(jnp.var(ys)), "jax": jax.__version__,
+                  "diffrax": diffrax.__version__}))
+"""
+
+
+def diffrax_rates(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32), dt=0.01):
+    """diffrax's Euler–Maruyama on the 1-D double well (σ = 0.7) per dtype, in a fresh
+    process on one thread, timed after a warm-up run (compile excluded); with each dtype's
+    ratio to SFC64's normals/s measured here at the block size (one normal per path-step).
+
+    Returns ``{"installed": False, "note": ...}`` without diffrax (extra ``peers``).
+    """
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    out = {"installed": True, "n_paths": n_paths, "n_steps": n_steps, "dt": dt, "threads": 1,
+           "brownian": "diffrax.UnsafeBrownianPath (a fresh normal per step), ForwardMode adjoint"}
+    for dtype in dtypes:
+        name = np.dtype(dtype).name
+        p = subprocess.run([sys.executable, "-c", _DIFFRAX_CHILD, str(n_paths), str(n_steps), str(dt), name],
+                           capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            missing = "ModuleNotFoundError" in p.stderr
+            return {"installed": False, "note": 'not installed: pip install -e ".[peers]"' if missing else
+                    f"diffrax failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}"}
+        r = json.loads(p.stdout.splitlines()[-1])
+        r["ratio_to_rng"] = r["path_steps_per_s"] / rng_rate(4096, dtype, seconds=0.5)
+        out[name] = r
+    return out
 
 
 _RSS_CHILD = r"""
@@ -365,28 +441,10 @@ def _peer_torchsde(n_paths, n_steps, dt):
 
 
 def _peer_diffrax(n_paths, n_steps, dt):
-    import diffrax
-    import jax
-    import jax.numpy as jnp
-    import lineax
-
-    jax.config.update("jax_enable_x64", True)
-    T = n_steps * dt
-    key = jax.random.PRNGKey(0)
-    bm = diffrax.VirtualBrownianTree(0.0, T, tol=dt / 2, shape=(n_paths,), key=key)
-    # diagonal noise: diffrax ≥ 0.7 contracts the vector field with the control, so a
-    # scalar 0.7 no longer broadcasts over the paths
-    terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: y - y ** 3),
-                              diffrax.ControlTerm(lambda t, y, a: lineax.DiagonalLinearOperator(jnp.full_like(y, 0.7)), bm))
-
-    @jax.jit
-    def run(y0):
-        return diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, T, dt, y0, max_steps=n_steps + 1).ys
-
-    run(jnp.zeros(n_paths)).block_until_ready()
-    tic = time.perf_counter()
-    run(jnp.zeros(n_paths)).block_until_ready()
-    return n_paths * n_steps / (time.perf_counter() - tic)
+    r = diffrax_rates(n_paths, n_steps, (np.float64,), dt)
+    if not r["installed"]:
+        raise ImportError(r["note"], name="diffrax")
+    return r["float64"]["wall_path_steps_per_s"]
 
 
 PEERS = {"sdeint": (_peer_sdeint, 200, 1000), "torchsde": (_peer_torchsde, 2 ** 16, 200),

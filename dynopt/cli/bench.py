@@ -19,6 +19,23 @@ def _print_all(res) -> None:
         print(f"{name}: " + (f"{p['ratio_to_dynopt']:.2f}× dynopt" if p["installed"] else p["note"]))
 
 
+def _print_backends(b) -> None:
+    for r in b.get("runs", []):
+        print(f"{r['case']:<21} {r['backend']:<6} {r['dtype']:<8} {r.get('threads', 1)} thr "
+              f"{r['path_steps_per_s'] / 1e6:7.1f} M path-steps/s  ratio to normals/s {r['ratio_to_rng']:.2f}")
+    for t in b.get("threads", []):
+        print(f"{t['case']:<21} {t['dtype']:<8} 2 threads: {t['speedup_2_threads_wall']:.2f}x wall "
+              f"({t['cpu_per_wall_2_threads']:.2f} CPU s per wall s)")
+    if "compile_seconds" in b:
+        c = b["compile_seconds"]
+        print(f"kernel compile: first call {c['first_call']:.1f} s, cached {c['cached']:.1f} s")
+    d = b.get("diffrax")
+    if d:
+        print("diffrax: " + ("; ".join(f"{k} {d[k]['path_steps_per_s'] / 1e6:.1f} M path-steps/s (ratio "
+                                       f"{d[k]['ratio_to_rng']:.2f})" for k in ("float64", "float32") if k in d)
+                             if d["installed"] else d["note"]))
+
+
 def _print_sde(res) -> None:
     print(f"SFC64 normals/s (float64, chunk {res['chunk_size_float64_1d']}): {res['rng_normals_per_s'] / 1e6:.1f} M")
     print(f"EM path-steps/s (float64, 1-D double well):     {res['em_path_steps_per_s'] / 1e6:.1f} M"
@@ -28,12 +45,7 @@ def _print_sde(res) -> None:
               f"{res['em_path_steps_per_s_float32'] / 1e6:.1f} M, ratio {res['ratio_float32']:.2f}")
         print(f"2-D EM path-steps/s {res['em_2d_path_steps_per_s'] / 1e6:.1f} M; BAOAB "
               f"{res['baoab_path_steps_per_s'] / 1e6:.1f} M")
-    for r in res.get("backends", {}).get("runs", []):
-        print(f"{r['case']:<20} {r['backend']:<6} {r['dtype']:<8} {r['path_steps_per_s'] / 1e6:7.1f} M path-steps/s"
-              f"  ratio to normals/s {r['ratio_to_rng']:.2f}")
-    if "compile_seconds" in res.get("backends", {}):
-        c = res["backends"]["compile_seconds"]
-        print(f"kernel compile: first call {c['first_call']:.1f} s, cached {c['cached']:.1f} s")
+    _print_backends(res.get("backends", {}))
     print(f"peak RSS {res['peak_rss_mb']:.0f} MiB by steps {res['peak_rss_by_steps']}")
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from dynopt.cli.args import check_out_dir
+from dynopt.engine.kernels import BACKENDS, default_backend
 from dynopt.ledger import REGISTRY, Cache, discover, run_claims, select, write_reports
 
 __all__ = ["register", "cmd_reproduce", "find_papers_dir"]
@@ -66,8 +67,9 @@ def cmd_reproduce(args) -> int:
     out = check_out_dir(args.out if args.out else papers)
     cache = Cache(out / ".cache", enabled=not args.no_cache)
     registered = set(REGISTRY)
-    results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress, cache=cache,
-                         on_source=lambda rs: write_reports(rs, out, registered))
+    with default_backend(args.backend):
+        results = run_claims(claims, out, quick=args.quick, progress=not args.no_progress, cache=cache,
+                             on_source=lambda rs: write_reports(rs, out, registered))
     _print_results(results, out, args.json)
     errors = [r for r in results if r.error]
     for r in errors:
@@ -101,5 +103,10 @@ def register(subparsers):
     p.add_argument("--no-cache", action="store_true",
                    help="recompute every claim (by default a claim whose code, id and run size are "
                         "unchanged is taken from <out>/.cache, so an interrupted run resumes)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="backend of the ensemble runs whose code leaves it to dynopt: auto (the default: "
+                        "compiled kernels where numba can compile the run, numpy otherwise), numpy, or numba "
+                        "(a claim whose run cannot be compiled then fails, naming the reason); cached results "
+                        "are kept apart per backend")
     p.set_defaults(func=cmd_reproduce)
     return p

@@ -259,7 +259,7 @@ def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None
         Streaming statistics (:class:`Moments`, :class:`Histogram`, :class:`Histogram2D`,
         :class:`FirstPassage`, :class:`ValuesAt`); results in ``observations[name]``.
     chunk_size : int, optional
-        Paths per chunk (rounded to whole blocks); default ≈ 384 KiB of state.
+        Paths per chunk (rounded to whole blocks); default ≈ 384 KiB of state (numba: 16 MiB, shared by its threads).
     block_size : int, optional
         Paths per logical block (default :data:`dynopt.engine.brownian.DEFAULT_BLOCK_SIZE`).
         Changing it changes the random numbers; changing ``chunk_size`` does not.

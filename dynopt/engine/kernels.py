@@ -34,11 +34,14 @@ numba draws (identically) but slower — unless ``normals="philox"``
 (:mod:`dynopt.engine.normals`), whose key per block replaces the Generator and whose
 per-step buffers the kernel fills in one vectorised call per term.  Other observers and saved steps are served between
 kernel calls: the kernel runs from one observed step to the next and returns to Python
-only there; divergence checks (every ``check_every`` steps and at observed steps) run
+only there (or after ~2^26 path-steps, at a step where the divergence check runs anyway,
+for the progress bar); divergence checks (every ``check_every`` steps and at observed steps) run
 inside the kernel, as the numpy backend does them.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +58,7 @@ from dynopt.schemes.maps import leapfrog_coefficients
 from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, SGDIterates, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "mark_backend"]
+           "mark_backend", "default_backend", "auto_backend", "kernel_layout"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -234,8 +237,39 @@ def select_backend(run):
     want = run.opts.backend
     if want not in BACKENDS:
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
+    if want == "auto":
+        want = _AUTO_MEANS.get()
     ran_on, note = _resolve(run, want)
-    return run._replace(opts=dataclasses.replace(run.opts, backend=ran_on)), note
+    run = run._replace(opts=dataclasses.replace(run.opts, backend=ran_on))
+    return (kernel_layout(run) if ran_on == "numba" else run), note
+
+
+#: state bytes per chunk on the compiled backend (default chunk size): a kernel keeps one
+#: block in cache at a time, so the chunk only sets how many blocks the threads share
+#: between two returns to Python (more blocks: fewer rounds, better balance)
+KERNEL_CHUNK_BYTES = 2 ** 24
+
+#: path-steps of one round of block calls between two returns to Python when nothing is
+#: observed in between (about a few tenths of a second: the progress bar's granularity)
+ROUND_PATH_STEPS = 2 ** 26
+
+
+def kernel_layout(run):
+    """The run with chunks sized for the compiled backend.
+
+    The numpy backend's chunk fits a core's L2 cache because each step is several passes
+    over it; a kernel makes one pass per block, so its chunk can hold many blocks: the
+    threads then share them (one block at a time, dynamically), instead of idling when a
+    chunk has fewer blocks than threads.  An explicit ``chunk_size`` is kept, raised to at
+    least one block per thread.  Results do not depend on the chunk size.
+    """
+    lay, opts = run.layout, run.opts
+    if opts.chunk_size is None:
+        per_path = opts.dtype.itemsize * 2 * run.model.state_dim
+        blocks = max(lay.chunk_blocks, KERNEL_CHUNK_BYTES // (per_path * lay.block_size))
+    else:
+        blocks = max(lay.chunk_blocks, opts.threads)
+    return run._replace(layout=lay._replace(chunk_blocks=max(1, min(blocks, lay.n_blocks))))
 
 
 def _resolve(run, want):
@@ -262,6 +296,45 @@ def mark_backend(result, run, why):
     if why:
         result.note = f"{result.note}; {why}" if result.note else why
     return result
+
+
+#: what ``backend="auto"`` resolves as in this context (see :func:`default_backend`)
+_AUTO_MEANS = contextvars.ContextVar("dynopt_auto_backend", default="auto")
+
+
+@contextlib.contextmanager
+def default_backend(name):
+    """Within the ``with`` block, runs that leave the backend to dynopt (``backend="auto"``,
+    :func:`~dynopt.engine.simulate`'s default) use ``name`` instead.
+
+    For code that calls ``simulate`` deep down without a backend argument, such as the
+    claims ledger (``dynopt reproduce --backend``).  A run that asks for a backend
+    explicitly keeps it.  ``"numba"`` here is strict: a run it cannot compile raises,
+    naming the reason.  The setting is a :class:`contextvars.ContextVar`, so it does not
+    leak out of the block (nor into threads or processes started inside it; executors receive the
+    backend already resolved).
+
+    Parameters
+    ----------
+    name : {"auto", "numpy", "numba"}
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`BACKENDS`.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"`name` must be one of {', '.join(BACKENDS)}; got {name!r}")
+    token = _AUTO_MEANS.set(name)
+    try:
+        yield name
+    finally:
+        _AUTO_MEANS.reset(token)
+
+
+def auto_backend() -> str:
+    """What ``backend="auto"`` means here: "auto" unless :func:`default_backend` says otherwise."""
+    return _AUTO_MEANS.get()
 
 
 def _state(kern, model, scheme, dt, y0):
@@ -292,10 +365,32 @@ def _call(fn, args):
     return fn(*args)
 
 
+def _rounds(stops, n_paths, check_every):
+    """The steps at which the kernels return to Python: the observed/saved steps and the
+    last, plus multiples of ``check_every`` that cut long stretches into rounds of about
+    :data:`ROUND_PATH_STEPS` (a kernel checks divergence at the end of a call, so a round
+    may only end where the numpy backend checks too)."""
+    span = check_every * max(1, ROUND_PATH_STEPS // max(1, n_paths) // check_every)
+    out, k0 = [], 0
+    for k1 in stops:
+        out += range(k0 - k0 % span + span, k1, span)
+        out.append(k1)
+        k0 = k1
+    return out
+
+
+def _pool(threads, n_blocks):
+    """A thread pool for a chunk's block calls, or None to call them in this thread."""
+    return ThreadPoolExecutor(min(threads, n_blocks)) if threads > 1 and n_blocks > 1 else None
+
+
 def run_chunk(run, out, b0, b1, lo, hi, bar):
     """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) with the compiled
-    kernel, returning to Python only at observed or saved steps; returns the gradient
-    evaluations per path (what the numpy backend's ``_run_chunk`` does, fused)."""
+    kernel, returning to Python only at observed or saved steps (and between rounds of
+    :data:`ROUND_PATH_STEPS`); returns the gradient evaluations per path (what the numpy
+    backend's ``_run_chunk`` does, fused).  With ``threads > 1`` the blocks of each round
+    go to the threads one at a time, in any order: a block owns its rows and generator,
+    so the result is the same bits for any number of threads."""
     model, opts, layout = run.model, run.opts, run.layout
     passage = kernel_passage.plan(run)
     kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage)
@@ -326,19 +421,20 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     if 0 in need:
         visit(0)
     k0 = 0
-    pool = ThreadPoolExecutor(min(opts.threads, len(gens))) if opts.threads > 1 and len(gens) > 1 else None
-    for k1 in stops:
-        calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e], *kern.params[:-1], run.blowup)
-                 for g, (a, e) in zip(gens, rows)]
-        # blocks are independent (own rows, own generator): any thread order gives the same bits
-        list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))
-        if bar is not None:
-            bar.update((k1 - k0) * nc)
-        k0 = k1
-        if k1 in need:
-            visit(k1)
-    if pool is not None:
-        pool.shutdown()
+    pool = _pool(opts.threads, len(gens))
+    try:
+        for k1 in _rounds(stops, nc, opts.check_every):
+            calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e],
+                      *kern.params[:-1], run.blowup) for g, (a, e) in zip(gens, rows)]
+            list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))
+            if bar is not None:
+                bar.update((k1 - k0) * nc)
+            k0 = k1
+            if k1 in need:
+                visit(k1)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if opts.keep_final:
         out.y_final[lo:hi] = _output(kern, run, arrays)
     return evals + kern.evals_per_step * run.n_steps

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from dynopt.engine.kernels import auto_backend
 from dynopt.ledger.cache import code_version, make_key, package_version_hash, remove_stale_temp_files, report_lock
 from dynopt.ledger.claims import REGISTRY, SOURCES, VERDICTS, Claim, ClaimResult, Verdict
 from dynopt.plotting import save_figure
@@ -146,8 +147,9 @@ def run_claim(c: Claim, out_dir: Path, quick: bool) -> ClaimResult:
 def claim_key(c: Claim, quick: bool) -> str:
     """Cache key of a claim's result: its id, run size and the code it runs (the
     library's sources and the paper's claims.py)."""
-    return make_key("claim", c.id, bool(quick), package_version_hash(),
-                    code_version(c.check.__code__.co_filename))
+    parts = ("claim", c.id, bool(quick), package_version_hash(), code_version(c.check.__code__.co_filename))
+    # a backend chosen for the whole ledger keeps its results apart (default keys unchanged)
+    return make_key(*parts) if auto_backend() == "auto" else make_key(*parts, "backend", auto_backend())
 
 
 def _from_cache(c: Claim, d: dict, out_dir: Path):
