@@ -61,8 +61,12 @@ class Solution:
     model : Model or None
         The model integrated (gives ``final_positions``).
     blowup_limit : float
-        The |θ| above which the run counted as diverged
-        (:func:`dynopt.engine.validate.blowup_limit` of the model and ``y0``).
+        The |θ| above which the run counted as diverged:
+        :func:`dynopt.engine.validate.blowup_limit` of the model and ``y0`` (10^12 × the
+        largest of 1, |y0| and the problem's minima and centre; the ensembles' rule too),
+        so a runaway iteration stops with its step within a few steps of leaving the
+        problem's region instead of feeding huge finite numbers to what follows (an
+        error, an order fit).
     diverged_paths : ndarray of bool, shape (n_paths,), or None
         The paths whose iterate was non-finite or above ``blowup_limit`` at
         ``diverged_step`` (``None`` if the run did not diverge).
@@ -223,12 +227,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     Returns
     -------
     Solution
-        A run stops as diverged (``diverged_step``, ``diverged_paths``) at the first step
-        where some position is non-finite or above
-        :func:`dynopt.engine.validate.blowup_limit` (10^12 × the largest of 1, |y0| and
-        the problem's minima and centre; the rule of the ensembles too), so a runaway
-        iteration is reported with its step instead of feeding huge finite numbers to
-        what follows (an error, an order fit).
+        Diverged (``diverged_step``) once a position exceeds ``blowup_limit`` (see there).
 
     Raises
     ------
@@ -265,8 +264,8 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     if want is None or 0 in want:
         ts.append(t0)
         ys.append(scheme.output(model, state))
-    limit = blowup_limit(model, y_init)
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys, limit)
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys,
+                                              limit := blowup_limit(model, y_init))
     final = scheme.output(model, state)
     # the final state is saved by default; with t_eval only when its time was asked for
     if diverged is None and (want is None or (done == n_steps > 0 and n_steps in want)):
@@ -275,13 +274,15 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     y = np.stack(ys) if ys else np.empty((0,) + final.shape)  # empty: stopped before any t_eval
     return Solution(t=np.array(ts, dtype=float), y=y, y_final=final, method=scheme.name, dt=dt,
                     n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped,
-                    model=model, blowup_limit=limit,
-                    diverged_paths=None if diverged is None else _rows_beyond(state[0], final.shape[0], limit))
+                    model=model, blowup_limit=limit, diverged_paths=_rows_beyond(state[0], final, limit, diverged))
 
 
-def _rows_beyond(x, n_paths, limit):
-    """Per path: some entry of its row of ``x`` is non-finite or above ``limit``."""
-    rows = np.asarray(x).reshape(n_paths, -1)
+def _rows_beyond(x, final, limit, diverged):
+    """Per path (row of ``final``): some entry of its row of ``x`` is non-finite or above
+    ``limit``; None when the run did not diverge."""
+    if diverged is None:
+        return None
+    rows = np.asarray(x).reshape(final.shape[0], -1)
     with np.errstate(invalid="ignore"):
         return ~(np.abs(rows) <= limit).all(axis=1)
 
