@@ -100,9 +100,9 @@ def cmd_compare(args) -> int:
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
-        _check_steps(args.steps)
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             check_out_dir(args.out)
+        _check_steps(args.steps)
         results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
