@@ -401,15 +401,18 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     -----
     One sweep at a time writes into an ``out_dir``: it holds the folder's lock
     (``<out_dir>/.lock``, a second sweep into it waits).  A SIGKILL releases the lock with
-    the process, so the hidden temporary files found in ``out_dir`` (and its cache) at the
-    start were left by a run that is gone, inside a write it could not finish; they are
-    removed before any point runs.
+    the process, so the hidden temporary files found in ``out_dir`` and its own cache at
+    the start were left by a run that is gone, inside a write it could not finish; they
+    are removed before any point runs (in a cache outside ``out_dir``, only those older
+    than a live write could be).
     """
     out_dir = Path(out_dir)
     with report_lock(out_dir):
-        remove_stale_temp_files(out_dir, recursive=True)
-        if cache is not None and cache.enabled and out_dir.resolve() not in cache.root.resolve().parents:
-            cache.clean_temp_files()  # a cache elsewhere may have a live writer: stale files only
+        remove_stale_temp_files(out_dir)  # the table and figures (the user's subfolders are left alone)
+        if cache is not None:
+            own = out_dir.resolve() in cache.root.resolve().parents
+            # a cache elsewhere may be shared with a live writer: only its stale files go
+            cache.clean_temp_files(min_age=0.0 if own else 60.0)
         return _run_points(spec, out_dir, executor or SerialExecutor(), cache, batch, progress)
 
 
