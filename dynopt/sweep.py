@@ -43,6 +43,7 @@ from dynopt.dynamics import HeavyBall, SGDModifiedEquation
 from dynopt.engine import Moments, SerialExecutor, integrate, simulate
 from dynopt.io import atomic_write_text
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
+from dynopt.ledger.cache import remove_stale_temp_files, report_lock
 from dynopt.plotting import new_axes, plot_grid_map, save_figure
 from dynopt.problems import least_squares, quadratic
 from dynopt.schemes import HeavyBallMomentum, leapfrog_ode_parameters
@@ -395,9 +396,28 @@ def run_sweep(spec: SweepSpec, out_dir, executor=None, cache: Cache | None = Non
     -------
     list of dict
         One row per grid point: the grid values followed by the task's outputs.
+
+    Notes
+    -----
+    One sweep at a time writes into an ``out_dir``: it holds the folder's lock
+    (``<out_dir>/.lock``, a second sweep into it waits).  A SIGKILL releases the lock with
+    the process, so the hidden temporary files found in ``out_dir`` and its own cache at
+    the start were left by a run that is gone, inside a write it could not finish; they
+    are removed before any point runs (in a cache outside ``out_dir``, only those older
+    than a live write could be).
     """
-    executor = executor or SerialExecutor()
     out_dir = Path(out_dir)
+    with report_lock(out_dir):
+        remove_stale_temp_files(out_dir)  # the table and figures (the user's subfolders are left alone)
+        if cache is not None:
+            own = out_dir.resolve() in cache.root.resolve().parents
+            # a cache elsewhere may be shared with a live writer: only its stale files go
+            cache.clean_temp_files(min_age=0.0 if own else 60.0)
+        return _run_points(spec, out_dir, executor or SerialExecutor(), cache, batch, progress)
+
+
+def _run_points(spec, out_dir, executor, cache, batch, progress):
+    """The body of :func:`run_sweep`, under the output folder's lock."""
     points = spec.points()
     takes_seed = "seed" in inspect.signature(spec.task).parameters
     task_file = inspect.getsourcefile(spec.task)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynopt.analysis.orders import convergence_study
+from dynopt.analysis.orders import MIN_FIT_POINTS, convergence_study
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.problems import get_problem
 from dynopt.analysis.reference import reference_solution, work_precision
@@ -98,6 +98,17 @@ def _scheme_arg(s):
     return s
 
 
+def _check_ladder(ladder) -> None:
+    """A user ladder holds positive integer step counts, at least as many as a fit needs."""
+    if ladder is None:
+        return
+    for n in ladder:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"`ladder` entries must be positive integers (numbers of steps); got {n!r}")
+    if len(ladder) < MIN_FIT_POINTS:
+        raise ValueError(f"`ladder` must hold at least {MIN_FIT_POINTS} step counts to fit an order; got {len(ladder)}")
+
+
 def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = FRICTION,
             n_points: int = 6, x0=None) -> list:
     """Run convergence studies for every (problem, scheme) pair, each with its regime check.
@@ -112,7 +123,7 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
     T : float, optional
         Override the horizon of every problem (default per standard problem; 1 for a user problem).
     ladder : list of int, optional
-        Override the step counts.  Default: the tuned ladders of the standard problems, and for a
+        Override the step counts (at least :data:`~dynopt.analysis.orders.MIN_FIT_POINTS`).  Default: the tuned ladders of the standard problems, and for a
         user problem :func:`~dynopt.analysis.regime.stable_ladder` (its coarsest step a quarter
         of the stability limit at the largest Hessian eigenvalue along the reference trajectory),
         moved 4× finer up to :data:`MAX_REFINEMENTS` times while its regime check fails.
@@ -127,9 +138,17 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
     -------
     list of ComparisonResult
         Each with ``regime`` (:class:`~dynopt.analysis.regime.RegimeCheck`); a fit outside the
-        regime is reported as such by ``as_dict`` and the CLI, never as a plain order.
+        regime is reported as such by ``as_dict`` and the CLI, never as a plain order.  Rungs
+        that diverged (the engine's blow-up rule) or gave no finite error are listed and never
+        fitted; with fewer than three finished rungs ``fit`` is None and ``note`` says why.
+
+    Raises
+    ------
+    ValueError
+        Unknown problem or scheme names, a bad ``T``, ``x0`` or ``ladder``.
     """
     setups = [_setup(p, x0, T) for p in (problems or list(STANDARD_PROBLEMS))]
+    _check_ladder(ladder)
     schemes = [_scheme_arg(s) for s in (schemes or STANDARD_SCHEMES)]
     if T is not None and not (np.isfinite(T) and T > 0):
         raise ValueError(f"`T` must be > 0; got {T!r}")

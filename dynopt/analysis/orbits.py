@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from dynopt.dynamics import Model
-from dynopt.engine import blown_up, integrate
+from dynopt.engine import integrate
 from dynopt.problems import Problem
 
 __all__ = ["Cycle", "refine_cycle", "classify_orbits"]
@@ -92,8 +92,14 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
     """Run ``scheme`` on a 1-D ``model`` from rest at each start and classify the orbit.
 
     The iterates come from :func:`dynopt.engine.integrate`; a run stops at the first
-    blow-up of any path, so the starts that blew up are labelled and the others run again
-    (the paths are independent, so their iterates are the same).
+    blow-up of any path, so the starts that blew up (``Solution.diverged_paths``, by the
+    engine's rule: non-finite or above ``Solution.blowup_limit``, 10^12 × the largest of 1,
+    |x_0| and |x*|) are labelled diverged and the others run again (the paths are
+    independent, so their iterates are the same).  The rows are singled out with the limit
+    the run itself used: a second test with another bound would disagree with it.  A
+    start labelled diverged is a runaway orbit, not a large cycle: a converging or cycling
+    orbit of these iterations stays within a modest factor of its start and x*, while one
+    that has left that region by 10^12 grows geometrically from then on.
 
     Returns
     -------
@@ -121,9 +127,7 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
             if sol.diverged_step is None:
                 tails[todo] = model.position(sol.y[-K:])[:, :, 0].T
                 break
-            bad = np.array([blown_up(y) for y in sol.y_final])
-            if not bad.any():  # only the scheme's internal state blew up: no row to single out
-                bad[:] = True
+            bad = sol.diverged_paths
             diverged[todo[bad]] = True
             todo = todo[~bad]
     xstar = model.problem.minima[0, 0] if model.problem.minima is not None else 0.0

@@ -17,7 +17,12 @@ from dynopt.schemes import get_scheme
 from dynopt.engine import simulate
 from dynopt.dynamics import SDE
 
-__all__ = ["OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
+__all__ = ["MIN_FIT_POINTS", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
+
+
+#: fewest (step, error) points an order is fitted through (a slope and its Student-t
+#: interval need n − 2 ≥ 1 degrees of freedom)
+MIN_FIT_POINTS = 3
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,8 @@ def fit_order(steps, errors, confidence: float = 0.95) -> OrderFit:
     e = np.asarray(errors, dtype=float)
     if h.shape != e.shape or h.ndim != 1:
         raise ValueError(f"`steps` and `errors` must be 1-D of equal length; got {h.shape} and {e.shape}")
-    if h.size < 3:
-        raise ValueError(f"need at least 3 (step, error) points to fit an order; got {h.size}")
+    if h.size < MIN_FIT_POINTS:
+        raise ValueError(f"need at least {MIN_FIT_POINTS} (step, error) points to fit an order; got {h.size}")
     if not (np.all(np.isfinite(h)) and np.all(np.isfinite(e)) and np.all(h > 0) and np.all(e > 0)):
         raise ValueError("`steps` and `errors` must be finite and > 0")
     if not 0 < confidence < 1:
@@ -83,8 +88,11 @@ def global_error(model: Model, y_num, y_ref) -> float:
 class ConvergenceResult:
     """Global error at time T for a ladder of steps and the fitted order.
 
-    ``errors[i]`` is None when the run with ``steps[i]`` diverged; ``diverged`` maps
-    such steps to the step index at which they did.  Diverged runs are never fitted.
+    ``errors[i]`` is None when the run with ``steps[i]`` diverged (``diverged`` maps such
+    steps to the step index at which they did, by the engine's blow-up rule) or its error
+    is not a finite positive number (``failed`` maps such steps to the reason).  Neither is
+    ever fitted: the order is fitted through the finished rungs only, and is ``None`` (with
+    the reason in ``note``) when fewer than :data:`MIN_FIT_POINTS` remain.
     """
 
     problem: str
@@ -100,6 +108,7 @@ class ConvergenceResult:
     start: Optional[str] = None
     diverged: dict = field(default_factory=dict)
     note: str = ""
+    failed: dict = field(default_factory=dict)
 
     def as_dict(self):
         d = {
@@ -114,6 +123,10 @@ class ConvergenceResult:
             "reference": self.reference,
             "diverged": {f"{k:g}": v for k, v in self.diverged.items()},
         }
+        if self.fit is None:
+            d["order_undefined"] = self.note
+        if self.failed:
+            d["failed"] = {f"{k:g}": v for k, v in self.failed.items()}
         if self.note:
             d["note"] = self.note
         return d
@@ -139,6 +152,10 @@ def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, refere
     Returns
     -------
     ConvergenceResult
+        Rungs that diverged (``diverged``: step → step index) or whose error is not finite
+        and positive (``failed``: step → reason) are excluded from the fit; with fewer than
+        :data:`MIN_FIT_POINTS` finished rungs no order is fitted (``fit`` None, the reason
+        in ``note``).
     """
     sch = get_scheme(scheme)
     sch.check_model(model)
@@ -146,33 +163,44 @@ def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, refere
     if reference is None:
         reference, ref_kind = reference_solution(model, y0, [T])
         reference = reference[0]
-    steps, errors, evals, diverged = [], [], [], {}
     for n in n_steps_ladder:
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ValueError(f"`n_steps_ladder` entries must be positive integers; got {n!r}")
+    steps, errors, evals, diverged, failed = [], [], [], {}, {}
+    for n in n_steps_ladder:
         dt = T / n
         sol = integrate(model, get_scheme(scheme) if isinstance(scheme, str) else sch, (0.0, T), y0, dt)
         steps.append(dt)
         evals.append(sol.grad_evals)
+        err = None if sol.diverged else global_error(model, sol.y_final, reference)
         if sol.diverged:
-            errors.append(None)
             diverged[dt] = sol.diverged_step
-        else:
-            errors.append(global_error(model, sol.y_final, reference))
-    ok = [(h, e) for h, e in zip(steps, errors) if e is not None and e > 0]
-    note = ""
-    fit = None
-    if len(ok) >= 3:
-        fit = fit_order(*zip(*ok))
-    else:
-        note = f"only {len(ok)} of {len(steps)} runs finished: no order fitted"
-    if diverged:
-        note = (note + "; " if note else "") + "diverged runs (step → step index): " + \
-            ", ".join(f"{h:g} → {k}" for h, k in diverged.items())
+        elif not (np.isfinite(err) and err > 0):
+            failed[dt] = f"error {err!r} (not finite and > 0)"
+            err = None
+        errors.append(err)
+    ok = [(h, e) for h, e in zip(steps, errors) if e is not None]
+    fit = fit_order(*zip(*ok)) if len(ok) >= MIN_FIT_POINTS else None
     return ConvergenceResult(
         problem=problem_name or model.problem.name, scheme=sch.name, ode=model.name, T=float(T),
         steps=steps, errors=errors, grad_evals=evals, fit=fit, reference=ref_kind,
-        declared_order=sch.order, start=getattr(sch, "start", None), diverged=diverged, note=note)
+        declared_order=sch.order, start=getattr(sch, "start", None), diverged=diverged, failed=failed,
+        note=_ladder_note(len(ok), len(steps), diverged, failed))
+
+
+def _ladder_note(n_ok, n_rungs, diverged, failed) -> str:
+    """Why a ladder has no fitted order, and which rungs were left out of the fit and why."""
+    parts = []
+    if n_ok < MIN_FIT_POINTS:
+        parts.append(f"no order fitted: {n_ok} of {n_rungs} rungs finished with a finite error, "
+                     f"at least {MIN_FIT_POINTS} needed")
+    if diverged:
+        parts.append("diverged rungs, not fitted (step γ → diverged at step k): "
+                     + ", ".join(f"{h:g} → {k}" for h, k in diverged.items()))
+    if failed:
+        parts.append("rungs without a finite positive error, not fitted: "
+                     + ", ".join(f"{h:g} ({why})" for h, why in failed.items()))
+    return "; ".join(parts)
 
 
 @dataclass

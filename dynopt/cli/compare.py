@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from dynopt.analysis import FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
-from dynopt.cli.args import check_out_dir
+from dynopt.analysis.orders import MIN_FIT_POINTS
+from dynopt.cli.args import UsageError, check_out_dir
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.plotting import orders_figure, save_figure, work_precision_figure
@@ -44,12 +45,41 @@ def _print_table(results) -> None:
             if not r.in_regime:
                 meas += "  OUTSIDE REGIME"
         else:
-            meas = f"{'—':>9}  {r.note}"
+            meas = f"{'—':>9}  order undefined"
         print(f"{r.problem:<12} {r.scheme:<17} {r.ode[:34]:<34} {r.declared_order!s:>8} {meas}")
-        if r.diverged and r.fit:
+        if r.note:
             print(f"{'':<12} note: {r.note}")
         if r.fit and not r.in_regime:
             print(f"{'':<12} regime check failed: {'; '.join(r.regime.reasons)}")
+
+
+def _undefined_orders(results) -> str:
+    """One line naming the (problem, scheme) pairs without a fitted order and why ("" if none)."""
+    parts = []
+    for r in results:
+        if r.fit is None:
+            n_ok = sum(e is not None for e in r.errors)
+            why = [f"{len(r.diverged)} diverged"] if r.diverged else []
+            why += [f"{len(r.failed)} without a finite error"] if getattr(r, "failed", None) else []
+            parts.append(f"{r.problem}/{r.scheme} ({n_ok} of {len(r.steps)} rungs finished"
+                         + (", " + ", ".join(why) if why else "") + ")")
+    if not parts:
+        return ""
+    hint = ("use smaller steps (larger --steps) or a shorter --T" if any(r.fit is None and r.diverged for r in results)
+            else f"give at least {MIN_FIT_POINTS} --steps")
+    return (f"no order fitted (it needs {MIN_FIT_POINTS} finished rungs; diverged or non-finite rungs are never "
+            "fitted) for " + "; ".join(parts) + ": " + hint)
+
+
+def _check_steps(steps) -> None:
+    """``--steps``: positive step counts, at least as many as an order fit needs."""
+    if steps is None:
+        return
+    bad = [n for n in steps if n < 1]
+    if bad:
+        raise UsageError(f"`--steps` entries must be positive integers; got {bad[0]}")
+    if len(steps) < MIN_FIT_POINTS:
+        raise UsageError(f"`--steps` needs at least {MIN_FIT_POINTS} step counts to fit an order; got {len(steps)}")
 
 
 def cmd_compare(args) -> int:
@@ -58,8 +88,10 @@ def cmd_compare(args) -> int:
     Returns
     -------
     int
-        0, or 2 for bad input (unknown name, unparsable expression, missing file or
-        attribute, wrong kind of object) before any run or file.
+        0; 1 when some (problem, scheme) has no fitted order (too few rungs finished:
+        the table or JSON is printed, then one line saying which and why); 2 for bad input
+        (unknown name, unparsable expression, missing file or attribute, wrong kind of
+        object) before any run or file.
     """
     try:
         problems = args.problems
@@ -70,6 +102,7 @@ def cmd_compare(args) -> int:
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             check_out_dir(args.out)
+        _check_steps(args.steps)
         results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
@@ -83,6 +116,10 @@ def cmd_compare(args) -> int:
         print(json.dumps([r.as_dict() for r in results], indent=1, ensure_ascii=False))
     else:
         _print_table(results)
+    undefined = _undefined_orders(results)
+    if undefined:
+        print(f"dynopt compare: error: {undefined}", file=sys.stderr)
+        return 1
     return 0
 
 

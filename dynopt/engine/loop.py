@@ -1,7 +1,8 @@
 """The one fixed-step loop: ``integrate(model, scheme, t_span, y0, dt)`` → :class:`Solution`.
 
-The blow-up rule (:data:`BLOWUP`) and the step grid (:func:`step_count`) are shared by every
-loop in dynopt: ensembles, optimizer runs and sweeps.
+The blow-up rule (:func:`blown_up` with the run's limit
+:func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale) and the step grid
+(:func:`step_count`) are shared by every loop in dynopt: ensembles, optimizer runs and sweeps.
 """
 from __future__ import annotations
 
@@ -12,21 +13,19 @@ import numpy as np
 from dynopt.dynamics import Model
 from dynopt.checks import check_finite_param
 from dynopt.engine.results import FinalPositions, final_positions
-from dynopt.engine.validate import MAX_STEPS, as_scheme, check_max_steps, check_model, check_t_span, check_y0
+from dynopt.engine.validate import (BLOWUP, MAX_STEPS, as_scheme, blowup_limit, check_max_steps, check_model,
+                                    check_t_span, check_y0)
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "eval_steps", "check_save_every", "integrate"]
 
 
-#: |y| above this counts as a blow-up (before it overflows to inf).
-BLOWUP = 1e100
-
-
 def blown_up(x, limit=BLOWUP) -> bool:
     """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
-    ``limit`` in magnitude (default :data:`BLOWUP`; ensembles pass
-    :func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale, which catches a
-    runaway path within a few steps).  Every loop (ODE runs, ensembles, optimizer
-    runs, sweeps, training) calls this instead of its own test."""
+    ``limit`` in magnitude.  :func:`integrate` and ensembles pass
+    :func:`dynopt.engine.validate.blowup_limit` (10^12 × the run's scale, which catches a
+    runaway path within a few steps of leaving the problem's region); loops that know no
+    scale (optimizer runs, training) keep the default, the global :data:`BLOWUP` (10^100).
+    Every loop calls this instead of its own test."""
     x = np.asarray(x)
     # one pass: a NaN or inf fails ``<= limit`` too (max propagates NaN, without a warning)
     return x.size > 0 and not bool(np.abs(x).max() <= limit)
@@ -51,8 +50,8 @@ class Solution:
     n_steps : int
         Steps taken.
     diverged_step : int or None
-        Index of the first step after which some iterate was non-finite or above
-        ``BLOWUP``; the run stops there.  ``None`` if it finished.
+        Index of the first step after which some iterate (position) was non-finite or
+        above ``blowup_limit``; the run stops there.  ``None`` if it finished.
     stopped_step : int or None
         The step at which ``stop`` ended the run, if it did.
     grad_evals : int
@@ -61,6 +60,16 @@ class Solution:
         (for implicit schemes, every nonlinear iteration).
     model : Model or None
         The model integrated (gives ``final_positions``).
+    blowup_limit : float
+        The |θ| above which the run counted as diverged:
+        :func:`dynopt.engine.validate.blowup_limit` of the model and ``y0`` (10^12 × the
+        largest of 1, |y0| and the problem's minima and centre; the ensembles' rule too),
+        so a runaway iteration stops with its step within a few steps of leaving the
+        problem's region instead of feeding huge finite numbers to what follows (an
+        error, an order fit).
+    diverged_paths : ndarray of bool, shape (n_paths,), or None
+        The paths whose iterate was non-finite or above ``blowup_limit`` at
+        ``diverged_step`` (``None`` if the run did not diverge).
     """
 
     t: np.ndarray
@@ -73,6 +82,8 @@ class Solution:
     grad_evals: int
     stopped_step: Optional[int] = None
     model: Any = field(default=None, repr=False, compare=False)
+    blowup_limit: float = BLOWUP
+    diverged_paths: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     @property
     def diverged(self) -> bool:
@@ -216,6 +227,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     Returns
     -------
     Solution
+        Diverged (``diverged_step``) once a position exceeds ``blowup_limit`` (see there).
 
     Raises
     ------
@@ -252,7 +264,8 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     if want is None or 0 in want:
         ts.append(t0)
         ys.append(scheme.output(model, state))
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys)
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys,
+                                              limit := blowup_limit(model, y_init))
     final = scheme.output(model, state)
     # the final state is saved by default; with t_eval only when its time was asked for
     if diverged is None and (want is None or (done == n_steps > 0 and n_steps in want)):
@@ -261,7 +274,17 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     y = np.stack(ys) if ys else np.empty((0,) + final.shape)  # empty: stopped before any t_eval
     return Solution(t=np.array(ts, dtype=float), y=y, y_final=final, method=scheme.name, dt=dt,
                     n_steps=done, diverged_step=diverged, grad_evals=int(state.grad_evals), stopped_step=stopped,
-                    model=model)
+                    model=model, blowup_limit=limit, diverged_paths=_rows_beyond(state[0], final, limit, diverged))
+
+
+def _rows_beyond(x, final, limit, diverged):
+    """Per path (row of ``final``): some entry of its row of ``x`` is non-finite or above
+    ``limit``; None when the run did not diverge."""
+    if diverged is None:
+        return None
+    rows = np.asarray(x).reshape(final.shape[0], -1)
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(rows) <= limit).all(axis=1)
 
 
 def _save_rule(save_every, t_eval, t_span, dt, n_steps):

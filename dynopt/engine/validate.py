@@ -15,13 +15,18 @@ import numpy as np
 from dynopt.dynamics import Model
 from dynopt.schemes import Scheme, get_scheme
 
-__all__ = ["MAX_STEPS", "BLOWUP_FACTOR", "check_model", "as_scheme", "check_t_span", "check_y0",
+__all__ = ["MAX_STEPS", "BLOWUP", "BLOWUP_FACTOR", "check_model", "as_scheme", "check_t_span", "check_y0",
            "check_max_steps", "check_observers", "check_executor", "check_memory", "machine_memory",
            "blowup_limit"]
 
 #: default bound on the steps of one run (like diffrax's ``max_steps``): 10^8 steps of a
 #: 1-D path take minutes; a larger count is almost always a step size typed wrong
 MAX_STEPS = 10 ** 8
+
+#: |y| above this counts as a blow-up whatever the run's scale (before it overflows to inf);
+#: the bound of loops that know no scale (optimizer runs, training) and the cap of
+#: :func:`blowup_limit`
+BLOWUP = 1e100
 
 #: a path counts as diverged once |y| exceeds BLOWUP_FACTOR × the run's scale (see
 #: :func:`blowup_limit`)
@@ -111,15 +116,30 @@ def check_memory(n_bytes, what):
                          f"{have / 2 ** 30:.3g} GiB of memory")
 
 
-def blowup_limit(model, y_init, ceiling):
-    """The |y| above which a path of an ensemble counts as diverged.
+def blowup_limit(model, y_init, ceiling=BLOWUP):
+    """The |y| above which a path of a run (``integrate`` or an ensemble) counts as diverged.
 
-    ``BLOWUP_FACTOR`` (10^12) times the run's scale: the largest of 1, |y0| and the
-    problem's known minima and centre.  A runaway path of a stiff or unstable discretization
-    grows geometrically (or like a cubic map: 10^4 → 10^12 → 10^36 in two steps), so it
-    passes this bound within a few steps of leaving the problem's region, long before the
-    float range; a path that is still near the problem's scale is never flagged.  ``ceiling``
-    (the global :data:`dynopt.engine.loop.BLOWUP`) caps it.
+    ``BLOWUP_FACTOR`` (10^12) times the run's scale: the largest of 1, |y0| (over all
+    paths and state components) and the problem's known minima and centre.  A runaway
+    path of a stiff or unstable discretization grows geometrically (or like a cubic map:
+    10^4 → 10^12 → 10^36 in two steps), so it passes this bound within a few steps of
+    leaving the problem's region, long before the float range.  A path that stays near
+    the problem's scale is never flagged: a bounded orbit would have to grow 10^12-fold
+    beyond its start and the problem's minima, which the transient growth of a stable
+    linear(ized) iteration never does.
+
+    Parameters
+    ----------
+    model : Model
+        Its ``problem`` (if any) gives ``minima`` and ``center``.
+    y_init : array_like
+        The initial state(s) of the run.
+    ceiling : float
+        Cap of the limit (default the global :data:`BLOWUP`, 10^100).
+
+    Returns
+    -------
+    float
     """
     scale = [1.0, float(np.max(np.abs(y_init))) if np.size(y_init) else 0.0]
     prob = getattr(model, "problem", None)

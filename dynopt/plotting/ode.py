@@ -78,7 +78,8 @@ def plot_orders(results, ax=None, title=None):
     ax.set_ylabel("global error at T")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    if artists:  # a panel whose runs all diverged (or that has none) gets no empty legend
+        ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     return artists
 
