@@ -211,6 +211,7 @@ def counted(ctx):
 
 
 SLOW_PAPER = '''
+import os
 import time
 from dynopt.ledger import claim, judge
 
@@ -218,6 +219,10 @@ def _work(ctx, name):
     with open({counter!r}, "a") as fh:
         fh.write(name + ("q" if ctx.quick else "f") + "\\n")
     time.sleep(0.8)
+    # the last full-size claim waits for the test's go-ahead, so that however slowly the
+    # test runs on a loaded machine, the interrupted run cannot finish first
+    while name == "c" and not ctx.quick and not os.path.exists({counter!r} + ".go"):
+        time.sleep(0.02)
     measured = 2.0
     return judge(measured == 2.0, expected=2, measured=measured)
 
@@ -254,6 +259,7 @@ def test_interrupted_reproduce_keeps_reports_and_resumes(tmp_path, sig):
     assert after == before  # nothing written half-way, no temp files left
     done = counter.read_text().count("f")
     assert done in (2, 3)
+    Path(str(counter) + ".go").touch()
     subprocess.run(base, check=True, capture_output=True)
     lines = counter.read_text().split()
     full = [x for x in lines if x.endswith("f")]
