@@ -25,6 +25,7 @@ import numpy as np
 from dynopt import optim
 from dynopt.checks import as_generator, check_finite_param
 from dynopt.engine import blown_up
+from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
 from dynopt.learning.data import load_digits, standardize
 from dynopt.learning.hessian import ravel_params, top_eigenvalues
 from dynopt.learning.networks import blas_limit
@@ -98,7 +99,8 @@ class SharpnessRun(NamedTuple):
     sharpness : ndarray, shape (m, n_eigs) — top Hessian eigenvalues there (descending)
     params : dict — the last finite parameters
     diverged_step : int or None — first step whose loss or parameters blew up
-        (:func:`dynopt.engine.blown_up`)
+        (:func:`dynopt.engine.blown_up`: non-finite, or above 10^12 × the initial loss,
+        respectively the initial parameters' scale, each at least 1)
     n_products : int — Hessian-vector products spent on the sharpness
     seconds : float
     """
@@ -162,12 +164,17 @@ def _loop(model, params, X, y, opt, n_steps, every, n_eigs, tol, v0):
     state = opt.init(params)
     losses, steps, sharp = [], [], []
     products, diverged = 0, None
+    # runaway rule on the run's own scale: its initial loss and parameters
+    p_lim = min(BLOWUP, BLOWUP_FACTOR * max([1.0, *(np.abs(p).max() for p in params.values() if p.size)]))
+    l_lim = None
     for k in range(n_steps + 1):
         point = params if opt.lookahead is None else opt.lookahead(params, state)
         loss, g = model.loss_and_grad(point, X, y)
         if opt.lookahead is not None:
             loss = model.loss(params, X, y)     # the loss of the iterate, not of the look-ahead
-        if blown_up(loss) or any(blown_up(p) for p in params.values()):
+        if l_lim is None:
+            l_lim = min(BLOWUP, BLOWUP_FACTOR * max(1.0, abs(float(loss)) if np.isfinite(loss) else 1.0))
+        if blown_up(loss, l_lim) or any(blown_up(p, p_lim) for p in params.values()):
             diverged = k
             break
         losses.append(float(loss))

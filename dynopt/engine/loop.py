@@ -23,8 +23,8 @@ def blown_up(x, limit=BLOWUP) -> bool:
     """The one divergence rule of dynopt: some entry of ``x`` is non-finite or above
     ``limit`` in magnitude.  :func:`integrate` and ensembles pass
     :func:`dynopt.engine.validate.blowup_limit` (10^12 × the run's scale, which catches a
-    runaway path within a few steps of leaving the problem's region); loops that know no
-    scale (optimizer runs, training) keep the default, the global :data:`BLOWUP` (10^100).
+    runaway path within a few steps of leaving the problem's region); optimizer runs
+    (:func:`dynopt.optim.run`) pass 10^12 × the initial parameters' scale.
     Every loop calls this instead of its own test."""
     x = np.asarray(x)
     # one pass: a NaN or inf fails ``<= limit`` too (max propagates NaN, without a warning)

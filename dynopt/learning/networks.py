@@ -16,6 +16,7 @@ import numpy as np
 from dynopt import optim
 from dynopt.checks import as_generator
 from dynopt.engine import blown_up
+from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
 from dynopt.learning.data import minibatches
 
 __all__ = ["LinearRegression", "SoftmaxRegression", "MLP", "cross_entropy", "train", "blas_limit",
@@ -231,8 +232,8 @@ def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_l
     Returns
     -------
     TrainResult
-        A run whose loss or parameters become non-finite stops and reports
-        ``diverged_step``.
+        A run whose minibatch loss becomes non-finite or exceeds 10^12 × its first
+        minibatch loss (at least 1) stops and reports ``diverged_step``.
     """
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"`epochs` must be a positive integer; got {epochs!r}")
@@ -246,12 +247,14 @@ def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_l
 
 def _train_loop(model, params, opt, X, y, batch_size, epochs, rng, full, drop_last, state):
     batch_losses, epoch_losses = [], []
-    diverged = None
+    diverged, limit = None, None
     for _ in range(epochs):
         ep = []
         for idx in minibatches(len(y), batch_size, rng, drop_last=drop_last):
             loss, g = model.loss_and_grad(params, X[idx], y[idx])
-            if blown_up(loss):
+            if limit is None:  # the scale of the run: its first minibatch loss
+                limit = min(BLOWUP, BLOWUP_FACTOR * max(1.0, abs(float(loss)) if np.isfinite(loss) else 1.0))
+            if blown_up(loss, limit):
                 diverged = len(batch_losses) + 1
                 break
             point = params if opt.lookahead is None else opt.lookahead(params, state)

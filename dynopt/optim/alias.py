@@ -44,6 +44,7 @@ Where the defaults differ from optax's
 """
 from __future__ import annotations
 from dynopt.engine import blown_up
+from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
 from dynopt.optim.transforms import GradientTransformation, _as_float_tree, _check_beta, _check_decay, _check_eps, add_decayed_weights, add_decoupled_weight_decay, add_l1, apply_updates, chain, guard, scale_by_adagrad, scale_by_adam, scale_by_learning_rate, scale_by_rms, trace, tree_leaves
 
 
@@ -270,7 +271,8 @@ class RunResult(NamedTuple):
     state : the final optimizer state
     path : ndarray, shape (k + 1, d) — iterates of an array-valued parameter, else None
     diverged_step : int or None — first step whose iterate blew up
-        (:func:`dynopt.engine.blown_up`: non-finite or above ``BLOWUP``)
+        (:func:`dynopt.engine.blown_up`: non-finite or above 10^12 × the scale of the
+        initial parameters, max(1, max |θ₀|), as ``integrate`` bounds its runs)
     """
 
     params: object
@@ -303,10 +305,12 @@ def run(opt: GradientTransformation, grad_fn, params, n_steps: int, state=None) 
     single = isinstance(params, np.ndarray) and params.ndim == 1
     path = [params.copy()] if single else None
     diverged = None
+    start = [np.abs(x).max() for _, x in tree_leaves(params) if np.size(x)]
+    limit = min(BLOWUP, BLOWUP_FACTOR * max([1.0, *start]))
     for k in range(n_steps):
         new, new_state = step(opt, grad_fn, params, state)
         leaves = [x for _, x in tree_leaves(new)]
-        if any(blown_up(x) for x in leaves):
+        if any(blown_up(x, limit) for x in leaves):
             diverged = k + 1
             break
         params, state = new, new_state
