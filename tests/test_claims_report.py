@@ -221,7 +221,8 @@ def _work(ctx, name):
     time.sleep(0.8)
     # the last full-size claim waits for the test's go-ahead, so that however slowly the
     # test runs on a loaded machine, the interrupted run cannot finish first
-    while name == "c" and not ctx.quick and not os.path.exists({counter!r} + ".go"):
+    deadline = time.monotonic() + 120
+    while name == "c" and not ctx.quick and not os.path.exists({counter!r} + ".go") and time.monotonic() < deadline:
         time.sleep(0.02)
     measured = 2.0
     return judge(measured == 2.0, expected=2, measured=measured)
@@ -249,7 +250,9 @@ def test_interrupted_reproduce_keeps_reports_and_resumes(tmp_path, sig):
     base = [sys.executable, "-m", "dynopt.cli", "reproduce", "--papers", str(papers), "--no-progress"]
     subprocess.run(base + ["--quick"], check=True, capture_output=True)
     before = {p: p.read_bytes() for p in papers.rglob("*") if p.is_file() and ".cache" not in p.parts}
-    proc = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a shell's background job inherits SIGINT ignored; give the run the default handling
+    proc = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and counter.read_text().count("f") < 2:
         time.sleep(0.02)
