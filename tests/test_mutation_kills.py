@@ -86,6 +86,33 @@ def test_buffers_are_float_arrays_shaped_like_integer_params():
     np.testing.assert_array_equal(s.sum_of_squares, [0.1, 0.1, 0.1])
     (r,) = _states(optim.rmsprop(0.1).init(p), optim.ScaleByRmsState)
     assert r.nu.dtype == float and r.nu.shape == p.shape and not r.nu.any()
+    (a,) = _states(optim.adam(0.1).init(p), optim.ScaleByAdamState)
+    for buf in (a.mu, a.nu):
+        assert buf.dtype == float and buf.shape == p.shape and not buf.any()
+
+
+def test_trace_counts_updates_and_a_lookahead_permits_one_update():
+    opt = optim.sgd(0.1, momentum=0.5)
+    p, state = np.array([1.0, -0.5]), opt.init(np.array([1.0, -0.5]))
+    for _ in range(3):
+        p, state = optim.step(opt, _quadratic_grad, p, state)
+    assert [s.count for s in _states(state, optim.TraceState)] == [3]
+    la = optim.trace(0.5, nesterov="lookahead")
+    st = la.init(p)
+    la.lookahead(p, st)
+    la.update(np.ones(2), st, p)
+    with pytest.raises(ValueError, match="look-ahead point"):
+        la.update(np.ones(2), st, p)           # the same state again, without asking again
+
+
+def test_momentum_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match="^`dampening` must be in \\[0.0, 1.0\\]"):
+        optim.sgd(0.1, dampening=-0.5)         # no trace piece at μ = 0: sgd itself must check
+    for bad in (-0.5, 1.5):
+        with pytest.raises(ValueError, match="^`dampening` must be in \\[0.0, 1.0\\]"):
+            optim.trace(0.5, dampening=bad)
+    with pytest.raises(ValueError, match="^`momentum` must be > 0 when `nesterov` is True"):
+        optim.sgd(0.1, nesterov=True)
 
 
 # -- schemes: every branch of continuous_limit builds the model its docstring names ----
@@ -135,3 +162,65 @@ def test_nesterov_convex_reports_the_velocity_of_its_iterates():
     assert v[0] == 0.0                              # from rest
     np.testing.assert_allclose(v[1:], np.diff(x) / s, rtol=1e-14)
     assert np.all(v[1:] < 0)                         # it moved towards the minimum
+
+
+def test_coefficient_maps_check_their_arguments_by_name():
+    from dynopt.schemes import leapfrog_ode_parameters, nesterov_ode_parameters
+
+    for fn in (leapfrog_ode_parameters, nesterov_ode_parameters):
+        with pytest.raises(ValueError, match="^`alpha` must be in \\(0.0, inf\\)"):
+            fn(0.0, 0.5)
+        for beta in (-0.1, 1.5):
+            with pytest.raises(ValueError, match="^`beta` must be in \\[0.0, 1.0\\]"):
+                fn(0.1, beta)
+
+
+def test_implicit19_reports_a_non_finite_predictor_as_divergence():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.engine import integrate
+    from dynopt.problems import from_expr
+
+    # ∇L = x⁷ overflows at 1e45: the predictor is not finite, the run must stop as diverged
+    # (not raise from the Newton loop)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sol = integrate(HeavyBall(from_expr("x**8/8"), 1.0), "implicit19", (0.0, 1.0), [1e45, 0.0], 0.1)
+    assert sol.diverged_step == 1 and sol.n_steps == 1
+
+
+def test_sgd_iterates_refuse_a_step_other_than_the_learning_rate():
+    from dynopt import dynamics, problems
+    from dynopt.engine import simulate
+
+    p = problems.least_squares(np.eye(2), np.ones(2))
+    with pytest.raises(ValueError, match="^`dt` must equal the SME's learning rate 0.1 for SGD iterates; got 0.2"):
+        simulate(dynamics.SGDModifiedEquation(p, 0.1, 1), "sgd", (0, 1), [0.0, 0.0], 0.2, n_paths=2, seed=1)
+
+
+# -- engine ----------------------------------------------------------------------------
+def test_histogram2d_density_integrates_to_the_share_inside_the_range():
+    from dynopt import dynamics, problems
+    from dynopt.engine import Histogram2D, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
+    h = Histogram2D((4, 5), ((-1.0, 1.0), (-2.0, 0.5)))
+    r = simulate(model, "euler-maruyama", (0, 0.5), [0.0, 0.0], 0.05, n_paths=256, seed=4, observers=[h])
+    res = r.observations["histogram2d"]
+    cell = (2.0 / 4) * (2.5 / 5)
+    assert 0 < res.outside < res.total
+    np.testing.assert_allclose(res.density, res.counts / (res.total * cell), rtol=1e-14)
+    assert (res.density * cell).sum() == pytest.approx(1 - res.outside / res.total, rel=1e-14)
+
+
+def test_momentum_sgd_numpy_path_on_a_cubic_force_matches_the_kernel():
+    pytest.importorskip("numba")
+    from dynopt.dynamics import Kramers
+    from dynopt.engine import simulate
+    from dynopt.problems import double_well
+
+    # double_well's force takes the in-place odd-cubic path (the work array) on numpy
+    model = Kramers(double_well(), 0.5, 0.7)
+    run = dict(n_paths=64, block_size=32, seed=11)
+    a = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numba", **run)
+    b = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numpy", **run)
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    np.testing.assert_allclose(b.y_final, a.y_final, rtol=1e-12, atol=1e-12)
