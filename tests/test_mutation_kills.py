@@ -113,6 +113,11 @@ def test_momentum_arguments_are_checked_by_name():
             optim.trace(0.5, dampening=bad)
     with pytest.raises(ValueError, match="^`momentum` must be > 0 when `nesterov` is True"):
         optim.sgd(0.1, nesterov=True)
+    for name in ("weight_decay", "l1", "decoupled_weight_decay"):
+        with pytest.raises(ValueError, match=f"^`{name}` must be in"):
+            optim.sgd(0.1, **{name: -1.0})
+    with pytest.raises(ValueError, match="^at most one of `transforms` may define a lookahead point"):
+        optim.chain(optim.trace(0.5, nesterov="lookahead"), optim.trace(0.5, nesterov="lookahead"))
 
 
 # -- schemes: every branch of continuous_limit builds the model its docstring names ----
@@ -224,3 +229,105 @@ def test_momentum_sgd_numpy_path_on_a_cubic_force_matches_the_kernel():
     b = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numpy", **run)
     assert (a.backend, b.backend) == ("numba", "numpy")
     np.testing.assert_allclose(b.y_final, a.y_final, rtol=1e-12, atol=1e-12)
+
+
+def test_momentum_schemes_report_velocity_as_step_over_gamma():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    dt = 0.25
+    sol = integrate(HeavyBall(quadratic(np.eye(1)), 0.5), "heavy-ball", (0.0, 8 * dt), [1.0, 0.0], dt, save_every=1)
+    x, v = sol.y[:, 0, 0], sol.y[:, 0, 1]
+    # θ_{n+1} = θ_n + v_{n+1}, and the reported velocity is v_n / γ
+    np.testing.assert_allclose(v[1:], np.diff(x) / dt, rtol=1e-14)
+
+
+def test_momentum_scheme_step_with_a_new_dt_uses_that_dt_coefficients():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import quadratic
+    from dynopt.schemes import get_scheme, leapfrog_coefficients
+
+    model = HeavyBall(quadratic(np.eye(1)), 0.5)
+    s = get_scheme("heavy-ball")
+    st = s.init(model, np.array([[1.0, 0.0]]), 0.25)
+    a2, b2 = leapfrog_coefficients(0.125, 0.5)
+    new = s.step(model, 0.0, st, 0.125)
+    np.testing.assert_allclose(new.v, b2 * st.v - a2 * st.q, rtol=1e-15)
+    assert (new.alpha, new.beta) == (a2, b2)
+
+
+def test_strongly_convex_two_step_euler_start_and_velocity():
+    from dynopt.dynamics import HighResolutionODE
+    from dynopt.problems import quadratic
+    from dynopt.schemes import HeavyBallSC
+
+    s = 0.01
+    model = HighResolutionODE(quadratic(np.eye(2)), 1.0, s)
+    y0 = np.array([[1.0, -1.0, 0.5, 0.25]])
+    sch = HeavyBallSC(start="euler")
+    st = sch.init(model, y0, 0.1)
+    np.testing.assert_array_equal(st.x_next, y0[:, :2] + 0.1 * y0[:, 2:])
+    assert st.grad_evals == 0
+    np.testing.assert_allclose(sch.output(model, st), y0, rtol=1e-14)      # velocity (x₁ − x₀)/√s
+    with pytest.raises(ValueError, match="^`start` must be one of"):
+        HeavyBallSC(start="midpoint")
+    # dt must be √s to 1e-9 relative, whatever the size of s
+    with pytest.raises(ValueError, match="^`dt` must be √s"):
+        sch.init(model, y0, 0.1 * (1 + 1e-6))
+
+
+def test_coefficient_maps_name_gamma_and_friction():
+    from dynopt.schemes import leapfrog_coefficients, nesterov_coefficients
+
+    for fn in (leapfrog_coefficients, nesterov_coefficients):
+        for g in (0.0, -1.0):
+            with pytest.raises(ValueError, match="^`gamma` must be in \\(0.0, inf\\)"):
+                fn(g, 0.5)
+        with pytest.raises(ValueError, match="^`friction` must be in \\[0.0, inf\\)"):
+            fn(0.1, -0.5)
+    with pytest.raises(ValueError, match="must be in \\[0, 2\\] so that β ∈ \\[0, 1\\]; got λγ = 3$"):
+        leapfrog_coefficients(1.0, 3.0)
+    with pytest.raises(ValueError, match="must be in \\[0, 1\\] so that β ∈ \\[0, 1\\]; got λγ = 1.5$"):
+        nesterov_coefficients(1.0, 1.5)
+
+
+def test_register_refuses_a_second_class_under_a_taken_name():
+    from dynopt.schemes import METHODS, Euler, register
+
+    class Other(Euler):
+        pass
+
+    with pytest.raises(ValueError, match="^scheme name 'euler' is already registered to Euler"):
+        register("euler")(Other)
+    assert METHODS["euler"] is Euler
+    assert register("euler")(Euler) is Euler       # the same class again is harmless
+
+
+def test_kernel_cache_dir_defaults(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from dynopt.engine import codegen
+
+    monkeypatch.delenv("DYNOPT_KERNEL_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert codegen.cache_dir() == tmp_path / "dynopt" / "kernels"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert codegen.cache_dir() == Path(tmp_path / "home" / ".cache" / "dynopt" / "kernels")
+
+
+def test_histogram_parts_add_their_out_of_range_counts():
+    from dynopt import dynamics, problems
+    from dynopt.engine import Histogram, SerialExecutor, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    run = dict(n_paths=256, seed=5, block_size=32)
+    obs = lambda: [Histogram(8, (-0.3, 0.3))]  # noqa: E731
+    whole = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(), **run)
+    parts = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(),
+                     executor=SerialExecutor(), chunk_size=64, **run)
+    a, b = whole.observations["histogram"], parts.observations["histogram"]
+    assert a.below > 0 and a.above > 0
+    assert (b.below, b.above, b.total) == (a.below, a.above, a.total) == (a.below, a.above, 256)
+    np.testing.assert_array_equal(b.counts, a.counts)
