@@ -331,3 +331,25 @@ def test_histogram_parts_add_their_out_of_range_counts():
     assert a.below > 0 and a.above > 0
     assert (b.below, b.above, b.total) == (a.below, a.above, a.total) == (a.below, a.above, 256)
     np.testing.assert_array_equal(b.counts, a.counts)
+    # every look adds to the out-of-range tallies: 6 looks (k = 0, 2, ..., 10) of 256 paths
+    h = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=[Histogram(8, (-0.3, 0.3), every=2)],
+                 **run).observations["histogram"]
+    assert h.total == 6 * 256 and h.below > a.below
+
+
+def test_time_average_standard_error_from_one_sample_blocks():
+    from dynopt import dynamics, problems
+    from dynopt.engine import TimeAverage, ValuesAt, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    run = dict(block_size=1, seed=6)
+    obs = [TimeAverage(lambda y: y[:, 0], t_min=0.5), ValuesAt([0.5])]
+    r = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=4, observers=obs, **run)
+    ta, x = r.observations["time_average"], r.observations["values"][1][0, :, 0]
+    # one look, four blocks of one path: batch means are the four values themselves
+    assert (ta.samples, ta.n_blocks) == (4, 4)
+    assert ta.mean == pytest.approx(x.mean(), rel=1e-14)
+    assert ta.se == pytest.approx(x.std(ddof=1) / 2, rel=1e-12)
+    one = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=1,
+                   observers=[TimeAverage(lambda y: y[:, 0], t_min=0.5)], **run).observations["time_average"]
+    assert one.n_blocks == 1 and one.se == float("inf")
