@@ -69,6 +69,18 @@ def test_regularizers_name_their_argument(make, name):
         piece.update(np.ones(2), piece.init(np.ones(2)))
 
 
+def test_adamw_default_decay_is_torchs_and_decoupled_decay_follows_the_schedule():
+    np.testing.assert_array_equal(_path(optim.adamw(0.1)), _path(optim.adamw(0.1, weight_decay=1e-2)))
+    assert not np.array_equal(_path(optim.adamw(0.1)), _path(optim.adamw(0.1, weight_decay=0.0)))
+    piece = optim.add_decoupled_weight_decay(0.5, lambda k: 0.125 * (k + 1))
+    p, st = np.array([1.0, -2.0]), piece.init(np.zeros(2))
+    u1, st = piece.update(np.zeros(2), st, p)
+    u2, st = piece.update(np.zeros(2), st, p)
+    np.testing.assert_array_equal(u1, -0.0625 * p)       # lr(0)·wd
+    np.testing.assert_array_equal(u2, -0.125 * p)        # lr(1)·wd
+    assert st.count == 2
+
+
 def _states(state, kind):
     """The pieces of type ``kind`` in a (nested) chain state."""
     if isinstance(state, kind):
@@ -353,3 +365,32 @@ def test_time_average_standard_error_from_one_sample_blocks():
     one = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=1,
                    observers=[TimeAverage(lambda y: y[:, 0], t_min=0.5)], **run).observations["time_average"]
     assert one.n_blocks == 1 and one.se == float("inf")
+
+
+def _absorbing_well(absorb, dtype=np.float64, level=50.0):
+    from dynopt import dynamics, problems
+    from dynopt.engine import FirstPassage, simulate
+
+    # σ = 2.5 at dt = 0.25 throws about half the paths into Euler's cubic blow-up; most pass the
+    # level on the way, a few blow up first
+    m = dynamics.OverdampedLangevin(problems.double_well(), 2.5)
+    return simulate(m, "euler-maruyama", (0, 5), (-1.0,), 0.25, n_paths=200, seed=5, block_size=32,
+                    observers=[FirstPassage((0, level, "above"), absorb=absorb)], progress=False,
+                    backend="numpy", dtype=dtype)
+
+
+def test_a_path_that_diverges_during_an_absorbing_run_is_reported_as_in_the_full_run():
+    full, ab = _absorbing_well(False), _absorbing_well(True)
+    pf, pa = full.observations["first_passage"], ab.observations["first_passage"]
+    np.testing.assert_array_equal(pa.step, pf.step)
+    gone = ab.diverged_step >= 0
+    assert ab.n_diverged == gone.sum() >= 1
+    # it diverged at the same step as in the full run and never passed
+    np.testing.assert_array_equal(ab.diverged_step[gone], full.diverged_step[gone])
+    assert not pa.passed[gone].any()
+
+
+def test_absorbing_runs_in_float32_give_the_full_run_passages():
+    full, ab = _absorbing_well(False, np.float32, 2.0), _absorbing_well(True, np.float32, 2.0)
+    assert ab.dtype == "float32"
+    np.testing.assert_array_equal(ab.observations["first_passage"].step, full.observations["first_passage"].step)
