@@ -394,3 +394,43 @@ def test_absorbing_runs_in_float32_give_the_full_run_passages():
     full, ab = _absorbing_well(False, np.float32, 2.0), _absorbing_well(True, np.float32, 2.0)
     assert ab.dtype == "float32"
     np.testing.assert_array_equal(ab.observations["first_passage"].step, full.observations["first_passage"].step)
+
+
+def test_saved_trajectory_of_an_absorbed_path_stays_where_it_was_absorbed():
+    from dynopt import dynamics, problems
+    from dynopt.engine import FirstPassage, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    run = dict(n_paths=64, seed=5, block_size=32, progress=False, backend="numpy", save_every=10)
+    full = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
+                    observers=[FirstPassage((0, 0.0, "above"))], **run)
+    ab = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
+                  observers=[FirstPassage((0, 0.0, "above"), absorb=True)], **run)
+    step = full.observations["first_passage"].step
+    k = np.round(ab.times / 0.01).astype(int)
+    hit = step >= 0
+    assert 0 < hit.sum() < 64
+    for i in np.flatnonzero(hit):
+        before, after = k <= step[i], k > step[i]
+        np.testing.assert_array_equal(ab.paths[before, i], full.paths[before, i])
+        # every saved state after the passage is the state at the passage, the final one too
+        assert np.all(ab.paths[after, i] == ab.y_final[i])
+        assert ab.y_final[i, 0] >= 0.0
+
+
+def test_observer_options_checked_where_the_suite_did_not_look(monkeypatch):
+    from dynopt import dynamics, problems
+    from dynopt.engine import Histogram, Moments, integrate, simulate
+    from dynopt.schemes import Splitting
+
+    m = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    with pytest.raises(ValueError, match="^`coords` must be integers in \\[0, 1\\)"):
+        simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.05, n_paths=4, seed=1, observers=[Moments(coords=[True])])
+    # a burn-in with ``every``: looks at k = 5, ..., 10 only
+    h = simulate(m, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=8, seed=1,
+                 observers=[Histogram(4, (-1, 1), t_min=0.25, every=1)]).observations["histogram"]
+    assert h.total == 6 * 8
+    with pytest.raises(ValueError, match="^`sequence` must be letters from A, B, O containing A and B; got 'OO'"):
+        Splitting("OO")
+    with pytest.raises(TypeError, match="they belong to dynopt.engine.simulate \\(SDE models\\)$"):
+        integrate(dynamics.GradientFlow(problems.quadratic(np.eye(1))), "euler", (0, 1), [1.0], 0.1, n_paths=4)
