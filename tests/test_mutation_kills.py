@@ -434,3 +434,21 @@ def test_observer_options_checked_where_the_suite_did_not_look(monkeypatch):
         Splitting("OO")
     with pytest.raises(TypeError, match="they belong to dynopt.engine.simulate \\(SDE models\\)$"):
         integrate(dynamics.GradientFlow(problems.quadratic(np.eye(1))), "euler", (0, 1), [1.0], 0.1, n_paths=4)
+
+
+def test_integrate_stopped_before_any_requested_time_saves_nothing():
+    from dynopt.dynamics import GradientFlow
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    sol = integrate(GradientFlow(quadratic(np.eye(2))), "euler", (0.0, 1.0), [1.0, 1.0], 0.1,
+                    t_eval=[0.5, 1.0], stop=lambda t, y: True)
+    assert sol.stopped_step == 1 and sol.t.shape == (0,) and sol.y.shape == (0, 1, 2)
+    np.testing.assert_allclose(sol.y_final, [[0.9, 0.9]], rtol=1e-15)
+
+
+def test_momentum_scheme_names_its_coefficient_maps():
+    from dynopt.schemes import Leapfrog
+
+    with pytest.raises(ValueError, match="^`coefficients` must be one of \\['eq15', 'eq18'\\]; got 'eq99'$"):
+        Leapfrog(coefficients="eq99")
