@@ -452,3 +452,68 @@ def test_momentum_scheme_names_its_coefficient_maps():
 
     with pytest.raises(ValueError, match="^`coefficients` must be one of \\['eq15', 'eq18'\\]; got 'eq99'$"):
         Leapfrog(coefficients="eq99")
+
+
+def _passage_run(observer, every=1, **kw):
+    from dynopt import dynamics, problems
+    from dynopt.engine import simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    return simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=200, seed=8, block_size=64,
+                    save_every=every, observers=[observer], progress=False, backend="numpy", **kw)
+
+
+def test_first_passage_below_and_by_callable_match_the_saved_paths():
+    from dynopt.engine import FirstPassage
+
+    r = _passage_run(FirstPassage((0, -1.3, "below")))
+    res = r.observations["first_passage"]
+    x = r.paths[:, :, 0]
+    below = x <= -1.3
+    first = np.where(below.any(axis=0), below.argmax(axis=0), -1)
+    assert 0 < res.passed.sum() < 200
+    np.testing.assert_array_equal(res.step, first)
+    # without a bridge the passage time is the step's time, not shifted
+    np.testing.assert_array_equal(res.event_time[res.passed], res.times)
+    assert res.bridge == 0.0
+    same = _passage_run(FirstPassage(lambda y: y[:, 0] <= -1.3)).observations["first_passage"]
+    np.testing.assert_array_equal(same.step, res.step)
+    with pytest.raises(ValueError, match="^`bridge` needs a \\(coord, level, side\\) condition$"):
+        FirstPassage(lambda y: y[:, 0] <= -1.3, bridge=0.7)
+
+
+def test_bridge_crossing_probability_uses_the_time_between_looks():
+    from dynopt.engine import FirstPassage
+
+    g, dt, every = 0.7, 0.01, 2
+    r = _passage_run(FirstPassage((0, 0.0, "above"), every=every, bridge=g), every=every)
+    res = r.observations["first_passage"]
+    assert res.bridge == g and res.bridge_path.size > 0
+    ks = np.round(r.times / dt).astype(int)
+    # first record of each path: P(bridge crossed) = exp(−2 d₀ d₁ / (g² Δt)), Δt = every·dt
+    _, first = np.unique(res.bridge_path, return_index=True)
+    for j in first:
+        i = res.bridge_path[j]
+        k = int(round((res.bridge_time[j] + 0.5 * every * dt) / dt))
+        s = np.flatnonzero(ks == k)[0]
+        d0, d1 = -r.paths[s - 1, i, 0], -r.paths[s, i, 0]
+        assert res.bridge_weight[j] == pytest.approx(np.exp(-2 * d0 * d1 / (g * g * dt * every)), rel=1e-12)
+
+
+def test_float32_brownian_increments_are_the_engines_float32_normals():
+    import sympy
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine import brownian_increments, simulate
+    from dynopt.problems import from_expr
+
+    flat = OverdampedLangevin(from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat"), 0.5)
+    r = simulate(flat, "euler-maruyama", (0, 0.2), [0.0], 0.05, n_paths=64, seed=3, block_size=32,
+                 backend="numpy", dtype=np.float32)
+    dW = brownian_increments(64, 4, 0.05, seed=3, block_size=32, dtype=np.float32)
+    assert dW.dtype == np.float32
+    np.testing.assert_allclose(r.y_final[:, 0], 0.5 * dW.sum(axis=0)[:, 0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="^`dt` must be in \\(0.0, inf\\)"):
+        brownian_increments(4, 2, 0.0)
+    with pytest.raises(ValueError, match="^`n_steps` must be a non-negative integer; got -1$"):
+        brownian_increments(4, -1, 0.1)
