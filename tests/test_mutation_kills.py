@@ -337,8 +337,11 @@ def test_histogram_parts_add_their_out_of_range_counts():
     run = dict(n_paths=256, seed=5, block_size=32)
     obs = lambda: [Histogram(8, (-0.3, 0.3))]  # noqa: E731
     whole = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(), **run)
+    class FourWorkers(SerialExecutor):
+        n_workers = 4                        # four tasks, merged one after the other
+
     parts = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(),
-                     executor=SerialExecutor(), chunk_size=64, **run)
+                     executor=FourWorkers(), **run)
     a, b = whole.observations["histogram"], parts.observations["histogram"]
     assert a.below > 0 and a.above > 0
     assert (b.below, b.above, b.total) == (a.below, a.above, a.total) == (a.below, a.above, 256)
@@ -517,3 +520,17 @@ def test_float32_brownian_increments_are_the_engines_float32_normals():
         brownian_increments(4, 2, 0.0)
     with pytest.raises(ValueError, match="^`n_steps` must be a non-negative integer; got -1$"):
         brownian_increments(4, -1, 0.1)
+
+
+def test_survivors_absorption_in_float32_is_chunk_invariant():
+    from dynopt import dynamics, problems
+    from dynopt.engine import FirstPassage, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    runs = [simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=128, seed=2, block_size=32,
+                     chunk_size=c, dtype=np.float32, backend="numpy", progress=False,
+                     observers=[FirstPassage((0, 0.0, "above"), absorb="survivors")]) for c in (32, 128)]
+    steps = [r.observations["first_passage"].step for r in runs]
+    assert runs[0].y_final.dtype == np.float32 and 0 < (steps[0] >= 0).sum() < 128
+    np.testing.assert_array_equal(steps[0], steps[1])
+    np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
