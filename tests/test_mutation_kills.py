@@ -128,6 +128,8 @@ def test_momentum_arguments_are_checked_by_name():
     for name in ("weight_decay", "l1", "decoupled_weight_decay"):
         with pytest.raises(ValueError, match=f"^`{name}` must be in"):
             optim.sgd(0.1, **{name: -1.0})
+    with pytest.raises(ValueError, match="^`nesterov` must be one of \\[None, 'torch', 'reparametrized', 'lookahead'\\]"):
+        optim.trace(0.5, nesterov="bogus")
     with pytest.raises(ValueError, match="^at most one of `transforms` may define a lookahead point"):
         optim.chain(optim.trace(0.5, nesterov="lookahead"), optim.trace(0.5, nesterov="lookahead"))
 
@@ -427,8 +429,10 @@ def test_observer_options_checked_where_the_suite_did_not_look(monkeypatch):
     from dynopt.schemes import Splitting
 
     m = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
-    with pytest.raises(ValueError, match="^`coords` must be integers in \\[0, 1\\)"):
-        simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.05, n_paths=4, seed=1, observers=[Moments(coords=[True])])
+    m2 = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
+    with pytest.raises(ValueError, match="^`coords` must be integers in \\[0, 2\\)"):
+        simulate(m2, "euler-maruyama", (0, 0.1), [0.0, 0.0], 0.05, n_paths=4, seed=1,
+                 observers=[Moments(coords=[True])])
     # a burn-in with ``every``: looks at k = 5, ..., 10 only
     h = simulate(m, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=8, seed=1,
                  observers=[Histogram(4, (-1, 1), t_min=0.25, every=1)]).observations["histogram"]
@@ -534,3 +538,34 @@ def test_survivors_absorption_in_float32_is_chunk_invariant():
     assert runs[0].y_final.dtype == np.float32 and 0 < (steps[0] >= 0).sum() < 128
     np.testing.assert_array_equal(steps[0], steps[1])
     np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
+
+
+def test_small_pieces_nothing_else_reached():
+    from dynopt.dynamics import GradientFlow
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+    from dynopt.schemes import HeavyBallSC
+
+    out, st = optim.scale(0.5).update(np.array([2.0, -4.0]), optim.EmptyState())
+    np.testing.assert_array_equal(out, [1.0, -2.0])
+    with pytest.raises(ValueError, match="^`factor` must be in"):
+        optim.scale(float("nan"))
+    model = GradientFlow(quadratic(np.eye(2)))
+    sol = integrate(model, "euler", (0.0, 0.2), [1.0, 2.0], 0.1)
+    np.testing.assert_array_equal(sol.position(model), sol.y_final[:, :2])
+    assert repr(HeavyBallSC(start="euler")) == "HeavyBallSC(start='euler')"
+
+
+def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeypatch):
+    pytest.importorskip("numba")
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, codegen, kernels
+    from dynopt.schemes import get_scheme
+
+    def boom(src):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(codegen, "load_module", boom)
+    why = kernels.compile_kernel(dynamics.OverdampedLangevin(problems.double_well(), 0.7),
+                                 get_scheme("euler-maruyama"), 0.01, EnsembleOptions())
+    assert why == "the kernel could not be compiled (RuntimeError: boom)"
