@@ -569,3 +569,36 @@ def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeyp
     why = kernels.compile_kernel(dynamics.OverdampedLangevin(problems.double_well(), 0.7),
                                  get_scheme("euler-maruyama"), 0.01, EnsembleOptions())
     assert why == "the kernel could not be compiled (RuntimeError: boom)"
+
+
+def test_float32_two_term_noise_runs_on_numpy():
+    from dynopt.dynamics import Kramers
+    from dynopt.engine import simulate
+    from dynopt.problems import double_well
+
+    # OBABO draws two normals per step (one per O substep): the float32 block buffers
+    runs = [simulate(Kramers(double_well(), 1.0, 0.7), "obabo", (0, 0.5), [0.3, 0.0], 0.05, n_paths=64, seed=9,
+                     block_size=16, chunk_size=c, dtype=np.float32, backend="numpy") for c in (16, 64)]
+    assert runs[0].y_final.dtype == np.float32 and np.isfinite(runs[0].y_final).all()
+    np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
+
+
+def test_sgd_iterates_under_absorption_follow_their_full_run():
+    from dynopt import dynamics, problems
+    from dynopt.engine import FirstPassage, simulate
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(12, 2))
+    p = problems.least_squares(A, A @ np.ones(2) + rng.normal(size=12))
+    model = dynamics.SGDModifiedEquation(p, 0.05, 2)
+
+    def run(absorb):
+        return simulate(model, "sgd", (0, 40 * 0.05), [0.0, 0.0], 0.05, n_paths=64, seed=4, block_size=16,
+                        backend="numpy", observers=[FirstPassage((0, 1.0, "above"), absorb=absorb)])
+
+    full, ab = run(False), run(True)
+    pf, pa = full.observations["first_passage"], ab.observations["first_passage"]
+    assert 0 < pf.passed.sum() < 64
+    np.testing.assert_array_equal(pa.step, pf.step)
+    # the paths that never passed drew the same minibatches in both runs
+    np.testing.assert_array_equal(ab.y_final[~pf.passed], full.y_final[~pf.passed])
