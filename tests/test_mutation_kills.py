@@ -602,3 +602,31 @@ def test_sgd_iterates_under_absorption_follow_their_full_run():
     np.testing.assert_array_equal(pa.step, pf.step)
     # the paths that never passed drew the same minibatches in both runs
     np.testing.assert_array_equal(ab.y_final[~pf.passed], full.y_final[~pf.passed])
+
+
+def test_observers_get_the_step_time_on_both_backends():
+    pytest.importorskip("numba")
+    from dynopt import dynamics, problems
+    from dynopt.engine import Observer, simulate
+
+    class Times(Observer):
+        name = "times"
+
+        def steps(self, n_steps, t0, dt):
+            return [0, 5, 10]
+
+        def start(self, layout, state_dim):
+            self.seen = set()
+
+        def observe(self, k, t, y, b0, b1, layout, alive):
+            self.seen.add((k, t))
+
+        def result(self):
+            return sorted(self.seen)
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    for backend in ("numba", "numpy"):
+        r = simulate(m, "euler-maruyama", (1.0, 1.5), [0.3], 0.05, n_paths=32, seed=1, observers=[Times()],
+                     backend=backend)
+        assert r.backend == backend
+        assert r.observations["times"] == [(k, pytest.approx(1.0 + 0.05 * k, rel=1e-14)) for k in (0, 5, 10)]
