@@ -630,3 +630,22 @@ def test_observers_get_the_step_time_on_both_backends():
                      backend=backend)
         assert r.backend == backend
         assert r.observations["times"] == [(k, pytest.approx(1.0 + 0.05 * k, rel=1e-14)) for k in (0, 5, 10)]
+
+
+def test_simulate_run_options_and_provenance():
+    from dynopt import dynamics, problems
+    from dynopt.engine import Moments, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    go = lambda **kw: simulate(m, "euler-maruyama", (0, 0.2), [0.3], 0.05, n_paths=16, **kw)  # noqa: E731
+    # a Generator given as rng= is the source of the run's streams: the same generator state,
+    # the same paths (not fresh OS entropy)
+    a, b = go(rng=np.random.default_rng(3)), go(rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    assert go(seed=7).seed == 7
+    with pytest.raises(ValueError, match="^`block_size` must be a positive integer; got True$"):
+        go(seed=1, block_size=True)
+    with pytest.raises(TypeError, match="^`options` must be an EnsembleOptions; got str$"):
+        go(seed=1, options="fast")
+    with pytest.raises(ValueError, match="^`observers` need distinct names; got"):
+        go(seed=1, observers=[Moments(), Moments()])
