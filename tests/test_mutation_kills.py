@@ -5,6 +5,8 @@ Each test pins a piece of arithmetic or an argument check that the rest of the s
 exercised without looking at: exact values where the arithmetic is finite, otherwise a
 fixed seed and a tolerance of a few standard errors.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -649,3 +651,22 @@ def test_simulate_run_options_and_provenance():
         go(seed=1, options="fast")
     with pytest.raises(ValueError, match="^`observers` need distinct names; got"):
         go(seed=1, observers=[Moments(), Moments()])
+
+
+@pytest.mark.parametrize("scheme", ["euler-maruyama", "milstein", "stochastic-heun"])
+def test_time_dependent_user_sde_sees_the_step_time(scheme):
+    """dx = t dt + t dW: drift and noise must be evaluated at the step's start time t_k, so
+    Euler's sum gives x_N = h² Σ k = h² N(N−1)/2 on the mean, and noise amplitude t_k."""
+    from dynopt.dynamics import SDE
+    from dynopt.engine import simulate
+    model = SDE(lambda t, x: np.full_like(x, t), lambda t, x: np.full_like(x, t), 1, noise="diagonal",
+                diffusion_dx=lambda t, x: np.zeros_like(x))
+    h, N, n = 0.1, 10, 4000
+    r = simulate(model, scheme, (0.0, h * N), [0.0], h, n_paths=n, seed=3, progress=False)
+    x = r.y_final[:, 0]
+    if scheme == "stochastic-heun":   # trapezoidal drift: h Σ (t_k + t_{k+1})/2 = T²/2
+        mean, var = (h * N) ** 2 / 2, h * sum((h * k + h * (k + 1)) ** 2 / 4 for k in range(N))
+    else:
+        mean, var = h * h * N * (N - 1) / 2, h * sum((h * k) ** 2 for k in range(N))
+    assert abs(x.mean() - mean) <= 5 * math.sqrt(var / n)
+    assert abs(x.var() - var) <= 5 * var * math.sqrt(2 / (n - 1))
