@@ -21,3 +21,24 @@ def test_bench_registered(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     assert "sde" in capsys.readouterr().out
+
+
+def test_simulate_backend_threads_and_normals_from_the_cli(capsys):
+    """A user's 2-D potential on the compiled backend with two threads gives the numpy
+    backend's numbers (same normals), and the Philox source is another, valid stream."""
+    import pytest
+    pytest.importorskip("numba")
+    base = ["simulate", "--expr", "0.25*x**4 - x**2 + 0.3*x + (y - 0.5*x)**2", "--paths", "3000", "--T", "1",
+            "--json", "--seed", "5", "--no-figure", "--no-progress"]
+    runs = {}
+    for extra in (["--backend", "numpy"], ["--backend", "numba", "--threads", "2"], ["--normals", "philox"]):
+        assert main(base + extra) == 0
+        runs[extra[1]] = json.loads(capsys.readouterr().out)
+    assert runs["numpy"]["backend"] == "numpy" and runs["numba"]["backend"] == "numba"
+    for a, b in zip(runs["numpy"]["mean"], runs["numba"]["mean"]):
+        assert abs(a - b) <= 1e-12 * max(1.0, abs(a))
+    assert runs["philox"]["mean"] != runs["numpy"]["mean"]
+    for a, b, se in zip(runs["philox"]["mean"], runs["numpy"]["mean"], runs["numpy"]["se_mean"]):
+        assert abs(a - b) <= 5 * 2 ** 0.5 * se
+    assert main(base + ["--threads", "0"]) == 2
+    assert "`threads`" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import numpy as np
 from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
-from dynopt.engine import FirstPassage, Moments, simulate
+from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
 from dynopt.problems import PROBLEMS
 from dynopt.schemes import METHODS
 
@@ -89,7 +89,7 @@ def _density_tests(g, pos, lo, hi, bins):
 
 def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=0.7, friction=1.0, T=10.0,
         dt=0.01, n_paths=10000, seed=0, y0=None, bins=40, dtype="float64", progress=None, *, x0=None,
-        hist_range=(-3.0, 3.0), first_passage=None, temperature=None, figure=None):
+        hist_range=(-3.0, 3.0), first_passage=None, temperature=None, figure=None, backend="auto", options=None):
     """Run an SDE ensemble and return a JSON-able summary.
 
     Parameters
@@ -115,6 +115,9 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
         kT of the density the ensemble is tested against (default the model's: σ²/2, σ²/(2λ)).
     figure : path-like, optional
         Write the empirical marginal densities with the Gibbs density overlaid there (PNG).
+    backend, options :
+        :func:`dynopt.engine.simulate`'s backend and :class:`~dynopt.engine.EnsembleOptions`
+        (threads, normal source, …); the summary's ``backend`` says which ran.
 
     Returns
     -------
@@ -137,7 +140,7 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
         side = "above" if float(first_passage) > start[0] else "below"
         obs.append(FirstPassage((0, float(first_passage), side)))
     r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, dtype=np.dtype(dtype),
-                 observers=obs, keep_final=True, progress=progress)
+                 observers=obs, keep_final=True, progress=progress, backend=backend, options=options)
     mo = r.observations["moments"]
     if not (np.isfinite(mo.mean[-1]).all() and np.isfinite(mo.var[-1]).all()):
         raise UndefinedStatistic(f"the final mean and variance are undefined: {r.note or 'too few surviving paths'}")
@@ -150,7 +153,8 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
            "histograms": [{"edges": np.linspace(lo, hi, bins + 1).tolist(), "counts": h.tolist(),
                            "below": int((pos[:, i] < lo).sum()), "above": int((pos[:, i] >= hi).sum())}
                           for i, h in enumerate(hists)],
-           "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size}
+           "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size,
+           "backend": r.backend}
     out["histogram_theta1"] = out["histograms"][0]
     if g is not None and pos.shape[0] > 1:
         out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
@@ -207,7 +211,7 @@ def _print(out) -> None:
         print(f"  first passage of θ₁ across {fp['level']:g}: {fp['passed']} of {out['n_paths']} paths, mean time {mean}")
     if out["n_diverged"]:
         print(f"  {out['note']}")
-    print(f"  {out['seconds']:.2f} s")
+    print(f"  {out['seconds']:.2f} s on the {out['backend']} backend")
 
 
 def cmd_simulate(args) -> int:
@@ -221,7 +225,8 @@ def cmd_simulate(args) -> int:
         out = run(problem, args.model, scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
                   x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,
-                  temperature=args.temperature, figure=figure)
+                  temperature=args.temperature, figure=figure, backend=args.backend,
+                  options=EnsembleOptions(threads=args.threads, normals=args.normals))
     except UndefinedStatistic as exc:
         print(f"dynopt simulate: error: {exc}", file=sys.stderr)
         return 1
@@ -276,6 +281,11 @@ def register(subparsers):
     p.add_argument("--first-passage", type=float, metavar="LEVEL",
                    help="report when θ₁ first crosses LEVEL (mean time and standard error)")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    p.add_argument("--backend", default="auto", choices=["auto", "numpy", "numba"],
+                   help="auto (default): the compiled kernel when numba and the model allow, else numpy")
+    p.add_argument("--threads", type=int, default=1, help="threads running blocks of paths (numba; same result)")
+    p.add_argument("--normals", default="sfc64", choices=["sfc64", "philox"],
+                   help="normal source: numpy's SFC64 (default) or Philox4x32 (fast in float32)")
     p.add_argument("--out", default="dynopt-simulate", metavar="DIR", help="figure directory (default ./dynopt-simulate)")
     p.add_argument("--no-figure", action="store_true", help="write no figure")
     p.add_argument("--json", action="store_true", help="print JSON (unicode kept)")
