@@ -33,8 +33,9 @@ import numpy as np
 
 from dynopt import dynamics, problems
 from dynopt.analysis import fit_order
-from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, LocalExecutor, simulate
+from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, FirstPassage, LocalExecutor, simulate
 from dynopt.engine.kernels import numba_available
+from dynopt.engine.normals import normals_rate
 
 __all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
            "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
@@ -163,7 +164,6 @@ def bench_normals(n_paths=2 ** 16, n_steps=1000, dt=0.01):
     (path-steps/s), float32 and float64, with diffrax's Euler on the same problem in the
     same run when it is installed.  Per second of process time (pin the process to one
     core, e.g. ``taskset -c 0``, and set XLA_FLAGS for one XLA thread to compare cores)."""
-    from dynopt.engine.normals import normals_rate
 
     out = {"n_paths": n_paths, "n_steps": n_steps, "note": "process-time rates; EM on the double well, sigma=0.7"}
     peer = diffrax_rates(n_paths, n_steps, (np.float32, np.float64), dt)
@@ -501,7 +501,6 @@ def bench_absorption(n_paths=2 ** 15, T=60.0, dt=0.01, sigma=1.0, seed=0):
     (blocks draw only for their survivors).  Returns a JSON-able dict with wall seconds,
     the ratios to the non-absorbing run and the passage quantiles.
     """
-    from dynopt.engine import FirstPassage
 
     model = dynamics.OverdampedLangevin(problems.double_well(), sigma)
     out = {"n_paths": n_paths, "T": T, "dt": dt, "sigma": sigma}

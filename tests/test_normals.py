@@ -277,7 +277,7 @@ def test_bench_normals_reports_both_sources(monkeypatch):
     monkeypatch.setattr(bench, "diffrax_rates",
                         lambda *a, **k: {"installed": False, "note": 'not installed: pip install -e ".[peers]"'})
     monkeypatch.setattr(bench, "rng_rate", lambda n, dtype, seconds: 1.0)
-    monkeypatch.setattr("dynopt.engine.normals.normals_rate", lambda dtype, seconds, backend="numba": 1.0)
+    monkeypatch.setattr("dynopt.bench.normals_rate", lambda dtype, seconds, backend="numba": 1.0)
     out = bench.bench_normals(n_paths=4096, n_steps=5)
     for name in ("float32", "float64"):
         row = out[name]

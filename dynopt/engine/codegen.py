@@ -23,6 +23,8 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.pycode import pycode
 
+from dynopt.engine import normals as normals_module
+
 __all__ = ["cache_dir", "gradient_source", "overdamped_source", "splitting_source", "momentum_source",
            "load_module", "splitting_plan"]
 
@@ -34,8 +36,7 @@ def _header(dtype, normals):
     module's text hash, since numba's cache would not notice that module change."""
     if normals != "philox":
         return _HEADER
-    from dynopt.engine import normals as mod
-    digest = hashlib.sha256(Path(mod.__file__).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(Path(normals_module.__file__).read_bytes()).hexdigest()[:16]
     return (_HEADER + f"from dynopt.engine.normals import jit_fill\n\n"
             f"fill = jit_fill({dtype!r})  # normals.py {digest}\n\n")
 
