@@ -3,6 +3,8 @@ and the Brownian-bridge records run inside the kernel and give the numpy backend
 
 On a ``from_expr`` potential both backends evaluate the same gradient expression in the same
 order, so states, passage steps, censoring and bridge weights are compared bit for bit."""
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy
@@ -314,3 +316,46 @@ def test_sgd_iterates_keep_their_checks_and_fall_back_for_callables():
     assert simulate(other, "sgd", (0, 1.0), [0.5], 0.1, **RUN).backend == "numpy"
     with pytest.raises(ValueError, match="least-squares"):
         simulate(other, "sgd", (0, 1.0), [0.5], 0.1, backend="numba", **RUN)
+
+
+def _numba_problem(scale):
+    import numba
+
+    @numba.njit
+    def value(Y):
+        return 0.25 * (Y[:, 0] ** 2 - 1) ** 2 + scale * Y[:, 1] ** 2
+
+    @numba.njit
+    def grad(Y):
+        out = np.empty_like(Y)
+        out[:, 0] = Y[:, 0] * (Y[:, 0] ** 2 - 1)
+        out[:, 1] = 2 * scale * Y[:, 1]
+        return out
+    from dynopt.problems import Problem
+    return Problem("numba-callable", 2, value, grad)
+
+
+@pytest.mark.parametrize("scheme", ["euler-maruyama", "baoab"])
+def test_a_numba_compiled_gradient_runs_in_the_kernel(scheme):
+    """A problem given as a numba.njit callable (no expression) compiles under "auto" and
+    gives the numpy backend's paths bit for bit; a plain Python callable stays on numpy."""
+    p = _numba_problem(1.0)
+    model = OverdampedLangevin(p, 0.7) if scheme == "euler-maruyama" else Kramers(p, 1.0, 0.7)
+    a = simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, backend="numpy", **RUN)
+    b = simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, **RUN)
+    assert b.backend == "numba" and np.array_equal(a.y_final, b.y_final)
+    plain = dataclasses.replace(p, grad_fn=lambda Y: p.grad_fn(Y))
+    c = simulate(OverdampedLangevin(plain, 0.7), "euler-maruyama", (0, 1), [-1.0, 0.0], 0.01, **RUN)
+    assert c.backend == "numpy"
+    with pytest.raises(ValueError, match="numba.njit grad_fn"):
+        simulate(OverdampedLangevin(plain, 0.7), "euler-maruyama", (0, 1), [-1.0, 0.0], 0.01, backend="numba", **RUN)
+
+
+def test_two_numba_gradients_with_the_same_code_are_not_confused():
+    """Closures over different constants share their code: the kernel is built uncached and
+    bound to the run's own function, so the second problem is not run with the first's."""
+    m1, m2 = (OverdampedLangevin(_numba_problem(s), 0.7) for s in (1.0, 3.0))
+    r1, r2 = (simulate(m, "euler-maruyama", (0, 1), [-1.0, 1.0], 0.01, **RUN) for m in (m1, m2))
+    ref = simulate(m2, "euler-maruyama", (0, 1), [-1.0, 1.0], 0.01, backend="numpy", **RUN)
+    assert r2.backend == "numba" and np.array_equal(r2.y_final, ref.y_final)
+    assert not np.array_equal(r1.y_final[:, 1], r2.y_final[:, 1])

@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import types
 from pathlib import Path
 
 import sympy as sp
@@ -25,7 +26,7 @@ from sympy.printing.pycode import pycode
 
 from dynopt.engine import normals as normals_module
 
-__all__ = ["cache_dir", "gradient_source", "overdamped_source", "splitting_source", "momentum_source",
+__all__ = ["cache_dir", "gradient_source", "is_numba_function", "callable_gradient_source", "bind_user_gradient", "overdamped_source", "splitting_source", "momentum_source",
            "load_module", "splitting_plan"]
 
 _HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
@@ -61,6 +62,33 @@ def gradient_source(problem):
     if expr is None or len(syms) != problem.dim:
         return None
     return _gradient_source(expr, syms)
+
+
+def is_numba_function(fn) -> bool:
+    """True for a numba-compiled function (a ``numba.njit`` dispatcher)."""
+    return type(fn).__module__.startswith("numba") and hasattr(fn, "py_func")
+
+
+def callable_gradient_source(grad_fn):
+    """Source of ``grad(x, g)`` calling a user's numba-compiled, row-vectorised ``grad_fn``
+    (bound as the module global ``user_grad`` by :func:`bind_user_gradient`); the text names
+    the function's code so that another function gets another module."""
+    code = grad_fn.py_func.__code__
+    digest = hashlib.sha256(code.co_code + repr(code.co_consts).encode() + code.co_name.encode()).hexdigest()[:16]
+    return "\n".join([f"def grad(x, g):  # user grad_fn {code.co_name} {digest}",
+                      "    r = user_grad(x.reshape((1, x.shape[0])))",
+                      "    for c in range(x.shape[0]):",
+                      "        g[c] = r[0, c]", ""])
+
+
+def bind_user_gradient(source, grad_fn):
+    """Execute ``source`` (built on :func:`callable_gradient_source`) in a namespace of its
+    own with ``user_grad = grad_fn``, compiled without numba's on-disk cache: numba freezes
+    the function a kernel calls when it compiles, and closures with other constants share
+    their code, so neither a shared module nor the cache may serve another function."""
+    ns = {"user_grad": grad_fn, "__name__": "dynopt_user_kernel"}
+    exec(compile(source.replace("@njit(cache=True", "@njit(cache=False"), "<dynopt user kernel>", "exec"), ns)
+    return types.SimpleNamespace(**ns)
 
 
 @functools.lru_cache(maxsize=256)

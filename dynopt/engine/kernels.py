@@ -12,7 +12,8 @@ What is compiled, in float64 or float32, without Brownian substeps:
 
 * Euler–Maruyama, Milstein, stochastic Heun and Leimkuhler–Matthews on overdamped Langevin
   with additive noise — scalar σ, a vector of per-component σ_i, or a matrix σ — on
-  problems that carry a sympy expression;
+  problems that carry a sympy expression or whose ``grad_fn`` is a ``numba.njit`` function
+  of an (n, d) array (called per path inside the kernel, compiled without numba's cache);
 * Euler–Maruyama, Milstein and stochastic Heun on overdamped Langevin with diagonal noise
   σ_i(θ) given as sympy expressions (:mod:`dynopt.engine.codegen_sde`; ∂σ_i/∂θ_i from sympy);
 * the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient evaluations do
@@ -24,7 +25,7 @@ What is compiled, in float64 or float32, without Brownian substeps:
   (:mod:`dynopt.engine.kernel_passage`).
 
 Not compiled (numpy runs them under "auto"; ``backend="numba"`` raises with the reason):
-problems given only as Python callables; σ given as a Python callable (diagonal or general
+problems given only as plain Python callables; σ given as a Python callable (diagonal or general
 noise) and user :class:`~dynopt.dynamics.SDE` models (their f and g are callables); the
 one-noise-term schemes on Kramers models; schemes outside the registry (a user's
 SDEScheme, a subclass overriding a substep); SGD iterates on finite sums other than least
@@ -128,8 +129,9 @@ def _why_not(model, scheme, opts) -> Optional[str]:
         return None  # the minibatch gradient comes from the data, not from an expression
     else:
         return f"the scheme {scheme.name!r} has no compiled kernel"
-    if getattr(model.problem, "expr", None) is None:
-        return "the problem is a Python callable without a sympy expression"
+    if getattr(model.problem, "expr", None) is None and not codegen.is_numba_function(model.problem.grad_fn):
+        return ("the problem is a Python callable without a sympy expression "
+                "(give an expression, or a numba.njit grad_fn, to compile it)")
     return None
 
 
@@ -141,7 +143,8 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
         return why
     if type(scheme) is SGDIterates:
         return _compile_sgd(model, scheme, dt, opts, passage)
-    gsrc = codegen.gradient_source(model.problem)
+    user = None if getattr(model.problem, "expr", None) is not None else model.problem.grad_fn
+    gsrc = codegen.gradient_source(model.problem) if user is None else codegen.callable_gradient_source(user)
     if gsrc is None:
         return "sympy cannot print the problem's gradient as Python code"
     dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
@@ -181,7 +184,7 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
         if src is None:
             return "the scheme's kernel has no place for the first-passage test"
     try:
-        mod = codegen.load_module(src)
+        mod = codegen.load_module(src) if user is None else codegen.bind_user_gradient(src, user)
         if not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
         kern = Kernel(mod.run, kind, params, per_step)
