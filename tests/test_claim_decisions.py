@@ -1,26 +1,12 @@
 """Decision rules of ledger claims whose verdicts depend on Monte Carlo resolution (fast)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from dynopt.analysis import kramers_parameters, momentum_sgd_stationary_covariance, sgd_stationary_variance
 from dynopt.schemes import leapfrog_coefficients
+from paper_claims import load
 
-PAPERS = Path(__file__).resolve().parents[1] / "papers"
-
-
-def _paper(name):
-    """The papers/<name>/claims.py module, under the name dynopt.ledger.discover gives it."""
-    modname = "dynopt_papers_" + name.replace("-", "_")
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, PAPERS / name / "claims.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = module
-        spec.loader.exec_module(module)
-    return sys.modules[modname]
+_paper = load
 
 
 def test_superconvergence_is_judged_only_when_resolved():

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-import numpy as np
 import sympy as sp
+
+from dynopt.problems.base import lambdify_batched
 
 __all__ = ["SigmaExpression", "sigma_expression"]
 
@@ -23,17 +24,6 @@ class SigmaExpression(NamedTuple):
     symbols: tuple
     fn: Callable
     dx: Callable
-
-
-def _batched(exprs, symbols):
-    fns = [sp.lambdify(symbols, e, modules="numpy") for e in exprs]
-
-    def f(pts):
-        cols = [pts[:, i] for i in range(pts.shape[1])]
-        # constant entries come back as Python scalars: broadcast them to the batch
-        return np.stack([np.broadcast_to(np.asarray(fn(*cols), dtype=float), (pts.shape[0],))
-                         for fn in fns], axis=-1)
-    return f
 
 
 def _is_expr(s):
@@ -76,4 +66,4 @@ def sigma_expression(sigma, problem) -> Optional[SigmaExpression]:
                          f"{[s.name for s in syms]}")
     exprs = tuple(exprs)
     dx = tuple(sp.diff(e, s) for e, s in zip(exprs, syms))
-    return SigmaExpression(exprs, syms, _batched(exprs, syms), _batched(dx, syms))
+    return SigmaExpression(exprs, syms, lambdify_batched(exprs, syms), lambdify_batched(dx, syms))

@@ -27,7 +27,7 @@ from sympy.printing.pycode import pycode
 from dynopt.engine import normals as normals_module
 
 __all__ = ["cache_dir", "gradient_source", "is_numba_function", "callable_gradient_source", "bind_user_gradient", "overdamped_source", "splitting_source", "momentum_source",
-           "load_module", "splitting_plan"]
+           "load_module", "splitting_plan", "point_function_source"]
 
 _HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
 
@@ -91,23 +91,31 @@ def bind_user_gradient(source, grad_fn):
     return types.SimpleNamespace(**ns)
 
 
-@functools.lru_cache(maxsize=256)
-def _gradient_source(expr, syms, name="grad"):
+def point_function_source(signature, exprs, syms, targets):
+    """Source of a function of one point ``x`` (``signature``, e.g. ``"def grad(x, g):"``)
+    storing each of ``exprs`` (in ``syms``) into its ``targets`` entry (e.g. ``"g[0]"``),
+    with common subexpressions shared; None when an expression has other free symbols or
+    the printer cannot render it as plain Python/``math`` code."""
     # private names: a user's symbols may be called ``g``, ``math`` or ``np``
     safe = [sp.Symbol(f"_x{i}", real=True) for i in range(len(syms))]
-    grads = [sp.diff(expr, s).xreplace(dict(zip(syms, safe))) for s in syms]
-    if any(e.free_symbols - set(safe) for e in grads):
+    outs = [sp.sympify(e).xreplace(dict(zip(syms, safe))) for e in exprs]
+    if any(e.free_symbols - set(safe) for e in outs):
         return None
-    repl, reduced = sp.cse(grads, symbols=sp.numbered_symbols("_c"))
-    lines = [f"def {name}(x, g):"]
-    lines += [f"    _x{i} = x[{i}]" for i in range(len(syms))]
+    repl, reduced = sp.cse(outs, symbols=sp.numbered_symbols("_c"))
+    lines = [signature] + [f"    _x{i} = x[{i}]" for i in range(len(syms))]
     try:
         lines += [f"    {s} = {pycode(e)}" for s, e in repl]
-        lines += [f"    g[{i}] = {pycode(e)}" for i, e in enumerate(reduced)]
+        lines += [f"    {t} = {pycode(e)}" for t, e in zip(targets, reduced)]
     except Exception:  # sympy raises various printer errors for unsupported objects
         return None
     text = "\n".join(lines) + "\n"
     return None if "Not supported" in text or "sympy" in text else text
+
+
+@functools.lru_cache(maxsize=256)
+def _gradient_source(expr, syms, name="grad"):
+    grads = [sp.diff(expr, s) for s in syms]
+    return point_function_source(f"def {name}(x, g):", grads, syms, [f"g[{i}]" for i in range(len(syms))])
 
 
 def _checker(arrays, i_out="i"):

@@ -14,7 +14,6 @@ import functools
 from typing import Optional
 
 import sympy as sp
-from sympy.printing.pycode import pycode
 
 from dynopt.engine import codegen
 
@@ -28,21 +27,10 @@ DIAGONAL_METHODS = {"euler-maruyama": 1, "milstein": 1, "stochastic-heun": 2}
 def sigma_source(exprs, syms) -> Optional[str]:
     """Source of ``sig(x, s, ds)``: ``s[i] = σ_i(x)``, ``ds[i] = ∂σ_i/∂x_i``; None when the
     printer cannot render an expression as plain Python/``math`` code."""
-    safe = [sp.Symbol(f"_x{i}", real=True) for i in range(len(syms))]
-    sub = dict(zip(syms, safe))
-    outs = [e.xreplace(sub) for e in exprs] + [sp.diff(e, s).xreplace(sub) for e, s in zip(exprs, syms)]
-    if any(e.free_symbols - set(safe) for e in outs):
-        return None
-    repl, reduced = sp.cse(outs, symbols=sp.numbered_symbols("_c"))
     d = len(syms)
-    lines = ["def sig(x, s, ds):"] + [f"    _x{i} = x[{i}]" for i in range(d)]
-    try:
-        lines += [f"    {s} = {pycode(e)}" for s, e in repl]
-        lines += [f"    {'s' if i < d else 'ds'}[{i % d}] = {pycode(e)}" for i, e in enumerate(reduced)]
-    except Exception:  # sympy raises various printer errors for unsupported objects
-        return None
-    text = "\n".join(lines) + "\n"
-    return None if "Not supported" in text or "sympy" in text else text
+    outs = list(exprs) + [sp.diff(e, s) for e, s in zip(exprs, syms)]
+    return codegen.point_function_source("def sig(x, s, ds):", outs, syms,
+                                         [f"s[{i}]" for i in range(d)] + [f"ds[{i}]" for i in range(d)])
 
 
 def _update(method):

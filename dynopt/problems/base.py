@@ -16,7 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_points", "Problem", "from_expr", "from_grad"]
+__all__ = ["as_points", "Problem", "from_expr", "from_grad", "lambdify_batched"]
 
 
 def as_points(x, dim: int, name: str = "x"):
@@ -114,7 +114,7 @@ class Problem:
 # ---------------------------------------------------------------------------------
 # User-defined objectives
 # ---------------------------------------------------------------------------------
-def _lambdify_batched(exprs, symbols):
+def lambdify_batched(exprs, symbols):
     """Lambdify a list of expressions into one function of an ``(n, d)`` array."""
     fns = [sp.lambdify(symbols, e, modules="numpy") for e in exprs]
 
@@ -158,9 +158,9 @@ def from_expr(expr, symbols=None, name: str = "custom", minima=None) -> Problem:
     d = len(symbols)
     grad_exprs = [sp.diff(expr, s) for s in symbols]
     hess_exprs = [sp.diff(g, s) for g in grad_exprs for s in symbols]
-    value = _lambdify_batched([expr], symbols)
-    grad = _lambdify_batched(grad_exprs, symbols)
-    hess_flat = _lambdify_batched(hess_exprs, symbols)
+    value = lambdify_batched([expr], symbols)
+    grad = lambdify_batched(grad_exprs, symbols)
+    hess_flat = lambdify_batched(hess_exprs, symbols)
     return Problem(
         name=name,
         dim=d,
