@@ -18,7 +18,6 @@ steps, as on the plain compiled path.  The result equals the numpy backend's:
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Union
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from dynopt.engine.normals import block_streams
 from dynopt.engine.codegen_passage import PassageSpec
 from dynopt.engine.passage import FirstPassage
+from dynopt.engine.split import block_threads
 
 __all__ = ["Plan", "plan", "probe_args", "run_chunk"]
 
@@ -143,22 +143,20 @@ def run_chunk(run, out, where, bar, kern, p: Plan, arrays, output):
         jobs.append(args)
     k_at = len(arrays) + 1  # index of k0 in the argument list
     n_rec = k_at + 5 + len(kern.params) + 6
-    pool = ThreadPoolExecutor(min(opts.threads, len(jobs))) if opts.threads > 1 and len(jobs) > 1 else None
     k0 = 0
-    for k1 in stops:
-        for args in jobs:
-            args[k_at + 1] = k1
-        parts = list((pool.map if pool else map)(_advance, [(kern.fn, args, k0, k1, k_at, n_rec) for args in jobs]))
-        for (a, _), recs in zip(c.rows, parts):
-            for i, ks, xs in recs:
-                o.add_bridge_records(c.r0 + a + i, ks, xs)
-        if bar is not None:
-            bar.update((k1 - k0) * (hi - lo))
-        k0 = k1
-        if k1 in need:
-            visit(k1)
-    if pool is not None:
-        pool.shutdown()
+    with block_threads(opts.threads, len(jobs)) as run_map:
+        for k1 in stops:
+            for args in jobs:
+                args[k_at + 1] = k1
+            parts = list(run_map(_advance, [(kern.fn, args, k0, k1, k_at, n_rec) for args in jobs]))
+            for (a, _), recs in zip(c.rows, parts):
+                for i, ks, xs in recs:
+                    o.add_bridge_records(c.r0 + a + i, ks, xs)
+            if bar is not None:
+                bar.update((k1 - k0) * (hi - lo))
+            k0 = k1
+            if k1 in need:
+                visit(k1)
     gone = np.flatnonzero(c.dsteps >= 0)
     o.censor_diverged(c.r0 + gone, c.dsteps[gone])
     if opts.keep_final:

@@ -45,7 +45,6 @@ import contextlib
 import contextvars
 import dataclasses
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage
 from dynopt.engine.normals import block_streams
+from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
 from dynopt.schemes.langevin import MomentumSGD, Splitting
 from dynopt.schemes.maps import leapfrog_coefficients
@@ -382,11 +382,6 @@ def _rounds(stops, n_paths, check_every):
     return out
 
 
-def _pool(threads, n_blocks):
-    """A thread pool for a chunk's block calls, or None to call them in this thread."""
-    return ThreadPoolExecutor(min(threads, n_blocks)) if threads > 1 and n_blocks > 1 else None
-
-
 def run_chunk(run, out, b0, b1, lo, hi, bar):
     """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) with the compiled
     kernel, returning to Python only at observed or saved steps (and between rounds of
@@ -424,20 +419,16 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     if 0 in need:
         visit(0)
     k0 = 0
-    pool = _pool(opts.threads, len(gens))
-    try:
+    with block_threads(opts.threads, len(gens)) as run_map:
         for k1 in _rounds(stops, nc, opts.check_every):
             calls = [(*(x[a:e] for x in arrays), g, k0, k1, opts.check_every, alive[a:e], dsteps[a:e],
                       *kern.params[:-1], run.blowup) for g, (a, e) in zip(gens, rows)]
-            list((pool.map if pool else map)(_call, [kern.fn] * len(calls), calls))
+            list(run_map(_call, [kern.fn] * len(calls), calls))
             if bar is not None:
                 bar.update((k1 - k0) * nc)
             k0 = k1
             if k1 in need:
                 visit(k1)
-    finally:
-        if pool is not None:
-            pool.shutdown()
     if opts.keep_final:
         out.y_final[lo:hi] = _output(kern, run, arrays)
     return evals + kern.evals_per_step * run.n_steps

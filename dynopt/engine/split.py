@@ -7,9 +7,12 @@ of workers or the order in which tasks finish.
 """
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-__all__ = ["block_groups"]
+__all__ = ["block_groups", "block_threads"]
 
 
 def block_groups(n_blocks, n_workers):
@@ -18,3 +21,14 @@ def block_groups(n_blocks, n_workers):
     n_tasks = max(1, min(n_blocks, n_workers))
     edges = np.linspace(0, n_blocks, n_tasks + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+@contextlib.contextmanager
+def block_threads(threads, n_blocks):
+    """A ``map`` over a chunk's block calls: on a pool of ``min(threads, n_blocks)`` threads
+    (shut down on exit), or the built-in ``map`` in this thread when one would do."""
+    if threads <= 1 or n_blocks <= 1:
+        yield map
+        return
+    with ThreadPoolExecutor(min(threads, n_blocks)) as pool:
+        yield pool.map
