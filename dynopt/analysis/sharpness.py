@@ -25,7 +25,7 @@ import numpy as np
 from dynopt import optim
 from dynopt.checks import as_generator, check_finite_param
 from dynopt.engine import blown_up
-from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
+from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import load_digits, standardize
 from dynopt.learning.hessian import ravel_params, top_eigenvalues
 from dynopt.learning.networks import blas_limit
@@ -165,7 +165,7 @@ def _loop(model, params, X, y, opt, n_steps, every, n_eigs, tol, v0):
     losses, steps, sharp = [], [], []
     products, diverged = 0, None
     # runaway rule on the run's own scale: its initial loss and parameters
-    p_lim = min(BLOWUP, BLOWUP_FACTOR * max([1.0, *(np.abs(p).max() for p in params.values() if p.size)]))
+    p_lim = scale_limit(*(np.abs(p).max() for p in params.values() if p.size))
     l_lim = None
     for k in range(n_steps + 1):
         point = params if opt.lookahead is None else opt.lookahead(params, state)
@@ -173,7 +173,7 @@ def _loop(model, params, X, y, opt, n_steps, every, n_eigs, tol, v0):
         if opt.lookahead is not None:
             loss = model.loss(params, X, y)     # the loss of the iterate, not of the look-ahead
         if l_lim is None:
-            l_lim = min(BLOWUP, BLOWUP_FACTOR * max(1.0, abs(float(loss)) if np.isfinite(loss) else 1.0))
+            l_lim = scale_limit(loss)
         if blown_up(loss, l_lim) or any(blown_up(p, p_lim) for p in params.values()):
             diverged = k
             break

@@ -15,7 +15,7 @@ import numpy as np
 from dynopt.dynamics import Model
 from dynopt.schemes import Scheme, get_scheme
 
-__all__ = ["MAX_STEPS", "BLOWUP", "BLOWUP_FACTOR", "check_model", "as_scheme", "check_t_span", "check_y0",
+__all__ = ["MAX_STEPS", "BLOWUP", "BLOWUP_FACTOR", "scale_limit", "check_model", "as_scheme", "check_t_span", "check_y0",
            "check_max_steps", "check_observers", "check_executor", "check_memory", "machine_memory",
            "blowup_limit"]
 
@@ -150,4 +150,12 @@ def blowup_limit(model, y_init, ceiling=BLOWUP):
                 m = float(np.nanmax(np.abs(np.asarray(v, dtype=float))))
             if np.isfinite(m):
                 scale.append(m)
-    return min(float(ceiling), BLOWUP_FACTOR * max(scale))
+    return scale_limit(*scale, ceiling=ceiling)
+
+
+def scale_limit(*scales, ceiling=BLOWUP):
+    """``BLOWUP_FACTOR`` × the largest of 1 and the finite ``scales`` (magnitudes), capped at
+    ``ceiling``: the blow-up limit of a run whose scale is known by these numbers (its start,
+    its first loss); :func:`blowup_limit` gives the scales of a model's run."""
+    finite = [abs(float(v)) for v in scales if np.isfinite(v)]
+    return min(float(ceiling), BLOWUP_FACTOR * max([1.0, *finite]))

@@ -16,7 +16,7 @@ import numpy as np
 from dynopt import optim
 from dynopt.checks import as_generator
 from dynopt.engine import blown_up
-from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
+from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import minibatches
 
 __all__ = ["LinearRegression", "SoftmaxRegression", "MLP", "cross_entropy", "train", "blas_limit",
@@ -253,7 +253,7 @@ def _train_loop(model, params, opt, X, y, batch_size, epochs, rng, full, drop_la
         for idx in minibatches(len(y), batch_size, rng, drop_last=drop_last):
             loss, g = model.loss_and_grad(params, X[idx], y[idx])
             if limit is None:  # the scale of the run: its first minibatch loss
-                limit = min(BLOWUP, BLOWUP_FACTOR * max(1.0, abs(float(loss)) if np.isfinite(loss) else 1.0))
+                limit = scale_limit(loss)
             if blown_up(loss, limit):
                 diverged = len(batch_losses) + 1
                 break

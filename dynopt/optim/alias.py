@@ -44,7 +44,7 @@ Where the defaults differ from optax's
 """
 from __future__ import annotations
 from dynopt.engine import blown_up
-from dynopt.engine.validate import BLOWUP, BLOWUP_FACTOR
+from dynopt.engine.validate import scale_limit
 from dynopt.optim.transforms import GradientTransformation, _as_float_tree, _check_beta, _check_decay, _check_eps, add_decayed_weights, add_decoupled_weight_decay, add_l1, apply_updates, chain, guard, scale_by_adagrad, scale_by_adam, scale_by_learning_rate, scale_by_rms, trace, tree_leaves
 
 
@@ -306,7 +306,7 @@ def run(opt: GradientTransformation, grad_fn, params, n_steps: int, state=None) 
     path = [params.copy()] if single else None
     diverged = None
     start = [np.abs(x).max() for _, x in tree_leaves(params) if np.size(x)]
-    limit = min(BLOWUP, BLOWUP_FACTOR * max([1.0, *start]))
+    limit = scale_limit(*start)
     for k in range(n_steps):
         new, new_state = step(opt, grad_fn, params, state)
         leaves = [x for _, x in tree_leaves(new)]
