@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynopt.analysis.orders import MIN_FIT_POINTS, convergence_study
+from dynopt.analysis.orders import MIN_FIT_POINTS, check_step_counts, convergence_study
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.problems import get_problem
 from dynopt.analysis.reference import reference_solution, work_precision
@@ -102,9 +102,7 @@ def _check_ladder(ladder) -> None:
     """A user ladder holds positive integer step counts, at least as many as a fit needs."""
     if ladder is None:
         return
-    for n in ladder:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"`ladder` entries must be positive integers (numbers of steps); got {n!r}")
+    check_step_counts(ladder, "ladder")
     if len(ladder) < MIN_FIT_POINTS:
         raise ValueError(f"`ladder` must hold at least {MIN_FIT_POINTS} step counts to fit an order; got {len(ladder)}")
 

@@ -17,7 +17,7 @@ from dynopt.schemes import get_scheme
 from dynopt.engine import simulate
 from dynopt.dynamics import SDE
 
-__all__ = ["MIN_FIT_POINTS", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
+__all__ = ["MIN_FIT_POINTS", "check_step_counts", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
 
 
 #: fewest (step, error) points an order is fitted through (a slope and its Student-t
@@ -163,9 +163,7 @@ def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, refere
     if reference is None:
         reference, ref_kind = reference_solution(model, y0, [T])
         reference = reference[0]
-    for n in n_steps_ladder:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"`n_steps_ladder` entries must be positive integers; got {n!r}")
+    check_step_counts(n_steps_ladder, "n_steps_ladder")
     steps, errors, evals, diverged, failed = [], [], [], {}, {}
     for n in n_steps_ladder:
         dt = T / n
@@ -186,6 +184,13 @@ def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, refere
         steps=steps, errors=errors, grad_evals=evals, fit=fit, reference=ref_kind,
         declared_order=sch.order, start=getattr(sch, "start", None), diverged=diverged, failed=failed,
         note=_ladder_note(len(ok), len(steps), diverged, failed))
+
+
+def check_step_counts(ladder, name):
+    """Every entry of ``ladder`` (argument ``name``) is a positive integer number of steps."""
+    for n in ladder:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"`{name}` entries must be positive integers (numbers of steps); got {n!r}")
 
 
 def _ladder_note(n_ok, n_rungs, diverged, failed) -> str:
