@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from dynopt.analysis import FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
+from dynopt.analysis import DEFAULT_BUDGET, FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
 from dynopt.analysis.orders import MIN_FIT_POINTS
 from dynopt.cli.args import UsageError, check_out_dir
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
@@ -103,7 +103,8 @@ def cmd_compare(args) -> int:
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             check_out_dir(args.out)
         _check_steps(args.steps)
-        results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
+        results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0,
+                          budget=args.budget)
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
         return 2
@@ -148,7 +149,11 @@ def register(subparsers):
     p.add_argument("--schemes", "--scheme", nargs="+", metavar="NAME",
                    help=f"schemes (default: {', '.join(STANDARD_SCHEMES)}); accepted: "
                         f"{', '.join(compare_schemes())}; or FILE.py:NAME (a Scheme class)")
-    p.add_argument("--T", type=float, help="final ODE time (default per problem)")
+    p.add_argument("--T", type=float, help="final ODE time (default per built-in problem; for your own: two of the "
+                                           "fastest time scales 1/ρ of the model at --x0, at most 1)")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",
+                   help=f"wall-time budget (default {DEFAULT_BUDGET:g} s): ladders of your own problem grow while "
+                        "their regime check fails only as long as the next rungs fit in it")
     p.add_argument("--steps", nargs="+", type=int, metavar="N",
                    help="numbers of steps on [0, T] (default: a ladder of 6 per scheme, for your own "
                         "problem starting at a quarter of the stability limit)")
