@@ -31,9 +31,9 @@ ASYMPTOTIC_TOLERANCE = 0.05
 MIN_TAIL_SLOPES = 3
 #: errors below this are at the reference's accuracy (10 × the DOP853 rtol) and cannot be fitted
 REFERENCE_FLOOR = 10 * REFERENCE_RTOL
-#: errors below this are left out of the asymptotic fit: within a decade of the floor the
-#: reference's own error bends the local slopes
-FIT_FLOOR = 10 * REFERENCE_FLOOR
+#: errors below this are left out of the asymptotic fit (and drawn as a band in figures): the
+#: reference's own error would bend the local slopes
+FIT_FLOOR = REFERENCE_FLOOR
 #: the default horizon is this many of the fastest time scales 1/ρ at the start
 HORIZON_FACTOR = 2.0
 
@@ -157,7 +157,7 @@ class RegimeCheck:
         The order the last three local slopes settled on (within ``settle_tolerance``) when it
         differs from the declared order by more than ``tolerance``: more rungs will not help.
     at_floor : list of float
-        Steps whose error lies within a decade of the reference's floor (left out of the fit).
+        Steps whose error lies below the reference's floor :data:`FIT_FLOOR` (left out of the fit).
     """
 
     ok: bool
@@ -188,15 +188,18 @@ def _slopes(pts):
 
 
 def _asymptotic_tail(slopes, settle):
-    """Number of trailing local slopes that agree with each other within ``settle`` (0: none).
+    """Number of trailing local slopes that agree with each other within ``settle`` (0: none):
+    successive slopes differ by at most ``settle`` and every one lies within ``settle`` of their
+    mean (the fit through the same rungs is checked against them by the caller).
 
     At least :data:`MIN_TAIL_SLOPES` of them (two on a ladder with only three rungs): two
     slopes that happen to agree on a slowly bending curve are not yet a regime.
     """
     k = 0
-    for j in range(len(slopes) - 1, -1, -1):
+    for j in range(len(slopes) - 2, -1, -1):
         tail = slopes[j:]
-        if max(tail) - min(tail) > settle:
+        mean = sum(tail) / len(tail)
+        if abs(tail[1] - tail[0]) > settle or max(abs(s - mean) for s in tail) > settle:
             break
         k = len(tail)
     return k if k >= min(MIN_TAIL_SLOPES, max(len(slopes), MIN_FIT_POINTS - 1)) else 0
@@ -206,7 +209,7 @@ def regime_check(result: ConvergenceResult, limit=None, tolerance: float = SLOPE
                  settle_tolerance: float = ASYMPTOTIC_TOLERANCE) -> RegimeCheck:
     """The regime check of one convergence study (``limit``: largest stable step, if known).
 
-    The ladder is read from the fine end: rungs within a decade of the reference's floor are
+    The ladder is read from the fine end: rungs below the reference's floor are
     left out; the asymptotic rungs are the longest tail whose local slopes agree within
     ``settle_tolerance`` (at least three rungs), and the order and its confidence interval are
     fitted through them only, so that a pre-asymptotic trend in the coarse rungs cannot bias the
