@@ -166,7 +166,7 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
                                 "mean_time": float(fp.times.mean()) if fp.times.size else None,
                                 "se": float(fp.times.std(ddof=1) / np.sqrt(fp.times.size)) if fp.times.size > 1 else None}
     if figure is not None:
-        _figure(out, g, pos, Path(figure))
+        _figure(out, g, pos, Path(figure), prob)
     return out
 
 
@@ -184,9 +184,12 @@ def _regime_hint(out, prob, model, start, dt, T):
             out["gibbs"]["hint"] = hint
 
 
-def _figure(out, g, pos, path):
-    """One panel per position coordinate: histogram density, Gibbs marginal, KS / W1 in the legend."""
-    from dynopt.plotting import density_panels, save_figure
+def _figure(out, g, pos, path, prob):
+    """One panel per position coordinate: histogram density, Gibbs marginal, KS / W1 in the legend;
+    axes named by the problem's variables, the title naming its expression (shortened)."""
+    from dynopt.plotting import density_panels, problem_label, save_figure, variable_labels
+
+    names = variable_labels(prob)
 
     panels = []
     for i, h in enumerate(out["histograms"]):
@@ -198,7 +201,7 @@ def _figure(out, g, pos, path):
             x = np.linspace(edges[0], edges[-1], 400)
             curves[f"Gibbs kT={g.temperature:.3g} (KS {t['ks_statistic']:.3f}, W₁ {t['wasserstein']:.3f})"] = \
                 (x, g.marginal(i).pdf(x))
-        panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, out["labels"][i]))
+        panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, names[i]))
     heat = None
     if pos.shape[1] == 2:
         edges = np.asarray(out["histograms"][0]["edges"])
@@ -206,8 +209,8 @@ def _figure(out, g, pos, path):
         grid = np.linspace(edges[0], edges[-1], 121)
         X, Y = np.meshgrid(grid, grid)
         P = g.pdf(np.stack([X, Y], axis=-1)) if g is not None else np.zeros_like(X)
-        heat = (xe, ye, H, X, Y, P, tuple(out["labels"][:2]))
-    save_figure(density_panels(panels, title=f"{out['model']} on {out['problem']}, {out['scheme']}",
+        heat = (xe, ye, H, X, Y, P, tuple(names[:2]))
+    save_figure(density_panels(panels, title=f"{out['model']} on {problem_label(prob, 60)}, {out['scheme']}",
                                heatmap=heat), path)
 
 

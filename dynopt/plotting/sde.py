@@ -222,7 +222,7 @@ def density_panels(panels, title=None, heatmap=None, decades: int = 6):
         xe, ye, H, X, Y, P, (xl, yl) = heatmap
         ax = axes.pop(0)
         H = np.ma.masked_less_equal(np.asarray(H, float), 0.0)
-        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#f4f4f4")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
         if H.count():
             hmax = float(H.max())
             norm = matplotlib.colors.LogNorm(vmin=max(float(H.min()), hmax * 10.0 ** -decades), vmax=hmax)
@@ -232,13 +232,12 @@ def density_panels(panels, title=None, heatmap=None, decades: int = 6):
         pmax = float(np.max(P)) if P.size else 0.0
         if pmax > 0 and np.isfinite(pmax):
             levels = pmax * np.logspace(-decades, 0, 2 * decades + 1)[:-1]
-            ax.contour(X, Y, P, levels=levels, colors="w", linewidths=0.7)
+            ax.contour(X, Y, P, levels=levels, colors="k", linewidths=0.6, alpha=0.6)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(ye[0], ye[-1])
-        ax.set_title(f"simulation (colour); Gibbs density: contours at 10^(−k/2)·max, k = 1…{2 * decades}",
-                     fontsize=8)
+        ax.set_title(f"simulation (colour); Gibbs density (contours\nevery half decade, {decades} decades)", fontsize=8)
     for ax, (centers, density, curves, xlabel) in zip(axes, panels):
         plot_density_fit(centers, density, curves, ax=ax, xlabel=xlabel)
     if title:
