@@ -135,8 +135,8 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
         of the stability limit at the largest Hessian eigenvalue along the reference trajectory),
         grown two rungs at a time (each ×√2 finer, up to :data:`MAX_RUNGS` rungs) while its
         regime check fails, until the local slopes settle (on the declared order, or on another
-        one: then more rungs would not help), the errors reach the reference's floor, or the
-        time budget is spent.
+        one: then more rungs would not help) or the time budget is spent; once the errors near the
+        reference's floor it grows towards coarser steps instead, down to half the stability limit.
     friction : float
         λ of the damped system.
     n_points : int
@@ -207,9 +207,17 @@ def _grow(model, scheme, y0, T, steps, ref, pname, limit, grow, share, budget):
     while grow and not check.ok and check.settled_elsewhere is None and len(res.steps) < MAX_RUNGS:
         finished = [e for e in res.errors if e]
         if finished and min(finished) < 1e3 * REFERENCE_FLOOR:
-            break  # more rungs would only reach the floor
-        n_last = round(T / min(res.steps))
-        more = [int(round(n_last * math.sqrt(2))), 2 * n_last]
+            # finer rungs would only reach the floor (a high-order scheme): coarser ones, while they
+            # stay within half the stability limit, may still lie in the asymptotic regime
+            have = {round(T / h) for h in res.steps}
+            n_first = min(have)
+            more = [n for n in (int(round(n_first / math.sqrt(2))), int(round(n_first / 2)))
+                    if n >= 2 and n not in have and (limit is None or T / n <= 0.5 * limit)]
+            if not more:
+                break
+        else:
+            n_last = round(T / min(res.steps))
+            more = [int(round(n_last * math.sqrt(2))), 2 * n_last]
         if share is not None and time.perf_counter() - tic + per_step * sum(more) > share:
             check.reasons.append(f"ladder not grown further: the next rungs (N = {more[0]}, {more[1]}) would "
                                  f"exceed this pair's share ({share:.0f} s) of the time budget ({budget:g} s)")
