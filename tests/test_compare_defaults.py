@@ -2,7 +2,6 @@
 budget, orders fitted through the asymptotic rungs with an interval that covers the slopes'
 trend, the early stop when the slopes settle on another order, and its figures."""
 import json
-import math
 import textwrap
 import time
 
