@@ -52,3 +52,10 @@ def test_speedup_job_is_sized_by_serial_time():
     assert sp["serial_seconds"] >= 0.3 / 4
     assert sp["local_speedup_2"] > 0 and sp["dask_speedup_2"] > 0
     assert "load_average_before" in sp and "load_average_after" in sp
+
+
+def test_bench_refuses_a_bad_speedup_size(capsys):
+    from dynopt.cli.main import main
+
+    assert main(["bench", "--speedup-seconds", "0"]) == 2
+    assert "`--speedup-seconds` must be a finite number > 0" in capsys.readouterr().err
