@@ -63,7 +63,8 @@ def plot_orders(results, ax=None, title=None, floor=None):
         the fit through its asymptotic rungs is drawn as a thin black line over them.
     floor : float, optional
         Errors below this are at the reference's accuracy: they are not drawn as points (their
-        digits are rounding noise) and the region below ``floor`` is shaded as a band.
+        digits are rounding noise), and when some error comes within three decades of it the
+        region below ``floor`` is shaded as a band.
 
     Returns
     -------
@@ -72,8 +73,9 @@ def plot_orders(results, ax=None, title=None, floor=None):
     ax = new_axes(ax)
     artists = []
     several = len({r.problem for r in results}) > 1
-    tops = []
+    tops, lowest = [], np.inf
     for r in results:
+        lowest = min([lowest] + [e for e in r.errors if e is not None and e > 0])
         pts = [(h, e) for h, e in zip(r.steps, r.errors) if e is not None and (floor is None or e >= floor)]
         if not pts:
             continue
@@ -89,10 +91,10 @@ def plot_orders(results, ax=None, title=None, floor=None):
         line, = ax.loglog(h, e, "o--" if outside else "o-", label=lab, markersize=3)
         artists.append(line)
         fit_steps = np.asarray(getattr(check, "asymptotic_steps", []) or [], float)
-        if r.fit is not None and fit_steps.size:
+        if r.fit is not None and fit_steps.size and not outside:
             hs = np.array([fit_steps.min(), fit_steps.max()])
             ax.loglog(hs, np.exp(r.fit.intercept) * hs ** r.fit.order, "-", color="k", lw=0.6, alpha=0.7)
-    if floor is not None:
+    if floor is not None and lowest < 1e3 * floor:  # only where the errors come near it
         lo = min([floor / 10] + [t / 1e3 for t in tops])
         ax.axhspan(lo, floor, color="0.85", zorder=0, lw=0,
                    label=f"reference floor (errors < {floor:.0e} not drawn)")
