@@ -245,3 +245,11 @@ def test_simulate_density_figure_of_an_expression(tmp_path, monkeypatch):
     levels = np.asarray(cs.levels)
     assert levels.min() > 0 and np.allclose(np.diff(np.log10(levels)), 0.5)  # half decades, none at 0
     assert levels.max() / levels.min() == pytest.approx(10 ** 5.5)
+
+
+def test_cli_budget_is_checked_and_reported(capsys):
+    assert main(["compare", "--expr", "x**2", "--x0", "1", "--schemes", "euler", "--budget", "0",
+                 "--no-figures"]) == 2
+    assert "`--budget` must be a finite number of seconds > 0" in capsys.readouterr().err
+    assert main(["compare", "--expr", "x**2", "--x0", "1", "--schemes", "euler", "--no-figures"]) == 0
+    assert "s of the 60 s budget" in capsys.readouterr().out

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,8 +145,12 @@ def cmd_compare(args) -> int:
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             check_out_dir(args.out)
         _check_steps(args.steps)
+        if not (args.budget > 0 and math.isfinite(args.budget)):
+            raise UsageError(f"`--budget` must be a finite number of seconds > 0; got {args.budget}")
+        tic = time.perf_counter()
         results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0,
                           budget=args.budget)
+        seconds = time.perf_counter() - tic
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +164,7 @@ def cmd_compare(args) -> int:
         print(json.dumps([r.as_dict() for r in results], indent=1, ensure_ascii=False))
     else:
         _print_table(results)
+        print(f"{seconds:.1f} s of the {args.budget:g} s budget (--budget)")
     undefined = _undefined_orders(results)
     if undefined:
         print(f"dynopt compare: error: {undefined}", file=sys.stderr)
