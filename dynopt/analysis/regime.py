@@ -214,9 +214,13 @@ def regime_check(result: ConvergenceResult, limit=None, tolerance: float = SLOPE
 
     The ladder is read from the fine end: rungs below the reference's floor are
     left out; the asymptotic rungs are the longest tail whose local slopes agree within
-    ``settle_tolerance`` (at least three rungs), and the order and its confidence interval are
-    fitted through them only, so that a pre-asymptotic trend in the coarse rungs cannot bias the
-    order or shrink its interval.
+    ``settle_tolerance`` with each other and with the fit through them (at least
+    :data:`MIN_TAIL_SLOPES` slopes), and the order is fitted through them only, so that a
+    pre-asymptotic trend in the coarse rungs cannot bias it; its interval is the regression's
+    confidence interval widened to the limit the slopes trend to (:func:`trend_interval`), and
+    must hold the declared order.  When at least three slopes have settled more than
+    ``tolerance`` away from the declared order, ``settled_elsewhere`` says so: a finer ladder
+    will not change the verdict.
     """
     finished = sorted(((h, e) for h, e in zip(result.steps, result.errors) if e is not None and e > 0),
                       reverse=True)  # coarse to fine
