@@ -39,3 +39,13 @@ def test_hint_on_a_stiff_run_and_its_cure():
     assert "step bias is the likely cause" in out["gibbs"]["hint"]
     out = run(p, scheme="leimkuhler-matthews", **kw)
     assert out["gibbs"]["tests"][0]["ks_pvalue"] > 0.01 and "hint" not in out["gibbs"]
+
+
+def test_readme_example_prints_the_hint():
+    """The README's simulate example (T = 10) rejects θ₁: the ensemble has not settled between the
+    wells; the step (dt·λ_max = 0.04) is not the cause and the hint says so."""
+    out = run(parse_expr("(x**2-1)**2 + 2*y**2 + 0.3*x"), sigma=1.0, T=10.0, dt=0.005, n_paths=4000, seed=0,
+              x0=[1.0, 0.0], progress=False)
+    assert out["step_scales"]["dt_lambda_max"] == pytest.approx(0.04)
+    assert out["gibbs"]["tests"][0]["ks_pvalue"] < 1e-6  # θ₁ (seed 0): the run is far from stationary
+    assert "unlikely" in out["gibbs"]["hint"] and "--T 40" in out["gibbs"]["hint"]
