@@ -123,6 +123,12 @@ def test_horizon_from_the_fastest_time_scale():
     assert default_horizon(m, [-0.5, 1.5]) == pytest.approx(2 / rho)
     # a slow problem keeps the horizon 1
     assert default_horizon(GradientFlow(parse_expr("0.1*x**2")), [1.0]) == 1.0
+    # without a Hessian the Jacobian comes from differences of the drift: ρ = 8, and √8 for the damped system
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import from_grad
+    q = from_grad(lambda x: np.column_stack([8 * x[:, 0], 2 * x[:, 1]]), 2)
+    assert fastest_rate(GradientFlow(q), [1.0, 1.0]) == pytest.approx(8, rel=1e-6)
+    assert fastest_rate(HeavyBall(q, 1.0), [1.0, 1.0]) == pytest.approx(np.sqrt(8), rel=1e-6)
 
 
 def test_muller_brown_orders_without_a_horizon():

@@ -88,7 +88,7 @@ def fastest_rate(model, y0) -> float:
     for the damped system."""
     y = np.asarray(model.as_state(y0), float)[:1]
     jac = getattr(model, "jac", None)
-    if jac is not None:
+    if jac is not None and getattr(model.problem, "hess_fn", None) is not None:
         J = np.asarray(jac(0.0, y.ravel()), float)
     else:  # central differences of the drift, one column per state component
         n = y.size
