@@ -23,6 +23,7 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, FirstPassa
 from dynopt.engine.kernels import numba_available
 from dynopt.engine.normals import normals_rate
 
-__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
+__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups", "steps_for_seconds",
            "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
            "diffrax_rates", "bench_normals"]
 
@@ -378,17 +379,45 @@ def bench_scale(paths_exponents=range(10, 23, 2), n_steps=100, steps_ladder=(100
             "cost_exponent_in_steps": fit_order([r["n_steps"] for r in by_steps], [r["seconds"] for r in by_steps]).order}
 
 
-def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
+def steps_for_seconds(n_paths, seconds, probe_seconds=1.0):
+    """Steps of the EM double-well job of :func:`bench_speedups` that take about ``seconds`` of serial
+    wall time for ``n_paths`` paths, and the measured seconds per step.
+
+    The kernel is compiled (or loaded from its cache) first; the probe then doubles its steps until
+    one run takes ``probe_seconds``, so start-up and compilation are not counted in the rate.
+    """
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"`seconds` must be finite and > 0; got {seconds!r}")
+    _em_wall(n_paths, 2)  # compile / load the kernel and touch the memory
+    k = 8
+    while True:
+        sec = _em_wall(n_paths, k)
+        if sec >= probe_seconds or k >= 2 ** 20:
+            break
+        k *= 2
+    per_step = sec / k
+    return max(k, int(math.ceil(seconds / per_step))), per_step
+
+
+def bench_speedups(n_paths=10 ** 6, n_steps=None, workers=2, repeats=2, serial_seconds=20.0):
     """Wall-time speedups of a ``n_paths`` ensemble on ``workers`` local processes and on a
     ``workers``-worker dask LocalCluster over one process (same seed, identical result).
 
-    Each time is the best of ``repeats`` runs (the usual guard against a shared machine's
-    load); the executors are started before timing.
+    The job is sized by time: unless ``n_steps`` is given, it gets the steps that take about
+    ``serial_seconds`` serially (:func:`steps_for_seconds`), so that the speedups measure scaling,
+    not process start-up and scheduling.  Each time is the best of ``repeats`` runs (the usual
+    guard against a shared machine's load); the executors are started before timing.  The 1-minute
+    load average before and after is recorded: speedups taken on a busy machine understate scaling.
     """
     def best(executor=None):
         return min(_em_wall(n_paths, n_steps, executor=executor) for _ in range(repeats))
 
-    out = {"n_paths": n_paths, "n_steps": n_steps, "workers": workers, "repeats": repeats}
+    out = {"n_paths": n_paths, "workers": workers, "repeats": repeats, "load_average_before": _load()}
+    if n_steps is None:
+        n_steps, per_step = steps_for_seconds(n_paths, serial_seconds)
+        out["sized_for_serial_seconds"] = serial_seconds
+        out["probe_seconds_per_step"] = per_step
+    out["n_steps"] = n_steps
     one = best()
     out["serial_seconds"] = one
     with LocalExecutor(workers) as ex:
@@ -403,7 +432,16 @@ def bench_speedups(n_paths=10 ** 7, n_steps=50, workers=2, repeats=3):
     except ImportError as exc:
         out[f"dask_speedup_{workers}"] = None
         out["dask_note"] = str(exc)
+    out["load_average_after"] = _load()
     return out
+
+
+def _load():
+    """The 1-minute load average (None where the platform has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _peer_sdeint(n_paths, n_steps, dt):
@@ -468,7 +506,7 @@ def bench_peers(dt=0.01):
 
 
 def bench_all(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 40), extras=True,
-              speedup_paths=10 ** 7, speedup_steps=50):
+              speedup_paths=10 ** 6, speedup_steps=None, speedup_seconds=20.0):
     """Every benchmark: :func:`bench_sde`, :func:`bench_scale`, :func:`bench_speedups` and
     :func:`bench_peers`, with their headline numbers repeated at the top level.
 
@@ -482,7 +520,7 @@ def bench_all(n_paths=2 ** 20, n_steps=1000, rss_paths=10 ** 7, rss_steps=(10, 4
     res = {"sde": bench_sde(n_paths=n_paths, n_steps=n_steps, rss_paths=rss_paths,
                             rss_steps=tuple(rss_steps), extras=extras)}
     res["scale"] = bench_scale()
-    res["speedups"] = bench_speedups(n_paths=speedup_paths, n_steps=speedup_steps)
+    res["speedups"] = bench_speedups(n_paths=speedup_paths, n_steps=speedup_steps, serial_seconds=speedup_seconds)
     res["peers"] = bench_peers()
     for key in ("local_speedup_2", "dask_speedup_2"):
         res[key] = res["speedups"].get(key)

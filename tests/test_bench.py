@@ -37,3 +37,25 @@ def test_bench_sde_command_prints_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["em"]["n_paths"] == 1024 and out["peak_rss_by_steps"].keys() == {"2"}
     assert out["ratio"] == out["em_path_steps_per_s"] / out["rng_normals_per_s"]
+
+
+def test_speedup_job_is_sized_by_serial_time():
+    n, per_step = bench.steps_for_seconds(2 ** 14, 0.4, probe_seconds=0.05)
+    assert per_step > 0 and n * per_step >= 0.4
+    assert n == 8 or (n - 1) * per_step < 0.4  # the fewest steps that fill the target
+    with pytest.raises(ValueError, match="`seconds`"):
+        bench.steps_for_seconds(2 ** 14, 0.0)
+    pytest.importorskip("dask.distributed")
+    sp = bench.bench_speedups(n_paths=2 ** 14, serial_seconds=0.3, repeats=1)
+    assert sp["sized_for_serial_seconds"] == 0.3 and sp["n_steps"] >= 8
+    # the load may change between the probe and the timed run; a quarter of the target is a floor
+    assert sp["serial_seconds"] >= 0.3 / 4
+    assert sp["local_speedup_2"] > 0 and sp["dask_speedup_2"] > 0
+    assert "load_average_before" in sp and "load_average_after" in sp
+
+
+def test_bench_refuses_a_bad_speedup_size(capsys):
+    from dynopt.cli.main import main
+
+    assert main(["bench", "--speedup-seconds", "0"]) == 2
+    assert "`--speedup-seconds` must be a finite number > 0" in capsys.readouterr().err

@@ -136,12 +136,13 @@ def test_gd_heavy_ball_nesterov_orders_inside_regime():
 
 def test_too_coarse_ladder_is_flagged(capsys):
     prob = from_expr(EXPR2, name="mine2")
-    (r,) = compare([prob], ["euler"], x0=(1.5, 0.5), ladder=[2, 3, 4, 5])
+    # T = 1 (the default horizon here is 2/ρ ≈ 0.09, where these steps would be stable)
+    (r,) = compare([prob], ["euler"], x0=(1.5, 0.5), ladder=[2, 3, 4, 5], T=1.0)
     assert not r.in_regime and r.regime.beyond_stability
     d = r.as_dict()
     assert d["order"] is None and d["order_outside_regime"] is not None
     assert main(["compare", "--expr", EXPR2, "--x0", "1.5", "0.5", "--schemes", "euler", "--steps", "2", "3", "4",
-                 "5", "--no-figures"]) == 0
+                 "5", "--T", "1", "--no-figures"]) == 0
     assert "OUTSIDE REGIME" in capsys.readouterr().out
 
 

@@ -7,23 +7,29 @@ exact maps of eq 15 / eq 18).
 """
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from dynopt.analysis.orders import MIN_FIT_POINTS, check_step_counts, convergence_study
+from dynopt.analysis.orders import MIN_FIT_POINTS, check_step_counts, convergence_study, extend_study
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.problems import get_problem
 from dynopt.analysis.reference import reference_solution, work_precision
-from dynopt.analysis.regime import REFERENCE_FLOOR, ComparisonResult, max_curvature, regime_check, stable_ladder
+from dynopt.analysis.regime import (REFERENCE_FLOOR, ComparisonResult, default_horizon, max_curvature,
+                                    regime_check, stable_ladder)
 from dynopt.problems import Problem
 from dynopt.schemes import Scheme, get_scheme
 
 __all__ = ["ProblemSetup", "STANDARD_PROBLEMS", "STANDARD_SCHEMES", "model_for",
-           "default_ladder", "compare", "work_precision_study", "FRICTION"]
+           "default_ladder", "compare", "work_precision_study", "FRICTION", "DEFAULT_BUDGET"]
 
-#: times a user problem's default ladder is moved 4× finer while its regime check fails
-MAX_REFINEMENTS = 3
+#: most rungs a user problem's default ladder grows to (two at a time, each step count ×√2)
+#: while its regime check fails: 6 + 14 rungs reach steps 2^7 = 128 times finer
+MAX_RUNGS = 20
+#: default wall-time budget in seconds of :func:`compare`
+DEFAULT_BUDGET = 60.0
 #: friction λ of the damped system in the standard comparison
 FRICTION = 1.0
 
@@ -108,7 +114,7 @@ def _check_ladder(ladder) -> None:
 
 
 def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = FRICTION,
-            n_points: int = 6, x0=None) -> list:
+            n_points: int = 6, x0=None, budget: float | None = DEFAULT_BUDGET) -> list:
     """Run convergence studies for every (problem, scheme) pair, each with its regime check.
 
     Parameters
@@ -119,63 +125,108 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
     schemes : list of str or Scheme class, optional
         Names from ``METHODS`` or (unregistered) scheme classes (default: ``STANDARD_SCHEMES``).
     T : float, optional
-        Override the horizon of every problem (default per standard problem; 1 for a user problem).
+        Override the horizon of every problem.  Default per standard problem; for a user problem
+        :func:`~dynopt.analysis.regime.default_horizon`: two of the fastest time scales of the
+        model at the start (at most 1), so that the flow has not settled into a minimum and the
+        errors stay far above the reference's floor.
     ladder : list of int, optional
         Override the step counts (at least :data:`~dynopt.analysis.orders.MIN_FIT_POINTS`).  Default: the tuned ladders of the standard problems, and for a
         user problem :func:`~dynopt.analysis.regime.stable_ladder` (its coarsest step a quarter
         of the stability limit at the largest Hessian eigenvalue along the reference trajectory),
-        moved 4× finer up to :data:`MAX_REFINEMENTS` times while its regime check fails.
+        grown two rungs at a time (each ×√2 finer, up to :data:`MAX_RUNGS` rungs) while its
+        regime check fails, until the local slopes settle (on the declared order, or on another
+        one: then more rungs would not help) or the time budget is spent; once the errors near the
+        reference's floor it grows towards coarser steps instead, down to half the stability limit.
     friction : float
         λ of the damped system.
     n_points : int
         Length of the default ladder (≥ 6 for the published comparison).
     x0 : array_like, optional
         Start position for user problems (overrides the standard ones' too).
+    budget : float or None
+        Wall-time budget in seconds for the whole comparison (``None``: no limit).  Each pair
+        gets an equal share of what is left when it starts; a ladder is grown only while the
+        next rungs are expected (from the time per step so far) to fit in that share.  The first
+        ladder of every pair always runs.
 
     Returns
     -------
     list of ComparisonResult
-        Each with ``regime`` (:class:`~dynopt.analysis.regime.RegimeCheck`); a fit outside the
-        regime is reported as such by ``as_dict`` and the CLI, never as a plain order.  Rungs
-        that diverged (the engine's blow-up rule) or gave no finite error are listed and never
-        fitted; with fewer than three finished rungs ``fit`` is None and ``note`` says why.
+        Each with ``regime`` (:class:`~dynopt.analysis.regime.RegimeCheck`); ``fit`` is the fit
+        through the asymptotic rungs; a fit outside the regime is reported as such by ``as_dict``
+        and the CLI, never as a plain order.  Rungs that diverged (the engine's blow-up rule) or
+        gave no finite error are listed and never fitted; with fewer than three finished rungs
+        ``fit`` is None and ``note`` says why.
 
     Raises
     ------
     ValueError
-        Unknown problem or scheme names, a bad ``T``, ``x0`` or ``ladder``.
+        Unknown problem or scheme names, a bad ``T``, ``x0``, ``ladder`` or ``budget``.
     """
     setups = [_setup(p, x0, T) for p in (problems or list(STANDARD_PROBLEMS))]
     _check_ladder(ladder)
     schemes = [_scheme_arg(s) for s in (schemes or STANDARD_SCHEMES)]
     if T is not None and not (np.isfinite(T) and T > 0):
         raise ValueError(f"`T` must be > 0; got {T!r}")
+    if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+        raise ValueError(f"`budget` must be a finite number of seconds > 0 or None; got {budget!r}")
+    deadline = None if budget is None else time.perf_counter() + float(budget)
     out: list[ComparisonResult] = []
     refs = {}
+    n_pairs, done = len(setups) * len(schemes), 0
     for pname, problem, start, horizon, setup in setups:
         for sname in schemes:
             model = model_for(sname, problem, friction)
             y0 = np.asarray(start)
             key = (pname, model.kind)
             if key not in refs:
-                refs[key] = reference_solution(model, y0, [horizon]), max_curvature(model, y0, horizon)
-            (ref, kind), rho = refs[key]
-            steps, limit = stable_ladder(sname, rho, horizon, n_points, friction=friction)
+                hz = horizon if (T is not None or setup is not None) else default_horizon(model, y0)
+                refs[key] = hz, reference_solution(model, y0, [hz]), max_curvature(model, y0, hz)
+            hz, (ref, kind), rho = refs[key]
+            share = None if deadline is None else max(0.0, deadline - time.perf_counter()) / (n_pairs - done)
+            steps, limit = stable_ladder(sname, rho, hz, n_points, friction=friction)
             if ladder is not None:
                 steps = ladder
             elif setup is not None:
                 steps = default_ladder(sname, setup, n_points)
-            refine = ladder is None and setup is None
-            for _ in range(MAX_REFINEMENTS + 1 if refine else 1):
-                res = convergence_study(model, sname, y0, horizon, steps, reference=ref[0], problem_name=pname)
-                check = regime_check(res, limit)
-                if check.ok or min((e for e in res.errors if e), default=0.0) < 1e3 * REFERENCE_FLOOR:
-                    break
-                # pre-asymptotic: move the whole ladder 4× finer and try again
-                steps = [4 * n for n in steps]
+            res, check = _grow(model, sname, y0, hz, steps, ref[0], pname, limit,
+                               grow=ladder is None and setup is None, share=share, budget=budget)
             res.reference = kind
             out.append(ComparisonResult.from_result(res, check))
+            done += 1
     return out
+
+
+def _grow(model, scheme, y0, T, steps, ref, pname, limit, grow, share, budget):
+    """One convergence study and its regime check; with ``grow``, two rungs more at a time while the
+    check fails and more rungs can help and fit in ``share`` seconds."""
+    tic = time.perf_counter()
+    res = convergence_study(model, scheme, y0, T, steps, reference=ref, problem_name=pname)
+    check = regime_check(res, limit)
+    per_step = (time.perf_counter() - tic) / sum(steps)
+    while grow and not check.ok and check.settled_elsewhere is None and len(res.steps) < MAX_RUNGS:
+        finished = [e for e in res.errors if e]
+        if finished and min(finished) < 1e3 * REFERENCE_FLOOR:
+            # finer rungs would only reach the floor (a high-order scheme): coarser ones, while they
+            # stay within half the stability limit, may still lie in the asymptotic regime
+            have = {round(T / h) for h in res.steps}
+            n_first = min(have)
+            more = [n for n in (int(round(n_first / math.sqrt(2))), int(round(n_first / 2)))
+                    if n >= 2 and n not in have and (limit is None or T / n <= 0.5 * limit)]
+            if not more:
+                break
+        else:
+            n_last = round(T / min(res.steps))
+            more = [int(round(n_last * math.sqrt(2))), 2 * n_last]
+        if share is not None and time.perf_counter() - tic + per_step * sum(more) > share:
+            check.reasons.append(f"ladder not grown further: the next rungs (N = {more[0]}, {more[1]}) would "
+                                 f"exceed this pair's share ({share:.0f} s) of the time budget ({budget:g} s)")
+            break
+        t1 = time.perf_counter()
+        res = extend_study(res, model, scheme, y0, more, ref)
+        per_step = (time.perf_counter() - t1) / sum(more)
+        check = regime_check(res, limit)
+    return res, check
 
 
 def work_precision_study(problem_name: str, friction: float = FRICTION, schemes=None,

@@ -17,7 +17,7 @@ from dynopt.schemes import get_scheme
 from dynopt.engine import simulate
 from dynopt.dynamics import SDE
 
-__all__ = ["MIN_FIT_POINTS", "check_step_counts", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
+__all__ = ["MIN_FIT_POINTS", "check_step_counts", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "extend_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
 
 
 #: fewest (step, error) points an order is fitted through (a slope and its Student-t
@@ -183,6 +183,23 @@ def convergence_study(model: Model, scheme, y0, T: float, n_steps_ladder, refere
         problem=problem_name or model.problem.name, scheme=sch.name, ode=model.name, T=float(T),
         steps=steps, errors=errors, grad_evals=evals, fit=fit, reference=ref_kind,
         declared_order=sch.order, start=getattr(sch, "start", None), diverged=diverged, failed=failed,
+        note=_ladder_note(len(ok), len(steps), diverged, failed))
+
+
+def extend_study(result: ConvergenceResult, model: Model, scheme, y0, n_steps, reference) -> ConvergenceResult:
+    """``result`` with more rungs: the step counts ``n_steps`` run against the same reference,
+    appended, and the order refitted through every finished rung (rungs already run are kept,
+    not rerun)."""
+    more = convergence_study(model, scheme, y0, result.T, n_steps, reference=reference,
+                             problem_name=result.problem)
+    steps, errors, evals = result.steps + more.steps, result.errors + more.errors, result.grad_evals + more.grad_evals
+    diverged, failed = {**result.diverged, **more.diverged}, {**result.failed, **more.failed}
+    ok = [(h, e) for h, e in zip(steps, errors) if e is not None]
+    fit = fit_order(*zip(*ok)) if len(ok) >= MIN_FIT_POINTS else None
+    return ConvergenceResult(
+        problem=result.problem, scheme=result.scheme, ode=result.ode, T=result.T, steps=steps, errors=errors,
+        grad_evals=evals, fit=fit, reference=result.reference, declared_order=result.declared_order,
+        start=result.start, diverged=diverged, failed=failed,
         note=_ladder_note(len(ok), len(steps), diverged, failed))
 
 

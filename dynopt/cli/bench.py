@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 from dynopt.bench import bench_absorption, bench_all, bench_normals, bench_sde
-from dynopt.cli.args import check_positive
+from dynopt.cli.args import UsageError, check_positive
 
 __all__ = ["register", "cmd_bench"]
 
@@ -13,8 +14,11 @@ def _print_all(res) -> None:
     s = res["scale"]
     print(f"EM/RNG ratio {res['ratio']:.2f}; peak RSS {res['peak_rss_mb']:.0f} MiB")
     print(f"cost ∝ paths^{s['cost_exponent_in_paths_2^14_up']:.2f} (2^14..2^22), ∝ steps^{s['cost_exponent_in_steps']:.2f}")
+    sp = res["speedups"]
     print(f"speedups on 2 workers: local {res['local_speedup_2']:.2f}×, dask "
-          f"{res['dask_speedup_2'] if res['dask_speedup_2'] is None else round(res['dask_speedup_2'], 2)}×")
+          f"{res['dask_speedup_2'] if res['dask_speedup_2'] is None else round(res['dask_speedup_2'], 2)}× "
+          f"({sp['n_paths']} paths × {sp['n_steps']} steps, {sp['serial_seconds']:.1f} s serial; load average "
+          f"{sp['load_average_before']} → {sp['load_average_after']})")
     for name, p in res["peers"].items():
         print(f"{name}: " + (f"{p['ratio_to_dynopt']:.2f}× dynopt" if p["installed"] else p["note"]))
 
@@ -52,7 +56,9 @@ def _print_sde(res) -> None:
 def cmd_bench(args) -> int:
     """Run ``dynopt bench [all|sde]`` and print a summary or JSON; returns 0 (2 for a bad size)."""
     for opt in ("paths", "steps", "rss_paths", "speedup_paths", "speedup_steps"):
-        check_positive(getattr(args, opt), "--" + opt.replace("_", "-"), allow_none=False)
+        check_positive(getattr(args, opt), "--" + opt.replace("_", "-"), allow_none=opt == "speedup_steps")
+    if not (args.speedup_seconds > 0 and math.isfinite(args.speedup_seconds)):
+        raise UsageError(f"`--speedup-seconds` must be a finite number > 0; got {args.speedup_seconds}")
     for n in args.rss_steps:
         check_positive(n, "--rss-steps", allow_none=False)
     sizes = dict(n_paths=args.paths, n_steps=args.steps, rss_paths=args.rss_paths,
@@ -69,7 +75,8 @@ def cmd_bench(args) -> int:
         print(json.dumps(bench_normals(min(args.paths, 2 ** 16), args.steps), indent=1))
         return 0
     if args.target == "all":
-        res = bench_all(**sizes, speedup_paths=args.speedup_paths, speedup_steps=args.speedup_steps)
+        res = bench_all(**sizes, speedup_paths=args.speedup_paths, speedup_steps=args.speedup_steps,
+                        speedup_seconds=args.speedup_seconds)
     else:
         res = bench_sde(**sizes)
     if args.json:
@@ -100,8 +107,12 @@ def register(subparsers):
                     "the SFC64 and Philox normal sources raw and in EM, float32/float64, beside diffrax (JSON).")
     p.add_argument("target", nargs="?", default="all", choices=["all", "sde", "absorption", "normals"],
                    help="what to benchmark (default all)")
-    p.add_argument("--speedup-paths", type=int, default=10 ** 7, help="paths of the speedup runs (default 10^7)")
-    p.add_argument("--speedup-steps", type=int, default=50, help="steps of the speedup runs (default 50)")
+    p.add_argument("--speedup-paths", type=int, default=10 ** 6, help="paths of the speedup runs (default 10^6)")
+    p.add_argument("--speedup-steps", type=int,
+                   help="steps of the speedup runs (default: as many as take --speedup-seconds serially)")
+    p.add_argument("--speedup-seconds", type=float, default=20.0,
+                   help="serial wall time the speedup job is sized to (default 20 s: long enough that process "
+                        "start-up does not decide the speedup)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--paths", type=int, default=2 ** 20, help="paths for the throughput runs (default 2^20)")
     p.add_argument("--steps", type=int, default=1000, help="steps for the throughput runs (default 1000)")

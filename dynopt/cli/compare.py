@@ -1,16 +1,22 @@
 """``dynopt compare``: fitted orders of fixed-step schemes against scipy references."""
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from dynopt.analysis import FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
+from dynopt.analysis import DEFAULT_BUDGET, FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
 from dynopt.analysis.orders import MIN_FIT_POINTS
+from dynopt.analysis.regime import FIT_FLOOR
 from dynopt.cli.args import UsageError, check_out_dir
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.plotting import orders_figure, save_figure, work_precision_figure
+from dynopt.plotting import orders_figure, problem_label, save_figure, work_precision_figure
 from dynopt.schemes import METHODS
 
 
@@ -19,26 +25,58 @@ def compare_schemes() -> list:
     return [k for k, cls in METHODS.items()
             if any(issubclass(m, a) for a in cls.approximates for m in (GradientFlow, HeavyBall))]
 
-__all__ = ["register", "cmd_compare", "compare_schemes"]
+__all__ = ["register", "cmd_compare", "compare_schemes", "figure_slug"]
 
 
-def _write_figures(results, out: Path, friction: float, work_precision: bool) -> None:
-    """orders-<problem>.png (gradient flow | damped system) and work-precision-<problem>.png."""
+def figure_slug(text: str, width: int = 40) -> str:
+    """A file-name part for a problem: lower-case letters, digits and dashes from ``text``, cut to
+    ``width``, then six hex digits of its SHA-1 so that two expressions never share a name."""
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:width].rstrip("-")
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+    return f"{base}-{digest}" if base else digest
+
+
+def _figure_names(problems, expr_text, name):
+    """problem name -> (file-name part, figure title) of every problem of the run."""
+    out = {}
+    for p in problems:
+        if isinstance(p, str):
+            out[p] = (p, p)
+            continue
+        if expr_text is not None:
+            stem = figure_slug(name) if name else figure_slug(expr_text)
+        else:
+            stem = figure_slug(p.name) if p.name != "custom" else figure_slug(str(p.expr or p.name))
+        label = problem_label(p)
+        if p.name != "custom" and p.expr is not None:
+            label = f"{p.name}: {problem_label(replace(p, name='custom'))}"
+        out[p.name] = (stem, label)
+    return out
+
+
+def _write_figures(results, out: Path, friction: float, work_precision: bool, names) -> list:
+    """orders-<name>.png (one panel per family of schemes run: gradient flow, damped system) and
+    work-precision-<problem>.png; returns the paths written."""
+    written = []
     for pname in dict.fromkeys(r.problem for r in results):
+        stem, label = names.get(pname, (pname, pname))
         rows = [r for r in results if r.problem == pname]
-        fig = orders_figure([
-            ([r for r in rows if r.ode.startswith("gradient")], f"{pname}: vs gradient flow"),
-            ([r for r in rows if not r.ode.startswith("gradient")],
-             f"{pname}: vs θ''+λθ'=−∇L, λ={friction:g}"),
-        ])
-        save_figure(fig, out / f"orders-{pname}.png")
+        families = [([r for r in rows if r.ode.startswith("gradient")], "vs gradient flow θ'=−∇L"),
+                    ([r for r in rows if not r.ode.startswith("gradient")], f"vs θ''+λθ'=−∇L, λ={friction:g}")]
+        fig = orders_figure([(rs, f"{t}, T={'/'.join(sorted({f'{r.T:.3g}' for r in rs}))}")
+                             for rs, t in families if rs], floor=FIT_FLOOR, title=label)
+        path = out / f"orders-{stem}.png"
+        save_figure(fig, path)
+        written.append(path)
         if work_precision and pname in STANDARD_PROBLEMS:
-            save_figure(work_precision_figure(work_precision_study(pname)),
-                        out / f"work-precision-{pname}.png")
+            path = out / f"work-precision-{pname}.png"
+            save_figure(work_precision_figure(work_precision_study(pname)), path)
+            written.append(path)
+    return written
 
 
 def _print_table(results) -> None:
-    print(f"{'problem':<12} {'scheme':<17} {'ode':<34} {'declared':>8} {'measured':>9}  95% CI")
+    print(f"{'problem':<12} {'scheme':<17} {'ode':<34} {'declared':>8} {'measured':>9}  95% CI ∪ trend")
     for r in results:
         if r.fit:
             meas = f"{r.fit.order:9.3f}  [{r.fit.ci[0]:.3f}, {r.fit.ci[1]:.3f}]"
@@ -95,27 +133,38 @@ def cmd_compare(args) -> int:
     """
     try:
         problems = args.problems
+        if args.name is not None and not args.name.strip():
+            raise UsageError("`--name` must be a non-empty name for the problem")
         if args.expr is not None:
             problems = [resolve_problem(None, args.expr, args.vars, argument="--expr")]
+            if args.name:
+                problems = [replace(problems[0], name=args.name.strip())]
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             check_out_dir(args.out)
         _check_steps(args.steps)
-        results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
+        if not (args.budget > 0 and math.isfinite(args.budget)):
+            raise UsageError(f"`--budget` must be a finite number of seconds > 0; got {args.budget}")
+        tic = time.perf_counter()
+        results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0,
+                          budget=args.budget)
+        seconds = time.perf_counter() - tic
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
         return 2
     if not args.no_figures:
         out = Path(args.out)
-        _write_figures(results, out, args.friction, not args.no_work_precision)
+        written = _write_figures(results, out, args.friction, not args.no_work_precision,
+                                 _figure_names(problems or list(STANDARD_PROBLEMS), args.expr, args.name))
         if not args.json:
-            print(f"figures written to {out}/")
+            print("figures written: " + ", ".join(str(p) for p in written))
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=1, ensure_ascii=False))
     else:
         _print_table(results)
+        print(f"{seconds:.1f} s of the {args.budget:g} s budget (--budget)")
     undefined = _undefined_orders(results)
     if undefined:
         print(f"dynopt compare: error: {undefined}", file=sys.stderr)
@@ -129,9 +178,13 @@ def register(subparsers):
         "compare", help="global error and fitted order of fixed-step schemes vs scipy references (writes PNGs to ./dynopt-compare)",
         description="For each problem and scheme: the global error at ODE time T against a "
                     "reference (expm for quadratics, solve_ivp DOP853 rtol=1e-13 otherwise) for a "
-                    "ladder of step sizes, the fitted order with a 95% confidence interval "
-                    "(scipy.stats.linregress) and its regime check (local slopes agree, no step beyond "
-                    "the stability limit; a fit outside the regime is flagged), and log-log figures orders-<problem>.png and "
+                    "ladder of step sizes, the order fitted through the asymptotic rungs (the last three "
+                    "local slopes agree within 0.05) with an interval holding its 95% confidence interval "
+                    "(scipy.stats.linregress) and the limit the slopes trend to, and its regime check (that "
+                    "interval holds the declared order, no step beyond the stability limit; a fit outside the "
+                    "regime is flagged; your own problem's ladder grows while the check fails, within --budget, "
+                    "and stops early when the slopes settle on another order), and log-log figures "
+                    "orders-<problem>.png (for --expr: a slug of the expression, or --name) and "
                     "work-precision-<problem>.png (error vs gradient evaluations, fixed-step "
                     "schemes and solve_ivp's RK45, DOP853, Radau, LSODA at tolerances 1e-3..1e-11) "
                     "written to --out. "
@@ -148,11 +201,17 @@ def register(subparsers):
     p.add_argument("--schemes", "--scheme", nargs="+", metavar="NAME",
                    help=f"schemes (default: {', '.join(STANDARD_SCHEMES)}); accepted: "
                         f"{', '.join(compare_schemes())}; or FILE.py:NAME (a Scheme class)")
-    p.add_argument("--T", type=float, help="final ODE time (default per problem)")
+    p.add_argument("--T", type=float, help="final ODE time (default per built-in problem; for your own: two of the "
+                                           "fastest time scales 1/ρ of the model at --x0, at most 1)")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",
+                   help=f"wall-time budget (default {DEFAULT_BUDGET:g} s): ladders of your own problem grow while "
+                        "their regime check fails only as long as the next rungs fit in it")
     p.add_argument("--steps", nargs="+", type=int, metavar="N",
                    help="numbers of steps on [0, T] (default: a ladder of 6 per scheme, for your own "
                         "problem starting at a quarter of the stability limit)")
     p.add_argument("--friction", type=float, default=FRICTION, help="λ of the damped system (default 1)")
+    p.add_argument("--name", help="name of your --expr problem in the table and the figure file "
+                                  "(default: the figure is named from a slug of the expression)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per (problem, scheme)")
     p.add_argument("--out", default="dynopt-compare", metavar="DIR", help="figure directory (default ./dynopt-compare)")
     p.add_argument("--no-figures", action="store_true", help="write no figures")

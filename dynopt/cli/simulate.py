@@ -10,6 +10,7 @@ import numpy as np
 
 from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
+from dynopt.analysis.regime import stationary_step_hint, step_scales
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
 from dynopt.problems import PROBLEMS
@@ -158,19 +159,37 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     out["histogram_theta1"] = out["histograms"][0]
     if g is not None and pos.shape[0] > 1:
         out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
+    _regime_hint(out, prob, model, start, dt, T)
     if first_passage is not None:
         fp = r.observations["first_passage"]
         out["first_passage"] = {"level": float(first_passage), "passed": int(fp.passed.sum()),
                                 "mean_time": float(fp.times.mean()) if fp.times.size else None,
                                 "se": float(fp.times.std(ddof=1) / np.sqrt(fp.times.size)) if fp.times.size > 1 else None}
     if figure is not None:
-        _figure(out, g, pos, Path(figure))
+        _figure(out, g, pos, Path(figure), prob)
     return out
 
 
-def _figure(out, g, pos, path):
-    """One panel per position coordinate: histogram density, Gibbs marginal, KS / W1 in the legend."""
-    from dynopt.plotting import density_panels, save_figure
+def _regime_hint(out, prob, model, start, dt, T):
+    """``step_scales`` (dt against the fastest scale at the start) and, when the Gibbs test
+    rejects, ``gibbs["hint"]``: whether step bias is the likely cause and what removes it."""
+    if prob.hess_fn is None:
+        return
+    scales = out["step_scales"] = step_scales(prob, start[: prob.dim], dt, model)
+    if "gibbs" in out:
+        hint = stationary_step_hint(out["scheme"], model, dt, T, scales,
+                                    [(t["ks_statistic"], t["ks_pvalue"]) for t in out["gibbs"]["tests"]],
+                                    out["gibbs"]["tests"][0]["n"])
+        if hint:
+            out["gibbs"]["hint"] = hint
+
+
+def _figure(out, g, pos, path, prob):
+    """One panel per position coordinate: histogram density, Gibbs marginal, KS / W1 in the legend;
+    axes named by the problem's variables, the title naming its expression (shortened)."""
+    from dynopt.plotting import density_panels, problem_label, save_figure, variable_labels
+
+    names = variable_labels(prob)
 
     panels = []
     for i, h in enumerate(out["histograms"]):
@@ -182,7 +201,7 @@ def _figure(out, g, pos, path):
             x = np.linspace(edges[0], edges[-1], 400)
             curves[f"Gibbs kT={g.temperature:.3g} (KS {t['ks_statistic']:.3f}, W₁ {t['wasserstein']:.3f})"] = \
                 (x, g.marginal(i).pdf(x))
-        panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, out["labels"][i]))
+        panels.append((0.5 * (edges[1:] + edges[:-1]), dens, curves, names[i]))
     heat = None
     if pos.shape[1] == 2:
         edges = np.asarray(out["histograms"][0]["edges"])
@@ -190,14 +209,16 @@ def _figure(out, g, pos, path):
         grid = np.linspace(edges[0], edges[-1], 121)
         X, Y = np.meshgrid(grid, grid)
         P = g.pdf(np.stack([X, Y], axis=-1)) if g is not None else np.zeros_like(X)
-        heat = (xe, ye, H, X, Y, P, tuple(out["labels"][:2]))
-    save_figure(density_panels(panels, title=f"{out['model']} on {out['problem']}, {out['scheme']}",
+        heat = (xe, ye, H, X, Y, P, tuple(names[:2]))
+    save_figure(density_panels(panels, title=f"{out['model']} on {problem_label(prob, 60)}, {out['scheme']}",
                                heatmap=heat), path)
 
 
 def _print(out) -> None:
     print(f"{out['model']} on {out['problem']} with {out['scheme']}, {out['n_paths']} paths, T={out['T']:g}, "
-          f"dt={out['dt']:g}, seed={out['seed']}")
+          f"dt={out['dt']:g}, seed={out['seed']}" + "".join(
+              f", {k.replace('dt_lambda_max', 'dt·λ_max').replace('dt_omega_max', 'dt·√λ_max')} = {v:.3g} at the start"
+              for k, v in out.get("step_scales", {}).items() if k.startswith("dt_")))
     for lab, m, v, s in zip(out["labels"], out["mean"], out["var"], out["se_mean"]):
         print(f"  {lab}: mean {m:+.5f} ± {s:.1e}   var {v:.5f}")
     if "gibbs" in out:
@@ -205,6 +226,8 @@ def _print(out) -> None:
         for lab, t in zip(out["labels"], out["gibbs"]["tests"]):
             print(f"  {lab}: KS {t['ks_statistic']:.4f} (p = {t['ks_pvalue']:.3g})   W₁ {t['wasserstein']:.4f}   "
                   f"χ² {t['chi2_chi2']:.1f}/{t['chi2_dof']} (p = {t['chi2_pvalue']:.3g})")
+    if out.get("gibbs", {}).get("hint"):
+        print(f"  hint: {out['gibbs']['hint']}")
     if "first_passage" in out:
         fp = out["first_passage"]
         mean = "—" if fp["mean_time"] is None else f"{fp['mean_time']:.4g} ± {fp['se'] or 0:.2g}"

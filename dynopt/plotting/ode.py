@@ -53,8 +53,18 @@ def plot_trajectory(points, ax=None, label=None, markers=True, **kwargs):
     return ax.plot(pts[:, 0], pts[:, 1], label=label, **kwargs)
 
 
-def plot_orders(results, ax=None, title=None):
+def plot_orders(results, ax=None, title=None, floor=None):
     """Log–log global error vs step for ConvergenceResults, with fitted orders in the legend.
+
+    Parameters
+    ----------
+    results : list of ConvergenceResult
+        A result with a regime check (``ComparisonResult``) outside the regime is drawn dashed;
+        the fit through its asymptotic rungs is drawn as a thin black line over them.
+    floor : float, optional
+        Errors below this are at the reference's accuracy: they are not drawn as points (their
+        digits are rounding noise), and when some error comes within three decades of it the
+        region below ``floor`` is shaded as a band.
 
     Returns
     -------
@@ -63,17 +73,32 @@ def plot_orders(results, ax=None, title=None):
     ax = new_axes(ax)
     artists = []
     several = len({r.problem for r in results}) > 1
+    tops, lowest = [], np.inf
     for r in results:
-        pts = [(h, e) for h, e in zip(r.steps, r.errors) if e is not None]
+        lowest = min([lowest] + [e for e in r.errors if e is not None and e > 0])
+        pts = [(h, e) for h, e in zip(r.steps, r.errors) if e is not None and (floor is None or e >= floor)]
         if not pts:
             continue
+        pts.sort()
         h, e = map(np.asarray, zip(*pts))
+        tops.append(float(e.max()))
         name = f"{r.problem}/{r.scheme}" if several else r.scheme
         lab = name + (f" (p={r.fit.order:.2f})" if r.fit else " (no fit)")
-        outside = getattr(r, "regime", None) is not None and not r.regime.ok
+        check = getattr(r, "regime", None)
+        outside = check is not None and not check.ok
         if outside and r.fit:  # a fit outside the asymptotic regime must not read as an order
             lab = name + f" (p={r.fit.order:.2f}, outside regime)"
-        artists += ax.loglog(h, e, "o--" if outside else "o-", label=lab, markersize=3)
+        line, = ax.loglog(h, e, "o--" if outside else "o-", label=lab, markersize=3)
+        artists.append(line)
+        fit_steps = np.asarray(getattr(check, "asymptotic_steps", []) or [], float)
+        if r.fit is not None and fit_steps.size and not outside:
+            hs = np.array([fit_steps.min(), fit_steps.max()])
+            ax.loglog(hs, np.exp(r.fit.intercept) * hs ** r.fit.order, "-", color="k", lw=0.6, alpha=0.7)
+    if floor is not None and lowest < 1e3 * floor:  # only where the errors come near it
+        lo = min([floor / 10] + [t / 1e3 for t in tops])
+        ax.axhspan(lo, floor, color="0.85", zorder=0, lw=0,
+                   label=f"reference floor (errors < {floor:.0e} not drawn)")
+        ax.set_ylim(bottom=lo)
     ax.set_xlabel("step γ")
     ax.set_ylabel("global error at T")
     if title:
@@ -118,8 +143,9 @@ def plot_work_precision(study, ax=None):
     return artists
 
 
-def orders_figure(panels, figsize=None):
-    """A row of :func:`plot_orders` panels, one per ``(results, title)`` in ``panels``.
+def orders_figure(panels, figsize=None, floor=None, title=None):
+    """A row of :func:`plot_orders` panels, one per ``(results, title)`` in ``panels`` (``floor``
+    as there; ``title`` above the row).
 
     Returns
     -------
@@ -130,8 +156,10 @@ def orders_figure(panels, figsize=None):
         raise ValueError("`panels` must hold at least one (results, title) pair")
     figsize = figsize or (5.5 * len(panels), 4.2)
     fig, axes = plt.subplots(1, len(panels), figsize=figsize, layout="constrained", squeeze=False)
-    for ax, (results, title) in zip(axes[0], panels):
-        plot_orders(results, ax=ax, title=title)
+    for ax, (results, panel_title) in zip(axes[0], panels):
+        plot_orders(results, ax=ax, title=panel_title, floor=floor)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 

@@ -205,12 +205,15 @@ def plot_turnover(friction, rates, intervals, limits, ax=None, title=None):
     return arts
 
 
-def density_panels(panels, title=None, heatmap=None):
+def density_panels(panels, title=None, heatmap=None, decades: int = 6):
     """One panel per coordinate: ``(centers, density, curves, xlabel)`` drawn by
     :func:`plot_density_fit` side by side; returns the figure.
 
     ``heatmap = (xedges, yedges, H, X, Y, P, (xlabel, ylabel))`` adds a first panel: the 2-D
-    histogram density ``H`` as a heat map with contours of the density ``P`` on the grid (X, Y).
+    histogram density ``H`` as a heat map on a log colour scale with contours of the density
+    ``P`` on the grid (X, Y) at levels spaced evenly in log over ``decades`` decades below its
+    maximum, so that shallow minima show beside the deepest one and no contour traces the
+    region where P underflows to 0.
     """
     n = len(panels) + (heatmap is not None)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), layout="constrained", squeeze=False)
@@ -218,12 +221,23 @@ def density_panels(panels, title=None, heatmap=None):
     if heatmap is not None:
         xe, ye, H, X, Y, P, (xl, yl) = heatmap
         ax = axes.pop(0)
-        mesh = ax.pcolormesh(xe, ye, H.T, cmap="viridis", shading="flat")
-        ax.contour(X, Y, P, levels=6, colors="w", linewidths=0.8)
-        fig.colorbar(mesh, ax=ax, label="density (simulation)")
+        H = np.ma.masked_less_equal(np.asarray(H, float), 0.0)
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+        if H.count():
+            hmax = float(H.max())
+            norm = matplotlib.colors.LogNorm(vmin=max(float(H.min()), hmax * 10.0 ** -decades), vmax=hmax)
+            mesh = ax.pcolormesh(xe, ye, H.T, cmap=cmap, norm=norm, shading="flat")
+            fig.colorbar(mesh, ax=ax, label="density (simulation, log scale)")
+        P = np.asarray(P, float)
+        pmax = float(np.max(P)) if P.size else 0.0
+        if pmax > 0 and np.isfinite(pmax):
+            levels = pmax * np.logspace(-decades, 0, 2 * decades + 1)[:-1]
+            ax.contour(X, Y, P, levels=levels, colors="k", linewidths=0.6, alpha=0.6)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-        ax.set_title("simulation (colour), Gibbs density (contours)", fontsize=8)
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        ax.set_title(f"simulation (colour); Gibbs density (contours\nevery half decade, {decades} decades)", fontsize=8)
     for ax, (centers, density, curves, xlabel) in zip(axes, panels):
         plot_density_fit(centers, density, curves, ax=ax, xlabel=xlabel)
     if title:

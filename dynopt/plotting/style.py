@@ -13,13 +13,38 @@ from matplotlib import ticker
 
 from dynopt.io import atomic_replace
 
-__all__ = ["STYLE", "save_figure", "tidy_figure", "new_axes"]
+__all__ = ["STYLE", "save_figure", "tidy_figure", "new_axes", "shorten", "problem_label", "variable_labels"]
 
 #: the shared style of dynopt's figures: sizes readable at print width, constrained layout
 STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
          "legend.fontsize": 7, "figure.constrained_layout.use": True, "lines.markersize": 4}
 
 matplotlib.rcParams.update(STYLE)
+
+
+def shorten(text: str, width: int = 48) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def problem_label(problem, width: int = 48) -> str:
+    """How a figure names a problem: its name, or its expression (shortened) when it was built
+    from a user's expression under the generic name ``custom``."""
+    expr = getattr(problem, "expr", None)
+    if expr is not None and getattr(problem, "name", "custom") == "custom":
+        return "L = " + shorten(str(expr).replace("**", "^"), width)
+    return str(getattr(problem, "name", problem))
+
+
+def variable_labels(problem) -> list:
+    """Axis names of a problem's coordinates: the user's variable names when it has symbols,
+    else θ₁…θ_d."""
+    syms = getattr(problem, "symbols", ()) or ()
+    if len(syms) == problem.dim:
+        return [str(s) for s in syms]
+    sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    return [f"θ{str(i + 1).translate(sub)}" for i in range(problem.dim)]
 
 
 def save_figure(fig, path) -> None:

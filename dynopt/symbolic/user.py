@@ -22,13 +22,20 @@ __all__ = ["user_stationary_density", "user_scheme_analysis", "momentum_map", "u
 MODELS = ("langevin", "kramers")
 
 
+def _exact(expr):
+    """``expr`` with every decimal number as the rational it spells (0.3 → 3/10): a proof must not
+    hinge on rounding (exp(−0.5·x²) differentiated in floats leaves residuals of 1e-15)."""
+    return expr.xreplace({f: sp.Rational(str(f)) for f in expr.atoms(sp.Float)})
+
+
 def _coordinates(potential, symbols):
     if hasattr(potential, "expr") and hasattr(potential, "symbols"):  # a dynopt Problem
         if potential.expr is None:
             raise ValueError(f"`potential`: problem {potential.name!r} has no sympy expression "
                              "(build it with dynopt.problems.from_expr)")
-        return potential.expr, tuple(symbols or potential.symbols)
-    expr = parse(potential, symbols or None, argument="potential") if isinstance(potential, str) else potential
+        return _exact(potential.expr), tuple(symbols or potential.symbols)
+    expr = parse(potential, symbols or None, argument="potential", exact=True) if isinstance(potential, str) \
+        else _exact(potential) if isinstance(potential, sp.Basic) else potential
     if not isinstance(expr, sp.Expr) or not expr.free_symbols:
         raise ValueError(f"`potential` must be an expression in at least one variable; got {potential!r}")
     syms = tuple(symbols) if symbols else tuple(sorted(expr.free_symbols, key=lambda s: s.name))

@@ -379,7 +379,8 @@ def momentum_passes_poor_minimum(ctx):
     xs = np.linspace(-1.8, 2.2, 400)
     axes[0].plot(xs, p.value(xs[:, None]), "k", lw=1)
     axes[0].plot([A], p.value([A]), "ko")
-    axes[0].annotate("A", (A, p.value([A])))
+    axes[0].annotate("start A", (A, float(np.ravel(p.value([A]))[0])), textcoords="offset points", xytext=(-7, 0),
+                     ha="right", va="center")
     for lam, c in ((0.3, "C1"), (1.5, "C2")):
         s = integrate(HeavyBall(p, lam), HeavyBallMomentum(), (0, T), [A], gamma, save_every=5)
         x = s.y[:, 0, 0]
@@ -391,7 +392,7 @@ def momentum_passes_poor_minimum(ctx):
     axes[0].legend(fontsize=8)
     axes[1].plot(lams, hb_final, "o", ms=2.5, label=f"heavy ball (γ={gamma})")
     axes[1].plot(lams, ode_final, "x", ms=2.5, label="ODE (10), DOP853")
-    axes[1].axhline(barrier, color="k", lw=0.6, ls=":")
+    axes[1].axhline(barrier, color="k", lw=0.6, ls=":", label=f"barrier top θ = {barrier:.3f}")
     axes[1].set_xlabel("friction λ")
     axes[1].set_ylabel(f"θ at t={T:g}")
     axes[1].set_title("deep minimum ≈ %.3f, shallow ≈ %.3f" % (deep, shallow), fontsize=9)
@@ -1467,19 +1468,25 @@ def batch_size_variance(ctx):
     ok_factor = all(v < -4 for v in z_plain)
     fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     Bs = np.array(batches, float)
+    shown = []
     for mode, mk in (("with", "o"), ("without", "s")):
         v = np.array([meas[f"{mode} B={B}"][0][0] for B in batches])
         se = np.array([meas[f"{mode} B={B}"][0][1] for B in batches])
-        keep = v > 0
+        # B = N without replacement: the variance is 0 and the estimate rounding (~1e-32): a log
+        # axis cannot show it, so it is named in the title instead of stretching the axis
+        keep = v > 1e-20 * pop_var[0]
+        shown.extend(v[keep] - 2 * se[keep])
         ax.errorbar(Bs[keep], v[keep], yerr=2 * se[keep], fmt=mk, ms=4, capsize=2, label=f"MC, {mode} replacement (±2 SE)")
     grid = np.linspace(1, N, 200)
     ax.plot(grid, pop_var[0] / grid, "k-", lw=1, label="σ²/B")
     ax.plot(grid[grid < N], (pop_var[0] / grid * (N - grid) / (N - 1))[grid < N], "k--", lw=1, label="σ²/B·(N−B)/(N−1)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(0.5 * min(x for x in shown if x > 0), 2 * pop_var[0])
     ax.set_xlabel("batch size B")
     ax.set_ylabel("variance of the minibatch gradient (coord 0)")
-    ax.set_title(f"least squares, N={N}, {M} batches per point", fontsize=9)
+    ax.set_title(f"least squares, N={N}, {M} batches per point\n(B = N without replacement: variance 0, "
+                 "not drawn)", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     ctx.savefig(fig)

@@ -1,0 +1,261 @@
+"""compare on a researcher's own input: the horizon from the problem's time scales, the wall-time
+budget, orders fitted through the asymptotic rungs with an interval that covers the slopes'
+trend, the early stop when the slopes settle on another order, and its figures."""
+import json
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import dynopt.cli.compare as cli_compare
+from dynopt.analysis import compare
+from dynopt.analysis.orders import ConvergenceResult, fit_order
+from dynopt.analysis.regime import (ASYMPTOTIC_TOLERANCE, default_horizon, fastest_rate, regime_check,
+                                    trend_interval)
+from dynopt.cli.main import main
+from dynopt.cli.user_input import parse_expr
+from dynopt.dynamics import GradientFlow
+from figure_layout import layout_problems
+
+#: Müller–Brown (1979) with its published decimal parameters
+MULLER_BROWN = ("-200*exp(-(x-1)**2 - 10*y**2) - 100*exp(-x**2 - 10*(y-0.5)**2)"
+                " - 170*exp(-6.5*(x+0.5)**2 + 11*(x+0.5)*(y-1.5) - 6.5*(y-1.5)**2)"
+                " + 15*exp(0.7*(x+1)**2 + 0.6*(x+1)*(y-1) + 0.7*(y-1)**2)")
+NESTEROV_CASE = "log(1+x**2) + (y - sin(x))**2/2 + y**4/10"
+
+QHM_SOURCE = textwrap.dedent('''
+    from typing import NamedTuple
+
+    import numpy as np
+
+    from dynopt.dynamics import HeavyBall
+    from dynopt.schemes.base import Scheme
+
+
+    class QHM(Scheme):
+        """Quasi-hyperbolic momentum: g <- βg + (1 − β)∇L(θ), θ <- θ − α((1 − ν)∇L(θ) + νg) with
+        β = 1 − λγ, α = γ/λ.  For ν < 1 the plain-gradient part moves θ by O(γ) per step, so the
+        declaration below (order 1 for the damped system) is wrong."""
+
+        class State(NamedTuple):
+            q: np.ndarray
+            g: np.ndarray
+            grad_evals: int
+
+        name = "qhm"
+        approximates = (HeavyBall,)
+        order = 1
+        nu = 0.7
+
+        def init(self, model, y0, dt):
+            return self.State(y0[:, : model.d].copy(), np.zeros_like(y0[:, : model.d]), 0)
+
+        def step(self, model, t, s, dt):
+            lam = model.friction
+            beta, alpha = 1.0 - lam * dt, dt / lam
+            G = -model.force(s.q)
+            g = beta * s.g + (1.0 - beta) * G
+            return self.State(s.q - alpha * ((1.0 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
+
+        def output(self, model, s):
+            return np.concatenate([s.q, -s.g / model.friction], axis=1)
+''')
+
+
+def _result(steps, errors, declared=1):
+    fit = fit_order(steps, errors)
+    return ConvergenceResult("p", "s", "ode", 1.0, list(steps), list(errors), [1] * len(steps), fit, "given",
+                             declared_order=declared)
+
+
+# ---------------------------------------------------------------- the regime check
+def test_trend_interval_covers_the_limit_of_contracting_slopes():
+    slopes = [1 - 0.3 * 0.7 ** k for k in range(6)]
+    lo, hi = trend_interval(slopes[-3:], (0.95, 0.96))
+    assert lo <= 0.95 and hi >= 1.0  # the regression interval alone misses the limit 1
+    # without a contracting trend only the slopes and the interval are covered
+    assert trend_interval([1.0, 1.02, 0.99], (0.99, 1.01)) == (0.99, 1.02)
+
+
+def test_pre_asymptotic_ladder_is_fitted_on_its_tail():
+    # e = h(1 + 20h): local slopes drift from ~1.6 towards 1 as h shrinks
+    h = 0.05 / np.sqrt(2.0) ** np.arange(10)
+    check = regime_check(_result(h, h * (1 + 20 * h)))
+    assert check.asymptotic_fit is not None and len(check.asymptotic_steps) >= 4
+    assert min(check.asymptotic_steps) == pytest.approx(h[-1])
+    tail = check.local_slopes[-(len(check.asymptotic_steps) - 1):]
+    assert max(tail) - min(tail) <= 2 * ASYMPTOTIC_TOLERANCE
+    lo, hi = check.asymptotic_fit.ci
+    assert lo <= 1 <= hi and check.ok, check.reasons
+    # the fit through every rung is far from 1 and its interval excludes it: the trap avoided
+    whole = fit_order(h, h * (1 + 20 * h))
+    assert not whole.ci[0] <= 1 <= whole.ci[1]
+
+
+def test_drifting_slopes_are_not_a_regime():
+    h = 0.1 / 2.0 ** np.arange(5)
+    check = regime_check(_result(h, h * (1 + 50 * h)))
+    assert not check.ok and any("not yet asymptotic" in r for r in check.reasons)
+
+
+def test_slopes_settled_on_another_order_are_named():
+    h = 0.1 / np.sqrt(2.0) ** np.arange(6)
+    check = regime_check(_result(h, 0.3 + 1e-3 * h))
+    assert not check.ok and check.settled_elsewhere == pytest.approx(0.0, abs=0.05)
+    assert any("consistent with order 0 of another equation" in r for r in check.reasons)
+
+
+def test_rungs_at_the_floor_are_left_out():
+    h = 0.01 / np.sqrt(2.0) ** np.arange(8)
+    e = np.maximum(1e-2 * h ** 4, 3e-14)
+    check = regime_check(_result(h, e, declared=4))
+    assert len(check.at_floor) == 4 and min(check.asymptotic_steps) == pytest.approx(h[3])
+    assert check.ok and check.asymptotic_fit.order == pytest.approx(4, abs=0.01)
+
+
+# ---------------------------------------------------------------- the horizon
+def test_horizon_from_the_fastest_time_scale():
+    p = parse_expr(MULLER_BROWN)
+    m = GradientFlow(p)
+    rho = fastest_rate(m, [-0.5, 1.5])
+    assert rho == pytest.approx(np.max(np.abs(np.linalg.eigvalsh(p.hess(np.array([[-0.5, 1.5]]))))), rel=1e-9)
+    assert default_horizon(m, [-0.5, 1.5]) == pytest.approx(2 / rho)
+    # a slow problem keeps the horizon 1
+    assert default_horizon(GradientFlow(parse_expr("0.1*x**2")), [1.0]) == 1.0
+    # without a Hessian the Jacobian comes from differences of the drift: ρ = 8, and √8 for the damped system
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import from_grad
+    q = from_grad(lambda x: np.column_stack([8 * x[:, 0], 2 * x[:, 1]]), 2)
+    assert fastest_rate(GradientFlow(q), [1.0, 1.0]) == pytest.approx(8, rel=1e-6)
+    assert fastest_rate(HeavyBall(q, 1.0), [1.0, 1.0]) == pytest.approx(np.sqrt(8), rel=1e-6)
+
+
+def test_muller_brown_orders_without_a_horizon():
+    p = parse_expr(MULLER_BROWN)
+    tic = time.perf_counter()
+    res = {r.scheme: r for r in compare([p], ["euler", "heun"], x0=(-0.5, 1.5))}
+    assert time.perf_counter() - tic < 60
+    for name, order in (("euler", 1), ("heun", 2)):
+        r = res[name]
+        assert r.in_regime, r.regime.reasons
+        assert r.fit.ci[0] <= order <= r.fit.ci[1] and abs(r.fit.order - order) < ASYMPTOTIC_TOLERANCE
+        assert min(e for e in r.errors if e) > 1e3 * 1e-12  # far above the reference's floor
+        assert r.T < 1e-2  # two stiff time scales, not the old T = 1
+
+
+def test_nesterov_case_interval_holds_one_or_is_flagged():
+    """log(1+x²) + (y − sin x)²/2 + y⁴/10 from (−1, 2) at T = 1: local slopes creep from 0.72 to 0.94
+    over the first ladder; a regression through it reports ≈ 0.86 with an interval that excludes 1."""
+    p = parse_expr(NESTEROV_CASE)
+    (r,) = compare([p], ["nesterov"], x0=(-1.0, 2.0), T=1.0, budget=None)
+    first = [(h, e) for h, e in zip(r.steps[:6], r.errors[:6])]
+    old = fit_order(*zip(*first))
+    assert not old.ci[0] <= 1 <= old.ci[1]  # what a plain regression reported
+    assert (r.fit.ci[0] <= 1 <= r.fit.ci[1]) or not r.in_regime
+    assert r.regime.asymptotic_steps and min(r.regime.asymptotic_steps) == pytest.approx(min(r.steps))
+
+
+def test_budget_stops_the_growth_and_says_so():
+    p = parse_expr(NESTEROV_CASE)
+    # four rungs: slopes 0.72, 0.82, 0.87 are still drifting, so the ladder would grow
+    (r,) = compare([p], ["nesterov"], x0=(-1.0, 2.0), T=1.0, budget=1e-3, n_points=4)
+    assert len(r.steps) == 4  # the first ladder always runs; no rung more
+    assert not r.in_regime and any("time budget" in s for s in r.regime.reasons)
+    with pytest.raises(ValueError, match="`budget`"):
+        compare([p], ["nesterov"], x0=(-1.0, 2.0), budget=-1)
+    (r,) = compare([p], ["nesterov"], x0=(-1.0, 2.0), T=1.0, budget=None, n_points=4)
+    assert len(r.steps) > 4 and r.in_regime
+
+
+def test_qhm_from_a_file_is_inconsistent_with_its_declaration(tmp_path, monkeypatch, capsys):
+    (tmp_path / "qhm.py").write_text(QHM_SOURCE)
+    monkeypatch.chdir(tmp_path)
+    tic = time.perf_counter()
+    code = main(["compare", "--expr", MULLER_BROWN, "--x0", "-0.5", "1.5", "--schemes", "qhm.py:QHM",
+                 "--no-figures", "--json"])
+    assert time.perf_counter() - tic <= 60
+    assert code == 0
+    (d,) = json.loads(capsys.readouterr().out)
+    assert d["order"] is None and abs(d["order_outside_regime"]) < 0.2
+    assert d["regime"]["settled_elsewhere"] is not None
+    assert any("another equation" in r for r in d["regime"]["reasons"])
+
+
+# ---------------------------------------------------------------- figures
+def _captured(monkeypatch):
+    figs = {}
+
+    def save(fig, path):
+        from dynopt.plotting import tidy_figure
+        tidy_figure(fig)
+        figs[str(path)] = (fig, layout_problems(fig, draw=False), [a.get_title() for a in fig.axes],
+                           fig._suptitle.get_text() if fig._suptitle else "")
+
+    monkeypatch.setattr(cli_compare, "save_figure", save)
+    return figs
+
+
+def test_compare_figure_of_an_expression(tmp_path, monkeypatch):
+    figs = _captured(monkeypatch)
+    expr = "(x**2-1)**2 + 2*y**2 + 0.3*x"
+    assert main(["compare", "--expr", expr, "--x0", "1.5", "0.5", "--schemes", "leapfrog", "nesterov",
+                 "--out", str(tmp_path)]) == 0
+    ((path, (fig, problems, titles, sup)),) = figs.items()
+    assert path.endswith(f"orders-{cli_compare.figure_slug(expr)}.png") and "custom" not in path
+    assert problems == []
+    assert len(fig.axes) == 1 and "θ''+λθ'" in titles[0]  # no empty gradient-flow panel
+    assert sup.startswith("L = ") and "x" in sup
+    # another expression gets another file; --name names it
+    assert cli_compare.figure_slug(expr) != cli_compare.figure_slug(expr + " + y")
+    figs.clear()
+    assert main(["compare", "--expr", expr, "--x0", "1.5", "0.5", "--schemes", "euler", "--name", "tilted well",
+                 "--out", str(tmp_path)]) == 0
+    ((path, (fig, problems, titles, sup)),) = figs.items()
+    assert "orders-tilted-well-" in path and problems == [] and sup.startswith("tilted well: L = ")
+
+
+def test_floor_is_a_band_not_points():
+    from dynopt.plotting import orders_figure, plt
+    h = 0.01 / np.sqrt(2.0) ** np.arange(8)
+    r = _result(h, np.maximum(1e-2 * h ** 4, 3e-14), declared=4)
+    fig = orders_figure([([r], "rk4")], floor=1e-12)
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("s")]
+    assert min(line.get_ydata()) >= 1e-12 and len(line.get_ydata()) < len(h)
+    assert any("floor" in t.get_text() for t in ax.get_legend().get_texts())
+    assert layout_problems(fig) == []
+    plt.close(fig)
+
+
+def test_simulate_density_figure_of_an_expression(tmp_path, monkeypatch):
+    import dynopt.plotting as plotting
+    from dynopt.cli.simulate import run
+    figs = {}
+
+    def save(fig, path):
+        plotting.tidy_figure(fig)
+        figs[str(path)] = (fig, layout_problems(fig, draw=False))
+
+    monkeypatch.setattr(plotting, "save_figure", save)
+    expr = "(x**2-1)**2 + 2*y**2 + 0.3*x"
+    run(parse_expr(expr), sigma=1.0, T=2.0, dt=0.01, n_paths=2000, seed=3, x0=[1.0, 0.0], progress=False,
+        figure=tmp_path / "density.png", backend="numpy")
+    ((fig, problems),) = figs.values()
+    assert problems == []
+    heat, *margs = fig.axes[:1] + [a for a in fig.axes[1:] if a.get_label() != "<colorbar>"]
+    assert (heat.get_xlabel(), heat.get_ylabel()) == ("x", "y")
+    assert [a.get_xlabel() for a in margs] == ["x", "y"]
+    assert "L = " in fig._suptitle.get_text() and "custom" not in fig._suptitle.get_text()
+    (cs,) = [c for c in heat.collections if hasattr(c, "levels")]
+    levels = np.asarray(cs.levels)
+    assert levels.min() > 0 and np.allclose(np.diff(np.log10(levels)), 0.5)  # half decades, none at 0
+    assert levels.max() / levels.min() == pytest.approx(10 ** 5.5)
+
+
+def test_cli_budget_is_checked_and_reported(capsys):
+    assert main(["compare", "--expr", "x**2", "--x0", "1", "--schemes", "euler", "--budget", "0",
+                 "--no-figures"]) == 2
+    assert "`--budget` must be a finite number of seconds > 0" in capsys.readouterr().err
+    assert main(["compare", "--expr", "x**2", "--x0", "1", "--schemes", "euler", "--no-figures"]) == 0
+    assert "s of the 60 s budget" in capsys.readouterr().out
