@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
+from dynopt.engine.region import StabilityWarning, stability_warning
 from dynopt.problems import PROBLEMS
 from dynopt.schemes import METHODS
 
@@ -135,6 +137,9 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     if not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
     g = _density(m, prob, sigma, friction, (lo, hi), temperature)
+    unstable = stability_warning(m, scheme, start, dt)
+    if unstable:
+        warnings.warn(unstable, StabilityWarning, stacklevel=2)
     obs = [Moments()]
     if first_passage is not None:
         side = "above" if float(first_passage) > start[0] else "below"
@@ -154,7 +159,7 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
                            "below": int((pos[:, i] < lo).sum()), "above": int((pos[:, i] >= hi).sum())}
                           for i, h in enumerate(hists)],
            "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size,
-           "backend": r.backend}
+           "backend": r.backend, "warnings": [unstable] if unstable else []}
     out["histogram_theta1"] = out["histograms"][0]
     if g is not None and pos.shape[0] > 1:
         out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
