@@ -100,15 +100,15 @@ def cmd_compare(args) -> int:
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
+        out = None
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
-            check_out_dir(args.out)
+            out = check_out_dir(args.out)
         _check_steps(args.steps)
         results = compare(problems, schemes, T=args.T, ladder=args.steps, friction=args.friction, x0=args.x0)
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
         return 2
-    if not args.no_figures:
-        out = Path(args.out)
+    if out is not None:
         _write_figures(results, out, args.friction, not args.no_work_precision)
         if not args.json:
             print(f"figures written to {out}/")

@@ -11,6 +11,7 @@ import numpy as np
 
 from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
+from dynopt.cli.args import check_out_dir
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
 from dynopt.engine.region import StabilityWarning, stability_warning
@@ -131,6 +132,10 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     prob = resolve_problem(problem) if isinstance(problem, str) else problem
     m = _model(prob, model, sigma, friction)
     start = _start(prob, m, x0, y0)
+    if not (isinstance(T, (int, float)) and np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` (--T) must be a finite time > 0; got {T!r}")
+    if first_passage is not None and not np.isfinite(first_passage):
+        raise ValueError(f"`first_passage` (--first-passage) must be a finite level; got {first_passage!r}")
     lo, hi = (float(v) for v in hist_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
@@ -223,10 +228,10 @@ def cmd_simulate(args) -> int:
     """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments (before any
     file is written)."""
     try:
-        problem = resolve_problem(args.problem if args.problem or args.expr else "double_well",
+        problem = resolve_problem(args.problem if args.problem or args.expr is not None else "double_well",
                                   args.expr, args.vars)
         scheme = resolve_scheme(args.scheme, allowed=simulate_schemes())
-        figure = None if args.no_figure else Path(args.out) / "density.png"
+        figure = None if args.no_figure else check_out_dir(args.out) / "density.png"
         out = run(problem, args.model, scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
                   x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,
