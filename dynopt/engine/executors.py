@@ -48,6 +48,9 @@ def _die_with_parent(from_main_thread: bool = False) -> None:
     with the ``forkserver`` start method the fork server, which ends with the main process.
     """
     parent_pid = os.getppid()
+    # Ctrl-C reaches the whole process group: the parent stops the pool, a worker's own
+    # KeyboardInterrupt would only print a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if from_main_thread and sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -148,6 +151,15 @@ class LocalExecutor(SerialExecutor):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None and self._pool is not None:
+            # an error or Ctrl-C in the caller: the running tasks are of no use, do not wait for them
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.close()
 
 
 class DaskExecutor(SerialExecutor):
