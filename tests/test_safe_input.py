@@ -194,6 +194,21 @@ def test_a_forged_verdict_never_reaches_the_report(capsys, tmp_path):
     assert "refuted" not in (out / "kexue-5655" / "claims.json").read_text()
 
 
+def test_a_forged_sweep_point_is_recomputed(tmp_path):
+    from dynopt.sweep import run_sweep
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('task = "heavy_ball_quadratic"\n[params]\nn_steps = 50\n[grid]\nalpha_h = [1.0]\nbeta = [0.5]\n')
+    cache = Cache(tmp_path / "c")
+    first = run_sweep(load_spec(spec), tmp_path / "o", cache=cache)
+    path = next((tmp_path / "c").rglob("*.json"))
+    entry = json.loads(path.read_text())
+    entry["value"]["converged"] = not entry["value"]["converged"]
+    path.write_text(json.dumps(entry))
+    again = run_sweep(load_spec(spec), tmp_path / "o", cache=cache)
+    assert again == first and any("signature mismatch" in n for n in cache.notes)
+
+
 def test_the_user_key_is_private(tmp_path):
     key = user_key()
     path = tmp_path / "xdg" / "dynopt" / "cache.key"

@@ -14,8 +14,9 @@ ensemble's mean.  For such a potential the run gets a region:
   escaped.  The compiled kernels get it through the scalar they already compare |y|
   with (``min(blowup, radius)``), the numpy loop also tests the floor itself.
 
-A potential bounded below (as far as the rays out to 10^8 × the run's scale tell) gets no
-region and keeps the plain blow-up rule, so a healthy run is never cut short.
+A potential bounded below (as far as the rays out to 10^8 × the run's scale tell: L must be
+below the floor at the far end of some ray) gets no region and keeps the plain blow-up
+rule, so a healthy run is never cut short, also on its way to a minimum far below the start.
 """
 from __future__ import annotations
 
@@ -137,9 +138,12 @@ def infer_region(model, y_init, temperature: Optional[float] = None) -> Optional
     except Exception:  # noqa: BLE001
         return None
     below = u < floor
-    if not below.any():
+    # a ray that dips below the floor and comes back (L = x² − 10⁶x) leads to a deep minimum,
+    # not to −∞: only rays still below it at the far end count
+    falling = below[:, -1]
+    if not falling.any():
         return None
-    first = radii[np.argmax(below, axis=1)[below.any(axis=1)]].min()
+    first = radii[np.argmax(below[falling], axis=1)].min()
     # every start and known minimum lies well inside
     radius = max(float(first), 2.0 * scale)
     return Region(floor=floor, radius=radius, dim=d, value=prob.value)
