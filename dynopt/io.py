@@ -11,13 +11,16 @@ This module imports nothing from dynopt: any layer may use it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.util
 import os
+import sys
 import stat
 import tempfile
 from pathlib import Path
 
 __all__ = ["atomic_replace", "atomic_write_text", "default_file_mode", "LinkedFolderError", "refuse_links",
-           "private_dir", "user_cache_dir", "UnsafeFolderError"]
+           "private_dir", "user_cache_dir", "UnsafeFolderError", "load_file_module"]
 
 
 class LinkedFolderError(OSError):
@@ -153,3 +156,28 @@ def atomic_write_text(path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def load_file_module(file, prefix: str):
+    """Import the Python file ``file`` as a private module ``<prefix>_<hash of its path>``.
+
+    ``sys.path`` is left alone, so a file named like an installed package (``numpy.py``,
+    ``cloudpickle.py``) beside it shadows nothing; the module is registered with cloudpickle
+    to travel to worker processes by value, since they cannot import it by name.
+    """
+    file = Path(file)
+    name = f"{prefix}_{hashlib.sha256(str(file).encode()).hexdigest()[:16]}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    try:
+        import cloudpickle
+        cloudpickle.register_pickle_by_value(module)
+    except ImportError:  # pragma: no cover - cloudpickle comes with the test extras
+        pass
+    return module

@@ -25,8 +25,6 @@ sweep resumes.
 from __future__ import annotations
 
 import csv
-import hashlib
-import importlib.util
 import inspect
 import io
 import itertools
@@ -42,7 +40,7 @@ from tqdm.auto import tqdm
 from dynopt.dynamics import HeavyBall, SGDModifiedEquation
 from dynopt.engine import Moments, SerialExecutor, integrate, simulate
 from dynopt.expr import ExprError, parse
-from dynopt.io import atomic_write_text
+from dynopt.io import atomic_write_text, load_file_module
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
 from dynopt.ledger.cache import remove_stale_temp_files, report_lock
 from dynopt.plotting import new_axes, plot_grid_map, save_figure
@@ -250,33 +248,13 @@ def _resolve_task(path, text, name):
     if not beside.is_file():
         _fail(path, text, "task", f"{allowed}; cannot find {mod!r}: looked for {beside}")
     try:
-        module = _load_task_file(beside)
+        module = load_file_module(beside, "dynopt_sweep_task")
     except Exception as exc:  # noqa: BLE001 - any failure of the user's file is reported as the spec's
         _fail(path, text, "task", f"cannot load {beside} ({type(exc).__name__}: {exc})")
     task = getattr(module, fn, None)
     if not inspect.isfunction(task):
         _fail(path, text, "task", f"{beside} has no function {fn!r} beside the spec")
     return task
-
-
-def _load_task_file(file: Path):
-    """Import ``file`` as a private module (named by its path's hash), registered to travel by value."""
-    digest = hashlib.sha256(str(file).encode()).hexdigest()[:16]
-    name = f"dynopt_sweep_task_{digest}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look the module up by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    try:
-        import cloudpickle
-        cloudpickle.register_pickle_by_value(module)  # workers cannot import it by name
-    except ImportError:  # pragma: no cover - cloudpickle comes with the test extras
-        pass
-    return module
 
 
 def load_spec(path) -> SweepSpec:
@@ -357,30 +335,23 @@ def load_spec(path) -> SweepSpec:
 def _check_values(path, text, sig, params, grid):
     """Every value against the task's declared parameter type, before the first point:
     ``float`` a finite real number, ``int`` an integer ≥ 1 (the tasks' ints are counts).
-
-    A string given for a ``float`` parameter is a constant expression (``"1/3"``,
-    ``"2*pi"``) read by the safe parser :mod:`dynopt.expr`, never evaluated as Python.
-    Returns ``(params, grid)`` with such strings replaced by their values.
-    """
+    A string for a ``float`` is a constant expression (``"1/3"``, ``"2*pi"``) read by the
+    safe parser :mod:`dynopt.expr`.  Returns ``(params, grid)`` with such strings as floats."""
     out = []
     for section, items in (("params", {k: [v] for k, v in params.items()}), ("grid", grid)):
-        checked = {}
+        out.append({})
         for key, values in items.items():
             p = sig.parameters.get(key)
-            kind = p.annotation if p is not None else ""
-            kind = getattr(kind, "__name__", str(kind))
-            new = []
+            kind = getattr(p.annotation, "__name__", str(p.annotation)) if p is not None else ""
+            values = [_constant(path, text, key, v, section) if kind == "float" and isinstance(v, str) else v
+                      for v in values]
             for v in values:
-                if kind == "float" and isinstance(v, str):
-                    v = _constant(path, text, key, v, section)
                 if kind == "float" and (isinstance(v, bool) or not isinstance(v, (int, float))
                                         or not np.isfinite(v)):
                     _fail(path, text, key, f"must be a finite real number; got {v!r}", section)
                 if kind == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                     _fail(path, text, key, f"must be an integer >= 1; got {v!r}", section)
-                new.append(v)
-            checked[key] = new
-        out.append(checked)
+            out[-1][key] = values
     return {k: v[0] for k, v in out[0].items()}, out[1]
 
 

@@ -79,6 +79,20 @@ def _density(m, prob, sigma, friction, hist_range, temperature):
         raise ValueError(f"`hist_range` (--range {hist_range[0]:g} {hist_range[1]:g}): {exc}") from None
 
 
+def _check_sizes(T, first_passage, hist_range, bins):
+    """``T``, the passage level, the histogram range and bins, before any work; returns (lo, hi)."""
+    if not (isinstance(T, (int, float)) and np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` (--T) must be a finite time > 0; got {T!r}")
+    if first_passage is not None and not np.isfinite(first_passage):
+        raise ValueError(f"`first_passage` (--first-passage) must be a finite level; got {first_passage!r}")
+    lo, hi = (float(v) for v in hist_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    return lo, hi
+
+
 def _density_tests(g, pos, lo, hi, bins):
     out = []
     edges = np.linspace(lo, hi, bins + 1)
@@ -132,15 +146,7 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     prob = resolve_problem(problem) if isinstance(problem, str) else problem
     m = _model(prob, model, sigma, friction)
     start = _start(prob, m, x0, y0)
-    if not (isinstance(T, (int, float)) and np.isfinite(T) and T > 0):
-        raise ValueError(f"`T` (--T) must be a finite time > 0; got {T!r}")
-    if first_passage is not None and not np.isfinite(first_passage):
-        raise ValueError(f"`first_passage` (--first-passage) must be a finite level; got {first_passage!r}")
-    lo, hi = (float(v) for v in hist_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    lo, hi = _check_sizes(T, first_passage, hist_range, bins)
     g = _density(m, prob, sigma, friction, (lo, hi), temperature)
     unstable = stability_warning(m, scheme, start, dt)
     if unstable:
@@ -227,6 +233,16 @@ def _print(out) -> None:
 def cmd_simulate(args) -> int:
     """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments (before any
     file is written)."""
+    made, code = not Path(args.out).exists(), 1
+    try:
+        code = _simulate(args)
+        return code
+    finally:
+        if code and made and Path(args.out).is_dir() and not any(Path(args.out).iterdir()):
+            Path(args.out).rmdir()  # a failed command leaves no empty folder behind
+
+
+def _simulate(args) -> int:
     try:
         problem = resolve_problem(args.problem if args.problem or args.expr is not None else "double_well",
                                   args.expr, args.vars)

@@ -375,8 +375,9 @@ def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
 
 def _limits(model, y_init):
     """The run's blow-up limit and escape region: a potential unbounded below gets a region
-    (:func:`dynopt.engine.region.infer_region`) whose radius also caps the limit, so the
-    compiled kernels, which compare |y| with that one number, stop an escaped path too."""
+    (:func:`dynopt.engine.region.infer_region`) whose radius caps the limit, so both backends
+    (the compiled kernels compare |y| with that one number) stop an escaped path at the same
+    check."""
     limit, region = blowup_limit(model, y_init, BLOWUP), infer_region(model, y_init)
     return (limit, None) if region is None else (min(limit, region.radius), region)
 
@@ -508,8 +509,6 @@ def _run_chunk(run, out, b0, b1, lo, hi, bar):
             y = scheme.output(model, state)
             live = alive if absorber is None else absorber.running(alive)
             bad = ~(np.abs(y) <= run.blowup).all(axis=1) & live
-            if run.region is not None:
-                bad |= run.region.escaped(y) & live
             if bad.any():
                 where = bad if absorber is None else absorber.kill(bad, k)
                 dsteps[where] = k

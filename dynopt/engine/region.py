@@ -11,8 +11,9 @@ ensemble's mean.  For such a potential the run gets a region:
   has left every basin it could have started in;
 - ``radius``: the sup-norm radius (about the origin) at which, along the coordinate axes
   and the diagonals, L first reaches the floor; every state component beyond it counts as
-  escaped.  The compiled kernels get it through the scalar they already compare |y|
-  with (``min(blowup, radius)``), the numpy loop also tests the floor itself.
+  escaped.  Both backends get it through the scalar they already compare |y| with
+  (``min(blowup, radius)``), so they flag the same paths at the same steps;
+  :meth:`Region.escaped` (floor and radius) is the full rule, for a loop that evaluates L.
 
 A potential bounded below (as far as the rays out to 10^8 × the run's scale tell: L must be
 below the floor at the far end of some ray) gets no region and keeps the plain blow-up
@@ -81,6 +82,21 @@ def _directions(d: int) -> np.ndarray:
     return np.vstack(dirs)
 
 
+def _crossing(value, direction, radii, below, floor) -> float:
+    """The radius along ``direction`` where L first drops below ``floor`` (bisection between the
+    grid radii around the first one below)."""
+    k = int(np.argmax(below))
+    if k == 0:
+        return float(radii[0])
+    lo, hi = float(radii[k - 1]), float(radii[k])
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        with np.errstate(all="ignore"):
+            u = float(np.asarray(value((mid * direction)[None, :]), float).reshape(-1)[0])
+        lo, hi = (mid, hi) if not u < floor else (lo, mid)
+    return hi
+
+
 def infer_region(model, y_init, temperature: Optional[float] = None) -> Optional[Region]:
     """The escape region of a run of ``model`` from ``y_init``, or None when none applies.
 
@@ -143,7 +159,8 @@ def infer_region(model, y_init, temperature: Optional[float] = None) -> Optional
     falling = below[:, -1]
     if not falling.any():
         return None
-    first = radii[np.argmax(below[falling], axis=1)].min()
+    first = min(_crossing(prob.value, d_, radii, row, floor)
+                for d_, row in zip(dirs[falling], below[falling]))
     # every start and known minimum lies well inside
     radius = max(float(first), 2.0 * scale)
     return Region(floor=floor, radius=radius, dim=d, value=prob.value)
