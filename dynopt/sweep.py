@@ -18,9 +18,8 @@ A spec names a task, fixed parameters and a grid::
     overlay = "heavy_ball_stability"   # optional: a curve from OVERLAYS
 
 Every grid point is a pure task of (parameters, seed), computed by an executor
-(:mod:`dynopt.engine.executors`) and cached by a content hash (:mod:`dynopt.ledger.cache`): rerunning
-recomputes only the points whose code, parameters or seed changed, and an interrupted
-sweep resumes.
+(:mod:`dynopt.engine.executors`) and cached by a signed content hash (:mod:`dynopt.ledger.cache`):
+rerunning recomputes only the points whose code, parameters or seed changed; an interrupted sweep resumes.
 """
 from __future__ import annotations
 
@@ -298,6 +297,10 @@ def load_spec(path) -> SweepSpec:
             if not accepts_any and key not in sig.parameters:
                 _fail(path, text, key, f"not a parameter of task {data['task']!r}; "
                                        f"it takes {sorted(sig.parameters)}", section)
+    need = [k for k, q in sig.parameters.items() if q.default is q.empty and k != "seed"
+            and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY) and k not in params and k not in grid_raw]
+    if need:
+        _fail(path, text, "task", f"task {data['task']!r} needs {need} in [params] or [grid]")
     both = set(params) & set(grid_raw)
     if both:
         k = sorted(both)[0]
@@ -360,7 +363,7 @@ def _constant(path, text, key, value, section):
     try:
         c = parse(value, [], argument=key)
     except ExprError as exc:
-        _fail(path, text, key, str(exc), section)
+        _fail(path, text, key, str(exc).removeprefix(f"`{key}`: "), section)
     if c.free_symbols:
         _fail(path, text, key, f"must be a number or a constant expression; got {value!r}", section)
     return float(c)

@@ -380,3 +380,18 @@ def test_a_non_normalisable_potential_has_no_gibbs_density():
 def test_derive_density_refuses_a_non_normalisable_potential(capsys):
     code, out, err = _cli(capsys, "derive", "density", "--expr=-x**4")
     assert code == 2 and "not normalisable" in err
+
+
+@pytest.mark.parametrize("grid, key, match", [
+    ("beta = [0.5]", "`task`", r"needs \['alpha_h'\]"),
+    ('beta = ["nan"]\nalpha_h = [1.0]', "`beta`", "'nan' is not a number"),
+    ('beta = ["1/0"]\nalpha_h = [1.0]', "`beta`", "division by zero"),
+    ("beta = [[0.5]]\nalpha_h = [1.0]", "`beta`", "finite real number"),
+])
+def test_sweep_values_and_missing_parameters_are_named(capsys, tmp_path, grid, key, match):
+    import re
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'task = "heavy_ball_quadratic"\n[grid]\n{grid}\n')
+    code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"))
+    assert code == 2 and key in err and re.search(match, err) and _one_line(err), err

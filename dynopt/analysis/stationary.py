@@ -38,7 +38,8 @@ def gibbs_density(potential, temperature, lo, hi):
         raise ValueError(f"`potential` must be finite on [{lo:g}, {hi:g}]")
     u0 = min(u)
     w = lambda x: np.exp(-(potential(x) - u0) / kT)  # noqa: E731
-    Z, _ = _sint.quad(w, lo, hi, limit=200, points=[0.0] if lo < 0 < hi else None)
+    with np.errstate(over="ignore", under="ignore"):  # an overflow is reported below, as Z
+        Z, _ = _sint.quad(w, lo, hi, limit=200, points=[0.0] if lo < 0 < hi else None)
     if not (np.isfinite(Z) and Z > 0):
         raise ValueError(f"`temperature` = {kT:g}: the normaliser of exp(−U/kT) on [{lo:g}, {hi:g}] is {Z!r}, "
                          "so the density is undefined (it underflows to 0, or U is unbounded below there)")
