@@ -22,6 +22,8 @@ __all__ = ["GibbsDensity", "Marginal", "gibbs", "check_normalisable"]
 
 def _temperature(source, temperature):
     if temperature is not None:
+        if isinstance(temperature, (str, bytes, bool)) or not np.isscalar(temperature):
+            raise TypeError(f"`temperature` must be a real number; got {type(temperature).__name__}")
         kT = float(temperature)
     elif isinstance(source, (OverdampedLangevin, Kramers)):
         kT = float(source.temperature) if isinstance(source, Kramers) else \

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import integrate as _sint
 
 from dynopt.analysis.first_passage import PassageSample, mean_passage_time
-from dynopt.checks import finite_samples
+from dynopt.checks import check_finite_param, finite_samples
 
 __all__ = ["gibbs_density", "density_distances", "histogram_chi2", "escape_times", "kinetic_temperature"]
 
@@ -27,9 +27,7 @@ def gibbs_density(potential, temperature, lo, hi):
     if hasattr(potential, "value") and getattr(potential, "dim", None) == 1:
         problem = potential
         potential = lambda x: problem.value(np.reshape(np.asarray(x, float), (-1, 1))).reshape(np.shape(x))  # noqa: E731
-    kT = float(temperature)
-    if not np.isfinite(kT) or kT <= 0:
-        raise ValueError(f"`temperature` must be finite and > 0; got {temperature!r}")
+    kT = check_finite_param(temperature, "temperature", low=0.0, low_inclusive=False)
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"`lo`, `hi` must be finite with hi > lo; got {lo!r}, {hi!r}")
@@ -59,6 +57,7 @@ def density_distances(samples, pdf, lo, hi):
     from scipy import stats
 
     x = finite_samples(samples, "samples")
+    lo, hi = check_finite_param(lo, "lo"), check_finite_param(hi, "hi", low=lo, low_inclusive=False)
     grid = np.linspace(lo, hi, 4001)
     pd = np.asarray(pdf(grid), float)
     if not np.all(np.isfinite(pd)) or (pd < 0).any():
@@ -137,5 +136,8 @@ def escape_times(result, name="first_passage", *, on_censored="raise"):
 def kinetic_temperature(velocities):
     """⟨|η|²⟩/d with its standard error: equals kT = σ²/(2λ) at equilibrium."""
     v = np.asarray(velocities, float)
+    if v.ndim != 2 or v.shape[0] < 2 or v.shape[1] < 1:
+        raise ValueError(f"`velocities` must have shape (n_paths, d) with n_paths >= 2; got shape {v.shape}")
+    finite_samples(v, "velocities")
     e = (v ** 2).mean(axis=1)
     return float(e.mean()), float(e.std(ddof=1) / np.sqrt(e.size))
