@@ -75,7 +75,11 @@ def private_dir(path, what: str = "cache folder") -> Path:
     """
     path = Path(path)
     if not path.exists() and not path.is_symlink():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UnsafeFolderError(f"{what} {str(path)!r} cannot be created ({exc.strerror}); set XDG_CACHE_HOME "
+                                    "to a folder of yours") from None
     try:
         st = os.lstat(path)
     except OSError as exc:
