@@ -42,3 +42,30 @@ def as_generator(rng, name: str = "rng") -> np.random.Generator:
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(rng)
     raise TypeError(f"`{name}` must be an int, SeedSequence or Generator; got {type(rng).__name__}")
+
+
+def finite_samples(values, name: str, *, min_size: int = 1) -> np.ndarray:
+    """``values`` as a flat float array of at least ``min_size`` finite numbers.
+
+    A NaN or infinity in the input of a test or an estimator would otherwise give a
+    statistic that is NaN in one place and a plausible number in another (scipy's KS test is
+    NaN, a Wasserstein distance on the sorted values is not): refused, naming ``name``.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric values.
+    ValueError
+        Fewer than ``min_size`` values, or any that is NaN or infinite.
+    """
+    try:
+        x = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(values).__name__}") from None
+    if x.size < min_size:
+        raise ValueError(f"`{name}` must hold at least {min_size} value(s); got {x.size}")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise ValueError(f"`{name}` must be finite; got {int(bad.sum())} NaN or infinite value(s) of {x.size} "
+                         "(drop diverged paths first)")
+    return x

@@ -41,6 +41,11 @@ FUNCTIONS = {
 #: Named constants.
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
+#: names that read as numbers elsewhere (sympy's infinities, NaN, the imaginary unit): refused
+#: rather than silently made into a new variable
+RESERVED = {"nan": "not a number", "NaN": "not a number", "inf": "infinity", "oo": "sympy's infinity",
+            "zoo": "sympy's complex infinity", "I": "the imaginary unit"}
+
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitXor: "^"}
 _COMPARE = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan,
             ast.GtE: sp.GreaterThan}
@@ -104,6 +109,9 @@ class _Translator:
             self.fail(node, f"{ident!r} is a function and needs arguments, e.g. {ident}(x)")
         elif ident.startswith("_"):
             self.fail(node, f"name {ident!r} is not allowed (names may not start with '_')")
+        elif ident in RESERVED:
+            self.fail(node, f"name {ident!r} is {RESERVED[ident]}: not allowed in an expression (a potential "
+                            "must be finite and real)")
         elif self.allow_new:
             sym = sp.Symbol(ident, real=True) if self.real else sp.Symbol(ident)
             self.names[ident] = sym

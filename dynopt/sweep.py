@@ -2,8 +2,8 @@
 
 A spec names a task, fixed parameters and a grid::
 
-    task = "heavy_ball_quadratic"      # a name from TASKS, "package.module:function", or
-                                       # "mytasks.py:function" (a file beside the spec)
+    task = "heavy_ball_quadratic"      # a name from TASKS, or "mytasks.py:function"
+                                       # (a Python file in the spec's folder)
     seed = 0
     [params]                           # passed to every grid point
     n_steps = 2000
@@ -18,15 +18,12 @@ A spec names a task, fixed parameters and a grid::
     overlay = "heavy_ball_stability"   # optional: a curve from OVERLAYS
 
 Every grid point is a pure task of (parameters, seed), computed by an executor
-(:mod:`dynopt.engine.executors`) and cached by a content hash (:mod:`dynopt.ledger.cache`): rerunning
-recomputes only the points whose code, parameters or seed changed, and an interrupted
-sweep resumes.
+(:mod:`dynopt.engine.executors`) and cached by a signed content hash (:mod:`dynopt.ledger.cache`):
+rerunning recomputes only the points whose code, parameters or seed changed; an interrupted sweep resumes.
 """
 from __future__ import annotations
 
 import csv
-import importlib
-import importlib.util
 import inspect
 import io
 import itertools
@@ -41,7 +38,8 @@ from tqdm.auto import tqdm
 
 from dynopt.dynamics import HeavyBall, SGDModifiedEquation
 from dynopt.engine import Moments, SerialExecutor, integrate, simulate
-from dynopt.io import atomic_write_text
+from dynopt.expr import ExprError, parse
+from dynopt.io import atomic_write_text, load_file_module
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
 from dynopt.ledger.cache import remove_stale_temp_files, report_lock
 from dynopt.plotting import new_axes, plot_grid_map, save_figure
@@ -225,28 +223,37 @@ def _values(path, text, key, spec):
 
 
 def _resolve_task(path, text, name):
-    """A built-in task, ``package.module:function``, or ``file.py:function`` / ``file:function``
-    with the file beside the spec (its folder is put on ``sys.path`` so that worker
-    processes import it under the same name)."""
-    if name in TASKS:
+    """A built-in task (:data:`TASKS`) or ``file.py:function`` / ``file:function`` for a Python
+    file in the spec's own folder.
+
+    Nothing else is accepted: a module path (``subprocess:getoutput``, ``shutil:rmtree``) would
+    let a spec call any function of the standard library or site-packages.  The file is loaded
+    under a private module name, without touching ``sys.path`` (a ``cloudpickle.py`` or
+    ``numpy.py`` beside the spec can never shadow an installed package), and its functions
+    travel to worker processes by value.
+    """
+    if isinstance(name, str) and name in TASKS:
         return TASKS[name]
-    if isinstance(name, str) and ":" in name:
-        mod, _, fn = name.partition(":")
-        here = Path(path).resolve().parent
-        beside = here / (mod if mod.endswith(".py") else mod.replace(".", "/") + ".py")
-        if mod.endswith(".py") or (beside.is_file() and importlib.util.find_spec(mod.split(".")[0]) is None):
-            if not beside.is_file():
-                _fail(path, text, "task", f"cannot find {mod!r}: looked for {beside}")
-            if str(here) not in sys.path:
-                sys.path.insert(0, str(here))
-            mod = beside.relative_to(here).with_suffix("").as_posix().replace("/", ".")
-        try:
-            return getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError) as exc:
-            _fail(path, text, "task", f"cannot import {name!r} ({exc}); looked on the Python path and "
-                                      f"for {beside} beside the spec")
-    _fail(path, text, "task", f"must be one of {sorted(TASKS)}, 'module:function' or 'file.py:function' "
-                              f"(a file beside the spec); got {name!r}")
+    allowed = (f"must be one of {sorted(TASKS)} or 'file.py:function' for a Python file in the spec's "
+               "folder")
+    if not isinstance(name, str) or name.count(":") != 1:
+        _fail(path, text, "task", f"{allowed}; got {name!r}")
+    mod, _, fn = name.partition(":")
+    stem = mod[:-3] if mod.endswith(".py") else mod
+    if not stem.isidentifier() or not fn.isidentifier() or fn.startswith("_"):
+        _fail(path, text, "task", f"{allowed} (no module paths, folders or private names); got {name!r}")
+    here = Path(path).resolve().parent
+    beside = here / f"{stem}.py"
+    if not beside.is_file():
+        _fail(path, text, "task", f"{allowed}; cannot find {mod!r}: looked for {beside}")
+    try:
+        module = load_file_module(beside, "dynopt_sweep_task")
+    except Exception as exc:  # noqa: BLE001 - any failure of the user's file is reported as the spec's
+        _fail(path, text, "task", f"cannot load {beside} ({type(exc).__name__}: {exc})")
+    task = getattr(module, fn, None)
+    if not inspect.isfunction(task):
+        _fail(path, text, "task", f"{beside} has no function {fn!r} beside the spec")
+    return task
 
 
 def load_spec(path) -> SweepSpec:
@@ -274,8 +281,14 @@ def load_spec(path) -> SweepSpec:
         raise SpecError(f"{path}:1: `task`: missing (one of {sorted(TASKS)} or 'module:function')")
     task = _resolve_task(path, text, data["task"])
     params = data.get("params", {})
+    if not isinstance(params, dict):
+        _fail(path, text, "params", f"must be a table ([params] with one `name = value` a line); "
+                                    f"got {type(params).__name__} {params!r}")
     grid_raw = data.get("grid", {})
-    if not isinstance(grid_raw, dict) or not grid_raw:
+    if not isinstance(grid_raw, dict):
+        _fail(path, text, "grid", f"must be a table ([grid] with one `name = [values]` a line); "
+                                  f"got {type(grid_raw).__name__} {grid_raw!r}")
+    if not grid_raw:
         raise SpecError(f"{path}:{_line_of(text, 'grid')}: `grid`: needs at least one parameter")
     sig = inspect.signature(task)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
@@ -284,6 +297,10 @@ def load_spec(path) -> SweepSpec:
             if not accepts_any and key not in sig.parameters:
                 _fail(path, text, key, f"not a parameter of task {data['task']!r}; "
                                        f"it takes {sorted(sig.parameters)}", section)
+    need = [k for k, q in sig.parameters.items() if q.default is q.empty and k != "seed"
+            and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY) and k not in params and k not in grid_raw]
+    if need:
+        _fail(path, text, "task", f"task {data['task']!r} needs {need} in [params] or [grid]")
     both = set(params) & set(grid_raw)
     if both:
         k = sorted(both)[0]
@@ -293,6 +310,8 @@ def load_spec(path) -> SweepSpec:
     if not isinstance(seed, int) or seed < 0:
         _fail(path, text, "seed", f"must be a non-negative integer; got {seed!r}")
     plots = data.get("plots", [])
+    if not isinstance(plots, list) or not all(isinstance(pl, dict) for pl in plots):
+        _fail(path, text, "plots", "must be an array of tables ([[plots]] sections)")
     for pl in plots:
         kind = pl.get("kind")
         if kind not in ("heatmap", "curve"):
@@ -310,7 +329,7 @@ def load_spec(path) -> SweepSpec:
                 _fail(path, text, k, f"unknown plot key; allowed: {sorted(allowed_plot)}", "plots")
         if pl.get("overlay") and pl["overlay"] not in OVERLAYS:
             _fail(path, text, "overlay", f"must be one of {sorted(OVERLAYS)}; got {pl['overlay']!r}", "plots")
-    _check_values(path, text, sig, params, grid)
+    params, grid = _check_values(path, text, sig, params, grid)
     _check_plot_keys(path, text, data["task"], plots, set(params) | set(grid))
     return SweepSpec(path=path, task_name=data["task"], task=task, params=params, grid=grid,
                      seed=seed, plots=plots)
@@ -318,17 +337,36 @@ def load_spec(path) -> SweepSpec:
 
 def _check_values(path, text, sig, params, grid):
     """Every value against the task's declared parameter type, before the first point:
-    ``float`` a finite real number, ``int`` an integer ≥ 1 (the tasks' ints are counts)."""
+    ``float`` a finite real number, ``int`` an integer ≥ 1 (the tasks' ints are counts).
+    A string for a ``float`` is a constant expression (``"1/3"``, ``"2*pi"``) read by the
+    safe parser :mod:`dynopt.expr`.  Returns ``(params, grid)`` with such strings as floats."""
+    out = []
     for section, items in (("params", {k: [v] for k, v in params.items()}), ("grid", grid)):
+        out.append({})
         for key, values in items.items():
             p = sig.parameters.get(key)
-            kind = str(p.annotation) if p is not None else ""
+            kind = getattr(p.annotation, "__name__", str(p.annotation)) if p is not None else ""
+            values = [_constant(path, text, key, v, section) if kind == "float" and isinstance(v, str) else v
+                      for v in values]
             for v in values:
                 if kind == "float" and (isinstance(v, bool) or not isinstance(v, (int, float))
                                         or not np.isfinite(v)):
                     _fail(path, text, key, f"must be a finite real number; got {v!r}", section)
                 if kind == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                     _fail(path, text, key, f"must be an integer >= 1; got {v!r}", section)
+            out[-1][key] = values
+    return {k: v[0] for k, v in out[0].items()}, out[1]
+
+
+def _constant(path, text, key, value, section):
+    """The float of a constant expression string, read by :func:`dynopt.expr.parse`."""
+    try:
+        c = parse(value, [], argument=key)
+    except ExprError as exc:
+        _fail(path, text, key, str(exc).removeprefix(f"`{key}`: "), section)
+    if c.free_symbols:
+        _fail(path, text, key, f"must be a number or a constant expression; got {value!r}", section)
+    return float(c)
 
 
 def _check_plot_keys(path, text, task_name, plots, inputs):

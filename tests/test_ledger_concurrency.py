@@ -35,7 +35,7 @@ def test_cache_entry_edited_by_hand_is_recomputed_with_a_note(tmp_path):
     path = tmp_path / "ab" / ("ab" * 32 + ".json")
     path.write_text(path.read_text().replace("confirmed", "refuted"))
     assert c.get("ab" * 32) is None
-    assert "checksum" in c.notes[-1]
+    assert "signature mismatch" in c.notes[-1]
     path.write_text("[1, 2, 3]")  # valid JSON of the wrong layout
     assert c.get("ab" * 32) is None
     assert "schema" in c.notes[-1]

@@ -670,3 +670,54 @@ def test_time_dependent_user_sde_sees_the_step_time(scheme):
         mean, var = h * h * N * (N - 1) / 2, h * sum((h * k) ** 2 for k in range(N))
     assert abs(x.mean() - mean) <= 5 * math.sqrt(var / n)
     assert abs(x.var() - var) <= 5 * var * math.sqrt(2 / (n - 1))
+
+
+# --- first-passage estimators and Implicit19: survivors that changed a number -------------------
+@pytest.mark.parametrize("band", ["log-log", "log", "plain"])
+def test_kaplan_meier_band_is_zero_where_the_curve_reaches_zero(band):
+    from dynopt.analysis.first_passage import kaplan_meier
+
+    km = kaplan_meier([1.0, 2.0, 3.0, 4.0], band=band)  # every path passed: Ŝ ends at 0
+    assert km.survival[-1] == 0.0
+    assert km.upper[-1] == 0.0 and km.lower[-1] == 0.0 and km.std_err[-1] == 0.0
+    assert np.all(km.upper[:-1] > km.survival[:-1]) and np.all(np.isfinite(km.std_err))
+
+
+def test_tail_mean_reads_passed():
+    from dynopt.analysis.first_passage import tail_mean
+
+    times = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    passed = np.array([True, True, False, True, True, False, True, True])
+    with_mask = tail_mean(times, 5.0, passed=passed, t_min=1.0)
+    as_nan = tail_mean(np.where(passed, times, np.nan), 5.0, t_min=1.0)
+    all_passed = tail_mean(times, 5.0, t_min=1.0)
+    assert with_mask == as_nan  # `passed` is the NaN convention made explicit
+    assert with_mask.value > all_passed.value and with_mask.censored_fraction == 0.25
+
+
+def test_implicit19_predictor_and_first_iterate_are_where_eq20_puts_them():
+    """The predictor only sets where Newton starts, so a wrong one leaves the state and changes
+    the gradient count (the work axis of work–precision figures): check the points directly."""
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import from_grad
+    from dynopt.schemes import Implicit19
+
+    calls = []
+
+    def grad(x):
+        calls.append(np.array(x, float))
+        return x ** 3 - x
+
+    prob = from_grad(grad, 1, hess=lambda x: (3 * x ** 2 - 1)[:, :, None])
+    model, sch = HeavyBall(prob, 1.0), Implicit19()
+    state = sch.init(model, model.as_state([2.0, 0.7]), 0.1)
+    alpha, beta = state.alpha, state.beta
+    q, v = state.q, state.v
+    assert abs(v[0, 0]) > 0.05  # a case where the sign of βv/2 matters
+    calls.clear()
+    new = sch.step(model, 0.0, state, 0.1)
+    predictor = q + 0.5 * beta * v
+    z0 = q + beta * v - alpha * (predictor ** 3 - predictor)
+    np.testing.assert_allclose(calls[0], predictor, rtol=1e-15)
+    np.testing.assert_allclose(calls[1], 0.5 * (q + z0), rtol=1e-15)
+    assert new.grad_evals - state.grad_evals == len(calls)

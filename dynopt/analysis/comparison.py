@@ -164,12 +164,8 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
         Unknown problem or scheme names, a bad ``T``, ``x0``, ``ladder`` or ``budget``.
     """
     setups = [_setup(p, x0, T) for p in (problems or list(STANDARD_PROBLEMS))]
-    _check_ladder(ladder)
     schemes = [_scheme_arg(s) for s in (schemes or STANDARD_SCHEMES)]
-    if T is not None and not (np.isfinite(T) and T > 0):
-        raise ValueError(f"`T` must be > 0; got {T!r}")
-    if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
-        raise ValueError(f"`budget` must be a finite number of seconds > 0 or None; got {budget!r}")
+    _check_run_arguments(ladder, T, budget)
     deadline = None if budget is None else time.perf_counter() + float(budget)
     out: list[ComparisonResult] = []
     refs = {}
@@ -195,6 +191,14 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
             out.append(ComparisonResult.from_result(res, check))
             done += 1
     return out
+
+
+def _check_run_arguments(ladder, T, budget):
+    _check_ladder(ladder)
+    if T is not None and not (np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` must be > 0; got {T!r}")
+    if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+        raise ValueError(f"`budget` must be a finite number of seconds > 0 or None; got {budget!r}")
 
 
 def _grow(model, scheme, y0, T, steps, ref, pname, limit, grow, share, budget):

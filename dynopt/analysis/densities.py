@@ -15,13 +15,15 @@ from scipy import stats
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.problems import Problem
-from dynopt.checks import as_generator
+from dynopt.checks import as_generator, finite_samples
 
-__all__ = ["GibbsDensity", "Marginal", "QuadratureMarginal", "gibbs"]
+__all__ = ["GibbsDensity", "Marginal", "QuadratureMarginal", "gibbs", "check_normalisable"]
 
 
 def _temperature(source, temperature):
     if temperature is not None:
+        if isinstance(temperature, (str, bytes, bool)) or not np.isscalar(temperature):
+            raise TypeError(f"`temperature` must be a real number; got {type(temperature).__name__}")
         kT = float(temperature)
     elif isinstance(source, (OverdampedLangevin, Kramers)):
         kT = float(source.temperature) if isinstance(source, Kramers) else \
@@ -48,9 +50,16 @@ class Marginal:
 
     def __init__(self, grid, density):
         self.grid = np.asarray(grid, float)
-        dens = np.clip(np.asarray(density, float), 0.0, None)
+        dens = np.asarray(density, float)
+        if not np.all(np.isfinite(dens)):
+            raise ValueError("`density` must be finite on the grid; it overflows (the potential is unbounded "
+                             "below on the box, or kT is too small)")
+        dens = np.clip(dens, 0.0, None)
         self._cdf = sint.cumulative_trapezoid(dens, self.grid, initial=0.0)
         total = self._cdf[-1]
+        if not (np.isfinite(total) and total > 0):
+            raise ValueError("`density` has no positive integral on the grid: it underflows to 0 everywhere "
+                             "(kT too small for the grid, or the mass lies outside the box); it is undefined here")
         self._pdf, self._cdf = dens / total, self._cdf / total
         self.bounds = (float(self.grid[0]), float(self.grid[-1]))
 
@@ -75,7 +84,7 @@ class Marginal:
     def ks_test(self, samples) -> dict:
         """Kolmogorov–Smirnov test of 1-D ``samples`` (scipy.stats.kstest) and the Wasserstein-1
         distance ∫|F_n − F| on the grid."""
-        x = np.asarray(samples, float).ravel()
+        x = finite_samples(samples, "samples")
         ks = stats.kstest(x, self.cdf)
         Fn = np.searchsorted(np.sort(x), self.grid, side="right") / x.size
         w1 = float(sint.trapezoid(np.abs(Fn - self._cdf), self.grid))
@@ -86,7 +95,14 @@ class Marginal:
         """Pearson χ² (scipy.stats) of histogram ``counts`` on ``edges`` against this density;
         ``outside`` samples beyond the edges form one more cell.  Cells with expected count
         below 5 are pooled into their neighbour-free remainder cell."""
-        counts = np.asarray(counts, float).ravel()
+        counts = finite_samples(counts, "counts")
+        if (counts < 0).any():
+            raise ValueError("`counts` must be non-negative")
+        edges = finite_samples(edges, "edges", min_size=2)
+        if counts.size != edges.size - 1:
+            raise ValueError(f"`edges` must have len(counts) + 1 = {counts.size + 1} entries; got {edges.size}")
+        if not isinstance(outside, (int, np.integer)) or outside < 0:
+            raise ValueError(f"`outside` must be a non-negative integer; got {outside!r}")
         p = self.bin_probabilities(edges)
         obs = np.append(counts, float(outside))
         exp_p = np.append(p, max(0.0, 1.0 - p.sum()))
@@ -195,6 +211,8 @@ class GibbsDensity(Marginal):
                  grid_points: int = 2001):
         self.problem = _problem(source)
         self.temperature = _temperature(source, temperature)
+        if not isinstance(grid_points, (int, np.integer)) or grid_points < 5:
+            raise ValueError(f"`grid_points` must be an integer >= 5; got {grid_points!r}")
         d = self.dim = self.problem.dim
         b = np.asarray(bounds, float)
         if b.shape == (2,):
@@ -207,13 +225,17 @@ class GibbsDensity(Marginal):
         self.quad_error = 0.0
         self.normaliser_se = 0.0
         if d == 1:
+            grid = np.linspace(*b[0], grid_points)
+            w = self._weight(grid[:, None])
+            self._check_resolved(w, grid)
             self.normaliser, self.quad_error = sint.quad(lambda x: float(self._weight(np.array([[x]]))[0]),
-                                                         *b[0], limit=400)
-            Marginal.__init__(self, np.linspace(*b[0], grid_points),
-                              self._weight(np.linspace(*b[0], grid_points)[:, None]))
+                                                         *b[0], limit=400, points=[grid[int(np.argmax(w))]])
+            self._check_normaliser()
+            Marginal.__init__(self, grid, w)
         elif d == 2:
             f = lambda y, x: float(self._weight(np.array([[x, y]]))[0])  # noqa: E731
             self.normaliser, self.quad_error = sint.dblquad(f, *b[0], *b[1], epsabs=1e-10, epsrel=1e-8)
+            self._check_normaliser()
         else:
             rng = as_generator(seed)
             pts = b[:, 0] + (b[:, 1] - b[:, 0]) * rng.random((int(n_mc), d))
@@ -222,7 +244,31 @@ class GibbsDensity(Marginal):
             self.normaliser = vol * float(w.mean())
             self.normaliser_se = vol * float(w.std(ddof=1)) / np.sqrt(w.size)
             self._mc = (pts, w)
+            self._check_normaliser()
+            if not self.normaliser_se < 0.5 * self.normaliser:
+                raise ValueError(f"`temperature` = {self.temperature:g}: the Monte Carlo normaliser of the density on "
+                                 f"the box is {self.normaliser:.3g} ± {self.normaliser_se:.2g}, too uncertain to use "
+                                 "(the density is too narrow for n_mc samples): raise `n_mc` or kT")
         self._marginals = {}
+
+    def _check_resolved(self, w, grid):
+        """The tabulated density must be resolved by the grid, else its marginal is wrong."""
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"`temperature` = {self.temperature:g}: exp(−L/kT) overflows on the box {self.bounds}; "
+                             "the density is undefined there")
+        mass = float(sint.trapezoid(w, grid))
+        peak = float(w.max())
+        # the mode has weight 1; a density narrower than ~5 grid cells is not resolved
+        if not (mass > 0 and mass >= 5 * (grid[1] - grid[0]) * peak):
+            raise ValueError(f"`temperature` = {self.temperature:g} is too small for the box {self.bounds}: the density "
+                             f"exp(−L/kT) is narrower than the {grid.size}-point grid can resolve (it underflows to 0 "
+                             "between grid points); raise kT, narrow the box, or raise `grid_points`")
+
+    def _check_normaliser(self):
+        if not (np.isfinite(self.normaliser) and self.normaliser > 0):
+            raise ValueError(f"`temperature` = {self.temperature:g}: the normaliser of exp(−L/kT) on the box "
+                             f"{self.bounds} is {self.normaliser!r}, so the density is undefined (it underflows "
+                             "to 0 or is not normalisable)")
 
     def _weight(self, pts):
         return np.exp(-(self.problem.value(pts) - self.u_min) / self.temperature)
@@ -314,3 +360,38 @@ class GibbsDensity(Marginal):
 def gibbs(source, temperature=None, bounds=(-3.0, 3.0), **kwargs) -> GibbsDensity:
     """Shorthand for :class:`GibbsDensity`."""
     return GibbsDensity(source, temperature, bounds, **kwargs)
+
+
+def check_normalisable(expr, symbols, *, argument: str = "--expr") -> None:
+    """Raise ValueError when exp(−L/kT) is visibly not normalisable on the whole space.
+
+    L must grow to +∞ along both directions of every coordinate axis (the other coordinates
+    at 0), as sympy's limits tell; a potential unbounded below (L = −x⁴) or flat along an axis
+    (L = y² in (x, y)) has no Gibbs density, so "the density is stationary" would be a
+    statement about nothing.  Passing is necessary, not sufficient (L = (x − y)² passes the
+    axes yet is flat along x = y).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The potential L.
+    symbols : sequence of sympy.Symbol
+        Its coordinates.
+    argument : str
+        The option or argument named in the message.
+    """
+    import sympy as sp
+
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"`expr` must be a sympy expression; got {type(expr).__name__}")
+    for s in symbols:
+        others = {o: 0 for o in symbols if o is not s}
+        line = expr.subs(others)
+        for end, label in ((sp.oo, "+∞"), (-sp.oo, "−∞")):
+            try:
+                lim = sp.limit(line, s, end)
+            except (NotImplementedError, ValueError, TypeError):  # sympy cannot tell: no verdict
+                continue
+            if lim != sp.oo:
+                raise ValueError(f"`{argument}`: exp(−L/kT) is not normalisable: L → {lim} as {s} → {label} "
+                                 f"(other coordinates 0), so L = {expr} has no Gibbs density")

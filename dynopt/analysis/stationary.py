@@ -9,6 +9,7 @@ import numpy as np
 from scipy import integrate as _sint
 
 from dynopt.analysis.first_passage import PassageSample, mean_passage_time
+from dynopt.checks import check_finite_param, finite_samples
 
 __all__ = ["gibbs_density", "density_distances", "histogram_chi2", "escape_times", "kinetic_temperature"]
 
@@ -26,12 +27,20 @@ def gibbs_density(potential, temperature, lo, hi):
     if hasattr(potential, "value") and getattr(potential, "dim", None) == 1:
         problem = potential
         potential = lambda x: problem.value(np.reshape(np.asarray(x, float), (-1, 1))).reshape(np.shape(x))  # noqa: E731
-    kT = float(temperature)
-    if not np.isfinite(kT) or kT <= 0:
-        raise ValueError(f"`temperature` must be finite and > 0; got {temperature!r}")
-    u0 = min(float(potential(x)) for x in np.linspace(lo, hi, 201))
+    kT = check_finite_param(temperature, "temperature", low=0.0, low_inclusive=False)
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"`lo`, `hi` must be finite with hi > lo; got {lo!r}, {hi!r}")
+    u = [float(potential(x)) for x in np.linspace(lo, hi, 201)]
+    if not np.all(np.isfinite(u)):
+        raise ValueError(f"`potential` must be finite on [{lo:g}, {hi:g}]")
+    u0 = min(u)
     w = lambda x: np.exp(-(potential(x) - u0) / kT)  # noqa: E731
-    Z, _ = _sint.quad(w, lo, hi, limit=200, points=[0.0] if lo < 0 < hi else None)
+    with np.errstate(over="ignore", under="ignore"):  # an overflow is reported below, as Z
+        Z, _ = _sint.quad(w, lo, hi, limit=200, points=[0.0] if lo < 0 < hi else None)
+    if not (np.isfinite(Z) and Z > 0):
+        raise ValueError(f"`temperature` = {kT:g}: the normaliser of exp(−U/kT) on [{lo:g}, {hi:g}] is {Z!r}, "
+                         "so the density is undefined (it underflows to 0, or U is unbounded below there)")
     return (lambda x: w(np.asarray(x, float)) / Z), Z
 
 
@@ -47,10 +56,15 @@ def density_distances(samples, pdf, lo, hi):
     """
     from scipy import stats
 
-    x = np.asarray(samples, float).ravel()
+    x = finite_samples(samples, "samples")
+    lo, hi = check_finite_param(lo, "lo"), check_finite_param(hi, "hi", low=lo, low_inclusive=False)
     grid = np.linspace(lo, hi, 4001)
-    pd = pdf(grid)
+    pd = np.asarray(pdf(grid), float)
+    if not np.all(np.isfinite(pd)) or (pd < 0).any():
+        raise ValueError(f"`pdf` must be finite and non-negative on [{lo:g}, {hi:g}]")
     cdf_grid = np.concatenate([[0.0], np.cumsum(0.5 * (pd[1:] + pd[:-1]) * np.diff(grid))])
+    if not cdf_grid[-1] > 0:
+        raise ValueError(f"`pdf` has no mass on [{lo:g}, {hi:g}]: the distances are undefined")
     cdf_grid /= cdf_grid[-1]
     cdf = lambda v: np.interp(v, grid, cdf_grid)  # noqa: E731
     ks = stats.kstest(x, cdf)
@@ -66,13 +80,20 @@ def histogram_chi2(counts, probs):
     expected count ≥ 5), with its p-value from ``scipy.stats.chi2``."""
     from scipy import stats
 
-    counts = np.asarray(counts, float).ravel()
-    probs = np.asarray(probs, float).ravel()
+    counts = finite_samples(counts, "counts")
+    probs = finite_samples(probs, "probs")
+    if counts.size != probs.size:
+        raise ValueError(f"`counts` and `probs` must have the same length; got {counts.size} and {probs.size}")
+    if (counts < 0).any() or (probs < 0).any():
+        raise ValueError("`counts` and `probs` must be non-negative")
     n = counts.sum()
     exp = probs * n
     keep = exp >= 5
     chi2 = float(((counts[keep] - exp[keep]) ** 2 / exp[keep]).sum())
     dof = int(keep.sum()) - 1
+    if dof < 1:
+        raise ValueError(f"χ² is undefined here: only {int(keep.sum())} bin(s) expect 5 or more counts "
+                         f"(n = {n:g}); use more samples or wider bins")
     return {"chi2": chi2, "dof": dof, "pvalue": float(stats.chi2.sf(chi2, dof))}
 
 
@@ -115,5 +136,8 @@ def escape_times(result, name="first_passage", *, on_censored="raise"):
 def kinetic_temperature(velocities):
     """⟨|η|²⟩/d with its standard error: equals kT = σ²/(2λ) at equilibrium."""
     v = np.asarray(velocities, float)
+    if v.ndim != 2 or v.shape[0] < 2 or v.shape[1] < 1:
+        raise ValueError(f"`velocities` must have shape (n_paths, d) with n_paths >= 2; got shape {v.shape}")
+    finite_samples(v, "velocities")
     e = (v ** 2).mean(axis=1)
     return float(e.mean()), float(e.std(ddof=1) / np.sqrt(e.size))

@@ -13,13 +13,17 @@ class UsageError(ValueError):
 
 
 def check_out_dir(path, option="--out"):
-    """Check before any work that ``path`` can be (or is) a writable directory.
+    """Check before any work that ``path`` can be (or is) a writable directory; returns it
+    resolved (a link the user names as ``--out`` is followed once, here; the folders dynopt
+    writes below it must then be real folders, see :func:`dynopt.io.refuse_links`).
 
     Raises
     ------
     UsageError
-        Naming ``option`` when ``path`` is a file, lies under a file, or is not writable.
+        Naming ``option`` when ``path`` is empty, a file, lies under a file, or is not writable.
     """
+    if path is None or not str(path).strip():
+        raise UsageError(f"`{option}` must name a folder; got {path!r}")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise UsageError(f"`{option}` {str(p)!r} is a file, not a directory")
@@ -34,7 +38,9 @@ def check_out_dir(path, option="--out"):
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"`{option}` {str(p)!r} cannot be created: {exc.strerror}") from None
-    return p
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise UsageError(f"`{option}` {str(p)!r} is not writable")
+    return p.resolve()
 
 
 def check_positive(value, option, allow_none=True):

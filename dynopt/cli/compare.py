@@ -142,8 +142,9 @@ def cmd_compare(args) -> int:
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
         schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
+        out = None
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
-            check_out_dir(args.out)
+            out = check_out_dir(args.out)
         _check_steps(args.steps)
         if not (args.budget > 0 and math.isfinite(args.budget)):
             raise UsageError(f"`--budget` must be a finite number of seconds > 0; got {args.budget}")
@@ -154,8 +155,7 @@ def cmd_compare(args) -> int:
     except (ValueError, TypeError) as exc:
         print(f"dynopt compare: error: {exc}", file=sys.stderr)
         return 2
-    if not args.no_figures:
-        out = Path(args.out)
+    if out is not None:
         written = _write_figures(results, out, args.friction, not args.no_work_precision,
                                  _figure_names(problems or list(STANDARD_PROBLEMS), args.expr, args.name))
         if not args.json:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from dynopt.cli import bench, compare, derive, reproduce, simulate, sweep
 
@@ -46,8 +47,15 @@ def main(argv=None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    show = warnings.showwarning
+    warnings.showwarning = lambda message, category, *a, **k: print(
+        f"dynopt {args.command}: warning: {message}", file=sys.stderr)  # one line, no source excerpt
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: the atomic writers left every file whole; 128 + SIGINT as a shell reports it
+        print(f"dynopt {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, OSError) as exc:
         # bad input the user can cause (dynopt raises ValueError/TypeError naming the argument;
         # OSError for paths): one line and status 2 wherever it is raised; any other exception
@@ -55,6 +63,8 @@ def main(argv=None) -> int:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"dynopt {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = show
 
 
 if __name__ == "__main__":  # pragma: no cover

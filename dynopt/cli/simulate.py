@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,11 @@ import numpy as np
 from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
 from dynopt.analysis.regime import stationary_step_hint, step_scales
+from dynopt.cli.args import check_out_dir
+from dynopt.engine.cache_dir import kernel_cache_dir
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
+from dynopt.engine.region import StabilityWarning, stability_warning
 from dynopt.problems import PROBLEMS
 from dynopt.schemes import METHODS
 
@@ -77,6 +81,20 @@ def _density(m, prob, sigma, friction, hist_range, temperature):
         raise ValueError(f"`hist_range` (--range {hist_range[0]:g} {hist_range[1]:g}): {exc}") from None
 
 
+def _check_sizes(T, first_passage, hist_range, bins):
+    """``T``, the passage level, the histogram range and bins, before any work; returns (lo, hi)."""
+    if not (isinstance(T, (int, float)) and np.isfinite(T) and T > 0):
+        raise ValueError(f"`T` (--T) must be a finite time > 0; got {T!r}")
+    if first_passage is not None and not np.isfinite(first_passage):
+        raise ValueError(f"`first_passage` (--first-passage) must be a finite level; got {first_passage!r}")
+    lo, hi = (float(v) for v in hist_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    return lo, hi
+
+
 def _density_tests(g, pos, lo, hi, bins):
     out = []
     edges = np.linspace(lo, hi, bins + 1)
@@ -130,12 +148,11 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     prob = resolve_problem(problem) if isinstance(problem, str) else problem
     m = _model(prob, model, sigma, friction)
     start = _start(prob, m, x0, y0)
-    lo, hi = (float(v) for v in hist_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    lo, hi = _check_sizes(T, first_passage, hist_range, bins)
     g = _density(m, prob, sigma, friction, (lo, hi), temperature)
+    unstable = stability_warning(m, scheme, start, dt)
+    if unstable:
+        warnings.warn(unstable, StabilityWarning, stacklevel=2)
     obs = [Moments()]
     if first_passage is not None:
         side = "above" if float(first_passage) > start[0] else "below"
@@ -155,7 +172,7 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
                            "below": int((pos[:, i] < lo).sum()), "above": int((pos[:, i] >= hi).sum())}
                           for i, h in enumerate(hists)],
            "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size,
-           "backend": r.backend}
+           "backend": r.backend, "warnings": [unstable] if unstable else []}
     out["histogram_theta1"] = out["histograms"][0]
     if g is not None and pos.shape[0] > 1:
         out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
@@ -240,11 +257,25 @@ def _print(out) -> None:
 def cmd_simulate(args) -> int:
     """Run ``dynopt simulate`` and print the summary; returns 0, or 2 for bad arguments (before any
     file is written)."""
+    made, code = not Path(args.out).exists(), 1
     try:
-        problem = resolve_problem(args.problem if args.problem or args.expr else "double_well",
+        code = _simulate(args)
+        return code
+    finally:
+        if code and made and Path(args.out).is_dir() and not any(Path(args.out).iterdir()):
+            Path(args.out).rmdir()  # a failed command leaves no empty folder behind
+
+
+def _simulate(args) -> int:
+    try:
+        problem = resolve_problem(args.problem if args.problem or args.expr is not None else "double_well",
                                   args.expr, args.vars)
         scheme = resolve_scheme(args.scheme, allowed=simulate_schemes())
-        figure = None if args.no_figure else Path(args.out) / "density.png"
+        figure = None if args.no_figure else check_out_dir(args.out) / "density.png"
+        if args.backend != "numpy":
+            # a compiled run loads code from the kernel cache: refuse an unsafe one up front,
+            # also when this process already holds the kernel in memory
+            kernel_cache_dir()
         out = run(problem, args.model, scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
                   x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,

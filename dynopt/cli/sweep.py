@@ -47,7 +47,7 @@ def register(subparsers):
         description="Run the task of SPEC.toml at every grid point (in parallel with --executor), "
                     "caching each point by a hash of code, parameters and seed, and write "
                     "<out>/results.csv (one row per point) and one PNG per [[plots]] entry "
-                    "(heatmaps, curves). The task is a built-in name, 'package.module:function', or "
+                    "(heatmaps, curves). The task is a built-in name or "
                     "'file.py:function' for a file beside the spec. Plots are labelled with symbols "
                     "(alpha_h → αh), yes/no values get a categorical map, 'contour' draws level lines, "
                     "curves get ±2 SE bars when the task returns '<y>_se' or 'se', and 'loglog', "

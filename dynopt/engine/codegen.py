@@ -43,13 +43,10 @@ def _header(dtype, normals):
 
 
 def cache_dir() -> Path:
-    """Where generated kernels live: ``$DYNOPT_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/dynopt/kernels``
-    (``~/.cache/dynopt/kernels``)."""
-    env = os.environ.get("DYNOPT_KERNEL_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dynopt" / "kernels"
+    """Where generated kernels live: :func:`dynopt.engine.cache_dir.kernel_cache_dir` (created
+    0700; refused when owned by another user or writable by others)."""
+    from dynopt.engine.cache_dir import kernel_cache_dir
+    return kernel_cache_dir()
 
 
 def gradient_source(problem):

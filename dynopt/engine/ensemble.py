@@ -23,6 +23,7 @@ from dynopt.engine.normals import PhiloxSource, check_normals
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import Observer, _results
 from dynopt.engine.split import block_groups
+from dynopt.engine.region import infer_region
 from dynopt.engine.validate import (MAX_STEPS, as_scheme, blowup_limit, check_executor, check_max_steps,
                                     check_memory, check_model, check_observers, check_t_span, check_y0)
 
@@ -213,6 +214,7 @@ class Run(NamedTuple):
     save_k: list
     opts: EnsembleOptions
     blowup: float = BLOWUP
+    region: Any = None  # dynopt.engine.region.Region of a potential unbounded below, or None
 
 
 class Outputs(NamedTuple):
@@ -368,7 +370,16 @@ def _prepare(model, scheme, t_span, y0, dt, root, observers, opts) -> Run:
     return Run(model, scheme, t0, dt, n_steps, y_init, layout, root, tuple(observers), look,
                save_steps(n_steps, opts.save_every) if opts.t_eval is None else
                eval_steps(opts.t_eval, t_span, dt, n_steps), dataclasses.replace(opts, n_paths=n_paths, blocks=(b_lo, b_hi)),
-               blowup_limit(model, y_init, BLOWUP))
+               *_limits(model, y_init))
+
+
+def _limits(model, y_init):
+    """The run's blow-up limit and escape region: a potential unbounded below gets a region
+    (:func:`dynopt.engine.region.infer_region`) whose radius caps the limit, so both backends
+    (the compiled kernels compare |y| with that one number) stop an escaped path at the same
+    check."""
+    limit, region = blowup_limit(model, y_init, BLOWUP), infer_region(model, y_init)
+    return (limit, None) if region is None else (min(limit, region.radius), region)
 
 
 def _check_run_memory(opts, n_paths, n_steps, D, observers):
@@ -527,8 +538,9 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
     first = int(ds[ds >= 0].min()) if n_div else None
     note = ""
     if n_div:
-        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged (|y| > {run.blowup:.3g} = "
-                f"1e12 × the run's scale, or non-finite; first detected at step "
+        why = (f"{run.region.describe()}, or non-finite" if run.region is not None else
+               f"|y| > {run.blowup:.3g} = 1e12 × the run's scale, or non-finite")
+        note = (f"{n_div} of {n_paths} paths ({n_div / n_paths:.3%}) diverged ({why}; first detected at step "
                 f"{first}, checks every {run.opts.check_every} steps); they are excluded from final-state "
                 f"statistics and from every observation after their detection (time averages taken before "
                 f"it include them)")

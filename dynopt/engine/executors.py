@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -25,6 +29,44 @@ def _dumps(obj):
     except ImportError:  # pragma: no cover
         return pickle.dumps(obj)
     return cloudpickle.dumps(obj)
+
+
+#: seconds between a worker's checks that its parent is alive
+PARENT_POLL = 0.5
+
+
+def _die_with_parent(from_main_thread: bool = False) -> None:
+    """Worker start-up: end this worker as soon as the process that started it is gone.
+
+    A ``kill -9`` of the main process runs no clean-up, so its pool would otherwise keep
+    its workers (and the caller's stdout/stderr pipes) alive until they finish.  On Linux,
+    when the pool was started from the main thread, the kernel sends SIGKILL on the
+    parent's death (``PR_SET_PDEATHSIG``; it fires when the *thread* that started the worker
+    ends, so it is armed only for the main thread).  Everywhere a daemon thread also polls
+    the parent id, which changes when the parent dies (it cannot run while a compiled
+    kernel holds the GIL: the signal covers that).  The parent is the main process, or
+    with the ``forkserver`` start method the fork server, which ends with the main process.
+    """
+    parent_pid = os.getppid()
+    # Ctrl-C reaches the whole process group: the parent stops the pool, a worker's own
+    # KeyboardInterrupt would only print a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if from_main_thread and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+        if os.getppid() != parent_pid:  # the parent died before the signal was armed
+            os._exit(1)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dynopt-parent-watch", daemon=True).start()
 
 
 def _run_pickled(blob):
@@ -80,7 +122,8 @@ class LocalExecutor(SerialExecutor):
 
     def _get_pool(self):
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.n_workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.n_workers, initializer=_die_with_parent,
+                                             initargs=(threading.current_thread() is threading.main_thread(),))
         return self._pool
 
     def map(self, fn, items):
@@ -108,6 +151,15 @@ class LocalExecutor(SerialExecutor):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None and self._pool is not None:
+            # an error or Ctrl-C in the caller: the running tasks are of no use, do not wait for them
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.close()
 
 
 class DaskExecutor(SerialExecutor):

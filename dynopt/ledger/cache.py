@@ -4,25 +4,65 @@ A key is a SHA-256 of (the code version of what is called, the parameters, the s
 The code version is a hash of the source files involved: a change to any of them makes
 a new key.  Entries are JSON files written atomically; an interrupted run leaves either
 the old entry or none, never a half-written one, and the next run resumes.  Each entry
-carries a schema number and the SHA-256 of its value: an entry edited by hand, truncated
-or of another layout is not served but reported in :attr:`Cache.notes` and recomputed.
+carries a schema number and an HMAC-SHA-256 of (its key, its value) under a per-user secret
+(:func:`user_key`, a 0600 file in the user's cache folder): an entry edited by hand or by
+another user (even with a recomputed plain hash), moved to another key, truncated or of
+another layout is not served but reported in :attr:`Cache.notes` and recomputed.  Cache
+folders that are symbolic links are refused.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
+import stat
 import time
 from functools import lru_cache
 from pathlib import Path
 
 from filelock import FileLock
 
-from dynopt.io import atomic_write_text
+from dynopt.io import UnsafeFolderError, atomic_write_text, private_dir, refuse_links, user_cache_dir
 
-__all__ = ["Cache", "make_key", "code_version", "package_version_hash", "SCHEMA", "remove_stale_temp_files", "report_lock"]
+__all__ = ["Cache", "make_key", "code_version", "package_version_hash", "SCHEMA", "remove_stale_temp_files",
+           "report_lock", "user_key"]
 
-#: layout of a cache entry: {"schema": SCHEMA, "sha256": digest of the value, "value": ...}
-SCHEMA = 2
+#: layout of a cache entry: {"schema": SCHEMA, "mac": HMAC of (key, value), "value": ...}
+SCHEMA = 3
+
+#: bytes of the per-user secret
+KEY_BYTES = 32
+
+
+def user_key() -> bytes:
+    """The per-user secret that signs cache entries: ``<user cache dir>/cache.key``.
+
+    Created on first use with 32 random bytes, mode 0600, in a folder of mode 0700; refused
+    (:class:`~dynopt.io.UnsafeFolderError`) when the file is a link, is owned by someone
+    else or is readable or writable by others, since whoever knows it can forge entries.
+    """
+    folder = private_dir(user_cache_dir(), "dynopt's cache folder")
+    path = folder / "cache.key"
+    if not path.exists() and not path.is_symlink():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:  # another process created it first: read theirs
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(KEY_BYTES))
+    st = os.lstat(path)
+    if (not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid())
+            or st.st_mode & 0o077):
+        raise UnsafeFolderError(f"the cache key {str(path)!r} must be a regular file of yours with mode 600 "
+                                f"(it is mode {stat.S_IMODE(st.st_mode):o}, owner {st.st_uid}); delete it "
+                                "and a new one is made")
+    key = path.read_bytes()
+    if len(key) < KEY_BYTES:  # a writer was interrupted between create and write
+        raise UnsafeFolderError(f"the cache key {str(path)!r} is truncated; delete it and a new one is made")
+    return key
 
 
 def _canonical(obj) -> str:
@@ -65,6 +105,14 @@ class Cache:
         self.enabled = enabled
         #: one line per entry found bad and ignored (so recomputed) in this session
         self.notes: list[str] = []
+        self._secret = None
+        if enabled:
+            refuse_links(self.root)
+
+    def _mac(self, key: str, value) -> str:
+        if self._secret is None:
+            self._secret = user_key()
+        return hmac.new(self._secret, _canonical([key, value]).encode(), hashlib.sha256).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -75,6 +123,7 @@ class Cache:
         if not self.enabled:
             return None
         path = self._path(key)
+        refuse_links(path.parent, self.root)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
@@ -85,8 +134,9 @@ class Cache:
             return self._bad(path, "not valid JSON")
         if not isinstance(entry, dict) or entry.get("schema") != SCHEMA or "value" not in entry:
             return self._bad(path, f"not a schema-{SCHEMA} entry")
-        if entry.get("sha256") != _digest(entry["value"]):
-            return self._bad(path, "checksum mismatch (edited or corrupted)")
+        mac = entry.get("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(key, entry["value"])):
+            return self._bad(path, "signature mismatch (edited, forged or corrupted)")
         return entry["value"]
 
     def _bad(self, path, why):
@@ -98,8 +148,11 @@ class Cache:
         if self.enabled:
             # keys keep their order: a cached result must read back exactly as computed
             value = json.loads(json.dumps(value, default=repr))  # what a reader will see
-            entry = {"schema": SCHEMA, "sha256": _digest(value), "value": value}
-            atomic_write_text(self._path(key), json.dumps(entry, default=repr, ensure_ascii=True))
+            entry = {"schema": SCHEMA, "mac": self._mac(key, value), "value": value}
+            path = self._path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            refuse_links(path.parent, self.root)
+            atomic_write_text(path, json.dumps(entry, default=repr, ensure_ascii=True))
 
     def clean_temp_files(self, min_age: float = 60.0) -> int:
         """Remove temporary files (``.*.tmp``) a killed run left in the cache, older than
@@ -107,14 +160,10 @@ class Cache:
         return remove_stale_temp_files(self.root, min_age, recursive=True)
 
 
-def _digest(value) -> str:
-    return hashlib.sha256(_canonical(value).encode()).hexdigest()
-
-
 def remove_stale_temp_files(folder, min_age: float = 0.0, recursive: bool = False) -> int:
     """Remove the hidden temporary files of :func:`dynopt.io.atomic_replace`
     (``.<name>.<random><suffix>``) under ``folder`` older than ``min_age`` seconds."""
-    folder = Path(folder)
+    folder = refuse_links(folder)  # never clean a folder somewhere else
     if not folder.is_dir():
         return 0
     now, n = time.time(), 0
@@ -133,6 +182,6 @@ def report_lock(folder) -> FileLock:
     """The inter-process lock of one report folder (``<folder>/.lock``): whoever reads,
     merges and rewrites a source's claims.json, README or figures, or the index, holds it,
     so concurrent ``dynopt reproduce`` runs into one ``--out`` lose nothing."""
-    folder = Path(folder)
+    folder = refuse_links(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return FileLock(str(folder / ".lock"))
