@@ -1,8 +1,8 @@
 """The per-point σ function of compiled kernels for overdamped Langevin with state-dependent
 diagonal noise σ_i(θ) given as sympy expressions (:mod:`dynopt.dynamics.sigma_expr`).
 
-The amplitudes and their derivatives ∂σ_i/∂θ_i (Milstein's correction, the Itô–Stratonovich
-drift of stochastic Heun) are printed with sympy's Python printer, like the gradient
+The amplitudes and their derivatives ∂σ_i/∂θ_i (for derivative corrections and the
+Itô–Stratonovich drift) are printed with sympy's Python printer, like the gradient
 (:func:`dynopt.engine.codegen.gradient_source`), into ``sig(x, s, ds)`` on one point: the
 traced step (:mod:`dynopt.engine.tracer`) calls it where the scheme asks the model for
 ``diffusion`` or ``diffusion_dx``.
