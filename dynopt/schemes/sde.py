@@ -8,8 +8,8 @@ all of that before a run starts.
 The protocol (used by :func:`dynopt.engine.simulate`) works on one chunk of paths:
 ``init(model, y0, dt) -> State`` (a NamedTuple; arrays have one row per path),
 ``step(model, t, state, dt, z) -> State`` with ``z`` of shape ``(n_terms, n, noise_dim)``
-holding N(0, 1) numbers (arrays may be updated in place, the state is returned), and
-``output(model, state) -> (n, state_dim)``.
+holding N(0, 1) numbers (plain arithmetic, nothing updated in place: see
+:class:`SDEScheme`), and ``output(model, state) -> (n, state_dim)``.
 """
 from __future__ import annotations
 
@@ -26,16 +26,55 @@ __all__ = ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Leimkuhl
 
 
 class SDEScheme(Scheme):
-    """Base class of fixed-step SDE schemes: configuration only, run data in the state.
+    """Base class of fixed-step SDE schemes: a method is one small class and its ``step``.
 
-    To add a scheme: set ``approximates`` (model classes), ``strong_order`` (and
-    ``strong_order_additive`` if additive noise raises it), ``weak_order``, ``calculus``,
-    ``noise_types`` and ``n_terms``; implement ``init``/``step``/``output`` keeping all run
-    data in a NamedTuple state whose arrays have one row per path and whose last field
-    ``grad_evals`` counts drift (gradient) evaluations per path; ``step`` may update the
-    arrays in place but returns the state.  Register it with ``@register()`` or pass an
-    instance to :func:`dynopt.engine.simulate`.  ``tests/test_sde_orders.py`` measures the
-    declared orders of every registered scheme with no test edit.
+    As for :class:`dynopt.schemes.Scheme`, the step is plain arithmetic on the state, the
+    normals ``z`` and the model's oracles — no branch on array values, no in-place update
+    of an array it did not create, math from :mod:`dynopt.schemes.ops` — and all run data
+    lives in the returned ``NamedTuple`` state (arrays with one row per path; the last
+    field ``grad_evals`` counts drift evaluations per path).  The numpy backend calls it
+    on the chunk's arrays; the compiled backend traces the same function into a per-path
+    kernel (:mod:`dynopt.engine.tracer`), so a scheme written in a user's file runs
+    compiled exactly like a built-in one (a step that cannot be traced runs on numpy and
+    the result's ``note`` says why); :mod:`dynopt.symbolic` calls it on sympy symbols.
+
+    Adding a scheme: one class
+    --------------------------
+    Kloeden & Platen's derivative-free strong order-1 scheme for diagonal noise::
+
+        class Platen(SDEScheme):
+            name = "platen"
+            noise_types = ("diagonal",)
+            strong_order = 1.0
+            weak_order = 1.0
+
+            def step(self, model, t, state, dt, z):
+                y, sq = state.y, ops.sqrt(dt)
+                dW = z[0] * sq
+                f = model.drift_in("ito")(t, y)
+                g = model.diffusion(t, y)
+                gs = model.diffusion(t, y + f * dt + g * sq)
+                y = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq)
+                return self.State(y, state.grad_evals + 1)
+
+    The inherited ``State`` is ``(y, grad_evals)`` and ``init`` returns ``State(y0, 0)``;
+    a scheme with buffers declares its own ``State`` and ``init`` (see
+    :class:`LeimkuhlerMatthews`, which keeps the previous normals).  Pass an instance to
+    :func:`dynopt.engine.simulate`, or register it with ``@register()``;
+    ``tests/test_sde_orders.py`` measures the declared orders of every registered scheme
+    with no test edit.
+
+    Oracles a step may call (new arrays, never in place)
+    ----------------------------------------------------
+    ``model.drift(t, y)``, ``model.drift_in(calculus)(t, y)`` (the drift in the calculus
+    the scheme discretizes) : (n, state_dim);
+    ``model.noise_term(t, y, dW)`` = g(t, y)·dW for any noise type : (n, state_dim);
+    ``model.diffusion(t, y)``, ``model.diffusion_dx(t, y)`` : g_i and ∂g_i/∂y_i for
+    diagonal noise; ``model.noise`` (the noise type, a string: branch on it freely),
+    ``model.noise_dim``, ``model.scalar_sigma``;
+    ``model.d``, ``model.grad(q)``, ``model.force(q)`` : ∇L and −∇L at positions (n, d);
+    Kramers parameters ``model.friction`` (λ), ``model.sigma`` (σ),
+    ``model.temperature`` (kT = σ²/(2λ)).
 
     Declarations
     ------------
