@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -137,7 +138,12 @@ _COMPILED: dict = {}
 
 
 def _scheme_key(scheme):
-    return type(scheme), tuple(sorted((k, repr(v)) for k, v in vars(scheme).items()))
+    """The scheme's class and configuration (a kernel is valid for equal ones)."""
+    def value(v):
+        if isinstance(v, np.ndarray):  # repr elides the middle of large arrays
+            return v.dtype.str, v.shape, hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+        return repr(v)
+    return type(scheme), tuple(sorted((k, value(v)) for k, v in vars(scheme).items()))
 
 
 def compile_kernel(model, scheme, dt, opts, passage=None, t0=0.0):
