@@ -197,3 +197,21 @@ def test_kernel_modules_restate_no_scheme():
                     "MomentumSGD", "SGDIterates", "BAOAB"):
             assert cls not in text, (path, cls)
         assert not re.search(r"def \w+_source\(grad_src", text), path
+
+
+def test_ops_dispatch_on_the_reader():
+    """One call, every reader: math for numbers, numpy for arrays, sympy for symbols
+    (elementwise in object arrays), a recorded call for tracer nodes."""
+    import sympy as sp
+
+    from dynopt.engine import tracer
+
+    assert ops.exp(0.5) == math.exp(0.5) and ops.expm1(1e-20) == 1e-20
+    np.testing.assert_array_equal(ops.sqrt(np.array([4.0, 9.0])), [2.0, 3.0])
+    h = sp.Symbol("h", positive=True)
+    assert ops.sqrt(h) == sp.sqrt(h) and sp.simplify(ops.expm1(h) - (sp.exp(h) - 1)) == 0
+    arr = ops.exp(np.array([[h, 2 * h]], dtype=object))
+    assert arr.dtype == object and arr[0, 1] == sp.exp(2 * h)
+    tr = tracer.Tracer({})
+    node = ops.sqrt(tracer.Node(tr, "a"))
+    assert isinstance(node, tracer.Node) and tr.lines == ["t0 = math.sqrt(a)"]
