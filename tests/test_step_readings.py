@@ -69,7 +69,7 @@ class Platen(SDEScheme):
         g = model.diffusion(t, y)
         support = y + f * dt + g * sq
         gs = model.diffusion(t, support)
-        new = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq)
+        new = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) / (2 * sq)
         return self.State(new, state.grad_evals + 1)
 
 

@@ -152,6 +152,11 @@ class Tracer:
         raise TraceError(f"the step's arithmetic meets a {type(v).__name__}, not a number")
 
     def binary(self, op, a, b):
+        if op == "/" and isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, Node):
+            m, e = np.frexp(float(b))
+            if m == 0.5 and abs(e) < 1000:
+                # a power of two: x/b and x·(1/b) are the same number, and a product is cheaper
+                return self.emit(f"{self.operand(a)} * {self.operand(1.0 / float(b))}")
         return self.emit(f"{self.operand(a)} {op} {self.operand(b)}")
 
     def call(self, fn, args, outs):
