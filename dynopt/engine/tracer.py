@@ -235,7 +235,7 @@ class Program(NamedTuple):
     later: Optional[Trace]
     init_evals: int
     consts: tuple      # (argument name, value) of the run constants, in order
-    statics: tuple     # (state after the first step, state after later steps) non-array values
+    statics: tuple     # (the non-array fields of the state after any step, as a dict,)
     state_type: type
 
 
