@@ -12,8 +12,9 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 (d) ``peak_rss_mb``: peak resident memory of a fresh process running 10^7 paths with a
     streaming histogram, for two step counts (it must not grow with the steps);
 (e) ``backends``: the numpy and compiled (numba) backends side by side, float64 and
-    float32, on the 1-D double well and a 2-D ``from_expr`` potential (EM, BAOAB), the
-    compiled one on 1 and 2 threads, each with its ratio to SFC64's normals/s measured
+    float32, on the 1-D double well and a 2-D ``from_expr`` potential (EM, BAOAB, and on
+    the 1-D well a user's scheme imported from a file, :data:`USER_SCHEME_SOURCE`, with its
+    rate over the built-in EM's in ``user_scheme``), the compiled one on 1 and 2 threads, each with its ratio to SFC64's normals/s measured
     around it; kernel compile times (fresh cache, then cached, each in a new process) and
     diffrax's Euler on the 1-D double well when it is installed;
 (f) ``normals``: the normal sources (SFC64, and Philox of :mod:`dynopt.engine.normals`)
@@ -33,12 +34,15 @@ import time
 import numpy as np
 
 from dynopt import dynamics, problems
+from dynopt.bench.peers import sdeint_rate, torchsde_rate
+from dynopt.io import load_file_module
 from dynopt.analysis import fit_order
 from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, FirstPassage, LocalExecutor, simulate
 from dynopt.engine.kernels import numba_available
 from dynopt.engine.normals import normals_rate
 
-__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups", "steps_for_seconds",
+__all__ = ["USER_SCHEME_SOURCE", "USER_SCHEME", "user_scheme", "rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale",
+           "bench_speedups", "steps_for_seconds",
            "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
            "diffrax_rates", "bench_normals"]
 
@@ -57,8 +61,43 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
             return reps * n / total
 
 
-#: the 2-D potential of the backend comparison, built as a user would (no fused numpy path)
+#: the 2-D potential of the backend comparison, built as a user would (no declared polynomial)
 WELL_2D = "(x**2 - 1)**2 + 2*y**2"
+
+#: a scheme as a researcher writes it in a file of their own (nothing registered): the
+#: stochastic θ-method (θ = ½) with an explicit Euler predictor for additive noise; the
+#: benchmark imports it from a file, as ``--scheme FILE.py:NAME`` would
+USER_SCHEME_SOURCE = '''
+from dynopt.schemes import SDEScheme, ops
+
+
+class ThetaPredictor(SDEScheme):
+    """Y ← Y + (h/2)[f(Y) + f(Y + f(Y)h + GΔW)] + GΔW: two drift evaluations per step."""
+
+    name = "user-theta-predictor"
+    noise_types = ("additive",)
+    strong_order = 1.0
+    strong_order_additive = 1.0
+    grad_evals = 2
+
+    def step(self, model, t, state, dt, z):
+        y = state.y
+        dW = model.noise_term(t, y, z[0] * ops.sqrt(dt))
+        f0 = model.drift(t, y)
+        f1 = model.drift(t + dt, y + f0 * dt + dW)
+        return self.State(y + (0.5 * dt) * (f0 + f1) + dW, state.grad_evals + 2)
+'''
+
+#: the name under which :func:`engine_rate` runs :data:`USER_SCHEME_SOURCE`'s scheme
+USER_SCHEME = "user-file:ThetaPredictor"
+
+
+def user_scheme():
+    """An instance of the scheme in :data:`USER_SCHEME_SOURCE`, imported from a file."""
+    path = os.path.join(tempfile.mkdtemp(prefix="dynopt-user-scheme-"), "theta_predictor.py")
+    with open(path, "w") as fh:
+        fh.write(USER_SCHEME_SOURCE)
+    return load_file_module(path, "theta_predictor").ThetaPredictor()
 
 
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
@@ -75,8 +114,9 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
     else:
         model = dynamics.OverdampedLangevin(p, sigma)
         y0 = np.zeros(dim)
+    sch = user_scheme() if scheme == USER_SCHEME else scheme
     tic, wall = time.process_time(), time.perf_counter()
-    r = simulate(model, scheme, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
+    r = simulate(model, sch, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
                  keep_final=True, progress=False, backend=backend, options=EnsembleOptions(threads=threads))
     sec = time.process_time() - tic
     wall = time.perf_counter() - wall
@@ -88,6 +128,7 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
 
 #: (label, problem, scheme, normals per path-step) of the backend comparison
 BACKEND_CASES = (("double_well_1d_em", "double_well", "euler-maruyama", 1),
+                 ("double_well_1d_user_theta", "double_well", USER_SCHEME, 1),
                  ("double_well_1d_baoab", "double_well", "baoab", 1),
                  ("from_expr_2d_em", "from_expr", "euler-maruyama", 2),
                  ("from_expr_2d_baoab", "from_expr", "baoab", 2))
@@ -123,6 +164,19 @@ def _thread_speedups(runs):
     return out
 
 
+def _user_vs_builtin(runs):
+    """Per backend and dtype (1 thread): the user's file scheme's path-steps/s over the
+    built-in Euler–Maruyama's in the same run, on the 1-D double well."""
+    key = {(r["case"], r["backend"], r["dtype"]): r for r in runs if r["threads"] == 1}
+    out = []
+    for (case, be, dt), r in key.items():
+        em = key.get(("double_well_1d_em", be, dt))
+        if case == "double_well_1d_user_theta" and em is not None:
+            out.append({"backend": be, "dtype": dt, "ran_on": r["backend"],
+                        "rate_vs_builtin_em": r["path_steps_per_s"] / em["path_steps_per_s"]})
+    return out
+
+
 def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32), rng_seconds=0.5,
                    compile=True, peers=True):
     """Per backend, case (:data:`BACKEND_CASES`), dtype and thread count (1, and 2 for the
@@ -141,6 +195,7 @@ def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32
                     out["runs"].append(_backend_run(case, dtype, be, threads, n_paths, n_steps, rng_seconds))
     out["load_average_after"] = os.getloadavg()[0]
     out["threads"] = _thread_speedups(out["runs"])
+    out["user_scheme"] = _user_vs_builtin(out["runs"])
     if "numba" in backends and compile:
         out["compile_seconds"] = compile_times()
     if peers:
@@ -192,6 +247,8 @@ import json, sys, time
 import numpy as np
 import numba
 from dynopt import dynamics, problems
+from dynopt.bench.peers import sdeint_rate, torchsde_rate
+from dynopt.io import load_file_module
 from dynopt.engine import simulate
 well2, well1 = problems.from_expr(sys.argv[1]), problems.double_well()
 runs = [("from_expr_2d_baoab", dynamics.Kramers(well2, 1.0, 0.7), "baoab", 4),
@@ -290,6 +347,8 @@ _RSS_CHILD = r"""
 import resource, sys, time
 import numpy as np
 from dynopt import dynamics, problems
+from dynopt.bench.peers import sdeint_rate, torchsde_rate
+from dynopt.io import load_file_module
 from dynopt.engine import Histogram, simulate
 n, steps = int(sys.argv[1]), int(sys.argv[2])
 m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
@@ -444,40 +503,6 @@ def _load():
         return None
 
 
-def _peer_sdeint(n_paths, n_steps, dt):
-    import sdeint
-
-    ts = np.linspace(0, n_steps * dt, n_steps + 1)
-    f = lambda x, t: x - x ** 3  # noqa: E731
-    g = lambda x, t: 0.7  # noqa: E731
-    tic = time.perf_counter()
-    for _ in range(n_paths):  # sdeint integrates one path at a time
-        sdeint.itoEuler(f, g, 0.0, ts)
-    return n_paths * n_steps / (time.perf_counter() - tic)
-
-
-def _peer_torchsde(n_paths, n_steps, dt):
-    import torch
-    import torchsde
-
-    class SDE(torch.nn.Module):
-        noise_type, sde_type = "diagonal", "ito"
-
-        def f(self, t, y):
-            return y - y ** 3
-
-        def g(self, t, y):
-            return torch.full_like(y, 0.7)
-
-    torch.set_num_threads(1)
-    y0 = torch.zeros(n_paths, 1, dtype=torch.float64)
-    ts = torch.linspace(0, n_steps * dt, n_steps + 1, dtype=torch.float64)
-    bm = torchsde.BrownianInterval(t0=0.0, t1=n_steps * dt, size=(n_paths, 1), dtype=torch.float64)
-    tic = time.perf_counter()
-    torchsde.sdeint(SDE(), y0, ts[[0, -1]], method="euler", dt=dt, bm=bm)
-    return n_paths * n_steps / (time.perf_counter() - tic)
-
-
 def _peer_diffrax(n_paths, n_steps, dt):
     r = diffrax_rates(n_paths, n_steps, (np.float64,), dt)
     if not r["installed"]:
@@ -485,7 +510,7 @@ def _peer_diffrax(n_paths, n_steps, dt):
     return r["float64"]["wall_path_steps_per_s"]
 
 
-PEERS = {"sdeint": (_peer_sdeint, 200, 1000), "torchsde": (_peer_torchsde, 2 ** 16, 200),
+PEERS = {"sdeint": (sdeint_rate, 200, 1000), "torchsde": (torchsde_rate, 2 ** 16, 200),
          "diffrax": (_peer_diffrax, 2 ** 16, 200)}
 
 
