@@ -4,7 +4,8 @@ one :class:`EnsembleOptions`), Brownian blocks, streaming observers, the executo
 split/merge of an ensemble over them (:mod:`dynopt.engine.split`).
 """
 from .brownian import DEFAULT_BLOCK_SIZE, as_seed_sequence, block_generator, BlockLayout, make_layout, NoiseSource, brownian_increments, coarsen_increments
-from .loop import blown_up, BLOWUP, Solution, step_count, eval_steps, check_save_every, integrate
+from .validate import step_count
+from .loop import blown_up, BLOWUP, Solution, eval_steps, check_save_every, integrate
 from .observers import Observer, Moments, MomentsResult, Histogram, HistogramResult, Histogram2D, Histogram2DResult, ValuesAt, TimeAverage, TimeAverageResult
 from .passage import FirstPassage, FirstPassageResult
 from .ensemble import CACHE_BYTES, EnsembleOptions, EnsembleResult, simulate, run_on_executor
