@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.engine import eval_steps, integrate, simulate, step_count
+from dynopt.engine import EnsembleOptions, eval_steps, integrate, simulate, step_count
 from dynopt.engine import ensemble
 from dynopt.ledger import ClaimResult, Claim, below, judge
 from dynopt.ledger.report import OPTIONAL_FILE, report_row
@@ -48,8 +48,9 @@ def test_dt_that_does_not_divide_names_both_numbers_and_the_nearest_valid_dt():
 
 def test_simulate_saves_at_t_eval_like_save_every():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    a = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, t_eval=[0.5, 1.0])
-    b = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, save_every=50)
+    a = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3,
+                 options=EnsembleOptions(t_eval=[0.5, 1.0]))
+    b = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, options=EnsembleOptions(save_every=50))
     np.testing.assert_allclose(a.times, [0.5, 1.0])
     np.testing.assert_array_equal(a.paths, b.paths[1:])
 

@@ -207,14 +207,14 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
         steps than ``max_steps``, or a scheme that does not discretize this model.
     """
+    check_positive_int(max_steps, "max_steps")
+    scheme, t0, dt, n_steps, y_init, limit = check_run(model, scheme, t_span, y0, dt, max_steps, sde=False)
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "
                         "they belong to dynopt.engine.simulate (SDE models)")
-    check_positive_int(max_steps, "max_steps")
     check_save_every(save_every)
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
-    scheme, t0, dt, n_steps, y_init, limit = check_run(model, scheme, t_span, y0, dt, max_steps, sde=False)
     state = scheme.init(model, y_init, dt)
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
