@@ -2,15 +2,13 @@
 layout of paths in logical blocks (each with its own random stream) and cache-sized chunks,
 the saved and observed steps, and compiles the kernel — into one frozen :class:`Run`; then
 chunks of its blocks run in place, with observers, saving and divergence detection, in this
-process (:func:`run_blocks`) or as tasks on an executor, cut into block groups
-(:mod:`dynopt.engine.split`) and merged back in block order (:func:`run_on_executor`).
+process or as tasks on an executor, cut into block groups
+(:mod:`dynopt.engine.chunks`) and merged back in block order.
 Nothing inside a run checks an argument again.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional
@@ -18,17 +16,16 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from dynopt.engine import kernels
-from dynopt.engine.absorb import Absorption
-from dynopt.engine.brownian import NoiseSource, as_seed_sequence, block_generator, make_layout
+from dynopt.engine.brownian import as_seed_sequence, make_layout
+from dynopt.engine.chunks import Outputs, run_blocks, run_on_executor
 from dynopt.engine.loop import check_save_every, eval_steps
-from dynopt.engine.normals import PhiloxSource, check_normals
+from dynopt.engine.normals import check_normals
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import _results
-from dynopt.engine.split import block_groups
 from dynopt.engine.validate import (MAX_STEPS, check_executor, check_memory, check_observers, check_positive_int,
                                     check_run)
 
-__all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "Run", "simulate", "run_blocks", "run_on_executor"]
+__all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "Run", "simulate"]
 
 
 #: bytes of chunk state the engine aims to keep resident in a core's L2 cache (512 KiB
@@ -211,7 +208,7 @@ class Run(NamedTuple):
     """A prepared ensemble run: everything its chunks need, checked and fixed before the
     first step, never changed after (observers accumulate into their own state).
 
-    Built once by :func:`simulate`; :func:`run_blocks` runs any range of its blocks, here or
+    Built once by :func:`simulate`; :func:`dynopt.engine.chunks.run_blocks` runs any range of its blocks, here or
     in an executor task, and nothing downstream checks an argument again.  ``backend``,
     ``kernel`` and ``note`` are filled by :func:`dynopt.engine.kernels.select_backend`: the
     compiled kernel (None on the numpy backend), compiled once for the run.
@@ -233,22 +230,6 @@ class Run(NamedTuple):
     backend: str = "numpy"
     kernel: Any = None
     note: str = ""
-
-
-class Outputs(NamedTuple):
-    """Per-path results of the rows a run covers (all paths, or one task's blocks)."""
-
-    y_final: Optional[np.ndarray]
-    paths: Optional[np.ndarray]
-    diverged_step: np.ndarray
-    grad_evals: int
-
-    @classmethod
-    def empty(cls, run, n_rows):
-        D, o = run.y_init.shape[1], run.opts
-        return cls(np.empty((n_rows, D), dtype=o.dtype) if o.keep_final else None,
-                   np.empty((len(run.save_k), n_rows, D), dtype=o.dtype) if run.save_k else None,
-                   np.full(n_rows, -1, dtype=np.int64), 0)
 
 
 def simulate(model, scheme, t_span, y0, dt, *, n_paths=None, seed=None, rng=None, observers=(),
@@ -370,132 +351,6 @@ def save_steps(n_steps, save_every):
     return ks
 
 
-def run_blocks(run, b_lo, b_hi, progress=False) -> Outputs:
-    """Run the logical blocks ``[b_lo, b_hi)`` of the prepared ``run`` chunk after chunk in
-    this process (all of a serial run, or one executor task); ``progress`` as
-    :attr:`EnsembleOptions.progress`.  Returns the rows of those blocks."""
-    row_lo = run.layout.block_rows(b_lo)[0]
-    n_rows = run.layout.block_rows(b_hi - 1)[1] - row_lo
-    out = Outputs.empty(run, n_rows)
-    bar = _Progress(n_rows * run.n_steps, run.scheme.name, progress)
-    evals = 0
-    with np.errstate(all="ignore"):
-        for b0, b1, r0, r1 in run.layout.chunks(b_lo, b_hi):
-            if run.kernel is None:
-                evals = _run_chunk(run, out, b0, b1, r0 - row_lo, r1 - row_lo, bar)
-            else:
-                evals = kernels.run_chunk(run, out, b0, b1, r0 - row_lo, r1 - row_lo, bar)
-    bar.close()
-    return out._replace(grad_evals=evals)
-
-
-#: seconds of estimated run time from which :func:`simulate` shows a progress bar by default
-PROGRESS_AFTER_S = 2.0
-
-
-class _Progress:
-    """A tqdm bar over path-steps that, in automatic mode (``show=None``), appears only when
-    the run's estimated time exceeds PROGRESS_AFTER_S — estimated from the time its first
-    steps took, so that the rule follows the real cost (model, scheme, machine) rather than
-    a fixed work size."""
-
-    def __init__(self, total, desc, show):
-        self.total, self.desc, self.show = total, desc, show
-        self.done, self.bar, self.tic = 0, None, time.perf_counter()
-        if show:
-            self._open()
-
-    def _open(self):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=self.total, initial=self.done, unit="path-step", unit_scale=True,
-                        desc=self.desc, file=sys.stderr)
-
-    def update(self, n):
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.show is None and self.done < self.total:
-            spent = time.perf_counter() - self.tic
-            if spent * self.total / self.done > PROGRESS_AFTER_S:
-                self._open()
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _noise(run, b0, b1, n_rows):
-    """The chunk's per-step noise: a function of no arguments returning this step's draw."""
-    scheme, model = run.scheme, run.model
-    if scheme.noise_kind == "custom":
-        gens = [block_generator(run.root, b) for b in range(b0, b1)]
-        off = run.layout.block_rows(b0)[0]
-        rows = [(a - off, e - off) for a, e in (run.layout.block_rows(b) for b in range(b0, b1))]
-        return lambda: scheme.draw_noise(model, gens, rows, n_rows)
-    source = PhiloxSource if run.opts.normals == "philox" else NoiseSource
-    src = source(run.root, run.layout, b0, b1, scheme.n_terms, model.noise_dim,
-                 run.opts.brownian_substeps, run.opts.dtype)
-    return src.draw
-
-
-def _run_chunk(run, out, b0, b1, lo, hi, bar):
-    """Advance the paths of blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``) through all
-    steps on the numpy backend; returns the gradient evaluations per path from the
-    scheme's final state."""
-    model, scheme, t0, dt, opts = run.model, run.scheme, run.t0, run.dt, run.opts
-    nc, D = hi - lo, run.y_init.shape[1]
-    r0 = run.layout.block_rows(b0)[0]
-    draw = _noise(run, b0, b1, nc)
-    absorber = Absorption.for_chunk(run, out, lo, hi, r0)
-    custom = scheme.noise_kind == "custom"
-    alive = np.ones(nc, dtype=bool)
-    dsteps = out.diverged_step[lo:hi]
-    save_pos = {k: i for i, k in enumerate(run.save_k)}
-    look, check_every, n_steps = run.look, opts.check_every, run.n_steps
-    y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
-    state = scheme.init(model, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype), dt)
-
-    def visit(k, y):
-        if absorber is not None:
-            return absorber.visit(k, t0 + k * dt, y, look.get(k, ()), alive, (b0, b1, run.layout), save_pos)
-        for o in look.get(k, ()):
-            o.observe(k, t0 + k * dt, y, b0, b1, run.layout, alive)
-        if k in save_pos:
-            out.paths[save_pos[k], lo:hi] = y
-
-    if 0 in look or 0 in save_pos:
-        visit(0, scheme.output(model, state))
-    since = 0
-    for k in range(1, n_steps + 1):
-        z = draw() if absorber is None else absorber.noise(draw, custom)
-        state = scheme.step(model, t0 + (k - 1) * dt, state, dt, z)
-        need = k in look or k in save_pos
-        if need or k % check_every == 0 or k == n_steps:
-            y = scheme.output(model, state)
-            live = alive if absorber is None else absorber.running(alive)
-            bad = ~(np.abs(y) <= run.blowup).all(axis=1) & live
-            if bad.any():
-                where = bad if absorber is None else absorber.kill(bad, k)
-                dsteps[where] = k
-                alive[where] = False
-                state = scheme.kill(state, bad)
-                y = scheme.output(model, state)
-            if need:
-                visit(k, y)
-            if absorber is not None:
-                state = absorber.compact(k, state, alive)
-        if bar is not None and k - since >= 512:
-            bar.update((k - since) * nc)
-            since = k
-    if bar is not None:
-        bar.update((n_steps - since) * nc)
-    if absorber is not None:
-        absorber.finish(scheme.output(model, state))
-    elif opts.keep_final:
-        out.y_final[lo:hi] = scheme.output(model, state)
-    return int(state.grad_evals)
-
-
 def _result(run, out: Outputs, seconds) -> EnsembleResult:
     """The :class:`EnsembleResult` of a finished run."""
     ds = out.diverged_step
@@ -517,43 +372,3 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
         diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
         dtype=run.opts.dtype.name, seconds=seconds, note="; ".join(notes), grad_evals=out.grad_evals,
         backend=run.backend, model=run.model)
-
-
-def run_on_executor(executor, run) -> Outputs:
-    """Run the prepared ``run`` as one task per group of blocks on ``executor`` and merge
-    the parts, in block order, into the run's :class:`Outputs` (and its observers).
-
-    Each task gets the run with its own copies of the observers and runs its blocks with
-    :func:`run_blocks`: it neither checks nor compiles anything again.
-    """
-    groups = block_groups(run.layout.n_blocks, getattr(executor, "n_workers", 1))
-    parts = executor.map(_run_task, [(_own_observers(run), lo, hi) for lo, hi in groups])
-    out = Outputs.empty(run, run.layout.n_paths)
-    evals = 0
-    for lo, hi, obs, yf, pth, (div_rows, div_steps), evals in sorted(parts, key=lambda p: p[0]):
-        # every path takes the same steps, so every part reports the same count
-        a, e = run.layout.block_rows(lo)[0], run.layout.block_rows(hi - 1)[1]
-        for mine, theirs in zip(run.observers, obs):
-            mine.merge(theirs, run.layout, lo, hi)
-        if out.y_final is not None:
-            out.y_final[a:e] = yf
-        if out.paths is not None:
-            out.paths[:, a:e] = pth
-        out.diverged_step[a + div_rows] = div_steps
-    return out._replace(grad_evals=evals)
-
-
-def _own_observers(run) -> Run:
-    """``run`` with fresh copies of its observers (one copy of each, shared by ``look``)."""
-    observers, look = copy.deepcopy((run.observers, run.look))
-    return run._replace(observers=observers, look=look)
-
-
-def _run_task(task):
-    """One executor task: run the blocks ``[lo, hi)`` of a prepared run and return what the
-    merge needs."""
-    run, lo, hi = task
-    out = run_blocks(run, lo, hi)
-    # divergences are rare: send (row, step) pairs instead of one int64 per path
-    rows = np.flatnonzero(out.diverged_step >= 0)
-    return lo, hi, run.observers, out.y_final, out.paths, (rows, out.diverged_step[rows]), out.grad_evals
