@@ -153,6 +153,10 @@ def test_bad_input():
                  options=EnsembleOptions(brownian_substeps=0))
     with pytest.raises(ValueError, match="`dtype`"):
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, options=EnsembleOptions(dtype=np.int32))
+    with pytest.raises(ValueError, match="absorb='survivors' needs a scheme drawing normals and brownian_substeps=1"):
+        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
+                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")],
+                 options=EnsembleOptions(brownian_substeps=2))
 
 
 def test_stratonovich_model_drift_correction():

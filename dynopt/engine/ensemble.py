@@ -208,10 +208,11 @@ class Run(NamedTuple):
     """A prepared ensemble run: everything its chunks need, checked and fixed before the
     first step, never changed after (observers accumulate into their own state).
 
-    Built once by :func:`simulate`; :func:`dynopt.engine.chunks.run_blocks` runs any range of its blocks, here or
-    in an executor task, and nothing downstream checks an argument again.  ``backend``,
-    ``kernel`` and ``note`` are filled by :func:`dynopt.engine.kernels.select_backend`: the
-    compiled kernel (None on the numpy backend), compiled once for the run.
+    Built once by :func:`simulate`; :func:`dynopt.engine.chunks.run_blocks` runs any range
+    of its blocks, here or in an executor task, and nothing downstream checks an argument
+    again.  ``backend``, ``kernel`` and ``note`` are filled by
+    :func:`dynopt.engine.kernels.select_backend`: the compiled kernel (None on the numpy
+    backend), compiled once for the run.
     """
 
     model: Any
@@ -314,7 +315,7 @@ def _prepare(model, scheme, t_span, y0, dt, n_paths, root, observers, opts, back
                          f"use normals='sfc64' with {scheme.name!r} or absorb='survivors'")
     if opts.brownian_substeps > 1 and scheme.noise_kind != "normal":
         raise ValueError(f"`brownian_substeps` needs a scheme drawing normals; {scheme.name!r} draws its own noise")
-    if survivors and scheme.noise_kind != "normal":
+    if survivors and (scheme.noise_kind != "normal" or opts.brownian_substeps > 1):
         raise ValueError("absorb='survivors' needs a scheme drawing normals and brownian_substeps=1")
     save_k = (save_steps(n_steps, opts.save_every) if opts.t_eval is None else
               eval_steps(opts.t_eval, t_span, dt, n_steps))
