@@ -84,7 +84,7 @@ def run_on_executor(executor, run) -> Outputs:
     return out._replace(grad_evals=evals)
 
 
-def _own_observers(run) -> Run:
+def _own_observers(run):
     """``run`` with fresh copies of its observers (one copy of each, shared by ``look``)."""
     observers, look = copy.deepcopy((run.observers, run.look))
     return run._replace(observers=observers, look=look)
