@@ -1,7 +1,8 @@
 """The engine: the one fixed-step ODE loop (:func:`integrate` → :class:`Solution`), SDE
-ensembles run in blocks and chunks (:func:`simulate` → :class:`EnsembleResult`, configured by
-one :class:`EnsembleOptions`), Brownian blocks, streaming observers, the executors and the
-split/merge of an ensemble over them (:mod:`dynopt.engine.split`).
+ensembles prepared once and run in blocks and chunks (:func:`simulate` → :class:`EnsembleResult`,
+configured by one :class:`EnsembleOptions`; :mod:`dynopt.engine.chunks` runs a prepared run's
+blocks here or on an executor), the checks at the door (:mod:`dynopt.engine.validate`),
+Brownian blocks, streaming observers and the executors.
 """
 from .brownian import DEFAULT_BLOCK_SIZE, as_seed_sequence, block_generator, BlockLayout, make_layout, NoiseSource, brownian_increments, coarsen_increments
 from .validate import step_count
