@@ -37,7 +37,7 @@ import sympy as sp
 from tqdm.auto import tqdm
 
 from dynopt.dynamics import HeavyBall, SGDModifiedEquation
-from dynopt.engine import Moments, SerialExecutor, integrate, simulate
+from dynopt.engine import EnsembleOptions, Moments, SerialExecutor, integrate, simulate
 from dynopt.expr import ExprError, parse
 from dynopt.io import atomic_write_text, load_file_module
 from dynopt.ledger import Cache, code_version, make_key, package_version_hash
@@ -116,9 +116,9 @@ def sgd_stationary_variance(eta: float, batch: int, n_examples: int = 64, n_path
     predicted = eta * c / (batch * (2 - eta)) if 0 < eta < 2 else None
     n_steps = n_burn + n_avg
     # minibatch SGD itself, run by the engine (its divergence rule, its per-block streams)
-    r = simulate(SGDModifiedEquation(prob, eta, batch, replace=True), "sgd", (0.0, n_steps * eta),
-                 prob.center, eta, n_paths=n_paths, seed=seed, observers=[Moments(every=1)],
-                 keep_final=False, progress=False)
+    r = simulate(SGDModifiedEquation(prob, eta, batch, replace=True), "sgd", (0.0, n_steps * eta), prob.center, eta,
+                 n_paths=n_paths, seed=seed, observers=[Moments(every=1)],
+                 options=EnsembleOptions(keep_final=False, progress=False))
     if r.n_diverged:
         return {"variance": None, "variance_se": None, "eta_over_b": eta / batch, "predicted_variance": predicted,
                 "sde_variance": eta * c / (2 * batch), "diverged_step": int(r.first_divergence_step)}

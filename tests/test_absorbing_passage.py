@@ -6,7 +6,7 @@ import pytest
 from dynopt import dynamics, problems
 from dynopt.analysis import (CensoredDataError, PassageSample, escape_times, kaplan_meier, mean_passage_time,
                              restricted_mean)
-from dynopt.engine import FirstPassage, LocalExecutor, Moments, SerialExecutor, ValuesAt, simulate
+from dynopt.engine import EnsembleOptions, FirstPassage, LocalExecutor, Moments, SerialExecutor, ValuesAt, simulate
 
 
 def _double_well(absorb, chunk=None, bridge=None, executor=None, T=10.0):
@@ -16,8 +16,9 @@ def _double_well(absorb, chunk=None, bridge=None, executor=None, T=10.0):
     obs = [FirstPassage((0, 0.0, "above"), name="top", bridge=bridge),
            FirstPassage((0, 1.0, "above"), absorb=absorb, bridge=bridge), Moments(every=50),
            ValuesAt([T / 2])]
-    return simulate(m, "euler-maruyama", (0, T), (-1.0,), 0.01, n_paths=3000, seed=5, block_size=256,
-                    chunk_size=chunk, observers=obs, executor=executor, progress=False, backend="numpy")
+    return simulate(m, "euler-maruyama", (0, T), (-1.0,), 0.01, n_paths=3000, seed=5, observers=obs,
+                    executor=executor, backend="numpy",
+                    options=EnsembleOptions(block_size=256, chunk_size=chunk, progress=False))
 
 
 FIELDS = ("step", "weight", "censor_time", "event_time", "bridge_path", "bridge_time", "bridge_weight")
@@ -82,7 +83,7 @@ def test_heavily_censored_ensemble_never_gives_a_plain_mean():
 def test_blown_up_paths_are_censored_at_their_blow_up():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
     r = simulate(m, "euler-maruyama", (0, 2.0), np.linspace(-40, -1, 20)[:, None], 0.5, seed=3,
-                 check_every=1, observers=[FirstPassage((0, 1e200, "above"))])
+                 observers=[FirstPassage((0, 1e200, "above"))], options=EnsembleOptions(check_every=1))
     fp = r.observations["first_passage"]
     dead = r.diverged_step >= 0
     assert dead.any() and not fp.passed[dead].any()
@@ -94,8 +95,9 @@ def _drifted_bm_mean(dt, bridge, n=20000):
     # X = μt + σW from 0 to the level a: τ is inverse Gaussian with mean a/μ
     mu, sigma = 1.0, 1.0
     bm = dynamics.SDE(lambda t, x: np.full_like(x, mu), sigma, 1, noise="additive")
-    r = simulate(bm, "euler-maruyama", (0, 40.0), (0.0,), dt, n_paths=n, seed=2024, keep_final=False,
-                 observers=[FirstPassage((0, 1.0, "above"), absorb=True, bridge=sigma if bridge else None)])
+    r = simulate(bm, "euler-maruyama", (0, 40.0), (0.0,), dt, n_paths=n, seed=2024,
+                 observers=[FirstPassage((0, 1.0, "above"), absorb=True, bridge=sigma if bridge else None)],
+                 options=EnsembleOptions(keep_final=False))
     return escape_times(r)
 
 
@@ -112,9 +114,9 @@ def test_bridge_correction_removes_the_grid_delay_on_drifted_brownian_motion():
 def test_survivor_noise_is_chunk_and_executor_invariant_and_unbiased():
     def run(chunk=None, ex=None, absorb="survivors"):
         m = dynamics.OverdampedLangevin(problems.double_well(), 1.0)
-        return simulate(m, "euler-maruyama", (0, 10.0), (-1.0,), 0.01, n_paths=2000, seed=8, block_size=256,
-                        chunk_size=chunk, executor=ex, progress=False,
-                        observers=[FirstPassage((0, 0.0, "above"), absorb=absorb, bridge=1.0)])
+        return simulate(m, "euler-maruyama", (0, 10.0), (-1.0,), 0.01, n_paths=2000, seed=8, executor=ex,
+                        observers=[FirstPassage((0, 0.0, "above"), absorb=absorb, bridge=1.0)],
+                        options=EnsembleOptions(block_size=256, chunk_size=chunk, progress=False))
     a, b = run(256), run(2048)
     with LocalExecutor(2) as ex:
         c = run(512, ex)
@@ -136,9 +138,9 @@ def _two_passages(chunk, backend="numpy", potential="(x**2 - 1)**2/4", every=5, 
     from dynopt.problems import from_expr
     obs = [FirstPassage((0, 0.0, "above"), absorb=True),
            FirstPassage((0, *deep), name="deep", every=every)]
-    return simulate(dynamics.OverdampedLangevin(from_expr(potential, name="w"), 0.8), "euler-maruyama", (0, T), [-1.0],
-                    dt, observers=obs, n_paths=512, block_size=32, chunk_size=chunk, seed=3, progress=False,
-                    backend=backend)
+    return simulate(dynamics.OverdampedLangevin(from_expr(potential, name="w"), 0.8), "euler-maruyama", (0, T),
+                    [-1.0], dt, observers=obs, n_paths=512, seed=3, backend=backend,
+                    options=EnsembleOptions(block_size=32, chunk_size=chunk, progress=False))
 
 
 @pytest.mark.parametrize("chunk", [32, 96])

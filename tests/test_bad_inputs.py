@@ -5,7 +5,7 @@ import pytest
 
 from dynopt import dynamics
 from dynopt.cli.main import main
-from dynopt.engine import Histogram, Histogram2D, Moments, TimeAverage, ValuesAt, integrate, simulate
+from dynopt.engine import EnsembleOptions, Histogram, Histogram2D, Moments, TimeAverage, ValuesAt, integrate, simulate
 from dynopt.problems.catalogue import (double_well, lessard_function, log_sum_exp, quadratic, rosenbrock,
                                        tilted_double_well)
 
@@ -16,11 +16,14 @@ NAN, INF = float("nan"), float("inf")
 
 
 def _sim(**kw):
+    """simulate() with these arguments; those of EnsembleOptions go into ``options``."""
     args = dict(model=LANG, scheme="euler-maruyama", t_span=(0, 1), y0=[0.0], dt=0.1)
-    opts = dict(n_paths=10, seed=0)
-    for k in list(kw):
-        (args if k in args else opts)[k] = kw.pop(k)
-    return simulate(args["model"], args["scheme"], args["t_span"], args["y0"], args["dt"], **opts)
+    call = dict(n_paths=10, seed=0)
+    opts = {}
+    for k, v in kw.items():
+        (args if k in args else call if k in ("n_paths", "seed", "observers", "executor", "backend") else opts)[k] = v
+    return simulate(args["model"], args["scheme"], args["t_span"], args["y0"], args["dt"], **call,
+                    options=EnsembleOptions(**opts))
 
 
 def _int(**kw):
@@ -267,7 +270,7 @@ def test_runaway_paths_of_a_potential_unbounded_below_are_not_survivors():
     region = infer_region(model, [0.0])
     assert region is not None and region.floor <= -1000 and 3 < region.radius < 10
     r = simulate(model, "euler-maruyama", (0, 0.6), [0.0], 0.01, n_paths=4000, seed=0, backend="numpy",
-                 progress=False)
+                 options=EnsembleOptions(progress=False))
     alive = r.y_final[r.alive]
     assert r.n_diverged > 0 and "unbounded below" in r.note
     assert np.all(prob.value(alive) >= region.floor - 1e-6) and np.all(np.abs(alive) <= region.radius)

@@ -33,7 +33,12 @@ CASES = {
     "aboba": (Kramers(double_well(), 0.5, 0.7), "aboba", [0.3]),
     "momentum-sgd": (Kramers(WELL2, 1.0, 0.7), "momentum-sgd", [0.3, -0.2]),
 }
-RUN = dict(n_paths=300, block_size=64, seed=11)
+RUN = dict(n_paths=300, seed=11, options=EnsembleOptions(block_size=64))
+
+
+def run_with(**changes):
+    """RUN with ``changes`` to its options."""
+    return dict(RUN, options=dataclasses.replace(RUN["options"], **changes))
 
 
 def _rel(a, b):
@@ -57,14 +62,14 @@ def test_kernel_draws_the_numpy_normals():
     """On a flat potential EM is y0 + σ Σ ΔW: the kernel's sums equal numpy's increments."""
     model = OverdampedLangevin(FLAT, 0.5)
     r = simulate(model, "euler-maruyama", (0, 1), [0.0], 0.05, backend="numba", **RUN)
-    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["block_size"])
+    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["options"].block_size)
     np.testing.assert_allclose(r.y_final, 0.5 * dW.sum(axis=0), rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("case", ["em-scalar-2d", "obabo", "leimkuhler-matthews"])
 def test_numba_is_bit_identical_for_three_chunk_sizes(case):
     model, scheme, y0 = CASES[case]
-    runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=cs, backend="numba", **RUN)
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, backend="numba", **run_with(chunk_size=cs))
             for cs in (64, 128, 300)]
     for r in runs[1:]:
         np.testing.assert_array_equal(r.y_final, runs[0].y_final)
@@ -74,8 +79,8 @@ def test_numba_is_bit_identical_for_three_chunk_sizes(case):
 def test_numba_threads_give_identical_bits(case):
     model, scheme, y0 = CASES[case]
     obs = lambda: [Moments(every=20)]  # noqa: E731
-    runs = [simulate(model, scheme, (0, 1), y0, 0.01, chunk_size=300, observers=obs(), backend="numba",
-                     options=EnsembleOptions(threads=t), **RUN) for t in (1, 2, 3)]
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, observers=obs(), backend="numba",
+                     **run_with(threads=t, chunk_size=300)) for t in (1, 2, 3)]
     for r in runs[1:]:
         np.testing.assert_array_equal(r.y_final, runs[0].y_final)
         np.testing.assert_array_equal(r.observations["moments"].mean, runs[0].observations["moments"].mean)
@@ -95,7 +100,8 @@ def test_observers_and_saved_paths_match_numpy():
 
     def run(backend):
         obs = [Moments(every=25), Histogram(20, (-2.0, 2.0), every=10)]
-        return simulate(model, scheme, (0, 1), y0, 0.01, observers=obs, save_every=30, backend=backend, **RUN)
+        return simulate(model, scheme, (0, 1), y0, 0.01, observers=obs, backend=backend,
+                        **run_with(save_every=30))
     a, b = run("numba"), run("numpy")
     np.testing.assert_allclose(a.observations["moments"].mean, b.observations["moments"].mean, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(a.observations["histogram"].counts, b.observations["histogram"].counts)
@@ -105,8 +111,10 @@ def test_observers_and_saved_paths_match_numpy():
 def test_divergence_detection_matches_numpy():
     """An unbounded-below potential: the same paths blow up at the same detection steps."""
     model = OverdampedLangevin(from_expr("-x**4/4", name="cliff"), 1.0)
-    a = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, check_every=4, backend="numba", **RUN)
-    b = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, check_every=4, backend="numpy", **RUN)
+    a = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, backend="numba",
+                 **run_with(check_every=4))
+    b = simulate(model, "euler-maruyama", (0, 3), [1.0], 0.05, backend="numpy",
+                 **run_with(check_every=4))
     assert 0 < a.n_diverged < RUN["n_paths"]
     np.testing.assert_array_equal(a.diverged_step, b.diverged_step)
     assert np.isnan(a.y_final[~a.alive]).all()
@@ -115,11 +123,11 @@ def test_divergence_detection_matches_numpy():
 
 def test_float32_runs_compiled_close_to_numpy():
     model, scheme, y0 = CASES["em-scalar-2d"]
-    a = simulate(model, scheme, (0, 1), y0, 0.01, dtype=np.float32, backend="numba", **RUN)
-    b = simulate(model, scheme, (0, 1), y0, 0.01, dtype=np.float32, backend="numpy", **RUN)
+    a = simulate(model, scheme, (0, 1), y0, 0.01, backend="numba", **run_with(dtype=np.float32))
+    b = simulate(model, scheme, (0, 1), y0, 0.01, backend="numpy", **run_with(dtype=np.float32))
     assert a.y_final.dtype == np.float32 and a.backend == "numba"
     assert _rel(a.y_final.astype(float), b.y_final.astype(float)) <= 1e-5
-    assert simulate(model, scheme, (0, 0.1), y0, 0.01, dtype=np.float32, **RUN).backend == "numpy"
+    assert simulate(model, scheme, (0, 0.1), y0, 0.01, **run_with(dtype=np.float32)).backend == "numpy"
 
 
 def test_auto_picks_numba_and_falls_back_for_uncompiled_schemes():

@@ -31,7 +31,12 @@ CASES = {
     "obabo-velocity": (Kramers(WELL, 1.0, 0.7), "obabo", (2, 0.6, "above")),
     "momentum-velocity": (Kramers(WELL, 1.0, 0.7), "momentum-sgd", (2, 0.6, "above")),
 }
-RUN = dict(n_paths=300, block_size=64, seed=7, progress=False)
+RUN = dict(n_paths=300, seed=7, options=EnsembleOptions(block_size=64, progress=False))
+
+
+def run_with(**changes):
+    """RUN with ``changes`` to its options."""
+    return dict(RUN, options=dataclasses.replace(RUN["options"], **changes))
 FIELDS = ("step", "weight", "censor_time", "event_time", "bridge_path", "bridge_time", "bridge_weight")
 
 
@@ -45,11 +50,10 @@ def _observers(cond, absorb, bridge, every=1):
             Moments(every=20), ValuesAt([1.0])]
 
 
-def _run(case, backend, absorb=True, bridge=0.7, every=1, **kw):
+def _run(case, backend, absorb=True, bridge=0.7, every=1, executor=None, **changes):
     model, scheme, cond = CASES[case]
-    opts = dict(RUN, **kw)
     return simulate(model, scheme, (0, 2.0), [-1.0, 0.0], 0.01, observers=_observers(cond, absorb, bridge, every),
-                    save_every=40, backend=backend, **opts)
+                    backend=backend, executor=executor, **run_with(save_every=40, **changes))
 
 
 def _close(x, y, rtol):
@@ -108,7 +112,7 @@ def test_compiled_passage_with_coarser_checks(absorb, bridge, every):
 def test_compiled_passage_is_chunk_and_thread_invariant(absorb):
     ref = _run("obabo-velocity", "numba", absorb, chunk_size=64)
     for chunk, threads in ((128, 1), (300, 1), (300, 2), (128, 2)):
-        other = _run("obabo-velocity", "numba", absorb, chunk_size=chunk, options=EnsembleOptions(threads=threads))
+        other = _run("obabo-velocity", "numba", absorb, chunk_size=chunk, threads=threads)
         _assert_same(ref, other)
 
 
@@ -126,7 +130,7 @@ def test_bridge_records_overflowing_the_kernel_buffer_are_all_kept():
     obs = lambda: [FirstPassage((1, 1.0, "above"), bridge=5.0)]  # noqa: E731
     a = simulate(model, "euler-maruyama", (0, 1.0), [-1.0, 0.0], 0.01, observers=obs(), backend="numba", **RUN)
     b = simulate(model, "euler-maruyama", (0, 1.0), [-1.0, 0.0], 0.01, observers=obs(), backend="numpy", **RUN)
-    assert a.first_passage.bridge_path.size > 20 * (4 * RUN["block_size"] + 64)
+    assert a.first_passage.bridge_path.size > 20 * (4 * RUN["options"].block_size + 64)
     for f in FIELDS:
         assert np.array_equal(getattr(a.first_passage, f), getattr(b.first_passage, f), equal_nan=True), f
 
@@ -138,7 +142,7 @@ def test_blown_up_paths_are_censored_as_on_numpy(absorb, every):
     a pow, the kernel's a product)."""
     model = OverdampedLangevin(from_expr("-x**4/4 + x", name="cliff"), 1.0)
     obs = lambda: [FirstPassage((0, -1.5, "below"), absorb=absorb, every=every)]  # noqa: E731
-    kw = dict(check_every=4, **RUN)
+    kw = run_with(check_every=4)
     a = simulate(model, "euler-maruyama", (0, 3), [0.5], 0.05, observers=obs(), backend="numba", **kw)
     b = simulate(model, "euler-maruyama", (0, 3), [0.5], 0.05, observers=obs(), backend="numpy", **kw)
     assert 0 < a.n_diverged < RUN["n_paths"] and a.first_passage.passed.any()
@@ -154,7 +158,7 @@ def test_absorbing_runs_draw_the_normals_of_a_full_run():
     model = OverdampedLangevin(FLAT, 0.5)
     obs = [FirstPassage((0, 0.4, "above"), absorb=True)]
     r = simulate(model, "euler-maruyama", (0, 1), [0.0], 0.05, observers=obs, backend="numba", **RUN)
-    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["block_size"])
+    dW = brownian_increments(RUN["n_paths"], 20, 0.05, seed=RUN["seed"], block_size=RUN["options"].block_size)
     stay = ~r.first_passage.passed
     assert 0 < stay.sum() < RUN["n_paths"]
     np.testing.assert_allclose(r.y_final[stay], 0.5 * dW.sum(axis=0)[stay], rtol=0, atol=1e-13)
@@ -216,8 +220,8 @@ def test_diagonal_sigma_expressions_compile_and_equal_numpy(sigma, scheme):
 @pytest.mark.parametrize("scheme", ["milstein", "stochastic-heun"])
 def test_diagonal_sigma_kernels_are_chunk_and_thread_invariant(scheme):
     model = OverdampedLangevin(WELL, SIGMAS["per-component"])
-    runs = [simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, chunk_size=cs, options=EnsembleOptions(threads=t),
-                     backend="numba", **RUN) for cs, t in ((64, 1), (128, 1), (300, 1), (300, 2))]
+    runs = [simulate(model, scheme, (0, 1), [-1.0, 0.0], 0.01, backend="numba",
+                     **run_with(threads=t, chunk_size=cs)) for cs, t in ((64, 1), (128, 1), (300, 1), (300, 2))]
     for r in runs[1:]:
         np.testing.assert_array_equal(r.y_final, runs[0].y_final)
 
@@ -268,10 +272,10 @@ def _sgd_model(replace, batch=4):
                                replace=replace)
 
 
-def _sgd(model, backend, **kw):
-    opts = dict(RUN, save_every=50, observers=[Moments(every=25)])
-    opts.update(kw)
-    return simulate(model, "sgd", (0, 0.05 * 300), np.zeros(3), 0.05, backend=backend, **opts)
+def _sgd(model, backend, observers=None, **changes):
+    return simulate(model, "sgd", (0, 0.05 * 300), np.zeros(3), 0.05, backend=backend,
+                    observers=[Moments(every=25)] if observers is None else observers,
+                    **run_with(save_every=50, **changes))
 
 
 def test_sgd_iterates_run_on_numpy_and_say_why():

@@ -1,5 +1,6 @@
 """The compiled backend on several threads, its chunking and rounds, the kernel cache across
 processes, the backend benchmark's JSON and ``dynopt reproduce --backend``."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -24,7 +25,12 @@ CASES = {
     "baoab-2d": (Kramers(WELL2, 1.0, 0.7), "baoab", [0.3, -0.2]),
     "momentum-1d": (Kramers(double_well(), 1.0, 0.7), "momentum-sgd", [0.3]),
 }
-RUN = dict(n_paths=700, block_size=64, seed=5)
+RUN = dict(n_paths=700, seed=5, options=EnsembleOptions(block_size=64))
+
+
+def run_with(**changes):
+    """RUN with ``changes`` to its options."""
+    return dict(RUN, options=dataclasses.replace(RUN["options"], **changes))
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -46,8 +52,8 @@ def _assert_same(a, b):
 def test_one_two_three_threads_give_the_same_bits(case):
     """Default (compiled-backend) chunks, observers, saved steps: same bits on 1, 2, 3 threads."""
     model, scheme, y0 = CASES[case]
-    runs = [simulate(model, scheme, (0, 1), y0, 0.01, observers=_observers(), save_every=30, backend="numba",
-                     options=EnsembleOptions(threads=t), **RUN) for t in (1, 2, 3)]
+    runs = [simulate(model, scheme, (0, 1), y0, 0.01, observers=_observers(), backend="numba",
+                     **run_with(threads=t, save_every=30)) for t in (1, 2, 3)]
     assert all(r.backend == "numba" for r in runs)
     for r in runs[1:]:
         _assert_same(r, runs[0])
@@ -75,10 +81,10 @@ def test_kernel_layout_keeps_an_explicit_chunk_but_gives_each_thread_a_block():
     model, scheme, y0 = CASES["em-2d"]
     auto = simulate(model, scheme, (0, 0.1), y0, 0.01, backend="numba", **RUN)
     assert auto.chunk_size == 64 * 11  # every block of the run
-    given = simulate(model, scheme, (0, 0.1), y0, 0.01, chunk_size=128, backend="numba",
-                     options=EnsembleOptions(threads=3), **RUN)
+    given = simulate(model, scheme, (0, 0.1), y0, 0.01, backend="numba",
+                     **run_with(threads=3, chunk_size=128))
     assert given.chunk_size == 3 * 64
-    numpy_run = simulate(model, scheme, (0, 0.1), y0, 0.01, chunk_size=128, backend="numpy", **RUN)
+    numpy_run = simulate(model, scheme, (0, 0.1), y0, 0.01, backend="numpy", **run_with(chunk_size=128))
     assert numpy_run.chunk_size == 128
     np.testing.assert_array_equal(auto.y_final, given.y_final)
 
@@ -96,12 +102,13 @@ def test_short_rounds_change_nothing_not_even_divergence_steps(monkeypatch):
     """Rounds cut a run only where the kernels check for divergence anyway: a diverging
     run gives the same bits, and the numpy backend's divergence steps."""
     model = OverdampedLangevin(from_expr("-x**4/4 + x**6/1000", name="steep"), 0.7)
-    kw = dict(n_paths=300, block_size=64, seed=3, check_every=5)
-    ref = simulate(model, "euler-maruyama", (0, 4), [1.2], 0.05, backend="numba", **kw)
-    npy = simulate(model, "euler-maruyama", (0, 4), [1.2], 0.05, backend="numpy", **kw)
+    opts = EnsembleOptions(block_size=64, check_every=5)
+    kw = dict(n_paths=300, seed=3)
+    ref = simulate(model, "euler-maruyama", (0, 4), [1.2], 0.05, backend="numba", options=opts, **kw)
+    npy = simulate(model, "euler-maruyama", (0, 4), [1.2], 0.05, backend="numpy", options=opts, **kw)
     monkeypatch.setattr(kernels, "ROUND_PATH_STEPS", 300 * 7)
     cut = simulate(model, "euler-maruyama", (0, 4), [1.2], 0.05, backend="numba",
-                   options=EnsembleOptions(threads=2), **kw)
+                   options=dataclasses.replace(opts, threads=2), **kw)
     assert 0 < ref.n_diverged < 300
     np.testing.assert_array_equal(cut.diverged_step, ref.diverged_step)
     np.testing.assert_array_equal(ref.diverged_step, npy.diverged_step)
@@ -171,7 +178,7 @@ def test_default_backend_decides_what_auto_means_inside_the_block():
         assert run(backend="numba").backend == "numba"  # an explicit choice stays
     assert kernels.auto_backend() == "auto" and run().backend == "numba"
     with kernels.default_backend("numba"), pytest.raises(ValueError, match="substeps"):
-        run(brownian_substeps=2)
+        run(options=EnsembleOptions(brownian_substeps=2))
     with pytest.raises(ValueError, match="`name` must be one of auto, numpy, numba"):
         with kernels.default_backend("gpu"):
             pass

@@ -235,12 +235,12 @@ def test_histogram2d_density_integrates_to_the_share_inside_the_range():
 def test_momentum_sgd_numpy_path_on_a_cubic_force_matches_the_kernel():
     pytest.importorskip("numba")
     from dynopt.dynamics import Kramers
-    from dynopt.engine import simulate
+    from dynopt.engine import EnsembleOptions, simulate
     from dynopt.problems import double_well
 
     # double_well's force takes the in-place odd-cubic path (the work array) on numpy
     model = Kramers(double_well(), 0.5, 0.7)
-    run = dict(n_paths=64, block_size=32, seed=11)
+    run = dict(n_paths=64, seed=11, options=EnsembleOptions(block_size=32))
     a = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numba", **run)
     b = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numpy", **run)
     assert (a.backend, b.backend) == ("numba", "numpy")
@@ -335,10 +335,10 @@ def test_kernel_cache_dir_defaults(monkeypatch, tmp_path):
 
 def test_histogram_parts_add_their_out_of_range_counts():
     from dynopt import dynamics, problems
-    from dynopt.engine import Histogram, SerialExecutor, simulate
+    from dynopt.engine import EnsembleOptions, Histogram, SerialExecutor, simulate
 
     model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
-    run = dict(n_paths=256, seed=5, block_size=32)
+    run = dict(n_paths=256, seed=5, options=EnsembleOptions(block_size=32))
     obs = lambda: [Histogram(8, (-0.3, 0.3))]  # noqa: E731
     whole = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(), **run)
     class FourWorkers(SerialExecutor):
@@ -358,10 +358,10 @@ def test_histogram_parts_add_their_out_of_range_counts():
 
 def test_time_average_standard_error_from_one_sample_blocks():
     from dynopt import dynamics, problems
-    from dynopt.engine import TimeAverage, ValuesAt, simulate
+    from dynopt.engine import EnsembleOptions, TimeAverage, ValuesAt, simulate
 
     model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
-    run = dict(block_size=1, seed=6)
+    run = dict(seed=6, options=EnsembleOptions(block_size=1))
     obs = [TimeAverage(lambda y: y[:, 0], t_min=0.5), ValuesAt([0.5])]
     r = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=4, observers=obs, **run)
     ta, x = r.observations["time_average"], r.observations["values"][1][0, :, 0]
@@ -376,14 +376,14 @@ def test_time_average_standard_error_from_one_sample_blocks():
 
 def _absorbing_well(absorb, dtype=np.float64, level=50.0):
     from dynopt import dynamics, problems
-    from dynopt.engine import FirstPassage, simulate
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
 
     # σ = 2.5 at dt = 0.25 throws about half the paths into Euler's cubic blow-up; most pass the
     # level on the way, a few blow up first
     m = dynamics.OverdampedLangevin(problems.double_well(), 2.5)
-    return simulate(m, "euler-maruyama", (0, 5), (-1.0,), 0.25, n_paths=200, seed=5, block_size=32,
-                    observers=[FirstPassage((0, level, "above"), absorb=absorb)], progress=False,
-                    backend="numpy", dtype=dtype)
+    return simulate(m, "euler-maruyama", (0, 5), (-1.0,), 0.25, n_paths=200, seed=5,
+                    observers=[FirstPassage((0, level, "above"), absorb=absorb)], backend="numpy",
+                    options=EnsembleOptions(block_size=32, progress=False, dtype=dtype))
 
 
 def test_a_path_that_diverges_during_an_absorbing_run_is_reported_as_in_the_full_run():
@@ -405,10 +405,10 @@ def test_absorbing_runs_in_float32_give_the_full_run_passages():
 
 def test_saved_trajectory_of_an_absorbed_path_stays_where_it_was_absorbed():
     from dynopt import dynamics, problems
-    from dynopt.engine import FirstPassage, simulate
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
 
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    run = dict(n_paths=64, seed=5, block_size=32, progress=False, backend="numpy", save_every=10)
+    run = dict(n_paths=64, seed=5, backend="numpy", options=EnsembleOptions(block_size=32, progress=False, save_every=10))
     full = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
                     observers=[FirstPassage((0, 0.0, "above"))], **run)
     ab = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
@@ -465,11 +465,12 @@ def test_momentum_scheme_names_its_coefficient_maps():
 
 def _passage_run(observer, every=1, **kw):
     from dynopt import dynamics, problems
-    from dynopt.engine import simulate
+    from dynopt.engine import EnsembleOptions, simulate
 
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    return simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=200, seed=8, block_size=64,
-                    save_every=every, observers=[observer], progress=False, backend="numpy", **kw)
+    return simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=200, seed=8, observers=[observer],
+                    backend="numpy",
+                    options=EnsembleOptions(block_size=64, save_every=every, progress=False), **kw)
 
 
 def test_first_passage_below_and_by_callable_match_the_saved_paths():
@@ -513,12 +514,12 @@ def test_float32_brownian_increments_are_the_engines_float32_normals():
     import sympy
 
     from dynopt.dynamics import OverdampedLangevin
-    from dynopt.engine import brownian_increments, simulate
+    from dynopt.engine import EnsembleOptions, brownian_increments, simulate
     from dynopt.problems import from_expr
 
     flat = OverdampedLangevin(from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat"), 0.5)
-    r = simulate(flat, "euler-maruyama", (0, 0.2), [0.0], 0.05, n_paths=64, seed=3, block_size=32,
-                 backend="numpy", dtype=np.float32)
+    r = simulate(flat, "euler-maruyama", (0, 0.2), [0.0], 0.05, n_paths=64, seed=3, backend="numpy",
+                 options=EnsembleOptions(block_size=32, dtype=np.float32))
     dW = brownian_increments(64, 4, 0.05, seed=3, block_size=32, dtype=np.float32)
     assert dW.dtype == np.float32
     np.testing.assert_allclose(r.y_final[:, 0], 0.5 * dW.sum(axis=0)[:, 0], rtol=1e-5, atol=1e-6)
@@ -530,12 +531,12 @@ def test_float32_brownian_increments_are_the_engines_float32_normals():
 
 def test_survivors_absorption_in_float32_is_chunk_invariant():
     from dynopt import dynamics, problems
-    from dynopt.engine import FirstPassage, simulate
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
 
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    runs = [simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=128, seed=2, block_size=32,
-                     chunk_size=c, dtype=np.float32, backend="numpy", progress=False,
-                     observers=[FirstPassage((0, 0.0, "above"), absorb="survivors")]) for c in (32, 128)]
+    runs = [simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=128, seed=2, backend="numpy",
+                     observers=[FirstPassage((0, 0.0, "above"), absorb="survivors")],
+                     options=EnsembleOptions(block_size=32, chunk_size=c, dtype=np.float32, progress=False)) for c in (32, 128)]
     steps = [r.observations["first_passage"].step for r in runs]
     assert runs[0].y_final.dtype == np.float32 and 0 < (steps[0] >= 0).sum() < 128
     np.testing.assert_array_equal(steps[0], steps[1])
@@ -575,19 +576,20 @@ def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeyp
 
 def test_float32_two_term_noise_runs_on_numpy():
     from dynopt.dynamics import Kramers
-    from dynopt.engine import simulate
+    from dynopt.engine import EnsembleOptions, simulate
     from dynopt.problems import double_well
 
     # OBABO draws two normals per step (one per O substep): the float32 block buffers
     runs = [simulate(Kramers(double_well(), 1.0, 0.7), "obabo", (0, 0.5), [0.3, 0.0], 0.05, n_paths=64, seed=9,
-                     block_size=16, chunk_size=c, dtype=np.float32, backend="numpy") for c in (16, 64)]
+                     backend="numpy",
+                     options=EnsembleOptions(block_size=16, chunk_size=c, dtype=np.float32)) for c in (16, 64)]
     assert runs[0].y_final.dtype == np.float32 and np.isfinite(runs[0].y_final).all()
     np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
 
 
 def test_sgd_iterates_under_absorption_follow_their_full_run():
     from dynopt import dynamics, problems
-    from dynopt.engine import FirstPassage, simulate
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
 
     rng = np.random.default_rng(0)
     A = rng.normal(size=(12, 2))
@@ -595,8 +597,9 @@ def test_sgd_iterates_under_absorption_follow_their_full_run():
     model = dynamics.SGDModifiedEquation(p, 0.05, 2)
 
     def run(absorb):
-        return simulate(model, "sgd", (0, 40 * 0.05), [0.0, 0.0], 0.05, n_paths=64, seed=4, block_size=16,
-                        backend="numpy", observers=[FirstPassage((0, 1.0, "above"), absorb=absorb)])
+        return simulate(model, "sgd", (0, 40 * 0.05), [0.0, 0.0], 0.05, n_paths=64, seed=4, backend="numpy",
+                        observers=[FirstPassage((0, 1.0, "above"), absorb=absorb)],
+                        options=EnsembleOptions(block_size=16))
 
     full, ab = run(False), run(True)
     pf, pa = full.observations["first_passage"], ab.observations["first_passage"]
@@ -636,7 +639,7 @@ def test_observers_get_the_step_time_on_both_backends():
 
 def test_simulate_run_options_and_provenance():
     from dynopt import dynamics, problems
-    from dynopt.engine import Moments, simulate
+    from dynopt.engine import EnsembleOptions, Moments, simulate
 
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
     go = lambda **kw: simulate(m, "euler-maruyama", (0, 0.2), [0.3], 0.05, n_paths=16, **kw)  # noqa: E731
@@ -646,7 +649,7 @@ def test_simulate_run_options_and_provenance():
     np.testing.assert_array_equal(a.y_final, b.y_final)
     assert go(seed=7).seed == 7
     with pytest.raises(ValueError, match="^`block_size` must be a positive integer; got True$"):
-        go(seed=1, block_size=True)
+        go(seed=1, options=EnsembleOptions(block_size=True))
     with pytest.raises(TypeError, match="^`options` must be an EnsembleOptions; got str$"):
         go(seed=1, options="fast")
     with pytest.raises(ValueError, match="^`observers` need distinct names; got"):
@@ -658,11 +661,11 @@ def test_time_dependent_user_sde_sees_the_step_time(scheme):
     """dx = t dt + t dW: drift and noise must be evaluated at the step's start time t_k, so
     Euler's sum gives x_N = h² Σ k = h² N(N−1)/2 on the mean, and noise amplitude t_k."""
     from dynopt.dynamics import SDE
-    from dynopt.engine import simulate
+    from dynopt.engine import EnsembleOptions, simulate
     model = SDE(lambda t, x: np.full_like(x, t), lambda t, x: np.full_like(x, t), 1, noise="diagonal",
                 diffusion_dx=lambda t, x: np.zeros_like(x))
     h, N, n = 0.1, 10, 4000
-    r = simulate(model, scheme, (0.0, h * N), [0.0], h, n_paths=n, seed=3, progress=False)
+    r = simulate(model, scheme, (0.0, h * N), [0.0], h, n_paths=n, seed=3, options=EnsembleOptions(progress=False))
     x = r.y_final[:, 0]
     if scheme == "stochastic-heun":   # trapezoidal drift: h Σ (t_k + t_{k+1})/2 = T²/2
         mean, var = (h * N) ** 2 / 2, h * sum((h * k + h * (k + 1)) ** 2 / 4 for k in range(N))

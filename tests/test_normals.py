@@ -2,6 +2,7 @@
 known answers, numpy/numba bit identity, accuracy of the polynomial transform, statistics
 at 5 standard errors with fixed seeds, chunk/thread invariance and the EM stationary
 variance of a quadratic."""
+import dataclasses
 import math
 import sys
 
@@ -162,9 +163,11 @@ def test_substeps_replay_the_fine_path():
     """With r substeps a coarse run sees the fine run's numbers (interval index in time
     order): on a flat potential both end at σ·W(T)."""
     m = OverdampedLangevin(FLAT, 0.5)
-    run = dict(n_paths=100, block_size=32, seed=3, options=PHILOX, backend="numpy")
-    fine = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.05, **run)
-    coarse = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, brownian_substeps=2, **run)
+    run = dict(n_paths=100, seed=3, backend="numpy")
+    opts = dataclasses.replace(PHILOX, block_size=32)
+    fine = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.05, options=opts, **run)
+    coarse = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, options=dataclasses.replace(opts, brownian_substeps=2),
+                      **run)
     np.testing.assert_allclose(coarse.y_final, fine.y_final, rtol=1e-12, atol=1e-12)
 
 
@@ -183,7 +186,7 @@ CASES = {
 def test_numba_and_numpy_backends_draw_the_same_normals(case):
     _numba()
     model, scheme, y0 = CASES[case]
-    run = dict(n_paths=300, block_size=64, seed=11, options=PHILOX)
+    run = dict(n_paths=300, seed=11, options=dataclasses.replace(PHILOX, block_size=64))
     a = simulate(model, scheme, (0, 1), y0, 0.01, backend="numba", **run)
     b = simulate(model, scheme, (0, 1), y0, 0.01, backend="numpy", **run)
     assert (a.backend, b.backend) == ("numba", "numpy")
@@ -194,7 +197,8 @@ def test_numba_and_numpy_backends_draw_the_same_normals(case):
 def test_auto_compiles_float32_with_philox():
     _numba()
     m = OverdampedLangevin(double_well(), 0.7)
-    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=8, seed=0, dtype=np.float32, options=PHILOX)
+    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=8, seed=0,
+                 options=dataclasses.replace(PHILOX, dtype=np.float32))
     assert r.backend == "numba" and r.y_final.dtype == np.float32
 
 
@@ -205,9 +209,8 @@ def test_chunk_and_thread_invariance(backend):
     model = Kramers(WELL2, 1.0, 0.7)
     ref = None
     for chunk, threads in ((64, 1), (192, 1), (320, 1), (64, 2), (192, 2)):
-        opts = EnsembleOptions(normals="philox", threads=threads, chunk_size=chunk, block_size=64)
-        r = simulate(model, "obabo", (0, 0.5), [0.3, -0.2], 0.01, n_paths=300, seed=4, dtype=np.float32,
-                     backend=backend, options=opts)
+        opts = EnsembleOptions(normals="philox", threads=threads, chunk_size=chunk, block_size=64, dtype=np.float32)
+        r = simulate(model, "obabo", (0, 0.5), [0.3, -0.2], 0.01, n_paths=300, seed=4, backend=backend, options=opts)
         # the compiled backend raises an explicit chunk to one block per thread at least
         assert r.chunk_size == (chunk if backend == "numpy" else max(chunk, 64 * threads))
         if ref is None:
@@ -223,7 +226,7 @@ class _ThreeWorkers(SerialExecutor):
 
 def test_executor_split_gives_the_serial_result():
     model = OverdampedLangevin(WELL2, 0.7)
-    run = dict(n_paths=300, block_size=32, seed=6, options=PHILOX, backend="numpy")
+    run = dict(n_paths=300, seed=6, options=dataclasses.replace(PHILOX, block_size=32), backend="numpy")
     a = simulate(model, "euler-maruyama", (0, 0.3), [0.3, -0.2], 0.01, **run)
     b = simulate(model, "euler-maruyama", (0, 0.3), [0.3, -0.2], 0.01, executor=_ThreeWorkers(), **run)
     assert np.array_equal(a.y_final, b.y_final)
@@ -235,7 +238,7 @@ def test_numpy_fallback_without_numba(monkeypatch):
     from dynopt.engine import kernels
 
     model = OverdampedLangevin(double_well(), 0.7)
-    run = dict(n_paths=100, block_size=32, seed=2, dtype=np.float64, options=PHILOX)
+    run = dict(n_paths=100, seed=2, options=dataclasses.replace(PHILOX, block_size=32, dtype=np.float64))
     with_numba = simulate(model, "euler-maruyama", (0, 0.2), [0.1], 0.01, **run) if kernels.numba_available() else None
     monkeypatch.setitem(sys.modules, "numba", None)
     r = simulate(model, "euler-maruyama", (0, 0.2), [0.1], 0.01, **run)
@@ -262,8 +265,8 @@ def test_em_stationary_variance_of_a_quadratic(dtype, backend):
     a_, sigma, h, n_steps = 1.0, 1.0, 0.1, 200
     n_paths = 2 ** 16 if backend == "numpy" else 2 ** 18
     m = OverdampedLangevin(from_expr("x**2/2", name="quadratic"), sigma)
-    r = simulate(m, "euler-maruyama", (0, n_steps * h), [0.0], h, n_paths=n_paths, seed=8, dtype=dtype,
-                 backend=backend, options=PHILOX)
+    r = simulate(m, "euler-maruyama", (0, n_steps * h), [0.0], h, n_paths=n_paths, seed=8, backend=backend,
+                 options=dataclasses.replace(PHILOX, dtype=dtype))
     exact = sigma ** 2 * (1 - (1 - a_ * h) ** (2 * n_steps)) / (a_ * (2 - a_ * h))
     x = r.y_final[:, 0].astype(np.float64)
     assert abs(x.mean()) <= 5 * math.sqrt(exact / n_paths)
@@ -300,9 +303,9 @@ def test_philox_runs_compiled_with_absorption_and_state_dependent_sigma(case):
         model, scheme, obs = OverdampedLangevin(well, 0.7), "euler-maruyama", True
     else:
         model, scheme, obs = OverdampedLangevin(well, ["0.5 + 0.1*x**2", "0.3"]), "milstein", False
-    runs = [simulate(model, scheme, (0, 1.0), [-1.0, 0.0], 0.01, n_paths=200, block_size=64, seed=1,
-                     progress=False, backend=be, options=EnsembleOptions(normals="philox"),
-                     observers=[FirstPassage((0, -0.4, "above"), absorb=True)] if obs else ())
+    runs = [simulate(model, scheme, (0, 1.0), [-1.0, 0.0], 0.01, n_paths=200, seed=1, backend=be,
+                     observers=[FirstPassage((0, -0.4, "above"), absorb=True)] if obs else (),
+                     options=EnsembleOptions(normals="philox", block_size=64, progress=False))
             for be in ("numpy", "numba")]
     assert runs[1].backend == "numba"
     assert np.array_equal(runs[0].y_final, runs[1].y_final, equal_nan=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.engine import FirstPassage, Histogram, Moments, TimeAverage, ValuesAt, simulate
+from dynopt.engine import EnsembleOptions, FirstPassage, Histogram, Moments, TimeAverage, ValuesAt, simulate
 from dynopt.engine import DaskExecutor, LocalExecutor, SchedulerUnavailable, SerialExecutor, get_executor
 
 distributed = pytest.importorskip("dask.distributed")
@@ -21,9 +21,9 @@ def _observers():
 
 def _run(executor=None, chunk_size=None):
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    return simulate(m, "euler-maruyama", (0, 1), [-1.0], 0.01, n_paths=20000, seed=11,
-                    observers=_observers(), executor=executor, chunk_size=chunk_size, block_size=1024,
-                    progress=False)
+    return simulate(m, "euler-maruyama", (0, 1), [-1.0], 0.01, n_paths=20000, seed=11, observers=_observers(),
+                    executor=executor,
+                    options=EnsembleOptions(chunk_size=chunk_size, block_size=1024, progress=False))
 
 
 def _assert_same(a, b):

@@ -5,7 +5,7 @@ import numpy as np
 from scipy import stats
 
 from dynopt import dynamics
-from dynopt.engine import TimeAverage, simulate
+from dynopt.engine import EnsembleOptions, TimeAverage, simulate
 from dynopt.problems.catalogue import double_well, quadratic
 
 
@@ -16,7 +16,7 @@ def _strong_errors(scheme, model, dts, dt_ref, n_paths=2000, seed=7):
     for dt in dts:
         r = int(round(dt / dt_ref))
         coarse = simulate(model, scheme, (0.0, 1.0), [1.0], dt, n_paths=n_paths, seed=seed,
-                          brownian_substeps=r).y_final[:, 0]
+                          options=EnsembleOptions(brownian_substeps=r)).y_final[:, 0]
         errs.append(np.mean(np.abs(coarse - fine)))
     return np.array(errs)
 
@@ -38,7 +38,7 @@ def test_leimkuhler_matthews_stationary_variance_is_exact_on_a_harmonic_potentia
     model = dynamics.OverdampedLangevin(quadratic([[1.0]]), sigma)
     ta = TimeAverage(lambda y: y[:, 0] ** 2, t_min=20.0)
     r = simulate(model, "leimkuhler-matthews", (0.0, 400.0), [0.0], h, n_paths=4096, seed=3, observers=[ta],
-                 block_size=256)
+                 options=EnsembleOptions(block_size=256))
     a = r.observations["time_average"]
     exact = sigma ** 2 / 2
     assert abs(a.mean - exact) < 5 * a.se, (a.mean, a.se, exact)

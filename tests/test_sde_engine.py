@@ -1,13 +1,14 @@
 """The ensemble engine: chunk invariance, Brownian replay, analytic statistics, bad input."""
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.engine import brownian_increments
-from dynopt.engine import (EnsembleOptions, FirstPassage, Histogram, Histogram2D, Moments, Solution, ValuesAt,
-                           integrate, simulate)
+from dynopt.engine import brownian_increments, ensemble
+from dynopt.engine import (EnsembleOptions, FirstPassage, Histogram, Histogram2D, Moments, SerialExecutor, Solution,
+                           ValuesAt, integrate, simulate)
 from dynopt.schemes import get_scheme
 
 
@@ -16,8 +17,8 @@ def _run(model, scheme, chunk, y0=(0.3,), T=0.5, dt=0.01, n=3000):
            FirstPassage((0, 0.8, "above")), ValuesAt([0.2, 0.5])]
     if model.state_dim == 2:
         obs.append(Histogram2D((8, 8), ((-2, 2), (-2, 2))))
-    return simulate(model, scheme, (0, T), y0, dt, n_paths=n, seed=123, chunk_size=chunk,
-                    block_size=256, observers=obs)
+    return simulate(model, scheme, (0, T), y0, dt, n_paths=n, seed=123, observers=obs,
+                    options=EnsembleOptions(chunk_size=chunk, block_size=256))
 
 
 @pytest.mark.parametrize("scheme,kind", [("euler-maruyama", "langevin"), ("milstein", "gbm"),
@@ -48,10 +49,10 @@ def test_bit_identical_for_three_chunk_sizes(scheme, kind):
 
 def test_brownian_replay_at_coarser_steps():
     bm = dynamics.SDE(lambda t, x: np.zeros_like(x), 1.0, 1, noise="additive")
-    fine = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 64, n_paths=500, seed=9, block_size=100,
-                    save_every=8)
-    coarse = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 8, n_paths=500, seed=9, block_size=100,
-                      brownian_substeps=8, save_every=1)
+    fine = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 64, n_paths=500, seed=9,
+                    options=EnsembleOptions(block_size=100, save_every=8))
+    coarse = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 8, n_paths=500, seed=9,
+                      options=EnsembleOptions(block_size=100, brownian_substeps=8, save_every=1))
     assert np.allclose(fine.paths, coarse.paths, rtol=0, atol=1e-12)
     dW = brownian_increments(500, 64, 1 / 64, seed=9, block_size=100)
     assert np.allclose(dW.sum(0), fine.y_final, atol=1e-12)
@@ -78,8 +79,8 @@ def test_divergence_counted_and_excluded():
     # dt far beyond the stability of the cubic: paths started far out blow up
     model = dynamics.OverdampedLangevin(problems.double_well(), 0.1)
     y0 = np.concatenate([np.full((50, 1), 0.5), np.full((50, 1), 30.0)])
-    r = simulate(model, "euler-maruyama", (0, 1), y0, 0.1, seed=1, block_size=25,
-                 observers=[Moments()])
+    r = simulate(model, "euler-maruyama", (0, 1), y0, 0.1, seed=1, observers=[Moments()],
+                 options=EnsembleOptions(block_size=25))
     assert r.n_diverged == 50 and r.first_divergence_step is not None
     assert "excluded" in r.note
     assert r.observations["moments"].count[-1] == 50
@@ -106,7 +107,8 @@ def test_integrate_refuses_sde_models_and_points_to_simulate():
 
 def test_float32_runs():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=100, seed=1, dtype=np.float32)
+    r = simulate(m, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=100, seed=1,
+                 options=EnsembleOptions(dtype=np.float32))
     assert r.y_final.dtype == np.float32 and r.dtype == "float32"
 
 
@@ -147,9 +149,14 @@ def test_bad_input():
         simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
                  observers=[Moments(times=[0.55])])
     with pytest.raises(ValueError, match="`brownian_substeps`"):
-        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, brownian_substeps=0)
+        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
+                 options=EnsembleOptions(brownian_substeps=0))
     with pytest.raises(ValueError, match="`dtype`"):
-        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, dtype=np.int32)
+        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, options=EnsembleOptions(dtype=np.int32))
+    with pytest.raises(ValueError, match="absorb='survivors' needs a scheme drawing normals and brownian_substeps=1"):
+        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
+                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")],
+                 options=EnsembleOptions(brownian_substeps=2))
 
 
 def test_stratonovich_model_drift_correction():
@@ -164,19 +171,67 @@ def test_stratonovich_model_drift_correction():
     assert abs(x.mean() - expect + bias) < 5 * se
 
 
-def test_options_object_is_the_keywords():
+def test_options_object_is_how_a_run_is_done():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    kw = dict(n_paths=300, block_size=100, chunk_size=200, save_every=5, check_every=4)
-    a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, **kw)
+    kw = dict(block_size=100, chunk_size=200, save_every=5, check_every=4)
     opts = EnsembleOptions(**kw)
-    b = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts)
-    np.testing.assert_array_equal(a.paths, b.paths)
-    np.testing.assert_array_equal(a.y_final, b.y_final)
-    c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=opts, save_every=25)
-    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])  # the keyword wins
+    a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2, options=opts)
+    assert a.paths.shape == (11, 300, 1) and (a.block_size, a.chunk_size) == (100, 200)
+    c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2,
+                 options=dataclasses.replace(opts, save_every=25))
+    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])
     with pytest.raises(dataclasses.FrozenInstanceError):
-        opts.n_paths = 3
+        opts.save_every = 3
     with pytest.raises(ValueError, match="`check_every` must be a positive integer"):
         EnsembleOptions(check_every=0)
     with pytest.raises(TypeError, match="`options` must be an EnsembleOptions"):
         simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, seed=2, options=kw)
+    assert len(inspect.signature(simulate).parameters) <= 12
+
+
+def test_an_option_given_beside_options_is_refused_not_dropped():
+    """Every option has one place: ``keep_final=True`` next to ``options`` whose
+    ``keep_final`` is False raises instead of losing to it; the value that counts is the
+    one in the options object."""
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    drop = EnsembleOptions(keep_final=False)
+    with pytest.raises(TypeError, match="keep_final"):
+        simulate(m, "euler-maruyama", (0, 0.1), [0.3], 0.01, n_paths=8, seed=2, keep_final=True, options=drop)
+    assert simulate(m, "euler-maruyama", (0, 0.1), [0.3], 0.01, n_paths=8, seed=2, options=drop).y_final is None
+    kept = simulate(m, "euler-maruyama", (0, 0.1), [0.3], 0.01, n_paths=8, seed=2,
+                    options=dataclasses.replace(drop, keep_final=True))
+    assert kept.y_final.shape == (8, 1)
+
+
+class _FourWorkers(SerialExecutor):
+    n_workers = 4
+
+
+def test_a_run_is_checked_and_prepared_once_and_tasks_run_its_blocks(monkeypatch):
+    """An executor's tasks run blocks of the prepared run: the arguments are checked and the
+    backend (kernel) chosen once, ``simulate`` is not called again, and the merged result is
+    the serial one bit for bit."""
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    calls = {"check_run": 0, "select_backend": 0, "simulate": 0}
+
+    def counting(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(module, name, wrapper)
+
+    counting(ensemble, "check_run")
+    counting(ensemble.kernels, "select_backend")
+    run = lambda ex: ensemble.simulate(m, "euler-maruyama", (0, 0.2), [0.3], 0.01, n_paths=400, seed=3,  # noqa: E731
+                                       observers=[Moments(every=5)], executor=ex,
+                                       options=EnsembleOptions(block_size=50, save_every=4))
+    serial = run(None)
+    counting(ensemble, "simulate")
+    calls.update(check_run=0, select_backend=0)
+    parts = run(_FourWorkers())
+    assert calls == {"check_run": 1, "select_backend": 1, "simulate": 1}
+    np.testing.assert_array_equal(parts.y_final, serial.y_final)
+    np.testing.assert_array_equal(parts.paths, serial.paths)
+    np.testing.assert_array_equal(parts.moments.mean, serial.moments.mean)

@@ -33,7 +33,7 @@ from scipy.linalg import expm
 
 from dynopt import dynamics, problems
 from dynopt.analysis import OrderFit, fit_order
-from dynopt.engine import brownian_increments, simulate
+from dynopt.engine import EnsembleOptions, brownian_increments, simulate
 from dynopt.schemes import METHODS, SDEScheme, get_scheme
 
 LADDER = (8, 16, 32, 64)
@@ -107,8 +107,8 @@ def strong_errors(sch, case, seed):
     ref = case.exact(np.asarray(case.y0, float), T, dW)
     strong, weak = [], []
     for n_steps in LADDER:
-        r = simulate(model, sch, (0, T), case.y0, T / n_steps, n_paths=n, seed=seed, block_size=bs,
-                     brownian_substeps=n_fine // n_steps)
+        r = simulate(model, sch, (0, T), case.y0, T / n_steps, n_paths=n, seed=seed,
+                     options=EnsembleOptions(block_size=bs, brownian_substeps=n_fine // n_steps))
         assert r.n_diverged == 0, r.note
         strong.append(float(np.linalg.norm(r.y_final - ref, axis=1).mean()))
         d = (r.y_final ** 2).sum(axis=1) - (ref ** 2).sum(axis=1)

@@ -8,7 +8,7 @@ from scipy.linalg import solve_discrete_lyapunov
 
 from dynopt import dynamics, problems
 from dynopt.analysis import scheme_linear_map, sgd_stationary_covariances
-from dynopt.engine import TimeAverage, simulate
+from dynopt.engine import EnsembleOptions, TimeAverage, simulate
 from dynopt.schemes import METHODS, SDEScheme, get_scheme
 
 
@@ -35,8 +35,9 @@ def test_kramers_stationary_matches_lyapunov(scheme):
     h = 0.4
     M, N = scheme_linear_map(m, scheme, h)
     S = solve_discrete_lyapunov(M, N @ N.T)
-    r = simulate(m, scheme, (0, 30.0), [0.0, 0.0], h, n_paths=4096, seed=11, block_size=256,
-                 observers=[TimeAverage(lambda y: y[:, 0] ** 2, t_min=8.0)])
+    r = simulate(m, scheme, (0, 30.0), [0.0, 0.0], h, n_paths=4096, seed=11,
+                 observers=[TimeAverage(lambda y: y[:, 0] ** 2, t_min=8.0)],
+                 options=EnsembleOptions(block_size=256))
     ta = r.observations["time_average"]
     assert abs(ta.mean - S[0, 0]) < 5 * ta.se
 

@@ -18,7 +18,7 @@ import pytest
 
 from dynopt import dynamics, problems
 from dynopt.analysis.orders import convergence_study, sde_order_study
-from dynopt.engine import integrate, simulate
+from dynopt.engine import EnsembleOptions, integrate, simulate
 from dynopt.schemes import METHODS, Scheme, SDEScheme, get_scheme, ops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ class SignSwitch(SDEScheme):
 
 WELL = problems.from_expr("x**4/4 - x**2/2", name="well")
 DIAG = dynamics.OverdampedLangevin(WELL, "0.5 + 0.1*x**2")
-RUN = dict(n_paths=300, block_size=64, seed=5)
+RUN = dict(n_paths=300, seed=5, options=EnsembleOptions(block_size=64))
 
 
 def test_qhm_written_here_integrates_as_its_hand_derived_linear_map():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from dynopt import dynamics, problems
-from dynopt.engine import eval_steps, integrate, simulate, step_count
-from dynopt.engine import ensemble
+from dynopt.engine import EnsembleOptions, eval_steps, integrate, simulate, step_count
+from dynopt.engine import chunks
 from dynopt.ledger import ClaimResult, Claim, below, judge
 from dynopt.ledger.report import OPTIONAL_FILE, report_row
 
@@ -48,24 +48,25 @@ def test_dt_that_does_not_divide_names_both_numbers_and_the_nearest_valid_dt():
 
 def test_simulate_saves_at_t_eval_like_save_every():
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    a = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, t_eval=[0.5, 1.0])
-    b = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, save_every=50)
+    a = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3,
+                 options=EnsembleOptions(t_eval=[0.5, 1.0]))
+    b = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, options=EnsembleOptions(save_every=50))
     np.testing.assert_allclose(a.times, [0.5, 1.0])
     np.testing.assert_array_equal(a.paths, b.paths[1:])
 
 
 def test_progress_bar_appears_from_the_estimated_time_not_the_work_size(monkeypatch):
     clock = iter(np.arange(0.0, 100.0, 1.0))  # every reading one second later
-    monkeypatch.setattr(ensemble.time, "perf_counter", lambda: float(next(clock)))
-    slow = ensemble._Progress(total=10, desc="x", show=None)  # 1 s per unit: 10 s estimated
+    monkeypatch.setattr(chunks.time, "perf_counter", lambda: float(next(clock)))
+    slow = chunks._Progress(total=10, desc="x", show=None)  # 1 s per unit: 10 s estimated
     slow.update(1)
     assert slow.bar is not None
     slow.close()
-    fast = ensemble._Progress(total=10 ** 12, desc="x", show=False)  # forced off whatever the size
+    fast = chunks._Progress(total=10 ** 12, desc="x", show=False)  # forced off whatever the size
     fast.update(1)
     assert fast.bar is None
-    monkeypatch.setattr(ensemble.time, "perf_counter", lambda: 0.0)
-    quick = ensemble._Progress(total=10 ** 12, desc="x", show=None)  # huge work, no time spent
+    monkeypatch.setattr(chunks.time, "perf_counter", lambda: 0.0)
+    quick = chunks._Progress(total=10 ** 12, desc="x", show=None)  # huge work, no time spent
     quick.update(10 ** 6)
     assert quick.bar is None
 

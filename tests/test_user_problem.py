@@ -13,7 +13,7 @@ from dynopt import dynamics, optim
 from dynopt.analysis.comparison import compare
 from dynopt.analysis.densities import GibbsDensity
 from dynopt.cli.main import main
-from dynopt.engine import Moments, simulate
+from dynopt.engine import EnsembleOptions, Moments, simulate
 from dynopt.problems import from_expr
 from dynopt.symbolic.user import user_scheme_analysis, user_stationary_density
 
@@ -246,8 +246,8 @@ def test_result_vocabulary():
 
     prob = from_expr(EXPR, name="mine")
     sol = integrate(dynamics.GradientFlow(prob), "euler", (0.0, 1.0), np.array([1.0]), 0.1)
-    r = simulate(dynamics.OverdampedLangevin(prob, 0.5), "euler-maruyama", (0.0, 1.0), np.zeros(1), 0.1,
-                 n_paths=10, seed=0, observers=[Moments()], save_every=5)
+    r = simulate(dynamics.OverdampedLangevin(prob, 0.5), "euler-maruyama", (0.0, 1.0), np.zeros(1), 0.1, n_paths=10,
+                 seed=0, observers=[Moments()], options=EnsembleOptions(save_every=5))
     for res in (sol, r):
         assert res.times.shape[0] == res.states.shape[0]
         assert res.final_positions.shape == (res.final_state.shape[0], 1)

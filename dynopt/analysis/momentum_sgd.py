@@ -11,7 +11,7 @@ from scipy.linalg import solve_discrete_lyapunov
 from dynopt.checks import check_finite_param
 from dynopt.problems import Problem
 from dynopt.dynamics import Kramers
-from dynopt.engine import Moments, as_seed_sequence, simulate
+from dynopt.engine import EnsembleOptions, Moments, as_seed_sequence, simulate
 from dynopt.schemes import leapfrog_ode_parameters
 
 __all__ = ["KramersParameters", "kramers_parameters", "momentum_sgd_matrices", "momentum_sgd_stationary_covariance", "sgd_stationary_variance", "MomentumSGDRun", "momentum_sgd_ensemble"]
@@ -198,8 +198,9 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     kp = kramers_parameters(a, b, c)
     model = Kramers(problem, kp.friction, math.sqrt(kp.sigma2))
     energy = _EnergyMoments(model, record_every or n_steps)
-    res = simulate(model, "momentum-sgd", (0.0, n_steps * kp.gamma), np.asarray(theta0, float).reshape(d),
-                   kp.gamma, n_paths=int(n_paths), seed=root, observers=[energy], progress=False)
+    res = simulate(model, "momentum-sgd", (0.0, n_steps * kp.gamma), np.asarray(theta0, float).reshape(d), kp.gamma,
+                   n_paths=int(n_paths), seed=root, observers=[energy],
+                   options=EnsembleOptions(progress=False))
     stats = res.observations["energy"]
     se = stats.se[:, 0] if n_paths > 1 else np.full(len(stats.t), math.nan)
     return MomentumSGDRun(model.position(res.y_final), model.velocity(res.y_final) * kp.gamma,

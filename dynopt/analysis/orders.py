@@ -14,7 +14,7 @@ from dynopt.dynamics import Model
 from dynopt.engine import integrate
 from dynopt.analysis.reference import reference_solution
 from dynopt.schemes import get_scheme
-from dynopt.engine import simulate
+from dynopt.engine import EnsembleOptions, simulate
 from dynopt.dynamics import SDE
 
 __all__ = ["MIN_FIT_POINTS", "check_step_counts", "OrderFit", "fit_order", "global_error", "ConvergenceResult", "convergence_study", "extend_study", "SDEOrderResult", "sde_order_study", "scheme_linear_map"]
@@ -298,16 +298,20 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
         raise ValueError(f"`n_steps_ladder` entries must divide the largest one; got {ladder}")
     f = f or (lambda x: x)
     sch = get_scheme(scheme)
-    kw = dict(n_paths=n_paths, seed=seed, block_size=block_size)
+    kw = dict(n_paths=n_paths, seed=seed)
+
+    def substeps(r):
+        return EnsembleOptions(block_size=block_size, brownian_substeps=r)
+
     if exact is not None:
         # W_T from the same stream: a pure Brownian motion run with one coarse step
         bm = SDE(lambda t, x: np.zeros_like(x), np.eye(1, model.noise_dim) if model.noise_dim > 1 else 1.0,
                  1 if model.noise_dim == 1 else model.noise_dim, noise="additive")
-        WT = simulate(bm, "euler-maruyama", (0, T), np.zeros(bm.state_dim), T, brownian_substeps=nmax, **kw).y_final
+        WT = simulate(bm, "euler-maruyama", (0, T), np.zeros(bm.state_dim), T, options=substeps(nmax), **kw).y_final
         ref = exact(WT, np.asarray(x0, float))
         ref_kind = "exact solution from W_T"
     else:
-        r = simulate(model, sch, (0, T), x0, T / (nmax * reference_factor), brownian_substeps=1, **kw)
+        r = simulate(model, sch, (0, T), x0, T / (nmax * reference_factor), options=substeps(1), **kw)
         ref = r.y_final
         ref_kind = f"{sch.name} with step T/{nmax * reference_factor} on the same Brownian path"
     fref = f(ref)
@@ -315,7 +319,7 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
     notes = []
     for n in ladder:
         r = simulate(model, get_scheme(scheme) if isinstance(scheme, str) else sch, (0, T), x0, T / n,
-                     brownian_substeps=nmax * (1 if exact is not None else reference_factor) // n, **kw)
+                     options=substeps(nmax * (1 if exact is not None else reference_factor) // n), **kw)
         ok = r.alive
         if r.n_diverged:
             notes.append(f"h={T / n:g}: {r.note}")

@@ -9,7 +9,7 @@ import numpy as np
 from typing import NamedTuple
 from dynopt.checks import check_finite_param
 from dynopt.dynamics import SGDModifiedEquation
-from dynopt.engine import as_seed_sequence, simulate
+from dynopt.engine import EnsembleOptions, as_seed_sequence, simulate
 from dynopt.problems import least_squares
 
 __all__ = ["sgd_stationary_covariances", "covariance_z", "SGDEnsembleResult", "sgd_least_squares_ensemble", "ou_excess_loss", "discrete_stationary_excess_loss"]
@@ -156,7 +156,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
         per_epoch = N // B
         model = SGDModifiedEquation(problem, lr, B, replace=sampling == "replacement")
         res = simulate(model, "sgd", (0.0, n_epochs * per_epoch * lr), theta, lr, seed=seed,
-                       save_every=per_epoch, progress=False)
+                       options=EnsembleOptions(save_every=per_epoch, progress=False))
         for th in res.paths[1:]:  # the state at the end of each epoch
             record(th)
         theta = res.y_final

@@ -116,8 +116,8 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
         y0 = np.zeros(dim)
     sch = user_scheme() if scheme == USER_SCHEME else scheme
     tic, wall = time.process_time(), time.perf_counter()
-    r = simulate(model, sch, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
-                 keep_final=True, progress=False, backend=backend, options=EnsembleOptions(threads=threads))
+    r = simulate(model, sch, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, backend=backend,
+                 options=EnsembleOptions(threads=threads, dtype=dtype, keep_final=True, progress=False))
     sec = time.process_time() - tic
     wall = time.perf_counter() - wall
     return {"path_steps_per_s": n_paths * n_steps / sec, "cpu_seconds": sec, "wall_seconds": wall, "chunk_size": r.chunk_size,
@@ -206,12 +206,12 @@ def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32
 def _em_normals_rate(n_paths, n_steps, dtype, normals, backend):
     """Process-time path-steps/s of EM on the 1-D double well with a normal source."""
     model = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
-    opts = EnsembleOptions(normals=normals)
-    simulate(model, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=4096, seed=1, dtype=dtype, backend=backend,
-             options=opts, progress=False)  # compile or load the kernel outside the timing
+    opts = EnsembleOptions(normals=normals, dtype=dtype, progress=False)
+    simulate(model, "euler-maruyama", (0, 0.1), [0.0], 0.01, n_paths=4096, seed=1, backend=backend,
+             options=opts)  # compile or load the kernel outside the timing
     tic = time.process_time()
-    r = simulate(model, "euler-maruyama", (0, n_steps * 0.01), [0.0], 0.01, n_paths=n_paths, seed=0, dtype=dtype,
-                 backend=backend, options=opts, progress=False)
+    r = simulate(model, "euler-maruyama", (0, n_steps * 0.01), [0.0], 0.01, n_paths=n_paths, seed=0, backend=backend,
+                 options=opts)
     return {"path_steps_per_s": n_paths * n_steps / (time.process_time() - tic), "backend": r.backend}
 
 
@@ -247,9 +247,7 @@ import json, sys, time
 import numpy as np
 import numba
 from dynopt import dynamics, problems
-from dynopt.bench.peers import sdeint_rate, torchsde_rate
-from dynopt.io import load_file_module
-from dynopt.engine import simulate
+from dynopt.engine import EnsembleOptions, simulate
 well2, well1 = problems.from_expr(sys.argv[1]), problems.double_well()
 runs = [("from_expr_2d_baoab", dynamics.Kramers(well2, 1.0, 0.7), "baoab", 4),
         ("from_expr_2d_em", dynamics.OverdampedLangevin(well2, 0.7), "euler-maruyama", 2),
@@ -258,7 +256,8 @@ out = {}
 for dtype in (np.float64, np.float32):
     for label, m, scheme, D in runs:
         tic = time.perf_counter()
-        simulate(m, scheme, (0, 0.01), [0.0] * D, 0.01, n_paths=16, seed=0, backend="numba", dtype=dtype)
+        simulate(m, scheme, (0, 0.01), [0.0] * D, 0.01, n_paths=16, seed=0, backend="numba",
+                 options=EnsembleOptions(dtype=dtype))
         out[label + "_" + np.dtype(dtype).name] = time.perf_counter() - tic
 print(json.dumps(out))
 """
@@ -347,14 +346,12 @@ _RSS_CHILD = r"""
 import resource, sys, time
 import numpy as np
 from dynopt import dynamics, problems
-from dynopt.bench.peers import sdeint_rate, torchsde_rate
-from dynopt.io import load_file_module
-from dynopt.engine import Histogram, simulate
+from dynopt.engine import EnsembleOptions, Histogram, simulate
 n, steps = int(sys.argv[1]), int(sys.argv[2])
 m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
 tic = time.perf_counter()
-r = simulate(m, "euler-maruyama", (0, steps * 0.01), [0.0], 0.01, n_paths=n, seed=0, keep_final=False,
-             observers=[Histogram(200, (-3, 3))], progress=False)
+r = simulate(m, "euler-maruyama", (0, steps * 0.01), [0.0], 0.01, n_paths=n, seed=0,
+             observers=[Histogram(200, (-3, 3))], options=EnsembleOptions(keep_final=False, progress=False))
 sec = time.perf_counter() - tic
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sec, r.observations["histogram"].total)
 """
@@ -413,8 +410,8 @@ def _em_wall(n_paths, n_steps, executor=None, seed=0, dt=0.01):
     """Wall seconds of an EM double-well run (final state not kept) on ``executor``."""
     m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
     tic = time.perf_counter()
-    simulate(m, "euler-maruyama", (0, n_steps * dt), [0.0], dt, n_paths=n_paths, seed=seed,
-             keep_final=False, progress=False, executor=executor)
+    simulate(m, "euler-maruyama", (0, n_steps * dt), [0.0], dt, n_paths=n_paths, seed=seed, executor=executor,
+             options=EnsembleOptions(keep_final=False, progress=False))
     return time.perf_counter() - tic
 
 
@@ -570,7 +567,8 @@ def bench_absorption(n_paths=2 ** 15, T=60.0, dt=0.01, sigma=1.0, seed=0):
     for key, absorb in (("plain", False), ("absorb", True), ("survivors", "survivors")):
         tic = time.perf_counter()
         r = simulate(model, "euler-maruyama", (0.0, T), (-1.0,), dt, n_paths=n_paths, seed=seed,
-                     keep_final=False, progress=False, observers=[FirstPassage((0, 0.0, "above"), absorb=absorb)])
+                     observers=[FirstPassage((0, 0.0, "above"), absorb=absorb)],
+                     options=EnsembleOptions(keep_final=False, progress=False))
         out[f"{key}_seconds"] = time.perf_counter() - tic
         fp = r.observations["first_passage"]
     out["passed_fraction"] = float(fp.passed.mean())

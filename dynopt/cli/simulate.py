@@ -2,6 +2,7 @@
 statistics, test the final positions against the Gibbs density and draw the density figure."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -157,8 +158,9 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     if first_passage is not None:
         side = "above" if float(first_passage) > start[0] else "below"
         obs.append(FirstPassage((0, float(first_passage), side)))
-    r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, dtype=np.dtype(dtype),
-                 observers=obs, keep_final=True, progress=progress, backend=backend, options=options)
+    r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, observers=obs, backend=backend,
+                 options=dataclasses.replace(options or EnsembleOptions(), dtype=np.dtype(dtype), keep_final=True,
+                                             progress=progress))
     mo = r.observations["moments"]
     if not (np.isfinite(mo.mean[-1]).all() and np.isfinite(mo.var[-1]).all()):
         raise UndefinedStatistic(f"the final mean and variance are undefined: {r.note or 'too few surviving paths'}")

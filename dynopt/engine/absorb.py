@@ -48,8 +48,6 @@ class Absorption:
         # set when they are dropped, not when a compaction happens to remove them
         me.passages = [o for o in run.observers if hasattr(o, "censor_diverged")]
         me.survivors = any(o.absorb == "survivors" for o in obs)
-        if me.survivors and (run.scheme.noise_kind != "normal" or run.opts.brownian_substeps > 1):
-            raise ValueError("absorb='survivors' needs a scheme drawing normals and brownian_substeps=1")
         return me
 
     def noise(self, draw, custom):

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -55,7 +54,7 @@ from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "mark_backend", "default_backend", "auto_backend", "kernel_layout"]
+           "default_backend", "auto_backend", "kernel_layout"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -216,25 +215,28 @@ def _compile(model, scheme, dt, opts, passage, t0):
     return _PROBED[probe] or kern
 
 
-def select_backend(run):
-    """Resolve ``run.opts.backend`` to "numpy" or "numba" and attach the kernel.
+def select_backend(run, want):
+    """The prepared ``run`` with its backend resolved from ``want`` and its kernel compiled.
 
-    Returns ``(run, note)``: the run with ``opts.backend`` resolved, and a note that is
-    empty unless "auto" fell back to numpy (it then says why in one line).
+    Returns ``run`` with ``backend`` ("numpy" or "numba"), ``kernel`` (the compiled
+    :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` (empty unless
+    "auto" fell back to numpy: it then says why in one line) and, on numba, the chunks of
+    :func:`kernel_layout`.
 
     Raises
     ------
     ValueError
-        ``backend="numba"`` when numba is missing or the run has no compiled kernel.
+        ``want`` not one of :data:`BACKENDS`; ``"numba"`` when numba is missing or the run
+        has no compiled kernel.
     """
-    want = run.opts.backend
     if want not in BACKENDS:
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
     if want == "auto":
         want = _AUTO_MEANS.get()
-    ran_on, note = _resolve(run, want)
-    run = run._replace(opts=dataclasses.replace(run.opts, backend=ran_on))
-    return (kernel_layout(run) if ran_on == "numba" else run), note
+    kern, note = _resolve(run, want)
+    if kern is None:
+        return run._replace(backend="numpy", kernel=None, note=note)
+    return kernel_layout(run._replace(backend="numba", kernel=kern, note=note))
 
 
 #: state bytes per chunk on the compiled backend (default chunk size): a kernel keeps one
@@ -266,30 +268,23 @@ def kernel_layout(run):
 
 
 def _resolve(run, want):
+    """``(kernel or None, note)`` for the run on the backend ``want``."""
     # numba's float32 ziggurat draws ~50M normals/s here against numpy's ~110M (its float64
     # one ~370M): same numbers, but "auto" keeps float32 on numpy (Philox's run compiled)
     if want == "numpy" or (want == "auto" and run.opts.dtype == np.float32 and run.opts.normals == "sfc64"):
-        return "numpy", ""
+        return None, ""
     if not numba_available():
         if want == "numba":
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
-        return "numpy", "ran on the numpy backend: numba cannot be imported"
+        return None, "ran on the numpy backend: numba cannot be imported"
     passage = kernel_passage.plan(run)
     kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage,
                                                                    run.t0)
     if isinstance(kern, str):
         if want == "numba":
             raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
-        return "numpy", f"not compiled: {kern}"
-    return "numba", ""
-
-
-def mark_backend(result, run, why):
-    """Record on an ensemble result which backend ran, and append ``why`` to its note."""
-    result.backend = run.opts.backend
-    if why:
-        result.note = f"{result.note}; {why}" if result.note else why
-    return result
+        return None, f"not compiled: {kern}"
+    return kern, ""
 
 
 #: what ``backend="auto"`` resolves as in this context (see :func:`default_backend`)
@@ -379,11 +374,9 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     backend's ``_run_chunk`` does, fused).  With ``threads > 1`` the blocks of each round
     go to the threads one at a time, in any order: a block owns its rows and generator,
     so the result is the same bits for any number of threads."""
-    model, opts, layout = run.model, run.opts, run.layout
+    model, opts, layout, kern = run.model, run.opts, run.layout, run.kernel
+    # the observer the kernel tests, found among this run's observers (an executor task's copies)
     passage = kernel_passage.plan(run)
-    kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage, run.t0)
-    if isinstance(kern, str):
-        raise ValueError(f"no compiled kernel for {run.scheme.name} on {model!r}: {kern}")
     nc, D = hi - lo, model.state_dim
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]

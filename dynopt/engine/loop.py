@@ -2,7 +2,7 @@
 
 The blow-up rule (:func:`blown_up` with the run's limit
 :func:`dynopt.engine.validate.blowup_limit`, 10^12 × the run's scale) and the step grid
-(:func:`step_count`) are shared by every loop in dynopt: ensembles, optimizer runs and sweeps.
+(:func:`dynopt.engine.validate.step_count`) are shared by every loop in dynopt: ensembles, optimizer runs and sweeps.
 """
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 import numpy as np
 from dynopt.dynamics import Model
-from dynopt.checks import check_finite_param
 from dynopt.engine.results import FinalPositions, final_positions
-from dynopt.engine.validate import (BLOWUP, MAX_STEPS, as_scheme, blowup_limit, check_max_steps, check_model,
-                                    check_t_span, check_y0)
+from dynopt.engine.validate import BLOWUP, MAX_STEPS, check_positive_int, check_run
 
-__all__ = ["blown_up", "BLOWUP", "Solution", "step_count", "eval_steps", "check_save_every", "integrate"]
+__all__ = ["blown_up", "BLOWUP", "Solution", "eval_steps", "check_save_every", "integrate"]
 
 
 def blown_up(x, limit=BLOWUP) -> bool:
@@ -117,36 +115,6 @@ class Solution:
         return model.position(self.y_final)
 
 
-def step_count(t_span, dt, name="dt"):
-    """Number of steps of size ``dt`` covering ``t_span``.
-
-    A fixed-step scheme keeps one step size: its state and coefficients are built for it
-    (half-step velocities, momentum and learning rate are functions of dt), so a shortened
-    last step would run a different method for that step.  An interval that ``dt`` does
-    not divide is therefore an error, which names both numbers and the nearest valid steps.
-
-    Raises
-    ------
-    ValueError
-        Bad ``t_span`` or ``dt``, or a ``dt`` that does not divide the interval.
-    """
-    t0, t1 = (float(v) for v in t_span)
-    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
-        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got {t_span!r}")
-    dt = check_finite_param(dt, name, low=0.0, low_inclusive=False)
-    length = t1 - t0
-    n = round(length / dt)
-    if abs(n * dt - length) > 1e-9 * max(1.0, abs(length)):
-        lo, hi = max(1, int(length // dt)), int(length // dt) + 1
-        raise ValueError(
-            f"`{name}` must divide the interval t_span={t_span!r} of length {length:g} into whole steps; "
-            f"got {dt!r} ({length:g}/{dt:g} = {length / dt:.4g} steps). The nearest valid `{name}` are "
-            f"{length / hi:.6g} ({hi} steps) and {length / lo:.6g} ({lo} steps), or end at "
-            f"t = {t0 + n * dt:.6g} ({n} steps). Fixed-step schemes do not shorten the last step: "
-            f"their state and coefficients are built for one step size")
-    return n
-
-
 def eval_steps(t_eval, t_span, dt, n_steps) -> list:
     """Step indices of the requested save times ``t_eval`` on the grid ``t0 + k·dt``.
 
@@ -239,22 +207,14 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
         steps than ``max_steps``, or a scheme that does not discretize this model.
     """
-    check_model(model)
-    if getattr(model, "is_sde", False):
-        raise TypeError(f"integrate() runs ODE models; {model!r} is an SDE model: use "
-                        "dynopt.engine.simulate(model, scheme, t_span, y0, dt, n_paths=..., seed=...)")
+    check_positive_int(max_steps, "max_steps")
+    scheme, t0, dt, n_steps, y_init, limit = check_run(model, scheme, t_span, y0, dt, max_steps, sde=False)
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "
                         "they belong to dynopt.engine.simulate (SDE models)")
-    scheme = as_scheme(scheme)
-    scheme.check_model(model)
-    n_steps = step_count(check_t_span(t_span), dt)
-    check_max_steps(n_steps, max_steps, dt)
     check_save_every(save_every)
     if stop is not None and not callable(stop):
         raise TypeError(f"`stop` must be a callable stop(t, y) -> bool; got {type(stop).__name__}")
-    t0, dt = float(t_span[0]), float(dt)
-    y_init = model.as_state(check_y0(y0))
     state = scheme.init(model, y_init, dt)
     if not hasattr(state, "grad_evals"):
         raise TypeError(f"scheme {scheme.name!r}: init must return a NamedTuple state with a `grad_evals` "
@@ -264,8 +224,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
     if want is None or 0 in want:
         ts.append(t0)
         ys.append(scheme.output(model, state))
-    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys,
-                                              limit := blowup_limit(model, y_init))
+    state, done, diverged, stopped = _advance(model, scheme, state, t0, dt, n_steps, save, stop, ts, ys, limit)
     final = scheme.output(model, state)
     # the final state is saved by default; with t_eval only when its time was asked for
     if diverged is None and (want is None or (done == n_steps > 0 and n_steps in want)):

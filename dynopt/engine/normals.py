@@ -57,7 +57,7 @@ from dynopt.engine.brownian import block_generator
 __all__ = ["NORMALS", "check_normals", "philox4x32", "block_key", "block_streams", "normals", "PhiloxSource", "jit_fill",
            "normals_rate"]
 
-#: the values of ``simulate(..., normals=)``: numpy's SFC64 ziggurat, or this module's source
+#: the values of ``EnsembleOptions(normals=)``: numpy's SFC64 ziggurat, or this module's source
 NORMALS = ("sfc64", "philox")
 
 _U64 = np.uint64

@@ -225,11 +225,11 @@ def stability_warning(model, scheme, y0, dt) -> Optional[str]:
         lin, start = dynamics.Kramers(quadratic([[lam]]), model.friction, 0.0), [1.0, 0.0]
     else:
         return None
-    from dynopt.engine.ensemble import simulate
+    from dynopt.engine.ensemble import EnsembleOptions, simulate
 
     try:
         r = simulate(lin, scheme, (0.0, GROWTH_STEPS * dt), start, dt, n_paths=1, seed=0, backend="numpy",
-                     progress=False)
+                     options=EnsembleOptions(progress=False))
     except (ValueError, TypeError):
         return None
     grown = r.n_diverged > 0 or not (np.abs(r.y_final) <= 10.0).all()

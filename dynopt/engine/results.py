@@ -42,6 +42,6 @@ class FinalPositions(np.ndarray):
 def final_positions(states, model, select=None):
     """θ of ``states`` (rows ``select`` if given) through ``model.position``."""
     if states is None:
-        raise ValueError("run with keep_final=True to get the final states")
+        raise ValueError("run with EnsembleOptions(keep_final=True) to get the final states")
     rows = states if select is None else states[select]
     return model.position(rows)

@@ -1,7 +1,7 @@
 """How an ensemble run is split over an executor: the logical blocks are cut into
-contiguous groups, one per worker.  Each group is an independent task (a
-:func:`dynopt.engine.simulate` call restricted to its blocks, with its own copies of the
-observers) and :func:`dynopt.engine.ensemble.run_on_executor` merges the parts in block
+contiguous groups, one per worker.  Each group is an independent task (the blocks of the
+prepared run, :func:`dynopt.engine.chunks.run_blocks`, with its own copies of the
+observers) and :func:`dynopt.engine.chunks.run_on_executor` merges the parts in block
 order, so the result is bit-for-bit that of a serial run whatever the executor, the number
 of workers or the order in which tasks finish.
 """

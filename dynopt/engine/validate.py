@@ -1,23 +1,27 @@
 """Argument checks of the engine's entry points, done before anything runs.
 
-``integrate`` and ``simulate`` call these on their arguments so that a bad input fails at
-once with a ValueError/TypeError naming the argument, never after the first step: the
-kind of object passed as model, scheme, observer or executor; ``t_span`` and ``y0``
-(type, shape, finiteness); the number of steps against ``max_steps``; and the memory a
-run would hold against what the machine has.
+``integrate`` and ``simulate`` pass their arguments through here once, at the door, so that
+a bad input fails at once with a ValueError/TypeError naming the argument, never after the
+first step; what is inside a run trusts what was checked here.  :func:`check_run` is the
+door both loops share (model, scheme, ``t_span``, ``dt``, ``y0``, the step count against
+``max_steps``, the blow-up limit); the other checks are of what only an ensemble has
+(observers, executor, the memory its per-path arrays would hold).
 """
 from __future__ import annotations
 
 import os
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from dynopt.checks import check_finite_param
 from dynopt.dynamics import Model
+from dynopt.engine.observers import Observer
 from dynopt.schemes import Scheme, get_scheme
 
 __all__ = ["MAX_STEPS", "BLOWUP", "BLOWUP_FACTOR", "scale_limit", "check_model", "as_scheme", "check_t_span", "check_y0",
-           "check_max_steps", "check_observers", "check_executor", "check_memory", "machine_memory",
-           "blowup_limit"]
+           "check_positive_int", "step_count", "check_max_steps", "check_observers", "check_executor",
+           "check_memory", "machine_memory", "blowup_limit", "CheckedRun", "check_run"]
 
 #: default bound on the steps of one run (like diffrax's ``max_steps``): 10^8 steps of a
 #: 1-D path take minutes; a larger count is almost always a step size typed wrong
@@ -78,19 +82,60 @@ def check_y0(y0, name="y0"):
     return arr
 
 
+def check_positive_int(value, name):
+    """``value`` is an integer ≥ 1 (not a bool); ValueError naming ``name`` otherwise."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+
+
+def step_count(t_span, dt, name="dt"):
+    """Number of steps of size ``dt`` covering ``t_span`` (checked by :func:`check_t_span`).
+
+    A fixed-step scheme keeps one step size: its state and coefficients are built for it
+    (half-step velocities, momentum and learning rate are functions of dt), so a shortened
+    last step would run a different method for that step.  An interval that ``dt`` does
+    not divide is therefore an error, which names both numbers and the nearest valid steps.
+
+    Raises
+    ------
+    ValueError
+        Bad ``t_span`` or ``dt``, or a ``dt`` that does not divide the interval.
+    """
+    t0, t1 = check_t_span(t_span)
+    dt = check_finite_param(dt, name, low=0.0, low_inclusive=False)
+    length = t1 - t0
+    n = round(length / dt)
+    if abs(n * dt - length) > 1e-9 * max(1.0, abs(length)):
+        lo, hi = max(1, int(length // dt)), int(length // dt) + 1
+        raise ValueError(
+            f"`{name}` must divide the interval t_span={t_span!r} of length {length:g} into whole steps; "
+            f"got {dt!r} ({length:g}/{dt:g} = {length / dt:.4g} steps). The nearest valid `{name}` are "
+            f"{length / hi:.6g} ({hi} steps) and {length / lo:.6g} ({lo} steps), or end at "
+            f"t = {t0 + n * dt:.6g} ({n} steps). Fixed-step schemes do not shorten the last step: "
+            f"their state and coefficients are built for one step size")
+    return n
+
+
 def check_max_steps(n_steps, max_steps, dt):
-    """Refuse a run of more than ``max_steps`` steps (a step size typed wrong)."""
-    if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}")
+    """Refuse a run of more than ``max_steps`` steps (a step size typed wrong); ``max_steps``
+    was checked by :func:`check_positive_int` where it was given."""
     if n_steps > max_steps:
         raise ValueError(f"`dt`={dt!r} makes {n_steps:.3g} steps, above `max_steps`={max_steps:.3g}; "
                          "use a larger dt or raise max_steps")
 
 
 def check_observers(observers):
-    """``observers`` is a list or tuple (of Observer instances, checked by the caller)."""
+    """``observers`` is a list or tuple of :class:`~dynopt.engine.observers.Observer`
+    instances with distinct names (a run's results are keyed by them); returns it as a tuple."""
     if not isinstance(observers, (list, tuple)):
         raise TypeError(f"`observers` must be a list or tuple of Observer instances; got {type(observers).__name__}")
+    for o in observers:
+        if not isinstance(o, Observer):
+            raise TypeError(f"`observers` must be Observer instances; got {type(o).__name__} {o!r}")
+    names = [o.name for o in observers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"`observers` need distinct names; got {names}")
+    return tuple(observers)
 
 
 def check_executor(executor):
@@ -159,3 +204,59 @@ def scale_limit(*scales, ceiling=BLOWUP):
     its first loss); :func:`blowup_limit` gives the scales of a model's run."""
     finite = [abs(float(v)) for v in scales if np.isfinite(v)]
     return min(float(ceiling), BLOWUP_FACTOR * max([1.0, *finite]))
+
+
+class CheckedRun(NamedTuple):
+    """What :func:`check_run` found at the door of a run: all of it checked."""
+
+    scheme: Any
+    t0: float
+    dt: float
+    n_steps: int
+    y_init: np.ndarray
+    blowup: float
+
+
+def check_run(model, scheme, t_span, y0, dt, max_steps, sde):
+    """The door of both loops (:func:`~dynopt.engine.integrate`, :func:`~dynopt.engine.simulate`):
+    check what every run has, once, and return it ready to use.
+
+    Parameters
+    ----------
+    model : Model
+    scheme : str, Scheme class or instance
+    t_span : (float, float)
+    y0 : array_like, shape (state_dim,) or (n_paths, state_dim), or a position (d,)
+    dt : float > 0, dividing the interval
+    max_steps : int
+        Already checked by :func:`check_positive_int` where it was given.
+    sde : bool
+        Whether the caller runs SDE ensembles (``simulate``) or ODEs (``integrate``): the
+        model and the scheme must be of that kind.
+
+    Returns
+    -------
+    CheckedRun
+        The scheme instance, ``t0``, ``dt`` as floats, the step count, the initial states
+        ``model.as_state(y0)`` and the blow-up limit :func:`blowup_limit` of the run.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument, as the checks above.
+    """
+    check_model(model)
+    if not sde and getattr(model, "is_sde", False):
+        raise TypeError(f"integrate() runs ODE models; {model!r} is an SDE model: use "
+                        "dynopt.engine.simulate(model, scheme, t_span, y0, dt, n_paths=..., seed=...)")
+    scheme = as_scheme(scheme)
+    if sde and not hasattr(scheme, "noise_kind"):
+        raise ValueError(f"`scheme` {scheme.name!r} is an ODE scheme; simulate() needs an SDE scheme "
+                         "(e.g. 'euler-maruyama', 'milstein', 'baoab')")
+    n_steps = step_count(t_span, dt)
+    check_max_steps(n_steps, max_steps, dt)
+    y = check_y0(y0)
+    # the scale of y0 is that of its state: as_state only reshapes it or appends zeros
+    blowup = blowup_limit(model, y)
+    scheme.check_model(model)
+    return CheckedRun(scheme, float(t_span[0]), float(dt), n_steps, model.as_state(y), blowup)

@@ -1357,7 +1357,7 @@ def _eq21_temperatures(sigma, lam):
 def eq21_kramers_marginal(ctx):
     from dynopt import dynamics
     from dynopt.analysis import density_distances, gibbs_density
-    from dynopt.engine import ValuesAt, simulate
+    from dynopt.engine import EnsembleOptions, ValuesAt, simulate
     from dynopt.plotting import plot_density_fit
 
     sigma, frictions, dt, T = 0.5, [0.5, 1.0, 2.0], 0.05, 40.0
@@ -1373,7 +1373,7 @@ def eq21_kramers_marginal(ctx):
     fig, axes = plt.subplots(1, len(frictions), figsize=(11, 3.6), layout="constrained")
     for i, lam in enumerate(frictions):
         r = simulate(dynamics.Kramers(problem, lam, sigma), "baoab", (0.0, T), y0, dt, seed=seed + i,
-                     observers=[ValuesAt(times)], keep_final=False, progress=False)
+                     observers=[ValuesAt(times)], options=EnsembleOptions(keep_final=False, progress=False))
         th = r.observations["values"][1][:, :, 0]
         eq[lam] = _equilibration(th, U(th))
         pvals[lam] = {}

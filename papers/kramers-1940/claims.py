@@ -17,7 +17,7 @@ import numpy as np
 from dynopt import dynamics, problems
 from dynopt.analysis import (PassageSample, barrier_of, exit_rate, eyring_kramers_rate_1d, kaplan_meier,
                              kramers_parameters, kramers_rate_1d, mean_first_passage_time, tail_mean)
-from dynopt.engine import FirstPassage, simulate
+from dynopt.engine import EnsembleOptions, FirstPassage, simulate
 from dynopt.ledger import claim, judge
 
 SOURCE = {
@@ -50,8 +50,9 @@ def _escape_runs(sigma, dt, n_paths, horizon, seed):
     obs = [FirstPassage((0, 0.0, "above"), name="top", bridge=sigma),
            FirstPassage((0, 1.0, "above"), name="well", bridge=sigma, absorb="survivors")]
     T = math.ceil(horizon / dt) * dt
-    r = simulate(dynamics.OverdampedLangevin(problems.double_well(), sigma), "euler-maruyama", (0.0, T),
-                 (-1.0,), dt, n_paths=n_paths, seed=seed, observers=obs, keep_final=False, progress=False)
+    r = simulate(dynamics.OverdampedLangevin(problems.double_well(), sigma), "euler-maruyama", (0.0, T), (-1.0,), dt,
+                 n_paths=n_paths, seed=seed, observers=obs,
+                 options=EnsembleOptions(keep_final=False, progress=False))
     out = {}
     for name in ("top", "well"):
         fp = r.observations[name]
@@ -176,9 +177,9 @@ def _underdamped_rate(friction, sigma, kT, scheme, dt, n_paths, horizon, seed):
     """Escape rate (events per time at risk, Garwood CI) from a thermal left well to x = +1."""
     y0 = _thermal_left_well(n_paths, kT, np.random.default_rng(seed))
     T = math.ceil(horizon / dt) * dt
-    r = simulate(dynamics.Kramers(problems.double_well(), friction, sigma), scheme, (0.0, T), y0, dt,
-                 seed=seed + 1, keep_final=False, progress=False,
-                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")])
+    r = simulate(dynamics.Kramers(problems.double_well(), friction, sigma), scheme, (0.0, T), y0, dt, seed=seed + 1,
+                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")],
+                 options=EnsembleOptions(keep_final=False, progress=False))
     return exit_rate(PassageSample.from_observer(r.observations["first_passage"]))
 
 

@@ -20,7 +20,7 @@ from scipy.linalg import solve_discrete_lyapunov  # noqa: E402
 
 from dynopt import dynamics, problems  # noqa: E402
 from dynopt.analysis import fit_order, scheme_linear_map
-from dynopt.engine import TimeAverage, simulate
+from dynopt.engine import EnsembleOptions, TimeAverage, simulate
 from dynopt.plotting import plot_bias, plt  # noqa: E402
 
 SCHEMES = ("baoab", "aboba", "obabo", "momentum-sgd", "euler-maruyama")
@@ -66,9 +66,10 @@ def _bias(model, scheme, h, T, n, seed, exact, burn=2.0):
     y0 = _gibbs_start(n, model.state_dim, seed + 7)
     every = max(1, round(0.1 / h))
     t_burn, t_half = h * math.ceil(burn / h), h * math.ceil((burn + T) / (2 * h))
-    r = simulate(model, scheme, (0, T), y0, h, n_paths=n, seed=seed, block_size=256,
+    r = simulate(model, scheme, (0, T), y0, h, n_paths=n, seed=seed,
                  observers=[TimeAverage(lambda y: y[:, 0] ** 2, t_min=t_burn, every=every),
-                            TimeAverage(lambda y: y[:, 0] ** 2, t_min=t_half, every=every, name="late")])
+                            TimeAverage(lambda y: y[:, 0] ** 2, t_min=t_half, every=every, name="late")],
+                 options=EnsembleOptions(block_size=256))
     a, late = r.observations["time_average"], r.observations["late"]
     if r.n_diverged:
         return {"h": h, "diverged": r.n_diverged, "first_divergence_step": r.first_divergence_step}
@@ -130,9 +131,10 @@ def baoab_superconvergence(ctx):
     # MC cross-check of the Lyapunov prediction (validates engine and map): BAOAB p² at h=0.4
     n = ctx.size(4096, 32768)
     quad = dynamics.Kramers(problems.quadratic([[1.0]]), 1.0, math.sqrt(2.0))
-    r = simulate(quad, "baoab", (0, 40.0), [0.0, 0.0], 0.4, n_paths=n, seed=ctx.seed, block_size=256,
+    r = simulate(quad, "baoab", (0, 40.0), [0.0, 0.0], 0.4, n_paths=n, seed=ctx.seed,
                  observers=[TimeAverage(lambda y: y[:, 1] ** 2, t_min=8.0, every=1),
-                            TimeAverage(lambda y: y[:, 1] ** 2, t_min=24.0, every=1, name="late")])
+                            TimeAverage(lambda y: y[:, 1] ** 2, t_min=24.0, every=1, name="late")],
+                 options=EnsembleOptions(block_size=256))
     ta, late = r.observations["time_average"], r.observations["late"]
     mc_eq_z = (late.mean - ta.mean) / math.hypot(late.se, ta.se)
     if abs(mc_eq_z) > 5:
