@@ -12,8 +12,9 @@ Measures, in one process on one core (numpy's ufuncs and generators are single-t
 (d) ``peak_rss_mb``: peak resident memory of a fresh process running 10^7 paths with a
     streaming histogram, for two step counts (it must not grow with the steps);
 (e) ``backends``: the numpy and compiled (numba) backends side by side, float64 and
-    float32, on the 1-D double well and a 2-D ``from_expr`` potential (EM, BAOAB), the
-    compiled one on 1 and 2 threads, each with its ratio to SFC64's normals/s measured
+    float32, on the 1-D double well and a 2-D ``from_expr`` potential (EM, BAOAB, and on
+    the 1-D well a user's scheme imported from a file, :data:`USER_SCHEME_SOURCE`, with its
+    rate over the built-in EM's in ``user_scheme``), the compiled one on 1 and 2 threads, each with its ratio to SFC64's normals/s measured
     around it; kernel compile times (fresh cache, then cached, each in a new process) and
     diffrax's Euler on the 1-D double well when it is installed;
 (f) ``normals``: the normal sources (SFC64, and Philox of :mod:`dynopt.engine.normals`)
@@ -37,7 +38,7 @@ from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, FirstPassa
 from dynopt.engine.kernels import numba_available
 from dynopt.engine.normals import normals_rate
 
-__all__ = ["rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
+__all__ = ["USER_SCHEME_SOURCE", "USER_SCHEME", "user_scheme", "rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale", "bench_speedups",
            "bench_peers", "bench_all", "PEERS", "bench_backends", "compile_times", "BACKEND_CASES", "WELL_2D",
            "diffrax_rates", "bench_normals"]
 
@@ -59,6 +60,47 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
 #: the 2-D potential of the backend comparison, built as a user would (no fused numpy path)
 WELL_2D = "(x**2 - 1)**2 + 2*y**2"
 
+#: a scheme as a researcher writes it in a file of their own (nothing registered): the
+#: stochastic θ-method (θ = ½) with an explicit Euler predictor for additive noise; the
+#: benchmark imports it from a file, as ``--scheme FILE.py:NAME`` would
+USER_SCHEME_SOURCE = '''
+from dynopt.schemes import SDEScheme, ops
+
+
+class ThetaPredictor(SDEScheme):
+    """Y ← Y + (h/2)[f(Y) + f(Y + f(Y)h + GΔW)] + GΔW: two drift evaluations per step."""
+
+    name = "user-theta-predictor"
+    noise_types = ("additive",)
+    strong_order = 1.0
+    strong_order_additive = 1.0
+    grad_evals = 2
+
+    def step(self, model, t, state, dt, z):
+        y = state.y
+        dW = model.noise_term(t, y, z[0] * ops.sqrt(dt))
+        f0 = model.drift(t, y)
+        f1 = model.drift(t + dt, y + f0 * dt + dW)
+        return self.State(y + (0.5 * dt) * (f0 + f1) + dW, state.grad_evals + 2)
+'''
+
+#: the name under which :func:`engine_rate` runs :data:`USER_SCHEME_SOURCE`'s scheme
+USER_SCHEME = "user-file:ThetaPredictor"
+
+
+def user_scheme():
+    """An instance of the scheme in :data:`USER_SCHEME_SOURCE`, imported from a file."""
+    import importlib.util
+
+    folder = tempfile.mkdtemp(prefix="dynopt-user-scheme-")
+    path = os.path.join(folder, "theta_predictor.py")
+    with open(path, "w") as fh:
+        fh.write(USER_SCHEME_SOURCE)
+    spec = importlib.util.spec_from_file_location("theta_predictor", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.ThetaPredictor()
+
 
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,
                 dtype=np.float64, sigma=0.7, dt=0.01, seed=0, backend="auto", threads=1):
@@ -74,8 +116,9 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
     else:
         model = dynamics.OverdampedLangevin(p, sigma)
         y0 = np.zeros(dim)
+    sch = user_scheme() if scheme == USER_SCHEME else scheme
     tic, wall = time.process_time(), time.perf_counter()
-    r = simulate(model, scheme, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
+    r = simulate(model, sch, (0, n_steps * dt), y0, dt, n_paths=n_paths, seed=seed, dtype=dtype,
                  keep_final=True, progress=False, backend=backend, options=EnsembleOptions(threads=threads))
     sec = time.process_time() - tic
     wall = time.perf_counter() - wall
@@ -87,6 +130,7 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
 
 #: (label, problem, scheme, normals per path-step) of the backend comparison
 BACKEND_CASES = (("double_well_1d_em", "double_well", "euler-maruyama", 1),
+                 ("double_well_1d_user_theta", "double_well", USER_SCHEME, 1),
                  ("double_well_1d_baoab", "double_well", "baoab", 1),
                  ("from_expr_2d_em", "from_expr", "euler-maruyama", 2),
                  ("from_expr_2d_baoab", "from_expr", "baoab", 2))
@@ -122,6 +166,19 @@ def _thread_speedups(runs):
     return out
 
 
+def _user_vs_builtin(runs):
+    """Per backend and dtype (1 thread): the user's file scheme's path-steps/s over the
+    built-in Euler–Maruyama's in the same run, on the 1-D double well."""
+    key = {(r["case"], r["backend"], r["dtype"]): r for r in runs if r["threads"] == 1}
+    out = []
+    for (case, be, dt), r in key.items():
+        em = key.get(("double_well_1d_em", be, dt))
+        if case == "double_well_1d_user_theta" and em is not None:
+            out.append({"backend": be, "dtype": dt, "ran_on": r["backend"],
+                        "rate_vs_builtin_em": r["path_steps_per_s"] / em["path_steps_per_s"]})
+    return out
+
+
 def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32), rng_seconds=0.5,
                    compile=True, peers=True):
     """Per backend, case (:data:`BACKEND_CASES`), dtype and thread count (1, and 2 for the
@@ -140,6 +197,7 @@ def bench_backends(n_paths=2 ** 16, n_steps=1000, dtypes=(np.float64, np.float32
                     out["runs"].append(_backend_run(case, dtype, be, threads, n_paths, n_steps, rng_seconds))
     out["load_average_after"] = os.getloadavg()[0]
     out["threads"] = _thread_speedups(out["runs"])
+    out["user_scheme"] = _user_vs_builtin(out["runs"])
     if "numba" in backends and compile:
         out["compile_seconds"] = compile_times()
     if peers:

@@ -46,7 +46,7 @@ class StochasticTheta(SDEScheme):
     def step(self, model, t, state, dt, z):
         y, th = state.y, self.theta
         f0 = model.drift(t, y)
-        base = y + (1 - th) * dt * f0 + model.add_noise(t, y, z[0] * math.sqrt(dt), np.zeros_like(y))
+        base = y + (1 - th) * dt * f0 + model.noise_term(t, y, z[0] * math.sqrt(dt))
         guess = base + th * dt * f0
         for i in range(1, self.max_iter + 1):
             new = base + th * dt * model.drift(t + dt, guess)

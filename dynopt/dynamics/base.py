@@ -27,6 +27,8 @@ class Model:
         Length of the state vector.
     drift(t, y) -> ndarray, shape (n, state_dim)
         The right-hand side on a batch of states.
+    grad(q), force(q) -> ndarray, shape (n, d)
+        ∇L and −∇L at positions (provided here from the problem; drifts call ``grad``).
     position(y) -> ndarray, shape (n, d)
         The optimizer's iterate θ inside the state (what errors are measured on).
     linear_part() -> (A, y_star) or None
@@ -61,6 +63,18 @@ class Model:
 
     def position(self, y):
         return y[..., : self.d]
+
+    def grad(self, q):
+        """∇L at positions ``q`` of shape ``(n, d)`` (the problem's batched gradient).
+
+        The one gradient oracle of every model: drifts and forces call it, so a reader of a
+        scheme's step (a counter, a tracer) replaces this one method to see every gradient.
+        """
+        return self.problem.grad_fn(q)
+
+    def force(self, q):
+        """−∇L at positions ``q`` of shape ``(n, d)``."""
+        return -self.grad(q)
 
     def linear_part(self):
         return None

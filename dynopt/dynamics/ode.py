@@ -26,7 +26,7 @@ class GradientFlow(Model):
         return self.d
 
     def drift(self, t, y):
-        return -self.problem.grad_fn(y)
+        return -self.grad(y)
 
     def jac(self, t, y):
         """Jacobian of ``rhs`` (block diagonal over paths)."""
@@ -67,10 +67,6 @@ class HeavyBall(Model):
 
     def velocity(self, y):
         return y[..., self.d:]
-
-    def force(self, q):
-        """−∇L at positions ``q`` of shape ``(n, d)``."""
-        return -self.problem.grad_fn(q)
 
     def drift(self, t, y):
         q, v = y[:, : self.d], y[:, self.d:]
@@ -121,7 +117,7 @@ class NesterovODE(Model):
 
     def drift(self, t, y):
         q, v = y[:, : self.d], y[:, self.d:]
-        g = self.problem.grad_fn(q)
+        g = self.grad(q)
         if t > 0:
             acc = -(self.r / t) * v - g
         else:
@@ -178,7 +174,7 @@ class HighResolutionODE(Model):
 
     def drift(self, t, y):
         q, v = y[:, : self.d], y[:, self.d:]
-        acc = -self.damping * v - self.force_scale * self.problem.grad_fn(q)
+        acc = -self.damping * v - self.force_scale * self.grad(q)
         if self.correction:
             acc = acc - self.correction * np.einsum("nij,nj->ni", self.problem.hess_fn(q), v)
         return np.concatenate([v, acc], axis=1)

@@ -46,43 +46,6 @@ def odd_cubic(coefficients):
     return c[1], c[3]
 
 
-def _descent_kernel(problem):
-    """In-place ``kernel(x, h, work)``: x ← x − h ∇L(x), with as few array passes as possible.
-
-    Why: the ensemble engine is meant to run at the speed of the random-number generator,
-    and a generic ``x - h * grad_fn(x)`` allocates three temporaries per step.  A gradient
-    declared as c1·x + c3·x³ (``Problem.grad_polynomial``, e.g. the double well) gets a
-    4-pass fused update x ← x·(1 − h c1 − h c3 x²), a quadratic a matmul into a buffer;
-    anything else falls back to the problem's batched gradient.
-    """
-    cubic = odd_cubic(problem.grad_polynomial)
-    if cubic is not None:
-        c1, c3 = cubic
-
-        def fused_cubic(x, h, work):
-            np.multiply(x, x, out=work)
-            work *= -h * c3
-            work += 1.0 - h * c1
-            x *= work
-        return fused_cubic
-    if problem.is_quadratic:
-        H = problem.hessian_matrix
-        c = problem.center
-
-        def quad(x, h, work):
-            np.subtract(x, c.astype(x.dtype, copy=False), out=work)
-            g = work @ H.astype(x.dtype, copy=False)
-            g *= h
-            x -= g
-        return quad
-
-    def generic(x, h, work):
-        g = problem.grad_fn(x)
-        g *= h
-        x -= g
-    return generic
-
-
 class SDEModel(Model):
     """Base class of SDE models dY = f(t, Y) dt + g(t, Y) dW.
 
@@ -110,7 +73,17 @@ class SDEModel(Model):
     drift_polynomial : tuple of float or None
         ``(a_0, a_1, ...)`` when the drift acts componentwise as one polynomial,
         f_i(t, y) = Σ_k a_k y_i^k (overdamped Langevin on a problem that declares
-        ``grad_polynomial``): fused Euler kernels use it.
+        ``grad_polynomial``).
+
+    Oracles a scheme's step may call (new arrays, never in place)
+    -------------------------------------------------------------
+    drift(t, y), drift_in(calculus)(t, y) -> (n, state_dim)
+    noise_term(t, y, dW) -> (n, state_dim)
+        g(t, y)·dW for every noise type.
+    diffusion(t, y), diffusion_dx(t, y) -> (n, state_dim)
+        g_i and ∂g_i/∂y_i for diagonal noise.
+    grad(q), force(q) -> (n, d)
+        ∇L and −∇L for models on a problem.
 
     Schemes ask for the drift in the calculus they discretize (:meth:`drift_in`), so an
     Itô scheme applied to a Stratonovich model uses f + ½ c and vice versa, with the
@@ -131,22 +104,23 @@ class SDEModel(Model):
             return self.diffusion_matrix
         raise NotImplementedError
 
-    def add_noise(self, t, y, dW, target):
-        """``target += g(t, y) dW`` in place; ``dW`` has shape (n, noise_dim)."""
+    def noise_term(self, t, y, dW):
+        """g(t, y)·dW, shape like ``y``, for any noise type; ``dW`` has shape (n, noise_dim).
+
+        A new array (nothing is updated in place), written as plain arithmetic so that a
+        scheme's step calling it runs on floats, sympy object arrays and tracers alike.
+        """
         if self.noise == "additive":
-            G = self.diffusion_matrix
             if self.scalar_sigma is not None:
-                dW *= self.scalar_sigma
-                target += dW
-            else:
-                target += dW @ G.T.astype(dW.dtype, copy=False)
-        elif self.noise == "diagonal":
-            g = self.diffusion(t, y)
-            g *= dW
-            target += g
-        else:
-            target += np.einsum("nij,nj->ni", self.diffusion(t, y), dW)
-        return target
+                return self.scalar_sigma * dW
+            G = self.diffusion_matrix
+            if dW.dtype != object:
+                G = G.astype(dW.dtype, copy=False)
+            return dW @ G.T
+        g = self.diffusion(t, y)
+        if self.noise == "diagonal":
+            return g * dW
+        return np.matmul(g, dW[..., None])[..., 0]
 
     def diffusion_dx(self, t, y):
         """∂g_i/∂y_i for diagonal noise (central differences unless overridden)."""
@@ -184,12 +158,6 @@ class SDEModel(Model):
         def f(t, y):
             return self.drift(t, y) + sign * self.ito_correction(t, y)
         return f
-
-    def euler_drift_(self, t, y, h, work, calculus="ito"):
-        """``y += h f(t, y)`` in place (f in ``calculus``); ``work`` is a buffer like ``y``."""
-        f = self.drift_in(calculus)(t, y)
-        f *= h
-        y += f
 
     def describe_noise(self):
         return f"{self.noise} noise, m={self.noise_dim}, {self.calculus}"
@@ -242,7 +210,6 @@ class OverdampedLangevin(SDEModel):
     def __init__(self, problem, sigma=1.0, *, noise=None, noise_dim=None, sigma_dx=None):
         super().__init__(problem)
         d = self.d
-        self._kernel = _descent_kernel(problem)
         self.sigma_expr = sigma_expression(sigma, problem)
         if self.sigma_expr is not None:
             if noise not in (None, "diagonal") or sigma_dx is not None:
@@ -284,7 +251,7 @@ class OverdampedLangevin(SDEModel):
         return None if c is None else tuple(-float(v) for v in c)
 
     def drift(self, t, y):
-        return -self.problem.grad_fn(y)
+        return -self.grad(y)
 
     def diffusion(self, t, y):
         if self.noise == "additive":
@@ -295,12 +262,6 @@ class OverdampedLangevin(SDEModel):
         if self.noise == "diagonal" and self._sigma_dx is not None:
             return np.asarray(self._sigma_dx(y), dtype=float)
         return super().diffusion_dx(t, y)
-
-    def euler_drift_(self, t, y, h, work, calculus="ito"):
-        if self.noise == "additive" or calculus == "ito":
-            self._kernel(y, h, work)
-        else:
-            super().euler_drift_(t, y, h, work, calculus)
 
     def stationary_log_density(self, x):
         """−2L(x)/σ² (unnormalised), for scalar σ."""
@@ -332,7 +293,6 @@ class Kramers(SDEModel):
         d = self.d
         self.noise_dim = d
         self.diffusion_matrix = np.vstack([np.zeros((d, d)), self.sigma * np.eye(d)])
-        self._cubic_force = odd_cubic(problem.grad_polynomial)
 
     @property
     def name(self):
@@ -349,25 +309,6 @@ class Kramers(SDEModel):
 
     def velocity(self, y):
         return y[..., self.d:]
-
-    def force(self, q):
-        return -self.problem.grad_fn(q)
-
-    def kick_(self, q, p, h, work):
-        """p += h·(−∇L(q)) in place (the B substep)."""
-        if self._cubic_force is not None:  # ∇L = q(c1 + c3 q²), in 5 passes
-            c1, c3 = self._cubic_force
-            np.multiply(q, q, out=work)
-            if c3 != 1.0:
-                work *= c3
-            work += c1
-            work *= q
-            work *= -h
-            p += work
-        else:
-            g = self.problem.grad_fn(q)
-            g *= h
-            p -= g
 
     def drift(self, t, y):
         q, v = y[:, : self.d], y[:, self.d:]

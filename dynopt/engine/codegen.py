@@ -5,8 +5,9 @@ time loop must know that gradient at compile time.  Problems that carry a sympy
 expression (every built-in, :func:`dynopt.problems.from_expr`) give it exactly:
 :func:`gradient_source` differentiates the expression and prints it with sympy's Python
 code printer (common subexpressions shared) as a function ``grad(x, g)`` on one point.
-The scheme's loop is a template filled with that function; the module is written to a
-cache directory named by a hash of its text and imported from there, so numba's own
+The scheme's update is its own ``step`` read by :mod:`dynopt.engine.tracer`; the loop
+around it (normals, divergence checks) is the same for every scheme.  The module is written
+to a cache directory named by a hash of its text and imported from there, so numba's own
 on-disk cache (``cache=True``) makes every later process skip compilation.
 
 Nothing here imports numba: the text is plain Python until :func:`load_module` imports it.
@@ -26,8 +27,8 @@ from sympy.printing.pycode import pycode
 
 from dynopt.engine import normals as normals_module
 
-__all__ = ["cache_dir", "gradient_source", "is_numba_function", "callable_gradient_source", "bind_user_gradient", "overdamped_source", "splitting_source", "momentum_source",
-           "load_module", "splitting_plan", "point_function_source"]
+__all__ = ["cache_dir", "gradient_source", "is_numba_function", "callable_gradient_source", "bind_user_gradient",
+           "step_source", "load_module", "point_function_source"]
 
 _HEADER = "import math\nimport numpy as np\nfrom numba import njit\n\n"
 
@@ -118,155 +119,89 @@ def _gradient_source(expr, syms, name="grad"):
     return point_function_source(f"def {name}(x, g):", grads, syms, [f"g[{i}]" for i in range(len(syms))])
 
 
-def _checker(arrays, i_out="i"):
-    """Lines that mark path ``i`` dead at step k when an output entry is non-finite or too big."""
-    conds = " or ".join(f"not abs({a}) <= blowup" for a in arrays)
-    return [
-        "            if check:",
-        "                bad = False",
-        "                for c in range(d):",
-        f"                    if {conds}:",
-        "                        bad = True",
-        "                if bad:",
-        f"                    dsteps[{i_out}] = k",
-        f"                    alive[{i_out}] = False",
-    ]
-
-
-def _draws(n_terms, m, dtype, normals="sfc64"):
+def _draws(n_terms, dtype, normals="sfc64"):
     """Per-step normals in the numpy backend's order: (term, path, component) per block.
-    With ``normals="philox"`` ``gen`` is the block's key and each term's buffer is filled
-    in one vectorised call (interval (k − 1)·nt + t, :mod:`dynopt.engine.normals`)."""
+    Returns the lines before the path loop and those at the top of its body (filling
+    ``z[t, c]`` for path ``i``).  With ``normals="philox"`` ``gen`` is the block's key and
+    each term's buffer is filled in one vectorised call (interval (k − 1)·nt + t,
+    :mod:`dynopt.engine.normals`)."""
     if normals == "philox":
-        return None, ["        for t in range(nt):", "            fill(gen, (k - 1) * nt + t, zb[t])"], [
+        return ["        for t in range(nt):", "            fill(gen, (k - 1) * nt + t, zb[t])"], [
             "            for t in range(nt):", "                for c in range(m):",
             "                    z[t, c] = zb[t, i * m + c]"]
     draw = "gen.standard_normal()" if dtype == "float64" else "gen.standard_normal(dtype=np.float32)"
     if n_terms == 1:
-        return draw, [], ["            for c in range(m):", f"                z[0, c] = {draw}"]
+        return [], ["            for c in range(m):", f"                z[0, c] = {draw}"]
     pre = ["        for t in range(nt):", "            for j in range(nb):", "                for c in range(m):",
            f"                    zb[t, j, c] = {draw}"]
-    return draw, pre, ["            for t in range(nt):", "                for c in range(m):",
-                       "                    z[t, c] = zb[t, i, c]"]
+    return pre, ["            for t in range(nt):", "                for c in range(m):",
+                 "                    z[t, c] = zb[t, i, c]"]
 
 
-def _loop_head(args, n_terms, dtype, dims, d_of="y", normals="sfc64"):
-    """The kernel's signature, buffers and loops down to one alive path ``i``; the sizes
-    d, m are constants so that the compiler unrolls the per-component loops."""
-    _, pre, per_path = _draws(n_terms, None, dtype, normals)
-    zb = f"np.empty((nt, nb * m), dtype=np.{dtype})" if normals == "philox" else "np.empty((nt, nb, m))"
-    return (["@njit(cache=True, nogil=True)", f"def run({args.replace(', m,', ', m_given,')}):",
-             f"    nb = {d_of}.shape[0]",
-             f"    d = {int(dims[0])}",
-             f"    m = {int(dims[1])}",
-             f"    nt = {n_terms}",
-             "    x = np.empty(d)", "    g = np.empty(d)",
-             "    z = np.empty((nt, m))", f"    zb = {zb}",
-             "    for k in range(k0 + 1, k1 + 1):",
-             "        check = k % check_every == 0 or k == k1"] + pre +
-            ["        for i in range(nb):"] + per_path +
-            ["            if not alive[i]:", "                continue"])
+def _trace_lines(trace, arrays, indent):
+    """A traced step for path ``i``: load its leaves, run its lines, store the new state
+    and name the output components ``o0, o1, ...``."""
+    pad = " " * indent
+    out = []
+    for f, names in trace.reads.items():
+        out += [f"{pad}{n} = {arrays[f]}[i, {c}]" for c, n in enumerate(names)]
+    out += [pad + line for line in trace.lines]
+    for f, names in trace.writes.items():
+        out += [f"{pad}{arrays[f]}[i, {c}] = {n}" for c, n in enumerate(names)
+                if trace.reads.get(f, [None] * (c + 1))[c] != n]
+    out += [f"{pad}o{j} = {n}" for j, n in enumerate(trace.outputs)]
+    return out
 
 
-def _noise_lines(scalar, w, out="nz"):
-    """``out[c] = (g w)_c`` for additive noise: σ·w_c, or the row c of G times w."""
-    if scalar:
-        return ["            for c in range(d):", f"                {out}[c] = {w.format(c='c')} * sig"]
-    return ["            for c in range(d):", "                acc = 0.0", "                for j in range(m):",
-            f"                    acc += {w.format(c='j')} * G[c, j]", f"                {out}[c] = acc"]
+def step_source(program, functions, dtype, n_terms, noise_dim, normals="sfc64"):
+    """A kernel module whose ``run`` advances one block of paths with a traced step.
 
+    Parameters
+    ----------
+    program : dynopt.engine.tracer.Program
+        The scheme's step read by the tracer (its lines name the run constants ``c0, c1,
+        ...``, the normals ``z[t, c]``, the time ``tt`` and the oracles' buffers).
+    functions : dict
+        Oracle name (``"grad"``, ``"sig"``) → (its per-point source, its dimension).
+    dtype : {"float64", "float32"}
+    n_terms, noise_dim : int
+        Normals per step and path: ``n_terms`` vectors of ``noise_dim``.
 
-def overdamped_source(grad_src, dtype, scalar, method, dims, normals="sfc64"):
-    """One-noise-term schemes on overdamped Langevin with additive noise (σ scalar or a
-    matrix G), rounded as the numpy backend's generic paths round them.
-
-    method : "euler-maruyama", "milstein" (additive: Euler with √h z), "stochastic-heun"
-        or "leimkuhler-matthews" (the previous step's normals in ``prev``).
+    ``run(<arrays>, gen, k0, k1, check_every, alive, dsteps, <constants>, t0, h, m, blowup)``
+    steps the alive paths from step k0 to k1, draws the normals as the numpy backend does,
+    and at check steps marks a path whose output has an entry that is not finite or
+    exceeds ``blowup`` as diverged at step k, setting its state to NaN.
     """
-    lm = method == "leimkuhler-matthews"
-    arrays = "y, prev" if lm else "y"
-    args = f"{arrays}, gen, k0, k1, check_every, alive, dsteps, h, s, sq, sig, G, m, blowup"
-    body = _loop_head(args, 1, dtype, dims, normals=normals)
-    body.insert(6, "    nz = np.empty(d)")
-    body.insert(7, "    f1 = np.empty(d)")
-    body += ["            for c in range(d):", "                x[c] = y[i, c]", "            grad(x, g)"]
-    if method == "euler-maruyama" and scalar:
-        body += ["            for c in range(d):", "                nz[c] = z[0, c] * s"]
-    elif lm:
-        body += ["            if k == 1:", "                for c in range(m):", "                    prev[i, c] = z[0, c]",
-                 "            for c in range(m):", "                w = (prev[i, c] + z[0, c]) * (0.5 * sq)",
-                 "                prev[i, c] = z[0, c]", "                z[0, c] = w"]
-        body += _noise_lines(scalar, "z[0, {c}]")
+    arrays = {f: f"s_{f}" for f in program.fields}
+    consts = [name for name, _ in program.consts]
+    args = ", ".join([*arrays.values(), "gen, k0, k1, check_every, alive, dsteps", *consts,
+                      "t0, h, m_given, blowup"])
+    pre, per_path = _draws(n_terms, dtype, normals)
+    zb = f"np.empty((nt, nb * m), dtype=np.{dtype})" if normals == "philox" else f"np.empty((nt, nb, m), dtype=np.{dtype})"
+    body = ["@njit(cache=True, nogil=True)", f"def run({args}):",
+            f"    nb = {arrays[program.fields[0]]}.shape[0]",
+            f"    m = {int(noise_dim)}", f"    nt = {int(n_terms)}",
+            f"    z = np.empty((nt, m), dtype=np.{dtype})", f"    zb = {zb}"]
+    for name, (_, dim) in functions.items():
+        outs = ("g",) if name == "grad" else ("s", "ds")
+        body += [f"    {name}_{o} = np.empty({int(dim)})" for o in ("x",) + outs]
+    body += ["    for k in range(k0 + 1, k1 + 1):",
+             "        check = k % check_every == 0 or k == k1"] + pre
+    body += ["        for i in range(nb):"] + per_path + ["            if not alive[i]:", "                continue",
+                                                          "            tt = t0 + (k - 1) * h"]
+    if program.later is None:
+        body += _trace_lines(program.first, arrays, 12)
     else:
-        body += _noise_lines(scalar, "(z[0, {c}] * sq)")
-    if method == "stochastic-heun":
-        body += ["            for c in range(d):", "                f1[c] = (x[c] + (-g[c]) * h) + nz[c]",
-                 "            for c in range(d):", "                g[c] = -g[c]",
-                 "            grad(f1, f1)",
-                 "            for c in range(d):",
-                 "                y[i, c] = x[c] + ((0.5 * h) * (g[c] + (-f1[c])) + 0.5 * (nz[c] + nz[c]))"]
-    else:
-        body += ["            for c in range(d):", "                y[i, c] = (x[c] - g[c] * h) + nz[c]"]
-    body += _checker(["y[i, c]"]) + ["                    for c in range(d):", "                        y[i, c] = np.nan"]
-    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
-
-
-def splitting_plan(sequence):
-    """Per letter of a Langevin splitting, whether its B needs a fresh gradient, or None
-    when that depends on the step (the first step starts with the initial force)."""
-    def walk(fresh):
-        evals = []
-        for ch in sequence:
-            if ch == "A":
-                fresh = False
-            elif ch == "B":
-                evals.append(not fresh)
-                fresh = True
-        return evals, fresh
-    first, end = walk(True)
-    later, _ = walk(end)
-    return first if first == later else None
-
-
-def splitting_source(grad_src, sequence, dtype, dims, normals="sfc64"):
-    """A Langevin splitting (letters A, B, O) on Kramers, fused per path; the O terms use
-    the step's normals in time order, as the numpy backend does."""
-    n_terms = max(1, sequence.count("O"))
-    evals = iter(splitting_plan(sequence))
-    args = "q, p, f, gen, k0, k1, check_every, alive, dsteps, hA, hB, cO, amp, m, blowup"
-    body = _loop_head(args, n_terms, dtype, dims, d_of="q", normals=normals)
-    t = 0
-    for ch in sequence:
-        if ch == "A":
-            body += ["            for c in range(d):", "                q[i, c] = q[i, c] + p[i, c] * hA"]
-        elif ch == "B":
-            if next(evals):
-                body += ["            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
-                         "            for c in range(d):", "                f[i, c] = -g[c]"]
-            body += ["            for c in range(d):", "                p[i, c] = p[i, c] + f[i, c] * hB"]
-        else:
-            body += ["            for c in range(d):", f"                p[i, c] = p[i, c] * cO + z[{t}, c] * amp"]
-            t += 1
-    body += _checker(["q[i, c]", "p[i, c]"]) + [
-        "                    for c in range(d):",
-        "                        q[i, c] = np.nan", "                        p[i, c] = np.nan",
-        "                        f[i, c] = np.nan"]
-    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
-
-
-def momentum_source(grad_src, dtype, dims, normals="sfc64"):
-    """Momentum SGD (leapfrog with a noisy gradient): v ← βv − α∇L(q) + a z, q ← q + v."""
-    args = "q, v, gen, k0, k1, check_every, alive, dsteps, alpha, beta, a, gamma, m, blowup"
-    body = _loop_head(args, 1, dtype, dims, d_of="q", normals=normals) + [
-        "            for c in range(d):", "                x[c] = q[i, c]", "            grad(x, g)",
-        "            for c in range(d):",
-        "                v[i, c] = ((v[i, c] * beta) - g[c] * alpha) + z[0, c] * a",
-        "                q[i, c] = q[i, c] + v[i, c]",
-    ]
-    body += _checker(["q[i, c]", "(v[i, c] / gamma)"]) + [
-        "                    for c in range(d):", "                        q[i, c] = np.nan",
-        "                        v[i, c] = np.nan"]
-    return _header(dtype, normals) + "@njit(cache=True)\n" + grad_src + "\n\n" + "\n".join(body) + "\n"
+        body += ["            if k == 1:"] + _trace_lines(program.first, arrays, 16)
+        body += ["            else:"] + _trace_lines(program.later, arrays, 16)
+    n_out = len(program.first.outputs)
+    ok = " and ".join(f"abs(o{j}) <= blowup" for j in range(n_out))
+    body += ["            if check:", f"                if not ({ok}):",
+             "                    dsteps[i] = k", "                    alive[i] = False"]
+    for f, w in zip(program.fields, program.widths):
+        body += [f"                    {arrays[f]}[i, {c}] = np.nan" for c in range(w)]
+    funcs = "".join(f"@njit(cache=True)\n{src}\n\n" for src, _ in functions.values())
+    return _header(dtype, normals) + funcs + "\n".join(body) + "\n"
 
 
 _LOADED: dict = {}

@@ -3,8 +3,8 @@ Brownian-bridge hazard, per step and per path, inside the kernel's time loop.
 
 Why a transform of the generated text rather than new templates: the passage test is the
 same for every scheme (it reads one output component after the step), so it is added to the
-source :mod:`dynopt.engine.codegen` builds for the scheme — after the divergence check, as
-the numpy backend observes after killing blown-up paths — without copying those templates.
+source :mod:`dynopt.engine.codegen` builds for the scheme's traced step — after the
+divergence check, as the numpy backend observes after killing blown-up paths.
 
 What the added lines do, at every step ``k`` that is a multiple of ``p_every`` (the
 observer's ``every``), for every path still running (alive, not absorbed) that has not yet
@@ -48,19 +48,11 @@ class PassageSpec(NamedTuple):
     bridge: bool      # record Brownian-bridge hazards
 
 
-def _observed(kind, coord, d):
-    """The kernel expression of output component ``coord`` of path ``i``."""
-    if kind in ("overdamped", "lm"):
-        return f"y[i, {coord}]"
-    if coord < d:
-        return f"q[i, {coord}]"
-    return f"p[i, {coord - d}]" if kind == "splitting" else f"(v[i, {coord - d}] / gamma)"
-
-
-def _passage_lines(spec, kind, d):
-    """The per-path passage test, appended at the end of the path loop's body."""
+def _passage_lines(spec):
+    """The per-path passage test, appended at the end of the path loop's body; the kernel
+    names the output components of the path's new state ``o0, o1, ...``."""
     lines = ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
-             f"                yv = {_observed(kind, spec.coord, d)}",
+             f"                yv = o{spec.coord}",
              f"                if yv {'>=' if spec.above else '<='} level:",
              "                    pstep[i] = k"]
     if spec.absorb:
@@ -103,18 +95,14 @@ def _inside_path_loop(lines, n):
     return False
 
 
-def passage_source(source, kind, d, spec: PassageSpec) -> Optional[str]:
-    """``source`` (a kernel module from :mod:`dynopt.engine.codegen`) with the first passage
-    of ``spec`` compiled into its ``run``; None when the text does not have the shape this
-    transform expects (the caller then runs on numpy).
+def passage_source(source, spec: PassageSpec) -> Optional[str]:
+    """``source`` (a kernel module from :func:`dynopt.engine.codegen.step_source`) with the
+    first passage of ``spec`` compiled into its ``run``; None when the text does not have
+    the shape this transform expects (the caller then runs on numpy).
 
     Parameters
     ----------
     source : str
-    kind : {"overdamped", "lm", "splitting", "momentum"}
-        The kernel's kind (names its state arrays).
-    d : int
-        Number of positions (the split of a Kramers state into θ and η).
     spec : PassageSpec
     """
     lines = source.rstrip("\n").split("\n")
@@ -135,4 +123,4 @@ def passage_source(source, kind, d, spec: PassageSpec) -> Optional[str]:
         if lines is None or not all(_inside_path_loop(lines, n) for n, line in enumerate(lines)
                                     if "standard_normal" in line):
             return None
-    return "\n".join(lines + _passage_lines(spec, kind, d) + ["    return k1"]) + "\n"
+    return "\n".join(lines + _passage_lines(spec) + ["    return k1"]) + "\n"

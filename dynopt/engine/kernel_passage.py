@@ -113,7 +113,7 @@ class _Chunk:
 def run_chunk(run, out, where, bar, kern, p: Plan, arrays, output):
     """Advance the blocks ``[b0, b1)`` (rows ``[lo, hi)`` of ``out``; ``where`` is
     ``(b0, b1, lo, hi)``) with a kernel that tests ``p.observer`` itself; ``arrays`` is the
-    kernel's per-path state and ``output()`` the chunk's states (n, state_dim)."""
+    kernel's per-path state and ``output(k)`` the chunk's states (n, state_dim) after step k."""
     b0, b1, lo, hi = where
     o, opts, layout = p.observer, run.opts, run.layout
     c = _Chunk(run, out, b0, b1, lo, hi, p)
@@ -121,7 +121,7 @@ def run_chunk(run, out, where, bar, kern, p: Plan, arrays, output):
     look = {k: [x for x in obs if x is not o] for k, obs in run.look.items()}
 
     def visit(k):
-        y = output()
+        y = output(k)
         for x in (run.look.get(0, ()) if k == 0 else look.get(k, ())):
             x.observe(k, run.t0 + k * run.dt, y, b0, b1, layout, c.mask(k))
         if k in save_pos:
@@ -160,5 +160,4 @@ def run_chunk(run, out, where, bar, kern, p: Plan, arrays, output):
     gone = np.flatnonzero(c.dsteps >= 0)
     o.censor_diverged(c.r0 + gone, c.dsteps[gone])
     if opts.keep_final:
-        out.y_final[lo:hi] = output()
-    return kern.evals_per_step * run.n_steps
+        out.y_final[lo:hi] = output(run.n_steps)

@@ -1,71 +1,63 @@
 """The compiled (numba) backend of :func:`dynopt.engine.simulate`.
 
-Each (scheme, model) pair the backend covers compiles to one fused kernel
-(:mod:`dynopt.engine.codegen`) that advances one logical block of paths through a range of
-steps, drawing its normals from the block's own ``Generator(SFC64)`` (numba calls the
-numpy generator's ziggurat, which gives the same numbers bit for bit) in the order the
-numpy backend draws them: per step, term, path, component.  Both backends so see the same
-random numbers; states differ only by floating-point rounding where the numpy backend
-evaluates the drift differently (its fused polynomial kernels, matrix products).
+A kernel is the scheme's own ``step`` compiled per path: :mod:`dynopt.engine.tracer` calls
+``init``/``step``/``output`` once on object arrays of tracer nodes, which records the
+step's arithmetic in numpy's order of evaluation, with the model's gradient (and σ_i(θ),
+∂σ_i/∂θ_i) as calls of the problem's generated per-point functions
+(:mod:`dynopt.engine.codegen`), and :func:`dynopt.engine.codegen.step_source` puts that
+straight-line update into the one loop every scheme shares.  The loop advances one logical
+block of paths through a range of steps, drawing its normals from the block's own
+``Generator(SFC64)`` (numba calls the numpy generator's ziggurat, which gives the same
+numbers bit for bit) in the order the numpy backend draws them: per step, term, path,
+component.  Both backends so see the same random numbers and do the same operations in the
+same order; states differ only where the printed gradient rounds differently from the
+problem's lambdified one.  Nothing here knows a scheme: a user's scheme compiles as a
+built-in one does.
 
-What is compiled, in float64 or float32, without Brownian substeps:
+What is compiled, in float64 or float32, without Brownian substeps: any scheme drawing
+normals whose step is straight-line arithmetic per path (no branch on a value, no
+iteration to a tolerance), on a model whose oracles the kernel can call — a problem with a
+sympy expression or a ``numba.njit`` ``grad_fn`` (called per path inside the kernel,
+compiled without numba's cache), constant σ (scalar, vector or matrix) or σ_i(θ) given as
+sympy expressions; and one :class:`~dynopt.engine.passage.FirstPassage` observer with a
+``(coord, level, side)`` condition per run, tested inside the kernel at its steps —
+absorption (``True`` and ``"survivors"``) and the Brownian-bridge records included
+(:mod:`dynopt.engine.kernel_passage`).
 
-* Euler–Maruyama, Milstein, stochastic Heun and Leimkuhler–Matthews on overdamped Langevin
-  with additive noise — scalar σ, a vector of per-component σ_i, or a matrix σ — on
-  problems that carry a sympy expression or whose ``grad_fn`` is a ``numba.njit`` function
-  of an (n, d) array (called per path inside the kernel, compiled without numba's cache);
-* Euler–Maruyama, Milstein and stochastic Heun on overdamped Langevin with diagonal noise
-  σ_i(θ) given as sympy expressions (:mod:`dynopt.engine.codegen_sde`; ∂σ_i/∂θ_i from sympy);
-* the Langevin splittings (BAOAB, OBABO, ABOBA, any sequence whose gradient evaluations do
-  not depend on the step) and momentum SGD on Kramers, on problems with an expression;
-* SGD iterates on a least-squares finite sum (minibatches drawn inside the kernel);
-* one :class:`~dynopt.engine.passage.FirstPassage` observer with a ``(coord, level, side)``
-  condition per run, tested inside the kernel at its steps — absorption (``True`` and
-  ``"survivors"``) and the Brownian-bridge records included
-  (:mod:`dynopt.engine.kernel_passage`).
-
-Not compiled (numpy runs them under "auto"; ``backend="numba"`` raises with the reason):
-problems given only as plain Python callables; σ given as a Python callable (diagonal or general
-noise) and user :class:`~dynopt.dynamics.SDE` models (their f and g are callables); the
-one-noise-term schemes on Kramers models; schemes outside the registry (a user's
-SDEScheme, a subclass overriding a substep); SGD iterates on finite sums other than least
-squares; Brownian substeps; absorption by a callable condition or by several absorbing
-observers.  "Auto" also keeps float32 on numpy, whose float32 normals
-numba draws (identically) but slower — unless ``normals="philox"``
-(:mod:`dynopt.engine.normals`), whose key per block replaces the Generator and whose
-per-step buffers the kernel fills in one vectorised call per term.  Other observers and saved steps are served between
-kernel calls: the kernel runs from one observed step to the next and returns to Python
-only there (or after ~2^26 path-steps, at a step where the divergence check runs anyway,
-for the progress bar); divergence checks (every ``check_every`` steps and at observed steps) run
-inside the kernel, as the numpy backend does them.
+Not compiled (numpy runs them under "auto", and the result's note says why in one line;
+``backend="numba"`` raises with the reason): problems given only as plain Python callables,
+σ or a user SDE's f and g given as Python callables, steps that branch on values or iterate
+(an implicit solve), schemes drawing their own noise (SGD iterates' minibatches), Brownian
+substeps, absorption by a callable condition or by several absorbing observers.  "Auto"
+also keeps float32 on numpy, whose float32 normals numba draws (identically) but slower —
+unless ``normals="philox"`` (:mod:`dynopt.engine.normals`), whose key per block replaces
+the Generator and whose per-step buffers the kernel fills in one vectorised call per term.
+Other observers and saved steps are served between kernel calls: the kernel runs from one
+observed step to the next and returns to Python only there (or after ~2^26 path-steps, at
+a step where the divergence check runs anyway, for the progress bar); divergence checks
+(every ``check_every`` steps and at observed steps) run inside the kernel on the scheme's
+output, as the numpy backend does them.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import dataclasses
-import math
-from typing import NamedTuple, Optional
+import hashlib
+from typing import NamedTuple
 
 import numpy as np
 
-from dynopt.dynamics import Kramers, OverdampedLangevin
-from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage
+from dynopt.engine import codegen, codegen_passage, codegen_sde, kernel_passage, tracer
 from dynopt.engine.normals import block_streams
 from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
-from dynopt.schemes.langevin import MomentumSGD, Splitting
-from dynopt.schemes.maps import leapfrog_coefficients
-from dynopt.schemes.sde import EulerMaruyama, LeimkuhlerMatthews, Milstein, SGDIterates, StochasticHeun
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
            "mark_backend", "default_backend", "auto_backend", "kernel_layout"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
-
-#: one-noise-term schemes compiled on overdamped Langevin with constant σ
-_OVERDAMPED = (EulerMaruyama, Milstein, StochasticHeun, LeimkuhlerMatthews)
 
 
 def numba_available() -> bool:
@@ -78,12 +70,19 @@ def numba_available() -> bool:
 
 
 class Kernel(NamedTuple):
-    """A compiled kernel for one run: the function, how to build and read its state."""
+    """A compiled kernel for one run: the function, the traced step it was made from, its
+    scalar arguments after the bookkeeping arrays (the last, the blow-up limit, is replaced
+    by the run's), and the gradient evaluations of init, the first and the later steps."""
 
     fn: object
-    kind: str           # "overdamped", "lm", "splitting", "momentum"
-    params: tuple       # scalar arguments after the step range and the bookkeeping arrays
-    evals_per_step: int
+    program: object
+    params: tuple
+    evals: tuple
+
+    def total_evals(self, n_steps):
+        """Gradient evaluations per path of a run of ``n_steps`` steps, init included."""
+        e0, e1, e2 = self.evals
+        return e0 + (e1 + (n_steps - 1) * e2 if n_steps > 0 else 0)
 
 
 def _gradient_ok(problem, grad):
@@ -97,99 +96,104 @@ def _gradient_ok(problem, grad):
     return bool(np.allclose(got, ref, rtol=1e-9, atol=1e-12, equal_nan=True))
 
 
-def _diagonal(model, scheme):
-    """Whether ``(model, scheme)`` is a compiled scheme on σ_i(θ) given as expressions."""
-    return (isinstance(model, OverdampedLangevin) and model.noise == "diagonal"
-            and getattr(model, "sigma_expr", None) is not None and scheme.name in codegen_sde.DIAGONAL_METHODS)
-
-
-def _why_not(model, scheme, opts) -> Optional[str]:
-    """Why ``(model, scheme)`` has no kernel, or None if it has one."""
-    if opts.brownian_substeps != 1:
-        return "Brownian substeps are not compiled"
-    if type(scheme) in _OVERDAMPED:
-        if _diagonal(model, scheme):
-            pass
-        elif not isinstance(model, OverdampedLangevin) or model.noise != "additive":
-            return (f"{scheme.name} is compiled for overdamped Langevin with constant σ"
-                    + (" or σ(θ) given as sympy expressions" if scheme.name in codegen_sde.DIAGONAL_METHODS else ""))
-    elif isinstance(scheme, Splitting):
-        if any(getattr(type(scheme), f) is not getattr(Splitting, f) for f in ("init", "step", "_o")):
-            return f"{type(scheme).__name__} overrides the splitting's substeps"
-        if not isinstance(model, Kramers):
-            return "splittings are compiled for Kramers models"
-        if codegen.splitting_plan(scheme.sequence) is None:
-            return f"the splitting {scheme.sequence} needs a gradient that depends on the step"
-    elif type(scheme) is MomentumSGD:
-        if not isinstance(model, Kramers):
-            return "momentum SGD is compiled for Kramers models"
-    elif type(scheme) is SGDIterates:
-        if getattr(model.problem, "least_squares_data", None) is None:
-            return "SGD iterates are compiled for least-squares finite sums (least_squares)"
-        return None  # the minibatch gradient comes from the data, not from an expression
+def _oracles(model):
+    """The per-point functions a kernel can call for ``model``: ``{name: (source, dim)}``,
+    the user's numba gradient (or None), and ``{name: why not}`` for those it cannot."""
+    funcs, why, user = {}, {}, None
+    problem = getattr(model, "problem", None)
+    if problem is None:
+        why["grad"] = "the model has no problem (a user SDE's f and g are Python callables)"
+    elif getattr(problem, "expr", None) is not None:
+        src = codegen.gradient_source(problem)
+        if src is None:
+            why["grad"] = "sympy cannot print the problem's gradient as Python code"
+        else:
+            funcs["grad"] = (src, problem.dim)
+    elif codegen.is_numba_function(problem.grad_fn):
+        user = problem.grad_fn
+        funcs["grad"] = (codegen.callable_gradient_source(user), problem.dim)
     else:
-        return f"the scheme {scheme.name!r} has no compiled kernel"
-    if getattr(model.problem, "expr", None) is None and not codegen.is_numba_function(model.problem.grad_fn):
-        return ("the problem is a Python callable without a sympy expression "
-                "(give an expression, or a numba.njit grad_fn, to compile it)")
-    return None
+        why["grad"] = ("the problem is a Python callable without a sympy expression "
+                       "(give an expression, or a numba.njit grad_fn, to compile it)")
+    if getattr(model, "noise", None) in ("diagonal", "general"):
+        sx = getattr(model, "sigma_expr", None)
+        if model.noise == "general" or sx is None:
+            why["sig"] = "σ(θ) is a Python callable (give it as sympy expressions to compile it)"
+        else:
+            src = codegen_sde.sigma_source(sx.exprs, sx.symbols)
+            if src is None:
+                why["sig"] = "sympy cannot print σ(θ) as Python code"
+            else:
+                funcs["sig"] = (src, model.d)
+    return funcs, user, why
 
 
-def compile_kernel(model, scheme, dt, opts, passage=None):
+def _uses(program, name):
+    traces = [program.first] + ([program.later] if program.later is not None else [])
+    return any(line.startswith(f"{name}(") for t in traces for line in t.lines)
+
+
+#: compiled kernels of recent runs: a run's chunks and repeated runs compile once
+_COMPILED: dict = {}
+
+
+def _scheme_key(scheme):
+    """The scheme's class and configuration (a kernel is valid for equal ones)."""
+    def value(v):
+        if isinstance(v, np.ndarray):  # repr elides the middle of large arrays
+            return v.dtype.str, v.shape, hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+        return repr(v)
+    return type(scheme), tuple(sorted((k, value(v)) for k, v in vars(scheme).items()))
+
+
+def compile_kernel(model, scheme, dt, opts, passage=None, t0=0.0):
     """The :class:`Kernel` for a run, or a string saying why there is none; ``passage`` (a
     :class:`dynopt.engine.kernel_passage.Plan`) compiles a first-passage test into it."""
-    why = _why_not(model, scheme, opts)
-    if why:
-        return why
-    if type(scheme) is SGDIterates:
-        return _compile_sgd(model, scheme, dt, opts, passage)
-    user = None if getattr(model.problem, "expr", None) is not None else model.problem.grad_fn
-    gsrc = codegen.gradient_source(model.problem) if user is None else codegen.callable_gradient_source(user)
-    if gsrc is None:
-        return "sympy cannot print the problem's gradient as Python code"
-    dtype, dims = opts.dtype.name, (model.d, model.noise_dim)
-    if _diagonal(model, scheme):
-        sig = codegen_sde.sigma_source(model.sigma_expr.exprs, model.sigma_expr.symbols)
-        if sig is None:
-            return "sympy cannot print σ(θ) as Python code"
-        src = codegen_sde.diagonal_source(gsrc, sig, dtype, scheme.name, dims, opts.normals)
-        params = (dt, math.sqrt(dt), model.noise_dim, BLOWUP)
-        kind, per_step = "overdamped", codegen_sde.DIAGONAL_METHODS[scheme.name]
-    elif type(scheme) in _OVERDAMPED:
-        scalar = model.scalar_sigma is not None
-        src = codegen.overdamped_source(gsrc, dtype, scalar, scheme.name, dims, opts.normals)
-        sq, sig = math.sqrt(dt), model.scalar_sigma or 0.0
-        G = np.ascontiguousarray(model.diffusion_matrix, dtype=float)
-        params = (dt, sig * sq, sq, sig, G, model.noise_dim, BLOWUP)  # the last is replaced by the run's limit
-        kind = "lm" if type(scheme) is LeimkuhlerMatthews else "overdamped"
-        per_step = 2 if type(scheme) is StochasticHeun else 1
-    elif isinstance(scheme, Splitting):
-        src = codegen.splitting_source(gsrc, scheme.sequence, dtype, dims, opts.normals)
-        frac = {c: 1.0 / scheme.sequence.count(c) for c in set(scheme.sequence)}
-        hO = dt * frac.get("O", 1.0)
-        lam, s = model.friction, model.sigma
-        if lam > 0:
-            cO, amp = math.exp(-lam * hO), s * math.sqrt(-math.expm1(-2 * lam * hO) / (2 * lam))
-        else:
-            cO, amp = 1.0, s * math.sqrt(hO)
-        params = (dt * frac["A"], dt * frac["B"], cO, amp, model.noise_dim, BLOWUP)
-        kind, per_step = "splitting", sum(codegen.splitting_plan(scheme.sequence))
-    else:
-        src = codegen.momentum_source(gsrc, dtype, dims, opts.normals)
-        alpha, beta = leapfrog_coefficients(dt, model.friction)
-        params = (alpha, beta, alpha * model.sigma / math.sqrt(dt), dt, model.noise_dim, BLOWUP)
-        kind, per_step = "momentum", 1
+    if opts.brownian_substeps != 1:
+        return "Brownian substeps are not compiled"
+    if getattr(scheme, "noise_kind", "normal") != "normal":
+        return f"{scheme.name} draws its own noise ({scheme.noise_kind}), which kernels do not"
+    key = (id(model), _scheme_key(scheme), float(dt), float(t0), opts.dtype.name, opts.normals,
+           None if passage is None else passage.spec)
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    kern = _compile(model, scheme, dt, opts, passage, t0)
+    if len(_COMPILED) >= 64:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (model, kern)
+    return kern
+
+
+def _compile(model, scheme, dt, opts, passage, t0):
+    funcs, user, why = _oracles(model)
+    try:
+        program = tracer.trace_step(model, scheme, dt, set(funcs) | set(why), opts.dtype)
+    except tracer.TraceError as exc:
+        return f"the step of {scheme.name} is not straight-line arithmetic: {exc}"
+    except Exception as exc:  # a step or oracle that does not run on traced arrays
+        return (f"the step of {scheme.name} does not run on traced arrays "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
+    used = {name: funcs.get(name) for name in ("grad", "sig") if _uses(program, name)}
+    for name in used:
+        if name in why:
+            return why[name]
+    src = codegen.step_source(program, used, opts.dtype.name, scheme.n_terms, model.noise_dim, opts.normals)
     if passage is not None:
-        src = codegen_passage.passage_source(src, kind, model.d, passage.spec)
+        src = codegen_passage.passage_source(src, passage.spec)
         if src is None:
             return "the scheme's kernel has no place for the first-passage test"
+    cast = np.dtype(opts.dtype).type
+    params = (*(cast(v) for _, v in program.consts), float(t0), float(dt), model.noise_dim, BLOWUP)
+    first = program.first.evals
+    later = first if program.later is None else program.later.evals
     try:
-        mod = codegen.load_module(src) if user is None else codegen.bind_user_gradient(src, user)
-        if not _gradient_ok(model.problem, mod.grad):
+        mod = codegen.load_module(src) if user is None or "grad" not in used else codegen.bind_user_gradient(src, user)
+        if "grad" in used and not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
-        kern = Kernel(mod.run, kind, params, per_step)
+        kern = Kernel(mod.run, program, params, (program.init_evals, first, later))
         # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
-        arrays, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
+        arrays, _, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
         kern.fn(*arrays, block_streams(opts.normals, np.random.SeedSequence(0), [0])[0], 0, 0, 1, np.ones(1, dtype=bool),
                 np.full(1, -1, dtype=np.int64), *params,
                 *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
@@ -198,39 +202,11 @@ def compile_kernel(model, scheme, dt, opts, passage=None):
     return kern
 
 
-def _compile_sgd(model, scheme, dt, opts, passage):
-    """:func:`compile_kernel` for SGD iterates on a least-squares sum: checked by one step
-    from fixed points against the numpy scheme (same minibatches, same update)."""
-    scheme.init(model, np.zeros((1, model.d)), dt)  # its checks (dt = η), as the numpy backend makes them
-    A, b = (np.ascontiguousarray(v, dtype=float) for v in model.problem.least_squares_data)
-    src = codegen_sde.sgd_source(opts.dtype.name, (model.d, model.noise_dim), model.batch_size,
-                                 model.problem.n_examples, model.replace)
-    if passage is not None:
-        src = codegen_passage.passage_source(src, "overdamped", model.d, passage.spec)
-        if src is None:
-            return "the scheme's kernel has no place for the first-passage test"
-    params = (dt, A, b, model.noise_dim, BLOWUP)
-    try:
-        kern = Kernel(codegen.load_module(src).run, "overdamped", params, 1)
-        y0 = np.sin(1.0 + np.arange(4 * model.d)).reshape(4, model.d)
-        got = np.array(y0, dtype=opts.dtype)
-        kern.fn(got, np.random.Generator(np.random.SFC64(7)), 0, 1, 1, np.ones(4, dtype=bool),
-                np.full(4, -1, dtype=np.int64), *params[:-1], np.inf,
-                *(kernel_passage.probe_args(passage, opts.dtype, 4) if passage is not None else ()))
-    except Exception as exc:  # numba's typing errors, an unwritable cache directory
-        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
-    idx = scheme.draw_noise(model, [np.random.Generator(np.random.SFC64(7))], [(0, 4)], 4)
-    want = scheme.step(model, 0.0, scheme.init(model, np.array(y0, dtype=opts.dtype), dt), dt, idx).y
-    if not np.allclose(got, want, rtol=1e-9, atol=0):
-        return "the problem's minibatch gradients do not match its least-squares data"
-    return kern
-
-
 def select_backend(run):
     """Resolve ``run.opts.backend`` to "numpy" or "numba" and attach the kernel.
 
     Returns ``(run, note)``: the run with ``opts.backend`` resolved, and a note that is
-    empty unless "auto" fell back to numpy because numba could not be imported.
+    empty unless "auto" fell back to numpy (it then says why in one line).
 
     Raises
     ------
@@ -285,11 +261,12 @@ def _resolve(run, want):
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
         return "numpy", "ran on the numpy backend: numba cannot be imported"
     passage = kernel_passage.plan(run)
-    kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage)
+    kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage,
+                                                                   run.t0)
     if isinstance(kern, str):
         if want == "numba":
             raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
-        return "numpy", ""
+        return "numpy", f"not compiled: {kern}"
     return "numba", ""
 
 
@@ -341,27 +318,26 @@ def auto_backend() -> str:
 
 
 def _state(kern, model, scheme, dt, y0):
-    """The kernel's per-path arrays from the chunk's initial states (via the scheme's init)."""
-    if kern.kind == "overdamped":
-        return (np.ascontiguousarray(y0),), 0
-    if kern.kind == "lm":
-        return (np.ascontiguousarray(y0), np.zeros((y0.shape[0], model.noise_dim), dtype=y0.dtype)), 0
+    """The kernel's per-path arrays from the chunk's initial states (the scheme's own init),
+    the gradient evaluations init made, and the initial state itself."""
     st = scheme.init(model, y0, dt)
-    if kern.kind == "splitting":
-        if not st.fresh:
-            raise AssertionError("a splitting's initial force must be fresh")
-        return (st.q, st.p, st.force), int(st.grad_evals)
-    return (st.q, st.v), int(st.grad_evals)
+    arrays = []
+    for f, w in zip(kern.program.fields, kern.program.widths):
+        v = getattr(st, f)
+        arrays.append(np.ascontiguousarray(v, dtype=y0.dtype) if isinstance(v, np.ndarray)
+                      else np.zeros((y0.shape[0], w), dtype=y0.dtype))
+    return tuple(arrays), int(st.grad_evals), st
 
 
-def _output(kern, run, arrays):
-    if kern.kind in ("overdamped", "lm"):
-        return arrays[0]
-    if kern.kind == "splitting":
-        return np.concatenate([arrays[0], arrays[1]], axis=1)
-    return np.concatenate([arrays[0], arrays[1] / run.dt], axis=1)
-
-
+def _output(kern, model, scheme, arrays, st0, k):
+    """The chunk's model states (n, state_dim) after step ``k``: the scheme's own output of
+    the state the kernel's arrays stand for."""
+    if k == 0:
+        return scheme.output(model, st0)
+    prog = kern.program
+    values = dict(prog.statics[0], **dict(zip(prog.fields, arrays)))
+    st = prog.state_type(**{f: values.get(f, 0) for f in prog.state_type._fields})
+    return scheme.output(model, st)
 
 
 def _call(fn, args):
@@ -391,16 +367,22 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     so the result is the same bits for any number of threads."""
     model, opts, layout = run.model, run.opts, run.layout
     passage = kernel_passage.plan(run)
-    kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage)
+    kern = passage if isinstance(passage, str) else compile_kernel(model, run.scheme, run.dt, opts, passage, run.t0)
     if isinstance(kern, str):
         raise ValueError(f"no compiled kernel for {run.scheme.name} on {model!r}: {kern}")
     nc, D = hi - lo, model.state_dim
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
-    arrays, evals = _state(kern, model, run.scheme, run.dt, np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    arrays, _, st0 = _state(kern, model, run.scheme, run.dt,
+                            np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
+    evals = kern.total_evals(run.n_steps)
+
+    def output(k):
+        return _output(kern, model, run.scheme, arrays, st0, k)
+
     if passage is not None:
-        return evals + kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays,
-                                                lambda: _output(kern, run, arrays))
+        kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays, output)
+        return evals
     alive = np.ones(nc, dtype=bool)
     dsteps = out.diverged_step[lo:hi]
     gens = block_streams(opts.normals, run.root, range(b0, b1))
@@ -408,7 +390,7 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     save_pos = {k: i for i, k in enumerate(run.save_k)}
 
     def visit(k):
-        y = _output(kern, run, arrays)
+        y = output(k)
         for o in run.look.get(k, ()):
             o.observe(k, run.t0 + k * run.dt, y, b0, b1, layout, alive)
         if k in save_pos:
@@ -430,5 +412,5 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
             if k1 in need:
                 visit(k1)
     if opts.keep_final:
-        out.y_final[lo:hi] = _output(kern, run, arrays)
-    return evals + kern.evals_per_step * run.n_steps
+        out.y_final[lo:hi] = output(run.n_steps)
+    return evals

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynopt.dynamics import HighResolutionODE, NesterovODE
+from dynopt.schemes import ops
 from dynopt.schemes.base import Scheme
 from dynopt.schemes.registry import register
 
@@ -60,7 +61,7 @@ class NesterovConvex(Scheme):
         x, x_prev, k = state.x, state.x_prev, state.k
         c = max(k - 1, 0) / (k + model.r - 1) if k > 0 else 0.0
         y = x + c * (x - x_prev)
-        return self.State(y - (dt * dt) * model.problem.grad_fn(y), x, k + 1, state.gamma, state.grad_evals + 1)
+        return self.State(y - (dt * dt) * model.grad(y), x, k + 1, state.gamma, state.grad_evals + 1)
 
     def output(self, model, state):
         return np.concatenate([state.x, (state.x - state.x_prev) / state.gamma], axis=1)
@@ -102,7 +103,7 @@ class _StronglyConvexTwoStep(Scheme):
                              f"s = {model.s:g}; got {dt:g}")
 
     def momentum(self, model, dt):
-        q = math.sqrt(model.mu) * dt
+        q = ops.sqrt(model.mu) * dt
         return (1 - q) / (1 + q)
 
     def init(self, model, y0, dt):
@@ -124,7 +125,7 @@ class _StronglyConvexTwoStep(Scheme):
         x, x_next = state.x, state.x_next
         a = self.momentum(model, dt)
         y = x_next + a * (x_next - x)
-        g = model.problem.grad_fn(self.gradient_point(x_next, y))
+        g = model.grad(self.gradient_point(x_next, y))
         return self.State(x_next, y - (dt * dt) * g, dt, state.grad_evals + 1)
 
     def __repr__(self):

@@ -20,19 +20,63 @@ def model_classes(classes) -> str:
 
 
 class Scheme:
-    """Base class of fixed-step ODE schemes: one small class per method, configuration only.
+    """Base class of fixed-step ODE schemes: a method is one small class and its ``step``.
 
     A scheme object holds its parameters and nothing about a run: everything a run
-    changes (iterates, cached coefficients, gradient counts) lives in the state it
-    returns, so one instance can serve any number of runs, one after the other or at
-    once, and give the same results and counts each time.
+    changes (iterates, buffers, cached coefficients, gradient counts) lives in the
+    ``NamedTuple`` state ``init`` and ``step`` return, so one instance serves any number of
+    runs, one after the other or at once, with the same results and counts each time.
 
-    To add a scheme: set ``approximates`` (the model classes it discretizes), ``order``
-    and ``grad_evals``; implement ``init``/``step``/``output`` keeping all run data in a
-    ``NamedTuple`` state whose first field is the position array and whose field
-    ``grad_evals`` counts gradient evaluations per path; decorate the class with
-    ``@register()``.  ``tests/test_schemes.py`` then checks its declared order and its
-    gradient count against measurement with no test edit.
+    A step is read three ways, so it is written as plain arithmetic on the state and the
+    model's oracles: no branch on array values (branches on configuration or types, such
+    as ``if state.prev is None``, are fine), no in-place update of an array it did not
+    create in this call, math functions from :mod:`dynopt.schemes.ops`.  Then the same
+    ``step`` runs on ``(n_paths, dim)`` float arrays (``integrate``, ``simulate``), on
+    numpy object arrays of sympy expressions (:mod:`dynopt.symbolic`: stability,
+    consistency, modified equations) and on tracer nodes (the compiled kernels,
+    :mod:`dynopt.engine.tracer`), with nothing restated anywhere else.
+
+    Adding a scheme: one class
+    --------------------------
+    Quasi-hyperbolic momentum (Ma & Yarats 2019), g ← βg + (1−β)∇L(θ),
+    θ ← θ − a h[(1−ν)∇L(θ) + νg], with a gradient buffer::
+
+        class QHM(Scheme):
+            class State(NamedTuple):
+                q: np.ndarray          # positions (n, d): the first field
+                g: np.ndarray          # the averaged gradient (n, d)
+                grad_evals: int        # gradient evaluations per path so far
+
+            name = "qhm"
+            approximates = (GradientFlow,)
+            order = 1
+            grad_evals = 1
+
+            def __init__(self, a=1.0, beta=0.9, nu=0.7):
+                self.a, self.beta, self.nu = a, beta, nu
+
+            def init(self, model, y0, dt):
+                return self.State(y0, model.grad(y0), 1)
+
+            def step(self, model, t, s, h):
+                G = model.grad(s.q)
+                g = self.beta * s.g + (1 - self.beta) * G
+                q = s.q - self.a * h * ((1 - self.nu) * G + self.nu * g)
+                return self.State(q, g, s.grad_evals + 1)
+
+    Pass an instance to :func:`dynopt.engine.integrate` (or decorate the class with
+    ``@register()`` to give it a name); ``tests/test_schemes.py`` checks a registered
+    scheme's declared order and gradient count against measurement with no test edit.
+    Extragradient (two gradients per step) is ``x = s.q - eta * model.grad(s.q)``,
+    ``q = s.q - eta * model.grad(x)`` with ``grad_evals = 2``.
+
+    Oracles a step may call (new arrays, never in place)
+    ----------------------------------------------------
+    ``model.d`` (number of positions); ``model.drift(t, y)`` (n, state_dim);
+    ``model.grad(q)`` and ``model.force(q)`` = −∇L at positions (n, d);
+    ``model.friction`` (heavy ball, Kramers), ``model.r`` (Nesterov's ODE),
+    ``model.mu``, ``model.s`` (high-resolution ODEs).  SDE oracles:
+    :class:`dynopt.schemes.SDEScheme`.
 
     Every scheme provides
     ---------------------
@@ -45,7 +89,8 @@ class Scheme:
     order : int
         Declared global order — checked by the test-suite against measurement.
     grad_evals : int
-        Gradient evaluations per step (the count actually made is in the state).
+        Gradient evaluations per step; the state's ``grad_evals`` field counts those
+        made (the tests compare it with the gradient calls actually made).
     symplectic : bool
     reference : str
         Where the method comes from.

@@ -8,13 +8,14 @@ kexue-5655 eq 16 with a noisy gradient.
 from __future__ import annotations
 
 
-import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from dynopt.dynamics import Kramers
-from dynopt.schemes.maps import leapfrog_coefficients
+from dynopt.schemes import ops
+from dynopt.schemes.maps import eq15_alpha_beta, leapfrog_coefficients
 from dynopt.schemes.sde import SDEScheme
 from dynopt.schemes.registry import register
 
@@ -40,13 +41,12 @@ class Splitting(SDEScheme):
     """
 
     class State(NamedTuple):
-        """Positions ``q`` and velocities ``p`` (n, d), the force −∇L, a work array,
-        whether the force is that of the current ``q``, gradient evaluations per path."""
+        """Positions ``q`` and velocities ``p`` (n, d), the force −∇L, whether the force
+        is that of the current ``q``, gradient evaluations per path."""
 
         q: np.ndarray
         p: np.ndarray
         force: np.ndarray
-        work: np.ndarray
         fresh: bool
         grad_evals: int
 
@@ -70,46 +70,40 @@ class Splitting(SDEScheme):
         d = model.d
         q = np.ascontiguousarray(y0[:, :d])
         p = np.ascontiguousarray(y0[:, d:])
-        return self.State(q, p, model.force(q), np.empty_like(q), True, 1)
+        return self.State(q, p, model.force(q), True, 1)
 
     def output(self, model, state):
         return np.concatenate([state.q, state.p], axis=1)
 
     def _o(self, model, p, h, xi):
+        """The exact Ornstein–Uhlenbeck substep of η over ``h`` with the normals ``xi``."""
         lam, s = model.friction, model.sigma
         if lam > 0:
-            c = math.exp(-lam * h)
-            amp = s * math.sqrt(-math.expm1(-2 * lam * h) / (2 * lam))
+            c = ops.exp(-lam * h)
+            amp = s * ops.sqrt(-ops.expm1(-2 * lam * h) / (2 * lam))
         else:
-            c, amp = 1.0, s * math.sqrt(h)
-        if c != 1.0:
-            p *= c
-        xi *= amp
-        p += xi
+            c, amp = 1.0, s * ops.sqrt(h)
+        return (p if c == 1.0 else p * c) + xi * amp
 
     def step(self, model, t, state, dt, z):
-        q, p, force, work = state.q, state.p, state.force, state.work
+        q, p, force = state.q, state.p, state.force
         fresh, evals = state.fresh, state.grad_evals
         k = 0
         for c in self.sequence:
             h = dt * self._frac[c]
             if c == "A":
-                work[...] = p
-                work *= h
-                q += work
+                q = q + p * h
                 fresh = False
             elif c == "B":
                 if not fresh:
-                    force[...] = model.force(q)
+                    force = model.force(q)
                     fresh = True
                     evals += 1
-                work[...] = force
-                work *= h
-                p += work
+                p = p + force * h
             else:
-                self._o(model, p, h, z[k])
+                p = self._o(model, p, h, z[k])
                 k += 1
-        return self.State(q, p, force, work, fresh, evals)
+        return self.State(q, p, force, fresh, evals)
 
 
 @register("baoab")
@@ -151,12 +145,11 @@ class MomentumSGD(SDEScheme):
     """
 
     class State(NamedTuple):
-        """Positions ``q`` and v = γ η_{n+1/2} (n, d), a work array, the step γ of the
-        last update, gradient evaluations per path."""
+        """Positions ``q`` and v = γ η_{n+1/2} (n, d), the step γ of the last update,
+        gradient evaluations per path."""
 
         q: np.ndarray
         v: np.ndarray
-        work: np.ndarray
         gamma: float
         grad_evals: int
 
@@ -169,21 +162,18 @@ class MomentumSGD(SDEScheme):
     reference = "kexue-5655 eqs 15–16 with noise; Brünger, Brooks & Karplus (1984)"
 
     def init(self, model, y0, dt):
+        if isinstance(dt, numbers.Real):
+            leapfrog_coefficients(dt, model.friction)  # its checks (λγ ≤ 2), once per run
         d = model.d
         q = np.ascontiguousarray(y0[:, :d])
         v = np.ascontiguousarray(y0[:, d:]) * dt
-        return self.State(q, v, np.empty_like(q), dt, 0)
+        return self.State(q, v, dt, 0)
 
     def output(self, model, state):
         return np.concatenate([state.q, state.v / state.gamma], axis=1)
 
     def step(self, model, t, state, dt, z):
-        q, v, work = state.q, state.v, state.work
-        alpha, beta = leapfrog_coefficients(dt, model.friction)
-        v *= beta
-        model.kick_(q, v, alpha, work)
-        xi = z[0]
-        xi *= alpha * model.sigma / math.sqrt(dt)
-        v += xi
-        q += v
-        return self.State(q, v, work, dt, state.grad_evals + 1)
+        q = state.q
+        alpha, beta = eq15_alpha_beta(dt, model.friction)
+        v = state.v * beta - model.grad(q) * alpha + z[0] * (alpha * model.sigma / ops.sqrt(dt))
+        return self.State(q + v, v, dt, state.grad_evals + 1)

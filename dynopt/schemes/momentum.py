@@ -143,7 +143,7 @@ class MomentumScheme(Scheme):
     def step(self, model, t, state, dt):
         q, v = state.q, state.v
         alpha, beta = self._alpha_beta_for(model, state, dt)
-        v = beta * v - alpha * model.problem.grad_fn(self.gradient_point(q, v, beta))
+        v = beta * v - alpha * model.grad(self.gradient_point(q, v, beta))
         return self.State(q + v, v, dt, alpha, beta, state.grad_evals + 1)
 
     def __repr__(self):

@@ -8,17 +8,17 @@ all of that before a run starts.
 The protocol (used by :func:`dynopt.engine.simulate`) works on one chunk of paths:
 ``init(model, y0, dt) -> State`` (a NamedTuple; arrays have one row per path),
 ``step(model, t, state, dt, z) -> State`` with ``z`` of shape ``(n_terms, n, noise_dim)``
-holding N(0, 1) numbers (arrays may be updated in place, the state is returned), and
-``output(model, state) -> (n, state_dim)``.
+holding N(0, 1) numbers (plain arithmetic, nothing updated in place: see
+:class:`SDEScheme`), and ``output(model, state) -> (n, state_dim)``.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple, Optional
 
 import numpy as np
 
-from dynopt.dynamics import NOISE_TYPES, OverdampedLangevin, SDEModel, SGDModifiedEquation, odd_cubic
+from dynopt.dynamics import NOISE_TYPES, OverdampedLangevin, SDEModel, SGDModifiedEquation
+from dynopt.schemes import ops
 from dynopt.schemes.base import Scheme, model_classes
 from dynopt.schemes.registry import register
 
@@ -26,16 +26,55 @@ __all__ = ["SDEScheme", "EulerMaruyama", "Milstein", "StochasticHeun", "Leimkuhl
 
 
 class SDEScheme(Scheme):
-    """Base class of fixed-step SDE schemes: configuration only, run data in the state.
+    """Base class of fixed-step SDE schemes: a method is one small class and its ``step``.
 
-    To add a scheme: set ``approximates`` (model classes), ``strong_order`` (and
-    ``strong_order_additive`` if additive noise raises it), ``weak_order``, ``calculus``,
-    ``noise_types`` and ``n_terms``; implement ``init``/``step``/``output`` keeping all run
-    data in a NamedTuple state whose arrays have one row per path and whose last field
-    ``grad_evals`` counts drift (gradient) evaluations per path; ``step`` may update the
-    arrays in place but returns the state.  Register it with ``@register()`` or pass an
-    instance to :func:`dynopt.engine.simulate`.  ``tests/test_sde_orders.py`` measures the
-    declared orders of every registered scheme with no test edit.
+    As for :class:`dynopt.schemes.Scheme`, the step is plain arithmetic on the state, the
+    normals ``z`` and the model's oracles — no branch on array values, no in-place update
+    of an array it did not create, math from :mod:`dynopt.schemes.ops` — and all run data
+    lives in the returned ``NamedTuple`` state (arrays with one row per path; the last
+    field ``grad_evals`` counts drift evaluations per path).  The numpy backend calls it
+    on the chunk's arrays; the compiled backend traces the same function into a per-path
+    kernel (:mod:`dynopt.engine.tracer`), so a scheme written in a user's file runs
+    compiled exactly like a built-in one (a step that cannot be traced runs on numpy and
+    the result's ``note`` says why); :mod:`dynopt.symbolic` calls it on sympy symbols.
+
+    Adding a scheme: one class
+    --------------------------
+    Kloeden & Platen's derivative-free strong order-1 scheme for diagonal noise::
+
+        class Platen(SDEScheme):
+            name = "platen"
+            noise_types = ("diagonal",)
+            strong_order = 1.0
+            weak_order = 1.0
+
+            def step(self, model, t, state, dt, z):
+                y, sq = state.y, ops.sqrt(dt)
+                dW = z[0] * sq
+                f = model.drift_in("ito")(t, y)
+                g = model.diffusion(t, y)
+                gs = model.diffusion(t, y + f * dt + g * sq)
+                y = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq)
+                return self.State(y, state.grad_evals + 1)
+
+    The inherited ``State`` is ``(y, grad_evals)`` and ``init`` returns ``State(y0, 0)``;
+    a scheme with buffers declares its own ``State`` and ``init`` (see
+    :class:`LeimkuhlerMatthews`, which keeps the previous normals).  Pass an instance to
+    :func:`dynopt.engine.simulate`, or register it with ``@register()``;
+    ``tests/test_sde_orders.py`` measures the declared orders of every registered scheme
+    with no test edit.
+
+    Oracles a step may call (new arrays, never in place)
+    ----------------------------------------------------
+    ``model.drift(t, y)``, ``model.drift_in(calculus)(t, y)`` (the drift in the calculus
+    the scheme discretizes) : (n, state_dim);
+    ``model.noise_term(t, y, dW)`` = g(t, y)·dW for any noise type : (n, state_dim);
+    ``model.diffusion(t, y)``, ``model.diffusion_dx(t, y)`` : g_i and ∂g_i/∂y_i for
+    diagonal noise; ``model.noise`` (the noise type, a string: branch on it freely),
+    ``model.noise_dim``, ``model.scalar_sigma``;
+    ``model.d``, ``model.grad(q)``, ``model.force(q)`` : ∇L and −∇L at positions (n, d);
+    Kramers parameters ``model.friction`` (λ), ``model.sigma`` (σ),
+    ``model.temperature`` (kT = σ²/(2λ)).
 
     Declarations
     ------------
@@ -118,62 +157,15 @@ class EulerMaruyama(SDEScheme):
     noise), weak order 1; one drift evaluation per step; any noise
     (Kloeden & Platen 1992, §10.2).  On overdamped Langevin it is SGD with Gaussian noise."""
 
-    class State(NamedTuple):
-        """``y`` the paths (y/scale on the fused path), a work array, the fused path's
-        scale σ√dt and its step coefficients (None on the generic paths), drift
-        evaluations per path."""
-
-        y: np.ndarray
-        work: np.ndarray
-        scale: Optional[float]
-        fused: Optional[tuple]
-        grad_evals: int
-
     name = "euler-maruyama"
     strong_order_additive = 1.0
     reference = "Maruyama (1955); Kloeden & Platen (1992) §10.2"
 
-    def init(self, model, y0, dt):
-        cubic = odd_cubic(model.drift_polynomial)
-        s = model.scalar_sigma
-        if s and cubic is not None:
-            # the fused path keeps u = y/c, c = σ√dt: x ← x(1 + h a1 + h a3 x²) + c ΔZ
-            # becomes u ← u(1 + h a1 + h a3 c² u²) + ΔZ (see step)
-            a1, a3 = cubic
-            c = s * math.sqrt(dt)
-            return self.State(y0 / c, np.empty_like(y0), c, (dt * a3 * c * c, 1.0 + dt * a1), 0)
-        return self.State(y0, np.empty_like(y0), None, None, 0)
-
-    def output(self, model, state):
-        return state.y * state.scale if state.scale else state.y
-
     def step(self, model, t, state, dt, z):
-        y, work = state.y, state.work
-        dW = z[0]
-        sq = math.sqrt(dt)
-        if state.fused:
-            # the hot path of the benchmark, 5 passes over the chunk, the normals added
-            # as drawn (no scaling pass); the coefficients are those of init's dt
-            mult, shift = state.fused
-            np.multiply(y, y, out=work)
-            work *= mult
-            work += shift
-            y *= work
-            y += dW
-        elif model.scalar_sigma is not None:  # additive σI: 6 passes over the chunk
-            model.euler_drift_(t, y, dt, work)
-            dW *= model.scalar_sigma * sq
-            y += dW
-        elif model.noise == "additive":
-            dW *= sq
-            model.euler_drift_(t, y, dt, work)
-            model.add_noise(t, y, dW, y)
-        else:
-            dW *= sq
-            incr = model.add_noise(t, y, dW, np.zeros_like(y))  # g at the old state
-            model.euler_drift_(t, y, dt, work)
-            y += incr
-        return self.State(y, work, state.scale, state.fused, state.grad_evals + 1)
+        y = state.y
+        dW = z[0] * ops.sqrt(dt)
+        y = y + model.drift_in("ito")(t, y) * dt + model.noise_term(t, y, dW)
+        return self.State(y, state.grad_evals + 1)
 
 
 @register()
@@ -182,35 +174,21 @@ class Milstein(SDEScheme):
     diagonal or additive noise only (general noise needs Lévy areas); one drift and
     one diffusion derivative per step (Kloeden & Platen 1992, §10.3)."""
 
-    class State(NamedTuple):
-        """The paths ``y``, a work array, drift evaluations per path."""
-
-        y: np.ndarray
-        work: np.ndarray
-        grad_evals: int
-
     name = "milstein"
     strong_order = 1.0
     strong_order_additive = 1.0
     noise_types = ("additive", "diagonal")
     reference = "Milstein (1974); Kloeden & Platen (1992) §10.3"
 
-    def init(self, model, y0, dt):
-        return self.State(y0, np.empty_like(y0), 0)
-
     def step(self, model, t, state, dt, z):
-        y, work = state.y, state.work
-        dW = z[0] * math.sqrt(dt)
-        if model.noise == "additive":
-            model.euler_drift_(t, y, dt, work)
-            model.add_noise(t, y, dW, y)
-        else:
-            g = model.diffusion(t, y)
-            corr = 0.5 * g * model.diffusion_dx(t, y) * (dW * dW - dt)
-            incr = g * dW + corr
-            model.euler_drift_(t, y, dt, work)
-            y += incr
-        return self.State(y, work, state.grad_evals + 1)
+        y = state.y
+        dW = z[0] * ops.sqrt(dt)
+        f = model.drift_in("ito")(t, y)
+        if model.noise == "additive":  # ∂g = 0: the correction vanishes
+            return self.State(y + f * dt + model.noise_term(t, y, dW), state.grad_evals + 1)
+        g = model.diffusion(t, y)
+        corr = 0.5 * g * model.diffusion_dx(t, y) * (dW * dW - dt)
+        return self.State(y + f * dt + (g * dW + corr), state.grad_evals + 1)
 
 
 @register()
@@ -229,14 +207,14 @@ class StochasticHeun(SDEScheme):
 
     def step(self, model, t, state, dt, z):
         y = state.y
-        dW = z[0] * math.sqrt(dt)
+        dW = z[0] * ops.sqrt(dt)
         f = model.drift_in("stratonovich")
         f0 = f(t, y)
-        g0 = model.add_noise(t, y, dW.copy(), np.zeros_like(y))
+        g0 = model.noise_term(t, y, dW)
         pred = y + f0 * dt + g0
         f1 = f(t + dt, pred)
-        g1 = model.add_noise(t + dt, pred, dW.copy(), np.zeros_like(y))
-        y += 0.5 * dt * (f0 + f1) + 0.5 * (g0 + g1)
+        g1 = model.noise_term(t + dt, pred, dW)
+        y = y + (0.5 * dt * (f0 + f1) + 0.5 * (g0 + g1))
         return self.State(y, state.grad_evals + 2)
 
 
@@ -253,11 +231,10 @@ class LeimkuhlerMatthews(SDEScheme):
     """
 
     class State(NamedTuple):
-        """The paths ``y``, a work array, the previous step's normals (None before the
-        first step), gradient evaluations per path."""
+        """The paths ``y``, the previous step's normals (None before the first step),
+        gradient evaluations per path."""
 
         y: np.ndarray
-        work: np.ndarray
         prev: Optional[np.ndarray]
         grad_evals: int
 
@@ -270,20 +247,15 @@ class LeimkuhlerMatthews(SDEScheme):
     reference = "Leimkuhler & Matthews, Appl. Math. Res. Express 2013, eq (the limit method)"
 
     def init(self, model, y0, dt):
-        return self.State(y0, np.empty_like(y0), None, 0)
+        return self.State(y0, None, 0)
 
     def step(self, model, t, state, dt, z):
-        y, work, prev = state.y, state.work, state.prev
-        xi = z[0]
-        if prev is None:
-            # ξ_0 is drawn from the first step's numbers: the first step uses ξ_1 twice.
-            prev = xi.copy()
-        model.euler_drift_(t, y, dt, work)
-        np.add(prev, xi, out=work)
-        prev[...] = xi
-        work *= 0.5 * math.sqrt(dt)
-        model.add_noise(t, y, work, y)
-        return self.State(y, work, prev, state.grad_evals + 1)
+        y, xi = state.y, z[0].copy()  # a copy: the noise buffer is refilled next step
+        # ξ_0 is drawn from the first step's numbers: the first step uses ξ_1 twice
+        prev = xi if state.prev is None else state.prev
+        w = (prev + xi) * (0.5 * ops.sqrt(dt))
+        y = y + model.drift(t, y) * dt + model.noise_term(t, y, w)
+        return self.State(y, xi, state.grad_evals + 1)
 
 
 @register()
@@ -323,5 +295,4 @@ class SGDIterates(SDEScheme):
 
     def step(self, model, t, state, dt, idx):
         y = state.y
-        y -= dt * model.problem.batch_grads(y, idx)
-        return self.State(y, state.grad_evals + 1)
+        return self.State(y - dt * model.problem.batch_grads(y, idx), state.grad_evals + 1)
