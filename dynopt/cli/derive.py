@@ -5,6 +5,7 @@ import json
 import re
 import sys
 
+from dynopt.expr import CONSTANTS, FUNCTIONS, parse, parse_equation
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
 from dynopt.symbolic.recurrences import registered_schemes
@@ -18,13 +19,8 @@ def _titles():
 
 
 def _parse(text, option, names):
-    """A sympy expression from the command line, in the symbols ``names``."""
-    from sympy.parsing.sympy_parser import parse_expr
-
-    try:
-        return parse_expr(text, local_dict=names, evaluate=True)
-    except Exception as exc:  # sympy raises many types for bad input
-        raise ValueError(f"`{option}` cannot be parsed by sympy: {text!r} ({type(exc).__name__}: {exc})") from None
+    """A sympy expression from the command line, in the symbols ``names`` only."""
+    return parse(text, list(names.values()), argument=option)
 
 
 def _map_from_equations(args):
@@ -37,15 +33,12 @@ def _map_from_equations(args):
     for text in [*args.eq, *args.old, args.v_next, *args.unknowns, args.gradient]:
         words |= set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
     positive = set(args.positive or [])
-    funcs = {"exp", "sqrt", "log", "sin", "cos", "tanh"}
+    # identifiers become symbols; the parser still refuses anything that is not arithmetic
     names = {w: sp.Symbol(w, positive=True) if w in positive else sp.Symbol(w, real=True)
-             for w in words - funcs}
+             for w in words - set(FUNCTIONS) - set(CONSTANTS) if not w.startswith("_")}
 
     def equation(text, option):
-        if text.count("=") != 1:
-            raise ValueError(f"`{option}` must be one equation LHS = RHS; got {text!r}")
-        lhs, rhs = text.split("=")
-        return sp.Eq(_parse(lhs, option, names), _parse(rhs, option, names))
+        return parse_equation(text, list(names.values()), argument=option)
 
     eqs = [equation(t, "--eq") for t in args.eq]
     old = {}
@@ -54,6 +47,9 @@ def _map_from_equations(args):
         if not isinstance(e.lhs, sp.Symbol):
             raise ValueError(f"`--old` must name one old variable on the left, e.g. e_old=v/gam; got {t!r}")
         old[e.lhs] = e.rhs
+    missing = [u for u in [*args.unknowns, args.gradient] if u not in names]
+    if missing:
+        raise ValueError(f"`--unknowns`/`--gradient` must be plain names; got {missing}")
     unknowns = [names[u] for u in args.unknowns]
     return momentum_map(eqs, unknowns, _parse(args.v_next, "--v-next", names), old, names[args.gradient])
 

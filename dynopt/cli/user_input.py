@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from dynopt.expr import ExprError, parse_expression
 from dynopt.problems import PROBLEMS, Problem, from_expr, get_problem
 from dynopt.schemes import METHODS, Scheme
 
@@ -45,26 +46,21 @@ def parse_expr(text: str, variables=None, name: str = "custom", argument: str = 
     UserInputError
         The text does not parse, has no free symbol, or uses a symbol not in ``variables``.
     """
-    try:
-        expr = sp.sympify(text, convert_xor=True)
-    except (sp.SympifyError, SyntaxError, TypeError, ValueError) as exc:
-        raise UserInputError(f"`{argument}`: sympy cannot parse {text!r} ({type(exc).__name__})") from None
-    if not isinstance(expr, sp.Expr) or not expr.free_symbols:
-        raise UserInputError(f"`{argument}` must be an expression in at least one variable; got {text!r}")
     if variables:
-        syms = tuple(sp.Symbol(v.strip(), real=True) for v in variables)
-        names = {s.name for s in syms}
-        extra = sorted(s.name for s in expr.free_symbols if s.name not in names)
-        if extra:
-            raise UserInputError(f"`{argument}` uses {extra}, which `--vars` {list(variables)} does not name")
-    else:
-        order = {}
-        for s in expr.free_symbols:
-            pos = [i for i in range(len(text)) if text.startswith(s.name, i)
-                   and not (i and (text[i - 1].isalnum() or text[i - 1] == "_"))]
-            order[s.name] = min(pos) if pos else len(text)
-        syms = tuple(sp.Symbol(n, real=True) for n in sorted(order, key=order.get))
-    expr = expr.subs({s: sp.Symbol(s.name, real=True) for s in expr.free_symbols})
+        if len(set(variables)) != len(variables):
+            raise UserInputError(f"`--vars` names a variable twice: {list(variables)}")
+        bad = [v for v in variables if not (isinstance(v, str) and v.strip().isidentifier())]
+        if bad:
+            raise UserInputError(f"`--vars` must be identifiers such as x y; got {bad}")
+        variables = [v.strip() for v in variables]
+    try:
+        parsed = parse_expression(text, variables or None, argument=argument)
+    except ExprError as exc:
+        raise UserInputError(str(exc)) from None
+    expr = parsed.expr
+    if not expr.free_symbols:
+        raise UserInputError(f"`{argument}` must be an expression in at least one variable; got {text!r}")
+    syms = tuple(sp.Symbol(v, real=True) for v in variables) if variables else parsed.variables
     return from_expr(expr, syms, name=name)
 
 

@@ -11,6 +11,8 @@ from typing import Callable, NamedTuple, Optional
 
 import sympy as sp
 
+from dynopt.expr import parse
+
 from dynopt.problems.base import lambdify_batched
 
 __all__ = ["SigmaExpression", "sigma_expression"]
@@ -50,10 +52,8 @@ def sigma_expression(sigma, problem) -> Optional[SigmaExpression]:
         raise ValueError("`sigma` given as an expression needs a problem with sympy symbols "
                          "(from_expr or a built-in problem)")
     by_name = {s.name: s for s in syms}
-    try:
-        exprs = [sp.sympify(s, locals=dict(by_name)) for s in items]
-    except (sp.SympifyError, SyntaxError, TypeError) as exc:
-        raise ValueError(f"`sigma` could not be parsed as an expression: {exc}") from None
+    exprs = [parse(s, syms, argument="sigma") if isinstance(s, str) else sp.Float(s) if isinstance(s, float)
+             else sp.Integer(s) if isinstance(s, int) else s for s in items]
     # a user's symbols may carry other assumptions than the problem's: match them by name
     exprs = [e.xreplace({f: by_name[f.name] for f in e.free_symbols if f.name in by_name}) for e in exprs]
     if len(exprs) == 1:

@@ -16,6 +16,8 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
+from dynopt.expr import parse
+
 __all__ = ["as_points", "Problem", "from_expr", "from_grad", "lambdify_batched"]
 
 
@@ -144,7 +146,7 @@ def from_expr(expr, symbols=None, name: str = "custom", minima=None) -> Problem:
     Problem
     """
     if isinstance(expr, str):
-        expr = sp.sympify(expr)
+        expr = parse(expr, symbols, argument="expr")
     if not isinstance(expr, sp.Expr):
         raise TypeError(f"`expr` must be a sympy expression or a string; got {type(expr).__name__}")
     if symbols is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from dynopt.expr import as_sympy, parse
+
 from dynopt.symbolic.core import Derivation, lam, require_zero, sigma
 from dynopt.symbolic.fokker_planck import kramers_fp_operator, langevin_fp_operator
 from dynopt.symbolic.stability import scheme_stability
@@ -26,7 +28,7 @@ def _coordinates(potential, symbols):
             raise ValueError(f"`potential`: problem {potential.name!r} has no sympy expression "
                              "(build it with dynopt.problems.from_expr)")
         return potential.expr, tuple(symbols or potential.symbols)
-    expr = sp.sympify(potential) if isinstance(potential, str) else potential
+    expr = parse(potential, symbols or None, argument="potential") if isinstance(potential, str) else potential
     if not isinstance(expr, sp.Expr) or not expr.free_symbols:
         raise ValueError(f"`potential` must be an expression in at least one variable; got {potential!r}")
     syms = tuple(symbols) if symbols else tuple(sorted(expr.free_symbols, key=lambda s: s.name))
@@ -130,12 +132,12 @@ def momentum_map(equations, unknowns, v_next, old, gradient, v_n=None) -> Deriva
     if len(sol) != 1:
         raise NotProved(f"the difference equations do not have a unique solution for {list(unknowns)}: {sol}")
     if v_n is None:
-        cands = set().union(*(sp.sympify(e).free_symbols for e in old.values())) - \
-            set().union(*(sp.sympify(e).free_symbols for e in equations))
+        cands = set().union(*(as_sympy(e).free_symbols for e in old.values())) - \
+            set().union(*(as_sympy(e).free_symbols for e in equations))
         if len(cands) != 1:
             raise ValueError(f"`v_n`: cannot tell v_n among {sorted(map(str, cands))}; pass it")
         v_n = cands.pop()
-    upd = sp.expand(sp.simplify(sp.sympify(v_next).subs(sol[0]).subs(old)))
+    upd = sp.expand(sp.simplify(as_sympy(v_next, argument='v_next').subs(sol[0]).subs(old)))
     b = sp.factor(sp.simplify(upd.coeff(v_n)))
     a = sp.factor(sp.simplify(-upd.coeff(gradient)))
     require_zero(upd - (b * v_n - a * gradient), "v_{n+1} is linear in (v_n, ∇L) with no remainder")
