@@ -54,24 +54,64 @@ def _map_from_equations(args):
     return momentum_map(eqs, unknowns, _parse(args.v_next, "--v-next", names), old, names[args.gradient])
 
 
+#: derivations that read a scheme's step: name -> (deterministic?, function of the scheme)
+STEP_READINGS = ("stability", "consistency", "modified", "ms-stability", "stationary")
+
+
+def _step_reading(args):
+    """``derive stability|consistency|modified|ms-stability|stationary --scheme X``: the symbolic
+    reading of the scheme's step (dynopt.symbolic.steps); a momentum-form scheme whose step
+    has no symbolic reading falls back to its recurrence (dynopt.symbolic.user)."""
+    from dynopt.schemes import METHODS
+    from dynopt.symbolic import steps
+
+    if args.expr or args.problem:
+        raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
+    if not args.scheme:
+        raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
+    scheme = resolve_scheme(args.scheme, allowed=sorted(METHODS))
+    if args.name == "ms-stability":
+        return steps.ms_stability_derivation(scheme)
+    if args.name == "stationary":
+        model = args.model or "ou"
+        if model not in steps.STATIONARY_MODELS:
+            raise ValueError(f"`--model` must be one of {list(steps.STATIONARY_MODELS)} for `derive stationary`; "
+                             f"got {model!r}")
+        return steps.stationary_derivation(scheme, model)
+    if args.model:
+        raise ValueError(f"`--model` goes with `derive stationary` or `derive density`, not `derive {args.name}`")
+    reading = {"stability": steps.stability_derivation, "consistency": steps.consistency_derivation,
+               "modified": steps.modified_derivation}[args.name]
+    try:
+        return reading(scheme)
+    except (TypeError, NotImplementedError) as exc:
+        if args.name == "consistency" or scheme not in registered_schemes() and not _momentum_form(scheme):
+            raise ValueError(f"`--scheme` {args.scheme}: {exc}") from None
+        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+
+
+def _momentum_form(scheme):
+    from dynopt.schemes.momentum import MomentumScheme
+
+    return (isinstance(scheme, type) and issubclass(scheme, MomentumScheme)) or isinstance(scheme, MomentumScheme)
+
+
 def _user_derivation(args):
-    """``derive stability|modified --scheme X``, ``derive density --expr E | --problem FILE.py:NAME``
-    or ``derive map --eq ...``."""
+    """``derive NAME --scheme X`` (NAME in STEP_READINGS), ``derive density --expr E | --problem
+    FILE.py:NAME`` or ``derive map --eq ...``."""
     if args.name == "map":
         return _map_from_equations(args)
-    if args.name in ("stability", "modified"):
-        if args.expr or args.problem:
-            raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
-        if not args.scheme:
-            raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
-        scheme = resolve_scheme(args.scheme, allowed=registered_schemes())
-        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+    if args.name in STEP_READINGS:
+        return _step_reading(args)
     if args.name == "density":
         if args.scheme:
             raise ValueError("`derive density` takes --expr or --problem, not --scheme")
+        model = args.model or "langevin"
+        if model not in MODELS:
+            raise ValueError(f"`--model` must be one of {list(MODELS)} for `derive density`; got {model!r}")
         prob = resolve_problem(args.problem, args.expr, args.vars)
-        return user_stationary_density(prob, model=args.model)
-    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; "
+        return user_stationary_density(prob, model=model)
+    raise ValueError(f"--scheme/--expr/--problem go with NAME {', '.join(map(repr, STEP_READINGS))} or 'density'; "
                      f"--eq with 'map'; got {args.name!r}")
 
 
@@ -88,12 +128,13 @@ def cmd_derive(args) -> int:
                 print(f"{k:<{width}}  {v}")
         return 0
     try:
-        own = args.scheme or args.expr or args.problem or args.eq or args.name == "map"
+        own = (args.scheme or args.expr or args.problem or args.eq or args.name in ("map", "ms-stability", "stationary")
+               or args.name not in DERIVATIONS and args.name in STEP_READINGS)
         d = _user_derivation(args) if own else get_derivation(args.name)
     except (ValueError, TypeError) as exc:
         print(f"dynopt derive: error: {exc}", file=sys.stderr)
         return 2
-    except NotProved as exc:
+    except (NotProved, NotImplementedError) as exc:
         print(f"dynopt derive: {args.name}: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -117,9 +158,13 @@ def register(subparsers):
                     "momentum tuning rule, consistency orders, modified equations, linear "
                     "stability regions, Polyak's optimal parameters, Fokker–Planck stationary "
                     "densities and the small derivations of the source texts; and for your own input: "
-                    "'stability --scheme FILE.py:NAME' (characteristic polynomial, stability bound, "
-                    "consistency order of your scheme class), 'modified --scheme FILE.py:NAME' (modified "
-                    "equation to O(h²) of a momentum-form update rule), 'density --expr EXPR' (stationary "
+                    "'stability|consistency|modified --scheme X' (read from the step of a deterministic "
+                    "scheme, a registry name or your class as FILE.py:NAME: the one-step matrix on L = κθ²/2, "
+                    "its characteristic polynomial and Jury bound on step × curvature, the consistency order "
+                    "against the declared ODE, the modified equation to O(h²)), 'ms-stability|stationary "
+                    "--scheme X [--model ou|kramers]' (an SDE scheme's mean-square stability region on "
+                    "dX = λX dt + μX dW and the exact stationary variance of its chain as a function of h), "
+                    "'density --expr EXPR' (stationary "
                     "density of your potential, Fokker–Planck residual proved 0) and 'map --eq ...' (the "
                     "(α, β) of v_{n+1} = βv_n − α∇L from your own difference equations). Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
@@ -132,8 +177,9 @@ def register(subparsers):
     p.add_argument("--expr", help='density: your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2"')
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables of --expr in order (default: order of appearance)")
     p.add_argument("--problem", help="density: a Problem with a sympy expression, as FILE.py:NAME")
-    p.add_argument("--model", default="langevin", choices=MODELS,
-                   help="density: overdamped Langevin (kT = σ²/2) or Kramers (kT = σ²/(2λ))")
+    p.add_argument("--model", default=None, choices=(*MODELS, "ou"),
+                   help="density: overdamped Langevin (kT = σ²/2, the default) or Kramers (kT = σ²/(2λ)); "
+                        "stationary: ou (dX = −kX dt + σ dW, the default) or kramers (harmonic, L = kθ²/2)")
     p.add_argument("--eq", action="append", metavar="LHS=RHS",
                    help="map: one of your difference equations (repeat), e.g. '(q1-q0)/gam = e1' "
                         "'(e1-e0)/gam = -lam*(e1+e0)/2 - G'")
