@@ -263,12 +263,17 @@ def model_flavour(inst) -> str:
 
     Raises
     ------
+    TypeError
+        For an SDE scheme.
     NotImplementedError
         For models with no stand-in here (time-dependent or high-resolution ODEs, adaptive
         methods' ODEs).
     """
     from dynopt.dynamics import GradientFlow, HeavyBall, Model
 
+    if _is_sde(inst):
+        raise TypeError(f"`scheme` must be a deterministic (ODE) scheme for this reading; {_label(inst)!r} is an "
+                        "SDE scheme (read it with ms_stability or stationary_variance)")
     classes = tuple(getattr(inst, "approximates", (Model,)))
     if any(issubclass(HeavyBall, c) and c is not Model for c in classes) or any(issubclass(c, HeavyBall) for c in classes):
         return "second"
