@@ -60,8 +60,8 @@ STEP_READINGS = ("stability", "consistency", "modified", "ms-stability", "statio
 
 def _step_reading(args):
     """``derive stability|consistency|modified|ms-stability|stationary --scheme X``: the symbolic
-    reading of the scheme's step (dynopt.symbolic.steps); a momentum-form scheme whose step
-    has no symbolic reading falls back to its recurrence (dynopt.symbolic.user)."""
+    reading of the scheme's step (dynopt.symbolic.steps); a momentum-form scheme is read
+    through its recurrence and (α, β) map (dynopt.symbolic.user, dynopt.symbolic.consistency)."""
     from dynopt.schemes import METHODS
     from dynopt.symbolic import steps
 
@@ -80,20 +80,36 @@ def _step_reading(args):
         return steps.stationary_derivation(scheme, model)
     if args.model:
         raise ValueError(f"`--model` goes with `derive stationary` or `derive density`, not `derive {args.name}`")
+    if _momentum_form(scheme):
+        # its (α, β) map gives the bound in ODE variables (hγ², λγ) as well
+        if args.name == "consistency":
+            return _momentum_consistency(scheme)
+        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
     reading = {"stability": steps.stability_derivation, "consistency": steps.consistency_derivation,
                "modified": steps.modified_derivation}[args.name]
     try:
         return reading(scheme)
     except (TypeError, NotImplementedError) as exc:
-        if args.name == "consistency" or scheme not in registered_schemes() and not _momentum_form(scheme):
-            raise ValueError(f"`--scheme` {args.scheme}: {exc}") from None
-        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+        raise ValueError(f"`--scheme` {args.scheme}: {exc}") from None
+
+
+def _momentum_consistency(scheme):
+    from dynopt.symbolic import Derivation, scheme_consistency
+
+    c = scheme_consistency(scheme)
+    return Derivation(f"consistency {c.scheme}", f"consistency order of {c.scheme} from its recurrence",
+                      {"order": c.global_order, "local_order": c.local_order, "start_order": c.start_order,
+                       "leading_local_error": c.leading_error, "model": c.ode},
+                      ["defect of the two-step recurrence on the Taylor series of the exact solution; "
+                       "start error of v_0; order = min(local − 1, start)"])
 
 
 def _momentum_form(scheme):
+    from dynopt.schemes import METHODS
     from dynopt.schemes.momentum import MomentumScheme
 
-    return (isinstance(scheme, type) and issubclass(scheme, MomentumScheme)) or isinstance(scheme, MomentumScheme)
+    cls = METHODS.get(scheme) if isinstance(scheme, str) else scheme if isinstance(scheme, type) else type(scheme)
+    return isinstance(cls, type) and issubclass(cls, MomentumScheme)
 
 
 def _user_derivation(args):

@@ -247,8 +247,13 @@ def _instance(scheme):
 
 
 def _label(inst):
-    return getattr(inst, "name", None) if type(inst).__dict__.get("name") or getattr(inst, "name", "scheme") != "scheme" \
-        else type(inst).__name__
+    """The registry name of the scheme's class, else its own ``name``, else the class name."""
+    from dynopt.schemes import METHODS
+
+    for key, cls in METHODS.items():
+        if type(inst) is cls:
+            return key
+    return type(inst).__dict__.get("name") or type(inst).__name__
 
 
 def _is_sde(inst):
@@ -320,8 +325,14 @@ def _exact(expr):
     """Floats in ``expr`` (a scheme's 0.5) as rationals, so identities are decided exactly."""
     expr = sp.sympify(expr)
     floats = expr.atoms(sp.Float)
-    # a float of a tableau or of 0.5·dt is a simple fraction up to rounding (1/6 → 0.1666…)
-    return expr.xreplace({f: sp.Rational(float(f)).limit_denominator(10 ** 6) for f in floats}) if floats else expr
+    return expr.xreplace({f: _fraction(float(f)) for f in floats}) if floats else expr
+
+
+def _fraction(f):
+    # a float of a tableau or of 0.5·dt is a simple fraction up to rounding (1/6 → 0.1666…);
+    # any other float is kept as the exact rational it is
+    near = sp.Rational(f).limit_denominator(10 ** 6)
+    return near if abs(float(near) - f) <= 1e-14 * max(1.0, abs(f)) else sp.Rational(f)
 
 
 def _normals(inst, model):
@@ -744,6 +755,9 @@ def ms_stability(scheme) -> MSStability:
     inst = _instance(scheme)
     if not _is_sde(inst):
         raise TypeError(f"`scheme` must be an SDE scheme for mean-square stability; got {_label(inst)!r}")
+    if "diagonal" not in getattr(inst, "noise_types", ()):
+        raise TypeError(f"`scheme` {_label(inst)!r} supports {', '.join(inst.noise_types)} noise only; mean-square "
+                        "stability is read on dX = λX dt + μX dW (diagonal, multiplicative noise)")
     model = LinearTestSDE()
     z, zs = _normals(inst, model)
     y0 = _obj([sp.Symbol("X0", real=True)])
@@ -830,6 +844,12 @@ def stationary_variance(scheme, model="ou") -> StationaryVariance:
     inst = _instance(scheme)
     if not _is_sde(inst):
         raise TypeError(f"`scheme` must be an SDE scheme for the stationary variance; got {_label(inst)!r}")
+    from dynopt.dynamics import Kramers, OverdampedLangevin
+
+    target = OverdampedLangevin if model == "ou" else Kramers
+    if not any(issubclass(target, c) for c in inst.approximates):
+        raise TypeError(f"`scheme` {_label(inst)!r} discretizes {', '.join(c.__name__ for c in inst.approximates)} "
+                        f"models, not {target.__name__} (`model` {model!r})")
     m = OUModel() if model == "ou" else HarmonicKramers()
     z, zs = _normals(inst, m)
     y0 = _obj(sp.symbols("y0:2", real=True)[: m.state_dim], (1, m.state_dim))
