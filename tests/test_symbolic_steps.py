@@ -277,3 +277,23 @@ def test_cli_refuses_bad_model_and_missing_scheme(capsys):
     assert "`--model` must be one of ['ou', 'kramers']" in capsys.readouterr().err
     assert main(["derive", "ms-stability"]) == 2
     assert main(["derive", "ms-stability", "--scheme", "euler"]) == 2
+
+
+def test_scheme_functions_read_other_schemes_through_their_step():
+    """scheme_stability / scheme_consistency / user_modified_equation take any deterministic
+    scheme: QHM at β = ν = 1/2 has the bound 2(1 + β)/(1 + β − 2νβ) = 3 (a = 1)."""
+    from dynopt.symbolic import scheme_consistency, scheme_stability
+    from dynopt.symbolic.user import user_modified_equation
+
+    st = scheme_stability(QHM(1, sp.Rational(1, 2), sp.Rational(1, 2)))
+    assert same(st.max_alpha_h, 3) and st.map == "the scheme's step"
+    c = scheme_consistency(Extragradient())
+    assert (c.local_order, c.global_order) == (2, 1)
+    assert same(user_modified_equation(Extragradient()).results["f1"], L1 * L2 / 2)
+    with pytest.raises(TypeError, match="SDE scheme"):
+        scheme_stability("euler-maruyama")
+
+
+def test_cli_consistency_of_a_momentum_scheme_from_its_recurrence(capsys):
+    out = _json(capsys, ["derive", "consistency", "--scheme", "leapfrog", "--json"])
+    assert out["order"] == 2 and out["start_order"] == 2
