@@ -57,7 +57,7 @@ def rng_rate(n=2 ** 14, dtype=np.float64, seconds=1.0, seed=0):
             return reps * n / total
 
 
-#: the 2-D potential of the backend comparison, built as a user would (no fused numpy path)
+#: the 2-D potential of the backend comparison, built as a user would (no declared polynomial)
 WELL_2D = "(x**2 - 1)**2 + 2*y**2"
 
 #: a scheme as a researcher writes it in a file of their own (nothing registered): the

@@ -69,7 +69,7 @@ class Platen(SDEScheme):
         g = model.diffusion(t, y)
         support = y + f * dt + g * sq
         gs = model.diffusion(t, support)
-        new = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq)
+        new = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) / (2 * sq)
         return self.State(new, state.grad_evals + 1)
 
 
@@ -215,3 +215,24 @@ def test_ops_dispatch_on_the_reader():
     tr = tracer.Tracer({})
     node = ops.sqrt(tracer.Node(tr, "a"))
     assert isinstance(node, tracer.Node) and tr.lines == ["t0 = math.sqrt(a)"]
+
+
+def test_kernels_read_the_current_constants_and_user_arithmetic_drifts():
+    """A kernel is read from the step at every run: a model parameter changed between two
+    runs is used (no stale constant); a user SDE whose drift is plain arithmetic compiles
+    with it, one whose diffusion is a callable runs on numpy and says so."""
+    k = dynamics.Kramers(WELL, 1.0, 0.7)
+    first = simulate(k, "baoab", (0, 0.5), [0.3, 0.0], 0.01, backend="numba", **RUN)
+    k.friction = 2.0
+    a = simulate(k, "baoab", (0, 0.5), [0.3, 0.0], 0.01, backend="numba", **RUN)
+    b = simulate(k, "baoab", (0, 0.5), [0.3, 0.0], 0.01, backend="numpy", **RUN)
+    # the printed x**3 (x·x·x) and numpy's power may differ in the last bit
+    np.testing.assert_allclose(a.y_final, b.y_final, rtol=0, atol=1e-12 * np.max(np.abs(b.y_final)))
+    assert np.max(np.abs(a.y_final - first.y_final)) > 1e-3
+    ou = dynamics.ornstein_uhlenbeck(1.0, 0.8, mean=0.25)
+    a = simulate(ou, "stochastic-heun", (0, 1), [1.0], 0.01, **RUN)
+    b = simulate(ou, "stochastic-heun", (0, 1), [1.0], 0.01, backend="numpy", **RUN)
+    assert a.backend == "numba"
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    gbm = simulate(dynamics.geometric_brownian_motion(), "milstein", (0, 1), [1.0], 0.01, **RUN)
+    assert gbm.backend == "numpy" and gbm.note == "not compiled: the SDE's diffusion g(t, x) is a Python callable"

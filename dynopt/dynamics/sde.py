@@ -37,7 +37,7 @@ def _check_choice(value, name, choices):
 
 def odd_cubic(coefficients):
     """``(a1, a3)`` if the polynomial ``coefficients`` (increasing powers) is a1·x + a3·x³,
-    else None: the form the fused in-place kernels handle."""
+    else None (a capability a model may declare; no scheme takes a special path for it)."""
     if coefficients is None or len(coefficients) > 4:
         return None
     c = tuple(float(v) for v in coefficients) + (0.0,) * (4 - len(coefficients))

@@ -19,14 +19,16 @@ normals whose step is straight-line arithmetic per path (no branch on a value, n
 iteration to a tolerance), on a model whose oracles the kernel can call — a problem with a
 sympy expression or a ``numba.njit`` ``grad_fn`` (called per path inside the kernel,
 compiled without numba's cache), constant σ (scalar, vector or matrix) or σ_i(θ) given as
-sympy expressions; and one :class:`~dynopt.engine.passage.FirstPassage` observer with a
+sympy expressions, or a user SDE with additive noise whose drift callable is itself plain
+arithmetic on its arguments (read with the step); and one :class:`~dynopt.engine.passage.FirstPassage` observer with a
 ``(coord, level, side)`` condition per run, tested inside the kernel at its steps —
 absorption (``True`` and ``"survivors"``) and the Brownian-bridge records included
 (:mod:`dynopt.engine.kernel_passage`).
 
 Not compiled (numpy runs them under "auto", and the result's note says why in one line;
 ``backend="numba"`` raises with the reason): problems given only as plain Python callables,
-σ or a user SDE's f and g given as Python callables, steps that branch on values or iterate
+σ or a user SDE's g given as Python callables (and f when it is not plain arithmetic),
+steps that branch on values or iterate
 (an implicit solve), schemes drawing their own noise (SGD iterates' minibatches), Brownian
 substeps, absorption by a callable condition or by several absorbing observers.  "Auto"
 also keeps float32 on numpy, whose float32 normals numba draws (identically) but slower —
@@ -43,7 +45,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -117,7 +118,9 @@ def _oracles(model):
                        "(give an expression, or a numba.njit grad_fn, to compile it)")
     if getattr(model, "noise", None) in ("diagonal", "general"):
         sx = getattr(model, "sigma_expr", None)
-        if model.noise == "general" or sx is None:
+        if problem is None:
+            why["sig"] = "the SDE's diffusion g(t, x) is a Python callable"
+        elif model.noise == "general" or sx is None:
             why["sig"] = "σ(θ) is a Python callable (give it as sympy expressions to compile it)"
         else:
             src = codegen_sde.sigma_source(sx.exprs, sx.symbols)
@@ -133,36 +136,40 @@ def _uses(program, name):
     return any(line.startswith(f"{name}(") for t in traces for line in t.lines)
 
 
-#: compiled kernels of recent runs: a run's chunks and repeated runs compile once
-_COMPILED: dict = {}
+#: kernel modules bound to a user's numba gradient, by (source, function): numba compiles
+#: each once per process (modules from plain source are cached by codegen.load_module)
+_USER_MODULES: dict = {}
 
-
-def _scheme_key(scheme):
-    """The scheme's class and configuration (a kernel is valid for equal ones)."""
-    def value(v):
-        if isinstance(v, np.ndarray):  # repr elides the middle of large arrays
-            return v.dtype.str, v.shape, hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
-        return repr(v)
-    return type(scheme), tuple(sorted((k, value(v)) for k, v in vars(scheme).items()))
+#: the outcome of the zero-step call that makes numba compile a kernel, per kernel and
+#: argument types: None when it compiled, else the reason
+_PROBED: dict = {}
 
 
 def compile_kernel(model, scheme, dt, opts, passage=None, t0=0.0):
     """The :class:`Kernel` for a run, or a string saying why there is none; ``passage`` (a
-    :class:`dynopt.engine.kernel_passage.Plan`) compiles a first-passage test into it."""
+    :class:`dynopt.engine.kernel_passage.Plan`) compiles a first-passage test into it.
+
+    The step is read afresh at every call (well under a millisecond), so a kernel always
+    holds the model's and scheme's current constants; the generated module depends only
+    on the step's shape and is compiled by numba once per process (once ever with its
+    on-disk cache), however many chunks, runs and step sizes use it.
+    """
     if opts.brownian_substeps != 1:
         return "Brownian substeps are not compiled"
     if getattr(scheme, "noise_kind", "normal") != "normal":
         return f"{scheme.name} draws its own noise ({scheme.noise_kind}), which kernels do not"
-    key = (id(model), _scheme_key(scheme), float(dt), float(t0), opts.dtype.name, opts.normals,
-           None if passage is None else passage.spec)
-    hit = _COMPILED.get(key)
-    if hit is not None and hit[0] is model:
-        return hit[1]
-    kern = _compile(model, scheme, dt, opts, passage, t0)
-    if len(_COMPILED) >= 64:
-        _COMPILED.pop(next(iter(_COMPILED)))
-    _COMPILED[key] = (model, kern)
-    return kern
+    return _compile(model, scheme, dt, opts, passage, t0)
+
+
+def _module(src, user):
+    """The imported kernel module of ``src`` (bound to ``user``'s gradient when given)."""
+    if user is None:
+        return codegen.load_module(src)
+    key = (src, id(user))
+    hit = _USER_MODULES.get(key)
+    if hit is None or hit[0] is not user:
+        hit = _USER_MODULES[key] = (user, codegen.bind_user_gradient(src, user))
+    return hit[1]
 
 
 def _compile(model, scheme, dt, opts, passage, t0):
@@ -187,19 +194,26 @@ def _compile(model, scheme, dt, opts, passage, t0):
     params = (*(cast(v) for _, v in program.consts), float(t0), float(dt), model.noise_dim, BLOWUP)
     first = program.first.evals
     later = first if program.later is None else program.later.evals
+    probe = None
     try:
-        mod = codegen.load_module(src) if user is None or "grad" not in used else codegen.bind_user_gradient(src, user)
+        mod = _module(src, user if "grad" in used else None)
         if "grad" in used and not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
         kern = Kernel(mod.run, program, params, (program.init_evals, first, later))
-        # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
-        arrays, _, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
-        kern.fn(*arrays, block_streams(opts.normals, np.random.SeedSequence(0), [0])[0], 0, 0, 1, np.ones(1, dtype=bool),
-                np.full(1, -1, dtype=np.int64), *params,
-                *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
+        probe = (id(mod), opts.dtype.name, tuple(type(v).__name__ for v in params))
+        if probe not in _PROBED:
+            # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
+            _PROBED[probe] = None
+            arrays, _, _ = _state(kern, model, scheme, dt, np.zeros((1, model.state_dim), dtype=opts.dtype))
+            kern.fn(*arrays, block_streams(opts.normals, np.random.SeedSequence(0), [0])[0], 0, 0, 1,
+                    np.ones(1, dtype=bool), np.full(1, -1, dtype=np.int64), *params,
+                    *(kernel_passage.probe_args(passage, opts.dtype) if passage is not None else ()))
     except Exception as exc:  # numba's typing errors, an unwritable cache directory
-        return f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
-    return kern
+        why_not = f"the kernel could not be compiled ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        if probe is not None:
+            _PROBED[probe] = why_not
+        return why_not
+    return _PROBED[probe] or kern
 
 
 def select_backend(run):

@@ -152,6 +152,11 @@ class Tracer:
         raise TraceError(f"the step's arithmetic meets a {type(v).__name__}, not a number")
 
     def binary(self, op, a, b):
+        if op == "/" and isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, Node):
+            m, e = np.frexp(float(b))
+            if m == 0.5 and abs(e) < 1000:
+                # a power of two: x/b and x·(1/b) are the same number, and a product is cheaper
+                return self.emit(f"{self.operand(a)} * {self.operand(1.0 / float(b))}")
         return self.emit(f"{self.operand(a)} {op} {self.operand(b)}")
 
     def call(self, fn, args, outs):
@@ -230,7 +235,7 @@ class Program(NamedTuple):
     later: Optional[Trace]
     init_evals: int
     consts: tuple      # (argument name, value) of the run constants, in order
-    statics: tuple     # (state after the first step, state after later steps) non-array values
+    statics: tuple     # (the non-array fields of the state after any step, as a dict,)
     state_type: type
 
 

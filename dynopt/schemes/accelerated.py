@@ -112,7 +112,7 @@ class _StronglyConvexTwoStep(Scheme):
         x1 = x0 + dt * v0
         if self.start == "euler":
             return self.State(x0, x1, dt, 0)
-        x1 = x1 + (0.5 * dt * dt) * model.drift(0.0, y0)[:, model.d:]
+        x1 = x1 + (dt * dt / 2) * model.drift(0.0, y0)[:, model.d:]
         return self.State(x0, x1, dt, 1)
 
     def output(self, model, state):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 
 import numbers
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -64,7 +65,8 @@ class Splitting(SDEScheme):
         self.sequence = seq
         self.name = seq.lower()
         self.n_terms = max(1, seq.count("O"))
-        self._frac = {c: 1.0 / seq.count(c) for c in set(seq)}
+        # exact fractions: dt·½ rounds as dt·0.5 on floats and stays h/2 on symbols
+        self._frac = {c: Fraction(1, seq.count(c)) for c in set(seq)}
 
     def init(self, model, y0, dt):
         d = model.d

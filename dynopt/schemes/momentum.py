@@ -120,7 +120,7 @@ class MomentumScheme(Scheme):
         alpha, beta = self.alpha_beta(model, dt)
         if self.start == "rest":
             return self.State(q, dt * eta, dt, alpha, beta, 0)
-        v = dt * (eta + 0.5 * dt * (model.friction * eta - model.force(q)))
+        v = dt * (eta + dt / 2 * (model.friction * eta - model.force(q)))
         return self.State(q, v, dt, alpha, beta, 1)
 
     def _alpha_beta_for(self, model, state, dt):
@@ -209,7 +209,7 @@ class NesterovHalf(Nesterov):
     reference = "kexue-5655 eq 20"
 
     def gradient_point(self, q, v, beta, q_next=None):
-        return q + (0.5 * beta) * v
+        return q + (beta / 2) * v
 
 
 @register()
@@ -231,7 +231,7 @@ class Implicit19(MomentumScheme):
     reference = "kexue-5655 eq 19"
 
     def gradient_point(self, q, v, beta, q_next=None):
-        return 0.5 * (q + q_next)
+        return (q + q_next) / 2
 
     def __init__(self, start="half-step", coefficients=None, rtol=1e-13, max_iter=50):
         super().__init__(start, coefficients)

@@ -54,7 +54,7 @@ class SDEScheme(Scheme):
                 f = model.drift_in("ito")(t, y)
                 g = model.diffusion(t, y)
                 gs = model.diffusion(t, y + f * dt + g * sq)
-                y = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq)
+                y = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) / (2 * sq)
                 return self.State(y, state.grad_evals + 1)
 
     The inherited ``State`` is ``(y, grad_evals)`` and ``init`` returns ``State(y0, 0)``;
@@ -187,7 +187,7 @@ class Milstein(SDEScheme):
         if model.noise == "additive":  # ∂g = 0: the correction vanishes
             return self.State(y + f * dt + model.noise_term(t, y, dW), state.grad_evals + 1)
         g = model.diffusion(t, y)
-        corr = 0.5 * g * model.diffusion_dx(t, y) * (dW * dW - dt)
+        corr = g * model.diffusion_dx(t, y) * (dW * dW - dt) / 2
         return self.State(y + f * dt + (g * dW + corr), state.grad_evals + 1)
 
 
@@ -214,7 +214,7 @@ class StochasticHeun(SDEScheme):
         pred = y + f0 * dt + g0
         f1 = f(t + dt, pred)
         g1 = model.noise_term(t + dt, pred, dW)
-        y = y + (0.5 * dt * (f0 + f1) + 0.5 * (g0 + g1))
+        y = y + (dt / 2 * (f0 + f1) + (g0 + g1) / 2)
         return self.State(y, state.grad_evals + 2)
 
 
@@ -253,7 +253,7 @@ class LeimkuhlerMatthews(SDEScheme):
         y, xi = state.y, z[0].copy()  # a copy: the noise buffer is refilled next step
         # ξ_0 is drawn from the first step's numbers: the first step uses ξ_1 twice
         prev = xi if state.prev is None else state.prev
-        w = (prev + xi) * (0.5 * ops.sqrt(dt))
+        w = (prev + xi) * (ops.sqrt(dt) / 2)
         y = y + model.drift(t, y) * dt + model.noise_term(t, y, w)
         return self.State(y, xi, state.grad_evals + 1)
 
