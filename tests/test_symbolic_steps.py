@@ -297,3 +297,32 @@ def test_scheme_functions_read_other_schemes_through_their_step():
 def test_cli_consistency_of_a_momentum_scheme_from_its_recurrence(capsys):
     out = _json(capsys, ["derive", "consistency", "--scheme", "leapfrog", "--json"])
     assert out["order"] == 2 and out["start_order"] == 2
+
+
+class Lagged(SDEScheme):
+    """Y ← Y + f(P) h + g(Y)√h ξ, P ← Y: the drift at the previous point, a buffer."""
+
+    class State(NamedTuple):
+        y: np.ndarray
+        p: np.ndarray
+        grad_evals: int
+
+    def init(self, model, y0, dt):
+        return self.State(y0, y0, 0)
+
+    def step(self, model, t, s, dt, z):
+        y = s.y
+        new = y + model.drift(t, s.p) * dt + model.noise_term(t, y, z[0] * ops.sqrt(dt))
+        return self.State(new, y, s.grad_evals + 1)
+
+
+def test_mean_square_stability_with_a_buffer():
+    """(Y, P)' = R(ξ)(Y, P) with R = [[1 + μ√hξ, λh], [1, 0]]; on (S_yy, S_yp, S_pp):
+    S_yy' = (1 + μ²h)S_yy + 2λh S_yp + λ²h² S_pp, S_yp' = S_yy + λh S_yp, S_pp' = S_yy."""
+    r = ms_stability(Lagged())
+    want = sp.Matrix([[1 + mu ** 2 * h, 2 * lam * h, lam ** 2 * h ** 2], [1, lam * h, 0], [1, 0, 0]])
+    assert same(r.ms_factor, want)
+    assert [str(m) for m in r.moments] == ["S_yy", "S_yp", "S_pp"]
+    # p(1) > 0 of Q's polynomial: to first order in h it is EM's condition 2λ + μ² < 0
+    p1 = r.region[0]
+    assert same(sp.limit(p1 / h, h, 0), -(2 * lam + mu ** 2))

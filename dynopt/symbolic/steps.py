@@ -730,27 +730,55 @@ class MSStability:
 
     Attributes
     ----------
-    amplification : sympy.Expr
-        R = X₁/X₀ as a polynomial in the step's normals.
-    ms_factor : sympy.Expr
-        E[R²]: E[X_{n+1}²] = E[R²]·E[X_n²].
-    region : sympy.Expr
-        (E[R²] − 1)/h, factored: the scheme is mean-square stable where it is < 0.
+    amplification : sympy.Expr or sympy.Matrix
+        R(ξ) with s₁ = R(ξ) s₀, a polynomial in the step's normals (a scalar when the state
+        is the path alone).
+    ms_factor : sympy.Expr or sympy.Matrix
+        E[R²] (E[X_{n+1}²] = E[R²]·E[X_n²]); with buffers, the matrix Q of the second
+        moments: vec S_{n+1} = Q vec S_n on the entries S_ij, i ≤ j, of S = E[s sᵀ].
+    region : sympy.Expr or tuple
+        Scalar case: (E[R²] − 1)/h, factored — mean-square stable where it is < 0.  With
+        buffers: the Schur–Cohn/Jury conditions (each > 0) for every eigenvalue of Q in
+        |z| < 1 (None when Q's polynomial has degree > 3).
+    moments : tuple of sympy.Symbol
+        The S_ij that ``ms_factor`` acts on (empty in the scalar case).
     """
 
-    amplification: sp.Expr
-    ms_factor: sp.Expr
-    region: sp.Expr
+    amplification: object
+    ms_factor: object
+    region: object
+    moments: tuple = ()
+
+
+def _second_moment_matrix(R, syms, zs):
+    """Q with vec S' = Q vec S for s' = R(ξ) s, S = E[s sᵀ] (entries i ≤ j)."""
+    n = R.shape[0]
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    S = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"S_{syms[min(i, j)]}{syms[max(i, j)]}"))
+    moments = [S[i, j] for i, j in pairs]
+    new = (R * S * R.T)
+    rows = [[None] * len(moments) for _ in pairs]
+    for r, (i, j) in enumerate(pairs):
+        e = normal_expectation(sp.expand(new[i, j]), zs)
+        for c, m in enumerate(moments):
+            rows[r][c] = sp.simplify(sp.expand(e).coeff(m))
+    return sp.Matrix(rows), tuple(moments)
 
 
 def ms_stability(scheme) -> MSStability:
     """Mean-square stability of an SDE scheme from its step on dX = λX dt + μX dW.
 
+    The step is called on fresh symbols for the state's array entries and on symbols for the
+    normals; the new state must be R(ξ) s.  A state that is the path alone gives the scalar
+    E[R²]; buffers give the second-moment matrix Q over the entries the step reads.
+
     Raises
     ------
-    NotImplementedError
-        When the scheme's state carries more than the path (a buffer of normals): the chain
-        is then not X_{n+1} = R X_n.
+    TypeError
+        For a deterministic scheme, or one without diagonal noise.
+    NotProved
+        When the new state is not R(ξ) s (a buffer of normals, say: the chain is then not
+        homogeneous in the state).
     """
     inst = _instance(scheme)
     if not _is_sde(inst):
@@ -763,17 +791,24 @@ def ms_stability(scheme) -> MSStability:
     y0 = _obj([sp.Symbol("X0", real=True)])
     fresh, syms = _fresh(_template(inst, model, step_symbol, y0, z))
     new = [_exact(sp.expand(e)) for e in _entries(_call_step(inst, model, fresh, step_symbol, z))]
-    if len(syms) != 1:
-        raise NotImplementedError(f"the state of {_label(inst)!r} carries {len(syms)} entries per path "
-                                  f"({', '.join(map(str, syms))}); mean-square stability is read for a state "
-                                  "that is the path alone")
-    x = syms[0]
-    R = sp.expand(sp.cancel(new[0] / x))
-    if x in R.free_symbols:
-        raise NotProved(f"the step is not linear in the state on dX = λX dt + μX dW: {new[0]}")
-    E = sp.simplify(normal_expectation(R ** 2, zs))
-    region = sp.factor(sp.expand(sp.simplify((E - 1) / step_symbol)))
-    return MSStability(R, E, region)
+    R = sp.Matrix(new).jacobian(syms)
+    if any(not is_zero(sp.expand(a - b)) for a, b in zip(new, R * sp.Matrix(syms))) or \
+            any(x in e.free_symbols for e in R for x in syms):
+        raise NotProved(f"the step is not R(ξ)·state on dX = λX dt + μX dW: {new}")
+    read = [j for j in range(len(syms)) if any(R[i, j] != 0 for i in range(len(syms)))]
+    R = R.extract(read, read)
+    if R.shape == (1, 1):
+        r = sp.expand(R[0, 0])
+        E = sp.simplify(normal_expectation(r ** 2, zs))
+        return MSStability(r, E, sp.factor(sp.expand(sp.simplify((E - 1) / step_symbol))))
+    Q, moments = _second_moment_matrix(R, [syms[j] for j in read], zs)
+    w = sp.Symbol("z")
+    poly = _strip_zero_roots(sp.Poly(Q.charpoly(w).as_expr(), w))
+    try:
+        region = tuple(sp.factor(sp.simplify(c)) for c in jury_conditions(poly))
+    except NotImplementedError:
+        region = None
+    return MSStability(R, Q, region, moments)
 
 
 @dataclass(frozen=True)
@@ -945,11 +980,18 @@ def ms_stability_derivation(scheme) -> "Derivation":
 
     inst, label = _name_of(scheme)
     r = ms_stability(inst)
+    results = {"amplification": r.amplification, "ms_factor": r.ms_factor, "region": r.region}
+    if r.moments:
+        results["moments"] = list(r.moments)
+        last = ("mean-square stable where every eigenvalue of the second-moment matrix Q is in |z| < 1: "
+                "region lists the Jury conditions (each > 0)" if r.region is not None else
+                "Q's characteristic polynomial has degree > 3: no Jury conditions written")
+    else:
+        last = "mean-square stable where region = (E[R²] − 1)/h < 0"
     return Derivation(f"ms-stability {label}", f"mean-square stability of {label} on dX = λX dt + μX dW",
-                      {"amplification": r.amplification, "ms_factor": r.ms_factor, "region": r.region},
-                      ["one step from X₀ with the step's normals ξ as symbols: X₁ = R(ξ) X₀",
-                       "E[R²] by the normals' moments (E ξ² = 1, E ξ⁴ = 3, odd moments 0)",
-                       "mean-square stable where region = (E[R²] − 1)/h < 0"])
+                      results,
+                      ["one step from the state s₀ with the step's normals ξ as symbols: s₁ = R(ξ) s₀",
+                       "second moments by the normals' moments (E ξ² = 1, E ξ⁴ = 3, odd moments 0)", last])
 
 
 def stationary_derivation(scheme, model="ou") -> "Derivation":
