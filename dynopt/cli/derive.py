@@ -8,10 +8,15 @@ import sys
 from dynopt.expr import CONSTANTS, FUNCTIONS, parse, parse_equation
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
-from dynopt.symbolic.recurrences import registered_schemes
 from dynopt.symbolic.user import MODELS, momentum_map, user_modified_equation, user_scheme_analysis, user_stationary_density
 
 __all__ = ["register", "cmd_derive"]
+
+
+def _scheme_names():
+    from dynopt.schemes import METHODS
+
+    return sorted(METHODS)
 
 
 def _titles():
@@ -188,8 +193,9 @@ def register(subparsers):
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="derivation to run (omit to list them); with your own input: 'stability --scheme "
                         "FILE.py:NAME', 'modified --scheme FILE.py:NAME' or 'density --expr EXPR [--model kramers]'")
-    p.add_argument("--scheme", help="stability: a scheme name or your class as FILE.py:NAME (a MomentumScheme "
-                                    f"or explicit Runge–Kutta subclass); built-in: {', '.join(registered_schemes())}")
+    p.add_argument("--scheme", help="stability, consistency, modified (deterministic schemes), ms-stability, "
+                                    "stationary (SDE schemes): a registry name or your Scheme class as FILE.py:NAME; "
+                                    f"built-in: {', '.join(_scheme_names())}")
     p.add_argument("--expr", help='density: your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2"')
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables of --expr in order (default: order of appearance)")
     p.add_argument("--problem", help="density: a Problem with a sympy expression, as FILE.py:NAME")

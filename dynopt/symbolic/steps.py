@@ -25,14 +25,13 @@ followed by one step; every array entry of that state is then replaced by a fres
 """
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
-from dynopt.symbolic.core import NotProved, is_zero, order_of, require_zero
+from dynopt.symbolic.core import NotProved, is_zero, order_of
 
 __all__ = ["QuadraticModel", "GeneralModel", "LinearTestSDE", "OUModel", "HarmonicKramers",
            "StepMatrix", "StepStability", "StepConsistency", "ModifiedEquation", "MSStability",
@@ -56,7 +55,6 @@ noise_sigma = sp.Symbol("σ", positive=True)
 theta = sp.Symbol("θ", real=True)
 L_fun = sp.Function("L")
 _eta0 = sp.Symbol("η_0", real=True)
-_u = sp.Symbol("u", positive=True)
 
 #: models of :func:`stationary_variance`
 STATIONARY_MODELS = ("ou", "kramers")
