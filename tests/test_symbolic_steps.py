@@ -152,10 +152,11 @@ def test_builtin_heun_reads_like_its_tableau():
 
 # -- SDE schemes -----------------------------------------------------------------------------
 def test_euler_maruyama_on_ou():
-    """X' = (1 − kh)X + σ√h ξ: V = (1 − kh)²V + σ²h ⇒ V = σ²/(k(2 − kh))."""
+    """X' = (1 − kh)X + σ√h ξ: V = (1 − kh)²V + σ²h ⇒ V = σ²/(k(2 − kh))
+    = (σ²/2k)(1 + kh/2 + k²h²/4 + …)."""
     r = stationary_variance("euler-maruyama", "ou")
     assert same(r.variance, sigma ** 2 / (k * (2 - k * h)))
-    assert same(r.series, sigma ** 2 / (2 * k) + h * sigma ** 2 / 4)
+    assert same(r.series, sigma ** 2 / (2 * k) + h * sigma ** 2 / 4 + h ** 2 * k * sigma ** 2 / 8)
     assert same(stationary_variance(MyEM(), "ou").variance, r.variance)
 
 

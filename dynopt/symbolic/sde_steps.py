@@ -131,7 +131,7 @@ class StationaryVariance:
     variance : sympy.Expr or tuple
         Stationary variance of the output's position (and, on Kramers, of its velocity).
     series : sympy.Expr or tuple
-        Its series in h to O(h²).
+        Its series in h to O(h³).
     exact : sympy.Expr or tuple
         The continuous model's variance (σ²/(2k); on Kramers kT/k and kT).
     A, B : sympy.Matrix
@@ -214,7 +214,7 @@ def stationary_variance(scheme, model="ou") -> StationaryVariance:
     C = sp.Matrix([[_exact(sp.sympify(o)) for o in np.asarray(out).ravel()]]).reshape(m.state_dim, 1).jacobian(syms)
     V = (C * Sigma * C.T).applyfunc(lambda e: sp.factor(sp.simplify(e)))
     variances = tuple(V[i, i] for i in range(m.state_dim))
-    series = tuple(sp.series(v, step_symbol, 0, 2).removeO() for v in variances)
+    series = tuple(sp.series(v, step_symbol, 0, 3).removeO() for v in variances)
     if model == "ou":
         exact = noise_sigma ** 2 / (2 * stiffness)
         return StationaryVariance(model, variances[0], sp.expand(series[0]), exact, Ar, Br)

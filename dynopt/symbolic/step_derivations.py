@@ -105,5 +105,5 @@ def stationary_derivation(scheme, model="ou") -> Derivation:
                       ["the step on fresh symbols for the state and the normals: s' = A s + B ξ "
                        f"(A {r.A.shape[0]}×{r.A.shape[1]} on the entries the step reads)",
                        "stationary covariance S = A S Aᵀ + BBᵀ solved exactly; the output is linear in the state",
-                       "series in h to O(h²)"],
+                       "series in h to O(h³)"],
                       {"A": r.A, "B": r.B})
