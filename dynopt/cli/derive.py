@@ -88,8 +88,12 @@ def _step_reading(args):
     if _momentum_form(scheme):
         # its (α, β) map gives the bound in ODE variables (hγ², λγ) as well
         if args.name == "consistency":
-            return _momentum_consistency(scheme)
+            return _recurrence_consistency(scheme)
         return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+    if args.name == "consistency" and _has_recurrence(scheme):
+        # a tableau or symplectic Euler: the same order on truncated power series, in seconds
+        # where sympy's expansion of nested stages on a general L takes minutes (RK4)
+        return _recurrence_consistency(scheme)
     reading = {"stability": steps.stability_derivation, "consistency": steps.consistency_derivation,
                "modified": steps.modified_derivation}[args.name]
     try:
@@ -98,15 +102,26 @@ def _step_reading(args):
         raise ValueError(f"`--scheme` {args.scheme}: {exc}") from None
 
 
-def _momentum_consistency(scheme):
+def _has_recurrence(scheme):
+    from dynopt.symbolic.recurrences import scheme_kind
+
+    try:
+        scheme_kind(scheme)
+    except TypeError:
+        return False
+    return True
+
+
+def _recurrence_consistency(scheme):
     from dynopt.symbolic import Derivation, scheme_consistency
 
     c = scheme_consistency(scheme)
-    return Derivation(f"consistency {c.scheme}", f"consistency order of {c.scheme} from its recurrence",
+    how = ("defect of the two-step recurrence on the Taylor series of the exact solution; start error of v_0; "
+           "order = min(local − 1, start)") if c.start_order is not None else \
+        "one step on truncated power series against the Taylor series of the exact solution; order = local − 1"
+    return Derivation(f"consistency {c.scheme}", f"consistency order of {c.scheme}",
                       {"order": c.global_order, "local_order": c.local_order, "start_order": c.start_order,
-                       "leading_local_error": c.leading_error, "model": c.ode},
-                      ["defect of the two-step recurrence on the Taylor series of the exact solution; "
-                       "start error of v_0; order = min(local − 1, start)"])
+                       "leading_local_error": c.leading_error, "model": c.ode}, [how])
 
 
 def _momentum_form(scheme):
