@@ -8,10 +8,15 @@ import sys
 from dynopt.expr import CONSTANTS, FUNCTIONS, parse, parse_equation
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
-from dynopt.symbolic.recurrences import registered_schemes
 from dynopt.symbolic.user import MODELS, momentum_map, user_modified_equation, user_scheme_analysis, user_stationary_density
 
 __all__ = ["register", "cmd_derive"]
+
+
+def _scheme_names():
+    from dynopt.schemes import METHODS
+
+    return sorted(METHODS)
 
 
 def _titles():
@@ -54,24 +59,95 @@ def _map_from_equations(args):
     return momentum_map(eqs, unknowns, _parse(args.v_next, "--v-next", names), old, names[args.gradient])
 
 
+#: derivations that read a scheme's step: name -> (deterministic?, function of the scheme)
+STEP_READINGS = ("stability", "consistency", "modified", "ms-stability", "stationary")
+
+
+def _step_reading(args):
+    """``derive stability|consistency|modified|ms-stability|stationary --scheme X``: the symbolic
+    reading of the scheme's step (dynopt.symbolic.steps); a momentum-form scheme is read
+    through its recurrence and (α, β) map (dynopt.symbolic.user, dynopt.symbolic.consistency)."""
+    from dynopt.schemes import METHODS
+    from dynopt.symbolic import steps
+
+    if args.expr or args.problem:
+        raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
+    if not args.scheme:
+        raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
+    scheme = resolve_scheme(args.scheme, allowed=sorted(METHODS))
+    if args.name == "ms-stability":
+        return steps.ms_stability_derivation(scheme)
+    if args.name == "stationary":
+        model = args.model or "ou"
+        if model not in steps.STATIONARY_MODELS:
+            raise ValueError(f"`--model` must be one of {list(steps.STATIONARY_MODELS)} for `derive stationary`; "
+                             f"got {model!r}")
+        return steps.stationary_derivation(scheme, model)
+    if args.model:
+        raise ValueError(f"`--model` goes with `derive stationary` or `derive density`, not `derive {args.name}`")
+    if _momentum_form(scheme):
+        # its (α, β) map gives the bound in ODE variables (hγ², λγ) as well
+        if args.name == "consistency":
+            return _recurrence_consistency(scheme)
+        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+    if args.name == "consistency" and _has_recurrence(scheme):
+        # a tableau or symplectic Euler: the same order on truncated power series, in seconds
+        # where sympy's expansion of nested stages on a general L takes minutes (RK4)
+        return _recurrence_consistency(scheme)
+    reading = {"stability": steps.stability_derivation, "consistency": steps.consistency_derivation,
+               "modified": steps.modified_derivation}[args.name]
+    try:
+        return reading(scheme)
+    except (TypeError, NotImplementedError) as exc:
+        raise ValueError(f"`--scheme` {args.scheme}: {exc}") from None
+
+
+def _has_recurrence(scheme):
+    from dynopt.symbolic.recurrences import scheme_kind
+
+    try:
+        scheme_kind(scheme)
+    except TypeError:
+        return False
+    return True
+
+
+def _recurrence_consistency(scheme):
+    from dynopt.symbolic import Derivation, scheme_consistency
+
+    c = scheme_consistency(scheme)
+    how = ("defect of the two-step recurrence on the Taylor series of the exact solution; start error of v_0; "
+           "order = min(local − 1, start)") if c.start_order is not None else \
+        "one step on truncated power series against the Taylor series of the exact solution; order = local − 1"
+    return Derivation(f"consistency {c.scheme}", f"consistency order of {c.scheme}",
+                      {"order": c.global_order, "local_order": c.local_order, "start_order": c.start_order,
+                       "leading_local_error": c.leading_error, "model": c.ode}, [how])
+
+
+def _momentum_form(scheme):
+    from dynopt.schemes import METHODS
+    from dynopt.schemes.momentum import MomentumScheme
+
+    cls = METHODS.get(scheme) if isinstance(scheme, str) else scheme if isinstance(scheme, type) else type(scheme)
+    return isinstance(cls, type) and issubclass(cls, MomentumScheme)
+
+
 def _user_derivation(args):
-    """``derive stability|modified --scheme X``, ``derive density --expr E | --problem FILE.py:NAME``
-    or ``derive map --eq ...``."""
+    """``derive NAME --scheme X`` (NAME in STEP_READINGS), ``derive density --expr E | --problem
+    FILE.py:NAME`` or ``derive map --eq ...``."""
     if args.name == "map":
         return _map_from_equations(args)
-    if args.name in ("stability", "modified"):
-        if args.expr or args.problem:
-            raise ValueError(f"`derive {args.name}` takes --scheme, not --expr/--problem")
-        if not args.scheme:
-            raise ValueError(f"`derive {args.name}` with options needs --scheme NAME or FILE.py:NAME")
-        scheme = resolve_scheme(args.scheme, allowed=registered_schemes())
-        return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
+    if args.name in STEP_READINGS:
+        return _step_reading(args)
     if args.name == "density":
         if args.scheme:
             raise ValueError("`derive density` takes --expr or --problem, not --scheme")
+        model = args.model or "langevin"
+        if model not in MODELS:
+            raise ValueError(f"`--model` must be one of {list(MODELS)} for `derive density`; got {model!r}")
         prob = resolve_problem(args.problem, args.expr, args.vars)
-        return user_stationary_density(prob, model=args.model)
-    raise ValueError(f"--scheme/--expr/--problem go with NAME 'stability', 'modified' or 'density'; "
+        return user_stationary_density(prob, model=model)
+    raise ValueError(f"--scheme/--expr/--problem go with NAME {', '.join(map(repr, STEP_READINGS))} or 'density'; "
                      f"--eq with 'map'; got {args.name!r}")
 
 
@@ -88,12 +164,13 @@ def cmd_derive(args) -> int:
                 print(f"{k:<{width}}  {v}")
         return 0
     try:
-        own = args.scheme or args.expr or args.problem or args.eq or args.name == "map"
+        own = (args.scheme or args.expr or args.problem or args.eq or args.name in ("map", "ms-stability", "stationary")
+               or args.name not in DERIVATIONS and args.name in STEP_READINGS)
         d = _user_derivation(args) if own else get_derivation(args.name)
     except (ValueError, TypeError) as exc:
         print(f"dynopt derive: error: {exc}", file=sys.stderr)
         return 2
-    except NotProved as exc:
+    except (NotProved, NotImplementedError) as exc:
         print(f"dynopt derive: {args.name}: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -117,9 +194,13 @@ def register(subparsers):
                     "momentum tuning rule, consistency orders, modified equations, linear "
                     "stability regions, Polyak's optimal parameters, Fokker–Planck stationary "
                     "densities and the small derivations of the source texts; and for your own input: "
-                    "'stability --scheme FILE.py:NAME' (characteristic polynomial, stability bound, "
-                    "consistency order of your scheme class), 'modified --scheme FILE.py:NAME' (modified "
-                    "equation to O(h²) of a momentum-form update rule), 'density --expr EXPR' (stationary "
+                    "'stability|consistency|modified --scheme X' (read from the step of a deterministic "
+                    "scheme, a registry name or your class as FILE.py:NAME: the one-step matrix on L = κθ²/2, "
+                    "its characteristic polynomial and Jury bound on step × curvature, the consistency order "
+                    "against the declared ODE, the modified equation to O(h²)), 'ms-stability|stationary "
+                    "--scheme X [--model ou|kramers]' (an SDE scheme's mean-square stability region on "
+                    "dX = λX dt + μX dW and the exact stationary variance of its chain as a function of h), "
+                    "'density --expr EXPR' (stationary "
                     "density of your potential, Fokker–Planck residual proved 0) and 'map --eq ...' (the "
                     "(α, β) of v_{n+1} = βv_n − α∇L from your own difference equations). Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
@@ -127,13 +208,15 @@ def register(subparsers):
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="derivation to run (omit to list them); with your own input: 'stability --scheme "
                         "FILE.py:NAME', 'modified --scheme FILE.py:NAME' or 'density --expr EXPR [--model kramers]'")
-    p.add_argument("--scheme", help="stability: a scheme name or your class as FILE.py:NAME (a MomentumScheme "
-                                    f"or explicit Runge–Kutta subclass); built-in: {', '.join(registered_schemes())}")
+    p.add_argument("--scheme", help="stability, consistency, modified (deterministic schemes), ms-stability, "
+                                    "stationary (SDE schemes): a registry name or your Scheme class as FILE.py:NAME; "
+                                    f"built-in: {', '.join(_scheme_names())}")
     p.add_argument("--expr", help='density: your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2"')
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables of --expr in order (default: order of appearance)")
     p.add_argument("--problem", help="density: a Problem with a sympy expression, as FILE.py:NAME")
-    p.add_argument("--model", default="langevin", choices=MODELS,
-                   help="density: overdamped Langevin (kT = σ²/2) or Kramers (kT = σ²/(2λ))")
+    p.add_argument("--model", default=None, choices=(*MODELS, "ou"),
+                   help="density: overdamped Langevin (kT = σ²/2, the default) or Kramers (kT = σ²/(2λ)); "
+                        "stationary: ou (dX = −kX dt + σ dW, the default) or kramers (harmonic, L = kθ²/2)")
     p.add_argument("--eq", action="append", metavar="LHS=RHS",
                    help="map: one of your difference equations (repeat), e.g. '(q1-q0)/gam = e1' "
                         "'(e1-e0)/gam = -lam*(e1+e0)/2 - G'")

@@ -421,6 +421,8 @@ def scheme_consistency(scheme, problem="general-1d", d=2) -> ConsistencyResult:
         A momentum scheme (against θ'' + λθ' = −∇L, through its recurrence and start),
         symplectic Euler (against the same ODE, on (θ, η)) or an explicit Runge–Kutta scheme
         (against gradient flow θ' = −∇L); registry name, class (registered or not) or instance.
+        Any other scheme is read through its step (:func:`dynopt.symbolic.steps.step_consistency`,
+        ``problem="general-1d"`` only).
     problem : {"general-1d", "quadratic"}
         A general smooth L in one dimension, or L = ½θᵀHθ in ``d`` dimensions.
     d : int
@@ -435,7 +437,15 @@ def scheme_consistency(scheme, problem="general-1d", d=2) -> ConsistencyResult:
     if not 1 <= d <= _DMAX:
         raise ValueError(f"`d` must be in [1, {_DMAX}]; got {d!r}")
     inst, label = resolve_scheme(scheme)
-    kind = scheme_kind(inst)
+    try:
+        kind = scheme_kind(inst)
+    except TypeError:
+        if problem != "general-1d":
+            raise
+        from dynopt.symbolic.steps import step_consistency
+
+        c = step_consistency(inst)   # any other scheme: its step read on a general L
+        return ConsistencyResult(label, c.model, problem, c.local_order, None, c.order, str(c.local_error))
     if kind == "runge-kutta":
         k, lead = rk_local_order(inst, problem, d)
         return ConsistencyResult(label, "gradient flow", problem, k, None, k - 1, str(lead))

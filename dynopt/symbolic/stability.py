@@ -239,8 +239,10 @@ def scheme_stability(scheme) -> SchemeStability:
     Parameters
     ----------
     scheme : str, type or Scheme
-        A momentum scheme, symplectic Euler or an explicit Runge–Kutta scheme: registry
-        name (``"gd"`` = Euler on gradient flow), class (registered or not) or instance.
+        Registry name (``"gd"`` = Euler on gradient flow), class (registered or not) or
+        instance.  A momentum scheme, symplectic Euler or an explicit Runge–Kutta scheme is
+        read through its recurrence or tableau; any other scheme through its step
+        (:func:`dynopt.symbolic.steps.step_stability`, the bound on x = step × curvature).
 
     Returns
     -------
@@ -255,7 +257,11 @@ def scheme_stability(scheme) -> SchemeStability:
         When a sign the Jury analysis needs cannot be decided on the parameter range.
     """
     inst, label = resolve_scheme(scheme)
-    if scheme_kind(inst) == "runge-kutta":
+    try:
+        kind = scheme_kind(inst)
+    except TypeError:
+        return _stability_from_step(inst, label)
+    if kind == "runge-kutta":
         poly, max_a = _rk_bound(rk_tableau(inst))
         gd = label == GD_NAME or type(inst) is METHODS.get(GD_SCHEME)
         return SchemeStability(label, poly, max_a, "h*γ", max_a.subs(a, H_ODE),
@@ -263,6 +269,18 @@ def scheme_stability(scheme) -> SchemeStability:
     c = scheme_coefficients(inst)
     max_a, max_ode = _momentum_bounds(c.weights, c.alpha, c.beta, label)
     return SchemeStability(label, _momentum_polynomial(c.weights), max_a, "h*γ**2", max_ode, c.map)
+
+
+def _stability_from_step(inst, label):
+    """Any other deterministic scheme: its step read on L = κθ²/2 (dynopt.symbolic.steps);
+    the bound is on the product x = step × curvature (step² × curvature at fixed λ·step for
+    heavy-ball schemes)."""
+    from dynopt.symbolic.steps import step_stability
+
+    st = step_stability(inst)
+    var = "h*γ" if st.matrix.flavour == "first" else "h*γ**2"
+    return SchemeStability(label, st.characteristic_polynomial, st.max_product, var, st.max_product,
+                           "the scheme's step")
 
 
 def stability_bounds(name):

@@ -154,13 +154,30 @@ def momentum_map(equations, unknowns, v_next, old, gradient, v_n=None) -> Deriva
 
 
 def user_modified_equation(scheme) -> Derivation:
-    """Modified equation θ' = f₀ + h f₁ + O(h²) of a momentum-form update rule (the user's class or
-    a registered one), at fixed β and learning rate h, for a general 1-D L."""
+    """Modified equation θ' = f₀ + h f₁ + O(h²) of an update rule (the user's class or a
+    registered one), for a general 1-D L: a momentum-form rule at fixed β and learning rate h
+    through its recurrence; any other gradient-flow scheme through its step
+    (:func:`dynopt.symbolic.steps.modified_derivation`)."""
     from dynopt.symbolic.modified import momentum_modified_field
+    from dynopt.symbolic.recurrences import resolve_scheme, scheme_kind
 
+    if not _has_kind(scheme) or scheme_kind(scheme) != "momentum":
+        from dynopt.symbolic.steps import modified_derivation
+
+        return modified_derivation(resolve_scheme(scheme)[0])
     f0, f1, L, th = momentum_modified_field(scheme)
     h = sp.Symbol("h", positive=True)
     return Derivation("modified-equation", "modified equation to O(h²) of the update rule",
                       {"f0": f0, "f1": f1, "field": f0 + h * f1},
                       ["recurrence expanded in h along θ(t); orders h and h² solved for f₀, f₁",
                        "the field satisfies the recurrence to O(h³)"])
+
+
+def _has_kind(scheme):
+    from dynopt.symbolic.recurrences import scheme_kind
+
+    try:
+        scheme_kind(scheme)
+    except TypeError:
+        return False
+    return True

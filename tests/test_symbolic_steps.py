@@ -1,0 +1,329 @@
+"""The symbolic reading of a scheme's step (dynopt.symbolic.steps).
+
+The schemes below are written only in this file, each as one class and its step, the way a
+researcher writes theirs; the expected values are derived by hand in each test's docstring
+and compared with ``sympy.simplify(a − b) == 0``.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from dynopt import dynamics
+from dynopt.cli.main import main
+from dynopt.schemes import Scheme, SDEScheme, ops
+from dynopt.symbolic import NotProved
+from dynopt.symbolic.steps import (L_fun, ms_stability, normal_expectation, stationary_variance, step_consistency,
+                                   step_matrix, step_modified_equation, step_stability, theta)
+
+beta, nu, a = sp.symbols("β ν a", positive=True)
+lam, mu = sp.symbols("λ μ", real=True)
+k, sigma, fr, h = sp.symbols("k σ λ h", positive=True)
+L1 = sp.Derivative(L_fun(theta), theta)
+L2 = sp.Derivative(L_fun(theta), (theta, 2))
+
+
+def same(x, y):
+    d = sp.sympify(x) - sp.sympify(y)
+    if isinstance(d, sp.MatrixBase):
+        return all(sp.simplify(e) == 0 for e in d)
+    return sp.simplify(d) == 0
+
+
+class QHM(Scheme):
+    """Quasi-hyperbolic momentum (Ma & Yarats 2019) with its own step a:
+    g ← βg + (1−β)∇L(θ), θ ← θ − a h[(1−ν)∇L(θ) + νg], g₀ = ∇L(θ₀)."""
+
+    class State(NamedTuple):
+        q: np.ndarray
+        g: np.ndarray
+        grad_evals: int
+
+    approximates = (dynamics.GradientFlow,)
+    order = 1
+
+    def __init__(self, a=1.0, beta=0.9, nu=0.7):
+        self.a, self.beta, self.nu = a, beta, nu
+
+    def init(self, model, y0, dt):
+        return self.State(y0, model.grad(y0), 1)
+
+    def step(self, model, t, s, h):
+        G = model.grad(s.q)
+        g = self.beta * s.g + (1 - self.beta) * G
+        return self.State(s.q - self.a * h * ((1 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
+
+
+class Extragradient(Scheme):
+    """θ ← θ − h∇L(θ − h∇L(θ)): two gradients per step."""
+
+    approximates = (dynamics.GradientFlow,)
+    order = 1
+    grad_evals = 2
+
+    def step(self, model, t, s, h):
+        return self.State(s.y - h * model.grad(s.y - h * model.grad(s.y)), s.grad_evals + 2)
+
+
+class Platen(SDEScheme):
+    """Kloeden & Platen's derivative-free strong order-1 scheme (1992, eq 11.1.7):
+    Milstein with g∂g replaced by (g(Ῡ) − g(Y))/√h at Ῡ = Y + f h + g√h."""
+
+    noise_types = ("diagonal",)
+    strong_order = 1.0
+
+    def step(self, model, t, state, dt, z):
+        y, sq = state.y, ops.sqrt(dt)
+        dW = z[0] * sq
+        f = model.drift_in("ito")(t, y)
+        g = model.diffusion(t, y)
+        gs = model.diffusion(t, y + f * dt + g * sq)
+        return self.State(y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq), state.grad_evals + 1)
+
+
+class MyEM(SDEScheme):
+    """Euler–Maruyama as a user writes it: Y ← Y + f h + g√h ξ."""
+
+    def step(self, model, t, state, dt, z):
+        y = state.y
+        return self.State(y + model.drift_in("ito")(t, y) * dt + model.noise_term(t, y, z[0] * ops.sqrt(dt)),
+                          state.grad_evals + 1)
+
+
+# -- deterministic rules --------------------------------------------------------------------
+def test_qhm_matrix_is_read_from_its_step():
+    """G = κθ in the step by hand: θ' = θ − ahκ(1 − νβ)θ − ahνβ g, g' = (1−β)κθ + βg."""
+    sm = step_matrix(QHM(a, beta, nu))
+    x = sp.Symbol("h", positive=True)
+    kap = sp.Symbol("κ", positive=True)
+    want = sp.Matrix([[1 - a * x * kap * (1 - nu * beta), -a * x * nu * beta], [(1 - beta) * kap, beta]])
+    assert same(sm.matrix, want)
+    assert sm.gradient_evaluations == 1
+
+
+def test_qhm_stability_bound():
+    """Characteristic polynomial z² − (1 + β − y(1−νβ))z + β(1 − y(1−ν)), y = ahκ; Jury:
+    p(1) = y(1−β) > 0, p(−1) = 2(1+β) − y(1+β−2νβ) > 0, 1 ± β(1 − y(1−ν)) > 0, so
+    y < 2(1+β)/(1+β−2νβ); at ν = 1 the heavy-ball bound 2(1+β)/(1−β)."""
+    st = step_stability(QHM(a, beta, nu), {beta: (0, 1), nu: (0, 1)})
+    assert same(a * st.max_product, 2 * (1 + beta) / (1 + beta - 2 * nu * beta))
+    hb = step_stability(QHM(a, beta, 1), {beta: (0, 1)})
+    assert same(a * hb.max_product, 2 * (1 + beta) / (1 - beta))
+
+
+def test_qhm_consistency_and_modified_equation():
+    """Order 1 against θ' = −L'.  Modified equation: the eigenvalue near 1 of
+    z² − (1 + β − x(1−νβ))z + β(1 − x(1−ν)) (a = 1, x = hκ) is μ = 1 − x + cx² + O(x³)
+    with c(1−β) + νβ = 0 (order x² of the polynomial at μ), so
+    log μ = −x + (c − ½)x² and θ' = −L' − h(½ + νβ/(1−β)) L''L'."""
+    c = step_consistency(QHM(1, beta, nu))
+    assert c.order == 1
+    m = step_modified_equation(QHM(1, beta, nu))
+    assert same(m.f0, -L1)
+    assert same(m.f1, -(sp.Rational(1, 2) + nu * beta / (1 - beta)) * L2 * L1)
+    # the buffer's start makes one step plain GD: the nonlinear check must not claim it
+    assert m.checked_on_general_L is False
+
+
+def test_extragradient_bound_order_and_modified_equation():
+    """On L = κθ²/2: θ' = (1 − x + x²)θ, x = hκ; |1 − x + x²| < 1 ⟺ 0 < x < 1.  One step on
+    a general L: θ − hL' + h²L''L' + O(h³) against θ − hL' + (h²/2)L''L': local error
+    (h²/2)L''L', order 1; f₁ = F₂ − ½f₀'f₀ = L''L' − ½L''L' = ½L''L'."""
+    st = step_stability(Extragradient())
+    assert same(st.max_product, 1)
+    assert st.matrix.gradient_evaluations == 2
+    c = step_consistency(Extragradient())
+    assert (c.local_order, c.order) == (2, 1)
+    assert same(c.local_error, h ** 2 * L1 * L2 / 2)
+    m = step_modified_equation(Extragradient())
+    assert same(m.f1, L1 * L2 / 2) and m.checked_on_general_L
+
+
+def test_builtin_heun_reads_like_its_tableau():
+    """Heun on θ' = −κθ: R(x) = 1 − x + x²/2, stable for x < 2; order 2."""
+    assert same(step_stability("heun").max_product, 2)
+    assert step_consistency("heun").order == 2
+
+
+# -- SDE schemes -----------------------------------------------------------------------------
+def test_euler_maruyama_on_ou():
+    """X' = (1 − kh)X + σ√h ξ: V = (1 − kh)²V + σ²h ⇒ V = σ²/(k(2 − kh))
+    = (σ²/2k)(1 + kh/2 + k²h²/4 + …)."""
+    r = stationary_variance("euler-maruyama", "ou")
+    assert same(r.variance, sigma ** 2 / (k * (2 - k * h)))
+    assert same(r.series, sigma ** 2 / (2 * k) + h * sigma ** 2 / 4 + h ** 2 * k * sigma ** 2 / 8)
+    assert same(stationary_variance(MyEM(), "ou").variance, r.variance)
+
+
+def test_leimkuhler_matthews_on_ou_is_exact():
+    """X' = (1 − kh)X + σ√h(ξ_prev + ξ)/2 with Cov(X, ξ_prev) = σ√h/2:
+    V(1 − (1−kh)²) = σ²h/2 + (1−kh)σ²h/2 ⇒ V = σ²/(2k) for every h."""
+    assert same(stationary_variance("leimkuhler-matthews", "ou").variance, sigma ** 2 / (2 * k))
+
+
+def test_baoab_on_harmonic_kramers_position_is_exact():
+    """Leimkuhler & Matthews (2013): BAOAB's configurational variance on a harmonic
+    potential is kT/k for every h, kT = σ²/(2λ)."""
+    r = stationary_variance("baoab", "kramers")
+    assert same(r.variance[0], sigma ** 2 / (2 * fr) / k)
+
+
+def test_euler_maruyama_mean_square_region():
+    """R = 1 + λh + μ√hξ, E[R²] = (1 + λh)² + μ²h < 1 ⟺ 2λ + μ² + λ²h < 0."""
+    r = ms_stability("euler-maruyama")
+    assert same(r.region, 2 * lam + mu ** 2 + lam ** 2 * h)
+    assert same(ms_stability(MyEM()).region, r.region)
+
+
+def test_platen_mean_square_region():
+    """On dX = λX dt + μX dW: g(Ῡ) − g(Y) = μX(λh + μ√h), (ΔW² − h)/(2√h) = √h(ξ² − 1)/2, so
+    R = 1 + λh + μ√hξ + μ(λh + μ√h)√h(ξ² − 1)/2; E[(ξ² − 1)²] = 2 and the cross moments
+    vanish: E[R²] = (1 + λh)² + μ²h + μ²h²(λ√h + μ)²/2."""
+    r = ms_stability(Platen())
+    want = (1 + lam * h) ** 2 + mu ** 2 * h + mu ** 2 * h ** 2 * (lam * sp.sqrt(h) + mu) ** 2 / 2
+    assert same(r.ms_factor, want)
+    assert same(r.region, (want - 1) / h)
+
+
+def test_normal_moments():
+    x, y = sp.symbols("x y", real=True)
+    assert normal_expectation(x ** 4 * y ** 2 + x ** 3 + 2, [x, y]) == 5
+
+
+def test_nonlinear_step_is_refused():
+    class Clipped(Scheme):
+        approximates = (dynamics.GradientFlow,)
+
+        def step(self, model, t, s, h):
+            return self.State(s.y - h * model.grad(s.y) ** 3, s.grad_evals + 1)
+
+    with pytest.raises(NotProved, match="not linear"):
+        step_matrix(Clipped())
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+USER_FILE = '''
+from typing import NamedTuple
+import numpy as np
+from dynopt import dynamics
+from dynopt.schemes import Scheme, SDEScheme, ops
+
+class QHM(Scheme):
+    approximates = (dynamics.GradientFlow,)
+    class State(NamedTuple):
+        q: np.ndarray
+        g: np.ndarray
+        grad_evals: int
+    def __init__(self, beta=0.5, nu=0.5):
+        self.beta, self.nu = beta, nu
+    def init(self, model, y0, dt):
+        return self.State(y0, model.grad(y0), 1)
+    def step(self, model, t, s, h):
+        G = model.grad(s.q)
+        g = self.beta * s.g + (1 - self.beta) * G
+        return self.State(s.q - h * ((1 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
+
+class MyEM(SDEScheme):
+    def step(self, model, t, state, dt, z):
+        y = state.y
+        return self.State(y + model.drift_in("ito")(t, y) * dt + model.noise_term(t, y, z[0] * ops.sqrt(dt)),
+                          state.grad_evals + 1)
+'''
+
+
+@pytest.fixture()
+def user_file(tmp_path):
+    p = tmp_path / "mine.py"
+    p.write_text(textwrap.dedent(USER_FILE))
+    return p
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("name,keys", [("stability", {"matrix", "characteristic_polynomial", "max_product", "order"}),
+                                       ("consistency", {"order", "local_order", "leading_local_error"}),
+                                       ("modified", {"f0", "f1", "field"})])
+def test_cli_deterministic_readings(capsys, user_file, name, keys):
+    out = _json(capsys, ["derive", name, "--scheme", "euler", "--json"])
+    assert keys <= set(out)
+    mine = _json(capsys, ["derive", name, "--scheme", f"{user_file}:QHM", "--json"])
+    assert keys <= set(mine)
+    if name == "stability":
+        # β = ν = 1/2: 2(1 + β)/(1 + β − 2νβ) = 3
+        assert same(mine["max_product"], 3)
+
+
+def test_cli_sde_readings(capsys, user_file):
+    ms = _json(capsys, ["derive", "ms-stability", "--scheme", "euler-maruyama", "--json"])
+    assert {"amplification", "ms_factor", "region"} <= set(ms)
+    mine = _json(capsys, ["derive", "ms-stability", "--scheme", f"{user_file}:MyEM", "--json"])
+    assert same(sp.sympify(mine["region"]) - sp.sympify(ms["region"]), 0)
+    ou = _json(capsys, ["derive", "stationary", "--scheme", f"{user_file}:MyEM", "--json"])
+    assert {"variance", "series", "exact", "bias"} <= set(ou)
+    kr = _json(capsys, ["derive", "stationary", "--scheme", "baoab", "--model", "kramers", "--json"])
+    assert {"position_variance", "velocity_variance", "position_series"} <= set(kr)
+    assert kr["position_bias"] == 0
+
+
+def test_cli_refuses_bad_model_and_missing_scheme(capsys):
+    assert main(["derive", "stationary", "--scheme", "euler-maruyama", "--model", "langevin"]) == 2
+    assert "`--model` must be one of ['ou', 'kramers']" in capsys.readouterr().err
+    assert main(["derive", "ms-stability"]) == 2
+    assert main(["derive", "ms-stability", "--scheme", "euler"]) == 2
+
+
+def test_scheme_functions_read_other_schemes_through_their_step():
+    """scheme_stability / scheme_consistency / user_modified_equation take any deterministic
+    scheme: QHM at β = ν = 1/2 has the bound 2(1 + β)/(1 + β − 2νβ) = 3 (a = 1)."""
+    from dynopt.symbolic import scheme_consistency, scheme_stability
+    from dynopt.symbolic.user import user_modified_equation
+
+    st = scheme_stability(QHM(1, sp.Rational(1, 2), sp.Rational(1, 2)))
+    assert same(st.max_alpha_h, 3) and st.map == "the scheme's step"
+    c = scheme_consistency(Extragradient())
+    assert (c.local_order, c.global_order) == (2, 1)
+    assert same(user_modified_equation(Extragradient()).results["f1"], L1 * L2 / 2)
+    with pytest.raises(TypeError, match="SDE scheme"):
+        scheme_stability("euler-maruyama")
+
+
+def test_cli_consistency_of_a_momentum_scheme_from_its_recurrence(capsys):
+    out = _json(capsys, ["derive", "consistency", "--scheme", "leapfrog", "--json"])
+    assert out["order"] == 2 and out["start_order"] == 2
+
+
+class Lagged(SDEScheme):
+    """Y ← Y + f(P) h + g(Y)√h ξ, P ← Y: the drift at the previous point, a buffer."""
+
+    class State(NamedTuple):
+        y: np.ndarray
+        p: np.ndarray
+        grad_evals: int
+
+    def init(self, model, y0, dt):
+        return self.State(y0, y0, 0)
+
+    def step(self, model, t, s, dt, z):
+        y = s.y
+        new = y + model.drift(t, s.p) * dt + model.noise_term(t, y, z[0] * ops.sqrt(dt))
+        return self.State(new, y, s.grad_evals + 1)
+
+
+def test_mean_square_stability_with_a_buffer():
+    """(Y, P)' = R(ξ)(Y, P) with R = [[1 + μ√hξ, λh], [1, 0]]; on (S_yy, S_yp, S_pp):
+    S_yy' = (1 + μ²h)S_yy + 2λh S_yp + λ²h² S_pp, S_yp' = S_yy + λh S_yp, S_pp' = S_yy."""
+    r = ms_stability(Lagged())
+    want = sp.Matrix([[1 + mu ** 2 * h, 2 * lam * h, lam ** 2 * h ** 2], [1, lam * h, 0], [1, 0, 0]])
+    assert same(r.ms_factor, want)
+    assert [str(m) for m in r.moments] == ["S_yy", "S_yp", "S_pp"]
+    # p(1) > 0 of Q's polynomial: to first order in h it is EM's condition 2λ + μ² < 0
+    p1 = r.region[0]
+    assert same(sp.limit(p1 / h, h, 0), -(2 * lam + mu ** 2))
