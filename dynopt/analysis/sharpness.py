@@ -303,7 +303,7 @@ class EdgeStats(NamedTuple):
     Attributes
     ----------
     band : (lo, hi) — the band, as multiples of the threshold
-    initial_ratio : float — S/threshold at step 0
+    initial_ratio : float — S/threshold at the first measurement at or after ``from_step``
     reach_step : int or None — first measured step with S ≥ lo·threshold
     fraction_in_band : float — share of the measurements from ``reach_step`` on with S in
         the band (nan if never reached)
@@ -327,21 +327,29 @@ class EdgeStats(NamedTuple):
     loss_window_means: tuple
 
 
-def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4) -> EdgeStats:
-    """Summarize a run at the edge of stability: when S first reached ``band[0]``×threshold
-    and how it behaved afterwards (share of measurements within the band, quantiles of
+def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4,
+                    from_step: int = 0) -> EdgeStats:
+    """Summarize a run at the edge of stability: when the tracked sharpness (S, or
+    λ_max(P⁻¹H) for a preconditioned method) first reached ``band[0]``×threshold and how it
+    behaved afterwards (share of measurements within the band, quantiles of
     S/threshold, the loss trend over ``n_windows`` windows and the share of steps at
-    which the loss went up).  A diverged run is summarized up to its last finite step."""
+    which the loss went up).  A diverged run is summarized up to its last finite step.
+
+    ``from_step`` ignores earlier measurements when looking for the first arrival (an
+    adaptive method's first steps, whose bias-corrected P is far from its frozen value)."""
     lo, hi = (float(b) for b in band)
     if not 0 < lo < hi:
         raise ValueError(f"`band` must be (lo, hi) with 0 < lo < hi; got {band!r}")
     if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
         raise ValueError(f"`n_windows` must be a positive integer; got {n_windows!r}")
+    if not isinstance(from_step, (int, np.integer)) or from_step < 0:
+        raise ValueError(f"`from_step` must be a non-negative integer; got {from_step!r}")
     r = run.ratio
-    hit = np.flatnonzero(r >= lo)
+    hit = np.flatnonzero((r >= lo) & (run.steps >= from_step))
     nan = float("nan")
+    first = float(r[np.flatnonzero(run.steps >= from_step)[0]]) if np.any(run.steps >= from_step) else nan
     if hit.size == 0:
-        return EdgeStats((lo, hi), float(r[0]), None, nan, nan, (nan, nan), nan,
+        return EdgeStats((lo, hi), first, None, nan, nan, (nan, nan), nan,
                          float(run.losses[-1]), nan, ())
     i = int(hit[0])
     after = r[i:]
@@ -349,7 +357,7 @@ def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4) -> E
     tail = run.losses[k:]
     dl = np.diff(tail)
     windows = tuple(float(np.mean(w)) for w in np.array_split(tail, min(n_windows, tail.size)))
-    return EdgeStats((lo, hi), float(r[0]), k, float(np.mean((after >= lo) & (after <= hi))),
+    return EdgeStats((lo, hi), first, k, float(np.mean((after >= lo) & (after <= hi))),
                      float(np.median(after)), tuple(float(q) for q in np.quantile(after, [0.05, 0.95])),
                      float(run.losses[k]), float(run.losses[-1]),
                      float(np.mean(dl > 0)) if dl.size else nan, windows)
