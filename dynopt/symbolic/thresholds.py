@@ -248,6 +248,10 @@ def one_step_map(opt: GradientTransformation) -> OneStepMap:
     J = sp.Matrix([*new_theta, *new_buffers]).jacobian(sp.Matrix(variables)).subs(point_subs)
     P0 = sp.nsimplify(pre.subs(point_subs), rational=True)
     M = J.subs(_H, S * P0).applyfunc(lambda e: sp.simplify(sp.nsimplify(e, rational=True)))
+    if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in M):
+        raise ValueError("`opt`: the linearized step on hθ²/2 is not finite at the minimum with its "
+                         "buffers at 0 (a division by a state buffer: declare it as the optimizer's "
+                         "`preconditioner` so that it is frozen at a positive value)")
     char = sp.Poly(sp.expand(sp.cancel(M.charpoly(Z).as_expr())), Z)
     extra = set().union(*(sp.sympify(c).free_symbols for c in char.all_coeffs())) - {S}
     if extra:
