@@ -51,8 +51,9 @@ LEARNING_RATES = {0.9: (6e-3, 1e-2), 0.5: (3e-3, 6e-3)}
 def warmup_steps(b1):
     """Steps before the first arrival is looked for: Adam's bias correction 1 − β₁ᵗ of m (a
     factor of P) is within e⁻⁵ of 1 after 5/(1 − β₁) steps; before, P is far from the
-    frozen preconditioner of the analysis (at t = 1 it is (1 − β₁)·|g|)."""
-    return math.ceil(5 / (1 - b1))
+    frozen preconditioner of the analysis (at t = 1 it is (1 − β₁)·|g|).  (β₁ᵗ ≤ e^{−t(1−β₁)}.)"""
+    # rounded first: 5/(1 − 0.9) is 50.000000000000007 in floating point
+    return math.ceil(round(5 / (1 - b1), 9))
 
 
 def _hovers(st) -> bool:
