@@ -344,6 +344,22 @@ def test_cli_bad_input_exits_2_naming_the_option(tmp_path, capsys, monkeypatch):
         assert res.returncode == 2 and option in res.stderr, res.stderr
 
 
+def test_a_rule_that_cannot_be_read_on_symbols_trains_with_an_undefined_threshold(tmp_path):
+    from dynopt.plotting import plt, sharpness_figure
+
+    def update(g, state, params=None):     # a branch on array values: no symbolic reading
+        scale = 0.1 if np.all(np.abs(g) < 1) else 0.01
+        return -scale * g, state
+
+    rule = optim.GradientTransformation(lambda p: (), update)
+    run = train_tracking_sharpness(QuadraticModel(np.diag([2.0, 1.0]), theta0=[3.0, 1.0]), method=rule, lr=0.1,
+                                   n_steps=10, every=5, tol=1e-10, label="branchy")
+    assert np.isnan(run.threshold) and run.threshold_derivation.startswith("undefined")
+    assert np.all(np.isnan(run.ratio)) and edge_statistics(run).reach_step is None
+    np.testing.assert_allclose(run.sharpness[:, 0], 2.0, rtol=1e-10)
+    plt.close(sharpness_figure(run, band=(0.9, 1.1)))
+
+
 def test_edge_statistics_from_step_skips_the_warm_up():
     from dynopt.analysis.sharpness import SharpnessRun
 

@@ -137,7 +137,8 @@ class SharpnessRun(NamedTuple):
     ----------
     method : str — the method's name (a user's rule: its label)
     lr, momentum : the run's hyper-parameters (labels for a user's rule)
-    threshold : float — the optimizer's derived threshold on the tracked quantity
+    threshold : float — the optimizer's derived threshold on the tracked quantity (nan if
+        a user's update could not be read on symbols; ``threshold_derivation`` says why)
     losses : ndarray, shape (k + 1,) — full-batch loss at θ_0 … θ_k
     steps : ndarray of int, shape (m,) — steps at which the sharpness was measured
     sharpness : ndarray, shape (m, n_eigs) — top Hessian eigenvalues there (descending)
@@ -224,7 +225,7 @@ def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr
         if lr is None:
             raise ValueError("`lr` must be given (a positive float) for a named method")
         opt, name = make_optimizer(method, lr, momentum, b2, eps), method
-    thr = optimizer_threshold_of(method, lr, momentum, b2, eps)
+    thr_value, thr_text = _run_threshold(method, lr, momentum, b2, eps)
     bound = as_model(model, params, X, y, rng=rng)
     if bound.theta0 is None:
         raise ValueError("`params` must be given (the model has no theta0 or init)")
@@ -237,11 +238,24 @@ def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr
             tqdm(total=n_steps, disable=not progress, delay=2.0, leave=False, desc=f"{name} η={lr:g}") as bar:
         out = _loop(bound, theta, opt, n_steps, every, n_eigs, tol, v0, bar)
     losses, steps, sharp, pre, theta, diverged, products, note = out
-    return SharpnessRun(name, float(lr), float(momentum), thr.value, np.array(losses),
+    return SharpnessRun(name, float(lr), float(momentum), thr_value, np.array(losses),
                         np.array(steps, dtype=int), np.array(sharp).reshape(len(steps), n_eigs),
                         bound.unravel(theta), diverged, products, time.perf_counter() - tic,
                         None if opt.preconditioner is None else np.array(pre, dtype=float), note,
-                        thr.derivation)
+                        thr_text)
+
+
+def _run_threshold(method, lr, momentum, b2, eps):
+    """(threshold, how it was derived).  A user's rule whose update cannot be read on
+    symbols still trains: its threshold is then undefined (nan) and the text says why."""
+    if not isinstance(method, optim.GradientTransformation):
+        t = optimizer_threshold_of(method, lr, momentum, b2, eps)
+        return t.value, t.derivation
+    try:
+        t = optimizer_threshold(method)
+    except Exception as exc:  # noqa: BLE001 - any failure of a user's update on symbols is reported
+        return float("nan"), f"undefined: the update could not be read on symbols ({type(exc).__name__}: {exc})"
+    return t.value, t.derivation
 
 
 def _flat_preconditioner(opt, state):

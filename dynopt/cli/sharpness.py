@@ -24,7 +24,8 @@ JSON_KEYS = {
     "lr": "η", "momentum": "β (β₁ for adam; null for a rule of your own without --momentum)",
     "tracked": "what the threshold applies to: lambda_max(H), or lambda_max(P^-1 H) for a "
                "preconditioned optimizer (P from its state, frozen)",
-    "threshold": "the derived stability threshold on the tracked quantity",
+    "threshold": "the derived stability threshold on the tracked quantity (null if your rule's update "
+                 "cannot be read on symbols)",
     "threshold_derivation": "how it was derived (characteristic polynomial of the update on hθ²/2)",
     "hvp": "how Hessian-vector products were computed (exact, or central differences with "
            "step and error order)",
@@ -121,16 +122,19 @@ def summarize(run, args, band, figure):
     """The JSON summary of a run (keys in :data:`JSON_KEYS`)."""
     st = edge_statistics(run, band)
     undefined = {}
+    if not math.isfinite(run.threshold):
+        undefined["threshold"] = run.threshold_derivation
     if st.reach_step is None:
         for k in ("first_step_in_band", "fraction_in_band", "median_ratio"):
-            undefined[k] = f"the tracked quantity never reached {band[0]:g}·threshold in {len(run.losses) - 1} steps"
+            undefined[k] = (f"the tracked quantity never reached {band[0]:g}·threshold in {len(run.losses) - 1} steps"
+                            if math.isfinite(run.threshold) else "no threshold")
     return {
         "model": args.model, "optimizer": args.optimizer, "lr": float(args.lr),
         "momentum": None if (args.momentum is None and args.optimizer not in NAMED) else float(run.momentum),
         "tracked": "lambda_max(H)" if run.preconditioned is None else "lambda_max(P^-1 H)",
-        "threshold": float(run.threshold), "threshold_derivation": run.threshold_derivation,
+        "threshold": _num(run.threshold), "threshold_derivation": run.threshold_derivation,
         "hvp": run.hvp, "band": [float(b) for b in band],
-        "band_values": [float(b * run.threshold) for b in band],
+        "band_values": [_num(b * run.threshold) for b in band],
         "first_step_in_band": st.reach_step,
         "fraction_in_band": None if st.reach_step is None else float(st.fraction_in_band),
         "median_ratio": None if st.reach_step is None else float(st.median_ratio),

@@ -44,10 +44,12 @@ def sharpness_figure(runs, band=None, title=None, labels=None):
         first = col[0]
         thr = first.threshold
         top = axes[0, j]
-        if band is not None:
+        has_thr = bool(np.isfinite(thr))
+        if band is not None and has_thr:
             top.axhspan(band[0] * thr, band[1] * thr, color="0.85", lw=0,
                         label=f"[{band[0]:g}, {band[1]:g}]·threshold")
-        top.axhline(thr, color="k", ls="--", lw=1, label=f"derived threshold {thr:.4g}")
+        if has_thr:
+            top.axhline(thr, color="k", ls="--", lw=1, label=f"derived threshold {thr:.4g}")
         for i, r in enumerate(col):
             top.plot(r.steps, r.tracked, color=f"C{i}", lw=1)
             if pre and r.preconditioned is not None:
@@ -55,14 +57,16 @@ def sharpness_figure(runs, band=None, title=None, labels=None):
                 mid.plot(r.steps, r.sharpness[:, 0], color=f"C{i}", lw=1)
             axes[-1, j].semilogy(np.arange(len(r.losses)), r.losses, color=f"C{i}", lw=0.7)
         finite = np.concatenate([r.tracked[np.isfinite(r.tracked)] for r in col])
-        top.set_ylim(0, max(1.5 * thr, 1.05 * float(np.quantile(finite, 0.98)) if finite.size else 0))
+        top_value = 1.05 * float(np.quantile(finite, 0.98)) if finite.size else 1.0
+        top.set_ylim(0, max(1.5 * thr, top_value) if has_thr else top_value)
         if pre and first.preconditioned is not None and np.isfinite(first.lr):
             mid = axes[1, j]
             mid.axhline(2 / first.lr, color="k", ls=":", lw=1, label=f"2/η = {2 / first.lr:.4g}")
             mid.set_yscale("log")
             mid.legend(fontsize=7, loc="lower right")
         top.set_title(labels[j] if labels else f"{first.method}, η={first.lr:g}", fontsize=9)
-        top.legend(fontsize=7, loc="lower right")
+        if has_thr:
+            top.legend(fontsize=7, loc="lower right")
         axes[-1, j].set_xlabel("step")
         for ax in axes[:, j]:
             _dress(ax)
