@@ -15,7 +15,8 @@ A *flat model* is any object with
 :func:`as_model` binds such an object, or one of the small numpy networks of
 :mod:`dynopt.learning` with its data (exact Pearlmutter products), into a
 :class:`BoundModel`.  :class:`JaxModel` (with the ``dynopt[jax]`` extra) turns a JAX loss
-function into a flat model with exact forward-over-reverse products, jit-compiled.
+function into a flat model with exact forward-over-reverse products, jit-compiled;
+:class:`TorchModel` does the same for a PyTorch loss with ``torch.func``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from dynopt.learning.hessian import _EXACT_TYPES, _hvp_map, central_hvp, central_step, ravel_params
 
-__all__ = ["BoundModel", "as_model", "CENTRAL_HVP_NOTE", "QuadraticModel", "JaxModel"]
+__all__ = ["BoundModel", "as_model", "CENTRAL_HVP_NOTE", "QuadraticModel", "JaxModel", "TorchModel"]
 
 #: what results say when the Hessian-vector products are central differences
 CENTRAL_HVP_NOTE = ("central differences of the gradient, (∇L(θ+εv) − ∇L(θ−εv))/(2ε), step "
@@ -235,3 +236,70 @@ class JaxModel:
         jnp = self._jnp
         return np.asarray(self._hvp(jnp.asarray(theta, dtype=jnp.float64), jnp.asarray(v, dtype=jnp.float64)),
                           dtype=float)
+
+
+class TorchModel:
+    """A PyTorch loss function as a flat model: exact Hessian-vector products by
+    forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), in float64.
+
+    Needs PyTorch (not a dependency of dynopt).
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss_fn(params) -> scalar tensor``, data closed over; ``params`` is a dict of
+        tensors shaped like ``params`` below (e.g. ``torch.func.functional_call(module,
+        params, (X,))`` inside).
+    params : dict of tensors or arrays
+        The starting point (also fixes names, shapes and order).
+    """
+
+    hvp_note = "exact (torch.func forward-over-reverse: jvp of grad, float64)"
+
+    def __init__(self, loss_fn, params):
+        try:
+            import torch
+            from torch.func import grad, jvp
+        except ImportError as e:        # pragma: no cover - depends on the environment
+            raise ImportError("TorchModel needs PyTorch: pip install torch") from e
+        if not callable(loss_fn):
+            raise TypeError(f"`loss_fn` must be callable; got {type(loss_fn).__name__}")
+        if not isinstance(params, dict) or not params:
+            raise TypeError(f"`params` must be a non-empty dict of tensors; got {type(params).__name__}")
+        self._torch = torch
+        self._names = list(params)
+        self._shapes = [tuple(torch.as_tensor(params[k]).shape) for k in self._names]
+        self._sizes = [int(np.prod(s)) for s in self._shapes]
+        self.theta0 = np.concatenate([torch.as_tensor(params[k], dtype=torch.float64).detach().reshape(-1).numpy()
+                                      for k in self._names])
+
+        def flat_loss(t):
+            return loss_fn(self._unflatten(t))
+
+        self._f = flat_loss
+        self._g = grad(flat_loss)
+        self._hvp = lambda t, v: jvp(self._g, (t,), (v,))[1]
+
+    def _unflatten(self, t):
+        out, i = {}, 0
+        for k, s, n in zip(self._names, self._shapes, self._sizes):
+            out[k] = t[i:i + n].reshape(s)
+            i += n
+        return out
+
+    def unravel(self, theta):
+        """The dict of tensors of a flat vector."""
+        return self._unflatten(self._tensor(theta))
+
+    def _tensor(self, x):
+        return self._torch.as_tensor(np.asarray(x, dtype=float), dtype=self._torch.float64)
+
+    def loss_and_grad(self, theta):
+        t = self._tensor(theta)
+        return float(self._f(t)), self._g(t).detach().numpy().astype(float)
+
+    def loss(self, theta):
+        return float(self._f(self._tensor(theta)))
+
+    def hvp(self, theta, v):
+        return self._hvp(self._tensor(theta), self._tensor(v)).detach().numpy().astype(float)
