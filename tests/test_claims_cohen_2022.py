@@ -36,20 +36,29 @@ def test_warmup_is_where_the_bias_correction_has_decayed():
         assert b1 ** w <= np.exp(-5)
 
 
+def _st(median, fraction=0.95, q=(0.95, 1.05), reach=100):
+    return {"reach_step": reach, "fraction_in_band": fraction, "median_ratio": median, "ratio_quantiles": q}
+
+
 def test_decision_confirms_corrects_and_refutes():
-    ok = {"a": True, "b": True}
     no_raw = {"a": False, "b": False}
-    assert COHEN22._decide(ok, no_raw, {"a": 1.0, "b": 1.02}) == (True, None)
+    good = {"a": _st(1.0), "b": _st(1.02)}
+    assert COHEN22._decide(good, {"a": True, "b": True}, no_raw) == (True, None)
     # raw sharpness at 2/η: refuted even if the preconditioned one hovers
-    assert COHEN22._decide(ok, {"a": True, "b": False}, {"a": 1.0, "b": 1.0}) == (False, None)
+    assert COHEN22._decide(good, {"a": True, "b": True}, {"a": True, "b": False}) == (False, None)
+    # a run that never arrives: refuted
+    assert COHEN22._decide({"a": _st(1.0), "b": _st(float("nan"), reach=None)}, {"a": True, "b": False},
+                           no_raw) == (False, None)
+    # at the threshold but with wider excursions (the full-size run at β₁ = 0.5, η = 6e-3, init 1
+    # measured 0.77 in the band, median 1.03, q95 1.31): corrected, stating the range
+    holds, corr = COHEN22._decide({"a": _st(1.0), "b": _st(1.03, 0.77, (1.01, 1.31))}, {"a": True, "b": False},
+                                  no_raw)
+    assert not holds and "1.31" in corr and "77%" in corr and "['b']" in corr
     # a common level away from the threshold: corrected, stating the level
-    holds, corr = COHEN22._decide({"a": False, "b": False}, no_raw, {"a": 0.8, "b": 0.82})
+    holds, corr = COHEN22._decide({"a": _st(0.8, 0.1), "b": _st(0.82, 0.1)}, {"a": False, "b": False}, no_raw)
     assert not holds and "0.81" in corr
-    # levels that disagree, or a run that never arrives: refuted
-    assert COHEN22._decide({"a": False, "b": False}, no_raw, {"a": 0.6, "b": 0.9}) == (False, None)
-    assert COHEN22._decide({"a": True, "b": False}, no_raw, {"a": 1.0, "b": None}) == (False, None)
-    # near the threshold but not hovering by the rule (too few measurements in the band): refuted
-    assert COHEN22._decide({"a": True, "b": False}, no_raw, {"a": 1.0, "b": 0.98}) == (False, None)
+    # levels that disagree: refuted
+    assert COHEN22._decide({"a": _st(0.6, 0.0), "b": _st(0.9, 0.5)}, {"a": False, "b": False}, no_raw) == (False, None)
 
 
 def test_raw_tracking_rule():

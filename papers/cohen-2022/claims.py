@@ -75,21 +75,31 @@ def _label(b1, lr):
     return f"adam β₁={b1:g}, η={lr:g}"
 
 
-def _decide(hover, raw_tracks, medians):
-    """(holds, correction): the statement holds if every run hovers at its threshold and no
-    run's raw sharpness tracks 2/η.  If instead every run reached the band and settles at
-    one common level away from the threshold (median ratios within CONSISTENT_SPREAD of
-    each other, their median off by more than MEDIAN_TOL) while none tracks 2/η, the
-    correction states that level; otherwise (runs disagree, never arrive, or the raw
-    sharpness tracks 2/η) the statement is refuted."""
+def _decide(stats, hover, raw_tracks):
+    """(holds, correction) from each run's edge statistics.
+
+    Holds if every run hovers at its threshold and no run's raw sharpness tracks 2/η.
+    Refuted if a run's raw sharpness tracks 2/η or a run never reaches the band.  Otherwise
+    corrected when the runs agree on what they do instead: all medians within MEDIAN_TOL of
+    the threshold but wider excursions than the band (the correction states the runs'
+    5–95 % range), or one common level away from the threshold (medians within
+    CONSISTENT_SPREAD of each other; the correction states the level); refuted if not."""
     holds = bool(hover and all(hover.values()) and not any(raw_tracks.values()))
     if holds:
         return True, None
-    levels = [m for m in medians.values() if m is not None]
-    if len(levels) != len(medians) or not levels or any(raw_tracks.values()):
+    if any(raw_tracks.values()) or any(st["reach_step"] is None for st in stats.values()):
         return False, None
+    levels = [st["median_ratio"] for st in stats.values()]
+    if all(abs(m - 1) <= MEDIAN_TOL for m in levels):
+        wide = {k: st for k, st in stats.items() if st["fraction_in_band"] < MIN_FRACTION}
+        lo = min(st["ratio_quantiles"][0] for st in wide.values())
+        hi = max(st["ratio_quantiles"][1] for st in wide.values())
+        frac = min(st["fraction_in_band"] for st in wide.values())
+        return False, (f"λ_max(P⁻¹H) hovers at the threshold (run medians {min(levels):.3g}–{max(levels):.3g}×) "
+                       f"but with wider excursions in {sorted(wide)}: as few as {frac:.0%} of the measurements "
+                       f"in [{BAND[0]}, {BAND[1]}]×, 5–95 % range [{lo:.3g}, {hi:.3g}]×")
     level = float(np.median(levels))
-    if (max(levels) - min(levels)) <= CONSISTENT_SPREAD * level and abs(level - 1) > MEDIAN_TOL:
+    if (max(levels) - min(levels)) <= CONSISTENT_SPREAD * level:
         return False, (f"λ_max(P⁻¹H) settles at {level:.3g}× the frozen-preconditioner threshold "
                        f"(run medians {min(levels):.3g}–{max(levels):.3g}), not within {MEDIAN_TOL:.0%} of it")
     return False, None
@@ -122,9 +132,10 @@ def _plot_normalized(ctx, runs):
 Full-batch Adam with learning rate η and first-moment coefficient β₁ on a neural network
 (the paper's Figure 1 setting, here a 64→32→32→10 tanh network with the squared loss on a
 digits subset): the preconditioned sharpness λ_max(P⁻¹H), P = (1 − β₁ᵗ)(diag(√v̂) + ε) the
-preconditioner of Adam's step, rises to and hovers at (2 + 2β₁)/((1 − β₁)η) — 38/η at
-β₁ = 0.9 — the stability limit of Adam with P frozen on the quadratic model of the loss
-(here derived from dynopt's Adam update), i.e. after first reaching 0.9× it stays in
+preconditioner of Adam's step, rises to (checked: reaches) and hovers at
+(2 + 2β₁)/((1 − β₁)η) — 38/η at β₁ = 0.9 — the stability limit of Adam with P frozen on the
+quadratic model of the loss (here derived from dynopt's Adam update), i.e. after first
+reaching 0.9× (after a warm-up of ⌈5/(1 − β₁)⌉ steps) it stays in
 [0.9, 1.1]× for ≥ 80 % of the measurements with median within 5 % of it; while the raw
 sharpness λ_max(H) does not track 2/η (it does not hover there by the same rule) — for
 β₁ = 0.9 and β₁ = 0.5 at two learning rates each.""")
@@ -152,7 +163,7 @@ def adaptive_edge_of_stability(ctx):
             raw_tracks[name] = _raw_tracks_2_over_eta(r, w)
             medians[name] = None if st["reach_step"] is None else st["median_ratio"]
             raw_median[name] = float(np.median(r.sharpness[r.steps >= w, 0] * lr / 2))
-    holds, correction = _decide(hover, raw_tracks, medians)
+    holds, correction = _decide(stats, hover, raw_tracks)
     fig = sharpness_figure([rs for rs in runs.values()], band=BAND, labels=[_label(*k) for k in runs],
                            title=f"full-batch Adam, tanh MLP {HIDDEN} on {len(X)} digits (squared loss): "
                                  "λ_max(P⁻¹H) vs the derived threshold, raw sharpness vs 2/η, and loss")
