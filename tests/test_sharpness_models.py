@@ -345,7 +345,8 @@ def test_cli_bad_input_exits_2_naming_the_option(tmp_path, capsys, monkeypatch):
 
 
 def test_a_rule_that_cannot_be_read_on_symbols_trains_with_an_undefined_threshold(tmp_path):
-    from dynopt.plotting import plt, sharpness_figure
+    from dynopt.plotting import plt
+    from dynopt.plotting.training import sharpness_figure
 
     def update(g, state, params=None):     # a branch on array values: no symbolic reading
         scale = 0.1 if np.all(np.abs(g) < 1) else 0.01

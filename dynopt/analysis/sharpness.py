@@ -26,6 +26,7 @@ import time
 from typing import NamedTuple, Optional
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from dynopt import optim
 from dynopt.checks import as_generator, check_finite_param
@@ -232,8 +233,6 @@ def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr
     theta = bound.theta0.copy()
     v0 = as_generator(rng).standard_normal(theta.size)
     tic = time.perf_counter()
-    from tqdm.auto import tqdm
-
     with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"), \
             tqdm(total=n_steps, disable=not progress, delay=2.0, leave=False, desc=f"{name} η={lr:g}") as bar:
         out = _loop(bound, theta, opt, n_steps, every, n_eigs, tol, v0, bar)

@@ -167,7 +167,8 @@ def cmd_sharpness(args) -> int:
                                    label=label, progress=not args.no_progress)
     figure = None
     if not args.no_figure:
-        from dynopt.plotting import save_figure, sharpness_figure
+        from dynopt.plotting import save_figure
+        from dynopt.plotting.training import sharpness_figure
 
         fig = sharpness_figure(run, band=(lo, hi), title=f"{args.model}: {args.optimizer}, η={args.lr:g}\n"
                                                          f"threshold from the optimizer's update; Hessian-vector "

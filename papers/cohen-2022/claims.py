@@ -22,7 +22,8 @@ from dynopt.analysis.sharpness import (digits_regression, edge_statistics, optim
                                        train_tracking_sharpness)
 from dynopt.learning.hessian import TanhMLP
 from dynopt.ledger import claim, judge
-from dynopt.plotting import plt, sharpness_figure
+from dynopt.plotting import plt
+from dynopt.plotting.training import sharpness_figure
 
 SOURCE = {
     "title": "Adaptive Gradient Methods at the Edge of Stability",
