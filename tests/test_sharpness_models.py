@@ -332,6 +332,7 @@ def test_cli_with_a_users_optimizer_file_and_adam(tmp_path, capsys, monkeypatch)
     assert res.returncode == 0, res.stderr
     s = json.loads(res.stdout)
     assert s["tracked"] == "lambda_max(P^-1 H)" and s["threshold"] == pytest.approx(3800, rel=1e-12)
+    assert s["from_step"] == 50          # ⌈5/(1 − β₁)⌉ at the default β₁ = 0.9
 
 
 def test_cli_bad_input_exits_2_naming_the_option(tmp_path, capsys, monkeypatch):

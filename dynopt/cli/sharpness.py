@@ -30,7 +30,8 @@ JSON_KEYS = {
     "hvp": "how Hessian-vector products were computed (exact, or central differences with "
            "step and error order)",
     "band": "[lo, hi] as multiples of the threshold", "band_values": "[lo, hi]·threshold",
-    "first_step_in_band": "first measured step with tracked ≥ lo·threshold (null if never)",
+    "from_step": "measurements before this step are not searched for the first arrival (--from-step)",
+    "first_step_in_band": "first measured step ≥ from_step with tracked ≥ lo·threshold (null if never)",
     "fraction_in_band": "share of measurements from that step on inside the band (null if never reached)",
     "median_ratio": "median tracked/threshold from that step on (null if never reached)",
     "undefined": "for each null statistic, the reason",
@@ -73,6 +74,9 @@ def register(subparsers):
     p.add_argument("--every", type=int, default=10, help="measure the sharpness every k steps (default 10)")
     p.add_argument("--band", type=float, nargs=2, default=(0.9, 1.1), metavar=("LO", "HI"),
                    help="band around the threshold, as multiples of it (default 0.9 1.1)")
+    p.add_argument("--from-step", type=int, default=None, metavar="K",
+                   help="look for the first arrival in the band from step K on (default 0; adam: "
+                        "⌈5/(1 − β₁)⌉, when its bias-corrected P has settled)")
     p.add_argument("--tol", type=float, default=1e-4, help="Lanczos relative tolerance (default 1e-4)")
     p.add_argument("--seed", type=int, default=0, help="seed of init(seed) and Lanczos' start (default 0)")
     p.add_argument("--out", default="dynopt-sharpness", metavar="DIR",
@@ -118,9 +122,9 @@ def _num(x):
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
 
 
-def summarize(run, args, band, figure):
+def summarize(run, args, band, figure, from_step=0):
     """The JSON summary of a run (keys in :data:`JSON_KEYS`)."""
-    st = edge_statistics(run, band)
+    st = edge_statistics(run, band, from_step=from_step)
     undefined = {}
     if not math.isfinite(run.threshold):
         undefined["threshold"] = run.threshold_derivation
@@ -134,7 +138,7 @@ def summarize(run, args, band, figure):
         "tracked": "lambda_max(H)" if run.preconditioned is None else "lambda_max(P^-1 H)",
         "threshold": _num(run.threshold), "threshold_derivation": run.threshold_derivation,
         "hvp": run.hvp, "band": [float(b) for b in band],
-        "band_values": [_num(b * run.threshold) for b in band],
+        "band_values": [_num(b * run.threshold) for b in band], "from_step": int(from_step),
         "first_step_in_band": st.reach_step,
         "fraction_in_band": None if st.reach_step is None else float(st.fraction_in_band),
         "median_ratio": None if st.reach_step is None else float(st.median_ratio),
@@ -150,6 +154,8 @@ def cmd_sharpness(args) -> int:
     """Run ``dynopt sharpness``; returns the exit code."""
     check_positive(args.steps, "--steps", allow_none=False)
     check_positive(args.every, "--every", allow_none=False)
+    if args.from_step is not None and args.from_step < 0:
+        raise UsageError(f"`--from-step` must be a non-negative integer; got {args.from_step!r}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"`--lr` must be a positive number; got {args.lr!r}")
     lo, hi = args.band
@@ -175,7 +181,11 @@ def cmd_sharpness(args) -> int:
                                                          f"products {'exact' if run.hvp.startswith('exact') else 'by central differences'}")
         save_figure(fig, out / "sharpness.png")
         figure = str(out / "sharpness.png")
-    summary = summarize(run, args, (lo, hi), figure)
+    from_step = args.from_step
+    if from_step is None:
+        # Adam's first steps divide by (1 − β₁ᵗ)(√v̂ + ε), far from the frozen P of the analysis
+        from_step = math.ceil(round(5 / (1 - momentum), 9)) if method == "adam" else 0
+    summary = summarize(run, args, (lo, hi), figure, from_step)
     text = json.dumps(summary, indent=1, ensure_ascii=False)
     atomic_write_text(out / "sharpness.json", text + "\n")
     if args.json:
