@@ -147,7 +147,7 @@ def test_threshold_is_the_symbolic_bound_and_no_other_methods(method):
 
 def test_threshold_rejects_bad_arguments():
     with pytest.raises(ValueError, match="`method`"):
-        sharpness_threshold("adam", 0.1)
+        sharpness_threshold("lbfgs", 0.1)
     with pytest.raises(ValueError, match="`lr`"):
         sharpness_threshold("gd", 0.0)
     with pytest.raises(ValueError, match="`momentum`"):

@@ -1,17 +1,22 @@
-"""Sharpness along full-batch training and the edge of stability.
+"""Sharpness along full-batch training and the edge of stability, for any model and any
+optimizer.
 
 Gradient descent with step η is Euler's method for the gradient flow θ' = −∇L; on the
 quadratic model of the loss at a minimum it is stable iff η·S < 2, S the largest Hessian
-eigenvalue (the *sharpness*).  Heavy ball and Nesterov have their own limits, derived in
-:mod:`dynopt.symbolic.stability` (Schur–Cohn/Jury on each scheme's recurrence).  Cohen,
-Kaur, Li, Kolter & Talwalkar (ICLR 2021) observed that full-batch training drives S up
-(*progressive sharpening*) until it reaches that limit and then keeps it there (*edge of
-stability*) while the loss still falls, non-monotonically.
+eigenvalue (the *sharpness*).  Every optimizer has its own limit, read from its own update
+by :func:`dynopt.symbolic.thresholds.optimizer_threshold` (heavy ball 2(1+β)/η, Nesterov
+2(1+β)/((1+2β)η), a user's rule whatever its step gives); an adaptive method's limit is on
+the *preconditioned* sharpness λ_max(P⁻¹H) with its preconditioner P frozen (Adam:
+(2+2β₁)/((1−β₁)η), Cohen et al. 2022).  Cohen, Kaur, Li, Kolter & Talwalkar (ICLR 2021)
+observed that full-batch training drives S up (*progressive sharpening*) until it reaches
+that limit and then keeps it there (*edge of stability*) while the loss still falls,
+non-monotonically.
 
-This module runs full-batch GD / heavy ball / Nesterov through :mod:`dynopt.optim`,
-tracks S by Lanczos (:mod:`dynopt.learning.hessian`) every few steps, reads each
-method's threshold from the symbolic stability bounds (:func:`sharpness_threshold`, the
-one place that does), and summarizes where S sits relative to it
+This module runs full-batch training of a model — a dynopt network with its data, or any
+flat model (:mod:`dynopt.learning.models`: a loss and gradient over a flat vector, exact
+Hessian-vector products optional, JAX through ``JaxModel``) — with a :mod:`dynopt.optim`
+optimizer, tracks S (and λ_max(P⁻¹H) for a preconditioned method) by Lanczos every few
+steps, and summarizes where the tracked quantity sits relative to the threshold
 (:func:`edge_statistics`).
 """
 from __future__ import annotations
@@ -21,70 +26,109 @@ import time
 from typing import NamedTuple, Optional
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from dynopt import optim
 from dynopt.checks import as_generator, check_finite_param
 from dynopt.engine import blown_up
 from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import load_digits, standardize
-from dynopt.learning.hessian import ravel_params, top_eigenvalues
+from dynopt.learning.hessian import top_eigenvalues
+from dynopt.learning.models import as_model
 from dynopt.learning.networks import blas_limit
+from dynopt.symbolic.thresholds import optimizer_threshold
 
 __all__ = ["SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
-           "SharpnessRun", "train_tracking_sharpness", "EdgeStats", "edge_statistics",
-           "digits_regression"]
+           "optimizer_threshold_of", "SharpnessRun", "train_tracking_sharpness", "EdgeStats",
+           "edge_statistics", "digits_regression"]
 
-#: training methods and the scheme names of their stability bounds (dynopt.symbolic)
+#: training methods and the scheme names of their stability bounds in
+#: :mod:`dynopt.symbolic.stability` (the recurrence analysis the optimizer reading is checked against)
 SHARPNESS_METHODS = {"gd": "gd", "heavy-ball": "heavy-ball", "nesterov": "nesterov"}
+#: preconditioned methods: ``momentum`` is β₁
+ADAPTIVE_METHODS = ("adam",)
+_ALL_METHODS = (*SHARPNESS_METHODS, *ADAPTIVE_METHODS)
 
 
 def _check_method(method):
-    if method not in SHARPNESS_METHODS:
-        raise ValueError(f"`method` must be one of {sorted(SHARPNESS_METHODS)}; got {method!r}")
-    return SHARPNESS_METHODS[method]
+    if method not in _ALL_METHODS:
+        raise ValueError(f"`method` must be one of {sorted(_ALL_METHODS)} or a "
+                         f"dynopt.optim.GradientTransformation; got {method!r}")
+    return method
 
 
 @functools.lru_cache(maxsize=None)
 def stability_bound(method: str):
     """The largest stable αh of ``method`` as a function of β (numpy-callable), and the
-    sympy expression it was lambdified from (:func:`dynopt.symbolic.stability.stability_bounds`)."""
+    sympy expression it was lambdified from (:func:`dynopt.symbolic.stability.stability_bounds`,
+    the recurrence analysis; "gd", "heavy-ball" and "nesterov" only)."""
     import sympy as sp
 
     from dynopt.symbolic.core import beta
     from dynopt.symbolic.stability import stability_bounds
 
-    expr = stability_bounds(_check_method(method))[0]
+    if method not in SHARPNESS_METHODS:
+        raise ValueError(f"`method` must be one of {sorted(SHARPNESS_METHODS)}; got {method!r}")
+    expr = stability_bounds(SHARPNESS_METHODS[method])[0]
     return sp.lambdify(beta, expr, "numpy"), expr
+
+
+def _check_hyper(method, lr, momentum):
+    lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
+    momentum = check_finite_param(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
+    if method == "gd" and momentum != 0 or method in ("heavy-ball", "nesterov") and momentum == 0:
+        raise ValueError(f"`momentum` must be 0 for 'gd' and in (0, 1) for {method!r}; got {momentum!r}")
+    return lr, momentum
+
+
+def make_optimizer(method: str, lr: float, momentum: float = 0.0, b2: float = 0.999,
+                   eps: float = 1e-8) -> optim.GradientTransformation:
+    """The :mod:`dynopt.optim` optimizer of a training method.
+
+    "gd", "heavy-ball", "nesterov": Sutskever's convention, v ← βv − η∇L(point), θ ← θ + v,
+    with the gradient point θ (heavy ball) or θ + βv (Nesterov), (α, β) = (lr, momentum).
+    "adam": :func:`dynopt.optim.adam` (PyTorch's convention) with β₁ = ``momentum``, β₂ =
+    ``b2`` and ``eps``.
+    """
+    _check_method(method)
+    lr, momentum = _check_hyper(method, lr, momentum)
+    if method == "adam":
+        return optim.adam(lr, momentum, b2, eps)
+    if method == "gd":
+        return optim.sgd(lr, convention="sutskever")
+    return optim.sgd(lr, momentum=momentum, nesterov=method == "nesterov", convention="sutskever")
+
+
+@functools.lru_cache(maxsize=None)
+def _threshold(method, lr, momentum, b2, eps):
+    return optimizer_threshold(make_optimizer(method, lr, momentum, b2, eps))
+
+
+def optimizer_threshold_of(method, lr: float = None, momentum: float = 0.0, b2: float = 0.999,
+                           eps: float = 1e-8):
+    """:func:`~dynopt.symbolic.thresholds.optimizer_threshold` of a named method (cached) or
+    of a GradientTransformation (a user's rule)."""
+    if isinstance(method, optim.GradientTransformation):
+        return optimizer_threshold(method)
+    _check_method(method)
+    lr, momentum = _check_hyper(method, lr, momentum)
+    return _threshold(method, lr, momentum, float(b2), float(eps))
 
 
 def sharpness_threshold(method: str, lr: float, momentum: float = 0.0) -> float:
     """The sharpness above which ``method`` with step ``lr`` (and momentum β) is unstable
-    on the quadratic model of the loss: (max stable αh)(β)/lr, read from the symbolic
-    stability bound (GD 2/η, heavy ball 2(1+β)/η, Nesterov 2(1+β)/((1+2β)η)).
+    on the quadratic model of the loss, read from the optimizer's own update
+    (:func:`dynopt.symbolic.thresholds.optimizer_threshold`): GD 2/η, heavy ball 2(1+β)/η,
+    Nesterov 2(1+β)/((1+2β)η), Adam (on λ_max(P⁻¹H)) (2+2β₁)/((1−β₁)η).
 
     Parameters
     ----------
-    method : {"gd", "heavy-ball", "nesterov"}
+    method : {"gd", "heavy-ball", "nesterov", "adam"}
     lr : float > 0
-    momentum : float in [0, 1); must be 0 for "gd" and > 0 otherwise
+    momentum : float in [0, 1); must be 0 for "gd" and > 0 for heavy ball and Nesterov;
+        β₁ for Adam
     """
-    _check_method(method)
-    lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
-    momentum = check_finite_param(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
-    if (method == "gd") != (momentum == 0):
-        raise ValueError(f"`momentum` must be 0 for 'gd' and in (0, 1) for {method!r}; got {momentum!r}")
-    f, _ = stability_bound(method)
-    return float(f(momentum)) / lr
-
-
-def make_optimizer(method: str, lr: float, momentum: float = 0.0) -> optim.GradientTransformation:
-    """The :mod:`dynopt.optim` optimizer whose iterates are the scheme of the stability
-    analysis: Sutskever's convention, v ← βv − η∇L(point), θ ← θ + v, with the gradient
-    point θ (heavy ball) or θ + βv (Nesterov); plain GD for "gd".  (α, β) = (lr, momentum)."""
-    sharpness_threshold(method, lr, momentum)      # validates the combination
-    if method == "gd":
-        return optim.sgd(lr, convention="sutskever")
-    return optim.sgd(lr, momentum=momentum, nesterov=method == "nesterov", convention="sutskever")
+    return optimizer_threshold_of(method, lr, momentum).value
 
 
 class SharpnessRun(NamedTuple):
@@ -92,17 +136,24 @@ class SharpnessRun(NamedTuple):
 
     Attributes
     ----------
-    method, lr, momentum : the run's optimizer
-    threshold : float — :func:`sharpness_threshold` of the optimizer
+    method : str — the method's name (a user's rule: its label)
+    lr, momentum : the run's hyper-parameters (labels for a user's rule)
+    threshold : float — the optimizer's derived threshold on the tracked quantity (nan if
+        a user's update could not be read on symbols; ``threshold_derivation`` says why)
     losses : ndarray, shape (k + 1,) — full-batch loss at θ_0 … θ_k
     steps : ndarray of int, shape (m,) — steps at which the sharpness was measured
     sharpness : ndarray, shape (m, n_eigs) — top Hessian eigenvalues there (descending)
-    params : dict — the last finite parameters
+    params : the last finite parameters (a network's dict, or a flat array)
     diverged_step : int or None — first step whose loss or parameters blew up
         (:func:`dynopt.engine.blown_up`: non-finite, or above 10^12 × the initial loss,
         respectively the initial parameters' scale, each at least 1)
     n_products : int — Hessian-vector products spent on the sharpness
     seconds : float
+    preconditioned : ndarray, shape (m,), or None — λ_max(P⁻¹H) with P the optimizer's
+        preconditioner of the step taken from that point (preconditioned methods only)
+    hvp : str — how the Hessian-vector products were computed (exact, or central
+        differences with their step and error order)
+    threshold_derivation : str — how the threshold was derived
     """
 
     method: str
@@ -112,87 +163,151 @@ class SharpnessRun(NamedTuple):
     losses: np.ndarray
     steps: np.ndarray
     sharpness: np.ndarray
-    params: dict
+    params: object
     diverged_step: Optional[int]
     n_products: int
     seconds: float
+    preconditioned: Optional[np.ndarray] = None
+    hvp: str = "exact"
+    threshold_derivation: str = ""
+
+    @property
+    def tracked(self) -> np.ndarray:
+        """The quantity the threshold applies to: λ_max(P⁻¹H) for a preconditioned
+        method, else the top Hessian eigenvalue."""
+        return self.sharpness[:, 0] if self.preconditioned is None else self.preconditioned
 
     @property
     def ratio(self) -> np.ndarray:
-        """Top eigenvalue over the threshold at each measured step."""
-        return self.sharpness[:, 0] / self.threshold
+        """Tracked quantity over the threshold at each measured step."""
+        return self.tracked / self.threshold
 
 
-def train_tracking_sharpness(model, params, X, y, method: str, lr: float, momentum: float = 0.0, *,
-                             n_steps: int, every: int = 10, n_eigs: int = 1, tol: float = 1e-4,
-                             rng=None, blas_threads: Optional[int] = 1) -> SharpnessRun:
-    """Full-batch training of ``model`` on (X, y), measuring the sharpness every ``every`` steps.
+def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr: float = None,
+                             momentum: float = 0.0, *, n_steps: int, every: int = 10, n_eigs: int = 1,
+                             tol: float = 1e-4, rng=None, blas_threads: Optional[int] = 1,
+                             b2: float = 0.999, eps: float = 1e-8, label: Optional[str] = None,
+                             progress: bool = False) -> SharpnessRun:
+    """Full-batch training of ``model``, measuring the sharpness every ``every`` steps.
 
     Parameters
     ----------
-    model : a model of :mod:`dynopt.learning` with an exact Hessian-vector product
-    params : dict — initial parameters (not modified)
-    method, lr, momentum : see :func:`make_optimizer`
+    model : a dynopt network (with ``params`` as its dict and data ``X, y``) or any flat
+        model (:mod:`dynopt.learning.models`; ``params`` a flat array or None for the
+        model's ``theta0``/``init``; ``X = y = None``).  Without an exact ``hvp`` the
+        Hessian-vector products are central differences and ``hvp`` of the result says so.
+    params : initial parameters (not modified)
+    method : {"gd", "heavy-ball", "nesterov", "adam"} or a GradientTransformation
+        A user's optimizer is run as given; ``lr``/``momentum`` are then only labels.
+    lr, momentum : see :func:`make_optimizer` (``momentum`` is β₁ for Adam)
     n_steps : int ≥ 1
     every : int ≥ 1 — the sharpness is measured at steps 0, every, 2·every, … and at the end
-    n_eigs : int ≥ 1 — how many top eigenvalues to track
+    n_eigs : int ≥ 1 — how many top eigenvalues of H to track
     tol : float — Lanczos relative tolerance (warm-started from the previous eigenvector)
-    rng : seed of the first Lanczos starting vector
+    rng : seed of the first Lanczos starting vector (and of ``model.init``)
     blas_threads : BLAS threads during the run (see :func:`dynopt.learning.networks.blas_limit`)
+    b2, eps : Adam's β₂ and ε
+    label : name of a user's rule in the result
+    progress : bool — show a progress bar (tqdm; it appears only for runs longer than 2 s)
 
     Returns
     -------
     SharpnessRun
+        For an optimizer with a preconditioner, ``preconditioned`` holds λ_max(P⁻¹H) and
+        the threshold applies to it.
     """
     for name, v in (("n_steps", n_steps), ("every", every), ("n_eigs", n_eigs)):
         if not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"`{name}` must be a positive integer; got {v!r}")
-    opt = make_optimizer(method, lr, momentum)
-    threshold = sharpness_threshold(method, lr, momentum)
-    v0 = as_generator(rng).standard_normal(ravel_params(params)[0].size)
-    params = {k: np.array(v, dtype=float) for k, v in params.items()}
+    if isinstance(method, optim.GradientTransformation):
+        opt, name = method, label or "user rule"
+        lr = float("nan") if lr is None else float(lr)
+    else:
+        if lr is None:
+            raise ValueError("`lr` must be given (a positive float) for a named method")
+        opt, name = make_optimizer(method, lr, momentum, b2, eps), method
+    thr_value, thr_text = _run_threshold(method, lr, momentum, b2, eps)
+    bound = as_model(model, params, X, y, rng=rng)
+    if bound.theta0 is None:
+        raise ValueError("`params` must be given (the model has no theta0 or init)")
+    theta = bound.theta0.copy()
+    v0 = as_generator(rng).standard_normal(theta.size)
     tic = time.perf_counter()
-    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"):
-        out = _loop(model, params, X, y, opt, n_steps, every, n_eigs, tol, v0)
-    losses, steps, sharp, params, diverged, products = out
-    return SharpnessRun(method, float(lr), float(momentum), threshold, np.array(losses),
+    with blas_limit(blas_threads), np.errstate(over="ignore", invalid="ignore"), \
+            tqdm(total=n_steps, disable=not progress, delay=2.0, leave=False, desc=f"{name} η={lr:g}") as bar:
+        out = _loop(bound, theta, opt, n_steps, every, n_eigs, tol, v0, bar)
+    losses, steps, sharp, pre, theta, diverged, products, note = out
+    return SharpnessRun(name, float(lr), float(momentum), thr_value, np.array(losses),
                         np.array(steps, dtype=int), np.array(sharp).reshape(len(steps), n_eigs),
-                        params, diverged, products, time.perf_counter() - tic)
+                        bound.unravel(theta), diverged, products, time.perf_counter() - tic,
+                        None if opt.preconditioner is None else np.array(pre, dtype=float), note,
+                        thr_text)
 
 
-def _loop(model, params, X, y, opt, n_steps, every, n_eigs, tol, v0):
-    state = opt.init(params)
-    losses, steps, sharp = [], [], []
-    products, diverged = 0, None
+def _run_threshold(method, lr, momentum, b2, eps):
+    """(threshold, how it was derived).  A user's rule whose update cannot be read on
+    symbols still trains: its threshold is then undefined (nan) and the text says why."""
+    if not isinstance(method, optim.GradientTransformation):
+        t = optimizer_threshold_of(method, lr, momentum, b2, eps)
+        return t.value, t.derivation
+    try:
+        t = optimizer_threshold(method)
+    except Exception as exc:  # noqa: BLE001 - any failure of a user's update on symbols is reported
+        return float("nan"), f"undefined: the update could not be read on symbols ({type(exc).__name__}: {exc})"
+    return t.value, t.derivation
+
+
+def _flat_preconditioner(opt, state):
+    leaves = [np.ravel(x) for _, x in optim.tree_leaves(opt.preconditioner(state))]
+    return np.concatenate(leaves)
+
+
+def _loop(bound, theta, opt, n_steps, every, n_eigs, tol, v0, bar):
+    state = opt.init(theta)
+    losses, steps, sharp, pre = [], [], [], []
+    products, diverged, note = 0, None, bound.note_at(theta)
+    v0p = v0
     # runaway rule on the run's own scale: its initial loss and parameters
-    p_lim = scale_limit(*(np.abs(p).max() for p in params.values() if p.size))
+    p_lim = scale_limit(np.abs(theta).max() if theta.size else 0.0)
     l_lim = None
+    has_pre = opt.preconditioner is not None
     for k in range(n_steps + 1):
-        point = params if opt.lookahead is None else opt.lookahead(params, state)
-        loss, g = model.loss_and_grad(point, X, y)
+        point = theta if opt.lookahead is None else opt.lookahead(theta, state)
+        loss, g = bound.loss_and_grad(point)
         if opt.lookahead is not None:
-            loss = model.loss(params, X, y)     # the loss of the iterate, not of the look-ahead
+            loss = bound.loss(theta)     # the loss of the iterate, not of the look-ahead
         if l_lim is None:
             l_lim = scale_limit(loss)
-        if blown_up(loss, l_lim) or any(blown_up(p, p_lim) for p in params.values()):
+        if blown_up(loss, l_lim) or blown_up(theta, p_lim):
             diverged = k
             break
         losses.append(float(loss))
+        # the step from θ_k (a preconditioned method's P is the one this step divides by)
+        step = opt.update(g, state, theta) if (k < n_steps or has_pre) else None
         if k % every == 0 or k == n_steps:
             try:
-                top = top_eigenvalues(model, params, X, y, n_eigs, v0=v0, tol=tol)
+                top = top_eigenvalues(bound, theta, k=n_eigs, v0=v0, tol=tol)
+                if has_pre:
+                    topp = top_eigenvalues(bound, theta, k=1, v0=v0p, tol=tol,
+                                           preconditioner=_flat_preconditioner(opt, step[1]))
             except FloatingPointError:      # curvature overflows: the run has blown up
                 diverged = k
                 break
             v0 = top.vectors[:, 0]
             products += top.n_products
+            note = top.hvp
+            if has_pre:
+                v0p = topp.vectors[:, 0]
+                products += topp.n_products
+                pre.append(topp.values[0])
             steps.append(k)
             sharp.append(top.values)
         if k == n_steps:
             break
-        updates, state = opt.update(g, state, params)
-        params = optim.apply_updates(params, updates)
-    return losses, steps, sharp, params, diverged, products
+        updates, state = step
+        theta = optim.apply_updates(theta, updates)
+        bar.update(1)
+    return losses, steps, sharp, pre, theta, diverged, products, note
 
 
 class EdgeStats(NamedTuple):
@@ -201,7 +316,7 @@ class EdgeStats(NamedTuple):
     Attributes
     ----------
     band : (lo, hi) — the band, as multiples of the threshold
-    initial_ratio : float — S/threshold at step 0
+    initial_ratio : float — S/threshold at the first measurement at or after ``from_step``
     reach_step : int or None — first measured step with S ≥ lo·threshold
     fraction_in_band : float — share of the measurements from ``reach_step`` on with S in
         the band (nan if never reached)
@@ -225,21 +340,29 @@ class EdgeStats(NamedTuple):
     loss_window_means: tuple
 
 
-def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4) -> EdgeStats:
-    """Summarize a run at the edge of stability: when S first reached ``band[0]``×threshold
-    and how it behaved afterwards (share of measurements within the band, quantiles of
+def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4,
+                    from_step: int = 0) -> EdgeStats:
+    """Summarize a run at the edge of stability: when the tracked sharpness (S, or
+    λ_max(P⁻¹H) for a preconditioned method) first reached ``band[0]``×threshold and how it
+    behaved afterwards (share of measurements within the band, quantiles of
     S/threshold, the loss trend over ``n_windows`` windows and the share of steps at
-    which the loss went up).  A diverged run is summarized up to its last finite step."""
+    which the loss went up).  A diverged run is summarized up to its last finite step.
+
+    ``from_step`` ignores earlier measurements when looking for the first arrival (an
+    adaptive method's first steps, whose bias-corrected P is far from its frozen value)."""
     lo, hi = (float(b) for b in band)
     if not 0 < lo < hi:
         raise ValueError(f"`band` must be (lo, hi) with 0 < lo < hi; got {band!r}")
     if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
         raise ValueError(f"`n_windows` must be a positive integer; got {n_windows!r}")
+    if not isinstance(from_step, (int, np.integer)) or from_step < 0:
+        raise ValueError(f"`from_step` must be a non-negative integer; got {from_step!r}")
     r = run.ratio
-    hit = np.flatnonzero(r >= lo)
+    hit = np.flatnonzero((r >= lo) & (run.steps >= from_step))
     nan = float("nan")
+    first = float(r[np.flatnonzero(run.steps >= from_step)[0]]) if np.any(run.steps >= from_step) else nan
     if hit.size == 0:
-        return EdgeStats((lo, hi), float(r[0]), None, nan, nan, (nan, nan), nan,
+        return EdgeStats((lo, hi), first, None, nan, nan, (nan, nan), nan,
                          float(run.losses[-1]), nan, ())
     i = int(hit[0])
     after = r[i:]
@@ -247,7 +370,7 @@ def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4) -> E
     tail = run.losses[k:]
     dl = np.diff(tail)
     windows = tuple(float(np.mean(w)) for w in np.array_split(tail, min(n_windows, tail.size)))
-    return EdgeStats((lo, hi), float(r[0]), k, float(np.mean((after >= lo) & (after <= hi))),
+    return EdgeStats((lo, hi), first, k, float(np.mean((after >= lo) & (after <= hi))),
                      float(np.median(after)), tuple(float(q) for q in np.quantile(after, [0.05, 0.95])),
                      float(run.losses[k]), float(run.losses[-1]),
                      float(np.mean(dl > 0)) if dl.size else nan, windows)

@@ -9,13 +9,13 @@ import argparse
 import sys
 import warnings
 
-from dynopt.cli import bench, compare, derive, reproduce, simulate, sweep
+from dynopt.cli import bench, compare, derive, reproduce, sharpness, simulate, sweep
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 
 #: the command modules, in the order ``dynopt --help`` lists them
-COMMANDS = (reproduce, compare, sweep, bench, simulate, derive)
+COMMANDS = (reproduce, compare, sweep, bench, simulate, derive, sharpness)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,9 +3,10 @@ and the top Hessian eigenvalues (the *sharpness*) by Lanczos.
 
 Hessian-vector products are exact: Pearlmutter's R-operator (forward-over-reverse)
 applied to the hand-written backprop, i.e. the directional derivative
-R{·} = d/dε (·)(θ + εv)|₀ of every forward and backward quantity.  For models without an
-R-operator (anything with ``loss_and_grad``) :func:`hvp_central` differentiates the exact
-gradient by central differences with a stated error bound.
+R{·} = d/dε (·)(θ + εv)|₀ of every forward and backward quantity.  Any other model (a
+flat model of :mod:`dynopt.learning.models`: a loss and gradient over a flat vector) gets
+its own exact ``hvp`` if it has one, else :func:`central_hvp`, central differences of its
+gradient with a stated error bound; :func:`top_eigenvalues` says which in its result.
 
 Models covered exactly: :class:`TanhMLP` (defined here: tanh hidden layers, squared loss,
 the setting of Cohen et al. 2021), and :class:`~dynopt.learning.networks.MLP`,
@@ -23,8 +24,10 @@ from dynopt.checks import as_generator, check_finite_param
 from dynopt.learning.networks import (MLP, LinearRegression, SoftmaxRegression, cross_entropy,
                                       torch_linear_init)
 
-__all__ = ["TanhMLP", "ravel_params", "hvp", "hvp_central", "hessian_operator", "dense_hessian",
-           "TopEigen", "top_eigenvalues", "sharpness"]
+__all__ = ["TanhMLP", "ravel_params", "hvp", "hvp_central", "central_step", "central_hvp",
+           "hessian_operator", "dense_hessian", "TopEigen", "top_eigenvalues", "sharpness"]
+
+_U = np.finfo(float).eps
 
 
 def ravel_params(params):
@@ -110,6 +113,10 @@ class TanhMLP:
         r = acts[-1] - self._targets(y, len(X))
         loss = 0.5 * float(np.sum(r * r)) / len(X)
         return loss, _backward(_stack(self, params), acts, r / len(X))[0]
+
+
+#: the networks whose Hessian-vector products are exact (Pearlmutter's R-operator)
+_EXACT_TYPES = (TanhMLP, MLP, SoftmaxRegression, LinearRegression)
 
 
 # -- the layer stack every exact model reduces to -------------------------------------
@@ -273,13 +280,8 @@ def _hvp_map(model, params, X, y):
 
 
 def hvp_central(model, params, X, y, v, eps: Optional[float] = None):
-    """∇²L·v by central differences of the exact gradient, with an error estimate.
-
-    h(ε) = (∇L(θ + εv̂) − ∇L(θ − εv̂))/(2ε)·‖v‖ with v̂ = v/‖v‖.  Its error is the
-    truncation ε²/6·‖D³∇L[v̂, v̂]‖·‖v‖ + O(ε⁴) plus rounding ≲ u·‖∇L‖/ε (u = 2⁻⁵²);
-    the default ε = u^{1/3}·max(1, ‖θ‖_∞) balances the two.  The returned error is the
-    Richardson estimate ‖h(ε) − h(2ε)‖/3 of the truncation (exact for the ε² term) plus
-    the rounding bound 4u·max‖∇L‖/ε.
+    """∇²L·v of a network on (X, y) by central differences of its exact gradient, with an
+    error estimate (:func:`central_hvp` with ``error=True``).
 
     Returns
     -------
@@ -289,40 +291,96 @@ def hvp_central(model, params, X, y, v, eps: Optional[float] = None):
     """
     theta, unravel = ravel_params(params)
     v = np.asarray(v, dtype=float)
-    nv = float(np.linalg.norm(v))
     if v.shape != theta.shape:
         raise ValueError(f"`v` must have shape {theta.shape}; got {v.shape}")
-    if nv == 0:
-        return np.zeros_like(theta), 0.0
-    u = np.finfo(float).eps
-    if eps is None:
-        eps = u ** (1 / 3) * max(1.0, float(np.max(np.abs(theta))))
-    eps = check_finite_param(eps, "eps", low=0.0, low_inclusive=False)
-    vh = v / nv
+    if eps is not None:
+        eps = check_finite_param(eps, "eps", low=0.0, low_inclusive=False)
 
     def grad(t):
         return ravel_params(model.loss_and_grad(unravel(t), X, y)[1])[0]
 
-    def central(e):
-        gp, gm = grad(theta + e * vh), grad(theta - e * vh)
+    return central_hvp(grad, theta, v, eps, error=True)
+
+
+def central_step(theta) -> float:
+    """The default central-difference step u^{1/3}·max(1, ‖θ‖_∞) (balances truncation and rounding)."""
+    theta = np.asarray(theta, dtype=float)
+    return float(_U ** (1 / 3) * max(1.0, float(np.max(np.abs(theta))) if theta.size else 1.0))
+
+
+def central_hvp(grad, theta, v, eps: Optional[float] = None, error: bool = False):
+    """H·v by the central difference of the gradient along v̂ = v/‖v‖.
+
+    (∇L(θ + εv̂) − ∇L(θ − εv̂))/(2ε)·‖v‖ differs from H·v by ε²/6·‖D³∇L[v̂, v̂]‖·‖v‖ + O(ε⁴)
+    (truncation) plus ≲ u‖∇L‖/ε (rounding).  Two gradients per product.
+
+    Parameters
+    ----------
+    grad : callable — ``theta -> ndarray (d,)``
+    theta, v : ndarray, shape (d,)
+    eps : float, optional — default :func:`central_step`
+    error : bool — also estimate the error (two more gradients: Richardson ‖h(ε) − h(2ε)‖/3
+        for the ε² term plus the rounding bound 4u·max‖∇L‖/ε)
+
+    Returns
+    -------
+    hv : ndarray, shape (d,)
+    err : float or None
+    """
+    theta = np.asarray(theta, dtype=float)
+    v = np.asarray(v, dtype=float).ravel()
+    nv = float(np.linalg.norm(v))
+    if nv == 0:
+        return np.zeros_like(theta), 0.0 if error else None
+    eps = central_step(theta) if eps is None else float(eps)
+    vh = v / nv
+
+    def diff(e):
+        gp, gm = np.asarray(grad(theta + e * vh), float), np.asarray(grad(theta - e * vh), float)
         return (gp - gm) / (2 * e), max(np.linalg.norm(gp), np.linalg.norm(gm))
 
-    h1, gmax = central(eps)
-    h2, _ = central(2 * eps)
-    err = float(np.linalg.norm(h1 - h2)) / 3 + 4 * u * gmax / eps
-    return nv * h1, nv * err
+    h1, gmax = diff(eps)
+    if not error:
+        return nv * h1, None
+    h2, _ = diff(2 * eps)
+    return nv * h1, nv * (float(np.linalg.norm(h1 - h2)) / 3 + 4 * _U * gmax / eps)
 
 
-def hessian_operator(model, params, X, y) -> LinearOperator:
-    """The Hessian of the full-batch loss as a scipy ``LinearOperator`` on flat vectors
-    (exact products through :func:`hvp`)."""
-    theta, unravel = ravel_params(params)
-    apply = _hvp_map(model, params, X, y)
-    return LinearOperator((theta.size,) * 2, dtype=float,
-                          matvec=lambda v: ravel_params(apply(unravel(np.ravel(v))))[0])
+def _bind(model, params, X, y):
+    from dynopt.learning.models import as_model     # models builds on this module
+
+    bound = as_model(model, params, X, y)
+    if bound.theta0 is None:
+        raise ValueError("`params` must be given: the point at which to take the Hessian")
+    return bound
 
 
-def dense_hessian(model, params, X, y):
+def hessian_operator(model, params=None, X=None, y=None, preconditioner=None) -> LinearOperator:
+    """The Hessian of the full-batch loss as a scipy ``LinearOperator`` on flat vectors.
+
+    Parameters
+    ----------
+    model : a dynopt network with its data ``X, y`` (exact products through :func:`hvp`),
+        or any flat model (:mod:`dynopt.learning.models`: its ``hvp`` if it has one, else
+        central differences of its gradient)
+    params : the point (the network's dict, or a flat array)
+    preconditioner : ndarray, shape (d,), optional
+        Positive diagonal P: the operator is then P^{-1/2} H P^{-1/2}, whose eigenvalues are
+        those of P⁻¹H (the curvature a preconditioned method sees).
+    """
+    bound = _bind(model, params, X, y)
+    apply = bound.hvp_at(bound.theta0)
+    d = bound.theta0.size
+    if preconditioner is None:
+        return LinearOperator((d, d), dtype=float, matvec=lambda v: apply(np.ravel(v)))
+    p = np.asarray(preconditioner, dtype=float).ravel()
+    if p.shape != (d,) or not np.all(p > 0) or not np.all(np.isfinite(p)):
+        raise ValueError(f"`preconditioner` must be a positive finite vector of length {d}")
+    r = 1.0 / np.sqrt(p)
+    return LinearOperator((d, d), dtype=float, matvec=lambda v: r * apply(r * np.ravel(v)))
+
+
+def dense_hessian(model, params=None, X=None, y=None):
     """The full Hessian, column by column (H·e_i); symmetric up to rounding.  For tests
     and small models only (d Hessian-vector products)."""
     op = hessian_operator(model, params, X, y)
@@ -335,24 +393,35 @@ class TopEigen(NamedTuple):
     Attributes
     ----------
     values : ndarray, shape (k,) — largest eigenvalues, descending
-    vectors : ndarray, shape (d, k) — their unit eigenvectors
+    vectors : ndarray, shape (d, k) — their unit eigenvectors (of P^{-1/2}HP^{-1/2} when
+        preconditioned)
     n_products : int — Hessian-vector products used
+    hvp : str — how the products were computed ("exact (…)" or the central-difference
+        step and its error order)
+    hvp_error : float or None — for central differences, the estimated error bound on
+        ‖Hv − computed Hv‖ at the top eigenvector (Richardson + rounding), which bounds the
+        error of ``values[0]``; None for exact products
     """
 
     values: np.ndarray
     vectors: np.ndarray
     n_products: int
+    hvp: str = "exact"
+    hvp_error: Optional[float] = None
 
 
-def top_eigenvalues(model, params, X, y, k: int = 1, v0=None, tol: float = 1e-6,
-                    rng=None) -> TopEigen:
+def top_eigenvalues(model, params=None, X=None, y=None, k: int = 1, v0=None, tol: float = 1e-6,
+                    rng=None, preconditioner=None) -> TopEigen:
     """The ``k`` largest (algebraic) eigenvalues of the full-batch loss Hessian by Lanczos.
 
     ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``)
-    on the exact Hessian-vector products; the largest eigenvalue is the *sharpness*.
+    on Hessian-vector products; the largest eigenvalue is the *sharpness*.  Products are
+    exact for the dynopt networks and for models with an ``hvp``; otherwise they are
+    central differences of the gradient and ``hvp``/``hvp_error`` of the result say so.
 
     Parameters
     ----------
+    model, params, X, y : see :func:`hessian_operator`
     k : int, 1 ≤ k < d
     v0 : ndarray, optional
         Starting vector; pass the previous top eigenvector when tracking along training
@@ -360,13 +429,16 @@ def top_eigenvalues(model, params, X, y, k: int = 1, v0=None, tol: float = 1e-6,
     tol : float
         Relative accuracy of the eigenvalues (ARPACK's stopping tolerance).
     rng : seed for the random starting vector when ``v0`` is None.
+    preconditioner : ndarray, shape (d,), optional
+        Eigenvalues of P⁻¹H instead (see :func:`hessian_operator`).
 
     Raises
     ------
     FloatingPointError
         If a Hessian-vector product overflows (parameters of a diverging run).
     """
-    op = hessian_operator(model, params, X, y)
+    bound = _bind(model, params, X, y)
+    op = hessian_operator(bound, preconditioner=preconditioner)
     d = op.shape[0]
     if not isinstance(k, (int, np.integer)) or not 1 <= k < d:
         raise ValueError(f"`k` must be an integer in [1, {d - 1}]; got {k!r}")
@@ -387,9 +459,21 @@ def top_eigenvalues(model, params, X, y, k: int = 1, v0=None, tol: float = 1e-6,
     vals, vecs = eigsh(counted, k=k, which="LA", v0=np.asarray(v0, dtype=float), tol=tol,
                        ncv=min(d, max(2 * k + 1, 12)))
     order = np.argsort(vals)[::-1]
-    return TopEigen(vals[order], vecs[:, order], count[0])
+    vals, vecs = vals[order], vecs[:, order]
+    err = None
+    if not bound.exact:
+        # |λ̂ − λ| ≤ ‖E‖ for the perturbation E of a symmetric operator; estimated along the
+        # top eigenvector (in the preconditioned metric when P is given)
+        r = 1.0 if preconditioner is None else 1.0 / np.sqrt(np.asarray(preconditioner, float).ravel())
+        grad = lambda t: bound.loss_and_grad(t)[1]  # noqa: E731
+        _, e = central_hvp(grad, bound.theta0, r * vecs[:, 0], error=True)
+        err = float(np.max(r) * e)
+    return TopEigen(vals, vecs, count[0], bound.note_at(bound.theta0), err)
 
 
-def sharpness(model, params, X, y, v0=None, tol: float = 1e-6, rng=None) -> float:
-    """Largest eigenvalue of the full-batch loss Hessian (see :func:`top_eigenvalues`)."""
+def sharpness(model, params=None, X=None, y=None, v0=None, tol: float = 1e-6, rng=None) -> float:
+    """Largest eigenvalue of the full-batch loss Hessian (see :func:`top_eigenvalues`).
+
+    ``model`` is a dynopt network with ``params`` and its data ``X, y``, or any flat model
+    (``sharpness(model, theta)``; central differences when it has no ``hvp``)."""
     return float(top_eigenvalues(model, params, X, y, 1, v0, tol, rng).values[0])

@@ -47,13 +47,23 @@ def tree_leaves(tree, prefix: str = "params"):
     return [(prefix, tree)]
 
 
+def _is_symbolic(x) -> bool:
+    """An object array (of sympy expressions): read symbolically, never cast to float."""
+    return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def _float_leaf(x):
+    """``x`` as a float array, except an object array of symbols, which stays as it is."""
+    return x if _is_symbolic(x) else np.asarray(x, dtype=float)
+
+
 def _as_float_tree(tree):
     return tree_map(lambda x: np.asarray(x, dtype=float), tree)
 
 
 def apply_updates(params, updates):
     """New parameters ``params + updates`` (fresh arrays; the inputs are not modified)."""
-    return tree_map(lambda p, u: np.asarray(p, dtype=float) + u, params, updates)
+    return tree_map(lambda p, u: _float_leaf(p) + u, params, updates)
 
 
 # ---------------------------------------------------------------------------------
@@ -72,11 +82,17 @@ class GradientTransformation(NamedTuple):
     lookahead : callable or None
         ``lookahead(params, state) -> params``: where the next gradient must be taken
         (Sutskever's Nesterov).  ``None``: at ``params``.
+    preconditioner : callable or None
+        ``preconditioner(state) -> tree of arrays`` shaped like the parameters: the diagonal
+        P that the last update divided its (momentum-averaged) gradient by, u = −η·m/P, so
+        P⁻¹∇²L is the curvature the method sees (Adam: P = (1 − β₁ᵗ)(√v̂ + ε)).  ``None``:
+        no preconditioner (P = I).
     """
 
     init: Callable
     update: Callable
     lookahead: Optional[Callable] = None
+    preconditioner: Optional[Callable] = None
 
 
 class EmptyState(NamedTuple):
@@ -135,6 +151,9 @@ def chain(*transforms):
     looks = [i for i, t in enumerate(transforms) if t.lookahead is not None]
     if len(looks) > 1:
         raise ValueError("at most one of `transforms` may define a lookahead point")
+    precs = [i for i, t in enumerate(transforms) if t.preconditioner is not None]
+    if len(precs) > 1:
+        raise ValueError("at most one of `transforms` may define a preconditioner")
 
     def init(params):
         return tuple(t.init(params) for t in transforms)
@@ -153,7 +172,14 @@ def chain(*transforms):
         def lookahead(params, state):
             return transforms[i].lookahead(params, state[i])
 
-    return GradientTransformation(init, update, lookahead)
+    preconditioner = None
+    if precs:
+        j = precs[0]
+
+        def preconditioner(state):
+            return transforms[j].preconditioner(state[j])
+
+    return GradientTransformation(init, update, lookahead, preconditioner)
 
 
 def guard(inner: GradientTransformation, on_nonfinite: str = "raise"):
@@ -177,6 +203,10 @@ def guard(inner: GradientTransformation, on_nonfinite: str = "raise"):
 
     def update(grads, state, params=None):
         for name, g in tree_leaves(grads):
+            # arrays of sympy expressions (the symbolic reading of an optimizer) have no
+            # finiteness to check
+            if _is_symbolic(g):
+                continue
             if not np.all(np.isfinite(g)):
                 if on_nonfinite == "skip":
                     return tree_map(lambda x: np.zeros_like(np.asarray(x, dtype=float)), grads), state
@@ -185,7 +215,7 @@ def guard(inner: GradientTransformation, on_nonfinite: str = "raise"):
                     f"gradient of {name} contains {kind}; pass on_nonfinite='skip' to skip such steps")
         return inner.update(grads, state, params)
 
-    return GradientTransformation(inner.init, update, inner.lookahead)
+    return GradientTransformation(inner.init, update, inner.lookahead, inner.preconditioner)
 
 
 # ---------------------------------------------------------------------------------
@@ -300,7 +330,7 @@ def trace(decay: float, dampening: float = 0.0, nesterov: Optional[str] = None):
     if nesterov == "lookahead":
         def lookahead(params, state):
             asked.add(id(state.velocity))
-            return tree_map(lambda p, v: np.asarray(p, dtype=float) + mu * v, params, state.velocity)
+            return tree_map(lambda p, v: _float_leaf(p) + mu * v, params, state.velocity)
 
     return GradientTransformation(init, update, lookahead)
 
@@ -323,7 +353,10 @@ def scale_by_rms(decay: float, eps: float, eps_inside: bool):
         out = tree_map(lambda x, s: x / _denominator(s, eps, eps_inside), g, nu)
         return out, ScaleByRmsState(nu)
 
-    return GradientTransformation(init, update)
+    def preconditioner(state):
+        return tree_map(lambda s: _denominator(s, eps, eps_inside), state.nu)
+
+    return GradientTransformation(init, update, preconditioner=preconditioner)
 
 
 def scale_by_adagrad(eps: float, eps_inside: bool, initial_accumulator_value: float = 0.0):
@@ -339,7 +372,10 @@ def scale_by_adagrad(eps: float, eps_inside: bool, initial_accumulator_value: fl
         out = tree_map(lambda x, s: x / _denominator(s, eps, eps_inside), g, ss)
         return out, ScaleByAdagradState(ss)
 
-    return GradientTransformation(init, update)
+    def preconditioner(state):
+        return tree_map(lambda s: _denominator(s, eps, eps_inside), state.sum_of_squares)
+
+    return GradientTransformation(init, update, preconditioner=preconditioner)
 
 
 def scale_by_adam(b1: float, b2: float, eps: float, eps_inside: bool, bias_correction: bool):
@@ -354,15 +390,23 @@ def scale_by_adam(b1: float, b2: float, eps: float, eps_inside: bool, bias_corre
         z = lambda p: np.zeros_like(np.asarray(p, dtype=float))  # noqa: E731
         return ScaleByAdamState(0, tree_map(z, params), tree_map(z, params))
 
+    def corrections(t):
+        return (1.0 - b1 ** t, 1.0 - b2 ** t) if bias_correction else (1.0, 1.0)
+
     def update(g, state, params=None):
         t = state.count + 1
         mu = tree_map(lambda m, x: b1 * m + (1.0 - b1) * x, state.mu, g)
         nu = tree_map(lambda v, x: b2 * v + (1.0 - b2) * x * x, state.nu, g)
-        c1, c2 = (1.0 - b1 ** t, 1.0 - b2 ** t) if bias_correction else (1.0, 1.0)
+        c1, c2 = corrections(t)
         out = tree_map(lambda m, v: (m / c1) / _denominator(v / c2, eps, eps_inside), mu, nu)
         return out, ScaleByAdamState(t, mu, nu)
 
-    return GradientTransformation(init, update)
+    def preconditioner(state):
+        # the update is m/P with the raw first moment m (Cohen et al. 2022's P)
+        c1, c2 = corrections(max(state.count, 1))
+        return tree_map(lambda v: c1 * _denominator(v / c2, eps, eps_inside), state.nu)
+
+    return GradientTransformation(init, update, preconditioner=preconditioner)
 
 
 def add_decayed_weights(weight_decay: float):
