@@ -46,6 +46,9 @@ class PassageSpec(NamedTuple):
     above: bool       # passage when y[coord] >= level (else <= level)
     absorb: object    # False, True or "survivors"
     bridge: bool      # record Brownian-bridge hazards
+    # a region target: (source of ``target_distance(a0, …)``, the state components it reads);
+    # the kernel then tests target_distance(…) <= level with level 0 (``above`` False)
+    target: Optional[tuple] = None
 
 
 def _observed(kind, coord, d):
@@ -57,10 +60,18 @@ def _observed(kind, coord, d):
     return f"p[i, {coord - d}]" if kind == "splitting" else f"(v[i, {coord - d}] / gamma)"
 
 
+def _tested(spec, kind, d):
+    """The kernel expression compared with ``level``: one output component, or a region
+    target's signed distance of the path's components."""
+    if spec.target is None:
+        return _observed(kind, spec.coord, d)
+    return f"target_distance({', '.join(_observed(kind, c, d) for c in spec.target[1])})"
+
+
 def _passage_lines(spec, kind, d):
     """The per-path passage test, appended at the end of the path loop's body."""
     lines = ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
-             f"                yv = {_observed(kind, spec.coord, d)}",
+             f"                yv = {_tested(spec, kind, d)}",
              f"                if yv {'>=' if spec.above else '<='} level:",
              "                    pstep[i] = k"]
     if spec.absorb:
@@ -135,4 +146,5 @@ def passage_source(source, kind, d, spec: PassageSpec) -> Optional[str]:
         if lines is None or not all(_inside_path_loop(lines, n) for n, line in enumerate(lines)
                                     if "standard_normal" in line):
             return None
-    return "\n".join(lines + _passage_lines(spec, kind, d) + ["    return k1"]) + "\n"
+    text = "\n".join(lines + _passage_lines(spec, kind, d) + ["    return k1"]) + "\n"
+    return text if spec.target is None else text + "\n\n" + spec.target[0]
