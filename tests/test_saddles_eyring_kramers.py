@@ -132,3 +132,21 @@ def test_bad_hessians_are_refused():
         eyring_kramers_time(np.eye(2), np.eye(2), 1.0, 0.5)
     with pytest.raises(ValueError, match="positive definite"):
         eyring_kramers_time(-np.eye(2), np.diag([-1.0, 1.0]), 1.0, 0.5)
+
+
+def test_derive_saddles_cli(capsys):
+    import json
+
+    from dynopt.cli.main import main
+
+    assert main(["derive", "saddles", "--expr", MB_TEXT, "--vars", "x", "y", "--from", "-0.55", "1.4",
+                 "--to", "-0.05", "0.45", "--sigma", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sad = out["path"]["saddle"]
+    assert sad["index"] == 1 and np.abs(np.array(sad["x"]) - MB_SADDLES[0][0]).max() < 1.5e-3
+    assert out["eyring_kramers"]["mean_time"] > 0
+    assert main(["derive", "saddles", "--expr", "(x**2-1)**2 + 2*y**2", "--box", "-2", "2", "-1", "1"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("minimum") == 2 and "saddle" in text
+    assert main(["derive", "saddles", "--expr", "(x**2-1)**2 + 2*y**2", "--from", "-1", "0"]) == 2
+    assert main(["derive", "saddles", "--expr", "__import__('os')", "--box", "-1", "1"]) == 2
