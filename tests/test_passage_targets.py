@@ -101,3 +101,8 @@ def test_region_text_is_parsed_safely_and_checked():
     pts = np.array([[0.0, 0.5], [0.0, -0.5], [2.0, 0.5]])
     assert r.inside(pts).tolist() == [True, False, False]
     assert r.coords == (0, 1)
+
+
+def test_an_uncompilable_absorbing_condition_says_why_it_ran_on_numpy():
+    r = _run(lambda y: y[:, 0] > 0.5, "auto")
+    assert r.backend == "numpy" and "FirstPassage with a target" in r.note

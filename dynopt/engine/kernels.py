@@ -289,7 +289,8 @@ def _resolve(run, want):
     if isinstance(kern, str):
         if want == "numba":
             raise ValueError(f"`backend='numba'` cannot run {run.scheme.name} on {run.model!r}: {kern}")
-        return "numpy", ""
+        # a first-passage observer that cannot be compiled costs the whole run its kernel: say so
+        return "numpy", f"ran on the numpy backend: {passage}" if isinstance(passage, str) else ""
     return "numba", ""
 
 
