@@ -50,8 +50,10 @@ def eyring_kramers(ctx):
     for i, kT in enumerate(kTs):
         sigma = math.sqrt(2 * kT)
         formula[kT] = eyring_kramers_time(m.hessian, s.hessian, barrier, sigma)
-        # the 1-D prefactor along the unstable direction alone (what a reduction to x would give)
-        one_d[kT] = 2 * math.pi / math.sqrt(m.eigenvalues[0] * abs(s.eigenvalues[0])) * math.exp(barrier / kT)
+        # the 1-D formula along the saddle's unstable direction v alone (what a reduction to that
+        # coordinate gives): curvatures vᵀH_m v and λ₁(s), the transverse ones ignored
+        v = s.eigenvectors[:, 0]
+        one_d[kT] = 2 * math.pi / math.sqrt(float(v @ m.hessian @ v) * abs(s.eigenvalues[0])) * math.exp(barrier / kT)
         T = math.ceil(4 * formula[kT] / dt) * dt
         fp = FirstPassage(Ball(other.x, radius), absorb="survivors", bridge=sigma)
         r = simulate(dynamics.OverdampedLangevin(prob, sigma), "euler-maruyama", (0.0, T), m.x, dt,
