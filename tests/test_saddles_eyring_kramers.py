@@ -149,4 +149,10 @@ def test_derive_saddles_cli(capsys):
     text = capsys.readouterr().out
     assert text.count("minimum") == 2 and "saddle" in text
     assert main(["derive", "saddles", "--expr", "(x**2-1)**2 + 2*y**2", "--from", "-1", "0"]) == 2
+    assert main(["derive", "saddles", "--expr", "(x**2-1)**2 + 2*y**2", "--from", "-1", "0", "--to", "1", "0",
+                 "--sigma", "1", "--model", "kramers", "--friction", "2", "--json"]) == 0
+    kl = json.loads(capsys.readouterr().out)["kramers_langer"]
+    # separable: ω₀ = √8, ω_b = 2, transverse curvatures cancel in the determinants
+    mu = math.sqrt(1 + 4) - 1
+    assert kl["rate"] == pytest.approx(mu / (2 * math.pi) * math.sqrt(8 / 4) * math.exp(-1 / 0.25), rel=1e-9)
     assert main(["derive", "saddles", "--expr", "__import__('os')", "--box", "-1", "1"]) == 2

@@ -7,7 +7,9 @@ between two minima with its index-1 saddle, Hessian spectra, and the Eyring–Kr
 With ``--from``/``--to`` (points in the basins of two minima) it runs the string method and
 refines the highest image into the saddle by Newton; with ``--box`` it collects every
 stationary point Newton reaches from a grid of guesses in the box.  ``--sigma`` adds the
-overdamped Eyring–Kramers mean transition time from the ``--from`` minimum (kT = σ²/2).
+overdamped Eyring–Kramers mean transition time from the ``--from`` minimum (kT = σ²/2);
+``--model kramers --friction λ`` adds the Kramers–Langer rate of the underdamped equation
+(kT = σ²/(2λ)).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sys
 
 import numpy as np
 
-from dynopt.analysis.eyring_kramers import eyring_kramers_time
+from dynopt.analysis.eyring_kramers import eyring_kramers_time, kramers_rate_nd
 from dynopt.analysis.saddles import Landscape, minimum_energy_path, stationary_points
 from dynopt.cli.user_input import resolve_problem
 
@@ -36,9 +38,13 @@ def add_arguments(p) -> None:
     p.add_argument("--images", type=int, default=41, help="saddles: images of the string (default 41)")
     p.add_argument("--sigma", type=float,
                    help="saddles: noise amplitude σ for the Eyring–Kramers time from the --from minimum")
+    p.add_argument("--friction", type=float,
+                   help="saddles: with --model kramers, the friction λ of dθ = η dt, dη = (−λη − ∇U) dt + σ dW "
+                        "(Kramers–Langer rate, kT = σ²/(2λ))")
 
 
-def saddles(problem, start=None, end=None, box=None, *, sigma=None, n_grid=12, n_images=41) -> dict:
+def saddles(problem, start=None, end=None, box=None, *, sigma=None, friction=None, n_grid=12,
+            n_images=41) -> dict:
     """The JSON-able result of ``derive saddles`` (see the module docstring)."""
     L = Landscape(problem)
     out = {"potential": str(L.expr), "variables": [str(s) for s in L.symbols]}
@@ -60,6 +66,13 @@ def saddles(problem, start=None, end=None, box=None, *, sigma=None, n_grid=12, n
                 "sigma": float(sigma), "kT": float(sigma) ** 2 / 2, "barrier": path.barrier,
                 "mean_time": eyring_kramers_time(path.start.hessian, path.saddle.hessian, path.barrier, sigma),
                 "formula": "(2π/|λ₁(s)|)·√(|det ∇²U(s)| / det ∇²U(m))·exp(ΔU/kT), overdamped, kT = σ²/2"}
+            if friction is not None:
+                k = kramers_rate_nd(path.start.hessian, path.saddle.hessian, path.barrier, sigma, friction)
+                out["kramers_langer"] = {
+                    "sigma": float(sigma), "friction": float(friction), "kT": float(sigma) ** 2 / (2 * float(friction)),
+                    "rate": k, "mean_time": 1.0 / k,
+                    "formula": "(μ₊/2π)·√(det ∇²U(m) / |det ∇²U(s)|)·exp(−ΔU/kT), μ₊ = √(λ²/4 + |λ₁(s)|) − λ/2, "
+                               "kT = σ²/(2λ)"}
     return out
 
 
@@ -89,15 +102,22 @@ def _print(out) -> None:
             print(f"  barrier U(saddle) − U(from) = {path['barrier']:.6g}")
     if "eyring_kramers" in out:
         ek = out["eyring_kramers"]
-        print(f"Eyring–Kramers mean transition time at σ = {ek['sigma']:g} (kT = {ek['kT']:.4g}, "
+        print(f"Eyring–Kramers mean transition time (overdamped) at σ = {ek['sigma']:g} (kT = {ek['kT']:.4g}, "
               f"ΔU/kT = {ek['barrier'] / ek['kT']:.3g}): {ek['mean_time']:.6g}")
+    if "kramers_langer" in out:
+        kl = out["kramers_langer"]
+        print(f"Kramers–Langer rate at σ = {kl['sigma']:g}, λ = {kl['friction']:g} (kT = {kl['kT']:.4g}): "
+              f"{kl['rate']:.6g} (1/k = {kl['mean_time']:.6g})")
 
 
 def cmd_saddles(args) -> int:
     """Run ``dynopt derive saddles``; returns 0, or 2 for bad arguments."""
     try:
         problem = resolve_problem(args.problem, args.expr, args.vars)
-        out = saddles(problem, args.saddle_from, args.saddle_to, args.box, sigma=args.sigma,
+        if args.model == "kramers" and (args.friction is None or args.sigma is None):
+            raise ValueError("`--model kramers` needs `--sigma` and `--friction` (the Kramers–Langer rate)")
+        friction = args.friction if args.model == "kramers" else None
+        out = saddles(problem, args.saddle_from, args.saddle_to, args.box, sigma=args.sigma, friction=friction,
                       n_grid=args.grid, n_images=args.images)
     except (ValueError, TypeError) as exc:
         print(f"dynopt derive saddles: error: {exc}", file=sys.stderr)
