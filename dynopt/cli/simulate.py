@@ -283,7 +283,7 @@ def _print_passage(fp) -> None:
     if mn["value"] is not None:
         print(f"    mean first-passage time {mn['value']:.4g} ± {mn['std_err']:.2g} (no path censored)")
     else:
-        print(f"    mean first-passage time: undefined ({fp['censored_fraction']:.1%} of the paths censored)")
+        print(f"    mean first-passage time: undefined ({100 * fp['censored_fraction']:.3g} % of the paths censored)")
         tm = fp["tail_mean"]
         if tm["value"] is not None:
             print(f"    tail mean (assumes {tm['assumption']}) = {tm['value']:.4g} ± {tm['std_err']:.2g}")
