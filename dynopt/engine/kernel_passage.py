@@ -41,9 +41,9 @@ def _compilable(o):
     return type(o) is FirstPassage and o.kernel_target is not None
 
 
-def _spec(o, D, d):
-    """The :class:`PassageSpec` of observer ``o`` on a state of ``D`` components (``d``
-    positions), or a string saying why its target cannot be compiled."""
+def _spec(o, D):
+    """The :class:`PassageSpec` of observer ``o`` on a state of ``D`` components, or a
+    string saying why its target cannot be compiled."""
     if o.level_condition is not None:
         coord, _, above = o.level_condition
         if not -D <= coord < D:
@@ -74,7 +74,7 @@ def plan(run) -> Union[None, str, Plan]:
             return None
     if chosen.absorb == "survivors" and run.scheme.noise_kind != "normal":
         return "absorb='survivors' needs a scheme drawing normals"
-    spec = _spec(chosen, run.model.state_dim, getattr(run.model, "d", run.model.state_dim))
+    spec = _spec(chosen, run.model.state_dim)
     return spec if isinstance(spec, str) else Plan(chosen, spec)
 
 
