@@ -57,6 +57,7 @@ class StationaryPoint(NamedTuple):
         return "saddle" if self.index == 1 else f"index-{self.index} saddle"
 
     def as_json(self) -> dict:
+        """The point as JSON-able lists and numbers."""
         return {"kind": self.kind, "x": self.x.tolist(), "value": self.value, "index": self.index,
                 "hessian_eigenvalues": self.eigenvalues.tolist(), "grad_norm": self.grad_norm}
 
@@ -94,12 +95,15 @@ class Landscape:
         self._h = sp.lambdify(syms, hess, "numpy")
 
     def value(self, x) -> float:
+        """U(x) at one point x (d,)."""
         return float(self._u(*np.asarray(x, float)))
 
     def grad(self, x) -> np.ndarray:
+        """∇U(x) (d,) at one point."""
         return np.asarray(self._g(*np.asarray(x, float)), float)
 
     def hessian(self, x) -> np.ndarray:
+        """∇²U(x) (d, d) at one point."""
         return np.asarray(self._h(*np.asarray(x, float)), float)
 
     def grads(self, X) -> np.ndarray:
@@ -109,6 +113,7 @@ class Landscape:
         return np.stack([np.broadcast_to(np.asarray(c, float), (X.shape[0],)) for c in cols], axis=1)
 
     def values(self, X) -> np.ndarray:
+        """U at the rows of X (n, d)."""
         X = np.asarray(X, float)
         return np.broadcast_to(np.asarray(self._u(*X.T), float), (X.shape[0],)).copy()
 
@@ -209,6 +214,7 @@ class MinimumEnergyPath(NamedTuple):
     converged: bool
 
     def as_json(self) -> dict:
+        """The path as JSON-able lists and numbers."""
         return {"start": self.start.as_json(), "end": self.end.as_json(),
                 "saddle": None if self.saddle is None else self.saddle.as_json(), "barrier": self.barrier,
                 "images": self.images.tolist(), "energies": self.energies.tolist(),

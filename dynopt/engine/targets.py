@@ -83,6 +83,7 @@ class Target:
         return None if "Not supported" in text or "sympy" in text else text
 
     def describe(self) -> str:
+        """A short description for reports (e.g. "ball of radius 0.3 around (0.9, 0)")."""
         raise NotImplementedError
 
 
