@@ -488,7 +488,7 @@ def test_first_passage_below_and_by_callable_match_the_saved_paths():
     assert res.bridge == 0.0
     same = _passage_run(FirstPassage(lambda y: y[:, 0] <= -1.3)).observations["first_passage"]
     np.testing.assert_array_equal(same.step, res.step)
-    with pytest.raises(ValueError, match="^`bridge` needs a \\(coord, level, side\\) condition$"):
+    with pytest.raises(ValueError, match="^`bridge` needs a level or ball target"):
         FirstPassage(lambda y: y[:, 0] <= -1.3, bridge=0.7)
 
 

@@ -15,6 +15,8 @@ is biased low, often by a factor of two.  The estimators here use every path:
   which is defined under censoring but is a different quantity from the mean;
 * :func:`tail_mean` — the mean under the stated model of an exponential tail beyond t_min.
 
+:func:`dynopt.analysis.passage_report.passage_summary` reports all of them that censoring
+allows, each labelled.
 Every estimator takes either a :class:`PassageSample` or the raw arguments ``times,
 censor_time, passed=, weights=``.  A sample is a list of weighted records (time, weight,
 event, path): a path that passed at t is one event record of weight 1; a path censored at C
@@ -29,9 +31,7 @@ References
 E. L. Kaplan and P. Meier, J. Am. Stat. Assoc. 53, 457 (1958).
 M. Greenwood, Reports on Public Health and Medical Subjects 33 (1926).
 J. D. Kalbfleisch and R. L. Prentice, *The Statistical Analysis of Failure Time Data*,
-2nd ed., Wiley (2002), §4.3 (log-log bands).
-F. Garwood, Biometrika 28, 437 (1936) (exact Poisson interval).
-J. P. Klein and M. L. Moeschberger, *Survival Analysis*, 2nd ed., Springer (2003), §4.5
+2nd ed., Wiley (2002), §4.3 (log-log bands). F. Garwood, Biometrika 28, 437 (1936) (exact Poisson interval); J. P. Klein and M. L. Moeschberger, *Survival Analysis*, 2nd ed., Springer (2003), §4.5
 (restricted mean and its variance).
 """
 from __future__ import annotations

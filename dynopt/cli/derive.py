@@ -6,6 +6,7 @@ import re
 import sys
 
 from dynopt.expr import CONSTANTS, FUNCTIONS, parse, parse_equation
+from dynopt.cli import saddles as _saddles
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.symbolic import DERIVATIONS, NotProved, get_derivation
 from dynopt.symbolic.user import MODELS, momentum_map, user_modified_equation, user_scheme_analysis, user_stationary_density
@@ -153,6 +154,8 @@ def _user_derivation(args):
 
 def cmd_derive(args) -> int:
     """Run ``dynopt derive [NAME] [--latex|--json]``; returns the exit code."""
+    if args.name == "saddles":
+        return _saddles.cmd_saddles(args)
     titles = _titles()
     if not args.name:
         if args.json:
@@ -202,7 +205,9 @@ def register(subparsers):
                     "dX = λX dt + μX dW and the exact stationary variance of its chain as a function of h), "
                     "'density --expr EXPR' (stationary "
                     "density of your potential, Fokker–Planck residual proved 0) and 'map --eq ...' (the "
-                    "(α, β) of v_{n+1} = βv_n − α∇L from your own difference equations). Without NAME, lists "
+                    "(α, β) of v_{n+1} = βv_n − α∇L from your own difference equations), 'saddles --expr EXPR --from X0 --to X1 "
+                    "[--sigma S]' (minima, index-1 saddle and Hessian spectra of your potential, the minimum-energy "
+                    "path, the Eyring–Kramers time) or 'saddles --expr EXPR --box LO HI ...'. Without NAME, lists "
                     "the derivations. Prints to stdout; writes no files. Exit code 1 if sympy "
                     f"cannot prove an identity a derivation needs. Derivations: {names}.")
     p.add_argument("name", nargs="?", metavar="NAME",
@@ -226,6 +231,7 @@ def register(subparsers):
                    help="map: an old variable in terms of v_n (repeat), e.g. e0=v/gam")
     p.add_argument("--gradient", metavar="SYMBOL", help="map: the symbol standing for ∇L at the gradient point, e.g. G")
     p.add_argument("--positive", nargs="+", metavar="SYMBOL", help="map: symbols that are positive (e.g. gam lam)")
+    _saddles.add_arguments(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the results as LaTeX")
     fmt.add_argument("--json", action="store_true",

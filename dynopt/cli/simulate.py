@@ -18,6 +18,9 @@ from dynopt.engine.cache_dir import kernel_cache_dir
 from dynopt.cli.user_input import resolve_problem, resolve_scheme
 from dynopt.engine import EnsembleOptions, FirstPassage, Moments, simulate
 from dynopt.engine.region import StabilityWarning, stability_warning
+from dynopt.analysis.first_passage import PassageSample, kaplan_meier
+from dynopt.analysis.passage_report import passage_summary
+from dynopt.engine.targets import Ball, Level, Region
 from dynopt.problems import PROBLEMS
 from dynopt.schemes import METHODS
 
@@ -109,7 +112,8 @@ def _density_tests(g, pos, lo, hi, bins):
 
 def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=0.7, friction=1.0, T=10.0,
         dt=0.01, n_paths=10000, seed=0, y0=None, bins=40, dtype="float64", progress=None, *, x0=None,
-        hist_range=(-3.0, 3.0), first_passage=None, temperature=None, figure=None, backend="auto", options=None):
+        hist_range=(-3.0, 3.0), first_passage=None, temperature=None, figure=None, backend="auto", options=None,
+        coord=0, target=None, target_ball=None, passage_figure=None):
     """Run an SDE ensemble and return a JSON-able summary.
 
     Parameters
@@ -130,7 +134,17 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
         Histogram range of every position coordinate; the Gibbs density is normalised on it and
         must have its minimum inside it.
     first_passage : float, optional
-        Record when θ₁ first crosses this level (from the side of the start).
+        Record when component ``coord`` (default θ₁) first crosses this level (from the side
+        of the start).
+    coord : int
+        State component of ``first_passage`` (0-based).
+    target : str, optional
+        Record when the path first enters the region of this inequality in the problem's
+        variables, e.g. ``"(x-0.62)**2 + (y-0.03)**2 < 0.01"`` (parsed safely).
+    target_ball : sequence of float, optional
+        ``(x₁, …, x_d, r)``: record when the position first enters the ball of radius r.
+    passage_figure : path-like, optional
+        Write the survival curve with its band and the exponential tail fit there (PNG).
     temperature : float, optional
         kT of the density the ensemble is tested against (default the model's: σ²/2, σ²/(2λ)).
     figure : path-like, optional
@@ -154,17 +168,29 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
     unstable = stability_warning(m, scheme, start, dt)
     if unstable:
         warnings.warn(unstable, StabilityWarning, stacklevel=2)
-    obs = [Moments()]
-    if first_passage is not None:
-        side = "above" if float(first_passage) > start[0] else "below"
-        obs.append(FirstPassage((0, float(first_passage), side)))
+    tgt = _target(prob, m, start, first_passage, coord, target, target_ball)
+    obs = [Moments()] + ([] if tgt is None else [_passage_observer(prob, m, start, tgt)])
     r = simulate(m, scheme, (0.0, T), start, dt, n_paths=n_paths, seed=seed, observers=obs, backend=backend,
                  options=dataclasses.replace(options or EnsembleOptions(), dtype=np.dtype(dtype), keep_final=True,
                                              progress=progress))
+    pos = np.asarray(r.y_final[r.alive][:, : prob.dim], float)
+    out = _summary(r, prob, m, model, pos, (lo, hi), bins, unstable)
+    if g is not None and pos.shape[0] > 1:
+        out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
+    _regime_hint(out, prob, model, start, dt, T)
+    if tgt is not None:
+        out["first_passage"] = _passage_output(r.observations["first_passage"], tgt, passage_figure, out["n_paths"])
+    if figure is not None:
+        _figure(out, g, pos, Path(figure), prob)
+    return out
+
+
+def _summary(r, prob, m, model, pos, edges_range, bins, unstable):
+    """The summary's moments, histograms and run facts (what every run reports)."""
+    lo, hi = edges_range
     mo = r.observations["moments"]
     if not (np.isfinite(mo.mean[-1]).all() and np.isfinite(mo.var[-1]).all()):
         raise UndefinedStatistic(f"the final mean and variance are undefined: {r.note or 'too few surviving paths'}")
-    pos = np.asarray(r.y_final[r.alive][:, : prob.dim], float)
     hists = [np.histogram(pos[:, i], np.linspace(lo, hi, bins + 1))[0] for i in range(prob.dim)]
     out = {"problem": prob.name, "model": m.name, "scheme": r.method, "T": r.t_final, "dt": r.dt,
            "n_paths": r.n_paths, "seed": r.seed, "dtype": r.dtype, "labels": state_labels(prob.dim, model),
@@ -176,17 +202,34 @@ def run(problem="double_well", model="langevin", scheme="euler-maruyama", sigma=
            "seconds": round(r.seconds, 3), "chunk_size": r.chunk_size, "block_size": r.block_size,
            "backend": r.backend, "warnings": [unstable] if unstable else []}
     out["histogram_theta1"] = out["histograms"][0]
-    if g is not None and pos.shape[0] > 1:
-        out["gibbs"] = {"temperature": g.temperature, "range": [lo, hi], "tests": _density_tests(g, pos, lo, hi, bins)}
-    _regime_hint(out, prob, model, start, dt, T)
-    if first_passage is not None:
-        fp = r.observations["first_passage"]
-        out["first_passage"] = {"level": float(first_passage), "passed": int(fp.passed.sum()),
-                                "mean_time": float(fp.times.mean()) if fp.times.size else None,
-                                "se": float(fp.times.std(ddof=1) / np.sqrt(fp.times.size)) if fp.times.size > 1 else None}
-    if figure is not None:
-        _figure(out, g, pos, Path(figure), prob)
     return out
+
+
+def _passage_observer(prob, m, start, tgt):
+    """The first-passage observer of a target the start is outside of."""
+    if bool(np.all(tgt.inside(start[None, :]))):
+        raise ValueError(f"the start {start.tolist()} is already inside the target ({tgt.describe()})")
+    # additive isotropic noise on positions: the Brownian-bridge correction applies to a
+    # level or a ball on the positions (exact for a level, tangent-plane for a ball)
+    amp = getattr(m, "scalar_sigma", None) if isinstance(m, dynamics.OverdampedLangevin) else None
+    bridge = amp if amp and tgt.bridge_exact is not None and max(tgt.coords) < prob.dim else None
+    return FirstPassage(tgt, bridge=bridge)
+
+
+def _passage_output(fp, tgt, passage_figure, n_paths):
+    """The summary's ``first_passage`` entry (:func:`passage_summary`), and its figure."""
+    sample = PassageSample.from_observer(fp)
+    summ = passage_summary(sample)
+    res = {"target": tgt.describe(), "bridge": fp.bridge, "paths_passed": int(fp.passed.sum()), **summ}
+    if isinstance(tgt, Level):
+        res["level"] = tgt.level
+    if passage_figure is not None:
+        from dynopt.plotting import plot_passage, save_figure
+
+        ax = plot_passage(kaplan_meier(sample, band="log"), summ["rate"],
+                          title=f"first passage to {tgt.describe()}, {n_paths} paths")
+        save_figure(ax.figure, Path(passage_figure))
+    return res
 
 
 def _regime_hint(out, prob, model, start, dt, T):
@@ -201,6 +244,30 @@ def _regime_hint(out, prob, model, start, dt, T):
                                     out["gibbs"]["tests"][0]["n"])
         if hint:
             out["gibbs"]["hint"] = hint
+
+
+def _target(prob, m, start, first_passage, coord, target, target_ball):
+    """The passage target of the options (at most one of them), or None."""
+    given = [n for n, v in (("first_passage", first_passage), ("target", target), ("target_ball", target_ball))
+             if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of `first_passage`, `target`, `target_ball`; got {given}")
+    if first_passage is not None:
+        D = m.state_dim
+        if not isinstance(coord, (int, np.integer)) or not 0 <= coord < D:
+            raise ValueError(f"`coord` must be a state component 0 ≤ coord < {D}; got {coord!r}")
+        return Level(int(coord), float(first_passage), float(first_passage) > start[coord])
+    if target_ball is not None:
+        v = [float(x) for x in target_ball]
+        if len(v) != prob.dim + 1:
+            raise ValueError(f"`target_ball` must be {prob.dim} centre coordinates and a radius; got {v}")
+        return Ball(v[:-1], v[-1])
+    if target is not None:
+        syms = tuple(getattr(prob, "symbols", ()) or ())
+        if len(syms) != prob.dim:
+            raise ValueError("`target` needs a problem given as an expression (--expr): its variables name the region")
+        return Region(target, syms, argument="target")
+    return None
 
 
 def _figure(out, g, pos, path, prob):
@@ -248,12 +315,37 @@ def _print(out) -> None:
     if out.get("gibbs", {}).get("hint"):
         print(f"  hint: {out['gibbs']['hint']}")
     if "first_passage" in out:
-        fp = out["first_passage"]
-        mean = "—" if fp["mean_time"] is None else f"{fp['mean_time']:.4g} ± {fp['se'] or 0:.2g}"
-        print(f"  first passage of θ₁ across {fp['level']:g}: {fp['passed']} of {out['n_paths']} paths, mean time {mean}")
+        _print_passage(out["first_passage"])
     if out["n_diverged"]:
         print(f"  {out['note']}")
     print(f"  {out['seconds']:.2f} s on the {out['backend']} backend")
+
+
+def _print_passage(fp) -> None:
+    """Passage statistics, each with what it estimates; never the mean of the passed paths."""
+    h = fp["horizon"]
+    print(f"  first passage to {fp['target']}{' (Brownian-bridge corrected)' if fp['bridge'] else ''}: "
+          f"{fp['passed']:.6g} of {fp['n_paths']} paths passed by t = {h:.6g} "
+          f"(censored fraction {fp['censored_fraction']:.3f})")
+    sv = fp["survival"]
+    lo, hi = sv["at_horizon_band"]
+    med = f"{sv['median']:.4g}" if sv["median"] is not None else f"undefined ({sv['median_reason']})"
+    print(f"    survival P(τ > {h:.6g}) = {sv['at_horizon']:.4f} [{lo:.4f}, {hi:.4f}] (Kaplan–Meier); median τ {med}")
+    rt = fp["rate"]
+    print(f"    rate k = {rt['rate']:.4g} [{rt['lower']:.4g}, {rt['upper']:.4g}] per unit time "
+          f"({rt['events']:.6g} events / {rt['exposure']:.6g} time at risk; {rt['assumption']})")
+    rm = fp["restricted_mean"]
+    print(f"    {rm['label']} = {rm['value']:.4g} ± {rm['std_err']:.2g} (restricted to the horizon {rm['horizon']:.6g})")
+    mn = fp["mean"]
+    if mn["value"] is not None:
+        print(f"    mean first-passage time {mn['value']:.4g} ± {mn['std_err']:.2g} (no path censored)")
+    else:
+        print(f"    mean first-passage time: undefined ({100 * fp['censored_fraction']:.3g} % of the paths censored)")
+        tm = fp["tail_mean"]
+        if tm["value"] is not None:
+            print(f"    tail mean (assumes {tm['assumption']}) = {tm['value']:.4g} ± {tm['std_err']:.2g}")
+        else:
+            print(f"    tail mean: undefined ({tm['reason']})")
 
 
 def cmd_simulate(args) -> int:
@@ -273,7 +365,9 @@ def _simulate(args) -> int:
         problem = resolve_problem(args.problem if args.problem or args.expr is not None else "double_well",
                                   args.expr, args.vars)
         scheme = resolve_scheme(args.scheme, allowed=simulate_schemes())
-        figure = None if args.no_figure else check_out_dir(args.out) / "density.png"
+        out_dir = None if args.no_figure else check_out_dir(args.out)
+        figure = None if out_dir is None else out_dir / "density.png"
+        pfig = None if out_dir is None else out_dir / "passage.png"
         if args.backend != "numpy":
             # a compiled run loads code from the kernel cache: refuse an unsafe one up front,
             # also when this process already holds the kernel in memory
@@ -281,7 +375,8 @@ def _simulate(args) -> int:
         out = run(problem, args.model, scheme, args.sigma, args.friction, args.T, args.dt, args.paths,
                   args.seed, args.y0, args.bins, args.dtype, progress=None if not args.no_progress else False,
                   x0=args.x0, hist_range=tuple(args.range), first_passage=args.first_passage,
-                  temperature=args.temperature, figure=figure, backend=args.backend,
+                  temperature=args.temperature, figure=figure, backend=args.backend, coord=args.coord,
+                  target=args.target, target_ball=args.target_ball, passage_figure=pfig,
                   options=EnsembleOptions(threads=args.threads, normals=args.normals))
     except UndefinedStatistic as exc:
         print(f"dynopt simulate: error: {exc}", file=sys.stderr)
@@ -295,6 +390,8 @@ def _simulate(args) -> int:
     _print(out)
     if figure is not None:
         print(f"  figure written to {figure}")
+        if "first_passage" in out:
+            print(f"  figure written to {pfig}")
     return 0
 
 
@@ -334,8 +431,18 @@ def register(subparsers):
     p.add_argument("--bins", type=int, default=40, help="histogram bins (default 40)")
     p.add_argument("--temperature", type=float,
                    help="kT of the density to test against (default σ²/2, or σ²/(2λ) for Kramers)")
-    p.add_argument("--first-passage", type=float, metavar="LEVEL",
-                   help="report when θ₁ first crosses LEVEL (mean time and standard error)")
+    tg = p.add_mutually_exclusive_group()
+    tg.add_argument("--first-passage", type=float, metavar="LEVEL",
+                    help="report when component --coord (default θ₁) first crosses LEVEL: Kaplan–Meier survival, "
+                         "rate with its interval, restricted mean with its horizon, and a mean only when no path "
+                         "is censored (else the tail mean with its assumption); writes passage.png")
+    tg.add_argument("--target", metavar="EXPR",
+                    help='report when a path first enters the region of an inequality in the --expr variables, '
+                         'e.g. "(x-0.62)**2 + (y-0.03)**2 < 0.01" (and/or allowed)')
+    tg.add_argument("--target-ball", type=float, nargs="+", metavar="X",
+                    help="report when the position first enters a ball: centre coordinates then radius, e.g. 0.62 0.03 0.1")
+    p.add_argument("--coord", type=int, default=0,
+                   help="state component of --first-passage, 0-based (default 0: θ₁)")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--backend", default="auto", choices=["auto", "numpy", "numba"],
                    help="auto (default): the compiled kernel when numba and the model allow, else numpy")

@@ -46,13 +46,24 @@ class PassageSpec(NamedTuple):
     above: bool       # passage when y[coord] >= level (else <= level)
     absorb: object    # False, True or "survivors"
     bridge: bool      # record Brownian-bridge hazards
+    # a region target: (source of ``target_distance(a0, …)``, the state components it reads);
+    # the kernel then tests target_distance(…) <= level with level 0 (``above`` False)
+    target: Optional[tuple] = None
+
+
+def _tested(spec):
+    """The kernel expression compared with ``level``: one output component ``o<coord>`` of the
+    path's new state, or a region target's signed distance of the path's components."""
+    if spec.target is None:
+        return f"o{spec.coord}"
+    return f"target_distance({', '.join(f'o{c}' for c in spec.target[1])})"
 
 
 def _passage_lines(spec):
     """The per-path passage test, appended at the end of the path loop's body; the kernel
     names the output components of the path's new state ``o0, o1, ...``."""
     lines = ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
-             f"                yv = o{spec.coord}",
+             f"                yv = {_tested(spec)}",
              f"                if yv {'>=' if spec.above else '<='} level:",
              "                    pstep[i] = k"]
     if spec.absorb:
@@ -123,4 +134,5 @@ def passage_source(source, spec: PassageSpec) -> Optional[str]:
         if lines is None or not all(_inside_path_loop(lines, n) for n, line in enumerate(lines)
                                     if "standard_normal" in line):
             return None
-    return "\n".join(lines + _passage_lines(spec) + ["    return k1"]) + "\n"
+    text = "\n".join(lines + _passage_lines(spec) + ["    return k1"]) + "\n"
+    return text if spec.target is None else text + "\n\n" + spec.target[0]

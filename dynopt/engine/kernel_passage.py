@@ -2,7 +2,7 @@
 tests, and the chunk loop that serves it (absorption, bridge records, censoring).
 
 The compiled kernel tests one :class:`~dynopt.engine.passage.FirstPassage` observer with a
-``(coord, level, side)`` condition at its steps, inside the time loop
+target (a level, a ball or a region, :mod:`dynopt.engine.targets`) at its steps, inside the time loop
 (:mod:`dynopt.engine.codegen_passage`): an absorbing one (the run's only absorbing
 observer), else the first non-absorbing one.  The check at t₀ runs in Python (the
 observer's own code, before the first step); every other observer runs in Python at its
@@ -38,7 +38,24 @@ class Plan(NamedTuple):
 
 
 def _compilable(o):
-    return type(o) is FirstPassage and o.level_condition is not None
+    return type(o) is FirstPassage and o.kernel_target is not None
+
+
+def _spec(o, D):
+    """The :class:`PassageSpec` of observer ``o`` on a state of ``D`` components, or a
+    string saying why its target cannot be compiled."""
+    if o.level_condition is not None:
+        coord, _, above = o.level_condition
+        if not -D <= coord < D:
+            return f"the passage condition's component {coord} is not one of the {D} state components"
+        return PassageSpec(coord % D, above, o.absorb, o.bridge is not None)
+    t = o.kernel_target
+    if max(t.coords, default=0) >= D:
+        return f"the passage target reads components {list(t.coords)}, not all among the {D} state components"
+    src = t.kernel_source()
+    if src is None:
+        return "sympy cannot print the passage target as Python code"
+    return PassageSpec(0, False, o.absorb, o.bridge is not None, (src, tuple(t.coords)))
 
 
 def plan(run) -> Union[None, str, Plan]:
@@ -49,7 +66,7 @@ def plan(run) -> Union[None, str, Plan]:
         return "several absorbing observers are not compiled"
     if absorbing:
         if not _compilable(absorbing[0]):
-            return "absorption is compiled for a FirstPassage with a (coord, level, side) condition"
+            return "absorption is compiled for a FirstPassage with a target (level, ball or region)"
         chosen = absorbing[0]
     else:
         chosen = next((o for o in run.observers if _compilable(o)), None)
@@ -57,18 +74,16 @@ def plan(run) -> Union[None, str, Plan]:
             return None
     if chosen.absorb == "survivors" and run.scheme.noise_kind != "normal":
         return "absorb='survivors' needs a scheme drawing normals"
-    coord, _, above = chosen.level_condition
-    D = run.model.state_dim
-    if not -D <= coord < D:
-        return f"the passage condition's component {coord} is not one of the {D} state components"
-    return Plan(chosen, PassageSpec(coord % D, above, chosen.absorb, chosen.bridge is not None))
+    spec = _spec(chosen, run.model.state_dim)
+    return spec if isinstance(spec, str) else Plan(chosen, spec)
 
 
 def probe_args(p: Plan, dtype, n=1):
     """The passage arguments of a kernel call on ``n`` paths with a record buffer of 4n + 64
     (also the zero-step call that compiles the kernel)."""
     o, cap = p.observer, 4 * n + 64
-    coord, level, above = o.level_condition
+    # a region target is compiled as "signed distance <= 0"
+    _, level, above = o.level_condition or (0, 0.0, False)
     bcoef, bcut = o.bridge_constants() if o.bridge is not None else (0.0, 0.0)
     return [np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n, dtype=bool),
             np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64), np.zeros(cap), np.zeros(1, dtype=np.int64),

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 
 from dynopt.engine.observers import Observer
+from dynopt.engine.targets import Level, Target, as_target
 
 __all__ = ["FirstPassage", "FirstPassageResult"]
 
@@ -20,9 +21,12 @@ class FirstPassage(Observer):
 
     Parameters
     ----------
-    condition : callable or (coord, level, side)
-        ``condition(y) -> bool (n,)`` on states, or a tuple meaning component ``coord``
-        ``>= level`` (side "above") or ``<= level`` (side "below").
+    condition : callable, Target or (coord, level, side)
+        ``condition(y) -> bool (n,)`` on states; a :class:`~dynopt.engine.targets.Target`
+        (:class:`~dynopt.engine.targets.Level`, :class:`~dynopt.engine.targets.Ball`,
+        :class:`~dynopt.engine.targets.Region`: compiled into the kernels); or a tuple
+        meaning component ``coord`` ``>= level`` (side "above") or ``<= level`` (side
+        "below"), the same as ``Level(coord, level, side == "above")``.
     every : int
         Resolution of the recorded time, in steps.
     absorb : bool or "survivors"
@@ -35,14 +39,16 @@ class FirstPassage(Observer):
         survivors then see other (equally distributed) numbers than without absorption.
         Both are invariant to the chunk size and the executor.
     bridge : float, optional
-        The noise amplitude g of component ``coord`` (additive noise, dX = f dt + g dW;
-        tuple conditions only).  Between two checks at which the path is on the near side
-        of the level, it may have crossed and come back: the Brownian-bridge crossing
-        probability h = exp(−2 d₀ d₁ / (g² Δt)) (d = distances to the level, Δt the time
+        The noise amplitude g of the observed component (additive noise, dX = f dt + g dW;
+        level and ball targets only).  Between two checks at which the path is outside the
+        target, it may have crossed and come back: the Brownian-bridge crossing
+        probability h = exp(−2 d₀ d₁ / (g² Δt)) (d = signed distances to the target, Δt the time
         between checks) is recorded as a fractional passage of the path's remaining
         weight, at the midpoint of the interval; the path's weight then shrinks by
         (1 − h).  This removes the O(√Δt) delay of detection on a grid and needs no extra
         random numbers.  Definite passages are then also timed at the interval midpoint.
+        Exact for a level (a half-space); for a ball the tangent-plane approximation
+        (isotropic noise g on the ball's coordinates, relative error O(√(g²Δt)/radius)).
 
     The result holds ``times`` of the paths that passed (grid detection times) and
     ``passed``; :meth:`dynopt.analysis.PassageSample.from_observer` turns it into weighted,
@@ -54,25 +60,24 @@ class FirstPassage(Observer):
     MIN_HAZARD = 1e-12
 
     def __init__(self, condition, every=1, name="first_passage", *, absorb=False, bridge=None):
-        self._level = None
-        if isinstance(condition, tuple):
-            coord, level, side = condition
-            if side not in ("above", "below"):
-                raise ValueError(f"`condition` side must be 'above' or 'below'; got {side!r}")
-            self._coord, self._level, self._sign = int(coord), float(level), 1.0 if side == "above" else -1.0
-            if side == "above":
-                self.cond = lambda y: y[:, coord] >= level
-            else:
-                self.cond = lambda y: y[:, coord] <= level
+        self._level, self.target = None, None
+        if isinstance(condition, (tuple, Target)):
+            self.target = as_target(condition)
+            if isinstance(self.target, Level):
+                self._coord, self._level = self.target.coord, self.target.level
+                self._sign = 1.0 if self.target.above else -1.0
+            self.cond = self.target.inside
         elif callable(condition):
             self.cond = condition
         else:
-            raise TypeError("`condition` must be callable or a (coord, level, side) tuple")
+            raise TypeError("`condition` must be callable, a Target (Level, Ball, Region) or a "
+                            "(coord, level, side) tuple")
         if not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"`every` must be a positive integer; got {every!r}")
         if bridge is not None:
-            if self._level is None:
-                raise ValueError("`bridge` needs a (coord, level, side) condition")
+            if self.target is None or self.target.bridge_exact is None:
+                raise ValueError("`bridge` needs a level or ball target (a (coord, level, side) tuple, "
+                                 "Level or Ball): a region's level-set function is not a distance")
             g = float(bridge)
             if not (np.isfinite(g) and g > 0):
                 raise ValueError(f"`bridge` must be the noise amplitude g > 0 of the observed component; got {bridge!r}")
@@ -123,7 +128,7 @@ class FirstPassage(Observer):
             self.hits = np.zeros(0, dtype=np.int64)
         if self.bridge is None:
             return
-        d = self._sign * (self._level - y[:, self._coord])
+        d = self.target.distance(y)
         if k > 0:
             # only paths near the level on both sides of the interval can have crossed
             prev = self._prev[rows]
@@ -135,6 +140,12 @@ class FirstPassage(Observer):
                 self._rec.append((idx, np.full(idx.size, k, dtype=np.int64), self.weight[idx] * h))
                 self.weight[idx] *= 1.0 - h
         self._prev[rows] = d
+
+    @property
+    def kernel_target(self):
+        """The :class:`~dynopt.engine.targets.Target` a compiled kernel tests (any target,
+        levels included), or None for a callable condition."""
+        return self.target
 
     @property
     def level_condition(self):

@@ -10,7 +10,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors", "plot_survival", "plot_mfpt_vs_inverse_noise", "plot_turnover", "density_panels"]
+__all__ = ["plot_sde_orders", "plot_density_fit", "plot_bias", "plot_sme_weak_errors", "plot_survival", "plot_mfpt_vs_inverse_noise", "plot_turnover", "density_panels", "plot_passage"]
 
 
 # --- SDE ---
@@ -144,6 +144,31 @@ def plot_survival(curves, ax=None, title=None, xlabel="t", logy=True):
                   default=1e-3)
         ax.set_ylim(low / 3, 1.2)
     return lines
+
+
+def plot_passage(curve, rate=None, ax=None, title=None):
+    """A Kaplan–Meier survival curve with its band and, when given, the exponential tail fit
+    Ŝ(t_min)·exp(−k (t − t_min)) drawn from t_min on (log scale).
+
+    Parameters
+    ----------
+    curve : SurvivalCurve
+    rate : dict, optional
+        ``rate``, ``lower``, ``upper``, ``t_min`` (the ``"rate"`` entry of
+        :func:`dynopt.analysis.passage_summary`).
+    """
+    ax = new_axes(ax)
+    plot_survival({"Kaplan–Meier, 95% band": curve}, ax=ax, title=title)
+    if rate is not None and rate.get("rate", 0) > 0:
+        t0 = float(rate["t_min"])
+        s0 = float(np.nan_to_num(curve.at(t0), nan=1.0))
+        t = np.linspace(t0, curve.horizon, 100)
+        ax.plot(t, s0 * np.exp(-rate["rate"] * (t - t0)), "k--", lw=1,
+                label=f"exponential tail k = {rate['rate']:.3g} [{rate['lower']:.3g}, {rate['upper']:.3g}] from t = {t0:.3g}")
+        ax.fill_between(t, s0 * np.exp(-rate["upper"] * (t - t0)), s0 * np.exp(-rate["lower"] * (t - t0)),
+                        color="k", alpha=0.1, lw=0)
+        ax.legend(fontsize=6)
+    return ax
 
 
 def plot_mfpt_vs_inverse_noise(inv_sigma2, measured, lines, ax=None, title=None):
