@@ -553,7 +553,7 @@ def _run_part(task):
 
 
 def run_on_executor(executor, run, t_span, y0, dt):
-    """Run ``run`` (a prepared :class:`dynopt.engine.ensemble.Run`) as one task per group of
+    """Run ``run`` (a prepared ``dynopt.engine.ensemble.Run``) as one task per group of
     blocks on ``executor`` and merge the parts into the run's :class:`Outputs`."""
     b_lo, b_hi = run.opts.blocks
     groups = [(b_lo + a, b_lo + b) for a, b in block_groups(b_hi - b_lo, getattr(executor, "n_workers", 1))]

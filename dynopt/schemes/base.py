@@ -32,10 +32,11 @@ class Scheme:
     ``NamedTuple`` state whose first field is the position array and whose field
     ``grad_evals`` counts gradient evaluations per path; decorate the class with
     ``@register()``.  ``tests/test_schemes.py`` then checks its declared order and its
-    gradient count against measurement with no test edit.
+    gradient count against measurement with no test edit.  Every scheme provides the
+    attributes below.
 
-    Every scheme provides
-    ---------------------
+    Attributes
+    ----------
     name : str
         Registry name (``dynopt compare --schemes NAME``).
     approximates : tuple of type

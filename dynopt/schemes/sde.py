@@ -37,8 +37,8 @@ class SDEScheme(Scheme):
     instance to :func:`dynopt.engine.simulate`.  ``tests/test_sde_orders.py`` measures the
     declared orders of every registered scheme with no test edit.
 
-    Declarations
-    ------------
+    Attributes
+    ----------
     approximates : tuple of type
         :class:`dynopt.dynamics.SDEModel` subclasses the scheme discretizes.
     strong_order, weak_order : float or None
