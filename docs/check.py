@@ -40,6 +40,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--window-size=1280,900"]
 
+#: screenshots show at most this many CSS pixels of a page's height
+MAX_SHOT_HEIGHT = 3000
+
 #: minimum visible text of a page's main content, in characters
 MIN_TEXT = 200
 
@@ -51,7 +54,12 @@ _IMAGES_JS = """
       new Promise(r => { i.addEventListener("load", r); i.addEventListener("error", r);
                          setTimeout(r, 10000); })));
   const main = document.querySelector("article") || document.body;
+  // docutils' inline error nodes, and errors a theme draws in CSS (furo's "ERROR: ..." on a
+  // table of contents), are visible to a reader even when the build passed
+  const drawn = Array.from(main.querySelectorAll("*")).filter(
+      e => /ERROR/.test(getComputedStyle(e, "::before").content)).length;
   return JSON.stringify({
+    errorsShown: main.querySelectorAll(".system-message, .problematic").length + drawn,
     images: imgs.length,
     broken: imgs.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute("src")),
     text: main.innerText.trim().length,
@@ -163,10 +171,17 @@ def check_page(port: int, url: str, shot: Path | None) -> list[str]:
         page.call("Runtime.evaluate", expression="1")
         problems = page.errors()
         problems += [f"image not loaded: {src}" for src in info["broken"]]
+        if info["errorsShown"]:
+            problems.append(f"{info['errorsShown']} error message(s) shown on the page")
         if info["text"] < MIN_TEXT:
             problems.append(f"empty page: {info['text']} characters of text")
         if shot is not None:
-            data = page.call("Page.captureScreenshot", format="png")["data"]
+            # the whole page (up to MAX_SHOT_HEIGHT), so that figures below the fold show
+            size = page.call("Page.getLayoutMetrics")["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": 1280, "height": min(size["height"], MAX_SHOT_HEIGHT),
+                    "scale": 1}
+            data = page.call("Page.captureScreenshot", format="png", clip=clip,
+                             captureBeyondViewport=True)["data"]
             shot.write_bytes(base64.b64decode(data))
         print(f"{'FAIL' if problems else 'ok  '} {url}  ({info['images']} images, {info['text']} "
               f"characters){'  -> ' + str(shot) if shot else ''}")

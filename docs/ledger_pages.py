@@ -86,8 +86,10 @@ def claim_block(c: dict, source_dir: Path, page_dir: Path) -> str:
             ("verdict", f'<span class="verdict verdict-{html.escape(verdict)}">{html.escape(verdict)}</span>')]
     rows += [(k, _cell(c.get(k))) for k in ("expected", "measured", "tolerance", "correction")]
     table = "\n".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    statement = "<br>\n".join(html.escape(line) for line in str(c.get("statement", "")).splitlines())
-    raw = (f'<blockquote class="claim-statement"><p>{statement}</p></blockquote>\n'
+    # the statement's line breaks are source wrapping; blank lines separate paragraphs
+    paragraphs = [" ".join(p.split()) for p in str(c.get("statement", "")).split("\n\n") if p.strip()]
+    statement = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    raw = (f'<blockquote class="claim-statement">{statement}</blockquote>\n'
            f'<table class="claim-table" data-claim="{html.escape(c["id"])}" data-verdict="{html.escape(verdict)}">\n'
            f"{table}\n</table>\n"
            f"<details class=\"claim-evidence\"><summary>evidence</summary>{_cell(c.get('evidence'))}</details>")
