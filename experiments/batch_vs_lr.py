@@ -1,6 +1,11 @@
-"""kexue-5655 / Smith, Kindermans, Ying & Le (2018): on least squares, growing the batch by k
+"""Growing the batch vs decaying the learning rate
+===============================================
+
+kexue-5655 / Smith, Kindermans, Ying & Le (2018): on least squares, growing the batch by k
 gives the same loss-vs-epoch curve as dividing the learning rate by k — same SDE
 temperature η/B — with fewer updates.  Ensembles of independent SGD paths.
+
+Run::
 
     python experiments/batch_vs_lr.py [--paths 500] [--k 5]
 """

@@ -1,6 +1,11 @@
-"""csdn-000: a 784(64) → 200 → 10 MLP trained with momentum 0.9 (hand-written, and the
+"""An MLP with and without momentum (csdn-000)
+===========================================
+
+csdn-000: a 784(64) → 200 → 10 MLP trained with momentum 0.9 (hand-written, and the
 built-in PyTorch-convention SGD), with my_net's ReLU on the logits, and with plain SGD;
 lr 1e-2, batch 64, 5 epochs.  Prints 'epoch: e, Train Loss: ...' like the source.
+
+Run::
 
     python experiments/csdn_momentum.py                 # bundled 8×8 digits
     python experiments/csdn_momentum.py --mnist DIR     # MNIST IDX files you already have

@@ -1,6 +1,11 @@
-"""d2l-004: momentum from scratch on the synthetic linear regression (w = [2, −3.4],
+"""Momentum from scratch on linear regression (d2l-004)
+====================================================
+
+d2l-004: momentum from scratch on the synthetic linear regression (w = [2, −3.4],
 b = 4.2, 1000 samples, noise 0.01): lr 0.2, momentum 0.9, batch 10, 3 epochs, lr ×0.1 when
 epoch > 2.  Prints the source's lines and the learned w, b.
+
+Run::
 
     python experiments/d2l_linreg_momentum.py [--seed 0]
 """

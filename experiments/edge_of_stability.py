@@ -1,4 +1,7 @@
-"""Edge of stability at full size: GD, heavy ball and Nesterov on a tanh network fitted
+"""Edge of stability at full size
+==============================
+
+Edge of stability at full size: GD, heavy ball and Nesterov on a tanh network fitted
 full-batch to the bundled digits with the squared loss, the sharpness tracked by Lanczos
 on exact Hessian-vector products against each method's derived stability threshold.
 
@@ -7,6 +10,8 @@ kexue-5655.step-below-pit-width at publication sizes (1000 examples, 6000 steps,
 initializations; 100 examples, 12000 steps, three initializations for kexue) and writes
 their figures and reports to experiments/out/edge_of_stability/ (a few minutes on two
 cores; --quick gives the ledger's reduced sizes).
+
+Run::
 
     python experiments/edge_of_stability.py [--quick]
 """

@@ -1,6 +1,11 @@
-"""npnet-001: (1) its L2 regularizer adds αw to the gradient — the gradient of (α/2)|w|₂²,
+"""npnet's L2 penalty and simplified Adam (npnet-001)
+==================================================
+
+npnet-001: (1) its L2 regularizer adds αw to the gradient — the gradient of (α/2)|w|₂²,
 not of (α/2)|w|₂ as its text says; (2) its simplified Adam (no bias correction, eps inside
 the root) takes steps (1 − β1ᵗ)/√(1 − β2ᵗ) times Kingma & Ba's.
+
+Run::
 
     python experiments/npnet_l2_and_adam.py
 """

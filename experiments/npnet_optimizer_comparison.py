@@ -1,6 +1,11 @@
-"""npnet-001: softmax regression trained by the source's six configurations (SGD 1e-5,
+"""Six optimizers on softmax regression (npnet-001)
+================================================
+
+npnet-001: softmax regression trained by the source's six configurations (SGD 1e-5,
 Momentum 1e-4, Nesterov 1e-5, Adagrad 1e-2, RMSprop 1e-4, Adam 1e-4; batch 100, 25 epochs)
 on a summed loss, as the source's learning rates assume.
+
+Run::
 
     python experiments/npnet_optimizer_comparison.py [--mnist DIR] [--epochs 25]
 """

@@ -1,19 +1,20 @@
-"""Walkthrough: gradient descent, heavy ball and Nesterov as ODE discretizations.
+"""Gradient descent, heavy ball and Nesterov as ODE discretizations
+================================================================
 
-Run:  python experiments/ode_walkthrough.py
+Run::
+
+    python experiments/ode_walkthrough.py
+
 Writes experiments/out/ode_walkthrough.png and prints the fitted orders.
 """
-from pathlib import Path
-
 import numpy as np
 
 import dynopt
+from _common import out_path
 from dynopt.analysis import convergence_study
 from dynopt.plotting import plot_contour, plot_orders, plot_trajectory, plt, save_figure
 from dynopt.analysis import reference_solution
 
-out = Path(__file__).resolve().parent / "out"
-out.mkdir(exist_ok=True)
 
 p = dynopt.ellipse()                      # 0.1·x1² + 2·x2², the sources' picture
 x0 = [-5.0, -2.0]
@@ -38,5 +39,5 @@ for scheme, model in (("euler", dynopt.GradientFlow(p)), ("leapfrog", dynopt.Hea
     results.append(res)
     print(f"{scheme:>11}: order {res.fit.order:.2f}  95% CI [{res.fit.ci[0]:.2f}, {res.fit.ci[1]:.2f}]")
 plot_orders(results, ax=axes[1], title="global error at T = 2")
-save_figure(fig, out / "ode_walkthrough.png")
-print(f"wrote {out / 'ode_walkthrough.png'}")
+save_figure(fig, out_path("ode_walkthrough.png"))
+print("wrote", out_path("ode_walkthrough.png"))

@@ -1,7 +1,12 @@
-"""All optimizers on the ellipse 0.1x1² + 2x2² and on Rosenbrock, each drawn with the ODE it
+"""Every optimizer with the flow it discretizes
+============================================
+
+All optimizers on the ellipse 0.1x1² + 2x2² and on Rosenbrock, each drawn with the ODE it
 discretizes (gradient flow, heavy ball through kexue-5655 eqs 15/18, the Adagrad, RMSProp
 and Adam ODEs of dynopt.dynamics.adaptive); then the order at which RMSProp and Adam iterates
 approach their ODE as the learning rate → 0.
+
+Run::
 
     python experiments/optimizer_flows.py
 """

@@ -1,5 +1,10 @@
-"""d2l-002: RMSProp on f = 0.1·x1² + 2·x2² from (−5, −2), η = 0.4, γ = 0.9, eps = 1e-6 inside
+"""RMSProp's 2-D trace (d2l-002)
+=============================
+
+d2l-002: RMSProp on f = 0.1·x1² + 2·x2² from (−5, −2), η = 0.4, γ = 0.9, eps = 1e-6 inside
 the root.  Prints the source's line 'epoch 20, x1 -0.010599, x2 0.000000' and draws the trace.
+
+Run::
 
     python experiments/rmsprop_2d_trace.py
 """

@@ -1,6 +1,11 @@
-"""d2l-002: the scratch RMSProp (eps 1e-6 inside √(s + eps)) vs torch.optim.RMSprop
+"""Scratch RMSProp vs the framework's (d2l-002)
+============================================
+
+d2l-002: the scratch RMSProp (eps 1e-6 inside √(s + eps)) vs torch.optim.RMSprop
 (alpha 0.9, eps 1e-8 outside √s) on a linear model, same init and batches.  With eps aligned
 the two are the same iterates; otherwise the loss moves in the 7th digit.
+
+Run::
 
     python experiments/rmsprop_scratch_vs_builtin.py [--seed 0]
 """

@@ -18,8 +18,10 @@ __all__ = ["Model"]
 class Model:
     """Base class of continuous-time models.
 
-    Subclasses provide
-    ------------------
+    Subclasses provide the attributes and methods below.
+
+    Attributes
+    ----------
     kind : str
         A short label for tables and caches (``"gradient_flow"``, ``"heavy_ball"``, ...);
         schemes declare the model classes they discretize and check ``isinstance``.

@@ -49,8 +49,10 @@ def odd_cubic(coefficients):
 class SDEModel(Model):
     """Base class of SDE models dY = f(t, Y) dt + g(t, Y) dW.
 
-    Subclasses provide
-    ------------------
+    Subclasses provide the attributes and methods below.
+
+    Attributes
+    ----------
     kind, state_dim : as for :class:`Model`.
     noise : str
         ``"additive"`` (g a constant matrix, shape (state_dim, noise_dim)),
@@ -66,8 +68,10 @@ class SDEModel(Model):
     diffusion_dx(t, y) -> (n, state_dim)
         ∂g_i/∂y_i for diagonal noise (Milstein); default: central differences.
 
-    Capabilities (None when a model does not have them; schemes ask, never probe)
-    --------------------------------------------------------------------------
+    Notes
+    -----
+    Capabilities (None when a model does not have them; schemes ask, never probe):
+
     scalar_sigma : float or None
         σ when the noise is additive and g = σ·I.
     drift_polynomial : tuple of float or None

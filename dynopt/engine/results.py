@@ -2,13 +2,13 @@
 :func:`~dynopt.engine.integrate`) and :class:`~dynopt.engine.ensemble.EnsembleResult` (SDE
 ensembles, :func:`~dynopt.engine.simulate`):
 
-``times``            saved times, shape (k,)
-``states``           saved states, shape (k, n_paths, state_dim)
-``final_state``      the state at the final time, shape (n_paths, state_dim)
-``final_positions``  θ of that state, shape (n_paths, d) — a property (ensembles: the paths that
-                     did not diverge); calling it with a model, ``final_positions(model)``, still
-                     works as before
-``method``, ``dt``, ``n_steps``, ``grad_evals``, ``diverged``
+- ``times``: saved times, shape (k,)
+- ``states``: saved states, shape (k, n_paths, state_dim)
+- ``final_state``: the state at the final time, shape (n_paths, state_dim)
+- ``final_positions``: θ of that state, shape (n_paths, d) — a property (ensembles: the paths
+  that did not diverge); calling it with a model, ``final_positions(model)``, still works as
+  before
+- ``method``, ``dt``, ``n_steps``, ``grad_evals``, ``diverged``
 
 The older names stay as aliases: ``Solution.t``/``y``/``y_final``, ``EnsembleResult.paths``/
 ``y_final``.  An ensemble's observers are reachable as attributes (``result.moments``) as well as

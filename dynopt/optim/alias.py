@@ -40,6 +40,7 @@ Where the defaults differ from optax's
   default starts at 0 with √s + 1e-10.
 - Adam: optax's defaults (eps = 1e-8 outside the root, bias correction) are the ``pytorch``
   convention's.
+
 (optax defaults as of optax 0.2.)
 """
 from __future__ import annotations

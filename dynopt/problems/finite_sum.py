@@ -19,8 +19,8 @@ __all__ = ["FiniteSum", "finite_sum", "least_squares"]
 class FiniteSum(Problem):
     """A finite-sum objective L(θ) = (1/N) Σ_i ℓ_i(θ) with per-example gradients.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     n_examples : int
         N.
     example_grad_fn : callable

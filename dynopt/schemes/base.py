@@ -36,9 +36,7 @@ class Scheme:
     consistency, modified equations) and on tracer nodes (the compiled kernels,
     :mod:`dynopt.engine.tracer`), with nothing restated anywhere else.
 
-    Adding a scheme: one class
-    --------------------------
-    Quasi-hyperbolic momentum (Ma & Yarats 2019), g ← βg + (1−β)∇L(θ),
+    **Adding a scheme: one class.** Quasi-hyperbolic momentum (Ma & Yarats 2019), g ← βg + (1−β)∇L(θ),
     θ ← θ − a h[(1−ν)∇L(θ) + νg], with a gradient buffer::
 
         class QHM(Scheme):
@@ -70,16 +68,15 @@ class Scheme:
     Extragradient (two gradients per step) is ``x = s.q - eta * model.grad(s.q)``,
     ``q = s.q - eta * model.grad(x)`` with ``grad_evals = 2``.
 
-    Oracles a step may call (new arrays, never in place)
-    ----------------------------------------------------
+    **Oracles a step may call** (they return new arrays, never update in place):
     ``model.d`` (number of positions); ``model.drift(t, y)`` (n, state_dim);
     ``model.grad(q)`` and ``model.force(q)`` = −∇L at positions (n, d);
     ``model.friction`` (heavy ball, Kramers), ``model.r`` (Nesterov's ODE),
     ``model.mu``, ``model.s`` (high-resolution ODEs).  SDE oracles:
     :class:`dynopt.schemes.SDEScheme`.
 
-    Every scheme provides
-    ---------------------
+    Attributes
+    ----------
     name : str
         Registry name (``dynopt compare --schemes NAME``).
     approximates : tuple of type

@@ -76,8 +76,8 @@ class SDEScheme(Scheme):
     Kramers parameters ``model.friction`` (λ), ``model.sigma`` (σ),
     ``model.temperature`` (kT = σ²/(2λ)).
 
-    Declarations
-    ------------
+    Attributes
+    ----------
     approximates : tuple of type
         :class:`dynopt.dynamics.SDEModel` subclasses the scheme discretizes.
     strong_order, weak_order : float or None

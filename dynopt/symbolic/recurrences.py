@@ -1,7 +1,7 @@
 """The schemes of :mod:`dynopt.schemes` read symbolically: each scheme's own definition,
 called on sympy symbols, is the only description of it here.
 
-* A momentum scheme (:class:`dynopt.schemes.MomentumScheme`) is θ_{n+1} = θ_n + v_{n+1},
+* A momentum scheme (:class:`dynopt.schemes.momentum.MomentumScheme`) is θ_{n+1} = θ_n + v_{n+1},
   v_{n+1} = βv_n − α∇L(x_n) with x_n = ``scheme.gradient_point(θ_n, v_n, β, θ_{n+1})``.
   With v_n = θ_n − θ_{n−1} it is the two-step recurrence
 
@@ -196,7 +196,7 @@ def scheme_coefficients(scheme) -> SchemeCoefficients:
     Parameters
     ----------
     scheme : str, type or Scheme
-        A :class:`~dynopt.schemes.MomentumScheme` (``gradient_point`` and ``alpha_beta_of``
+        A :class:`~dynopt.schemes.momentum.MomentumScheme` (``gradient_point`` and ``alpha_beta_of``
         are called) or :class:`~dynopt.schemes.SymplecticEuler` (``update`` is called); a
         registry name, a class (registered or not) or an instance.
 
