@@ -297,10 +297,6 @@ def load_spec(path) -> SweepSpec:
             if not accepts_any and key not in sig.parameters:
                 _fail(path, text, key, f"not a parameter of task {data['task']!r}; "
                                        f"it takes {sorted(sig.parameters)}", section)
-    need = [k for k, q in sig.parameters.items() if q.default is q.empty and k != "seed"
-            and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY) and k not in params and k not in grid_raw]
-    if need:
-        _fail(path, text, "task", f"task {data['task']!r} needs {need} in [params] or [grid]")
     both = set(params) & set(grid_raw)
     if both:
         k = sorted(both)[0]
@@ -329,6 +325,10 @@ def load_spec(path) -> SweepSpec:
                 _fail(path, text, k, f"unknown plot key; allowed: {sorted(allowed_plot)}", "plots")
         if pl.get("overlay") and pl["overlay"] not in OVERLAYS:
             _fail(path, text, "overlay", f"must be one of {sorted(OVERLAYS)}; got {pl['overlay']!r}", "plots")
+    need = [k for k, q in sig.parameters.items() if q.default is q.empty and k != "seed"
+            and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY) and k not in params and k not in grid_raw]
+    if need:
+        _fail(path, text, "task", f"task {data['task']!r} needs {need} in [params] or [grid]")
     params, grid = _check_values(path, text, sig, params, grid)
     _check_plot_keys(path, text, data["task"], plots, set(params) | set(grid))
     return SweepSpec(path=path, task_name=data["task"], task=task, params=params, grid=grid,

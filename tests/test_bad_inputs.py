@@ -378,8 +378,6 @@ def test_a_non_normalisable_potential_has_no_gibbs_density():
     check_normalisable((x ** 2 - 1) ** 2 + y ** 2 + sp.Rational(3, 10) * x, (x, y))
 
 
-@pytest.mark.xfail(strict=True, reason="`derive density` (cli/derive.py, symbolic/fokker_planck.py) does not yet call "
-                                       "dynopt.analysis.densities.check_normalisable")
 def test_derive_density_refuses_a_non_normalisable_potential(capsys):
     code, out, err = _cli(capsys, "derive", "density", "--expr=-x**4")
     assert code == 2 and "not normalisable" in err

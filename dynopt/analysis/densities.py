@@ -16,6 +16,7 @@ from scipy import stats
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.problems import Problem
 from dynopt.checks import as_generator, finite_samples
+from dynopt.symbolic.fokker_planck import check_normalisable
 
 __all__ = ["GibbsDensity", "Marginal", "QuadratureMarginal", "gibbs", "check_normalisable"]
 
@@ -360,38 +361,3 @@ class GibbsDensity(Marginal):
 def gibbs(source, temperature=None, bounds=(-3.0, 3.0), **kwargs) -> GibbsDensity:
     """Shorthand for :class:`GibbsDensity`."""
     return GibbsDensity(source, temperature, bounds, **kwargs)
-
-
-def check_normalisable(expr, symbols, *, argument: str = "--expr") -> None:
-    """Raise ValueError when exp(−L/kT) is visibly not normalisable on the whole space.
-
-    L must grow to +∞ along both directions of every coordinate axis (the other coordinates
-    at 0), as sympy's limits tell; a potential unbounded below (L = −x⁴) or flat along an axis
-    (L = y² in (x, y)) has no Gibbs density, so "the density is stationary" would be a
-    statement about nothing.  Passing is necessary, not sufficient (L = (x − y)² passes the
-    axes yet is flat along x = y).
-
-    Parameters
-    ----------
-    expr : sympy.Expr
-        The potential L.
-    symbols : sequence of sympy.Symbol
-        Its coordinates.
-    argument : str
-        The option or argument named in the message.
-    """
-    import sympy as sp
-
-    if not isinstance(expr, sp.Expr):
-        raise TypeError(f"`expr` must be a sympy expression; got {type(expr).__name__}")
-    for s in symbols:
-        others = {o: 0 for o in symbols if o is not s}
-        line = expr.subs(others)
-        for end, label in ((sp.oo, "+∞"), (-sp.oo, "−∞")):
-            try:
-                lim = sp.limit(line, s, end)
-            except (NotImplementedError, ValueError, TypeError):  # sympy cannot tell: no verdict
-                continue
-            if lim != sp.oo:
-                raise ValueError(f"`{argument}`: exp(−L/kT) is not normalisable: L → {lim} as {s} → {label} "
-                                 f"(other coordinates 0), so L = {expr} has no Gibbs density")

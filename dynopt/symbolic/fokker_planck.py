@@ -20,7 +20,7 @@ import sympy as sp
 
 from dynopt.symbolic.core import Derivation, NotProved, derivation, is_zero, lam, require_zero, sigma
 
-__all__ = ["langevin_fp_operator", "kramers_fp_operator", "langevin_stationary", "kramers_stationary",
+__all__ = ["check_normalisable", "langevin_fp_operator", "kramers_fp_operator", "langevin_stationary", "kramers_stationary",
            "kramers_zero_current_at_lambda0",
            "energy_drift", "kramers_theta_marginal", "ou_stationary_covariance",
            "kramers_moment_energy"]
@@ -220,3 +220,36 @@ def _kramers():
                "proved: the Kramers operator annihilates exp(−2λH/σ²), d = 1, 2",
                "θ-marginal: ∫ dη gives exp(−2λL/σ²)",
                "Itô: generator on H = −λ|η|² + dσ²/2; at λ = 0 E[H] grows like dσ²t/2"])
+
+
+def check_normalisable(expr, symbols, *, argument: str = "--expr") -> None:
+    """Raise ValueError when exp(−L/kT) is visibly not normalisable on the whole space.
+
+    L must grow to +∞ along both directions of every coordinate axis (the other coordinates
+    at 0), as sympy's limits tell; a potential unbounded below (L = −x⁴) or flat along an axis
+    (L = y² in (x, y)) has no Gibbs density, so "the density is stationary" would be a
+    statement about nothing.  Passing is necessary, not sufficient (L = (x − y)² passes the
+    axes yet is flat along x = y).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The potential L.
+    symbols : sequence of sympy.Symbol
+        Its coordinates.
+    argument : str
+        The option or argument named in the message.
+    """
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"`expr` must be a sympy expression; got {type(expr).__name__}")
+    for s in symbols:
+        others = {o: 0 for o in symbols if o is not s}
+        line = expr.subs(others)
+        for end, label in ((sp.oo, "+∞"), (-sp.oo, "−∞")):
+            try:
+                lim = sp.limit(line, s, end)
+            except (NotImplementedError, ValueError, TypeError):  # sympy cannot tell: no verdict
+                continue
+            if lim != sp.oo:
+                raise ValueError(f"`{argument}`: exp(−L/kT) is not normalisable: L → {lim} as {s} → {label} "
+                                 f"(other coordinates 0), so L = {expr} has no Gibbs density")

@@ -13,7 +13,7 @@ import sympy as sp
 from dynopt.expr import as_sympy, parse
 
 from dynopt.symbolic.core import Derivation, lam, require_zero, sigma
-from dynopt.symbolic.fokker_planck import kramers_fp_operator, langevin_fp_operator
+from dynopt.symbolic.fokker_planck import check_normalisable, kramers_fp_operator, langevin_fp_operator
 from dynopt.symbolic.stability import scheme_stability
 from dynopt.symbolic.consistency import scheme_consistency
 
@@ -64,6 +64,7 @@ def user_stationary_density(potential, symbols=None, model: str = "langevin") ->
     if model not in MODELS:
         raise ValueError(f"`model` must be one of {list(MODELS)}; got {model!r}")
     L, th = _coordinates(potential, symbols)
+    check_normalisable(L, th, argument="potential")
     if model == "langevin":
         kT = sigma ** 2 / 2
         p = sp.exp(-L / kT)
