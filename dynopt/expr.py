@@ -28,6 +28,8 @@ MAX_LENGTH = 20_000
 MAX_NODES = 5_000
 MAX_EXPONENT = 1_000
 MAX_DIGITS = 60
+MAX_DEPTH = 200
+_DOUBLE_MAX = sp.Float(1.7976931348623157e308)
 
 #: Functions a user expression may call, with the number of arguments each takes.
 FUNCTIONS = {
@@ -308,8 +310,14 @@ def parse_expression(text, variables: Optional[Sequence] = None, parameters: Opt
         col = exc.offset
         raise ExprError(f"`{argument}`: not a valid expression{f' at column {col}' if col else ''} "
                         f"in {text!r} ({exc.msg})", "", col) from None
+    except (MemoryError, RecursionError):
+        # CPython's parser gives up on very deep nesting ("-" * 10000 + "x") this way
+        raise ExprError(f"`{argument}` is nested more than {MAX_DEPTH} levels deep") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExprError(f"`{argument}` has more than {MAX_NODES} syntax nodes")
+    if _depth(tree) > MAX_DEPTH:
+        # the translation recurses once per level: refuse before Python's recursion limit does
+        raise ExprError(f"`{argument}` is nested more than {MAX_DEPTH} levels deep")
     names = _as_names(variables)
     for key, value in (parameters or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float, sp.Basic)):
@@ -319,8 +327,30 @@ def parse_expression(text, variables: Optional[Sequence] = None, parameters: Opt
     expr = tr.cond(tree.body) if relational else tr.expr(tree.body)
     if relational and expr in (sp.true, sp.false):
         raise ExprError(f"`{argument}` is always {bool(expr)}: a condition must depend on the variables")
+    _check_finite_real(expr, text, argument)
     params = set(parameters or ())
     return Parsed(expr, tuple(tr.names[n] for n in tr.order if n not in params))
+
+
+def _depth(tree) -> int:
+    """The depth of an ast, measured without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _check_finite_real(expr, text, argument):
+    """Refuse a result sympy evaluated to something that is no finite real function: 0**-1 and
+    log(0) give complex infinity, (-1)**0.5 the imaginary unit, 1e308*10 a number past double
+    precision."""
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I):
+        raise ExprError(f"`{argument}`: {text!r} evaluates to {expr}, which is not a finite real expression")
+    for num in expr.atoms(sp.Number):
+        if abs(num) > _DOUBLE_MAX:
+            raise ExprError(f"`{argument}`: the number {sp.N(num, 6)} in {text!r} exceeds double precision")
 
 
 def as_sympy(value, variables=None, parameters=None, *, argument: str = "expr", **kwargs) -> sp.Basic:

@@ -70,6 +70,13 @@ def test_conditions_and_equations():
     ("x // 2", "operator"),
     ("x if y else 1", "IfExp"),
     ("(x := 1)", "NamedExpr"),
+    ("-" * 10000 + "x", "nested more than"),
+    ("x" + "**x" * 3000, "nested more than"),
+    ("-" * 300 + "x", "nested more than"),
+    ("1e308*10", "exceeds double precision"),
+    ("0**-1", "not a finite real expression"),
+    ("log(0)", "not a finite real expression"),
+    ("(-1)**0.5", "not a finite real expression"),
 ])
 def test_refuses_everything_else(text, match):
     with pytest.raises(ExprError, match=match):
