@@ -8,13 +8,12 @@ attribute, so the commands can print it and exit with status 2 before anything i
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import sympy as sp
 
 from dynopt.expr import ExprError, parse_expression
+from dynopt.io import load_file_module
 from dynopt.problems import PROBLEMS, Problem, from_expr, get_problem
 from dynopt.schemes import METHODS, Scheme
 
@@ -83,14 +82,9 @@ def load_object(ref: str, argument: str):
     path = (Path.cwd() / fname).resolve()
     if not path.is_file():
         raise UserInputError(f"`{argument}`: file {str(path)!r} does not exist")
-    modname = f"_dynopt_user_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module  # dataclasses and pickling look the module up by name
     try:
-        spec.loader.exec_module(module)
+        module = load_file_module(path, "_dynopt_user")
     except Exception as exc:  # noqa: BLE001 - any failure of the user's file is reported as bad input
-        sys.modules.pop(modname, None)
         raise UserInputError(f"`{argument}`: importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
     if not attr.isidentifier() or not hasattr(module, attr):
         raise UserInputError(f"`{argument}`: file {str(path)!r} has no attribute {attr!r}")
