@@ -193,3 +193,21 @@ def test_bad_options_name_the_argument():
         restricted_mean([1.0, 2.0], horizon=3.0)
     with pytest.raises(TypeError, match="PassageSample"):
         kaplan_meier(PassageSample.from_times([1.0]), 2.0)
+
+
+def test_log_log_band_before_one_event_is_the_log_band_not_zero_to_one():
+    """A Brownian-bridge event of tiny weight leaves Ŝ within rounding of 1; the log-log
+    band's delta method (se ~ 1/√weight) would make it [0, 1] there, a spike in every
+    survival plot.  Before the event weight reaches 1 the log band stands in; after, the
+    log-log band is unchanged."""
+    times = np.array([0.4, 1.0, 2.0, 3.0, np.nan, np.nan])
+    passed = np.array([True, True, True, True, False, False])
+    w = np.array([1e-9, 1, 1, 1, 0, 0.0])
+    ll = kaplan_meier(times, 5.0, passed=passed, weights=w, band="log-log")
+    lg = kaplan_meier(times, 5.0, passed=passed, weights=w, band="log")
+    assert ll.lower[0] == lg.lower[0] and ll.lower[0] > 0.999 and ll.upper[0] == 1.0
+    s, gw = ll.survival[1:], (ll.std_err[1:] / ll.survival[1:]) ** 2
+    sth = np.sqrt(gw) / np.abs(np.log(s))
+    z = 1.959963984540054
+    np.testing.assert_allclose(ll.lower[1:], s ** np.exp(z * sth), rtol=1e-12)
+    np.testing.assert_allclose(ll.upper[1:], s ** np.exp(-z * sth), rtol=1e-12)

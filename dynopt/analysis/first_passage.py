@@ -316,23 +316,27 @@ def kaplan_meier(times, censor_time=None, *, passed=None, weights=None, confiden
         surv = np.cumprod(frac)
         gw = np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf))
         se = surv * np.sqrt(gw)
-        lo, hi = _band(surv, gw, se, z, band)
+        lo, hi = _band(surv, gw, se, z, band, np.cumsum(d))
     se = np.where(surv > 0, se, 0.0)
     return SurvivalCurve(time=u, survival=surv, std_err=se, lower=lo, upper=hi, at_risk=n,
                          events=d, horizon=float(s.time.max()), confidence=conf, band=band,
                          censored_fraction=s.censored_fraction, n_paths=s.n_paths)
 
 
-def _band(surv, gw, se, z, band):
+def _band(surv, gw, se, z, band, events):
     if band == "plain":
         lo, hi = surv - z * se, surv + z * se
-    elif band == "log":
+    else:
         f = np.exp(z * np.sqrt(gw))
         lo, hi = surv / f, surv * f
-    else:
-        # θ = log(−log S) has se √gw / |log S|; S = exp(−e^θ) reverses the order of the ends
+    if band == "log-log":
+        # θ = log(−log S) has se √gw / |log S|; S = exp(−e^θ) reverses the order of the ends.
+        # Its delta method needs about one event: before the event weight reaches 1 (fractional
+        # Brownian-bridge events of tiny weight) se(θ) ~ 1/√weight blows the band up to [0, 1],
+        # so the log band stands in there
         sth = np.sqrt(gw) / np.abs(np.log(surv))
-        lo, hi = surv ** np.exp(z * sth), surv ** np.exp(-z * sth)
+        ll_lo, ll_hi = surv ** np.exp(z * sth), surv ** np.exp(-z * sth)
+        lo, hi = np.where(events >= 1.0, ll_lo, lo), np.where(events >= 1.0, ll_hi, hi)
     lo = np.where(surv > 0, np.nan_to_num(lo, nan=0.0), 0.0)
     hi = np.where(surv >= 1, 1.0, np.where(surv > 0, np.nan_to_num(hi, nan=1.0), 0.0))
     return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
