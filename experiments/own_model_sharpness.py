@@ -2,7 +2,7 @@
 =======================================================================================
 
 Any object with ``loss_and_grad(theta)`` over a flat parameter vector is a model; here a
-rank-2 matrix factorisation L(U, V) = ½‖UVᵀ − M‖²/|M| written in numpy, with no Hessian:
+rank-2 matrix factorisation of an 8 × 6 matrix M, L(U, V) = ½‖UVᵀ − M‖² / 48, written in numpy, with no Hessian:
 its Hessian-vector products are central differences of the gradient, and the run says so.
 Gradient descent and Adam train it full-batch; each one's stability threshold is derived
 from its own update on L = hθ²/2 (2/η for GD; for Adam, with its preconditioner P frozen,
