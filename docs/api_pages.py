@@ -29,6 +29,7 @@ MODULES = [
     ("dynopt.bench", "Benchmarks"),
     ("dynopt.checks", "Argument checks"),
     ("dynopt.io", "Atomic files"),
+    ("dynopt.expr", "Expressions"),
     ("dynopt.cli", "Command line"),
 ]
 

@@ -33,8 +33,8 @@ import websocket
 
 #: pages with a screenshot: (file name of the screenshot, path in the site)
 SHOTS = [("index.png", "index.html"), ("guide-monte-carlo.png", "guide/monte_carlo.html"),
-         ("gallery-langevin-density.png", "auto_examples/langevin_density.html"),
-         ("ledger-cohen-2021.png", "ledger/cohen-2021.html")]
+         ("gallery-rare-events.png", "auto_examples/rare_events.html"),
+         ("ledger-cohen-2022.png", "ledger/cohen-2022.html")]
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -13,9 +13,9 @@ from pathlib import Path
 from sphinx_gallery.scrapers import figure_rst
 
 #: gallery order: one job after another (deriving, Monte Carlo, scipy, training, ledger)
-ORDER = ["derive_stability", "langevin_density", "batch_vs_lr", "ode_walkthrough",
+ORDER = ["derive_stability", "langevin_density", "rare_events", "batch_vs_lr", "ode_walkthrough",
          "optimizer_flows", "rmsprop_2d_trace", "rmsprop_scratch_vs_builtin", "npnet_l2_and_adam",
-         "d2l_linreg_momentum", "csdn_momentum", "npnet_optimizer_comparison", "sharpness_small",
+         "d2l_linreg_momentum", "csdn_momentum", "npnet_optimizer_comparison", "sharpness_small", "own_model_sharpness",
          "ledger_claim"]
 
 #: command-line arguments the gallery passes to a script: the scripts' small sizes

@@ -56,16 +56,28 @@ def _compact(value) -> str:
     return html.escape(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": ")))
 
 
-def _cell(value) -> str:
-    """A value as HTML: a dict as a table of its keys, anything else as compact JSON."""
+#: nesting of dicts shown as tables inside tables; deeper values are compact JSON
+MAX_DEPTH = 3
+
+
+def _cell(value, depth: int = 0) -> str:
+    """A value as HTML: a dict as a table of its keys (nested dicts as nested tables, up to
+    :data:`MAX_DEPTH`), a string as text, anything else as compact JSON."""
     if value is None:
         return "<em>none</em>"
-    if isinstance(value, dict) and value:
-        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td><code>{_compact(v)}</code></td></tr>"
+    if isinstance(value, dict) and value and depth < MAX_DEPTH:
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_leaf(v, depth + 1)}</td></tr>"
                        for k, v in value.items())
         return f'<table class="claim-values">{rows}</table>'
     if isinstance(value, str):
         return html.escape(value)
+    return f"<code>{_compact(value)}</code>"
+
+
+def _leaf(value, depth: int) -> str:
+    # inside a table a string is quoted like the other JSON values, so "1" and 1 differ
+    if isinstance(value, dict) and value and depth < MAX_DEPTH:
+        return _cell(value, depth)
     return f"<code>{_compact(value)}</code>"
 
 
@@ -142,7 +154,7 @@ def write_ledger_pages(papers: Path, out_dir: Path, src_root: Path) -> list[str]
         lines = [f".. _ledger-{sdir.name}:\n", _heading(f"{sdir.name}: {_escape(title)}", "=")]
         if citation:
             lines += [".. raw:: html\n", _indent(f'<p class="citation-line">{html.escape(citation)}</p>'), ""]
-        lines += [f"{len(claims)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".",
+        lines += [f"{len(claims)} claim{'' if len(claims) == 1 else 's'}: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".",
                   "Generated from the committed ``papers/" + sdir.name + "/claims.json`` and figures"
                   " (written by ``dynopt reproduce``); the docs build does not re-run them.", "",
                   ".. list-table::", "   :header-rows: 1", "", "   * - claim", "     - method", "     - verdict"]

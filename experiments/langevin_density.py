@@ -16,13 +16,13 @@ import dynopt
 from _common import out_path
 from dynopt.analysis import density_distances, gibbs_density
 from dynopt.dynamics import OverdampedLangevin
-from dynopt.engine import simulate
+from dynopt.engine import EnsembleOptions, simulate
 from dynopt.plotting import plot_density_fit, plt, save_figure
 
 p, sigma = dynopt.double_well(), 0.7
 model = OverdampedLangevin(p, sigma)
 res = simulate(model, "euler-maruyama", (0, 10), [0.0], 0.01, n_paths=4000, seed=1,
-               progress=False, backend="numpy")
+               backend="numpy", options=EnsembleOptions(progress=False))
 x = res.final_positions[:, 0]
 
 U = lambda v: v ** 4 / 4 - v ** 2 / 2  # noqa: E731

@@ -79,9 +79,10 @@ class SDEModel(Model):
         f_i(t, y) = Σ_k a_k y_i^k (overdamped Langevin on a problem that declares
         ``grad_polynomial``).
 
-    Oracles a scheme's step may call (new arrays, never in place)
-    -------------------------------------------------------------
+    **Oracles a scheme's step may call** (they return new arrays, never update in place):
+
     drift(t, y), drift_in(calculus)(t, y) -> (n, state_dim)
+        The drift (in the given calculus).
     noise_term(t, y, dW) -> (n, state_dim)
         g(t, y)·dW for every noise type.
     diffusion(t, y), diffusion_dx(t, y) -> (n, state_dim)

@@ -38,9 +38,7 @@ class SDEScheme(Scheme):
     compiled exactly like a built-in one (a step that cannot be traced runs on numpy and
     the result's ``note`` says why); :mod:`dynopt.symbolic` calls it on sympy symbols.
 
-    Adding a scheme: one class
-    --------------------------
-    Kloeden & Platen's derivative-free strong order-1 scheme for diagonal noise::
+    **Adding a scheme: one class.** Kloeden & Platen's derivative-free strong order-1 scheme for diagonal noise::
 
         class Platen(SDEScheme):
             name = "platen"
@@ -64,8 +62,7 @@ class SDEScheme(Scheme):
     ``tests/test_sde_orders.py`` measures the declared orders of every registered scheme
     with no test edit.
 
-    Oracles a step may call (new arrays, never in place)
-    ----------------------------------------------------
+    **Oracles a step may call** (they return new arrays, never update in place):
     ``model.drift(t, y)``, ``model.drift_in(calculus)(t, y)`` (the drift in the calculus
     the scheme discretizes) : (n, state_dim);
     ``model.noise_term(t, y, dW)`` = g(t, y)·dW for any noise type : (n, state_dim);
