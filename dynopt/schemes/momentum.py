@@ -7,6 +7,8 @@ step γ and friction λ through an exact map (eq 15 or 18).
 from __future__ import annotations
 
 
+import numbers
+
 import numpy as np
 from typing import NamedTuple
 
@@ -112,8 +114,12 @@ class MomentumScheme(Scheme):
         self.coefficients = coefficients
 
     def alpha_beta(self, model, dt):
-        """(α, β) for the step ``dt`` on ``model`` by the checked numeric map."""
-        return COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction)
+        """(α, β) for the step ``dt`` on ``model``: the checked numeric map on real numbers;
+        on anything else (sympy symbols, when :mod:`dynopt.symbolic` reads the step) the same
+        map as plain arithmetic, :meth:`alpha_beta_of`."""
+        if isinstance(dt, numbers.Real) and isinstance(model.friction, numbers.Real):
+            return COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction)
+        return self.alpha_beta_of(dt, model.friction)
 
     def init(self, model, y0, dt):
         q, eta = y0[:, : model.d].copy(), y0[:, model.d:]
