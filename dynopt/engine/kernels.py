@@ -72,12 +72,15 @@ def numba_available() -> bool:
 class Kernel(NamedTuple):
     """A compiled kernel for one run: the function, the traced step it was made from, its
     scalar arguments after the bookkeeping arrays (the last, the blow-up limit, is replaced
-    by the run's), and the gradient evaluations of init, the first and the later steps."""
+    by the run's), the gradient evaluations of init, the first and the later steps, and the
+    first-passage test compiled into it (a :class:`dynopt.engine.kernel_passage.Plan`, or
+    None), found once for the run."""
 
     fn: object
     program: object
     params: tuple
     evals: tuple
+    passage: object = None
 
     def total_evals(self, n_steps):
         """Gradient evaluations per path of a run of ``n_steps`` steps, init included."""
@@ -198,7 +201,7 @@ def _compile(model, scheme, dt, opts, passage, t0):
         mod = _module(src, user if "grad" in used else None)
         if "grad" in used and not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
-        kern = Kernel(mod.run, program, params, (program.init_evals, first, later))
+        kern = Kernel(mod.run, program, params, (program.init_evals, first, later), passage)
         probe = (id(mod), opts.dtype.name, tuple(type(v).__name__ for v in params))
         if probe not in _PROBED:
             # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
@@ -233,10 +236,13 @@ def select_backend(run, want):
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
     if want == "auto":
         want = _AUTO_MEANS.get()
+    # the compiled backend's chunks, sized before compiling (from the layout and the state's
+    # width alone) so that the prepared run leaves this module once
+    layout = _kernel_chunks(run.layout, run.opts, run.y_init.shape[1])
     kern, note = _resolve(run, want)
     if kern is None:
         return run._replace(backend="numpy", kernel=None, note=note)
-    return kernel_layout(run._replace(backend="numba", kernel=kern, note=note))
+    return run._replace(backend="numba", kernel=kern, note=note, layout=layout)
 
 
 #: state bytes per chunk on the compiled backend (default chunk size): a kernel keeps one
@@ -258,13 +264,17 @@ def kernel_layout(run):
     chunk has fewer blocks than threads.  An explicit ``chunk_size`` is kept, raised to at
     least one block per thread.  Results do not depend on the chunk size.
     """
-    lay, opts = run.layout, run.opts
+    return run._replace(layout=_kernel_chunks(run.layout, run.opts, run.model.state_dim))
+
+
+def _kernel_chunks(lay, opts, state_dim):
+    """:func:`kernel_layout`'s layout from the numpy backend's ``lay``."""
     if opts.chunk_size is None:
-        per_path = opts.dtype.itemsize * 2 * run.model.state_dim
+        per_path = opts.dtype.itemsize * 2 * state_dim
         blocks = max(lay.chunk_blocks, KERNEL_CHUNK_BYTES // (per_path * lay.block_size))
     else:
         blocks = max(lay.chunk_blocks, opts.threads)
-    return run._replace(layout=lay._replace(chunk_blocks=max(1, min(blocks, lay.n_blocks))))
+    return lay._replace(chunk_blocks=max(1, min(blocks, lay.n_blocks)))
 
 
 def _resolve(run, want):
@@ -277,7 +287,7 @@ def _resolve(run, want):
         if want == "numba":
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
         return None, "ran on the numpy backend: numba cannot be imported"
-    passage = kernel_passage.plan(run)
+    passage = kernel_passage.plan(run.observers, run.y_init.shape[1], getattr(run.scheme, "noise_kind", "normal"))
     kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage,
                                                                    run.t0)
     if isinstance(kern, str):
@@ -338,15 +348,10 @@ def _state(kern, model, scheme, dt, y0):
     return tuple(arrays), int(st.grad_evals), st
 
 
-def _output(kern, model, scheme, arrays, st0, k):
-    """The chunk's model states (n, state_dim) after step ``k``: the scheme's own output of
-    the state the kernel's arrays stand for."""
-    if k == 0:
-        return scheme.output(model, st0)
-    prog = kern.program
+def _state_of(prog, arrays):
+    """The scheme's state the kernel's per-path ``arrays`` stand for."""
     values = dict(prog.statics[0], **dict(zip(prog.fields, arrays)))
-    st = prog.state_type(**{f: values.get(f, 0) for f in prog.state_type._fields})
-    return scheme.output(model, st)
+    return prog.state_type(**{f: values.get(f, 0) for f in prog.state_type._fields})
 
 
 def _call(fn, args):
@@ -375,17 +380,19 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     go to the threads one at a time, in any order: a block owns its rows and generator,
     so the result is the same bits for any number of threads."""
     model, opts, layout, kern = run.model, run.opts, run.layout, run.kernel
-    # the observer the kernel tests, found among this run's observers (an executor task's copies)
-    passage = kernel_passage.plan(run)
-    nc, D = hi - lo, model.state_dim
+    # the observer the kernel tests: this run's own (an executor task's copy)
+    passage = None if kern.passage is None else kern.passage.for_observers(run.observers)
+    nc, D = hi - lo, run.y_init.shape[1]
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
     arrays, _, st0 = _state(kern, model, run.scheme, run.dt,
                             np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
     evals = kern.total_evals(run.n_steps)
+    scheme_output, prog = run.scheme.output, kern.program
 
     def output(k):
-        return _output(kern, model, run.scheme, arrays, st0, k)
+        # the scheme's own output of the state the kernel's arrays stand for
+        return scheme_output(model, st0 if k == 0 else _state_of(prog, arrays))
 
     if passage is not None:
         kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays, output)
