@@ -54,7 +54,7 @@ from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "default_backend", "auto_backend", "kernel_layout"]
+           "default_backend", "auto_backend", "kernel_layout", "numpy_seconds", "COMPILE_SECONDS"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -222,9 +222,10 @@ def select_backend(run, want):
     """The prepared ``run`` with its backend resolved from ``want`` and its kernel compiled.
 
     Returns ``run`` with ``backend`` ("numpy" or "numba"), ``kernel`` (the compiled
-    :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` (empty unless
-    "auto" fell back to numpy: it then says why in one line) and, on numba, the chunks of
-    :func:`kernel_layout`.
+    :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` and, on numba,
+    the chunks of :func:`kernel_layout`.  "auto" compiles only a run whose estimated numpy
+    time (:func:`numpy_seconds`) exceeds a kernel's compile time (:data:`COMPILE_SECONDS`),
+    and only when it can; ``note`` then says in one line which backend ran and why.
 
     Raises
     ------
@@ -236,13 +237,47 @@ def select_backend(run, want):
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
     if want == "auto":
         want = _AUTO_MEANS.get()
+    if want == "auto":
+        est = numpy_seconds(run)
+        if est < COMPILE_SECONDS:
+            return run._replace(backend="numpy", kernel=None,
+                                note=f"ran on numpy: about {est:.2g} s of numpy work, less than compiling a kernel "
+                                     f"(~{COMPILE_SECONDS:g} s); backend='numba' compiles it")
     # the compiled backend's chunks, sized before compiling (from the layout and the state's
     # width alone) so that the prepared run leaves this module once
     layout = _kernel_chunks(run.layout, run.opts, run.y_init.shape[1])
     kern, note = _resolve(run, want)
     if kern is None:
         return run._replace(backend="numpy", kernel=None, note=note)
+    if want == "auto":
+        note = f"compiled: about {est:.2g} s of numpy work against ~{COMPILE_SECONDS:g} s to compile a kernel"
     return run._replace(backend="numba", kernel=kern, note=note, layout=layout)
+
+
+#: seconds to compile a kernel the first time in a process, numba's own start-up included
+#: (measured here: 2–5 s, the more the busier the machine); a kernel in numba's disk
+#: cache loads in well under that, but "auto" decides on the run alone, never on the
+#: cache, so that a run's numbers do not depend on what was compiled before (the two
+#: backends may differ in the last bits where a printed gradient rounds differently)
+COMPILE_SECONDS = 3.0
+
+#: the numpy backend's seconds per path-step and state component (whole-array arithmetic,
+#: a few passes over the chunk) and per step and chunk (Python's share of a step),
+#: measured here on Euler–Maruyama in float64: "auto"'s estimate of a run's numpy time
+NUMPY_PATH_STEP_SECONDS = 5e-8
+NUMPY_STEP_SECONDS = 2e-5
+
+
+def numpy_seconds(run) -> float:
+    """Rough numpy-backend time of the prepared ``run``: its path-steps times the state's
+    components and noise terms, plus the Python overhead of each step of each chunk.
+
+    ``backend="auto"`` compiles the run only when this exceeds :data:`COMPILE_SECONDS`;
+    it is an order of magnitude, not a prediction."""
+    lay = run.layout
+    width = run.y_init.shape[1] * max(1, int(getattr(run.scheme, "n_terms", 1)))
+    n_chunks = -(-lay.n_blocks // max(1, lay.chunk_blocks))
+    return run.n_steps * (lay.n_paths * width * NUMPY_PATH_STEP_SECONDS + n_chunks * NUMPY_STEP_SECONDS)
 
 
 #: state bytes per chunk on the compiled backend (default chunk size): a kernel keeps one
