@@ -25,6 +25,11 @@ arithmetic on its arguments (read with the step); and one :class:`~dynopt.engine
 absorption (``True`` and ``"survivors"``) and the Brownian-bridge records included
 (:mod:`dynopt.engine.kernel_passage`).
 
+When it pays: "auto" compiles a run only when its estimated numpy time
+(:func:`numpy_seconds`) exceeds a kernel's first compile time (:data:`COMPILE_SECONDS`),
+deciding on the run alone, never on numba's cache, so that no result depends on what was
+compiled before; the note says which backend ran and why.
+
 Not compiled (numpy runs them under "auto", and the result's note says why in one line;
 ``backend="numba"`` raises with the reason): problems given only as plain Python callables,
 σ or a user SDE's g given as Python callables (and f when it is not plain arithmetic),
