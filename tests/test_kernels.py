@@ -15,6 +15,17 @@ from dynopt.engine import EnsembleOptions, Histogram, Moments, SerialExecutor, b
 from dynopt.problems import double_well, from_expr, get_problem  # noqa: E402
 
 WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
+
+
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
 SIGMA = np.array([[0.5, 0.1], [0.0, 0.3]])
 
@@ -170,10 +181,10 @@ def test_gradients_sympy_cannot_print_run_on_numpy(monkeypatch):
     x = sympy.Symbol("x")
     p = from_expr(x ** 2 + sympy.erf(x), name="erf")
     assert simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN).backend == "numba"
-    monkeypatch.setattr(codegen, "gradient_source", lambda problem: None)
-    r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN)
+    with monkeypatch.context() as m:
+        m.setattr(codegen, "gradient_source", lambda problem: None)
+        r = simulate(OverdampedLangevin(p, 0.7), "euler-maruyama", (0, 0.1), [0.3], 0.01, **RUN)
     assert r.backend == "numpy"
-    monkeypatch.undo()
     lessard = OverdampedLangevin(get_problem("lessard"), 0.3)  # a Piecewise expression compiles
     assert simulate(lessard, "euler-maruyama", (0, 0.1), [0.5], 0.01, **RUN).backend == "numba"
 

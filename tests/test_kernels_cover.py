@@ -17,6 +17,16 @@ from dynopt.engine import (EnsembleOptions, FirstPassage, Moments, SerialExecuto
 from dynopt.engine.codegen_passage import PassageSpec, passage_source  # noqa: E402
 from dynopt.problems import from_expr  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 WELL = from_expr("(x**2 - 1)**2/4 + y**2", name="well2")
 FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
 SIGMA = np.array([[0.7, 0.1], [0.0, 0.5]])

@@ -20,6 +20,17 @@ from dynopt.ledger import runner  # noqa: E402
 from dynopt.problems import double_well, from_expr  # noqa: E402
 
 WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
+
+
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 CASES = {
     "em-2d": (OverdampedLangevin(WELL2, 0.7), "euler-maruyama", [0.3, -0.2]),
     "baoab-2d": (Kramers(WELL2, 1.0, 0.7), "baoab", [0.3, -0.2]),

@@ -17,6 +17,16 @@ from dynopt.engine.brownian import make_layout
 from dynopt.engine.normals import NORMALS, PhiloxSource, block_key, normals, philox4x32
 from dynopt.problems import double_well, from_expr, least_squares
 
+
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 PHILOX = EnsembleOptions(normals="philox")
 WELL2 = from_expr("(x**2 - 1)**2 + 2*y**2", name="well2")
 FLAT = from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")

@@ -14,6 +14,16 @@ TILTED = ["simulate", "--expr", "x**4/4 - x**2/2 + 0.15*x", "--x0", "-1", "--sig
           "--first-passage", "1", "--no-figure", "--no-progress"]
 
 
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
+
 def _exact():
     """MFPT of dX = −U' dt + 0.6 dW from −1 to +1 (reflecting at −∞), by quadrature."""
     return mean_first_passage_time(lambda x: x ** 4 / 4 - x ** 2 / 2 + 0.15 * x, 0.6, -1.0, -np.inf, 1.0).time

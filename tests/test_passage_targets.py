@@ -12,6 +12,16 @@ from dynopt.engine.targets import Ball, Level, Region, as_target  # noqa: E402
 from dynopt.expr import ExprError  # noqa: E402
 from dynopt.problems import from_expr  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 WELL = from_expr("(x**2 - 1)**2 + 2*y**2 + 0.3*x", name="tilted2")
 X, Y = WELL.symbols
 RUN = dict(n_paths=400, seed=11)

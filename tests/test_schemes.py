@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +10,7 @@ from dynopt.analysis import convergence_study
 from dynopt.analysis import STANDARD_PROBLEMS, default_ladder, model_for
 from dynopt.dynamics import GradientFlow, HeavyBall, HighResolutionODE, NesterovODE
 from dynopt.engine import integrate
-from dynopt.problems import double_well, ellipse, get_problem
+from dynopt.problems import double_well, ellipse, from_grad, get_problem
 from dynopt.schemes import METHODS, SDEScheme
 
 # every registered ODE scheme of gradient flow or heavy ball (the models the standard
@@ -112,6 +113,42 @@ def test_implicit19_solves_its_equation():
     resid = v1 - (b * v - a * p.grad_fn(0.5 * (q + q1)))
     assert np.max(np.abs(resid)) < 1e-13
     np.testing.assert_allclose(q1, q + v1)
+
+
+@pytest.mark.parametrize("weight", [0.25, 1.0])
+def test_implicit19_weight_moves_the_gradient_point(weight):
+    """The variant with the gradient at (1 − w)θ_n + wθ_{n+1} solves its own equation, by
+    Newton (with a Hessian) and by fixed-point iteration (without one)."""
+    p = double_well()
+    m = HeavyBall(p, 1.0)
+    plain = HeavyBall(from_grad(p.grad_fn, 1), 1.0)
+    gamma = 0.1
+    a, b = nesterov_coefficients(gamma, 1.0)
+    for model in (m, plain):
+        sch = Implicit19(weight=weight)
+        state = sch.init(model, model.as_state([2.0]), gamma)
+        q, v = state.q, state.v
+        q1, v1 = sch.step(model, 0.0, state, gamma)[:2]
+        resid = v1 - (b * v - a * p.grad_fn((1 - weight) * q + weight * q1))
+        assert np.max(np.abs(resid)) < 1e-12
+    mid = Implicit19().step(m, 0.0, Implicit19().init(m, m.as_state([2.0]), gamma), gamma).q
+    assert np.max(np.abs(mid - q1)) > 1e-6  # a different scheme, not the midpoint again
+    with pytest.raises(ValueError, match="`weight` must be in"):
+        Implicit19(weight=0.0)
+
+
+def test_implicit19_weight_is_read_by_the_recurrence():
+    """Gradient at θ_{n+1} (w = 1) on L = hθ²/2: (1 + a)z² − (1 + β)z + β, against eq 19's
+    (1 + a/2)z² + (a/2 − β − 1)z + β."""
+    from dynopt.symbolic.stability import scheme_stability
+
+    def poly(weight):
+        expr = scheme_stability(Implicit19(weight=weight)).characteristic_polynomial.as_expr()
+        return sympy.sympify(str(expr))  # the same names, plain symbols
+
+    a_, b_, z = sympy.symbols("a β z")
+    assert sympy.expand(poly(1.0) - ((1 + a_) * z ** 2 - (1 + b_) * z + b_)) == 0
+    assert sympy.expand(poly(0.5) - ((1 + a_ / 2) * z ** 2 + (a_ / 2 - b_ - 1) * z + b_)) == 0
 
 
 def test_implicit19_fails_loudly_when_it_cannot_converge():

@@ -24,6 +24,15 @@ from dynopt.schemes import METHODS, Scheme, SDEScheme, get_scheme, ops
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _every_run_pays_to_compile(monkeypatch):
+    # these tests are about what "auto" can compile, not about when compiling pays
+    # (tests/test_kernels_auto.py): every run here is worth compiling
+    from dynopt.engine import kernels as _k
+
+    monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
+
+
 class QHM(Scheme):
     """Quasi-hyperbolic momentum (Ma & Yarats 2019) as a scheme for gradient flow:
     g ← βg + (1−β)∇L(θ), θ ← θ − a h[(1−ν)∇L(θ) + νg]; g starts at ∇L(θ_0)."""

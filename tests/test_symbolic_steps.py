@@ -16,8 +16,9 @@ import sympy as sp
 
 from dynopt import dynamics
 from dynopt.cli.main import main
-from dynopt.schemes import Scheme, SDEScheme, ops
+from dynopt.schemes import METHODS, Scheme, SDEScheme, ops
 from dynopt.symbolic import NotProved
+from dynopt.symbolic.standins import friction_step
 from dynopt.symbolic.steps import (L_fun, ms_stability, normal_expectation, stationary_variance, step_consistency,
                                    step_matrix, step_modified_equation, step_stability, theta)
 
@@ -148,6 +149,62 @@ def test_builtin_heun_reads_like_its_tableau():
     """Heun on θ' = −κθ: R(x) = 1 − x + x²/2, stable for x < 2; order 2."""
     assert same(step_stability("heun").max_product, 2)
     assert step_consistency("heun").order == 2
+
+
+def _recurrence_read(name):
+    from dynopt.symbolic.recurrences import scheme_kind
+
+    try:
+        scheme_kind(name)
+    except TypeError:
+        return False
+    return True
+
+
+# every registered deterministic scheme with a recurrence or tableau; implicit19's step solves
+# its equation by Newton iteration (no plain arithmetic to read), so only its recurrence is read
+BUILT_IN = [n for n, cls in METHODS.items()
+            if not issubclass(cls, SDEScheme) and not getattr(cls, "implicit", False) and _recurrence_read(n)]
+
+
+def test_every_deterministic_built_in_is_read_from_its_step():
+    assert {"euler", "heun", "rk4", "symplectic-euler", "leapfrog", "heavy-ball", "nesterov",
+            "nesterov-half"} <= set(BUILT_IN)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_step_bound_equals_the_table(name):
+    """The step reader's bound on h·κ (or h²·κ at fixed λh) is the recurrence's bound in the
+    ODE variable (hγ or hγ² at λγ), on the same λ range."""
+    from dynopt.symbolic.stability import X_ODE, scheme_stability
+
+    got = step_stability(name).max_product.subs(friction_step, X_ODE)
+    want = scheme_stability(name).max_ode_variable
+    assert got == want or sp.simplify(got - want) == 0, (name, got, want)
+
+
+@pytest.mark.parametrize("name", ["symplectic-euler", "leapfrog", "heavy-ball", "nesterov", "nesterov-half"])
+def test_step_order_equals_the_recurrence(name):
+    from dynopt.symbolic.consistency import scheme_consistency
+
+    assert step_consistency(name).order == scheme_consistency(name).global_order
+
+
+def test_nesterov_bound_by_hand():
+    """eq 18, α = h², β = 1 − λh; with x = κh²: v' = β(1 − x)v − xq, q' = q + v', so
+    p(z) = z² − (1 + β)(1 − x)z + β(1 − x); p(−1) = 1 + (1 + 2β)(1 − x) > 0 gives
+    x < 2(1 + β)/(1 + 2β) = 2(2 − λh)/(3 − 2λh) on λh ∈ (0, 1) (β ∈ (0, 1))."""
+    c = friction_step
+    assert same(step_stability("nesterov").max_product, 2 * (2 - c) / (3 - 2 * c))
+
+
+def test_cli_stability_of_a_momentum_scheme_reads_its_step(capsys):
+    out = _json(capsys, ["derive", "stability", "--scheme", "nesterov", "--json"])
+    assert out["title"].endswith("read from its step")
+    b, lh = sp.symbols("β λh", positive=True)
+    assert same(sp.sympify(out["max_product"], locals={"λh": lh}), 2 * (2 - lh) / (3 - 2 * lh))
+    assert same(sp.sympify(out["max_alpha_h"], locals={"β": b}), 2 * (1 + b) / (1 + 2 * b))
+    assert out["map"] == "eq18" and out["global_order"] == 1
 
 
 # -- SDE schemes -----------------------------------------------------------------------------

@@ -86,8 +86,10 @@ def _step_reading(args):
         return steps.stationary_derivation(scheme, model)
     if args.model:
         raise ValueError(f"`--model` goes with `derive stationary` or `derive density`, not `derive {args.name}`")
-    if _momentum_form(scheme):
-        # its (α, β) map gives the bound in ODE variables (hγ², λγ) as well
+    if _momentum_form(scheme) and (args.name != "stability" or _implicit(scheme)):
+        # an implicit step is solved by iteration, not plain arithmetic: it is read through
+        # its recurrence, as are the consistency order and modified equation of the momentum
+        # form (the stability reading adds the (α, β) map's bound to the step's)
         if args.name == "consistency":
             return _recurrence_consistency(scheme)
         return user_scheme_analysis(scheme) if args.name == "stability" else user_modified_equation(scheme)
@@ -123,6 +125,13 @@ def _recurrence_consistency(scheme):
     return Derivation(f"consistency {c.scheme}", f"consistency order of {c.scheme}",
                       {"order": c.global_order, "local_order": c.local_order, "start_order": c.start_order,
                        "leading_local_error": c.leading_error, "model": c.ode}, [how])
+
+
+def _implicit(scheme):
+    from dynopt.schemes import METHODS
+
+    cls = METHODS.get(scheme) if isinstance(scheme, str) else scheme if isinstance(scheme, type) else type(scheme)
+    return bool(getattr(cls, "implicit", False))
 
 
 def _momentum_form(scheme):

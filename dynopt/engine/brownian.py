@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 from dynopt.checks import check_finite_param
+# a block's streams (its SFC64 Generator, its Philox key) are defined beside each other
+from dynopt.engine.normals import block_generator
 
 __all__ = ["as_seed_sequence", "block_generator", "BlockLayout", "NoiseSource",
            "DEFAULT_BLOCK_SIZE", "brownian_increments", "coarsen_increments"]
@@ -63,13 +65,6 @@ def as_seed_sequence(seed=None, rng=None, name="seed") -> np.random.SeedSequence
             raise ValueError(f"`{name}` must be a non-negative integer; got {s}")
         return np.random.SeedSequence(int(s))
     raise TypeError(f"`{name}` must be an int, a numpy SeedSequence or a Generator; got {type(s).__name__}")
-
-
-def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Generator:
-    """The SFC64 Generator owned by logical block ``block`` (``root.spawn``'s child ``block``)."""
-    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (int(block),),
-                                   pool_size=root.pool_size)
-    return np.random.Generator(np.random.SFC64(child))
 
 
 class BlockLayout(NamedTuple):
@@ -145,8 +140,8 @@ class NoiseSource:
 
     def __init__(self, root, layout: BlockLayout, first_block, last_block, n_terms=1,
                  noise_dim=1, substeps=1, dtype=np.float64):
-        self.gens = [block_generator(root, b) for b in range(first_block, last_block)]
         self.rows = [layout.block_rows(b) for b in range(first_block, last_block)]
+        self.gens = [block_generator(root, b) for b in range(first_block, last_block)]
         off = self.rows[0][0]
         self.local = [(a - off, b - off) for a, b in self.rows]
         n = self.rows[-1][1] - off

@@ -31,10 +31,17 @@ __all__ = ["Plan", "plan", "probe_args", "run_chunk"]
 
 
 class Plan(NamedTuple):
-    """The observer a kernel tests and the spec its source is generated from."""
+    """The observer a kernel tests, its place among the run's observers (an executor task
+    tests its own copy, found there) and the spec the kernel's source is generated from."""
 
     observer: FirstPassage
     spec: PassageSpec
+    index: int = 0
+
+    def for_observers(self, observers):
+        """The plan for the same run with its own copies of the observers."""
+        o = observers[self.index]
+        return self if o is self.observer else self._replace(observer=o)
 
 
 def _compilable(o):
@@ -58,10 +65,20 @@ def _spec(o, D):
     return PassageSpec(0, False, o.absorb, o.bridge is not None, (src, tuple(t.coords)))
 
 
-def plan(run) -> Union[None, str, Plan]:
-    """The first-passage observer to compile into the run's kernel: a :class:`Plan`, None
-    when no observer needs one, or a string saying why the run cannot be compiled."""
-    absorbing = [o for o in run.observers if getattr(o, "absorb", False)]
+def plan(observers, state_dim, noise_kind="normal") -> Union[None, str, Plan]:
+    """The first-passage observer to compile into a run's kernel: a :class:`Plan`, None
+    when no observer needs one, or a string saying why the run cannot be compiled.
+
+    Parameters
+    ----------
+    observers : sequence of Observer
+        The run's observers.
+    state_dim : int
+        Components of the model's state.
+    noise_kind : str
+        The scheme's ``noise_kind`` ("normal" for a scheme drawing normals).
+    """
+    absorbing = [o for o in observers if getattr(o, "absorb", False)]
     if len(absorbing) > 1:
         return "several absorbing observers are not compiled"
     if absorbing:
@@ -69,13 +86,14 @@ def plan(run) -> Union[None, str, Plan]:
             return "absorption is compiled for a FirstPassage with a target (level, ball or region)"
         chosen = absorbing[0]
     else:
-        chosen = next((o for o in run.observers if _compilable(o)), None)
+        chosen = next((o for o in observers if _compilable(o)), None)
         if chosen is None:
             return None
-    if chosen.absorb == "survivors" and run.scheme.noise_kind != "normal":
+    if chosen.absorb == "survivors" and noise_kind != "normal":
         return "absorb='survivors' needs a scheme drawing normals"
-    spec = _spec(chosen, run.model.state_dim)
-    return spec if isinstance(spec, str) else Plan(chosen, spec)
+    spec = _spec(chosen, state_dim)
+    index = next(i for i, o in enumerate(observers) if o is chosen)
+    return spec if isinstance(spec, str) else Plan(chosen, spec, index)
 
 
 def probe_args(p: Plan, dtype, n=1):

@@ -25,6 +25,11 @@ arithmetic on its arguments (read with the step); and one :class:`~dynopt.engine
 absorption (``True`` and ``"survivors"``) and the Brownian-bridge records included
 (:mod:`dynopt.engine.kernel_passage`).
 
+When it pays: "auto" compiles a run only when its estimated numpy time
+(:func:`numpy_seconds`) exceeds a kernel's first compile time (:data:`COMPILE_SECONDS`),
+deciding on the run alone, never on numba's cache, so that no result depends on what was
+compiled before; the note says which backend ran and why.
+
 Not compiled (numpy runs them under "auto", and the result's note says why in one line;
 ``backend="numba"`` raises with the reason): problems given only as plain Python callables,
 σ or a user SDE's g given as Python callables (and f when it is not plain arithmetic),
@@ -54,7 +59,7 @@ from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "default_backend", "auto_backend", "kernel_layout"]
+           "default_backend", "auto_backend", "kernel_layout", "numpy_seconds", "COMPILE_SECONDS"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -72,12 +77,15 @@ def numba_available() -> bool:
 class Kernel(NamedTuple):
     """A compiled kernel for one run: the function, the traced step it was made from, its
     scalar arguments after the bookkeeping arrays (the last, the blow-up limit, is replaced
-    by the run's), and the gradient evaluations of init, the first and the later steps."""
+    by the run's), the gradient evaluations of init, the first and the later steps, and the
+    first-passage test compiled into it (a :class:`dynopt.engine.kernel_passage.Plan`, or
+    None), found once for the run."""
 
     fn: object
     program: object
     params: tuple
     evals: tuple
+    passage: object = None
 
     def total_evals(self, n_steps):
         """Gradient evaluations per path of a run of ``n_steps`` steps, init included."""
@@ -198,7 +206,7 @@ def _compile(model, scheme, dt, opts, passage, t0):
         mod = _module(src, user if "grad" in used else None)
         if "grad" in used and not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
-        kern = Kernel(mod.run, program, params, (program.init_evals, first, later))
+        kern = Kernel(mod.run, program, params, (program.init_evals, first, later), passage)
         probe = (id(mod), opts.dtype.name, tuple(type(v).__name__ for v in params))
         if probe not in _PROBED:
             # compile the loop now (a zero-step call) so that a typing error means numpy, not a crash
@@ -219,9 +227,10 @@ def select_backend(run, want):
     """The prepared ``run`` with its backend resolved from ``want`` and its kernel compiled.
 
     Returns ``run`` with ``backend`` ("numpy" or "numba"), ``kernel`` (the compiled
-    :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` (empty unless
-    "auto" fell back to numpy: it then says why in one line) and, on numba, the chunks of
-    :func:`kernel_layout`.
+    :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` and, on numba,
+    the chunks of :func:`kernel_layout`.  "auto" compiles only a run whose estimated numpy
+    time (:func:`numpy_seconds`) exceeds a kernel's compile time (:data:`COMPILE_SECONDS`),
+    and only when it can; ``note`` then says in one line which backend ran and why.
 
     Raises
     ------
@@ -233,10 +242,47 @@ def select_backend(run, want):
         raise ValueError(f"`backend` must be one of {', '.join(BACKENDS)}; got {want!r}")
     if want == "auto":
         want = _AUTO_MEANS.get()
+    if want == "auto":
+        est = numpy_seconds(run)
+        if est < COMPILE_SECONDS:
+            return run._replace(backend="numpy", kernel=None,
+                                note=f"ran on numpy: about {est:.2g} s of numpy work, less than compiling a kernel "
+                                     f"(~{COMPILE_SECONDS:g} s); backend='numba' compiles it")
+    # the compiled backend's chunks, sized before compiling (from the layout and the state's
+    # width alone) so that the prepared run leaves this module once
+    layout = _kernel_chunks(run.layout, run.opts, run.y_init.shape[1])
     kern, note = _resolve(run, want)
     if kern is None:
         return run._replace(backend="numpy", kernel=None, note=note)
-    return kernel_layout(run._replace(backend="numba", kernel=kern, note=note))
+    if want == "auto":
+        note = f"compiled: about {est:.2g} s of numpy work against ~{COMPILE_SECONDS:g} s to compile a kernel"
+    return run._replace(backend="numba", kernel=kern, note=note, layout=layout)
+
+
+#: seconds to compile a kernel the first time in a process, numba's own start-up included
+#: (measured here: 2–5 s, the more the busier the machine); a kernel in numba's disk
+#: cache loads in well under that, but "auto" decides on the run alone, never on the
+#: cache, so that a run's numbers do not depend on what was compiled before (the two
+#: backends may differ in the last bits where a printed gradient rounds differently)
+COMPILE_SECONDS = 3.0
+
+#: the numpy backend's seconds per path-step and state component (whole-array arithmetic,
+#: a few passes over the chunk) and per step and chunk (Python's share of a step),
+#: measured here on Euler–Maruyama in float64: "auto"'s estimate of a run's numpy time
+NUMPY_PATH_STEP_SECONDS = 5e-8
+NUMPY_STEP_SECONDS = 2e-5
+
+
+def numpy_seconds(run) -> float:
+    """Rough numpy-backend time of the prepared ``run``: its path-steps times the state's
+    components and noise terms, plus the Python overhead of each step of each chunk.
+
+    ``backend="auto"`` compiles the run only when this exceeds :data:`COMPILE_SECONDS`;
+    it is an order of magnitude, not a prediction."""
+    lay = run.layout
+    width = run.y_init.shape[1] * max(1, int(getattr(run.scheme, "n_terms", 1)))
+    n_chunks = -(-lay.n_blocks // max(1, lay.chunk_blocks))
+    return run.n_steps * (lay.n_paths * width * NUMPY_PATH_STEP_SECONDS + n_chunks * NUMPY_STEP_SECONDS)
 
 
 #: state bytes per chunk on the compiled backend (default chunk size): a kernel keeps one
@@ -258,13 +304,17 @@ def kernel_layout(run):
     chunk has fewer blocks than threads.  An explicit ``chunk_size`` is kept, raised to at
     least one block per thread.  Results do not depend on the chunk size.
     """
-    lay, opts = run.layout, run.opts
+    return run._replace(layout=_kernel_chunks(run.layout, run.opts, run.model.state_dim))
+
+
+def _kernel_chunks(lay, opts, state_dim):
+    """:func:`kernel_layout`'s layout from the numpy backend's ``lay``."""
     if opts.chunk_size is None:
-        per_path = opts.dtype.itemsize * 2 * run.model.state_dim
+        per_path = opts.dtype.itemsize * 2 * state_dim
         blocks = max(lay.chunk_blocks, KERNEL_CHUNK_BYTES // (per_path * lay.block_size))
     else:
         blocks = max(lay.chunk_blocks, opts.threads)
-    return run._replace(layout=lay._replace(chunk_blocks=max(1, min(blocks, lay.n_blocks))))
+    return lay._replace(chunk_blocks=max(1, min(blocks, lay.n_blocks)))
 
 
 def _resolve(run, want):
@@ -277,7 +327,7 @@ def _resolve(run, want):
         if want == "numba":
             raise ValueError("`backend='numba'` needs numba, which cannot be imported (pip install numba)")
         return None, "ran on the numpy backend: numba cannot be imported"
-    passage = kernel_passage.plan(run)
+    passage = kernel_passage.plan(run.observers, run.y_init.shape[1], getattr(run.scheme, "noise_kind", "normal"))
     kern = passage if isinstance(passage, str) else compile_kernel(run.model, run.scheme, run.dt, run.opts, passage,
                                                                    run.t0)
     if isinstance(kern, str):
@@ -338,15 +388,10 @@ def _state(kern, model, scheme, dt, y0):
     return tuple(arrays), int(st.grad_evals), st
 
 
-def _output(kern, model, scheme, arrays, st0, k):
-    """The chunk's model states (n, state_dim) after step ``k``: the scheme's own output of
-    the state the kernel's arrays stand for."""
-    if k == 0:
-        return scheme.output(model, st0)
-    prog = kern.program
+def _state_of(prog, arrays):
+    """The scheme's state the kernel's per-path ``arrays`` stand for."""
     values = dict(prog.statics[0], **dict(zip(prog.fields, arrays)))
-    st = prog.state_type(**{f: values.get(f, 0) for f in prog.state_type._fields})
-    return scheme.output(model, st)
+    return prog.state_type(**{f: values.get(f, 0) for f in prog.state_type._fields})
 
 
 def _call(fn, args):
@@ -375,17 +420,19 @@ def run_chunk(run, out, b0, b1, lo, hi, bar):
     go to the threads one at a time, in any order: a block owns its rows and generator,
     so the result is the same bits for any number of threads."""
     model, opts, layout, kern = run.model, run.opts, run.layout, run.kernel
-    # the observer the kernel tests, found among this run's observers (an executor task's copies)
-    passage = kernel_passage.plan(run)
-    nc, D = hi - lo, model.state_dim
+    # the observer the kernel tests: this run's own (an executor task's copy)
+    passage = None if kern.passage is None else kern.passage.for_observers(run.observers)
+    nc, D = hi - lo, run.y_init.shape[1]
     r0 = layout.block_rows(b0)[0]
     y_init = run.y_init if run.y_init.shape[0] == 1 else run.y_init[r0:r0 + nc]
     arrays, _, st0 = _state(kern, model, run.scheme, run.dt,
                             np.array(np.broadcast_to(y_init, (nc, D)), dtype=opts.dtype))
     evals = kern.total_evals(run.n_steps)
+    scheme_output, prog = run.scheme.output, kern.program
 
     def output(k):
-        return _output(kern, model, run.scheme, arrays, st0, k)
+        # the scheme's own output of the state the kernel's arrays stand for
+        return scheme_output(model, st0 if k == 0 else _state_of(prog, arrays))
 
     if passage is not None:
         kernel_passage.run_chunk(run, out, (b0, b1, lo, hi), bar, kern, passage, arrays, output)

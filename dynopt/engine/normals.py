@@ -52,9 +52,7 @@ import time
 
 import numpy as np
 
-from dynopt.engine.brownian import block_generator
-
-__all__ = ["NORMALS", "check_normals", "philox4x32", "block_key", "block_streams", "normals", "PhiloxSource", "jit_fill",
+__all__ = ["NORMALS", "check_normals", "block_seed", "block_generator", "philox4x32", "block_key", "block_streams", "normals", "PhiloxSource", "jit_fill",
            "normals_rate"]
 
 #: the values of ``EnsembleOptions(normals=)``: numpy's SFC64 ziggurat, or this module's source
@@ -212,11 +210,20 @@ def philox4x32(counter, key):
     return np.stack(out, axis=-1).astype(np.uint32)
 
 
+def block_seed(root: np.random.SeedSequence, block: int) -> np.random.SeedSequence:
+    """The SeedSequence owned by logical block ``block``: ``root.spawn``'s child ``block``."""
+    return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (int(block),),
+                                  pool_size=root.pool_size)
+
+
+def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Generator:
+    """The SFC64 Generator owned by logical block ``block`` (the default stream)."""
+    return np.random.Generator(np.random.SFC64(block_seed(root, block)))
+
+
 def block_key(root, block):
-    """The three uint64-held words (k0, k1, c3) of logical block ``block``'s stream."""
-    child = np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (int(block),),
-                                   pool_size=root.pool_size)
-    return child.generate_state(3, np.uint32).astype(np.uint64)
+    """The three uint64-held words (k0, k1, c3) of logical block ``block``'s Philox stream."""
+    return block_seed(root, block).generate_state(3, np.uint32).astype(np.uint64)
 
 
 def block_streams(normals, root, blocks):

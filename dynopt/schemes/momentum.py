@@ -7,6 +7,8 @@ step γ and friction λ through an exact map (eq 15 or 18).
 from __future__ import annotations
 
 
+import numbers
+
 import numpy as np
 from typing import NamedTuple
 
@@ -112,8 +114,12 @@ class MomentumScheme(Scheme):
         self.coefficients = coefficients
 
     def alpha_beta(self, model, dt):
-        """(α, β) for the step ``dt`` on ``model`` by the checked numeric map."""
-        return COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction)
+        """(α, β) for the step ``dt`` on ``model``: the checked numeric map on real numbers;
+        on anything else (sympy symbols, when :mod:`dynopt.symbolic` reads the step) the same
+        map as plain arithmetic, :meth:`alpha_beta_of`."""
+        if isinstance(dt, numbers.Real) and isinstance(model.friction, numbers.Real):
+            return COEFFICIENT_MAPS[self.coefficients][0](dt, model.friction)
+        return self.alpha_beta_of(dt, model.friction)
 
     def init(self, model, y0, dt):
         q, eta = y0[:, : model.d].copy(), y0[:, model.d:]
@@ -217,9 +223,13 @@ class Implicit19(MomentumScheme):
     """The implicit scheme kexue-5655 eq 19: v_{n+1} = β v_n − α ∇L((θ_n + θ_{n+1})/2),
     θ_{n+1} = θ_n + v_{n+1}; (α, β) from eq 18 by default.
 
-    Each step solves z − θ_n − βv_n + α∇L((θ_n + z)/2) = 0 for z = θ_{n+1} by Newton's
+    ``weight`` w places the gradient point at (1 − w)θ_n + wθ_{n+1}: w = ½ is eq 19 (the
+    default), w = 1 the gradient at the new point; every variant is this one class.
+
+    Each step solves z − θ_n − βv_n + α∇L((1 − w)θ_n + wz) = 0 for z = θ_{n+1} by Newton's
     method (Hessian of the problem) or, without a Hessian, by fixed-point iteration, to
-    ``rtol``; raises :class:`ConvergenceError` if it does not converge in ``max_iter``.
+    ``rtol``, starting from the explicit predictor with the gradient at θ_n + wβv_n (eq 20
+    for w = ½); raises :class:`ConvergenceError` if it does not converge in ``max_iter``.
     Gradients per step: one for the predictor plus one per iteration, counted in the
     state's ``grad_evals``.
     """
@@ -230,20 +240,25 @@ class Implicit19(MomentumScheme):
     implicit = True
     reference = "kexue-5655 eq 19"
 
-    def gradient_point(self, q, v, beta, q_next=None):
-        return (q + q_next) / 2
-
-    def __init__(self, start="half-step", coefficients=None, rtol=1e-13, max_iter=50):
+    def __init__(self, start="half-step", coefficients=None, rtol=1e-13, max_iter=50, weight=0.5):
         super().__init__(start, coefficients)
+        if not 0 < weight <= 1:
+            raise ValueError(f"`weight` must be in (0, 1]; got {weight!r}")
         self.rtol = rtol
         self.max_iter = max_iter
+        self.weight = weight
+
+    def gradient_point(self, q, v, beta, q_next=None):
+        w = self.weight
+        # (1 − w)θ_n + wθ_{n+1}: for w = ½ the midpoint (θ_n + θ_{n+1})/2 to the bit
+        return (1 - w) * q + w * q_next
 
     def step(self, model, t, state, dt):
         q, v = state.q, state.v
         alpha, beta = self._alpha_beta_for(model, state, dt)
-        p = model.problem
+        p, w = model.problem, self.weight
         base = q + beta * v
-        z = base - alpha * p.grad_fn(q + 0.5 * beta * v)  # eq-20 predictor
+        z = base - alpha * p.grad_fn(q + w * beta * v)  # the explicit predictor (eq 20 at w = ½)
         evals = state.grad_evals + 1
         if not np.all(np.isfinite(z)):
             # let the integrator report the divergence
@@ -255,8 +270,8 @@ class Implicit19(MomentumScheme):
             resid = z - base + alpha * p.grad_fn(mid)
             evals += 1
             if newton:
-                # d(point)/dz = 1/2 for the midpoint of (19)
-                J = eye + (0.5 * alpha) * p.hess_fn(mid)
+                # d(point)/dz = w
+                J = eye + (w * alpha) * p.hess_fn(mid)
                 dz = np.linalg.solve(J, resid[..., None])[..., 0]
             else:
                 dz = resid
@@ -264,8 +279,11 @@ class Implicit19(MomentumScheme):
             if np.max(np.abs(dz)) <= self.rtol * (1.0 + np.max(np.abs(z))):
                 return self.State(z, z - q, dt, alpha, beta, evals)
         raise ConvergenceError(
-            f"implicit19: {'Newton' if newton else 'fixed-point'} iteration did not converge to "
+            f"{self.name}: {'Newton' if newton else 'fixed-point'} iteration did not converge to "
             f"rtol={self.rtol:g} in {self.max_iter} iterations at t={t:g} (last |Δθ|={np.max(np.abs(dz)):.3g})"
         )
 
-
+    def __repr__(self):
+        # eq 19 keeps the family's repr (ledger cache keys are made of it)
+        extra = "" if self.weight == 0.5 else f", weight={self.weight!r}"
+        return f"{type(self).__name__}(start={self.start!r}, coefficients={self.coefficients!r}{extra})"

@@ -277,10 +277,13 @@ def _stability_from_step(inst, label):
     heavy-ball schemes)."""
     from dynopt.symbolic.steps import step_stability
 
+    from dynopt.symbolic.standins import friction_step
+
     st = step_stability(inst)
     var = "h*γ" if st.matrix.flavour == "first" else "h*γ**2"
-    return SchemeStability(label, st.characteristic_polynomial, st.max_product, var, st.max_product,
-                           "the scheme's step")
+    # the step γ is the reader's h: its λh is this table's λγ
+    bound = st.max_product.subs(friction_step, X_ODE)
+    return SchemeStability(label, st.characteristic_polynomial, bound, var, bound, "the scheme's step")
 
 
 def stability_bounds(name):

@@ -6,6 +6,7 @@ import sympy as sp
 
 from dynopt.symbolic.core import Derivation, NotProved
 from dynopt.symbolic.sde_steps import ms_stability, stationary_variance
+from dynopt.symbolic.standins import friction_step
 from dynopt.symbolic.steps import (_instance, _label, step_consistency, step_modified_equation,
                                    step_stability)
 
@@ -37,7 +38,36 @@ def stability_derivation(scheme) -> Derivation:
                      f"linear problem {c.linear_order}; order {c.order}")
     except (NotImplementedError, NotProved, ArithmeticError) as exc:
         steps.append(f"consistency not derived: {exc}")
+    _add_momentum_map(inst, st, results, steps)
     return Derivation(f"stability {label}", f"linear stability of {label} read from its step", results, steps)
+
+
+def _add_momentum_map(inst, st, results, steps):
+    """A momentum-form scheme's bound also in its optimizer variables (αh as a function of β,
+    through its (α, β) map), with the check that the map's bound in ODE variables is the
+    step's bound: the step's characteristic polynomial moves to ``step_characteristic_polynomial``."""
+    from dynopt.symbolic.recurrences import scheme_kind
+    from dynopt.symbolic.stability import X_ODE, scheme_stability
+
+    try:
+        kind = scheme_kind(inst)
+    except TypeError:
+        return
+    if kind != "momentum":
+        return
+    m = scheme_stability(inst)
+    step_bound = st.max_product.subs(friction_step, X_ODE)
+    same = step_bound == m.max_ode_variable or (sp.oo not in (step_bound, m.max_ode_variable)
+                                                 and sp.simplify(step_bound - m.max_ode_variable) == 0)
+    if not same:
+        raise NotProved(f"the step's bound {st.max_product} and the (α, β) map's {m.max_ode_variable} differ")
+    results["step_characteristic_polynomial"] = results.pop("characteristic_polynomial")
+    results.update(characteristic_polynomial=m.characteristic_polynomial.as_expr(), max_alpha_h=m.max_alpha_h,
+                   ode_variable=m.ode_variable, max_ode_variable=m.max_ode_variable, map=m.map)
+    if "order" in results:
+        results["global_order"] = results["order"]
+    steps.append(f"through the (α, β) map {m.map}: largest stable αh = {m.max_alpha_h} in β; the same bound "
+                 f"in (hγ², λγ) as the step's in (h²κ, λh)")
 
 
 def consistency_derivation(scheme) -> Derivation:

@@ -288,6 +288,27 @@ def _range_substitution(symbols, ranges):
     return sub
 
 
+def _damping_range(matrix):
+    """The λh range (0, X₀) on which the step without a gradient (κ = 0) damps the velocity
+    monotonically: X₀ is the positive root of its velocity factor (the eigenvalue other than
+    the position's 1), e.g. β = 1 − λh vanishing at λh = 1; (0, ∞) when it never vanishes."""
+    m0 = matrix.subs(curvature, 0).subs(friction, friction_step / step_symbol)
+    z = sp.Symbol("z")
+    factors = sp.factor_list(sp.simplify(m0.charpoly(z).as_expr()), z)[1]
+    roots = set()
+    for f, _ in factors:
+        p = sp.Poly(f, z)
+        if p.degree() != 1:
+            raise NotProved(f"the step without a gradient has the factor {f} of degree {p.degree()}")
+        e = sp.simplify(-p.all_coeffs()[1] / p.all_coeffs()[0])
+        if is_zero(e - 1) or not e.has(friction_step):
+            continue
+        roots |= {r for r in sp.solve(sp.Eq(e, 0), friction_step) if r.is_positive}
+    if len(roots) > 1:
+        raise NotProved(f"the velocity factor vanishes at several λh > 0: {sorted(roots, key=float)}")
+    return (0, roots.pop()) if roots else (0, sp.oo)
+
+
 def step_stability(scheme, ranges=None) -> StepStability:
     """Stable interval of the product step × curvature of a deterministic scheme on L = κθ²/2.
 
@@ -301,7 +322,8 @@ def step_stability(scheme, ranges=None) -> StepStability:
     scheme : str, type or Scheme
     ranges : dict, optional
         sympy symbol → (lo, hi) for the scheme's symbolic parameters (default (0, ∞)),
-        e.g. ``{β: (0, 1)}``.
+        e.g. ``{β: (0, 1)}``.  For a heavy-ball scheme λh defaults to the range on which
+        its step without a gradient damps the velocity monotonically (β(λh) ∈ (0, 1)).
 
     Raises
     ------
@@ -325,6 +347,9 @@ def step_stability(scheme, ranges=None) -> StepStability:
     poly = sp.Poly(sum(c * z ** k for k, c in enumerate(reversed(coeffs))), z)
     conds = jury_conditions(poly)
     params = set().union(*(c.free_symbols for c in coeffs)) - {var}
+    ranges = dict(ranges or {})
+    if friction_step in params and friction_step not in ranges:
+        ranges[friction_step] = _damping_range(sm.matrix)
     psub = _range_substitution(params, ranges)
     bound = stable_upper_bound(conds, var, None, psub)
     return StepStability(sm, poly, var, conds, bound)
