@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynopt.analysis import convergence_study
-from dynopt.analysis import STANDARD_PROBLEMS, default_ladder, model_for
+from dynopt.analysis import default_ladder, model_for
 from dynopt.dynamics import GradientFlow, HeavyBall, HighResolutionODE, NesterovODE
 from dynopt.engine import integrate
 from dynopt.problems import double_well, ellipse, get_problem
@@ -26,8 +26,8 @@ from dynopt.schemes import (ConvergenceError, HeavyBallMomentum, Implicit19, Lea
 @pytest.mark.parametrize("problem", ["quadratic", "double_well"])
 def test_declared_order_matches_measured(name, problem):
     """One test for every scheme's declared order (STYLE.md item 1)."""
-    setup = STANDARD_PROBLEMS[problem]
     p = get_problem(problem)
+    setup = p.comparison
     scheme = get_scheme(name)
     res = convergence_study(model_for(name, p), name, setup.x0, setup.T, default_ladder(name, setup))
     assert res.fit is not None

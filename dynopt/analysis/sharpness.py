@@ -36,23 +36,31 @@ from dynopt.learning.data import load_digits, standardize
 from dynopt.learning.hessian import top_eigenvalues
 from dynopt.learning.models import as_model
 from dynopt.learning.networks import blas_limit
+from dynopt.symbolic.recurrences import GD_NAME, registered_schemes
 from dynopt.symbolic.thresholds import optimizer_threshold
 
 __all__ = ["SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
            "optimizer_threshold_of", "SharpnessRun", "train_tracking_sharpness", "EdgeStats",
            "edge_statistics", "digits_regression"]
 
-#: training methods and the scheme names of their stability bounds in
-#: :mod:`dynopt.symbolic.stability` (the recurrence analysis the optimizer reading is checked against)
-SHARPNESS_METHODS = {"gd": "gd", "heavy-ball": "heavy-ball", "nesterov": "nesterov"}
-#: preconditioned methods: ``momentum`` is β₁
-ADAPTIVE_METHODS = ("adam",)
-_ALL_METHODS = (*SHARPNESS_METHODS, *ADAPTIVE_METHODS)
+#: training method -> its :mod:`dynopt.optim` optimizer from (lr, momentum, b2, eps); the
+#: momentum methods in Sutskever's convention, Adam's ``momentum`` is β₁
+_OPTIMIZERS = {
+    "gd": lambda lr, momentum, b2, eps: optim.sgd(lr, convention="sutskever"),
+    "heavy-ball": lambda lr, momentum, b2, eps: optim.sgd(lr, momentum=momentum, convention="sutskever"),
+    "nesterov": lambda lr, momentum, b2, eps: optim.sgd(lr, momentum=momentum, nesterov=True,
+                                                        convention="sutskever"),
+    "adam": lambda lr, momentum, b2, eps: optim.adam(lr, momentum, b2, eps),
+}
+#: the training methods that are also rows of the stability table (:mod:`dynopt.symbolic.stability`:
+#: GD and the registered momentum schemes), so their threshold has a recurrence analysis to be
+#: checked against
+SHARPNESS_METHODS = tuple(m for m in _OPTIMIZERS if m in (GD_NAME, *registered_schemes(("momentum",))))
 
 
 def _check_method(method):
-    if method not in _ALL_METHODS:
-        raise ValueError(f"`method` must be one of {sorted(_ALL_METHODS)} or a "
+    if method not in _OPTIMIZERS:
+        raise ValueError(f"`method` must be one of {sorted(_OPTIMIZERS)} or a "
                          f"dynopt.optim.GradientTransformation; got {method!r}")
     return method
 
@@ -69,7 +77,7 @@ def stability_bound(method: str):
 
     if method not in SHARPNESS_METHODS:
         raise ValueError(f"`method` must be one of {sorted(SHARPNESS_METHODS)}; got {method!r}")
-    expr = stability_bounds(SHARPNESS_METHODS[method])[0]
+    expr = stability_bounds(method)[0]
     return sp.lambdify(beta, expr, "numpy"), expr
 
 
@@ -92,11 +100,7 @@ def make_optimizer(method: str, lr: float, momentum: float = 0.0, b2: float = 0.
     """
     _check_method(method)
     lr, momentum = _check_hyper(method, lr, momentum)
-    if method == "adam":
-        return optim.adam(lr, momentum, b2, eps)
-    if method == "gd":
-        return optim.sgd(lr, convention="sutskever")
-    return optim.sgd(lr, momentum=momentum, nesterov=method == "nesterov", convention="sutskever")
+    return _OPTIMIZERS[method](lr, momentum, b2, eps)
 
 
 @functools.lru_cache(maxsize=None)
