@@ -39,7 +39,7 @@ from dynopt.learning.networks import blas_limit
 from dynopt.symbolic.recurrences import GD_NAME, registered_schemes
 from dynopt.symbolic.thresholds import optimizer_threshold
 
-__all__ = ["SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
+__all__ = ["TRAINING_METHODS", "SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
            "optimizer_threshold_of", "SharpnessRun", "train_tracking_sharpness", "EdgeStats",
            "edge_statistics", "digits_regression"]
 
@@ -52,10 +52,12 @@ _OPTIMIZERS = {
                                                         convention="sutskever"),
     "adam": lambda lr, momentum, b2, eps: optim.adam(lr, momentum, b2, eps),
 }
+#: the named training methods (:func:`make_optimizer`)
+TRAINING_METHODS = tuple(_OPTIMIZERS)
 #: the training methods that are also rows of the stability table (:mod:`dynopt.symbolic.stability`:
 #: GD and the registered momentum schemes), so their threshold has a recurrence analysis to be
 #: checked against
-SHARPNESS_METHODS = tuple(m for m in _OPTIMIZERS if m in (GD_NAME, *registered_schemes(("momentum",))))
+SHARPNESS_METHODS = tuple(m for m in TRAINING_METHODS if m in (GD_NAME, *registered_schemes(("momentum",))))
 
 
 def _check_method(method):
