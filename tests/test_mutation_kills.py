@@ -432,7 +432,7 @@ def test_observer_options_checked_where_the_suite_did_not_look(monkeypatch):
 
     m = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
     m2 = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
-    with pytest.raises(ValueError, match="^`coords` must be integers in \\[0, 2\\)"):
+    with pytest.raises(ValueError, match="^`coords` must be an integer in \\[0, 1\\]; got True$"):
         simulate(m2, "euler-maruyama", (0, 0.1), [0.0, 0.0], 0.05, n_paths=4, seed=1,
                  observers=[Moments(coords=[True])])
     # a burn-in with ``every``: looks at k = 5, ..., 10 only

@@ -29,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dynopt import optim
-from dynopt.checks import as_generator, check_finite_param
+from dynopt.checks import as_generator, check_finite_param, check_int
 from dynopt.engine import blown_up
 from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import load_digits, standardize
@@ -223,8 +223,7 @@ def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr
         the threshold applies to it.
     """
     for name, v in (("n_steps", n_steps), ("every", every), ("n_eigs", n_eigs)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"`{name}` must be a positive integer; got {v!r}")
+        check_int(v, name)
     if isinstance(method, optim.GradientTransformation):
         opt, name = method, label or "user rule"
         lr = float("nan") if lr is None else float(lr)
@@ -359,10 +358,8 @@ def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4,
     lo, hi = (float(b) for b in band)
     if not 0 < lo < hi:
         raise ValueError(f"`band` must be (lo, hi) with 0 < lo < hi; got {band!r}")
-    if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
-        raise ValueError(f"`n_windows` must be a positive integer; got {n_windows!r}")
-    if not isinstance(from_step, (int, np.integer)) or from_step < 0:
-        raise ValueError(f"`from_step` must be a non-negative integer; got {from_step!r}")
+    check_int(n_windows, "n_windows")
+    check_int(from_step, "from_step", low=0)
     r = run.ratio
     hit = np.flatnonzero((r >= lo) & (run.steps >= from_step))
     nan = float("nan")
@@ -393,7 +390,6 @@ def digits_regression(n: int, seed=None):
     Y : ndarray, shape (n, 10)
     """
     ds = load_digits("unit")
-    if not isinstance(n, (int, np.integer)) or not 1 <= n <= len(ds.y):
-        raise ValueError(f"`n` must be an integer in [1, {len(ds.y)}]; got {n!r}")
+    check_int(n, "n", high=len(ds.y))
     idx = as_generator(seed, "seed").choice(len(ds.y), size=int(n), replace=False)
     return standardize(ds.X[idx]), np.eye(10)[ds.y[idx]]

@@ -13,7 +13,7 @@ from pathlib import Path
 from dynopt.analysis import DEFAULT_BUDGET, FRICTION, compare, standard_problems, standard_schemes, work_precision_study
 from dynopt.analysis.orders import MIN_FIT_POINTS
 from dynopt.analysis.regime import FIT_FLOOR
-from dynopt.cli.args import UsageError, check_out_dir
+from dynopt.cli.args import UsageError, check_out_dir, check_positive
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
 from dynopt.plotting import orders_figure, problem_label, save_figure, work_precision_figure
 
@@ -105,9 +105,8 @@ def _check_steps(steps) -> None:
     """``--steps``: positive step counts, at least as many as an order fit needs."""
     if steps is None:
         return
-    bad = [n for n in steps if n < 1]
-    if bad:
-        raise UsageError(f"`--steps` entries must be positive integers; got {bad[0]}")
+    for n in steps:
+        check_positive(n, "--steps")
     if len(steps) < MIN_FIT_POINTS:
         raise UsageError(f"`--steps` needs at least {MIN_FIT_POINTS} step counts to fit an order; got {len(steps)}")
 

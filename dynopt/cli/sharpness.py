@@ -152,8 +152,7 @@ def cmd_sharpness(args) -> int:
     """Run ``dynopt sharpness``; returns the exit code."""
     check_positive(args.steps, "--steps", allow_none=False)
     check_positive(args.every, "--every", allow_none=False)
-    if args.from_step is not None and args.from_step < 0:
-        raise UsageError(f"`--from-step` must be a non-negative integer; got {args.from_step!r}")
+    check_positive(args.from_step, "--from-step", low=0)
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"`--lr` must be a positive number; got {args.lr!r}")
     lo, hi = args.band

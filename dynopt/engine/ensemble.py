@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from dynopt.checks import check_int
 from dynopt.engine import kernels
 from dynopt.engine.brownian import as_seed_sequence, make_layout
 from dynopt.engine.chunks import Outputs, run_blocks, run_on_executor
@@ -23,7 +24,7 @@ from dynopt.engine.normals import check_normals
 from dynopt.engine.results import FinalPositions, final_positions
 from dynopt.engine.observers import _results
 from dynopt.engine.region import infer_region
-from dynopt.engine.validate import (MAX_STEPS, check_executor, check_memory, check_observers, check_positive_int,
+from dynopt.engine.validate import (MAX_STEPS, check_executor, check_memory, check_observers,
                                     check_run)
 
 __all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "Run", "simulate"]
@@ -90,8 +91,8 @@ class EnsembleOptions:
     normals: str = "sfc64"
 
     def __post_init__(self):
-        check_positive_int(self.max_steps, "max_steps")
-        check_positive_int(self.brownian_substeps, "brownian_substeps")
+        check_int(self.max_steps, "max_steps")
+        check_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
         if self.t_eval is not None:
             if self.save_every is not None:
@@ -102,8 +103,8 @@ class EnsembleOptions:
                 raise TypeError(f"`t_eval` must be an array of times; got {self.t_eval!r}"[:300]) from None
             # frozen as a tuple; which times are allowed depends on the run (eval_steps)
             object.__setattr__(self, "t_eval", tuple(times.tolist()))
-        check_positive_int(self.check_every, "check_every")
-        check_positive_int(self.threads, "threads")
+        check_int(self.check_every, "check_every")
+        check_int(self.threads, "threads")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 import numpy as np
+from dynopt.checks import check_int
 from dynopt.dynamics import Model
 from dynopt.engine.results import FinalPositions, final_positions
-from dynopt.engine.validate import BLOWUP, MAX_STEPS, check_positive_int, check_run
+from dynopt.engine.validate import BLOWUP, MAX_STEPS, check_run
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "eval_steps", "check_save_every", "integrate"]
 
@@ -158,9 +159,8 @@ def eval_steps(t_eval, t_span, dt, n_steps) -> list:
 
 def check_save_every(save_every):
     """``save_every`` is None or a positive integer; ValueError otherwise."""
-    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or isinstance(save_every, bool)
-                                   or save_every < 1):
-        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
+    if save_every is not None:
+        check_int(save_every, "save_every")
 
 
 def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, t_eval=None,
@@ -207,7 +207,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
         steps than ``max_steps``, or a scheme that does not discretize this model.
     """
-    check_positive_int(max_steps, "max_steps")
+    check_int(max_steps, "max_steps")
     scheme, t0, dt, n_steps, y_init, limit = check_run(model, scheme, t_span, y0, dt, max_steps, sde=False)
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "

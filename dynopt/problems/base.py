@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
+from dynopt.checks import check_int
 from dynopt.expr import parse
 
 __all__ = ["as_points", "ComparisonSetup", "Problem", "from_expr", "from_grad", "lambdify_batched"]
@@ -213,8 +214,7 @@ def from_grad(grad, dim: int, value=None, hess=None, name: str = "custom") -> Pr
     """
     if not callable(grad):
         raise TypeError("`grad` must be callable")
-    if not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
 
     def missing_value(p):
         raise ValueError(f"problem {name!r} was built without value=; only its gradient is known")

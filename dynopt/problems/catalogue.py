@@ -10,7 +10,7 @@ from dynopt.problems.base import _xsyms, from_expr
 
 import numpy as np
 import sympy as sp
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 from dynopt.problems.base import ComparisonSetup, Problem, from_grad
 
 __all__ = ["quadratic", "ellipse", "rosenbrock", "double_well", "tilted_double_well", "PROBLEMS", "get_problem", "lessard_function", "log_sum_exp", "power_function"]
@@ -88,8 +88,7 @@ def double_well(dim: int = 1) -> Problem:
     Closed-form numpy (hot loop of the SDE engine); the sympy expression is attached,
     and the gradient x³ − x is declared as ``grad_polynomial`` for the fused kernels.
     """
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
     syms = _xsyms(dim)
     expr = sum(s ** 4 / 4 - s ** 2 / 2 for s in syms)
 
@@ -121,8 +120,7 @@ def tilted_double_well(tilt: float = 0.3, dim: int = 1) -> Problem:
     """
     crit = 2 / (3 * np.sqrt(3))
     tilt = check_finite_param(tilt, "tilt", low=0.0, low_inclusive=False, high=crit, high_inclusive=False)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
     if not 0 < tilt < crit:
         raise ValueError(f"`tilt` must be in (0, {crit:.4f}) for two minima; got {tilt}")
     syms = _xsyms(dim)
