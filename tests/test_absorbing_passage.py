@@ -213,14 +213,14 @@ def test_saved_trajectory_of_an_absorbed_path_stays_where_it_was_absorbed():
     ab = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
                   observers=[FirstPassage((0, 0.0, "above"), absorb=True)], **run)
     step = full.observations["first_passage"].step
-    k = np.round(ab.times / 0.01).astype(int)
+    k = np.round(ab.t / 0.01).astype(int)
     hit = step >= 0
     assert 0 < hit.sum() < 64
     for i in np.flatnonzero(hit):
         before, after = k <= step[i], k > step[i]
-        np.testing.assert_array_equal(ab.paths[before, i], full.paths[before, i])
+        np.testing.assert_array_equal(ab.y[before, i], full.y[before, i])
         # every saved state after the passage is the state at the passage, the final one too
-        assert np.all(ab.paths[after, i] == ab.y_final[i])
+        assert np.all(ab.y[after, i] == ab.y_final[i])
         assert ab.y_final[i, 0] >= 0.0
 
 
@@ -239,7 +239,7 @@ def test_first_passage_below_and_by_callable_match_the_saved_paths():
 
     r = _passage_run(FirstPassage((0, -1.3, "below")))
     res = r.observations["first_passage"]
-    x = r.paths[:, :, 0]
+    x = r.y[:, :, 0]
     below = x <= -1.3
     first = np.where(below.any(axis=0), below.argmax(axis=0), -1)
     assert 0 < res.passed.sum() < 200
@@ -260,14 +260,14 @@ def test_bridge_crossing_probability_uses_the_time_between_looks():
     r = _passage_run(FirstPassage((0, 0.0, "above"), every=every, bridge=g), every=every)
     res = r.observations["first_passage"]
     assert res.bridge == g and res.bridge_path.size > 0
-    ks = np.round(r.times / dt).astype(int)
+    ks = np.round(r.t / dt).astype(int)
     # first record of each path: P(bridge crossed) = exp(−2 d₀ d₁ / (g² Δt)), Δt = every·dt
     _, first = np.unique(res.bridge_path, return_index=True)
     for j in first:
         i = res.bridge_path[j]
         k = int(round((res.bridge_time[j] + 0.5 * every * dt) / dt))
         s = np.flatnonzero(ks == k)[0]
-        d0, d1 = -r.paths[s - 1, i, 0], -r.paths[s, i, 0]
+        d0, d1 = -r.y[s - 1, i, 0], -r.y[s, i, 0]
         assert res.bridge_weight[j] == pytest.approx(np.exp(-2 * d0 * d1 / (g * g * dt * every)), rel=1e-12)
 
 

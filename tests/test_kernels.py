@@ -105,7 +105,7 @@ def test_observers_and_saved_paths_match_numpy():
     a, b = run("numba"), run("numpy")
     np.testing.assert_allclose(a.observations["moments"].mean, b.observations["moments"].mean, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(a.observations["histogram"].counts, b.observations["histogram"].counts)
-    assert _rel(a.paths, b.paths) <= 1e-12
+    assert _rel(a.y, b.y) <= 1e-12
 
 
 def test_divergence_detection_matches_numpy():

@@ -53,7 +53,7 @@ def test_brownian_replay_at_coarser_steps():
                     options=EnsembleOptions(block_size=100, save_every=8))
     coarse = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 8, n_paths=500, seed=9,
                       options=EnsembleOptions(block_size=100, brownian_substeps=8, save_every=1))
-    assert np.allclose(fine.paths, coarse.paths, rtol=0, atol=1e-12)
+    assert np.allclose(fine.y, coarse.y, rtol=0, atol=1e-12)
     dW = brownian_increments(500, 64, 1 / 64, seed=9, block_size=100)
     assert np.allclose(dW.sum(0), fine.y_final, atol=1e-12)
 
@@ -176,10 +176,10 @@ def test_options_object_is_how_a_run_is_done():
     kw = dict(block_size=100, chunk_size=200, save_every=5, check_every=4)
     opts = EnsembleOptions(**kw)
     a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2, options=opts)
-    assert a.paths.shape == (11, 300, 1) and (a.block_size, a.chunk_size) == (100, 200)
+    assert a.y.shape == (11, 300, 1) and (a.block_size, a.chunk_size) == (100, 200)
     c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2,
                  options=dataclasses.replace(opts, save_every=25))
-    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])
+    assert c.y.shape[0] == 3 and np.array_equal(c.y[-1], a.y[-1])
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.save_every = 3
     with pytest.raises(ValueError, match="`check_every` must be a positive integer"):
@@ -233,7 +233,7 @@ def test_a_run_is_checked_and_prepared_once_and_tasks_run_its_blocks(monkeypatch
     parts = run(_FourWorkers())
     assert calls == {"check_run": 1, "select_backend": 1, "simulate": 1}
     np.testing.assert_array_equal(parts.y_final, serial.y_final)
-    np.testing.assert_array_equal(parts.paths, serial.paths)
+    np.testing.assert_array_equal(parts.y, serial.y)
     np.testing.assert_array_equal(parts.moments.mean, serial.moments.mean)
 
 

@@ -156,7 +156,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
         model = SGDModifiedEquation(problem, lr, B, replace=sampling == "replacement")
         res = simulate(model, "sgd", (0.0, n_epochs * per_epoch * lr), theta, lr, seed=seed,
                        options=EnsembleOptions(save_every=per_epoch, progress=False))
-        for th in res.paths[1:]:  # the state at the end of each epoch
+        for th in res.y[1:]:  # the state at the end of each epoch
             record(th)
         theta = res.y_final
         steps += n_epochs * per_epoch

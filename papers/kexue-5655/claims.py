@@ -678,7 +678,7 @@ def eq9_numeric_side(ctx):
     snaps = np.linspace(T / 2, T, 11)  # equilibration diagnostics over the second half
     r = simulate(model, "leimkuhler-matthews", (0, T), [0.0], dt, n_paths=n, seed=ctx.seed,
                  observers=[Histogram(80, (-2.2, 2.2)), ValuesAt(snaps)])
-    x = r.final_positions(model)[:, 0]
+    x = r.final_positions[:, 0]
     th = r.observations["values"][1][:, :, 0]
     eq = {"double_well": _equilibration(th, U(th))}
     lo, hi = -3.0, 3.0
@@ -705,7 +705,7 @@ def eq9_numeric_side(ctx):
     bins = (24, 24)
     r2 = simulate(m2, "leimkuhler-matthews", (0, T), [0.0, 0.0], dt, n_paths=n, seed=ctx.seed + 1,
                   observers=[Histogram2D(bins, rng2), ValuesAt(snaps)])
-    X = r2.final_positions(m2)
+    X = r2.final_positions
     hist = r2.observations["histogram2d"]
     U2 = lambda a, b: a ** 4 / 4 - a ** 2 / 2 + (b - a / 2) ** 2  # noqa: E731
     v2 = r2.observations["values"][1]
