@@ -1,5 +1,5 @@
-"""Argument checks shared by every layer: finite parameters with ranges named in the message,
-and random generators from an explicit seed (never numpy's global state).
+"""Argument checks shared by every layer: finite parameters and integer counts with ranges named
+in the message, and random generators from an explicit seed (never numpy's global state).
 """
 from __future__ import annotations
 
@@ -30,6 +30,49 @@ def check_finite_param(value, name: str, *, low=None, low_inclusive=True, high=N
     if bad:
         raise ValueError(f"`{name}` must be in {rng}; got {value!r}")
     return v
+
+
+def integer_range(low: int = 1, high=None) -> str:
+    """How a message names the integers in [low, high]: "a positive integer", "a non-negative
+    integer", "an integer ≥ 3", "an integer in [1, 10]"."""
+    if high is not None:
+        return f"an integer in [{low}, {high}]"
+    if low == 1:
+        return "a positive integer"
+    if low == 0:
+        return "a non-negative integer"
+    return f"an integer ≥ {low}"
+
+
+def is_int(value, low: int = 1, high=None) -> bool:
+    """Whether ``value`` is a Python or numpy integer (not a bool) in [low, high]
+    (``high=None``: no upper bound); :func:`check_int` raises when it is not."""
+    return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            and value >= low and (high is None or value <= high))
+
+
+def check_int(value, name: str, *, low: int = 1, high=None) -> int:
+    """Validate an integer argument (a count, an index) and return it as int.
+
+    Python and numpy integers are accepted; bools, floats (even integral ones) and strings are
+    not.  The default range is the positive integers.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        The argument's name, quoted in the message.
+    low, high : int or None
+        Inclusive bounds (``high=None``: no upper bound).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the allowed range (see :func:`integer_range`).
+    """
+    if not is_int(value, low, high):
+        raise ValueError(f"`{name}` must be {integer_range(low, high)}; got {value!r}")
+    return int(value)
 
 
 def as_generator(rng, name: str = "rng") -> np.random.Generator:

@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 from tqdm.auto import tqdm
 
+from dynopt.checks import integer_range, is_int
 from dynopt.dynamics import HeavyBall, SGDModifiedEquation
 from dynopt.engine import EnsembleOptions, Moments, SerialExecutor, integrate, simulate
 from dynopt.expr import ExprError, parse
@@ -210,8 +211,8 @@ def _values(path, text, key, spec):
             _fail(path, text, key, "a range needs start, stop, num (and optionally log); "
                                    f"got keys {sorted(spec)}", "grid")
         num = spec["num"]
-        if not isinstance(num, int) or num < 1:
-            _fail(path, text, key, f"`num` must be a positive integer; got {num!r}", "grid")
+        if not is_int(num):
+            _fail(path, text, key, f"`num` must be {integer_range()}; got {num!r}", "grid")
         if spec.get("log"):
             if spec["start"] <= 0 or spec["stop"] <= 0:
                 _fail(path, text, key, "a log range needs start > 0 and stop > 0", "grid")
@@ -303,8 +304,8 @@ def load_spec(path) -> SweepSpec:
         _fail(path, text, k, "given both in [params] and in [grid]", "grid")
     grid = {k: _values(path, text, k, v) for k, v in grid_raw.items()}
     seed = data.get("seed", 0)
-    if not isinstance(seed, int) or seed < 0:
-        _fail(path, text, "seed", f"must be a non-negative integer; got {seed!r}")
+    if not is_int(seed, low=0):
+        _fail(path, text, "seed", f"must be {integer_range(0)}; got {seed!r}")
     plots = data.get("plots", [])
     if not isinstance(plots, list) or not all(isinstance(pl, dict) for pl in plots):
         _fail(path, text, "plots", "must be an array of tables ([[plots]] sections)")
@@ -352,8 +353,8 @@ def _check_values(path, text, sig, params, grid):
                 if kind == "float" and (isinstance(v, bool) or not isinstance(v, (int, float))
                                         or not np.isfinite(v)):
                     _fail(path, text, key, f"must be a finite real number; got {v!r}", section)
-                if kind == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                    _fail(path, text, key, f"must be an integer >= 1; got {v!r}", section)
+                if kind == "int" and not is_int(v):
+                    _fail(path, text, key, f"must be {integer_range()}; got {v!r}", section)
             out[-1][key] = values
     return {k: v[0] for k, v in out[0].items()}, out[1]
 

@@ -171,3 +171,137 @@ def test_blown_up_paths_of_an_absorbing_run_are_censored_whatever_the_chunk(chun
         for f in ("step", "censor_time"):
             assert np.array_equal(getattr(a.observations[name], f), getattr(b.observations[name], f),
                                   equal_nan=True), (name, f)
+
+
+def _absorbing_well(absorb, dtype=np.float64, level=50.0):
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
+
+    # σ = 2.5 at dt = 0.25 throws about half the paths into Euler's cubic blow-up; most pass the
+    # level on the way, a few blow up first
+    m = dynamics.OverdampedLangevin(problems.double_well(), 2.5)
+    return simulate(m, "euler-maruyama", (0, 5), (-1.0,), 0.25, n_paths=200, seed=5,
+                    observers=[FirstPassage((0, level, "above"), absorb=absorb)], backend="numpy",
+                    options=EnsembleOptions(block_size=32, progress=False, dtype=dtype))
+
+
+def test_a_path_that_diverges_during_an_absorbing_run_is_reported_as_in_the_full_run():
+    full, ab = _absorbing_well(False), _absorbing_well(True)
+    pf, pa = full.observations["first_passage"], ab.observations["first_passage"]
+    np.testing.assert_array_equal(pa.step, pf.step)
+    gone = ab.diverged_step >= 0
+    assert ab.n_diverged == gone.sum() >= 1
+    # it diverged at the same step as in the full run and never passed
+    np.testing.assert_array_equal(ab.diverged_step[gone], full.diverged_step[gone])
+    assert not pa.passed[gone].any()
+
+
+def test_absorbing_runs_in_float32_give_the_full_run_passages():
+    full, ab = _absorbing_well(False, np.float32, 2.0), _absorbing_well(True, np.float32, 2.0)
+    assert ab.dtype == "float32"
+    np.testing.assert_array_equal(ab.observations["first_passage"].step, full.observations["first_passage"].step)
+
+
+def test_saved_trajectory_of_an_absorbed_path_stays_where_it_was_absorbed():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    run = dict(n_paths=64, seed=5, backend="numpy", options=EnsembleOptions(block_size=32, progress=False, save_every=10))
+    full = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
+                    observers=[FirstPassage((0, 0.0, "above"))], **run)
+    ab = simulate(m, "euler-maruyama", (0, 4), (-1.0,), 0.01,
+                  observers=[FirstPassage((0, 0.0, "above"), absorb=True)], **run)
+    step = full.observations["first_passage"].step
+    k = np.round(ab.t / 0.01).astype(int)
+    hit = step >= 0
+    assert 0 < hit.sum() < 64
+    for i in np.flatnonzero(hit):
+        before, after = k <= step[i], k > step[i]
+        np.testing.assert_array_equal(ab.y[before, i], full.y[before, i])
+        # every saved state after the passage is the state at the passage, the final one too
+        assert np.all(ab.y[after, i] == ab.y_final[i])
+        assert ab.y_final[i, 0] >= 0.0
+
+
+def _passage_run(observer, every=1, **kw):
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    return simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=200, seed=8, observers=[observer],
+                    backend="numpy",
+                    options=EnsembleOptions(block_size=64, save_every=every, progress=False), **kw)
+
+
+def test_first_passage_below_and_by_callable_match_the_saved_paths():
+    from dynopt.engine import FirstPassage
+
+    r = _passage_run(FirstPassage((0, -1.3, "below")))
+    res = r.observations["first_passage"]
+    x = r.y[:, :, 0]
+    below = x <= -1.3
+    first = np.where(below.any(axis=0), below.argmax(axis=0), -1)
+    assert 0 < res.passed.sum() < 200
+    np.testing.assert_array_equal(res.step, first)
+    # without a bridge the passage time is the step's time, not shifted
+    np.testing.assert_array_equal(res.event_time[res.passed], res.times)
+    assert res.bridge == 0.0
+    same = _passage_run(FirstPassage(lambda y: y[:, 0] <= -1.3)).observations["first_passage"]
+    np.testing.assert_array_equal(same.step, res.step)
+    with pytest.raises(ValueError, match="^`bridge` needs a level or ball target"):
+        FirstPassage(lambda y: y[:, 0] <= -1.3, bridge=0.7)
+
+
+def test_bridge_crossing_probability_uses_the_time_between_looks():
+    from dynopt.engine import FirstPassage
+
+    g, dt, every = 0.7, 0.01, 2
+    r = _passage_run(FirstPassage((0, 0.0, "above"), every=every, bridge=g), every=every)
+    res = r.observations["first_passage"]
+    assert res.bridge == g and res.bridge_path.size > 0
+    ks = np.round(r.t / dt).astype(int)
+    # first record of each path: P(bridge crossed) = exp(−2 d₀ d₁ / (g² Δt)), Δt = every·dt
+    _, first = np.unique(res.bridge_path, return_index=True)
+    for j in first:
+        i = res.bridge_path[j]
+        k = int(round((res.bridge_time[j] + 0.5 * every * dt) / dt))
+        s = np.flatnonzero(ks == k)[0]
+        d0, d1 = -r.y[s - 1, i, 0], -r.y[s, i, 0]
+        assert res.bridge_weight[j] == pytest.approx(np.exp(-2 * d0 * d1 / (g * g * dt * every)), rel=1e-12)
+
+
+def test_survivors_absorption_in_float32_is_chunk_invariant():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    runs = [simulate(m, "euler-maruyama", (0, 2), (-1.0,), 0.01, n_paths=128, seed=2, backend="numpy",
+                     observers=[FirstPassage((0, 0.0, "above"), absorb="survivors")],
+                     options=EnsembleOptions(block_size=32, chunk_size=c, dtype=np.float32, progress=False)) for c in (32, 128)]
+    steps = [r.observations["first_passage"].step for r in runs]
+    assert runs[0].y_final.dtype == np.float32 and 0 < (steps[0] >= 0).sum() < 128
+    np.testing.assert_array_equal(steps[0], steps[1])
+    np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
+
+
+def test_sgd_iterates_under_absorption_follow_their_full_run():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, FirstPassage, simulate
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(12, 2))
+    p = problems.least_squares(A, A @ np.ones(2) + rng.normal(size=12))
+    model = dynamics.SGDModifiedEquation(p, 0.05, 2)
+
+    def run(absorb):
+        return simulate(model, "sgd", (0, 40 * 0.05), [0.0, 0.0], 0.05, n_paths=64, seed=4, backend="numpy",
+                        observers=[FirstPassage((0, 1.0, "above"), absorb=absorb)],
+                        options=EnsembleOptions(block_size=16))
+
+    full, ab = run(False), run(True)
+    pf, pa = full.observations["first_passage"], ab.observations["first_passage"]
+    assert 0 < pf.passed.sum() < 64
+    np.testing.assert_array_equal(pa.step, pf.step)
+    # the paths that never passed drew the same minibatches in both runs
+    np.testing.assert_array_equal(ab.y_final[~pf.passed], full.y_final[~pf.passed])

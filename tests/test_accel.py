@@ -330,3 +330,42 @@ def test_classify_orbits_labels_blown_up_starts_and_runs_the_rest_unchanged():
 def test_refine_cycle_validates():
     with pytest.raises(ValueError, match="`period`"):
         refine_cycle(lessard_function(), 1 / 9, 4 / 9, [0.0, 1.0], 0)
+
+
+def test_nesterov_convex_reports_the_velocity_of_its_iterates():
+    from dynopt.dynamics import NesterovODE
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    s = 0.125
+    sol = integrate(NesterovODE(quadratic(np.eye(1))), "nesterov-convex", (0.0, 4 * s), [1.0, 0.0], s, save_every=1)
+    x, v = sol.y[:, 0, 0], sol.y[:, 0, 1]
+    assert v[0] == 0.0                              # from rest
+    np.testing.assert_allclose(v[1:], np.diff(x) / s, rtol=1e-14)
+    assert np.all(v[1:] < 0)                         # it moved towards the minimum
+
+
+def test_strongly_convex_two_step_euler_start_and_velocity():
+    from dynopt.dynamics import HighResolutionODE
+    from dynopt.problems import quadratic
+    from dynopt.schemes import HeavyBallSC
+
+    s = 0.01
+    model = HighResolutionODE(quadratic(np.eye(2)), 1.0, s)
+    y0 = np.array([[1.0, -1.0, 0.5, 0.25]])
+    sch = HeavyBallSC(start="euler")
+    st = sch.init(model, y0, 0.1)
+    np.testing.assert_array_equal(st.x_next, y0[:, :2] + 0.1 * y0[:, 2:])
+    assert st.grad_evals == 0
+    np.testing.assert_allclose(sch.output(model, st), y0, rtol=1e-14)      # velocity (x₁ − x₀)/√s
+    with pytest.raises(ValueError, match="^`start` must be one of"):
+        HeavyBallSC(start="midpoint")
+    # dt must be √s to 1e-9 relative, whatever the size of s
+    with pytest.raises(ValueError, match="^`dt` must be √s"):
+        sch.init(model, y0, 0.1 * (1 + 1e-6))
+
+
+def test_heavy_ball_sc_repr_names_its_start():
+    from dynopt.schemes import HeavyBallSC
+
+    assert repr(HeavyBallSC(start="euler")) == "HeavyBallSC(start='euler')"

@@ -396,3 +396,27 @@ def test_sweep_values_and_missing_parameters_are_named(capsys, tmp_path, grid, k
     spec.write_text(f'task = "heavy_ball_quadratic"\n[grid]\n{grid}\n')
     code, out, err = _cli(capsys, "sweep", str(spec), "--out", str(tmp_path / "o"))
     assert code == 2 and key in err and re.search(match, err) and _one_line(err), err
+
+
+@pytest.mark.parametrize("value, low, high, wanted", [
+    (0, 1, None, "`n` must be a positive integer; got 0"),
+    (True, 1, None, "`n` must be a positive integer; got True"),
+    (2.0, 1, None, "`n` must be a positive integer; got 2.0"),
+    ("3", 1, None, "`n` must be a positive integer; got '3'"),
+    (-1, 0, None, "`n` must be a non-negative integer; got -1"),
+    (2, 3, None, "`n` must be an integer ≥ 3; got 2"),
+    (11, 1, 10, "`n` must be an integer in [1, 10]; got 11"),
+])
+def test_one_integer_check_names_the_argument_and_range(value, low, high, wanted):
+    from dynopt.checks import check_int
+
+    with pytest.raises(ValueError) as exc:
+        check_int(value, "n", low=low, high=high)
+    assert str(exc.value) == wanted
+
+
+def test_integer_check_accepts_numpy_integers_at_the_bounds():
+    from dynopt.checks import check_int
+
+    assert check_int(np.int64(3), "n", low=3) == 3 and type(check_int(np.int32(5), "n", high=5)) is int
+    assert check_int(0, "n", low=0) == 0

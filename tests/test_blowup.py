@@ -84,7 +84,7 @@ def test_no_order_through_runaway_rungs():
     assert "no order fitted: 1 of 6 rungs finished" in d["order_undefined"]
     with pytest.raises(ValueError, match="`ladder` must hold at least 3"):
         compare(["rosenbrock"], ["euler"], ladder=[10, 20])
-    with pytest.raises(ValueError, match="`ladder` entries must be positive integers"):
+    with pytest.raises(ValueError, match=r"`ladder\[1\]` must be a positive integer"):
         compare(["rosenbrock"], ["euler"], ladder=[10, 0, 20])
 
 
@@ -104,7 +104,7 @@ def test_cli_compare_reports_diverged_rungs_and_exits_1(capsys):
 
 
 @pytest.mark.parametrize("steps, needle", [(["10", "20"], "at least 3 step counts"),
-                                           (["0", "10", "20"], "positive integers")])
+                                           (["0", "10", "20"], "`--steps` must be a positive integer")])
 def test_cli_compare_checks_steps_before_running(capsys, steps, needle):
     assert main(["compare", "--problems", "rosenbrock", "--schemes", "euler", "--no-figures",
                  "--steps", *steps]) == 2

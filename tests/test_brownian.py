@@ -67,3 +67,22 @@ def test_replay_with_two_noise_terms_is_the_fine_path_in_time_order():
     src = NoiseSource(root, layout, 0, layout.n_blocks, n_terms=k, substeps=1)
     steps = np.concatenate([src.draw().copy() for _ in range(r)])
     np.testing.assert_array_equal(steps, fine)
+
+
+def test_float32_brownian_increments_are_the_engines_float32_normals():
+    import sympy
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine import EnsembleOptions, brownian_increments, simulate
+    from dynopt.problems import from_expr
+
+    flat = OverdampedLangevin(from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat"), 0.5)
+    r = simulate(flat, "euler-maruyama", (0, 0.2), [0.0], 0.05, n_paths=64, seed=3, backend="numpy",
+                 options=EnsembleOptions(block_size=32, dtype=np.float32))
+    dW = brownian_increments(64, 4, 0.05, seed=3, block_size=32, dtype=np.float32)
+    assert dW.dtype == np.float32
+    np.testing.assert_allclose(r.y_final[:, 0], 0.5 * dW.sum(axis=0)[:, 0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="^`dt` must be in \\(0.0, inf\\)"):
+        brownian_increments(4, 2, 0.0)
+    with pytest.raises(ValueError, match="^`n_steps` must be a non-negative integer; got -1$"):
+        brownian_increments(4, -1, 0.1)

@@ -259,3 +259,47 @@ def test_cli_budget_is_checked_and_reported(capsys):
     assert "`--budget` must be a finite number of seconds > 0" in capsys.readouterr().err
     assert main(["compare", "--expr", "x**2", "--x0", "1", "--schemes", "euler", "--no-figures"]) == 0
     assert "s of the 60 s budget" in capsys.readouterr().out
+
+
+def test_a_newly_registered_problem_is_compared(monkeypatch):
+    """compare takes every registered name: one without a declared setup runs from the caller's x0,
+    one declaring a ComparisonSetup joins the default set."""
+    import dataclasses
+
+    from dynopt.analysis import standard_problems
+    from dynopt.problems import PROBLEMS, ComparisonSetup, from_expr
+
+    monkeypatch.setitem(PROBLEMS, "quartic-bowl", lambda: from_expr("x**2/2 + x**4/4", name="quartic-bowl"))
+    with pytest.raises(ValueError, match="`x0` is required"):
+        compare(problems=["quartic-bowl"], schemes=["euler"])
+    (res,) = compare(problems=["quartic-bowl"], schemes=["euler"], x0=[1.0], budget=30)
+    assert res.problem == "quartic-bowl"
+    assert res.regime.ok and abs(res.fit.order - 1) < 0.1, (res.regime.reasons, res.fit)
+    assert "quartic-bowl" not in standard_problems()
+
+    setup = ComparisonSetup((1.0,), 0.5, {"default": 32})
+    monkeypatch.setitem(PROBLEMS, "quartic-bowl",
+                        lambda: dataclasses.replace(from_expr("x**2/2 + x**4/4", name="quartic-bowl"),
+                                                    comparison=setup))
+    assert standard_problems()["quartic-bowl"] == setup
+    (res,) = compare(problems=["quartic-bowl"], schemes=["heun"])
+    assert res.T == 0.5 and round(res.T / max(res.steps)) == 32
+
+
+def test_default_schemes_are_the_registered_ones_compare_can_pair(monkeypatch):
+    """standard_schemes reads METHODS: a newly registered scheme of gradient flow joins it, and every
+    listed scheme accepts the model compare pairs it with while no other registered scheme does."""
+    from dynopt.analysis import model_for, standard_schemes
+    from dynopt.problems import get_problem
+    from dynopt.schemes import METHODS, Euler
+
+    class MyEuler(Euler):
+        name = "my-euler"
+
+    monkeypatch.setitem(METHODS, "my-euler", MyEuler)
+    names = standard_schemes()
+    assert "my-euler" in names and "euler-maruyama" not in names and "baoab" not in names
+    problem = get_problem("quadratic")
+    for name, cls in METHODS.items():
+        accepts = isinstance(model_for(name, problem), cls.approximates)
+        assert accepts == (name in names), name

@@ -211,3 +211,25 @@ def test_log_log_band_before_one_event_is_the_log_band_not_zero_to_one():
     z = 1.959963984540054
     np.testing.assert_allclose(ll.lower[1:], s ** np.exp(z * sth), rtol=1e-12)
     np.testing.assert_allclose(ll.upper[1:], s ** np.exp(-z * sth), rtol=1e-12)
+
+
+@pytest.mark.parametrize("band", ["log-log", "log", "plain"])
+def test_kaplan_meier_band_is_zero_where_the_curve_reaches_zero(band):
+    from dynopt.analysis.first_passage import kaplan_meier
+
+    km = kaplan_meier([1.0, 2.0, 3.0, 4.0], band=band)  # every path passed: Ŝ ends at 0
+    assert km.survival[-1] == 0.0
+    assert km.upper[-1] == 0.0 and km.lower[-1] == 0.0 and km.std_err[-1] == 0.0
+    assert np.all(km.upper[:-1] > km.survival[:-1]) and np.all(np.isfinite(km.std_err))
+
+
+def test_tail_mean_reads_passed():
+    from dynopt.analysis.first_passage import tail_mean
+
+    times = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    passed = np.array([True, True, False, True, True, False, True, True])
+    with_mask = tail_mean(times, 5.0, passed=passed, t_min=1.0)
+    as_nan = tail_mean(np.where(passed, times, np.nan), 5.0, t_min=1.0)
+    all_passed = tail_mean(times, 5.0, t_min=1.0)
+    assert with_mask == as_nan  # `passed` is the NaN convention made explicit
+    assert with_mask.value > all_passed.value and with_mask.censored_fraction == 0.25

@@ -60,3 +60,24 @@ def test_save_every_and_times():
     np.testing.assert_allclose(sol.t, [0, 0.2, 0.4, 0.6, 0.8, 1.0])
     assert sol.y.shape == (6, 1, 1)
     assert sol.grad_evals == 10
+
+
+def test_integrate_stopped_before_any_requested_time_saves_nothing():
+    from dynopt.dynamics import GradientFlow
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    sol = integrate(GradientFlow(quadratic(np.eye(2))), "euler", (0.0, 1.0), [1.0, 1.0], 0.1,
+                    t_eval=[0.5, 1.0], stop=lambda t, y: True)
+    assert sol.stopped_step == 1 and sol.t.shape == (0,) and sol.y.shape == (0, 1, 2)
+    np.testing.assert_allclose(sol.y_final, [[0.9, 0.9]], rtol=1e-15)
+
+
+def test_solution_position_is_the_state_of_a_first_order_model():
+    from dynopt.dynamics import GradientFlow
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    model = GradientFlow(quadratic(np.eye(2)))
+    sol = integrate(model, "euler", (0.0, 0.2), [1.0, 2.0], 0.1)
+    np.testing.assert_array_equal(sol.position(model), sol.y_final[:, :2])

@@ -116,7 +116,7 @@ def test_observers_and_saved_paths_match_numpy():
     a, b = run("numba"), run("numpy")
     np.testing.assert_allclose(a.observations["moments"].mean, b.observations["moments"].mean, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(a.observations["histogram"].counts, b.observations["histogram"].counts)
-    assert _rel(a.paths, b.paths) <= 1e-12
+    assert _rel(a.y, b.y) <= 1e-12
 
 
 def test_divergence_detection_matches_numpy():
@@ -206,3 +206,46 @@ def test_gradient_source_is_generated_from_the_expression():
     src = gradient_source(WELL2)
     assert src.startswith("def grad(x, g):") and "g[1]" in src
     assert gradient_source(dataclasses.replace(WELL2, expr=None)) is None
+
+
+def test_momentum_sgd_numpy_path_on_a_cubic_force_matches_the_kernel():
+    pytest.importorskip("numba")
+    from dynopt.dynamics import Kramers
+    from dynopt.engine import EnsembleOptions, simulate
+    from dynopt.problems import double_well
+
+    # double_well's force takes the in-place odd-cubic path (the work array) on numpy
+    model = Kramers(double_well(), 0.5, 0.7)
+    run = dict(n_paths=64, seed=11, options=EnsembleOptions(block_size=32))
+    a = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numba", **run)
+    b = simulate(model, "momentum-sgd", (0, 1), [0.3, 0.0], 0.01, backend="numpy", **run)
+    assert (a.backend, b.backend) == ("numba", "numpy")
+    np.testing.assert_allclose(b.y_final, a.y_final, rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_cache_dir_defaults(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from dynopt.engine import codegen
+
+    monkeypatch.delenv("DYNOPT_KERNEL_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert codegen.cache_dir() == tmp_path / "dynopt" / "kernels"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert codegen.cache_dir() == Path(tmp_path / "home" / ".cache" / "dynopt" / "kernels")
+
+
+def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeypatch):
+    pytest.importorskip("numba")
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, codegen, kernels
+    from dynopt.schemes import get_scheme
+
+    def boom(src):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(codegen, "load_module", boom)
+    why = kernels.compile_kernel(dynamics.OverdampedLangevin(problems.double_well(), 0.7),
+                                 get_scheme("euler-maruyama"), 0.01, EnsembleOptions())
+    assert why == "the kernel could not be compiled (RuntimeError: boom)"

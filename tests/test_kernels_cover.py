@@ -82,7 +82,7 @@ def _assert_same(a, b, rtol=0.0, weights_rtol=0.0):
         for f in FIELDS:
             x, y = getattr(a.observations[name], f), getattr(b.observations[name], f)
             assert _close(x, y, weights_rtol if "weight" in f else 0.0), (name, f)
-    for f in ("y_final", "paths"):
+    for f in ("y_final", "y"):
         assert _close(getattr(a, f), getattr(b, f), rtol), f
     assert np.array_equal(a.diverged_step, b.diverged_step)
     assert _close(a.moments.mean, b.moments.mean, rtol)

@@ -51,7 +51,7 @@ def _observers():
 
 def _assert_same(a, b):
     np.testing.assert_array_equal(a.y_final, b.y_final)
-    np.testing.assert_array_equal(a.paths, b.paths)
+    np.testing.assert_array_equal(a.y, b.y)
     np.testing.assert_array_equal(a.diverged_step, b.diverged_step)
     np.testing.assert_array_equal(a.observations["moments"].mean, b.observations["moments"].mean)
     np.testing.assert_array_equal(a.observations["moments"].var, b.observations["moments"].var)

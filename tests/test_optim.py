@@ -359,3 +359,131 @@ def test_nonfinite_gradient_raises_naming_parameter_or_is_skipped():
     assert s1 is s0 and all(np.all(x == 0) for x in u.values())
     with pytest.raises(ValueError, match="`on_nonfinite`"):
         optim.sgd(0.1, on_nonfinite="ignore")
+
+
+def _quadratic_grad(p):
+    # ∇ of ½ pᵀ diag(1, 4) p: exact in binary, so iterates compare with ==
+    return np.array([1.0, 4.0]) * p
+
+
+def _path(opt, n=3, p0=(1.0, -0.5)):
+    return optim.run(opt, _quadratic_grad, np.array(p0), n).path
+
+
+def test_momentum_alias_is_heavy_ball_with_its_own_coefficient():
+    lr, mu = 0.125, 0.5
+    p = np.array([1.0, -0.5])
+    g1 = _quadratic_grad(p)
+    p1 = p - lr * g1                      # v1 = g1
+    v2 = mu * g1 + _quadratic_grad(p1)    # v2 = μ v1 + g2 (torch's buffer)
+    p2 = p1 - lr * v2
+    path = _path(optim.momentum(lr, momentum=mu), n=2)
+    np.testing.assert_array_equal(path[1], p1)
+    np.testing.assert_array_equal(path[2], p2)
+    # keyword arguments reach sgd: coupled weight decay changes the path
+    np.testing.assert_array_equal(_path(optim.momentum(lr, mu, weight_decay=0.25)),
+                                  _path(optim.sgd(lr, mu, weight_decay=0.25)))
+    assert not np.array_equal(_path(optim.momentum(lr, mu, weight_decay=0.25)), _path(optim.momentum(lr, mu)))
+
+
+def test_nesterov_alias_is_nesterov_not_heavy_ball():
+    lr, mu = 0.125, 0.5
+    nag = _path(optim.nesterov(lr, momentum=mu))
+    np.testing.assert_array_equal(nag, _path(optim.sgd(lr, mu, nesterov=True)))
+    assert not np.array_equal(nag, _path(optim.sgd(lr, mu)))
+    # torch's Nesterov step: p -= lr (g + μ v), v = μ v + g
+    p = np.array([1.0, -0.5])
+    g1 = _quadratic_grad(p)
+    np.testing.assert_array_equal(nag[1], p - lr * (g1 + mu * g1))
+    np.testing.assert_array_equal(_path(optim.nesterov(lr, mu, weight_decay=0.25)),
+                                  _path(optim.sgd(lr, mu, nesterov=True, weight_decay=0.25)))
+
+
+def test_l1_subgradient_is_zero_at_a_zero_coordinate():
+    g = np.array([0.5, 0.5, 0.5])
+    p = np.array([2.0, 0.0, -3.0])
+    out, _ = optim.add_l1(0.25).update(g, optim.EmptyState(), p)
+    np.testing.assert_array_equal(out, [0.75, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("make,name", [(optim.add_l1, "l1"), (optim.add_decayed_weights, "weight_decay"),
+                                       (lambda wd: optim.add_decoupled_weight_decay(wd, 0.1),
+                                        "decoupled_weight_decay")])
+def test_regularizers_name_their_argument(make, name):
+    with pytest.raises(ValueError, match=f"^`{name}` must be in"):
+        make(-1.0)
+    piece = make(0.5)
+    with pytest.raises(ValueError, match="^`params` must be passed to update()"):
+        piece.update(np.ones(2), piece.init(np.ones(2)))
+
+
+def test_adamw_default_decay_is_torchs_and_decoupled_decay_follows_the_schedule():
+    np.testing.assert_array_equal(_path(optim.adamw(0.1)), _path(optim.adamw(0.1, weight_decay=1e-2)))
+    assert not np.array_equal(_path(optim.adamw(0.1)), _path(optim.adamw(0.1, weight_decay=0.0)))
+    piece = optim.add_decoupled_weight_decay(0.5, lambda k: 0.125 * (k + 1))
+    p, st = np.array([1.0, -2.0]), piece.init(np.zeros(2))
+    u1, st = piece.update(np.zeros(2), st, p)
+    u2, st = piece.update(np.zeros(2), st, p)
+    np.testing.assert_array_equal(u1, -0.0625 * p)       # lr(0)·wd
+    np.testing.assert_array_equal(u2, -0.125 * p)        # lr(1)·wd
+    assert st.count == 2
+
+
+def _states(state, kind):
+    """The pieces of type ``kind`` in a (nested) chain state."""
+    if isinstance(state, kind):
+        return [state]
+    if isinstance(state, tuple) and not hasattr(state, "_fields"):
+        return [x for part in state for x in _states(part, kind)]
+    return []
+
+
+def test_buffers_are_float_arrays_shaped_like_integer_params():
+    # integer parameters must not truncate a buffer's start value (Adagrad's s₀ = 0.1 → 0)
+    p = np.array([1, 2, 3])
+    (s,) = _states(optim.adagrad(0.1, initial_accumulator_value=0.1).init(p), optim.ScaleByAdagradState)
+    assert s.sum_of_squares.dtype == float
+    np.testing.assert_array_equal(s.sum_of_squares, [0.1, 0.1, 0.1])
+    (r,) = _states(optim.rmsprop(0.1).init(p), optim.ScaleByRmsState)
+    assert r.nu.dtype == float and r.nu.shape == p.shape and not r.nu.any()
+    (a,) = _states(optim.adam(0.1).init(p), optim.ScaleByAdamState)
+    for buf in (a.mu, a.nu):
+        assert buf.dtype == float and buf.shape == p.shape and not buf.any()
+
+
+def test_trace_counts_updates_and_a_lookahead_permits_one_update():
+    opt = optim.sgd(0.1, momentum=0.5)
+    p, state = np.array([1.0, -0.5]), opt.init(np.array([1.0, -0.5]))
+    for _ in range(3):
+        p, state = optim.step(opt, _quadratic_grad, p, state)
+    assert [s.count for s in _states(state, optim.TraceState)] == [3]
+    la = optim.trace(0.5, nesterov="lookahead")
+    st = la.init(p)
+    la.lookahead(p, st)
+    la.update(np.ones(2), st, p)
+    with pytest.raises(ValueError, match="look-ahead point"):
+        la.update(np.ones(2), st, p)           # the same state again, without asking again
+
+
+def test_momentum_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match="^`dampening` must be in \\[0.0, 1.0\\]"):
+        optim.sgd(0.1, dampening=-0.5)         # no trace piece at μ = 0: sgd itself must check
+    for bad in (-0.5, 1.5):
+        with pytest.raises(ValueError, match="^`dampening` must be in \\[0.0, 1.0\\]"):
+            optim.trace(0.5, dampening=bad)
+    with pytest.raises(ValueError, match="^`momentum` must be > 0 when `nesterov` is True"):
+        optim.sgd(0.1, nesterov=True)
+    for name in ("weight_decay", "l1", "decoupled_weight_decay"):
+        with pytest.raises(ValueError, match=f"^`{name}` must be in"):
+            optim.sgd(0.1, **{name: -1.0})
+    with pytest.raises(ValueError, match="^`nesterov` must be one of \\[None, 'torch', 'reparametrized', 'lookahead'\\]"):
+        optim.trace(0.5, nesterov="bogus")
+    with pytest.raises(ValueError, match="^at most one of `transforms` may define a lookahead point"):
+        optim.chain(optim.trace(0.5, nesterov="lookahead"), optim.trace(0.5, nesterov="lookahead"))
+
+
+def test_scale_multiplies_and_checks_its_factor():
+    out, st = optim.scale(0.5).update(np.array([2.0, -4.0]), optim.EmptyState())
+    np.testing.assert_array_equal(out, [1.0, -2.0])
+    with pytest.raises(ValueError, match="^`factor` must be in"):
+        optim.scale(float("nan"))

@@ -148,3 +148,38 @@ def test_least_squares_batch_grads_equal_the_per_example_gradients():
     fast = P.batch_grads(x, idx)
     assert np.allclose(fast, generic.batch_grads(x, idx), rtol=1e-13, atol=1e-14)
     assert np.allclose(fast[2], P.minibatch_grad(x[2], idx[2]), rtol=1e-13, atol=1e-14)
+
+
+def test_continuous_limit_of_each_optimizer():
+    from dynopt.dynamics import AdagradODE, AdamODE, GradientFlow, HeavyBall, RMSPropODE
+    from dynopt.problems import ellipse
+    from dynopt.schemes import continuous_limit, momentum_from_ode
+
+    P, lr = ellipse(), 0.04
+    m, dt = continuous_limit("sgd", P, lr=lr)
+    assert isinstance(m, GradientFlow) and m.problem is P and dt == lr
+    m, dt = continuous_limit("momentum", P, lr=lr, momentum=0.8)
+    assert isinstance(m, HeavyBall) and m.problem is P
+    # the heavy-ball limit is the exact inverse of the leapfrog map (α, β) = (lr, μ)
+    np.testing.assert_allclose(momentum_from_ode(dt, m.friction, "heavy-ball"), (lr, 0.8), rtol=1e-12)
+    m, dt = continuous_limit("nesterov", P, lr=lr, momentum=0.8)
+    assert isinstance(m, HeavyBall) and m.problem is P
+    assert dt == pytest.approx(0.2, rel=1e-15) and m.friction == pytest.approx(0.2 / 0.2, rel=1e-15)
+    np.testing.assert_allclose(momentum_from_ode(dt, m.friction, "nesterov"), (lr, 0.8), rtol=1e-12)
+    m, dt = continuous_limit("adagrad", P, lr=lr, eps=1e-4)
+    assert isinstance(m, AdagradODE) and dt == pytest.approx(lr ** 2) and m.eps == pytest.approx(1e-4 * lr ** 2)
+    assert continuous_limit("adagrad", P, lr=lr)[0].eps == pytest.approx(1e-8 * lr ** 2)
+    m, dt = continuous_limit("rmsprop", P, lr=lr, decay=0.9)
+    assert isinstance(m, RMSPropODE) and dt == lr
+    assert (m.c, m.eps, m.eps_inside) == (pytest.approx(0.1 / lr), 1e-8, True)
+    m, _ = continuous_limit("rmsprop", P, lr=lr, decay=0.9, eps=1e-3, eps_inside=False)
+    assert (m.eps, m.eps_inside) == (1e-3, False)
+    m, dt = continuous_limit("adam", P, lr=lr)
+    assert isinstance(m, AdamODE) and dt == lr
+    assert (m.a, m.b) == (pytest.approx(0.1 / lr), pytest.approx(0.001 / lr))
+    assert (m.eps, m.bias_correction, m.eps_inside) == (1e-8, True, False)
+    m, _ = continuous_limit("adam", P, lr=lr, b1=0.5, b2=0.75, eps=1e-3, bias_correction=False, eps_inside=True)
+    assert (m.a, m.b) == (pytest.approx(0.5 / lr), pytest.approx(0.25 / lr))
+    assert (m.eps, m.bias_correction, m.eps_inside) == (1e-3, False, True)
+    with pytest.raises(ValueError, match="^`lr` must be in"):
+        continuous_limit("sgd", P, lr=0.0)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynopt.analysis import convergence_study
-from dynopt.analysis import STANDARD_PROBLEMS, default_ladder, model_for
+from dynopt.analysis import default_ladder, model_for
 from dynopt.dynamics import GradientFlow, HeavyBall, HighResolutionODE, NesterovODE
 from dynopt.engine import integrate
 from dynopt.problems import double_well, ellipse, from_grad, get_problem
@@ -27,8 +27,8 @@ from dynopt.schemes import (ConvergenceError, HeavyBallMomentum, Implicit19, Lea
 @pytest.mark.parametrize("problem", ["quadratic", "double_well"])
 def test_declared_order_matches_measured(name, problem):
     """One test for every scheme's declared order (STYLE.md item 1)."""
-    setup = STANDARD_PROBLEMS[problem]
     p = get_problem(problem)
+    setup = p.comparison
     scheme = get_scheme(name)
     res = convergence_study(model_for(name, p), name, setup.x0, setup.T, default_ladder(name, setup))
     assert res.fit is not None
@@ -239,3 +239,114 @@ def test_wrong_model_error_names_scheme_and_classes():
         integrate(HeavyBall(ellipse(), 1.0), "nesterov-convex", (0, 1), [1.0, 1.0], 0.1)
     with pytest.raises(ValueError, match="'heavy-ball-sc' discretizes HighResolutionODE models"):
         integrate(GradientFlow(ellipse()), "heavy-ball-sc", (0, 1), [1.0, 1.0], 0.1)
+
+
+def test_coefficient_maps_check_their_arguments_by_name():
+    from dynopt.schemes import leapfrog_ode_parameters, nesterov_ode_parameters
+
+    for fn in (leapfrog_ode_parameters, nesterov_ode_parameters):
+        with pytest.raises(ValueError, match="^`alpha` must be in \\(0.0, inf\\)"):
+            fn(0.0, 0.5)
+        for beta in (-0.1, 1.5):
+            with pytest.raises(ValueError, match="^`beta` must be in \\[0.0, 1.0\\]"):
+                fn(0.1, beta)
+
+
+def test_implicit19_reports_a_non_finite_predictor_as_divergence():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.engine import integrate
+    from dynopt.problems import from_expr
+
+    # ∇L = x⁷ overflows at 1e45: the predictor is not finite, the run must stop as diverged
+    # (not raise from the Newton loop)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sol = integrate(HeavyBall(from_expr("x**8/8"), 1.0), "implicit19", (0.0, 1.0), [1e45, 0.0], 0.1)
+    assert sol.diverged_step == 1 and sol.n_steps == 1
+
+
+def test_momentum_schemes_report_velocity_as_step_over_gamma():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.engine import integrate
+    from dynopt.problems import quadratic
+
+    dt = 0.25
+    sol = integrate(HeavyBall(quadratic(np.eye(1)), 0.5), "heavy-ball", (0.0, 8 * dt), [1.0, 0.0], dt, save_every=1)
+    x, v = sol.y[:, 0, 0], sol.y[:, 0, 1]
+    # θ_{n+1} = θ_n + v_{n+1}, and the reported velocity is v_n / γ
+    np.testing.assert_allclose(v[1:], np.diff(x) / dt, rtol=1e-14)
+
+
+def test_momentum_scheme_step_with_a_new_dt_uses_that_dt_coefficients():
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import quadratic
+    from dynopt.schemes import get_scheme, leapfrog_coefficients
+
+    model = HeavyBall(quadratic(np.eye(1)), 0.5)
+    s = get_scheme("heavy-ball")
+    st = s.init(model, np.array([[1.0, 0.0]]), 0.25)
+    a2, b2 = leapfrog_coefficients(0.125, 0.5)
+    new = s.step(model, 0.0, st, 0.125)
+    np.testing.assert_allclose(new.v, b2 * st.v - a2 * st.q, rtol=1e-15)
+    assert (new.alpha, new.beta) == (a2, b2)
+
+
+def test_coefficient_maps_name_gamma_and_friction():
+    from dynopt.schemes import leapfrog_coefficients, nesterov_coefficients
+
+    for fn in (leapfrog_coefficients, nesterov_coefficients):
+        for g in (0.0, -1.0):
+            with pytest.raises(ValueError, match="^`gamma` must be in \\(0.0, inf\\)"):
+                fn(g, 0.5)
+        with pytest.raises(ValueError, match="^`friction` must be in \\[0.0, inf\\)"):
+            fn(0.1, -0.5)
+    with pytest.raises(ValueError, match="must be in \\[0, 2\\] so that β ∈ \\[0, 1\\]; got λγ = 3$"):
+        leapfrog_coefficients(1.0, 3.0)
+    with pytest.raises(ValueError, match="must be in \\[0, 1\\] so that β ∈ \\[0, 1\\]; got λγ = 1.5$"):
+        nesterov_coefficients(1.0, 1.5)
+
+
+def test_register_refuses_a_second_class_under_a_taken_name():
+    from dynopt.schemes import METHODS, Euler, register
+
+    class Other(Euler):
+        pass
+
+    with pytest.raises(ValueError, match="^scheme name 'euler' is already registered to Euler"):
+        register("euler")(Other)
+    assert METHODS["euler"] is Euler
+    assert register("euler")(Euler) is Euler       # the same class again is harmless
+
+
+def test_momentum_scheme_names_its_coefficient_maps():
+    from dynopt.schemes import Leapfrog
+
+    with pytest.raises(ValueError, match="^`coefficients` must be one of \\['eq15', 'eq18'\\]; got 'eq99'$"):
+        Leapfrog(coefficients="eq99")
+
+
+def test_implicit19_predictor_and_first_iterate_are_where_eq20_puts_them():
+    """The predictor only sets where Newton starts, so a wrong one leaves the state and changes
+    the gradient count (the work axis of work–precision figures): check the points directly."""
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import from_grad
+    from dynopt.schemes import Implicit19
+
+    calls = []
+
+    def grad(x):
+        calls.append(np.array(x, float))
+        return x ** 3 - x
+
+    prob = from_grad(grad, 1, hess=lambda x: (3 * x ** 2 - 1)[:, :, None])
+    model, sch = HeavyBall(prob, 1.0), Implicit19()
+    state = sch.init(model, model.as_state([2.0, 0.7]), 0.1)
+    alpha, beta = state.alpha, state.beta
+    q, v = state.q, state.v
+    assert abs(v[0, 0]) > 0.05  # a case where the sign of βv/2 matters
+    calls.clear()
+    new = sch.step(model, 0.0, state, 0.1)
+    predictor = q + 0.5 * beta * v
+    z0 = q + beta * v - alpha * (predictor ** 3 - predictor)
+    np.testing.assert_allclose(calls[0], predictor, rtol=1e-15)
+    np.testing.assert_allclose(calls[1], 0.5 * (q + z0), rtol=1e-15)
+    assert new.grad_evals - state.grad_evals == len(calls)

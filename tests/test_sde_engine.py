@@ -53,7 +53,7 @@ def test_brownian_replay_at_coarser_steps():
                     options=EnsembleOptions(block_size=100, save_every=8))
     coarse = simulate(bm, "euler-maruyama", (0, 1), [0.0], 1 / 8, n_paths=500, seed=9,
                       options=EnsembleOptions(block_size=100, brownian_substeps=8, save_every=1))
-    assert np.allclose(fine.paths, coarse.paths, rtol=0, atol=1e-12)
+    assert np.allclose(fine.y, coarse.y, rtol=0, atol=1e-12)
     dW = brownian_increments(500, 64, 1 / 64, seed=9, block_size=100)
     assert np.allclose(dW.sum(0), fine.y_final, atol=1e-12)
 
@@ -176,10 +176,10 @@ def test_options_object_is_how_a_run_is_done():
     kw = dict(block_size=100, chunk_size=200, save_every=5, check_every=4)
     opts = EnsembleOptions(**kw)
     a = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2, options=opts)
-    assert a.paths.shape == (11, 300, 1) and (a.block_size, a.chunk_size) == (100, 200)
+    assert a.y.shape == (11, 300, 1) and (a.block_size, a.chunk_size) == (100, 200)
     c = simulate(m, "euler-maruyama", (0, 0.5), [0.3], 0.01, n_paths=300, seed=2,
                  options=dataclasses.replace(opts, save_every=25))
-    assert c.paths.shape[0] == 3 and np.array_equal(c.paths[-1], a.paths[-1])
+    assert c.y.shape[0] == 3 and np.array_equal(c.y[-1], a.y[-1])
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.save_every = 3
     with pytest.raises(ValueError, match="`check_every` must be a positive integer"):
@@ -233,5 +233,140 @@ def test_a_run_is_checked_and_prepared_once_and_tasks_run_its_blocks(monkeypatch
     parts = run(_FourWorkers())
     assert calls == {"check_run": 1, "select_backend": 1, "simulate": 1}
     np.testing.assert_array_equal(parts.y_final, serial.y_final)
-    np.testing.assert_array_equal(parts.paths, serial.paths)
+    np.testing.assert_array_equal(parts.y, serial.y)
     np.testing.assert_array_equal(parts.moments.mean, serial.moments.mean)
+
+
+def test_histogram2d_density_integrates_to_the_share_inside_the_range():
+    from dynopt import dynamics, problems
+    from dynopt.engine import Histogram2D, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
+    h = Histogram2D((4, 5), ((-1.0, 1.0), (-2.0, 0.5)))
+    r = simulate(model, "euler-maruyama", (0, 0.5), [0.0, 0.0], 0.05, n_paths=256, seed=4, observers=[h])
+    res = r.observations["histogram2d"]
+    cell = (2.0 / 4) * (2.5 / 5)
+    assert 0 < res.outside < res.total
+    np.testing.assert_allclose(res.density, res.counts / (res.total * cell), rtol=1e-14)
+    assert (res.density * cell).sum() == pytest.approx(1 - res.outside / res.total, rel=1e-14)
+
+
+def test_histogram_parts_add_their_out_of_range_counts():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, Histogram, SerialExecutor, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    run = dict(n_paths=256, seed=5, options=EnsembleOptions(block_size=32))
+    obs = lambda: [Histogram(8, (-0.3, 0.3))]  # noqa: E731
+    whole = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(), **run)
+    class FourWorkers(SerialExecutor):
+        n_workers = 4                        # four tasks, merged one after the other
+
+    parts = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=obs(),
+                     executor=FourWorkers(), **run)
+    a, b = whole.observations["histogram"], parts.observations["histogram"]
+    assert a.below > 0 and a.above > 0
+    assert (b.below, b.above, b.total) == (a.below, a.above, a.total) == (a.below, a.above, 256)
+    np.testing.assert_array_equal(b.counts, a.counts)
+    # every look adds to the out-of-range tallies: 6 looks (k = 0, 2, ..., 10) of 256 paths
+    h = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, observers=[Histogram(8, (-0.3, 0.3), every=2)],
+                 **run).observations["histogram"]
+    assert h.total == 6 * 256 and h.below > a.below
+
+
+def test_time_average_standard_error_from_one_sample_blocks():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, TimeAverage, ValuesAt, simulate
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    run = dict(seed=6, options=EnsembleOptions(block_size=1))
+    obs = [TimeAverage(lambda y: y[:, 0], t_min=0.5), ValuesAt([0.5])]
+    r = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=4, observers=obs, **run)
+    ta, x = r.observations["time_average"], r.observations["values"][1][0, :, 0]
+    # one look, four blocks of one path: batch means are the four values themselves
+    assert (ta.samples, ta.n_blocks) == (4, 4)
+    assert ta.mean == pytest.approx(x.mean(), rel=1e-14)
+    assert ta.se == pytest.approx(x.std(ddof=1) / 2, rel=1e-12)
+    one = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=1,
+                   observers=[TimeAverage(lambda y: y[:, 0], t_min=0.5)], **run).observations["time_average"]
+    assert one.n_blocks == 1 and one.se == float("inf")
+
+
+def test_observer_options_checked_where_the_suite_did_not_look(monkeypatch):
+    from dynopt import dynamics, problems
+    from dynopt.engine import Histogram, Moments, integrate, simulate
+    from dynopt.schemes import Splitting
+
+    m = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    m2 = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
+    with pytest.raises(ValueError, match="^`coords` must be an integer in \\[0, 1\\]; got True$"):
+        simulate(m2, "euler-maruyama", (0, 0.1), [0.0, 0.0], 0.05, n_paths=4, seed=1,
+                 observers=[Moments(coords=[True])])
+    # a burn-in with ``every``: looks at k = 5, ..., 10 only
+    h = simulate(m, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=8, seed=1,
+                 observers=[Histogram(4, (-1, 1), t_min=0.25, every=1)]).observations["histogram"]
+    assert h.total == 6 * 8
+    with pytest.raises(ValueError, match="^`sequence` must be letters from A, B, O containing A and B; got 'OO'"):
+        Splitting("OO")
+    with pytest.raises(TypeError, match="they belong to dynopt.engine.simulate \\(SDE models\\)$"):
+        integrate(dynamics.GradientFlow(problems.quadratic(np.eye(1))), "euler", (0, 1), [1.0], 0.1, n_paths=4)
+
+
+def test_float32_two_term_noise_runs_on_numpy():
+    from dynopt.dynamics import Kramers
+    from dynopt.engine import EnsembleOptions, simulate
+    from dynopt.problems import double_well
+
+    # OBABO draws two normals per step (one per O substep): the float32 block buffers
+    runs = [simulate(Kramers(double_well(), 1.0, 0.7), "obabo", (0, 0.5), [0.3, 0.0], 0.05, n_paths=64, seed=9,
+                     backend="numpy",
+                     options=EnsembleOptions(block_size=16, chunk_size=c, dtype=np.float32)) for c in (16, 64)]
+    assert runs[0].y_final.dtype == np.float32 and np.isfinite(runs[0].y_final).all()
+    np.testing.assert_array_equal(runs[0].y_final, runs[1].y_final)
+
+
+def test_observers_get_the_step_time_on_both_backends():
+    pytest.importorskip("numba")
+    from dynopt import dynamics, problems
+    from dynopt.engine import Observer, simulate
+
+    class Times(Observer):
+        name = "times"
+
+        def steps(self, n_steps, t0, dt):
+            return [0, 5, 10]
+
+        def start(self, layout, state_dim):
+            self.seen = set()
+
+        def observe(self, k, t, y, b0, b1, layout, alive):
+            self.seen.add((k, t))
+
+        def result(self):
+            return sorted(self.seen)
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    for backend in ("numba", "numpy"):
+        r = simulate(m, "euler-maruyama", (1.0, 1.5), [0.3], 0.05, n_paths=32, seed=1, observers=[Times()],
+                     backend=backend)
+        assert r.backend == backend
+        assert r.observations["times"] == [(k, pytest.approx(1.0 + 0.05 * k, rel=1e-14)) for k in (0, 5, 10)]
+
+
+def test_simulate_run_options_and_provenance():
+    from dynopt import dynamics, problems
+    from dynopt.engine import EnsembleOptions, Moments, simulate
+
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    go = lambda **kw: simulate(m, "euler-maruyama", (0, 0.2), [0.3], 0.05, n_paths=16, **kw)  # noqa: E731
+    # a Generator given as rng= is the source of the run's streams: the same generator state,
+    # the same paths (not fresh OS entropy)
+    a, b = go(rng=np.random.default_rng(3)), go(rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a.y_final, b.y_final)
+    assert go(seed=7).seed == 7
+    with pytest.raises(ValueError, match="^`block_size` must be a positive integer; got True$"):
+        go(seed=1, options=EnsembleOptions(block_size=True))
+    with pytest.raises(TypeError, match="^`options` must be an EnsembleOptions; got str$"):
+        go(seed=1, options="fast")
+    with pytest.raises(ValueError, match="^`observers` need distinct names; got"):
+        go(seed=1, observers=[Moments(), Moments()])

@@ -1,27 +1,28 @@
 """Every registered SDE scheme's declared orders, measured: one parametrized test.
 
-The cases are SDEs with exact solutions: Ornstein–Uhlenbeck (as a user SDE and as
+The cases are SDEs with known solutions: Ornstein–Uhlenbeck (as a user SDE and as
 overdamped Langevin on a quadratic), geometric Brownian motion and a harmonic Kramers
 model.  Which cases a scheme meets is read from its declarations (``approximates``,
 ``noise_types``), the expected slopes too (``declared_strong_order(model)``,
 ``weak_order``), so a scheme added to the registry is measured with no edit here.
 
-Strong order: E|Y_h(T) − Y(T)| over a ladder h = T/8 … T/64, every rung replaying the same
-Brownian paths (``brownian_substeps``), against the exact solution on those paths: for
-GBM a function of W_T, for the linear models e^{AT}y0 + ∫e^{A(T−s)}B dW_s by the
-midpoint rule on the fine path (step T/1024 per noise term, error ≈ 1e-4, under 1 % of the
-smallest error fitted).  |slope − declared| ≤ 0.2: with 2000 paths the errors carry ~2 %
-standard error and the measured 95 % intervals are about ±0.05 wide; 0.2 still separates
-order ½ from 1 and 1 from 2.
+Strong order: :func:`dynopt.analysis.sde_order_study`, the library's study, over a ladder
+h = T/8 … T/64 with every rung replaying the same Brownian paths, against the exact solution
+from W_T for GBM and, for the linear models, against the scheme itself with the step
+T/1024 on the same paths (``reference_factor`` 16: the reference's own error is ~1/16 of the
+finest rung's for order 1, which moves the slope by a few hundredths).  |slope − declared| ≤
+0.2: with 2000 paths the errors carry ~2 % standard error and the measured 95 % intervals
+are about ±0.05 wide; 0.2 still separates order ½ from 1 and 1 from 2.
 
-Weak order: for the linear models the scheme's mean and covariance at T are computed
-exactly from its impulse responses (the scheme is affine in the start and the normals on
-a linear model, which the helper checks on a random path), against the exact mean
-e^{AT}y0 and covariance ∫e^{As}BBᵀe^{Aᵀs}ds; for GBM by Monte Carlo, E[Y_h²] − E[Y²]
-from pathwise differences on the same paths (standard errors ≈ 5 % of the errors), on
-the steps whose error exceeds 3 standard errors.  The check is one-sided, slope ≥
-declared − 0.2: a declaration is what a scheme guarantees for smooth test functions,
-and on linear SDEs some do better (stochastic Heun's moments are second order there).
+A strong order against the scheme's own fine run says how fast it converges, not to what; the
+weak check says to what.  For the linear models the scheme's mean and covariance at T are
+computed exactly from its impulse responses (the scheme is affine in the start and the
+normals on a linear model, which the helper checks on a random path), against the exact mean
+e^{AT}y0 and covariance ∫e^{As}BBᵀe^{Aᵀs}ds; for GBM the study's pathwise E[|Y_h|²] − E[|Y|²]
+against the exact solution (standard errors ≈ 5 % of the errors), on the steps whose error
+exceeds 3 standard errors.  The check is one-sided, slope ≥ declared − 0.2: a declaration is
+what a scheme guarantees for smooth test functions, and on linear SDEs some do better
+(stochastic Heun's moments are second order there).
 """
 from __future__ import annotations
 
@@ -32,41 +33,37 @@ import pytest
 from scipy.linalg import expm
 
 from dynopt import dynamics, problems
-from dynopt.analysis import OrderFit, fit_order
-from dynopt.engine import EnsembleOptions, brownian_increments, simulate
+from dynopt.analysis import OrderFit, fit_order, sde_order_study
 from dynopt.schemes import METHODS, SDEScheme, get_scheme
 
 LADDER = (8, 16, 32, 64)
-FINE = 16        # fine Brownian increments per coarsest-ladder substep: T/1024 per noise term
+FINE = 16        # reference step: the finest rung's / FINE, i.e. T/1024
 TOLERANCE = 0.2  # on |slope − declared| (strong) and declared − slope (weak); see the docstring
+SEED = 20240601
+BLOCK_SIZE = 500
 
 
 class Case(NamedTuple):
-    """An SDE with an exact solution: ``exact(y0, T, dW)`` from the fine Brownian
-    increments ``dW`` (n_fine, n_paths, m); ``linear = (A, B)`` for dY = AY dt + B dW."""
+    """An SDE with a known solution: ``exact(W_T, y0)`` when it is a function of W_T (the
+    study's reference, else the scheme's own run at step T/1024 on the same paths);
+    ``linear = (A, B)`` for dY = AY dt + B dW."""
 
     model: object
     y0: tuple
     T: float
-    exact: Callable
+    exact: Optional[Callable] = None
     linear: Optional[tuple] = None
     n_paths: int = 2000
 
 
 def linear_case(model, y0, A, B, T=1.0):
     A, B = np.atleast_2d(np.asarray(A, float)), np.atleast_2d(np.asarray(B, float))
-
-    def exact(y0, T, dW):
-        nf = dW.shape[0]
-        mids = (np.arange(nf) + 0.5) * (T / nf)
-        kernels = np.stack([expm(A * (T - s)) @ B for s in mids])  # (n_fine, D, m)
-        return (expm(A * T) @ np.asarray(y0, float))[None, :] + np.einsum("idm,inm->nd", kernels, dW)
-    return Case(model, tuple(y0), T, exact, (A, B))
+    return Case(model, tuple(y0), T, linear=(A, B))
 
 
 def gbm_case(mu=0.5, sigma=0.5, T=1.0):
-    def exact(y0, T, dW):
-        return y0[0] * np.exp((mu - sigma * sigma / 2) * T + sigma * dW.sum(axis=0))
+    def exact(WT, y0):
+        return y0[0] * np.exp((mu - sigma * sigma / 2) * T + sigma * WT)
     return Case(dynamics.geometric_brownian_motion(mu, sigma), (1.0,), T, exact, n_paths=4000)
 
 
@@ -97,23 +94,8 @@ class Orders(NamedTuple):
     note: str = ""
 
 
-def strong_errors(sch, case, seed):
-    """E|Y_h(T) − Y(T)| and pathwise f(Y_h) − f(Y) (f = |y|²) on shared Brownian paths."""
-    model, T, n = case.model, case.T, case.n_paths
-    n_fine = max(LADDER) * FINE
-    k, bs = sch.n_terms, 500
-    # the replayed path: k·n_fine increments of T/(k·n_fine), in time order
-    dW = brownian_increments(n, k * n_fine, T / (k * n_fine), dim=model.noise_dim, seed=seed, block_size=bs)
-    ref = case.exact(np.asarray(case.y0, float), T, dW)
-    strong, weak = [], []
-    for n_steps in LADDER:
-        r = simulate(model, sch, (0, T), case.y0, T / n_steps, n_paths=n, seed=seed,
-                     options=EnsembleOptions(block_size=bs, brownian_substeps=n_fine // n_steps))
-        assert r.n_diverged == 0, r.note
-        strong.append(float(np.linalg.norm(r.y_final - ref, axis=1).mean()))
-        d = (r.y_final ** 2).sum(axis=1) - (ref ** 2).sum(axis=1)
-        weak.append((float(d.mean()), float(d.std(ddof=1) / np.sqrt(n))))
-    return strong, weak
+def _squared_norm(y):
+    return (y ** 2).sum(axis=1)
 
 
 def scheme_moments(sch, model, y0, T, n_steps, seed=0):
@@ -160,28 +142,27 @@ def weak_errors_exact(sch, case):
     return errs
 
 
-def measure_orders(scheme, case, seed=20240601) -> Orders:
+def measure_orders(scheme, case, seed=SEED) -> Orders:
     """Measure a scheme's strong and weak orders on ``case`` (the helper shared with
     tests/test_user_sde_scheme.py); ``scheme`` is a registered name or an instance."""
     sch = get_scheme(scheme)
     sch.check_model(case.model)
-    steps = [case.T / n for n in LADDER]
-    strong, weak_mc = strong_errors(sch, case, seed)
-    sfit = fit_order(steps, strong) if sch.declared_strong_order(case.model) is not None else None
-    note = ""
+    study = sde_order_study(case.model, sch, case.y0, case.T, LADDER, case.n_paths, seed, exact=case.exact,
+                            f=_squared_norm, reference_factor=FINE, block_size=BLOCK_SIZE)
+    assert "h=" not in study.note, study.note  # the study notes a rung with diverged paths as "h=..."
+    sfit = study.strong_fit if sch.declared_strong_order(case.model) is not None else None
+    note = study.note
     if case.linear is not None:
         weak = weak_errors_exact(sch, case)
-        ok = [(h, e) for h, e in zip(steps, weak) if e > 1e-12]
+        ok = [(h, e) for h, e in zip(study.steps, weak) if e > 1e-12]
+        wfit = fit_order(*zip(*ok)) if len(ok) >= 3 else None
+        if wfit is None:
+            note = f"weak errors resolved at {len(ok)} of {len(study.steps)} steps: {weak}"
     else:
-        weak = [w for w, _ in weak_mc]
-        ok = [(h, abs(w)) for h, (w, se) in zip(steps, weak_mc) if abs(w) > 3 * se]
+        weak, wfit = study.weak, study.weak_fit
     if sch.weak_order is None:
         wfit = None
-    elif len(ok) >= 3:
-        wfit = fit_order(*zip(*ok))
-    else:
-        wfit, note = None, f"weak errors resolved at {len(ok)} of {len(steps)} steps: {weak}"
-    return Orders(sfit, wfit, steps, strong, weak, note)
+    return Orders(sfit, wfit, study.steps, study.strong, weak, note)
 
 
 def check_declared_orders(scheme, case_name):

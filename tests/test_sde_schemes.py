@@ -188,3 +188,31 @@ def test_wrong_model_class_named_in_the_error():
         simulate(ou, "leimkuhler-matthews", (0, 1), [0.0], 0.1, n_paths=2, seed=1)
     with pytest.raises(ValueError, match="'euler-maruyama' integrates SDE models"):
         simulate(dynamics.GradientFlow(problems.double_well()), "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2)
+
+
+def test_sgd_iterates_refuse_a_step_other_than_the_learning_rate():
+    from dynopt import dynamics, problems
+    from dynopt.engine import simulate
+
+    p = problems.least_squares(np.eye(2), np.ones(2))
+    with pytest.raises(ValueError, match="^`dt` must equal the SME's learning rate 0.1 for SGD iterates; got 0.2"):
+        simulate(dynamics.SGDModifiedEquation(p, 0.1, 1), "sgd", (0, 1), [0.0, 0.0], 0.2, n_paths=2, seed=1)
+
+
+@pytest.mark.parametrize("scheme", ["euler-maruyama", "milstein", "stochastic-heun"])
+def test_time_dependent_user_sde_sees_the_step_time(scheme):
+    """dx = t dt + t dW: drift and noise must be evaluated at the step's start time t_k, so
+    Euler's sum gives x_N = h² Σ k = h² N(N−1)/2 on the mean, and noise amplitude t_k."""
+    from dynopt.dynamics import SDE
+    from dynopt.engine import EnsembleOptions, simulate
+    model = SDE(lambda t, x: np.full_like(x, t), lambda t, x: np.full_like(x, t), 1, noise="diagonal",
+                diffusion_dx=lambda t, x: np.zeros_like(x))
+    h, N, n = 0.1, 10, 4000
+    r = simulate(model, scheme, (0.0, h * N), [0.0], h, n_paths=n, seed=3, options=EnsembleOptions(progress=False))
+    x = r.y_final[:, 0]
+    if scheme == "stochastic-heun":   # trapezoidal drift: h Σ (t_k + t_{k+1})/2 = T²/2
+        mean, var = (h * N) ** 2 / 2, h * sum((h * k + h * (k + 1)) ** 2 / 4 for k in range(N))
+    else:
+        mean, var = h * h * N * (N - 1) / 2, h * sum((h * k) ** 2 for k in range(N))
+    assert abs(x.mean() - mean) <= 5 * math.sqrt(var / n)
+    assert abs(x.var() - var) <= 5 * var * math.sqrt(2 / (n - 1))

@@ -129,20 +129,19 @@ def test_threshold_is_the_symbolic_bound_and_no_other_methods(method):
     betas = [0.0] if method == "gd" else [0.3, 0.8, 0.9]
     for b in betas:
         thr = sharpness_threshold(method, lr, b)
-        sym = float(stability_bounds(SHARPNESS_METHODS[method])[0].subs(BETA, b)) / lr
+        sym = float(stability_bounds(method)[0].subs(BETA, b)) / lr
         assert thr == pytest.approx(sym, rel=1e-12)
         # a typed constant of another method (e.g. GD's 2/η for heavy ball) would differ
         # (at β = 0 all three coincide, so GD is compared with the others at β = 0.8)
         for other in SHARPNESS_METHODS:
             if other != method:
                 b_other = b if b > 0 else 0.8
-                wrong = float(stability_bounds(SHARPNESS_METHODS[other])[0].subs(BETA, b_other)) / lr
+                wrong = float(stability_bounds(other)[0].subs(BETA, b_other)) / lr
                 assert abs(thr - wrong) > 0.05 * thr
         # independently of the Jury algebra: roots of the characteristic polynomial cross
         # the unit circle exactly at αh = threshold·η
-        name = SHARPNESS_METHODS[method]
-        assert companion_spectral_radius(name, thr * lr * (1 - 1e-6), b) < 1
-        assert companion_spectral_radius(name, thr * lr * (1 + 1e-6), b) > 1
+        assert companion_spectral_radius(method, thr * lr * (1 - 1e-6), b) < 1
+        assert companion_spectral_radius(method, thr * lr * (1 + 1e-6), b) > 1
 
 
 def test_threshold_rejects_bad_arguments():

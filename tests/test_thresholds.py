@@ -35,7 +35,7 @@ def qhm(a, beta, nu):
 def test_named_methods_agree_with_the_recurrence_analysis(method, lr, momentum):
     b = 0.0 if method == "gd" else momentum
     got = optimizer_threshold(make_optimizer(method, lr, b))
-    want = float(stability_bounds(SHARPNESS_METHODS[method])[0].subs(BETA, b)) / lr
+    want = float(stability_bounds(method)[0].subs(BETA, b)) / lr
     assert got.value == pytest.approx(want, rel=1e-12)
     assert not got.preconditioned
     assert sharpness_threshold(method, lr, b) == pytest.approx(want, rel=1e-12)

@@ -51,8 +51,8 @@ def test_simulate_saves_at_t_eval_like_save_every():
     a = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3,
                  options=EnsembleOptions(t_eval=[0.5, 1.0]))
     b = simulate(m, "euler-maruyama", (0, 1), [0.0], 0.01, n_paths=64, seed=3, options=EnsembleOptions(save_every=50))
-    np.testing.assert_allclose(a.times, [0.5, 1.0])
-    np.testing.assert_array_equal(a.paths, b.paths[1:])
+    np.testing.assert_allclose(a.t, [0.5, 1.0])
+    np.testing.assert_array_equal(a.y, b.y[1:])
 
 
 def test_progress_bar_appears_from_the_estimated_time_not_the_work_size(monkeypatch):

@@ -44,7 +44,7 @@ SCHEME_SOURCE = textwrap.dedent('''
 
 def _ensemble(model, scheme, dt, T, seed=1, n=20000):
     r = simulate(model, scheme, (0.0, T), np.zeros(1), dt, n_paths=n, seed=seed, observers=[Moments()])
-    return np.asarray(r.final_positions[:, 0])
+    return r.final_positions[:, 0]
 
 
 # ---------------------------------------------------------------- derivations
@@ -249,10 +249,11 @@ def test_result_vocabulary():
     r = simulate(dynamics.OverdampedLangevin(prob, 0.5), "euler-maruyama", (0.0, 1.0), np.zeros(1), 0.1, n_paths=10,
                  seed=0, observers=[Moments()], options=EnsembleOptions(save_every=5))
     for res in (sol, r):
-        assert res.times.shape[0] == res.states.shape[0]
-        assert res.final_positions.shape == (res.final_state.shape[0], 1)
-    assert sol.t is sol.times and r.paths is r.states
-    np.testing.assert_array_equal(r.final_positions(r.model), r.final_positions)
+        assert res.t.shape[0] == res.y.shape[0] and res.y.shape[1:] == res.y_final.shape
+        assert res.final_positions.shape == (res.y_final.shape[0], 1) and type(res.final_positions) is np.ndarray
+        np.testing.assert_array_equal(res.final_positions, res.model.position(res.y_final))
+        for old in ("times", "states", "final_state", "paths"):
+            assert not hasattr(res, old), old    # one name per thing: no aliases
     assert r.moments is r.observations["moments"]
 
 

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from dynopt.analysis.orders import MIN_FIT_POINTS, check_step_counts, convergence_study, extend_study
 from dynopt.dynamics import GradientFlow, HeavyBall
-from dynopt.problems import get_problem
+from dynopt.problems import PROBLEMS, ComparisonSetup, get_problem
 from dynopt.analysis.reference import reference_solution, work_precision
 from dynopt.analysis.regime import (REFERENCE_FLOOR, ComparisonResult, default_horizon, max_curvature,
                                     regime_check, stable_ladder)
 from dynopt.problems import Problem
-from dynopt.schemes import Scheme, get_scheme
+from dynopt.schemes import METHODS, Scheme, get_scheme
 
-__all__ = ["ProblemSetup", "STANDARD_PROBLEMS", "STANDARD_SCHEMES", "model_for",
+__all__ = ["standard_problems", "standard_schemes", "model_for",
            "default_ladder", "compare", "work_precision_study", "FRICTION", "DEFAULT_BUDGET"]
 
 #: most rungs a user problem's default ladder grows to (two at a time, each step count ×√2)
@@ -34,32 +33,24 @@ DEFAULT_BUDGET = 60.0
 FRICTION = 1.0
 
 
-@dataclass(frozen=True)
-class ProblemSetup:
-    """A problem with its start point, horizon T and the coarsest step counts of the
-    ladders (``n0``: scheme name -> N, with a ``"default"``).
-
-    The coarsest N is chosen so that the whole ladder N·√2^k, k = 0..5 lies in the
-    asymptotic regime and above the reference's accuracy (~1e-12): stiff gradient flow
-    on Rosenbrock needs small steps; RK4 reaches rounding quickly.
-    """
-
-    name: str
-    x0: tuple
-    T: float
-    n0: dict
+def standard_problems() -> dict:
+    """name -> :class:`~dynopt.problems.ComparisonSetup` of every registered problem (in
+    :data:`~dynopt.problems.PROBLEMS`) that declares one: the problems :func:`compare` runs by
+    default.  Read from the registry on every call."""
+    out = {}
+    for name in PROBLEMS:
+        setup = get_problem(name).comparison
+        if setup is not None:
+            out[name] = setup
+    return out
 
 
-STANDARD_PROBLEMS = {
-    "quadratic": ProblemSetup("quadratic", (1.0, -1.0), 1.0,
-                              {"default": 32, "euler": 64, "rk4": 16}),
-    "rosenbrock": ProblemSetup("rosenbrock", (0.0, 0.0), 0.5,
-                               {"default": 128, "euler": 256, "heun": 1024, "rk4": 384}),
-    "double_well": ProblemSetup("double_well", (2.0,), 1.0,
-                                {"default": 32, "euler": 64, "rk4": 64}),
-}
-STANDARD_SCHEMES = ("euler", "heun", "rk4", "symplectic-euler", "leapfrog", "heavy-ball",
-                    "nesterov", "nesterov-half", "implicit19")
+def standard_schemes() -> tuple:
+    """Names of the registered schemes (in :data:`~dynopt.schemes.METHODS`, registration order)
+    that discretize the model :func:`model_for` pairs them with (gradient flow or the damped
+    system): the schemes :func:`compare` runs by default.  Read from the registry on every call."""
+    return tuple(name for name, cls in METHODS.items()
+                 if issubclass(HeavyBall if HeavyBall in cls.approximates else GradientFlow, cls.approximates))
 
 
 def model_for(scheme, problem, friction: float = FRICTION):
@@ -71,29 +62,35 @@ def model_for(scheme, problem, friction: float = FRICTION):
     return GradientFlow(problem)
 
 
-def default_ladder(scheme, setup: ProblemSetup, n_points: int = 6):
+def default_ladder(scheme, setup: ComparisonSetup, n_points: int = 6):
     """Step counts N_k = round(N_0·√2^k), k = 0..n_points−1 (a factor 5.7 for 6 points)."""
     n0 = setup.n0.get(get_scheme(scheme).name, setup.n0["default"])
     return [int(round(n0 * 2 ** (k / 2))) for k in range(n_points)]
 
 
 def _setup(p, x0, T):
-    """(name, Problem, x0, T, ProblemSetup or None) of one entry of ``problems``."""
+    """(name, Problem, x0, T, ComparisonSetup or None) of one entry of ``problems``: a registered
+    name or a Problem, run from its declared comparison setup if it has one."""
     if isinstance(p, str):
-        if p not in STANDARD_PROBLEMS:
-            raise ValueError(f"`problems` entries must be Problem objects or one of {sorted(STANDARD_PROBLEMS)}; "
+        if p not in PROBLEMS:
+            raise ValueError(f"`problems` entries must be Problem objects or one of {sorted(PROBLEMS)}; "
                              f"got {p!r}")
-        setup = STANDARD_PROBLEMS[p]
+        name, p = p, get_problem(p)
+    elif isinstance(p, Problem):
+        name = p.name
+    else:
+        raise TypeError(f"`problems` entries must be names or Problem objects; got {type(p).__name__}")
+    setup = p.comparison
+    if setup is not None:
         start = setup.x0 if x0 is None else x0
-        return p, get_problem(p), tuple(np.ravel(start).tolist()), float(T or setup.T), setup
-    if isinstance(p, Problem):
-        if x0 is None:
-            raise ValueError(f"`x0` is required for the user problem {p.name!r} (a start point of dimension {p.dim})")
-        start = np.ravel(np.asarray(x0, float))
-        if start.shape != (p.dim,) or not np.all(np.isfinite(start)):
-            raise ValueError(f"`x0` must be {p.dim} finite numbers for problem {p.name!r}; got {x0!r}")
-        return p.name, p, tuple(start.tolist()), float(T or 1.0), None
-    raise TypeError(f"`problems` entries must be names or Problem objects; got {type(p).__name__}")
+        return name, p, tuple(np.ravel(start).tolist()), float(T or setup.T), setup
+    if x0 is None:
+        raise ValueError(f"`x0` is required for the problem {name!r}, which declares no comparison setup "
+                         f"(a start point of dimension {p.dim})")
+    start = np.ravel(np.asarray(x0, float))
+    if start.shape != (p.dim,) or not np.all(np.isfinite(start)):
+        raise ValueError(f"`x0` must be {p.dim} finite numbers for problem {name!r}; got {x0!r}")
+    return name, p, tuple(start.tolist()), float(T or 1.0), None
 
 
 def _scheme_arg(s):
@@ -120,10 +117,12 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
     Parameters
     ----------
     problems : list of str or Problem, optional
-        Names from ``STANDARD_PROBLEMS`` (default: all three) or :class:`~dynopt.problems.Problem`
-        objects (a user's own potential; needs ``x0``).
+        Names from :data:`~dynopt.problems.PROBLEMS` (default: :func:`standard_problems`, the
+        registered problems that declare a comparison setup) or
+        :class:`~dynopt.problems.Problem` objects.  A problem without a declared setup (a user's
+        own potential, or a registered one without a setup) needs ``x0``.
     schemes : list of str or Scheme class, optional
-        Names from ``METHODS`` or (unregistered) scheme classes (default: ``STANDARD_SCHEMES``).
+        Names from ``METHODS`` or (unregistered) scheme classes (default: :func:`standard_schemes`).
     T : float, optional
         Override the horizon of every problem.  Default per standard problem; for a user problem
         :func:`~dynopt.analysis.regime.default_horizon`: two of the fastest time scales of the
@@ -163,8 +162,8 @@ def compare(problems=None, schemes=None, T=None, ladder=None, friction: float = 
     ValueError
         Unknown problem or scheme names, a bad ``T``, ``x0``, ``ladder`` or ``budget``.
     """
-    setups = [_setup(p, x0, T) for p in (problems or list(STANDARD_PROBLEMS))]
-    schemes = [_scheme_arg(s) for s in (schemes or STANDARD_SCHEMES)]
+    setups = [_setup(p, x0, T) for p in (problems or list(standard_problems()))]
+    schemes = [_scheme_arg(s) for s in (schemes or standard_schemes())]
     _check_run_arguments(ladder, T, budget)
     deadline = None if budget is None else time.perf_counter() + float(budget)
     out: list[ComparisonResult] = []
@@ -243,8 +242,11 @@ def work_precision_study(problem_name: str, friction: float = FRICTION, schemes=
     (method -> (grad_evals, errors, hess_evals)), ``scipy_rtol`` (method -> the rtol of
     each point), ``ode`` and ``T``.
     """
-    setup = STANDARD_PROBLEMS[problem_name]
     problem = get_problem(problem_name)
+    setup = problem.comparison
+    if setup is None:
+        raise ValueError(f"`problem_name` must be one of {sorted(standard_problems())} (the problems "
+                         f"declaring a comparison setup); got {problem_name!r}")
     model = GradientFlow(problem)
     ref, _ = reference_solution(model, setup.x0, [setup.T])
     fixed = {}

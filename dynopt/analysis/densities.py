@@ -15,7 +15,7 @@ from scipy import stats
 
 from dynopt.dynamics import Kramers, OverdampedLangevin
 from dynopt.problems import Problem
-from dynopt.checks import as_generator, finite_samples
+from dynopt.checks import as_generator, check_int, finite_samples
 from dynopt.symbolic.fokker_planck import check_normalisable
 
 __all__ = ["GibbsDensity", "Marginal", "QuadratureMarginal", "gibbs", "check_normalisable"]
@@ -102,8 +102,7 @@ class Marginal:
         edges = finite_samples(edges, "edges", min_size=2)
         if counts.size != edges.size - 1:
             raise ValueError(f"`edges` must have len(counts) + 1 = {counts.size + 1} entries; got {edges.size}")
-        if not isinstance(outside, (int, np.integer)) or outside < 0:
-            raise ValueError(f"`outside` must be a non-negative integer; got {outside!r}")
+        check_int(outside, "outside", low=0)
         p = self.bin_probabilities(edges)
         obs = np.append(counts, float(outside))
         exp_p = np.append(p, max(0.0, 1.0 - p.sum()))
@@ -212,8 +211,7 @@ class GibbsDensity(Marginal):
                  grid_points: int = 2001):
         self.problem = _problem(source)
         self.temperature = _temperature(source, temperature)
-        if not isinstance(grid_points, (int, np.integer)) or grid_points < 5:
-            raise ValueError(f"`grid_points` must be an integer >= 5; got {grid_points!r}")
+        check_int(grid_points, "grid_points", low=5)
         d = self.dim = self.problem.dim
         b = np.asarray(bounds, float)
         if b.shape == (2,):
@@ -317,8 +315,7 @@ class GibbsDensity(Marginal):
     def marginal(self, i: int = 0) -> Marginal:
         """The density of coordinate ``i``: in 2-D a :class:`QuadratureMarginal` (the other coordinate
         integrated out by Gauss–Legendre at every point asked for), weighted Monte Carlo beyond."""
-        if not (isinstance(i, (int, np.integer)) and 0 <= i < self.dim):
-            raise ValueError(f"`i` must be an integer in [0, {self.dim}); got {i!r}")
+        check_int(i, "i", low=0, high=self.dim - 1)
         if self.dim == 1:
             return self
         if i not in self._marginals:

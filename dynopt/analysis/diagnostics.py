@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 
 __all__ = ["EquilibrationCheck", "equilibration_check", "SplitRHat", "split_rhat",
            "MomentEstimate", "moment_estimate", "variance_estimate", "difference_z"]
@@ -51,9 +51,7 @@ def _samples(samples, name="samples", min_times=4):
 
 
 def _count(value, name, low, high):
-    if not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"`{name}` must be an integer in [{low}, {high}]; got {value!r}")
-    return int(value)
+    return check_int(value, name, low=low, high=high)
 
 
 def _batch_means(values, batches):

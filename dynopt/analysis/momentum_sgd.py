@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 from dynopt.problems import Problem
 from dynopt.dynamics import Kramers
 from dynopt.engine import EnsembleOptions, Moments, as_seed_sequence, simulate
@@ -186,11 +186,10 @@ def momentum_sgd_ensemble(problem: Problem, alpha, beta, noise_var, n_steps, n_p
     a = check_finite_param(alpha, "alpha", low=0.0, low_inclusive=False)
     b = check_finite_param(beta, "beta", low=0.0, high=1.0)
     c = check_finite_param(noise_var, "noise_var", low=0.0)
-    for nm, val in (("n_steps", n_steps), ("n_paths", n_paths)):
-        if not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"`{nm}` must be a positive integer; got {val!r}")
-    if record_every is not None and (not isinstance(record_every, (int, np.integer)) or record_every < 1):
-        raise ValueError(f"`record_every` must be a positive integer; got {record_every!r}")
+    check_int(n_steps, "n_steps")
+    check_int(n_paths, "n_paths")
+    if record_every is not None:
+        check_int(record_every, "record_every")
     root = as_seed_sequence(rng=rng, name="rng")
     d = problem.dim
     if theta0 is None:

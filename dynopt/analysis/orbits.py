@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import numpy as np
+from dynopt.checks import check_int
 from dynopt.dynamics import Model
 from dynopt.engine import integrate
 from dynopt.problems import Problem
@@ -62,8 +63,7 @@ def refine_cycle(problem: Problem, alpha, beta, z0, period: int, tol=1e-13, max_
     """
     if problem.dim != 1 or problem.hess_fn is None:
         raise ValueError("`problem` must be 1-D with a Hessian")
-    if not isinstance(period, (int, np.integer)) or period < 1:
-        raise ValueError(f"`period` must be a positive integer; got {period!r}")
+    check_int(period, "period")
     z = np.asarray(z0, float).reshape(2)
     for _ in range(max_iter):
         J = np.eye(2)
@@ -114,8 +114,7 @@ def classify_orbits(model: Model, scheme, dt, starts, n_steps=3000, max_period=1
     if model.d != 1:
         raise ValueError("`model` must be 1-D")
     K = 2 * max_period
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < K:
-        raise ValueError(f"`n_steps` must be an integer ≥ 2·max_period = {K}; got {n_steps!r}")
+    check_int(n_steps, "n_steps", low=K)  # two of the longest periods to compare
     tails = np.full((starts.shape[0], K), np.nan)
     diverged = np.zeros(starts.shape[0], bool)
     # integrate keeps every saved state: cut the starts so a chunk's trajectory stays small

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 import numpy as np
 from scipy import stats
+from dynopt.checks import check_int
 from dynopt.dynamics import Model
 from dynopt.engine import integrate
 from dynopt.analysis.reference import reference_solution
@@ -205,9 +206,8 @@ def extend_study(result: ConvergenceResult, model: Model, scheme, y0, n_steps, r
 
 def check_step_counts(ladder, name):
     """Every entry of ``ladder`` (argument ``name``) is a positive integer number of steps."""
-    for n in ladder:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"`{name}` entries must be positive integers (numbers of steps); got {n!r}")
+    for i, n in enumerate(ladder):
+        check_int(n, f"{name}[{i}]")
 
 
 def _ladder_note(n_ok, n_rungs, diverged, failed) -> str:

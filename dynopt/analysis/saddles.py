@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 from scipy import interpolate, linalg, optimize
 
+from dynopt.checks import check_int
 from dynopt.problems.base import Problem
 
 __all__ = ["Landscape", "StationaryPoint", "stationary_point", "stationary_points", "MinimumEnergyPath",
@@ -182,8 +183,7 @@ def stationary_points(problem, box, *, n_grid=12, tol=1e-12, merge=1e-6) -> list
     b = np.asarray(box, float)
     if b.shape != (L.dim, 2) or not np.all(b[:, 1] > b[:, 0]):
         raise ValueError(f"`box` must be {L.dim} pairs (lo, hi) with hi > lo; got {np.asarray(box).tolist()}")
-    if not isinstance(n_grid, (int, np.integer)) or n_grid < 1:
-        raise ValueError(f"`n_grid` must be a positive integer; got {n_grid!r}")
+    check_int(n_grid, "n_grid")
     axes = [lo + (np.arange(n_grid) + 0.5) * (hi - lo) / n_grid for lo, hi in b]
     found = []
     for g in np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, L.dim):
@@ -262,8 +262,7 @@ def minimum_energy_path(problem, start, end, *, n_images=41, max_iter=20000, tol
     MinimumEnergyPath
     """
     L = _landscape(problem)
-    if not isinstance(n_images, (int, np.integer)) or n_images < 3:
-        raise ValueError(f"`n_images` must be an integer ≥ 3; got {n_images!r}")
+    check_int(n_images, "n_images", low=3)
     a, b = (np.asarray(v, float).ravel() for v in (start, end))
     for name, v in (("start", a), ("end", b)):
         if v.shape != (L.dim,) or not np.all(np.isfinite(v)):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from typing import NamedTuple
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 from dynopt.dynamics import SGDModifiedEquation
 from dynopt.engine import EnsembleOptions, as_seed_sequence, simulate
 from dynopt.problems import least_squares
@@ -127,8 +127,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
     """
     if sampling not in ("replacement", "without-replacement"):
         raise ValueError(f"`sampling` must be one of ['replacement', 'without-replacement']; got {sampling!r}")
-    if not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise ValueError(f"`n_paths` must be a positive integer; got {n_paths!r}")
+    check_int(n_paths, "n_paths")
     root = as_seed_sequence(rng=rng, name="rng")
     problem = least_squares(A, b)
     N, d = problem.n_examples, problem.dim
@@ -157,7 +156,7 @@ def sgd_least_squares_ensemble(A, b, theta0, schedule, n_paths: int, rng,
         model = SGDModifiedEquation(problem, lr, B, replace=sampling == "replacement")
         res = simulate(model, "sgd", (0.0, n_epochs * per_epoch * lr), theta, lr, seed=seed,
                        options=EnsembleOptions(save_every=per_epoch, progress=False))
-        for th in res.paths[1:]:  # the state at the end of each epoch
+        for th in res.y[1:]:  # the state at the end of each epoch
             record(th)
         theta = res.y_final
         steps += n_epochs * per_epoch

@@ -29,30 +29,40 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dynopt import optim
-from dynopt.checks import as_generator, check_finite_param
+from dynopt.checks import as_generator, check_finite_param, check_int
 from dynopt.engine import blown_up
 from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import load_digits, standardize
 from dynopt.learning.hessian import top_eigenvalues
 from dynopt.learning.models import as_model
 from dynopt.learning.networks import blas_limit
+from dynopt.symbolic.recurrences import GD_NAME, registered_schemes
 from dynopt.symbolic.thresholds import optimizer_threshold
 
-__all__ = ["SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
+__all__ = ["TRAINING_METHODS", "SHARPNESS_METHODS", "sharpness_threshold", "stability_bound", "make_optimizer",
            "optimizer_threshold_of", "SharpnessRun", "train_tracking_sharpness", "EdgeStats",
            "edge_statistics", "digits_regression"]
 
-#: training methods and the scheme names of their stability bounds in
-#: :mod:`dynopt.symbolic.stability` (the recurrence analysis the optimizer reading is checked against)
-SHARPNESS_METHODS = {"gd": "gd", "heavy-ball": "heavy-ball", "nesterov": "nesterov"}
-#: preconditioned methods: ``momentum`` is β₁
-ADAPTIVE_METHODS = ("adam",)
-_ALL_METHODS = (*SHARPNESS_METHODS, *ADAPTIVE_METHODS)
+#: training method -> its :mod:`dynopt.optim` optimizer from (lr, momentum, b2, eps); the
+#: momentum methods in Sutskever's convention, Adam's ``momentum`` is β₁
+_OPTIMIZERS = {
+    "gd": lambda lr, momentum, b2, eps: optim.sgd(lr, convention="sutskever"),
+    "heavy-ball": lambda lr, momentum, b2, eps: optim.sgd(lr, momentum=momentum, convention="sutskever"),
+    "nesterov": lambda lr, momentum, b2, eps: optim.sgd(lr, momentum=momentum, nesterov=True,
+                                                        convention="sutskever"),
+    "adam": lambda lr, momentum, b2, eps: optim.adam(lr, momentum, b2, eps),
+}
+#: the named training methods (:func:`make_optimizer`)
+TRAINING_METHODS = tuple(_OPTIMIZERS)
+#: the training methods that are also rows of the stability table (:mod:`dynopt.symbolic.stability`:
+#: GD and the registered momentum schemes), so their threshold has a recurrence analysis to be
+#: checked against
+SHARPNESS_METHODS = tuple(m for m in TRAINING_METHODS if m in (GD_NAME, *registered_schemes(("momentum",))))
 
 
 def _check_method(method):
-    if method not in _ALL_METHODS:
-        raise ValueError(f"`method` must be one of {sorted(_ALL_METHODS)} or a "
+    if method not in _OPTIMIZERS:
+        raise ValueError(f"`method` must be one of {sorted(_OPTIMIZERS)} or a "
                          f"dynopt.optim.GradientTransformation; got {method!r}")
     return method
 
@@ -69,7 +79,7 @@ def stability_bound(method: str):
 
     if method not in SHARPNESS_METHODS:
         raise ValueError(f"`method` must be one of {sorted(SHARPNESS_METHODS)}; got {method!r}")
-    expr = stability_bounds(SHARPNESS_METHODS[method])[0]
+    expr = stability_bounds(method)[0]
     return sp.lambdify(beta, expr, "numpy"), expr
 
 
@@ -92,11 +102,7 @@ def make_optimizer(method: str, lr: float, momentum: float = 0.0, b2: float = 0.
     """
     _check_method(method)
     lr, momentum = _check_hyper(method, lr, momentum)
-    if method == "adam":
-        return optim.adam(lr, momentum, b2, eps)
-    if method == "gd":
-        return optim.sgd(lr, convention="sutskever")
-    return optim.sgd(lr, momentum=momentum, nesterov=method == "nesterov", convention="sutskever")
+    return _OPTIMIZERS[method](lr, momentum, b2, eps)
 
 
 @functools.lru_cache(maxsize=None)
@@ -217,8 +223,7 @@ def train_tracking_sharpness(model, params=None, X=None, y=None, method="gd", lr
         the threshold applies to it.
     """
     for name, v in (("n_steps", n_steps), ("every", every), ("n_eigs", n_eigs)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"`{name}` must be a positive integer; got {v!r}")
+        check_int(v, name)
     if isinstance(method, optim.GradientTransformation):
         opt, name = method, label or "user rule"
         lr = float("nan") if lr is None else float(lr)
@@ -353,10 +358,8 @@ def edge_statistics(run: SharpnessRun, band=(0.9, 1.1), n_windows: int = 4,
     lo, hi = (float(b) for b in band)
     if not 0 < lo < hi:
         raise ValueError(f"`band` must be (lo, hi) with 0 < lo < hi; got {band!r}")
-    if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
-        raise ValueError(f"`n_windows` must be a positive integer; got {n_windows!r}")
-    if not isinstance(from_step, (int, np.integer)) or from_step < 0:
-        raise ValueError(f"`from_step` must be a non-negative integer; got {from_step!r}")
+    check_int(n_windows, "n_windows")
+    check_int(from_step, "from_step", low=0)
     r = run.ratio
     hit = np.flatnonzero((r >= lo) & (run.steps >= from_step))
     nan = float("nan")
@@ -387,7 +390,6 @@ def digits_regression(n: int, seed=None):
     Y : ndarray, shape (n, 10)
     """
     ds = load_digits("unit")
-    if not isinstance(n, (int, np.integer)) or not 1 <= n <= len(ds.y):
-        raise ValueError(f"`n` must be an integer in [1, {len(ds.y)}]; got {n!r}")
+    check_int(n, "n", high=len(ds.y))
     idx = as_generator(seed, "seed").choice(len(ds.y), size=int(n), replace=False)
     return standardize(ds.X[idx]), np.eye(10)[ds.y[idx]]

@@ -35,7 +35,7 @@ from scipy.linalg import expm
 
 from dynopt.analysis.orders import fit_order
 from dynopt.dynamics import SGDModifiedEquation
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 
 __all__ = ["ExactMoments", "affine_example_gradients", "sgd_moment_map", "moment_generator",
            "sgd_moments", "sme_moments", "sgd_moment_path", "sme_moment_path", "OBSERVABLES", "SMEWeakErrorResult", "sme_weak_errors"]
@@ -233,8 +233,7 @@ def sgd_moments(model, theta0, n_steps):
     -------
     ExactMoments
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"`n_steps` must be an integer ≥ 0; got {n_steps!r}")
+    check_int(n_steps, "n_steps", low=0)
     z = np.linalg.matrix_power(sgd_moment_map(model), int(n_steps)) @ _to_z(theta0)
     return ExactMoments.from_z(z, model.state_dim)
 
@@ -265,8 +264,7 @@ def sgd_moment_path(model, theta0, n_steps):
     -------
     list of ExactMoments, length n_steps + 1
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"`n_steps` must be an integer ≥ 0; got {n_steps!r}")
+    check_int(n_steps, "n_steps", low=0)
     P = sgd_moment_map(model)
     z = _to_z(theta0)
     out = [ExactMoments.from_z(z, model.state_dim)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Optional
 import numpy as np
 from dynopt.dynamics import GradientFlow, HeavyBall, Model
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 from dynopt.engine import integrate
 from dynopt.problems import Problem
 from dynopt.schemes import (Euler, HeavyBallMomentum, Nesterov, leapfrog_ode_parameters,
@@ -162,8 +162,7 @@ def iterations_to_tolerance(model: Model, scheme, y0, dt, x_star, tol=1e-8,
     ToleranceRun
     """
     tol = check_finite_param(tol, "tol", low=0.0, low_inclusive=False, high=1.0, high_inclusive=False)
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"`max_iter` must be a positive integer; got {max_iter!r}")
+    check_int(max_iter, "max_iter")
     xs = np.asarray(x_star, float).reshape(1, -1)
     e0 = np.linalg.norm(model.position(model.as_state(y0)) - xs, axis=1)
     if np.any(e0 == 0):

@@ -40,6 +40,7 @@ from dynopt.analysis import fit_order
 from dynopt.engine import CACHE_BYTES, DaskExecutor, EnsembleOptions, FirstPassage, LocalExecutor, simulate
 from dynopt.engine.kernels import numba_available
 from dynopt.engine.normals import normals_rate
+from dynopt.schemes import METHODS
 
 __all__ = ["USER_SCHEME_SOURCE", "USER_SCHEME", "user_scheme", "rng_rate", "engine_rate", "peak_rss", "bench_sde", "bench_scale",
            "bench_speedups", "steps_for_seconds",
@@ -108,7 +109,7 @@ def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2
         p, dim = problems.from_expr(WELL_2D, name="well_2d"), 2
     else:
         p = problems.double_well(dim)
-    if scheme in ("baoab", "obabo", "aboba", "momentum-sgd"):
+    if scheme in METHODS and dynamics.Kramers in METHODS[scheme].approximates:
         model = dynamics.Kramers(p, friction=1.0, sigma=sigma)
         y0 = np.zeros(2 * dim)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dynopt.checks import check_int
+
 __all__ = ["UsageError", "check_out_dir", "check_positive"]
 
 
@@ -43,10 +45,12 @@ def check_out_dir(path, option="--out"):
     return p.resolve()
 
 
-def check_positive(value, option, allow_none=True):
-    """``value`` is a positive integer (or None); UsageError naming ``option`` otherwise."""
+def check_positive(value, option, allow_none=True, low=1):
+    """``value`` is an integer ≥ ``low`` (by default positive; or None);
+    UsageError naming ``option`` otherwise (:func:`dynopt.checks.check_int`)."""
     if value is None and allow_none:
         return value
-    if not isinstance(value, int) or value < 1:
-        raise UsageError(f"`{option}` must be a positive integer; got {value!r}")
-    return value
+    try:
+        return check_int(value, option, low=low)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

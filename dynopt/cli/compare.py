@@ -10,22 +10,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dynopt.analysis import DEFAULT_BUDGET, FRICTION, STANDARD_PROBLEMS, STANDARD_SCHEMES, compare, work_precision_study
+from dynopt.analysis import DEFAULT_BUDGET, FRICTION, compare, standard_problems, standard_schemes, work_precision_study
 from dynopt.analysis.orders import MIN_FIT_POINTS
 from dynopt.analysis.regime import FIT_FLOOR
-from dynopt.cli.args import UsageError, check_out_dir
+from dynopt.cli.args import UsageError, check_out_dir, check_positive
 from dynopt.cli.user_input import is_file_reference, resolve_problem, resolve_scheme
-from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.plotting import orders_figure, problem_label, save_figure, work_precision_figure
-from dynopt.schemes import METHODS
 
-
-def compare_schemes() -> list:
-    """Registered schemes that discretize gradient flow or the damped system θ''+λθ'=−∇L."""
-    return [k for k, cls in METHODS.items()
-            if any(issubclass(m, a) for a in cls.approximates for m in (GradientFlow, HeavyBall))]
-
-__all__ = ["register", "cmd_compare", "compare_schemes", "figure_slug"]
+__all__ = ["register", "cmd_compare", "figure_slug"]
 
 
 def figure_slug(text: str, width: int = 40) -> str:
@@ -68,7 +60,7 @@ def _write_figures(results, out: Path, friction: float, work_precision: bool, na
         path = out / f"orders-{stem}.png"
         save_figure(fig, path)
         written.append(path)
-        if work_precision and pname in STANDARD_PROBLEMS:
+        if work_precision and pname in standard_problems():
             path = out / f"work-precision-{pname}.png"
             save_figure(work_precision_figure(work_precision_study(pname)), path)
             written.append(path)
@@ -113,9 +105,8 @@ def _check_steps(steps) -> None:
     """``--steps``: positive step counts, at least as many as an order fit needs."""
     if steps is None:
         return
-    bad = [n for n in steps if n < 1]
-    if bad:
-        raise UsageError(f"`--steps` entries must be positive integers; got {bad[0]}")
+    for n in steps:
+        check_positive(n, "--steps")
     if len(steps) < MIN_FIT_POINTS:
         raise UsageError(f"`--steps` needs at least {MIN_FIT_POINTS} step counts to fit an order; got {len(steps)}")
 
@@ -141,7 +132,7 @@ def cmd_compare(args) -> int:
                 problems = [replace(problems[0], name=args.name.strip())]
         elif problems:
             problems = [resolve_problem(p, argument="--problems") if is_file_reference(p) else p for p in problems]
-        schemes = args.schemes and [resolve_scheme(s, "--schemes", compare_schemes()) for s in args.schemes]
+        schemes = args.schemes and [resolve_scheme(s, "--schemes", standard_schemes()) for s in args.schemes]
         out = None
         if not args.no_figures:  # after the inputs resolve, before any run: nothing half-written
             out = check_out_dir(args.out)
@@ -157,7 +148,7 @@ def cmd_compare(args) -> int:
         return 2
     if out is not None:
         written = _write_figures(results, out, args.friction, not args.no_work_precision,
-                                 _figure_names(problems or list(STANDARD_PROBLEMS), args.expr, args.name))
+                                 _figure_names(problems or list(standard_problems()), args.expr, args.name))
         if not args.json:
             print("figures written: " + ", ".join(str(p) for p in written))
     if args.json:
@@ -194,13 +185,14 @@ def register(subparsers):
                     "class: --schemes FILE.py:NAME. Work-precision figures are drawn for the built-in "
                     "problems only.")
     p.add_argument("--problems", "--problem", nargs="+", metavar="NAME",
-                   help=f"problems (default all: {', '.join(STANDARD_PROBLEMS)}) or FILE.py:NAME (needs --x0)")
+                   help="problems (default: the registered problems that declare a comparison setup; any other "
+                        "registered name or FILE.py:NAME needs --x0)")
     p.add_argument("--expr", help='your potential as a sympy expression, e.g. "(x**2-1)**2 + 2*y**2" (needs --x0)')
     p.add_argument("--vars", nargs="+", metavar="NAME", help="variables of --expr in order (default: order of appearance)")
     p.add_argument("--x0", type=float, nargs="+", help="start position (required for your own problem)")
     p.add_argument("--schemes", "--scheme", nargs="+", metavar="NAME",
-                   help=f"schemes (default: {', '.join(STANDARD_SCHEMES)}); accepted: "
-                        f"{', '.join(compare_schemes())}; or FILE.py:NAME (a Scheme class)")
+                   help=f"schemes (default: {', '.join(standard_schemes())}, the registered schemes that "
+                        "discretize gradient flow or the damped system); or FILE.py:NAME (a Scheme class)")
     p.add_argument("--T", type=float, help="final ODE time (default per built-in problem; for your own: two of the "
                                            "fastest time scales 1/ρ of the model at --x0, at most 1)")
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",

@@ -7,15 +7,13 @@ import json
 import math
 import sys
 
-from dynopt.analysis.sharpness import edge_statistics, optimizer_threshold_of, train_tracking_sharpness
+from dynopt.analysis.sharpness import TRAINING_METHODS, edge_statistics, optimizer_threshold_of, train_tracking_sharpness
 from dynopt.cli.args import UsageError, check_out_dir, check_positive
 from dynopt.cli.user_input import is_file_reference, load_object
 from dynopt.io import atomic_write_text
 from dynopt.optim import GradientTransformation
 
 __all__ = ["register", "cmd_sharpness", "JSON_KEYS"]
-
-NAMED = ("gd", "heavy-ball", "nesterov", "adam")
 
 #: the keys of the JSON summary, as ``--help`` documents them
 JSON_KEYS = {
@@ -100,13 +98,13 @@ def _model(ref):
 
 
 def _optimizer(args):
-    if args.optimizer in NAMED:
+    if args.optimizer in TRAINING_METHODS:
         beta = args.momentum
         if beta is None:
             beta = 0.9 if args.optimizer == "adam" else 0.0
         return args.optimizer, float(beta)
     if not is_file_reference(args.optimizer):
-        raise UsageError(f"`--optimizer` must be one of {list(NAMED)} or FILE.py:NAME; got {args.optimizer!r}")
+        raise UsageError(f"`--optimizer` must be one of {list(TRAINING_METHODS)} or FILE.py:NAME; got {args.optimizer!r}")
     obj = load_object(args.optimizer, "--optimizer")
     if not isinstance(obj, GradientTransformation):
         if not callable(obj):
@@ -134,7 +132,7 @@ def summarize(run, args, band, figure, from_step=0):
                             if math.isfinite(run.threshold) else "no threshold")
     return {
         "model": args.model, "optimizer": args.optimizer, "lr": float(args.lr),
-        "momentum": None if (args.momentum is None and args.optimizer not in NAMED) else float(run.momentum),
+        "momentum": None if (args.momentum is None and args.optimizer not in TRAINING_METHODS) else float(run.momentum),
         "tracked": "lambda_max(H)" if run.preconditioned is None else "lambda_max(P^-1 H)",
         "threshold": _num(run.threshold), "threshold_derivation": run.threshold_derivation,
         "hvp": run.hvp, "band": [float(b) for b in band],
@@ -154,8 +152,7 @@ def cmd_sharpness(args) -> int:
     """Run ``dynopt sharpness``; returns the exit code."""
     check_positive(args.steps, "--steps", allow_none=False)
     check_positive(args.every, "--every", allow_none=False)
-    if args.from_step is not None and args.from_step < 0:
-        raise UsageError(f"`--from-step` must be a non-negative integer; got {args.from_step!r}")
+    check_positive(args.from_step, "--from-step", low=0)
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"`--lr` must be a positive number; got {args.lr!r}")
     lo, hi = args.band

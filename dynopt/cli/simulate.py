@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dynopt.checks import check_int
 from dynopt import dynamics
 from dynopt.analysis.densities import GibbsDensity
 from dynopt.analysis.regime import stationary_step_hint, step_scales
@@ -94,8 +95,7 @@ def _check_sizes(T, first_passage, hist_range, bins):
     lo, hi = (float(v) for v in hist_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"`hist_range` must be finite (lo, hi) with hi > lo; got {hist_range!r}")
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+    check_int(bins, "bins")
     return lo, hi
 
 
@@ -254,8 +254,7 @@ def _target(prob, m, start, first_passage, coord, target, target_ball):
         raise ValueError(f"give one of `first_passage`, `target`, `target_ball`; got {given}")
     if first_passage is not None:
         D = m.state_dim
-        if not isinstance(coord, (int, np.integer)) or not 0 <= coord < D:
-            raise ValueError(f"`coord` must be a state component 0 ≤ coord < {D}; got {coord!r}")
+        check_int(coord, "coord", low=0, high=D - 1)
         return Level(int(coord), float(first_passage), float(first_passage) > start[coord])
     if target_ball is not None:
         v = [float(x) for x in target_ball]

@@ -4,7 +4,7 @@ user's SDE (Itô or Stratonovich), with the noise type (additive, diagonal, gene
 """
 from __future__ import annotations
 from dynopt.dynamics.base import Model
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 from dynopt.dynamics.sigma_expr import sigma_expression
 
 
@@ -353,10 +353,8 @@ class SDE(SDEModel):
                  calculus="ito", diffusion_dx=None, probe=None, name="sde"):
         if not callable(drift):
             raise TypeError("`drift` must be callable f(t, x)")
-        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-            raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
         self.problem = None
-        self._dim = int(dim)
+        self._dim = check_int(dim, "dim")
         self.noise = _check_choice(noise, "noise", NOISE_TYPES)
         self.calculus = _check_choice(calculus, "calculus", CALCULI)
         self._f, self._dx, self._name = drift, diffusion_dx, name

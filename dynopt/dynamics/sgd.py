@@ -3,7 +3,7 @@ a finite sum, with the minibatch covariance Σ(θ) of the per-example gradients.
 """
 from __future__ import annotations
 from dynopt.dynamics.sde import SDEModel
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 
 
 import numpy as np
@@ -40,8 +40,7 @@ class SGDModifiedEquation(SDEModel):
             raise TypeError(f"`problem` must be a FiniteSum; got {type(problem).__name__}")
         self.lr = check_finite_param(lr, "lr", low=0.0, low_inclusive=False)
         N = problem.n_examples
-        if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= N:
-            raise ValueError(f"`batch_size` must be an integer in [1, {N}]; got {batch_size!r}")
+        check_int(batch_size, "batch_size", high=N)
         if order not in (1, 2):
             raise ValueError(f"`order` must be 1 or 2; got {order!r}")
         if order == 2 and problem.hess_fn is None:

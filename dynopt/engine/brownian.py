@@ -23,7 +23,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 # a block's streams (its SFC64 Generator, its Philox key) are defined beside each other
 from dynopt.engine.normals import block_generator
 
@@ -61,9 +61,7 @@ def as_seed_sequence(seed=None, rng=None, name="seed") -> np.random.SeedSequence
         hi, lo = (int(v) for v in s.integers(0, 2 ** 64, size=2, dtype=np.uint64))
         return np.random.SeedSequence((hi << 64) | lo)
     if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-        if s < 0:
-            raise ValueError(f"`{name}` must be a non-negative integer; got {s}")
-        return np.random.SeedSequence(int(s))
+        return np.random.SeedSequence(check_int(s, name, low=0))
     raise TypeError(f"`{name}` must be an int, a numpy SeedSequence or a Generator; got {type(s).__name__}")
 
 
@@ -98,16 +96,12 @@ class BlockLayout(NamedTuple):
 
 def make_layout(n_paths, block_size=None, chunk_size=None, default_chunk=None) -> BlockLayout:
     """Validate sizes and build a :class:`BlockLayout`; the chunk is rounded to whole blocks."""
-    if not isinstance(n_paths, (int, np.integer)) or isinstance(n_paths, bool) or n_paths < 1:
-        raise ValueError(f"`n_paths` must be a positive integer; got {n_paths!r}")
-    bs = DEFAULT_BLOCK_SIZE if block_size is None else block_size
-    if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
-        raise ValueError(f"`block_size` must be a positive integer; got {block_size!r}")
+    check_int(n_paths, "n_paths")
+    bs = check_int(DEFAULT_BLOCK_SIZE if block_size is None else block_size, "block_size")
     cs = default_chunk if chunk_size is None else chunk_size
     if cs is None:
         cs = bs
-    if not isinstance(cs, (int, np.integer)) or isinstance(cs, bool) or cs < 1:
-        raise ValueError(f"`chunk_size` must be a positive integer; got {chunk_size!r}")
+    check_int(cs, "chunk_size")
     k = max(1, round(cs / bs))
     k = min(k, -(-int(n_paths) // int(bs)))
     return BlockLayout(int(n_paths), int(bs), int(k))
@@ -188,8 +182,7 @@ def brownian_increments(n_paths, n_steps, dt, dim=1, seed=None, rng=None,
     O(n_steps · n_paths): use it for small tests.
     """
     dt = check_finite_param(dt, "dt", low=0.0, low_inclusive=False)
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"`n_steps` must be a non-negative integer; got {n_steps!r}")
+    check_int(n_steps, "n_steps", low=0)
     root = as_seed_sequence(seed, rng)
     layout = make_layout(n_paths, block_size, n_paths)
     src = NoiseSource(root, layout, 0, layout.n_blocks, 1, dim, 1, dtype)
@@ -209,6 +202,7 @@ def coarsen_increments(dW, factor):
         If ``factor`` is not a positive integer dividing the number of steps.
     """
     dW = np.asarray(dW)
-    if not isinstance(factor, (int, np.integer)) or factor < 1 or dW.shape[0] % factor:
+    check_int(factor, "factor")
+    if dW.shape[0] % factor:
         raise ValueError(f"`factor` must be a positive integer dividing {dW.shape[0]}; got {factor!r}")
     return dW.reshape(dW.shape[0] // factor, factor, *dW.shape[1:]).sum(axis=1)

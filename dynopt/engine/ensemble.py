@@ -15,15 +15,16 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from dynopt.checks import check_int
 from dynopt.engine import kernels
 from dynopt.engine.brownian import as_seed_sequence, make_layout
 from dynopt.engine.chunks import Outputs, run_blocks, run_on_executor
 from dynopt.engine.loop import check_save_every, eval_steps
 from dynopt.engine.normals import check_normals
-from dynopt.engine.results import FinalPositions, final_positions
+from dynopt.engine.results import final_positions
 from dynopt.engine.observers import _results
 from dynopt.engine.region import infer_region
-from dynopt.engine.validate import (MAX_STEPS, check_executor, check_memory, check_observers, check_positive_int,
+from dynopt.engine.validate import (MAX_STEPS, check_executor, check_memory, check_observers,
                                     check_run)
 
 __all__ = ["CACHE_BYTES", "EnsembleOptions", "EnsembleResult", "Run", "simulate"]
@@ -90,8 +91,8 @@ class EnsembleOptions:
     normals: str = "sfc64"
 
     def __post_init__(self):
-        check_positive_int(self.max_steps, "max_steps")
-        check_positive_int(self.brownian_substeps, "brownian_substeps")
+        check_int(self.max_steps, "max_steps")
+        check_int(self.brownian_substeps, "brownian_substeps")
         check_save_every(self.save_every)
         if self.t_eval is not None:
             if self.save_every is not None:
@@ -102,8 +103,8 @@ class EnsembleOptions:
                 raise TypeError(f"`t_eval` must be an array of times; got {self.t_eval!r}"[:300]) from None
             # frozen as a tuple; which times are allowed depends on the run (eval_steps)
             object.__setattr__(self, "t_eval", tuple(times.tolist()))
-        check_positive_int(self.check_every, "check_every")
-        check_positive_int(self.threads, "threads")
+        check_int(self.check_every, "check_every")
+        check_int(self.threads, "threads")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"`dtype` must be float64 or float32; got {dtype}")
@@ -113,8 +114,8 @@ class EnsembleOptions:
 
 @dataclass
 class EnsembleResult:
-    """Result of :func:`simulate`, in the vocabulary of :mod:`dynopt.engine.results` (``times``,
-    ``states``, ``final_state``, ``final_positions``), shared with ODE solutions.
+    """Result of :func:`simulate`, in the vocabulary of :mod:`dynopt.engine.results` (``t``,
+    ``y``, ``y_final``, ``final_positions``), shared with ODE solutions.
 
     Attributes
     ----------
@@ -125,9 +126,10 @@ class EnsembleResult:
     seed : int
         Entropy of the root SeedSequence (rerun with ``seed=SeedSequence(seed)``).
     y_final : ndarray (n_paths, state_dim) or None
-        Final states (``keep_final=True``); rows of diverged paths are NaN.  Also ``final_state``.
-    times, paths : ndarray or None
-        Saved (thinned) trajectory, only with ``save_every``; ``paths`` is also ``states``.
+        Final states (``keep_final=True``); rows of diverged paths are NaN.
+    t, y : ndarray or None
+        Saved (thinned) trajectory, only with ``save_every`` or ``t_eval``: times, shape (k,), and
+        states, shape (k, n_paths, state_dim).
     observations : dict
         Observer name → its result; each is also an attribute (``result.moments``).
     n_diverged : int
@@ -150,8 +152,8 @@ class EnsembleResult:
     method: str
     seed: int
     y_final: Optional[np.ndarray]
-    times: Optional[np.ndarray]
-    paths: Optional[np.ndarray]
+    t: Optional[np.ndarray]
+    y: Optional[np.ndarray]
     observations: dict
     n_diverged: int
     first_divergence_step: Optional[int]
@@ -186,23 +188,12 @@ class EnsembleResult:
         return self.n_diverged > 0
 
     @property
-    def states(self):
-        """Saved states (``paths``), shape (k, n_paths, state_dim), or None without ``save_every``."""
-        return self.paths
-
-    @property
-    def final_state(self):
-        """Final states (``y_final``), shape (n_paths, state_dim), or None without ``keep_final``."""
-        return self.y_final
-
-    @property
     def final_positions(self):
-        """θ of the non-diverged paths at the final time, shape (n_alive, d); also callable as
-        ``final_positions(model)``."""
-        recompute = lambda m: final_positions(self.y_final, m, self.alive)  # noqa: E731
+        """θ of the non-diverged paths at the final time, shape (n_alive, d), through the run's
+        model (for another model: ``model.position(result.y_final[result.alive])``)."""
         if self.model is None:
-            return FinalPositions(np.empty((0, 0)), recompute)
-        return FinalPositions(recompute(self.model), recompute)
+            raise ValueError("this EnsembleResult carries no model: use model.position(result.y_final)")
+        return final_positions(self.y_final, self.model, self.alive)
 
 
 class Run(NamedTuple):
@@ -382,8 +373,8 @@ def _result(run, out: Outputs, seconds) -> EnsembleResult:
     return EnsembleResult(
         t_final=run.t0 + run.n_steps * run.dt, n_paths=int(n_paths), n_steps=run.n_steps, dt=run.dt,
         method=run.scheme.name, seed=int(entropy) if isinstance(entropy, (int, np.integer)) else entropy,
-        y_final=out.y_final, times=run.t0 + run.dt * np.array(run.save_k) if run.save_k else None,
-        paths=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
+        y_final=out.y_final, t=run.t0 + run.dt * np.array(run.save_k) if run.save_k else None,
+        y=out.paths, observations=_results(run.observers), n_diverged=n_div, first_divergence_step=first,
         diverged_step=ds, chunk_size=run.layout.chunk_size, block_size=run.layout.block_size,
         dtype=run.opts.dtype.name, seconds=seconds, note="; ".join(notes), grad_evals=out.grad_evals,
         backend=run.backend, model=run.model)

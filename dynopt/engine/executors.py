@@ -18,6 +18,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from dynopt.checks import check_int
+
 __all__ = ["SerialExecutor", "LocalExecutor", "DaskExecutor", "get_executor", "EXECUTORS",
            "SchedulerUnavailable"]
 
@@ -114,9 +116,7 @@ class LocalExecutor(SerialExecutor):
 
     def __init__(self, n_workers: int | None = None, retries: int = 2):
         n = (os.cpu_count() or 1) if n_workers is None else n_workers
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"`n_workers` must be a positive integer; got {n_workers!r}")
-        self.n_workers = n
+        self.n_workers = check_int(n, "n_workers")
         self.retries = retries
         self._pool = None
 

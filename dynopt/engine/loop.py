@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 import numpy as np
+from dynopt.checks import check_int
 from dynopt.dynamics import Model
-from dynopt.engine.results import FinalPositions, final_positions
-from dynopt.engine.validate import BLOWUP, MAX_STEPS, check_positive_int, check_run
+from dynopt.engine.results import final_positions
+from dynopt.engine.validate import BLOWUP, MAX_STEPS, check_run
 
 __all__ = ["blown_up", "BLOWUP", "Solution", "eval_steps", "check_save_every", "integrate"]
 
@@ -31,18 +32,18 @@ def blown_up(x, limit=BLOWUP) -> bool:
 
 @dataclass
 class Solution:
-    """Result of :func:`integrate`, in the vocabulary of :mod:`dynopt.engine.results` (``times``,
-    ``states``, ``final_state``, ``final_positions``), shared with ensembles.
+    """Result of :func:`integrate`, in the vocabulary of :mod:`dynopt.engine.results` (``t``,
+    ``y``, ``y_final``, ``final_positions``), shared with ensembles.
 
     Attributes
     ----------
     t : ndarray, shape (k,)
         Times at which states were saved (always includes the final time if the run
-        finished); also ``times``.
+        finished).
     y : ndarray, shape (k, n_paths, state_dim)
-        Saved model states (``scheme.output``); also ``states``.
+        Saved model states (``scheme.output``).
     y_final : ndarray, shape (n_paths, state_dim)
-        The last state reached (at ``t[-1]``); also ``final_state``.
+        The last state reached (at ``t[-1]``).
     method : str
     dt : float
     n_steps : int
@@ -88,27 +89,11 @@ class Solution:
         return self.diverged_step is not None
 
     @property
-    def times(self) -> np.ndarray:
-        """Saved times (``t``)."""
-        return self.t
-
-    @property
-    def states(self) -> np.ndarray:
-        """Saved states (``y``), shape (k, n_paths, state_dim)."""
-        return self.y
-
-    @property
-    def final_state(self) -> np.ndarray:
-        """The last state (``y_final``), shape (n_paths, state_dim)."""
-        return self.y_final
-
-    @property
     def final_positions(self):
         """Final positions θ, shape (n_paths, d) (needs the model: ``integrate`` records it)."""
         if self.model is None:
             raise ValueError("this Solution carries no model: use position(model)")
-        return FinalPositions(final_positions(self.y_final, self.model),
-                              lambda m: final_positions(self.y_final, m))
+        return final_positions(self.y_final, self.model)
 
     def position(self, model):
         """Final positions θ, shape ``(n_paths, d)``."""
@@ -158,9 +143,8 @@ def eval_steps(t_eval, t_span, dt, n_steps) -> list:
 
 def check_save_every(save_every):
     """``save_every`` is None or a positive integer; ValueError otherwise."""
-    if save_every is not None and (not isinstance(save_every, (int, np.integer)) or isinstance(save_every, bool)
-                                   or save_every < 1):
-        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}")
+    if save_every is not None:
+        check_int(save_every, "save_every")
 
 
 def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = None, t_eval=None,
@@ -207,7 +191,7 @@ def integrate(model: Model, scheme, t_span, y0, dt, *, save_every: int | None = 
         Bad ``dt``, ``t_span``, ``y0`` shape or non-finite values, unknown ``scheme``, more
         steps than ``max_steps``, or a scheme that does not discretize this model.
     """
-    check_positive_int(max_steps, "max_steps")
+    check_int(max_steps, "max_steps")
     scheme, t0, dt, n_steps, y_init, limit = check_run(model, scheme, t_span, y0, dt, max_steps, sde=False)
     if sde_options:
         raise TypeError(f"integrate() got ensemble options {sorted(sde_options)} for the ODE model {model!r}; "

@@ -9,6 +9,8 @@ __all__ = ["Observer", "MIN_SURVIVING", "Moments", "MomentsResult", "Histogram",
 
 import math
 from dataclasses import dataclass
+
+from dynopt.checks import check_int
 import numpy as np
 
 
@@ -52,8 +54,7 @@ def _check_every(every, name="every", optional=True):
     """``every`` is a positive integer (or ``None`` when ``optional``); ValueError otherwise."""
     if every is None and optional:
         return None
-    if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
-        raise ValueError(f"`{name}` must be a positive integer{' or None' if optional else ''}; got {every!r}")
+    check_int(every, name)
     return int(every)
 
 
@@ -74,9 +75,7 @@ def _check_coords(coords, state_dim, name="coords"):
     """Every coordinate in ``coords`` is an integer in [0, state_dim); checked at the start
     of a run, when the state dimension is known."""
     for c in np.atleast_1d(np.asarray(coords, dtype=object)):
-        if not isinstance(c, (int, np.integer)) or isinstance(c, bool) or not 0 <= c < state_dim:
-            raise ValueError(f"`{name}` must be integers in [0, {state_dim}) (the state dimension is "
-                             f"{state_dim}); got {coords!r}")
+        check_int(c, name, low=0, high=state_dim - 1)
 
 
 #: statistics over fewer surviving paths than this share of the observed ones are undefined
@@ -233,13 +232,11 @@ class Histogram(Observer):
     """
 
     def __init__(self, bins, range, coord=0, t_min=None, every=None, name="histogram"):
-        if not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise ValueError(f"`bins` must be a positive integer; got {bins!r}")
+        check_int(bins, "bins")
         lo, hi = (float(v) for v in range)
         if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
             raise ValueError(f"`range` must be finite (lo, hi) with hi > lo; got {range!r}")
-        if not isinstance(coord, (int, np.integer)) or isinstance(coord, bool) or coord < 0:
-            raise ValueError(f"`coord` must be a non-negative integer; got {coord!r}")
+        check_int(coord, "coord", low=0)
         self.bins, self.lo, self.hi, self.coord = int(bins), lo, hi, int(coord)
         self.t_min, self.every, self.name = _check_t_min(t_min), _check_every(every), name
         self.edges = np.linspace(lo, hi, self.bins + 1)

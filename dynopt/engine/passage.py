@@ -9,6 +9,7 @@ from typing import Optional
 
 import numpy as np
 
+from dynopt.checks import check_int
 from dynopt.engine.observers import Observer
 from dynopt.engine.targets import Level, Target, as_target
 
@@ -72,8 +73,7 @@ class FirstPassage(Observer):
         else:
             raise TypeError("`condition` must be callable, a Target (Level, Ball, Region) or a "
                             "(coord, level, side) tuple")
-        if not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"`every` must be a positive integer; got {every!r}")
+        check_int(every, "every")
         if bridge is not None:
             if self.target is None or self.target.bridge_exact is None:
                 raise ValueError("`bridge` needs a level or ball target (a (coord, level, side) tuple, "

@@ -20,7 +20,7 @@ from dynopt.engine.observers import Observer
 from dynopt.schemes import Scheme, get_scheme
 
 __all__ = ["MAX_STEPS", "BLOWUP", "BLOWUP_FACTOR", "scale_limit", "check_model", "as_scheme", "check_t_span", "check_y0",
-           "check_positive_int", "step_count", "check_max_steps", "check_observers", "check_executor",
+           "step_count", "check_max_steps", "check_observers", "check_executor",
            "check_memory", "machine_memory", "blowup_limit", "CheckedRun", "check_run"]
 
 #: default bound on the steps of one run (like diffrax's ``max_steps``): 10^8 steps of a
@@ -82,12 +82,6 @@ def check_y0(y0, name="y0"):
     return arr
 
 
-def check_positive_int(value, name):
-    """``value`` is an integer ≥ 1 (not a bool); ValueError naming ``name`` otherwise."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-
-
 def step_count(t_span, dt, name="dt"):
     """Number of steps of size ``dt`` covering ``t_span`` (checked by :func:`check_t_span`).
 
@@ -118,7 +112,7 @@ def step_count(t_span, dt, name="dt"):
 
 def check_max_steps(n_steps, max_steps, dt):
     """Refuse a run of more than ``max_steps`` steps (a step size typed wrong); ``max_steps``
-    was checked by :func:`check_positive_int` where it was given."""
+    was checked by :func:`dynopt.checks.check_int` where it was given."""
     if n_steps > max_steps:
         raise ValueError(f"`dt`={dt!r} makes {n_steps:.3g} steps, above `max_steps`={max_steps:.3g}; "
                          "use a larger dt or raise max_steps")
@@ -229,7 +223,7 @@ def check_run(model, scheme, t_span, y0, dt, max_steps, sde):
     y0 : array_like, shape (state_dim,) or (n_paths, state_dim), or a position (d,)
     dt : float > 0, dividing the interval
     max_steps : int
-        Already checked by :func:`check_positive_int` where it was given.
+        Already checked by :func:`dynopt.checks.check_int` where it was given.
     sde : bool
         Whether the caller runs SDE ensembles (``simulate``) or ODEs (``integrate``): the
         model and the scheme must be of that kind.

@@ -5,7 +5,7 @@ the sources' normalization, and a seeded minibatch iterator.
 Nothing here downloads: MNIST is read only from a directory the user names.
 """
 from __future__ import annotations
-from dynopt.checks import as_generator
+from dynopt.checks import as_generator, check_int
 
 
 import gzip
@@ -47,8 +47,7 @@ def linear_regression_data(n: int = 1000, w=(2.0, -3.4), b: float = 4.2, noise: 
         Standard deviation of the label noise (the source: 0.01).
     seed : int, SeedSequence or Generator
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`n` must be a positive integer; got {n!r}")
+    check_int(n, "n")
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"`noise` must be ≥ 0; got {noise!r}")
     rng = as_generator(seed, "seed")
@@ -225,8 +224,7 @@ def minibatches(n: int, batch_size: int, rng=None, shuffle: bool = True, drop_la
     ------
     ndarray of int, shape (≤ batch_size,)
     """
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer; got {batch_size!r}")
+    check_int(batch_size, "batch_size")
     if shuffle:
         if rng is None:
             raise ValueError("`rng` must be given when `shuffle` is True (no global random state)")

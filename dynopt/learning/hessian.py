@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from dynopt.checks import as_generator, check_finite_param
+from dynopt.checks import as_generator, check_finite_param, check_int
 from dynopt.learning.networks import (MLP, LinearRegression, SoftmaxRegression, cross_entropy,
                                       torch_linear_init)
 
@@ -75,9 +75,10 @@ class TanhMLP:
     def __init__(self, n_in: int, hidden=(32,), n_out: int = 1):
         hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
         widths = (n_in, *hidden, n_out)
-        if len(hidden) < 1 or any(not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
-            raise ValueError(f"`n_in`, `hidden` and `n_out` must be positive integers (at least one "
-                             f"hidden layer); got n_in={n_in!r}, hidden={hidden!r}, n_out={n_out!r}")
+        if len(hidden) < 1:
+            raise ValueError(f"`hidden` must hold at least one layer width; got {hidden!r}")
+        for name, w in (("n_in", n_in), *((f"hidden[{i}]", h) for i, h in enumerate(hidden)), ("n_out", n_out)):
+            check_int(w, name)
         self.widths = tuple(int(w) for w in widths)
         self.n_in, self.n_out, self.hidden = self.widths[0], self.widths[-1], self.widths[1:-1]
 
@@ -440,8 +441,7 @@ def top_eigenvalues(model, params=None, X=None, y=None, k: int = 1, v0=None, tol
     bound = _bind(model, params, X, y)
     op = hessian_operator(bound, preconditioner=preconditioner)
     d = op.shape[0]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k < d:
-        raise ValueError(f"`k` must be an integer in [1, {d - 1}]; got {k!r}")
+    check_int(k, "k", high=d - 1)
     tol = check_finite_param(tol, "tol", low=0.0, low_inclusive=False)
     if v0 is None:
         v0 = as_generator(rng).standard_normal(d)

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from dynopt import optim
-from dynopt.checks import as_generator
+from dynopt.checks import as_generator, check_int
 from dynopt.engine import blown_up
 from dynopt.engine.validate import scale_limit
 from dynopt.learning.data import minibatches
@@ -30,9 +30,7 @@ def _check_reduction(reduction):
 
 
 def _check_dim(v, name):
-    if not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {v!r}")
-    return int(v)
+    return check_int(v, name)
 
 
 def torch_linear_init(rng, n_in: int, n_out: int):
@@ -235,8 +233,7 @@ def train(model, params, opt, X, y, *, batch_size: int, epochs: int, rng, full_l
         A run whose minibatch loss becomes non-finite or exceeds 10^12 × its first
         minibatch loss (at least 1) stops and reports ``diverged_step``.
     """
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"`epochs` must be a positive integer; got {epochs!r}")
+    check_int(epochs, "epochs")
     rng = as_generator(rng)
     params = {k: np.array(v, dtype=float) for k, v in params.items()}
     state = opt.init(params)

@@ -51,7 +51,7 @@ from dynopt.optim.transforms import GradientTransformation, _as_float_tree, _che
 
 from typing import NamedTuple, Optional
 import numpy as np
-from dynopt.checks import check_finite_param
+from dynopt.checks import check_finite_param, check_int
 
 __all__ = ["Convention", "CONVENTIONS", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS", "get_optimizer", "step", "RunResult", "run"]
 
@@ -299,8 +299,7 @@ def run(opt: GradientTransformation, grad_fn, params, n_steps: int, state=None) 
     RunResult
         ``path`` holds the iterates when ``params`` is a single 1-D array.
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"`n_steps` must be a non-negative integer; got {n_steps!r}")
+    check_int(n_steps, "n_steps", low=0)
     params = _as_float_tree(params)
     state = opt.init(params) if state is None else state
     single = isinstance(params, np.ndarray) and params.ndim == 1

@@ -16,9 +16,10 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
+from dynopt.checks import check_int
 from dynopt.expr import parse
 
-__all__ = ["as_points", "Problem", "from_expr", "from_grad", "lambdify_batched"]
+__all__ = ["as_points", "ComparisonSetup", "Problem", "from_expr", "from_grad", "lambdify_batched"]
 
 
 def as_points(x, dim: int, name: str = "x"):
@@ -39,6 +40,22 @@ def as_points(x, dim: int, name: str = "x"):
     raise ValueError(
         f"`{name}` must have shape ({dim},) or (n, {dim}); got shape {arr.shape}"
     )
+
+
+@dataclass(frozen=True)
+class ComparisonSetup:
+    """Where ``dynopt compare`` runs a registered problem by default: the start point ``x0``, the
+    horizon ``T`` and the coarsest step counts of the ladders (``n0``: scheme name -> N, with a
+    ``"default"``).
+
+    The coarsest N is chosen so that the whole ladder N·√2^k, k = 0..5 lies in the asymptotic
+    regime and above the reference's accuracy (~1e-12): stiff gradient flow on Rosenbrock needs
+    small steps; RK4 reaches rounding quickly.
+    """
+
+    x0: tuple
+    T: float
+    n0: dict
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,10 @@ class Problem:
         it to run fused in-place kernels instead of calling ``grad_fn``, so a copy made
         with ``dataclasses.replace(p, grad_fn=...)`` must reset it unless the new gradient
         is the same polynomial.
+    comparison : ComparisonSetup, optional
+        Set on the registered problems that ``dynopt compare`` runs by default (with their tuned
+        start, horizon and ladders); any other problem is compared from a start point the caller
+        gives.
     """
 
     name: str
@@ -82,6 +103,7 @@ class Problem:
     center: Optional[np.ndarray] = None
     params: dict = field(default_factory=dict)
     grad_polynomial: Optional[tuple] = None
+    comparison: Optional[ComparisonSetup] = None
 
     # -- public API -----------------------------------------------------------------
     def value(self, x):
@@ -192,8 +214,7 @@ def from_grad(grad, dim: int, value=None, hess=None, name: str = "custom") -> Pr
     """
     if not callable(grad):
         raise TypeError("`grad` must be callable")
-    if not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
 
     def missing_value(p):
         raise ValueError(f"problem {name!r} was built without value=; only its gradient is known")

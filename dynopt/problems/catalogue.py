@@ -2,13 +2,16 @@
 counterexample, log-sum-exp and power functions, each with its sympy expression.
 """
 from __future__ import annotations
+
+import dataclasses
+
 from dynopt.problems.base import _xsyms, from_expr
 
 
 import numpy as np
 import sympy as sp
-from dynopt.checks import check_finite_param
-from dynopt.problems.base import Problem, from_grad
+from dynopt.checks import check_finite_param, check_int
+from dynopt.problems.base import ComparisonSetup, Problem, from_grad
 
 __all__ = ["quadratic", "ellipse", "rosenbrock", "double_well", "tilted_double_well", "PROBLEMS", "get_problem", "lessard_function", "log_sum_exp", "power_function"]
 
@@ -85,8 +88,7 @@ def double_well(dim: int = 1) -> Problem:
     Closed-form numpy (hot loop of the SDE engine); the sympy expression is attached,
     and the gradient x³ − x is declared as ``grad_polynomial`` for the fused kernels.
     """
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
     syms = _xsyms(dim)
     expr = sum(s ** 4 / 4 - s ** 2 / 2 for s in syms)
 
@@ -118,8 +120,7 @@ def tilted_double_well(tilt: float = 0.3, dim: int = 1) -> Problem:
     """
     crit = 2 / (3 * np.sqrt(3))
     tilt = check_finite_param(tilt, "tilt", low=0.0, low_inclusive=False, high=crit, high_inclusive=False)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-        raise ValueError(f"`dim` must be a positive integer; got {dim!r}")
+    check_int(dim, "dim")
     if not 0 < tilt < crit:
         raise ValueError(f"`tilt` must be in (0, {crit:.4f}) for two minima; got {tilt}")
     syms = _xsyms(dim)
@@ -132,11 +133,18 @@ def tilted_double_well(tilt: float = 0.3, dim: int = 1) -> Problem:
     return Problem(**{**p.__dict__, "params": {"tilt": tilt, "dim": dim, "barrier": float(roots[1])}})
 
 
+def _compared(problem: Problem, x0, T, n0) -> Problem:
+    """``problem`` declaring its default comparison (see :class:`ComparisonSetup`)."""
+    return dataclasses.replace(problem, comparison=ComparisonSetup(tuple(x0), float(T), dict(n0)))
+
+
 PROBLEMS = {
-    "quadratic": lambda: quadratic(np.array([[2.0, 0.5], [0.5, 1.0]])),
+    "quadratic": lambda: _compared(quadratic(np.array([[2.0, 0.5], [0.5, 1.0]])), (1.0, -1.0), 1.0,
+                                   {"default": 32, "euler": 64, "rk4": 16}),
     "ellipse": ellipse,
-    "rosenbrock": rosenbrock,
-    "double_well": double_well,
+    "rosenbrock": lambda: _compared(rosenbrock(), (0.0, 0.0), 0.5,
+                                    {"default": 128, "euler": 256, "heun": 1024, "rk4": 384}),
+    "double_well": lambda: _compared(double_well(), (2.0,), 1.0, {"default": 32, "euler": 64, "rk4": 64}),
     "double_well2d": lambda: double_well(2),
     "tilted_double_well": tilted_double_well,
 }

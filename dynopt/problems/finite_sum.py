@@ -2,6 +2,7 @@
 and least squares as the standard example.
 """
 from __future__ import annotations
+from dynopt.checks import check_int
 from dynopt.problems.base import Problem, _xsyms, as_points
 
 
@@ -89,8 +90,7 @@ def finite_sum(example_grad, n_examples: int, dim: int, example_value=None, hess
     hess : callable, optional
         Batched Hessian of the mean loss, ``(n, d) -> (n, d, d)``.
     """
-    if not isinstance(n_examples, (int, np.integer)) or n_examples < 1:
-        raise ValueError(f"`n_examples` must be a positive integer; got {n_examples!r}")
+    check_int(n_examples, "n_examples")
     all_idx = np.arange(n_examples)
 
     def grad(p):

@@ -15,7 +15,7 @@ import matplotlib.ticker
 import numpy as np
 
 from dynopt.analysis import convergence_study, fit_order, global_error
-from dynopt.analysis import STANDARD_PROBLEMS, compare, default_ladder
+from dynopt.analysis import compare, default_ladder, standard_problems
 from dynopt.dynamics import GradientFlow, HeavyBall
 from dynopt.engine import integrate
 from dynopt.plotting import (finish_sharpness_grid, new_axes, plot_contour, plot_orders, plot_trajectory, plt)
@@ -422,7 +422,8 @@ def nesterov_order(ctx):
     second_order = all(abs(r.fit.order - 2) <= ORDER_TOL for r in nest)
     # the same with the eq-15 coefficients, to see whether the map is to blame
     eq15 = {}
-    for pname, setup in STANDARD_PROBLEMS.items():
+    setups = standard_problems()
+    for pname, setup in setups.items():
         m = HeavyBall(get_problem(pname), 1.0)
         for cls in (Nesterov, NesterovHalf):
             r = convergence_study(m, cls(coefficients="eq15"), setup.x0, setup.T,
@@ -430,7 +431,7 @@ def nesterov_order(ctx):
             eq15[f"{pname}/{cls.name}"] = r.fit.order
     # closeness to the implicit scheme (19) at the same (α, β): max |θ_n − θ_n^(19)|
     closeness = {}
-    for pname, setup in STANDARD_PROBLEMS.items():
+    for pname, setup in setups.items():
         m = HeavyBall(get_problem(pname), 1.0)
         n = default_ladder("nesterov", setup)[2]
         dt = setup.T / n
@@ -438,7 +439,7 @@ def nesterov_order(ctx):
         for cls in (Nesterov, NesterovHalf):
             y = integrate(m, cls(), (0, setup.T), setup.x0, dt, save_every=1).y[:, :, : m.d]
             closeness[f"{pname}/{cls.name}"] = float(np.max(np.abs(y - ref)))
-    half_closer = all(closeness[f"{p}/nesterov-half"] < closeness[f"{p}/nesterov"] for p in STANDARD_PROBLEMS)
+    half_closer = all(closeness[f"{p}/nesterov-half"] < closeness[f"{p}/nesterov"] for p in setups)
     ok = bool(second_order and half_closer)
     nest_orders = {k: v for k, v in orders.items() if "nesterov" in k}
     correction = None
@@ -677,7 +678,7 @@ def eq9_numeric_side(ctx):
     snaps = np.linspace(T / 2, T, 11)  # equilibration diagnostics over the second half
     r = simulate(model, "leimkuhler-matthews", (0, T), [0.0], dt, n_paths=n, seed=ctx.seed,
                  observers=[Histogram(80, (-2.2, 2.2)), ValuesAt(snaps)])
-    x = r.final_positions(model)[:, 0]
+    x = r.final_positions[:, 0]
     th = r.observations["values"][1][:, :, 0]
     eq = {"double_well": _equilibration(th, U(th))}
     lo, hi = -3.0, 3.0
@@ -704,7 +705,7 @@ def eq9_numeric_side(ctx):
     bins = (24, 24)
     r2 = simulate(m2, "leimkuhler-matthews", (0, T), [0.0, 0.0], dt, n_paths=n, seed=ctx.seed + 1,
                   observers=[Histogram2D(bins, rng2), ValuesAt(snaps)])
-    X = r2.final_positions(m2)
+    X = r2.final_positions
     hist = r2.observations["histogram2d"]
     U2 = lambda a, b: a ** 4 / 4 - a ** 2 / 2 + (b - a / 2) ** 2  # noqa: E731
     v2 = r2.observations["values"][1]

@@ -69,7 +69,7 @@ def sme_weak_order(ctx):
         K = int(round(T / lr))
         model = SGDModifiedEquation(prob, lr, B, order=1)
         r = simulate(model, "sgd", (0, T), th0, lr, n_paths=n_paths, seed=ctx.seed + i)
-        X = r.final_positions(model)
+        X = r.final_positions
         n_ok = X.shape[0]
         ex = sgd_moments(model, th0, K)
         XX = np.einsum("ni,nj->nij", X, X)

@@ -43,7 +43,7 @@ def sgd_stationary_covariance(ctx):
         # (the variance has relaxed to e^-8 at half-time already)
         r = simulate(model, "sgd", (0, steps * lr), prob.center, lr, n_paths=n, seed=ctx.seed + i,
                      observers=[ValuesAt([lr * (k * steps // 8) for k in (4, 5, 6, 8)])])
-        X = r.final_positions(model) - prob.center
+        X = r.final_positions - prob.center
         snaps = r.observations["values"][1] - prob.center
         eq = equilibration_check(np.sum(snaps ** 2, axis=2), method="ks", alpha=0.001)
         row = {"lr": lr, "lr_lambda_max": f, "steps": steps, "n_diverged": r.n_diverged,
