@@ -8,7 +8,8 @@ from .comparison import standard_problems, standard_schemes, model_for, default_
 from .stationary import gibbs_density, density_distances, histogram_chi2, escape_times, kinetic_temperature
 from .saddles import Landscape, StationaryPoint, stationary_point, stationary_points, MinimumEnergyPath, minimum_energy_path
 from .eyring_kramers import TransitionPrefactor, transition_prefactor, eyring_kramers_time, kramers_rate_nd, TransitionTime, transition_time
-from .first_passage import PassageSample, CensoredDataError, SurvivalCurve, kaplan_meier, ExitRate, exit_rate, MeanPassageTime, mean_passage_time, RestrictedMean, restricted_mean, TailMean, tail_mean
+from .first_passage import PassageSample, CensoredDataError, SurvivalCurve, kaplan_meier, ExitRate, exit_rate
+from .passage_means import MeanPassageTime, mean_passage_time, RestrictedMean, restricted_mean, TailMean, tail_mean
 from .passage_report import passage_summary
 from .rates import overdamped_temperature, kramers_temperature, MeanFirstPassage, mean_first_passage_time, Barrier, barrier_of, separatrix_action, eyring_kramers_rate, eyring_kramers_rate_1d, KRAMERS_REGIMES, kramers_rate, kramers_rate_1d
 from .diagnostics import EquilibrationCheck, equilibration_check, SplitRHat, split_rhat, MomentEstimate, moment_estimate, variance_estimate, difference_z

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dynopt.analysis.first_passage import (_as_sample, exit_rate, kaplan_meier, mean_passage_time,
-                                           restricted_mean, tail_mean)
+from dynopt.analysis.first_passage import _as_sample, exit_rate, kaplan_meier
+from dynopt.analysis.passage_means import mean_passage_time, restricted_mean, tail_mean
 from dynopt.checks import check_finite_param
 
 __all__ = ["passage_summary"]

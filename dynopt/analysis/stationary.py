@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate as _sint
 
-from dynopt.analysis.first_passage import PassageSample, mean_passage_time
+from dynopt.analysis.first_passage import PassageSample
+from dynopt.analysis.passage_means import mean_passage_time
 from dynopt.checks import check_finite_param, finite_samples
 
 __all__ = ["gibbs_density", "density_distances", "histogram_chi2", "escape_times", "kinetic_temperature"]
