@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 
+__all__ = ["check_finite_param", "integer_range", "is_int", "check_int", "as_generator", "finite_samples"]
+
+
 def check_finite_param(value, name: str, *, low=None, low_inclusive=True, high=None,
                        high_inclusive=True) -> float:
     """Validate a scalar parameter and return it as float.

@@ -9,16 +9,18 @@ is biased low, often by a factor of two.  The estimators here use every path:
   log or log-log bands;
 * :func:`exit_rate` — the rate of an exponential tail, events over time at risk, with the
   exact (Garwood) Poisson/Gamma confidence interval;
+
 and, in :mod:`dynopt.analysis.passage_means`,
 
-* :func:`mean_passage_time` — the plain mean with its standard error, refused (an error or
+* :func:`~dynopt.analysis.passage_means.mean_passage_time` — the plain mean with its standard error, refused (an error or
   an ``undefined`` result) when any path is censored;
-* :func:`restricted_mean` — E[min(τ, h)], the area under the survival curve up to h,
+* :func:`~dynopt.analysis.passage_means.restricted_mean` — E[min(τ, h)], the area under the survival curve up to h,
   which is defined under censoring but is a different quantity from the mean;
-* :func:`tail_mean` — the mean under the stated model of an exponential tail beyond t_min.
+* :func:`~dynopt.analysis.passage_means.tail_mean` — the mean under the stated model of an exponential tail beyond t_min.
 
 :func:`dynopt.analysis.passage_report.passage_summary` reports all of them that censoring
 allows, each labelled.
+
 Every estimator takes either a :class:`PassageSample` or the raw arguments ``times,
 censor_time, passed=, weights=``.  A sample is a list of weighted records (time, weight,
 event, path): a path that passed at t is one event record of weight 1; a path censored at C
