@@ -62,6 +62,8 @@ def test_restricted_mean_of_six_mp_is_the_area_under_the_curve():
     assert rm.value == pytest.approx(area, rel=1e-14)
     assert rm.horizon == 35.0 and rm.lower < rm.value < rm.upper
     assert restricted_mean(times, cens, horizon=6.0).value == pytest.approx(6.0)
+    with pytest.raises(ValueError, match="`horizon` must be in"):
+        restricted_mean(times, cens, horizon=36.0)
 
 
 def test_fractional_event_weights_equal_duplicated_paths():

@@ -101,3 +101,7 @@ def test_executor_names_and_missing_dask(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ImportError, match=r'pip install -e "\.\[dask\]"'):
         DaskExecutor()
+
+
+def test_the_default_executor_is_the_local_process_pool():
+    assert isinstance(get_executor(), LocalExecutor)

@@ -53,6 +53,9 @@ def test_string_method_finds_the_saddle_between_two_minima(mb, ends, saddle):
     _match([path.saddle], [MB_SADDLES[saddle]])
     assert path.energies.max() <= path.saddle.value + 1e-6 * abs(path.saddle.value) + 0.5
     assert math.isclose(path.barrier, path.saddle.value - path.start.value)
+    js = path.as_json()
+    assert js["iterations"] == path.iterations and js["converged"] is True
+    assert js["barrier"] == path.barrier and len(js["images"]) == len(path.images)
 
 
 def test_newton_from_a_far_guess_returns_none_or_a_stationary_point(mb):
