@@ -49,3 +49,26 @@ def test_readme_example_prints_the_hint():
     assert out["step_scales"]["dt_lambda_max"] == pytest.approx(0.04)
     assert out["gibbs"]["tests"][0]["ks_pvalue"] < 1e-6  # θ₁ (seed 0): the run is far from stationary
     assert "unlikely" in out["gibbs"]["hint"] and "--T 40" in out["gibbs"]["hint"]
+
+
+def test_stationary_bias_is_read_from_each_schemes_step():
+    """The order of the stationary-variance bias comes from the scheme's own OU chain (no list of
+    names): Euler–Maruyama and Milstein O(h) with ratio 1/(1 − hk/2), stochastic Heun O(h²)
+    (a hand-kept list had it first order), Leimkuhler–Matthews exact; on harmonic Kramers BAOAB's
+    position variance is exact and Euler–Maruyama's O(h); a name the reader cannot take gives None."""
+    from dynopt.analysis.regime import stationary_bias
+
+    for name in ("euler-maruyama", "milstein"):
+        b = stationary_bias(name)
+        assert b.order == 1 and b.ratio(0.05, 8.0) == pytest.approx(1 / (1 - 0.05 * 8 / 2), rel=1e-12)
+    heun = stationary_bias("stochastic-heun")
+    assert heun.order == 2 and heun.ratio(0.05, 8.0) == pytest.approx((2 - 0.4) / (0.16 - 0.8 + 4) * 2, rel=1e-12)
+    assert stationary_bias("leimkuhler-matthews").order is None
+    assert stationary_bias("baoab", "kramers").order is None
+    assert stationary_bias("euler-maruyama", "kramers").order == 1
+    assert stationary_bias("no-such-scheme") is None
+    scales = {"lambda_max": 8.0, "dt_lambda_max": 0.4}
+    hint = stationary_step_hint("stochastic-heun", "langevin", 0.05, 10, scales, [(0.002, 1e-4)], 10 ** 6)
+    assert "step bias is the likely cause" in hint and "O(dt^2)" in hint and "leimkuhler" not in hint
+    hint = stationary_step_hint("no-such-scheme", "langevin", 0.05, 10, scales, [(0.05, 1e-9)], 4000)
+    assert "could not be read" in hint
