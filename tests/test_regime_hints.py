@@ -72,3 +72,12 @@ def test_stationary_bias_is_read_from_each_schemes_step():
     assert "step bias is the likely cause" in hint and "O(dt^2)" in hint and "leimkuhler" not in hint
     hint = stationary_step_hint("no-such-scheme", "langevin", 0.05, 10, scales, [(0.05, 1e-9)], 4000)
     assert "could not be read" in hint
+
+
+def test_stationary_bias_at_the_stability_limit_is_infinite_not_an_error():
+    from dynopt.analysis.regime import stationary_bias
+
+    assert stationary_bias("euler-maruyama").ratio(0.001, 2000.0) == float("inf")  # hk = 2
+    scales = {"lambda_max": 2000.0, "dt_lambda_max": 2.0}
+    hint = stationary_step_hint("euler-maruyama", "langevin", 0.001, 0.2, scales, [(0.3, 1e-20)], 50)
+    assert "beyond" in hint and "stability limit" in hint

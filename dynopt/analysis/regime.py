@@ -348,7 +348,9 @@ class StationaryBias:
     def ratio(self, dt: float, curvature: float) -> float:
         """variance/exact at the step ``dt`` on L = curvature·θ²/2 (σ = 1, friction 1)."""
         vals = {step_symbol: dt, stiffness: curvature, noise_sigma: 1.0, friction: 1.0}
-        return float(sp.N((self.variance / self.exact).subs(vals)))
+        value = sp.N((self.variance / self.exact).subs(vals))
+        # at the stability limit the chain has no stationary law: sympy gives ∞ or zoo there
+        return float(value) if value.is_real and value.is_finite else math.inf
 
 
 @functools.lru_cache(maxsize=64)
