@@ -11,7 +11,6 @@ import copy
 import math
 import re
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -19,7 +18,8 @@ import pytest
 from dynopt import dynamics, problems
 from dynopt.analysis.orders import convergence_study, sde_order_study
 from dynopt.engine import EnsembleOptions, integrate, simulate
-from dynopt.schemes import METHODS, Scheme, SDEScheme, get_scheme, ops
+from dynopt.schemes import METHODS, SDEScheme, get_scheme, ops
+from user_rules import QHM, Platen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,55 +31,6 @@ def _every_run_pays_to_compile(monkeypatch):
     from dynopt.engine import kernels as _k
 
     monkeypatch.setattr(_k, "COMPILE_SECONDS", 0.0)
-
-
-class QHM(Scheme):
-    """Quasi-hyperbolic momentum (Ma & Yarats 2019) as a scheme for gradient flow:
-    g ← βg + (1−β)∇L(θ), θ ← θ − a h[(1−ν)∇L(θ) + νg]; g starts at ∇L(θ_0)."""
-
-    class State(NamedTuple):
-        q: np.ndarray
-        g: np.ndarray
-        grad_evals: int
-
-    name = "qhm"
-    approximates = (dynamics.GradientFlow,)
-    order = 1
-    grad_evals = 1
-
-    def __init__(self, a=1.0, beta=0.9, nu=0.7):
-        self.a, self.beta, self.nu = a, beta, nu
-
-    def init(self, model, y0, dt):
-        return self.State(y0, model.grad(y0), 1)
-
-    def step(self, model, t, s, h):
-        G = model.grad(s.q)
-        g = self.beta * s.g + (1 - self.beta) * G
-        return self.State(s.q - self.a * h * ((1 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
-
-
-class Platen(SDEScheme):
-    """Kloeden & Platen's derivative-free order-1.0 strong scheme (1992, eq 11.1.7) for
-    diagonal noise: Milstein with ∂g replaced by a difference at the support value
-    Ῡ = Y + f h + g √h."""
-
-    name = "platen"
-    noise_types = ("diagonal",)
-    strong_order = 1.0
-    weak_order = 1.0
-    grad_evals = 1
-
-    def step(self, model, t, state, dt, z):
-        y = state.y
-        sq = ops.sqrt(dt)
-        dW = z[0] * sq
-        f = model.drift_in("ito")(t, y)
-        g = model.diffusion(t, y)
-        support = y + f * dt + g * sq
-        gs = model.diffusion(t, support)
-        new = y + f * dt + g * dW + (gs - g) * (dW * dW - dt) / (2 * sq)
-        return self.State(new, state.grad_evals + 1)
 
 
 class SignSwitch(SDEScheme):

@@ -21,6 +21,7 @@ from dynopt.symbolic import NotProved
 from dynopt.symbolic.standins import friction_step
 from dynopt.symbolic.steps import (L_fun, ms_stability, normal_expectation, stationary_variance, step_consistency,
                                    step_matrix, step_modified_equation, step_stability, theta)
+from user_rules import QHM, Platen
 
 beta, nu, a = sp.symbols("β ν a", positive=True)
 lam, mu = sp.symbols("λ μ", real=True)
@@ -36,30 +37,6 @@ def same(x, y):
     return sp.simplify(d) == 0
 
 
-class QHM(Scheme):
-    """Quasi-hyperbolic momentum (Ma & Yarats 2019) with its own step a:
-    g ← βg + (1−β)∇L(θ), θ ← θ − a h[(1−ν)∇L(θ) + νg], g₀ = ∇L(θ₀)."""
-
-    class State(NamedTuple):
-        q: np.ndarray
-        g: np.ndarray
-        grad_evals: int
-
-    approximates = (dynamics.GradientFlow,)
-    order = 1
-
-    def __init__(self, a=1.0, beta=0.9, nu=0.7):
-        self.a, self.beta, self.nu = a, beta, nu
-
-    def init(self, model, y0, dt):
-        return self.State(y0, model.grad(y0), 1)
-
-    def step(self, model, t, s, h):
-        G = model.grad(s.q)
-        g = self.beta * s.g + (1 - self.beta) * G
-        return self.State(s.q - self.a * h * ((1 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
-
-
 class Extragradient(Scheme):
     """θ ← θ − h∇L(θ − h∇L(θ)): two gradients per step."""
 
@@ -69,22 +46,6 @@ class Extragradient(Scheme):
 
     def step(self, model, t, s, h):
         return self.State(s.y - h * model.grad(s.y - h * model.grad(s.y)), s.grad_evals + 2)
-
-
-class Platen(SDEScheme):
-    """Kloeden & Platen's derivative-free strong order-1 scheme (1992, eq 11.1.7):
-    Milstein with g∂g replaced by (g(Ῡ) − g(Y))/√h at Ῡ = Y + f h + g√h."""
-
-    noise_types = ("diagonal",)
-    strong_order = 1.0
-
-    def step(self, model, t, state, dt, z):
-        y, sq = state.y, ops.sqrt(dt)
-        dW = z[0] * sq
-        f = model.drift_in("ito")(t, y)
-        g = model.diffusion(t, y)
-        gs = model.diffusion(t, y + f * dt + g * sq)
-        return self.State(y + f * dt + g * dW + (gs - g) * (dW * dW - dt) * (0.5 / sq), state.grad_evals + 1)
 
 
 class MyEM(SDEScheme):

@@ -12,22 +12,7 @@ from dynopt.symbolic.core import beta as BETA
 from dynopt.symbolic.stability import stability_bounds
 from dynopt.symbolic.thresholds import (S, Z, SymbolicLeaf, one_step_map, optimizer_threshold,
                                         stability_interval)
-
-
-class QHMState(NamedTuple):
-    buf: object
-
-
-def qhm(a, beta, nu):
-    """Quasi-hyperbolic momentum (Ma & Yarats 2019): g ← βg + (1−β)∇L, θ ← θ − a[(1−ν)∇L + νg]."""
-    def init(p):
-        return QHMState(optim.tree_map(lambda x: np.zeros_like(np.asarray(x, dtype=float)), p))
-
-    def update(g, s, p=None):
-        buf = optim.tree_map(lambda b, x: beta * b + (1 - beta) * x, s.buf, g)
-        return optim.tree_map(lambda x, b: -a * ((1 - nu) * x + nu * b), g, buf), QHMState(buf)
-
-    return optim.GradientTransformation(init, update)
+from user_rules import qhm
 
 
 @pytest.mark.parametrize("method", sorted(SHARPNESS_METHODS))

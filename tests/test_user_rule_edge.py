@@ -1,33 +1,14 @@
 """A researcher's own optimizer at its own edge of stability: quasi-hyperbolic momentum (QHM),
-written only here, trained full-batch on a tanh network, hovers at the threshold dynopt
+written only in a test file (tests/user_rules.py), trained full-batch on a tanh network, hovers at the threshold dynopt
 derives from its update, a level distinguishable from heavy ball's at the same (a, β)."""
-from typing import NamedTuple
-
-import numpy as np
 import pytest
 
-from dynopt import optim
 from dynopt.analysis.sharpness import digits_regression, edge_statistics, sharpness_threshold, train_tracking_sharpness
 from dynopt.learning.hessian import TanhMLP
 from dynopt.symbolic.thresholds import optimizer_threshold
+from user_rules import qhm
 
 BAND = (0.9, 1.1)
-
-
-class QHMState(NamedTuple):
-    buf: object
-
-
-def qhm(a, beta, nu):
-    """QHM (Ma & Yarats 2019): g ← βg + (1−β)∇L, θ ← θ − a[(1−ν)∇L + νg]."""
-    def init(params):
-        return QHMState(optim.tree_map(lambda p: np.zeros_like(np.asarray(p, dtype=float)), params))
-
-    def update(grads, state, params=None):
-        buf = optim.tree_map(lambda b, g: beta * b + (1 - beta) * g, state.buf, grads)
-        return optim.tree_map(lambda g, b: -a * ((1 - nu) * g + nu * b), grads, buf), QHMState(buf)
-
-    return optim.GradientTransformation(init, update)
 
 
 @pytest.mark.parametrize("a,beta,nu", [(1.0, 0.9, 0.7)])
