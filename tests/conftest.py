@@ -25,6 +25,17 @@ def pytest_configure(config):
         del os.environ["MUTANT_UNDER_TEST"]
 
 
+@pytest.fixture(autouse=True)
+def _auto_backend_by_size():
+    """"auto" decides by run size alone in tests, so that no test's numbers (or backend)
+    depend on which kernels an earlier test compiled; tests of the cache-aware choice
+    open their own ``default_backend("auto", use_cache=True)``."""
+    from dynopt.engine.kernels import default_backend
+
+    with default_backend("auto", use_cache=False):
+        yield
+
+
 @pytest.fixture
 def rng():
     """A fixed-seed Generator: Monte Carlo tests must not depend on global state."""

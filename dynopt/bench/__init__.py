@@ -95,10 +95,12 @@ USER_SCHEME = "user-file:ThetaPredictor"
 
 def user_scheme():
     """An instance of the scheme in :data:`USER_SCHEME_SOURCE`, imported from a file."""
-    path = os.path.join(tempfile.mkdtemp(prefix="dynopt-user-scheme-"), "theta_predictor.py")
-    with open(path, "w") as fh:
-        fh.write(USER_SCHEME_SOURCE)
-    return load_file_module(path, "theta_predictor").ThetaPredictor()
+    # the kernel is traced from the loaded step, not read from the file, so the folder can go
+    with tempfile.TemporaryDirectory(prefix="dynopt-user-scheme-") as folder:
+        path = os.path.join(folder, "theta_predictor.py")
+        with open(path, "w") as fh:
+            fh.write(USER_SCHEME_SOURCE)
+        return load_file_module(path, "theta_predictor").ThetaPredictor()
 
 
 def engine_rate(problem="double_well", dim=1, scheme="euler-maruyama", n_paths=2 ** 20, n_steps=1000,

@@ -315,7 +315,7 @@ def _print(out) -> None:
         print(f"  hint: {out['gibbs']['hint']}")
     if "first_passage" in out:
         _print_passage(out["first_passage"])
-    if out["n_diverged"]:
+    if out["note"]:  # divergence, and why this backend ran
         print(f"  {out['note']}")
     print(f"  {out['seconds']:.2f} s on the {out['backend']} backend")
 

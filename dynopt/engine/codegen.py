@@ -204,9 +204,34 @@ def step_source(program, functions, dtype, n_terms, noise_dim, normals="sfc64"):
 _LOADED: dict = {}
 
 
+def _key(source):
+    return hashlib.sha256(source.encode()).hexdigest()[:20]
+
+
+def loaded_module(source):
+    """The module of generated ``source`` if this process has imported it, else None."""
+    return _LOADED.get(_key(source))
+
+
+def cached_on_disk(source) -> bool:
+    """True when the kernel cache holds ``source``'s module and numba's index of its loop.
+
+    Which argument types the index holds is not read (numba's index is a pickle, loaded
+    only by numba itself), so this is what a cost estimate needs, not a guarantee.
+    """
+    from dynopt.engine.cache_dir import kernel_cache_dir
+    key, folder = _key(source), kernel_cache_dir(create=False)
+    try:
+        if (folder / f"k_{key}.py").read_text() != source:
+            return False
+    except OSError:
+        return False
+    return any((folder / "__pycache__").glob(f"k_{key}.run-*.nbi"))
+
+
 def load_module(source):
     """Import generated ``source`` from the cache directory (written once, named by its hash)."""
-    key = hashlib.sha256(source.encode()).hexdigest()[:20]
+    key = _key(source)
     if key in _LOADED:
         return _LOADED[key]
     folder = cache_dir()

@@ -26,9 +26,11 @@ absorption (``True`` and ``"survivors"``) and the Brownian-bridge records includ
 (:mod:`dynopt.engine.kernel_passage`).
 
 When it pays: "auto" compiles a run only when its estimated numpy time
-(:func:`numpy_seconds`) exceeds a kernel's first compile time (:data:`COMPILE_SECONDS`),
-deciding on the run alone, never on numba's cache, so that no result depends on what was
-compiled before; the note says which backend ran and why.
+(:func:`numpy_seconds`) exceeds the wait for its kernel (:func:`compile_seconds`): nothing
+when this process compiled it already, a load when numba's disk cache holds it, a first
+compile otherwise; the note says which backend ran and why.  Inside
+``default_backend(..., use_cache=False)`` (the claims ledger, the tests) "auto" decides on
+the run's size alone, so that no number depends on what was compiled before.
 
 Not compiled (numpy runs them under "auto", and the result's note says why in one line;
 ``backend="numba"`` raises with the reason): problems given only as plain Python callables,
@@ -59,7 +61,8 @@ from dynopt.engine.split import block_threads
 from dynopt.engine.loop import BLOWUP
 
 __all__ = ["BACKENDS", "numba_available", "Kernel", "compile_kernel", "select_backend", "run_chunk",
-           "default_backend", "auto_backend", "kernel_layout", "numpy_seconds", "COMPILE_SECONDS"]
+           "default_backend", "auto_backend", "kernel_layout", "numpy_seconds", "compile_seconds",
+           "COMPILE_SECONDS", "CACHED_SECONDS"]
 
 #: the values of ``simulate(..., backend=)``
 BACKENDS = ("auto", "numpy", "numba")
@@ -179,7 +182,9 @@ def _module(src, user):
     return hit[1]
 
 
-def _compile(model, scheme, dt, opts, passage, t0):
+def _source(model, scheme, dt, opts, passage):
+    """``(program, source, user gradient or None, calls grad)`` of the run's kernel, or why
+    there is none."""
     funcs, user, why = _oracles(model)
     try:
         program = tracer.trace_step(model, scheme, dt, set(funcs) | set(why), opts.dtype)
@@ -197,14 +202,22 @@ def _compile(model, scheme, dt, opts, passage, t0):
         src = codegen_passage.passage_source(src, passage.spec)
         if src is None:
             return "the scheme's kernel has no place for the first-passage test"
+    return program, src, (user if "grad" in used else None), "grad" in used
+
+
+def _compile(model, scheme, dt, opts, passage, t0):
+    got = _source(model, scheme, dt, opts, passage)
+    if isinstance(got, str):
+        return got
+    program, src, user, calls_grad = got
     cast = np.dtype(opts.dtype).type
     params = (*(cast(v) for _, v in program.consts), float(t0), float(dt), model.noise_dim, BLOWUP)
     first = program.first.evals
     later = first if program.later is None else program.later.evals
     probe = None
     try:
-        mod = _module(src, user if "grad" in used else None)
-        if "grad" in used and not _gradient_ok(model.problem, mod.grad):
+        mod = _module(src, user)
+        if calls_grad and not _gradient_ok(model.problem, mod.grad):
             return "the problem's grad_fn does not match its sympy expression"
         kern = Kernel(mod.run, program, params, (program.init_evals, first, later), passage)
         probe = (id(mod), opts.dtype.name, tuple(type(v).__name__ for v in params))
@@ -229,8 +242,10 @@ def select_backend(run, want):
     Returns ``run`` with ``backend`` ("numpy" or "numba"), ``kernel`` (the compiled
     :class:`Kernel`, None on numpy: compiled here, once per run), ``note`` and, on numba,
     the chunks of :func:`kernel_layout`.  "auto" compiles only a run whose estimated numpy
-    time (:func:`numpy_seconds`) exceeds a kernel's compile time (:data:`COMPILE_SECONDS`),
-    and only when it can; ``note`` then says in one line which backend ran and why.
+    time (:func:`numpy_seconds`) exceeds the wait for its kernel (:func:`compile_seconds`:
+    none if compiled in this process, a load if cached on disk, else
+    :data:`COMPILE_SECONDS`), and only when it can; ``note`` then says in one line which
+    backend ran and why.
 
     Raises
     ------
@@ -244,10 +259,12 @@ def select_backend(run, want):
         want = _AUTO_MEANS.get()
     if want == "auto":
         est = numpy_seconds(run)
-        if est < COMPILE_SECONDS:
+        cost, how = (compile_seconds(run) if est < COMPILE_SECONDS and _AUTO_USES_CACHE.get()
+                     else (COMPILE_SECONDS, _FRESH))
+        if est < cost:
             return run._replace(backend="numpy", kernel=None,
-                                note=f"ran on numpy: about {est:.2g} s of numpy work, less than compiling a kernel "
-                                     f"(~{COMPILE_SECONDS:g} s); backend='numba' compiles it")
+                                note=f"ran on numpy: about {est:.2g} s of numpy work, less than {how} "
+                                     f"(~{cost:g} s); backend='numba' compiles it")
     # the compiled backend's chunks, sized before compiling (from the layout and the state's
     # width alone) so that the prepared run leaves this module once
     layout = _kernel_chunks(run.layout, run.opts, run.y_init.shape[1])
@@ -255,16 +272,51 @@ def select_backend(run, want):
     if kern is None:
         return run._replace(backend="numpy", kernel=None, note=note)
     if want == "auto":
-        note = f"compiled: about {est:.2g} s of numpy work against ~{COMPILE_SECONDS:g} s to compile a kernel"
+        note = f"compiled: about {est:.2g} s of numpy work against ~{cost:.2g} s for {how}"
     return run._replace(backend="numba", kernel=kern, note=note, layout=layout)
 
 
-#: seconds to compile a kernel the first time in a process, numba's own start-up included
-#: (measured here: 2–5 s, the more the busier the machine); a kernel in numba's disk
-#: cache loads in well under that, but "auto" decides on the run alone, never on the
-#: cache, so that a run's numbers do not depend on what was compiled before (the two
-#: backends may differ in the last bits where a printed gradient rounds differently)
+_FRESH = "compiling a kernel"
+
+
+def compile_seconds(run):
+    """``(seconds, how)``: the estimated wait before the prepared ``run``'s kernel can start.
+
+    0 when this process has already compiled that kernel (for the run's dtype),
+    :data:`CACHED_SECONDS` when numba's disk cache holds it, else :data:`COMPILE_SECONDS`
+    (also when the run cannot be compiled at all, which is found out later); ``how`` names
+    the case for the run's note.  Reading it costs one trace of the step (well under a
+    millisecond for the built-in schemes); nothing is compiled.
+    """
+    fresh = COMPILE_SECONDS, _FRESH
+    kind = getattr(run.scheme, "noise_kind", "normal")
+    if run.opts.brownian_substeps != 1 or kind != "normal" or not numba_available():
+        return fresh
+    passage = kernel_passage.plan(run.observers, run.y_init.shape[1], kind)
+    got = None if isinstance(passage, str) else _source(run.model, run.scheme, run.dt, run.opts, passage)
+    if got is None or isinstance(got, str):
+        return fresh
+    _, src, user, _ = got
+    if user is None:
+        mod = codegen.loaded_module(src)
+    else:
+        hit = _USER_MODULES.get((src, id(user)))
+        mod = hit[1] if hit is not None and hit[0] is user else None
+    if mod is not None and any(key[:2] == (id(mod), run.opts.dtype.name) and why is None
+                               for key, why in _PROBED.items()):
+        return 0.0, "its kernel, compiled earlier in this process"
+    if user is None and codegen.cached_on_disk(src):
+        return CACHED_SECONDS, "loading its kernel from numba's disk cache"
+    return fresh
+
+
+#: seconds to compile a kernel the first time, numba's own start-up included (measured
+#: here: 1–5 s, the more the busier the machine)
 COMPILE_SECONDS = 3.0
+
+#: seconds to load a kernel from numba's disk cache, numba's import included (measured
+#: here: 0.4–0.6 s on a quiet machine)
+CACHED_SECONDS = 0.6
 
 #: the numpy backend's seconds per path-step and state component (whole-array arithmetic,
 #: a few passes over the chunk) and per step and chunk (Python's share of a step),
@@ -340,9 +392,12 @@ def _resolve(run, want):
 #: what ``backend="auto"`` resolves as in this context (see :func:`default_backend`)
 _AUTO_MEANS = contextvars.ContextVar("dynopt_auto_backend", default="auto")
 
+#: whether "auto" counts a kernel already compiled or cached as cheaper to start
+_AUTO_USES_CACHE = contextvars.ContextVar("dynopt_auto_uses_cache", default=True)
+
 
 @contextlib.contextmanager
-def default_backend(name):
+def default_backend(name, *, use_cache=None):
     """Within the ``with`` block, runs that leave the backend to dynopt (``backend="auto"``,
     :func:`~dynopt.engine.simulate`'s default) use ``name`` instead.
 
@@ -356,18 +411,32 @@ def default_backend(name):
     Parameters
     ----------
     name : {"auto", "numpy", "numba"}
+    use_cache : bool, optional
+        Whether "auto" may count a kernel compiled earlier in the process, or held by numba's
+        disk cache, as cheap to start (:func:`compile_seconds`).  With ``False`` it decides
+        on the run's size alone, so a run's numbers never depend on what was compiled
+        before (the backends can differ in the last bits where a printed gradient rounds
+        differently): the claims ledger and the test suite run so.  None (the default)
+        keeps the enclosing block's setting (True outside any block).
 
     Raises
     ------
     ValueError
         ``name`` is not one of :data:`BACKENDS`.
+    TypeError
+        ``use_cache`` is not a bool or None.
     """
     if name not in BACKENDS:
         raise ValueError(f"`name` must be one of {', '.join(BACKENDS)}; got {name!r}")
-    token = _AUTO_MEANS.set(name)
+    if use_cache is None:
+        use_cache = _AUTO_USES_CACHE.get()
+    elif not isinstance(use_cache, bool):
+        raise TypeError(f"`use_cache` must be True, False or None; got {use_cache!r}")
+    token, cache_token = _AUTO_MEANS.set(name), _AUTO_USES_CACHE.set(use_cache)
     try:
         yield name
     finally:
+        _AUTO_USES_CACHE.reset(cache_token)
         _AUTO_MEANS.reset(token)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from dynopt.engine.kernels import auto_backend
+from dynopt.engine.kernels import auto_backend, default_backend
 from dynopt.ledger.cache import code_version, make_key, package_version_hash, remove_stale_temp_files, report_lock
 from dynopt.ledger.claims import REGISTRY, SOURCES, VERDICTS, Claim, ClaimResult, Verdict
 from dynopt.plotting import save_figure
@@ -130,7 +130,10 @@ def run_claim(c: Claim, out_dir: Path, quick: bool) -> ClaimResult:
     ctx = Context(c, out_dir, quick)
     tic = time.perf_counter()
     try:
-        v = c.check(ctx)
+        # "auto" by run size alone: a verdict's numbers must not depend on which kernels
+        # an earlier claim (or run) happened to compile
+        with default_backend(auto_backend(), use_cache=False):
+            v = c.check(ctx)
         if not isinstance(v, Verdict):
             raise TypeError(f"check of {c.id} returned {type(v).__name__}, not a Verdict (use judge())")
         if v.verdict not in VERDICTS:
