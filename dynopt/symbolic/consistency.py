@@ -104,7 +104,7 @@ class _Series:
     def of(cls, x):
         if isinstance(x, _Series):
             return x
-        x = sp.sympify(x)
+        x = sp.sympify(x, strict=True)
         _ring()
         if x.has(gamma):
             poly = sp.Poly(sp.expand(x), gamma)
@@ -147,7 +147,7 @@ class _Series:
     __rmul__ = __mul__
 
     def __truediv__(self, k):
-        return self * (sp.Integer(1) / sp.sympify(k))
+        return self * (sp.Integer(1) / sp.sympify(k, strict=True))
 
     def reflect(self):
         """The series of γ ↦ −γ."""

@@ -47,7 +47,7 @@ def is_zero(expr) -> bool:
     NotProved
         When sympy can neither reduce ``expr`` to 0 nor show it is non-zero.
     """
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     if isinstance(e, sp.MatrixBase):
         return all(is_zero(x) for x in e)
     e = sp.expand(e)
@@ -101,7 +101,7 @@ def order_of(expr, var, max_order: int = 12):
     Returns ``None`` when every coefficient up to ``max_order`` vanishes.  Each coefficient
     is decided with :func:`is_zero` (so an undecidable one raises :class:`NotProved`).
     """
-    e = sp.expand(sp.sympify(expr))
+    e = sp.expand(sp.sympify(expr, strict=True))
     if isinstance(e, sp.MatrixBase):
         orders = [order_of(x, var, max_order) for x in e]
         orders = [o for o in orders if o is not None]
@@ -114,7 +114,7 @@ def order_of(expr, var, max_order: int = 12):
 
 def to_latex(expr) -> str:
     """LaTeX with the Greek symbol names rendered as \\gamma, \\lambda, ..."""
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     names = {s: _LATEX_NAMES.get(s.name, s.name) for s in e.free_symbols if isinstance(s, sp.Symbol)}
     for s in list(names):
         base, _, sub = s.name.partition("_")
@@ -125,7 +125,7 @@ def to_latex(expr) -> str:
 
 def to_str(expr) -> str:
     """A string that ``sympy.sympify`` parses back to ``expr``."""
-    return str(sp.sympify(expr))
+    return str(sp.sympify(expr, strict=True))
 
 
 @dataclass

@@ -109,7 +109,7 @@ def gd_modified_field(d: int = 1):
 def modified_objective_expr(expr, symbols, step):
     """L̃ = L + (step/4)|∇L|² for a sympy objective (used to build a dynopt Problem)."""
     g2 = sum(sp.diff(expr, s) ** 2 for s in symbols)
-    return sp.expand(expr + sp.sympify(step) / 4 * g2)
+    return sp.expand(expr + sp.sympify(step, strict=True) / 4 * g2)
 
 
 def momentum_modified_field(scheme):

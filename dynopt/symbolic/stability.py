@@ -382,11 +382,11 @@ def polyak_heavy_ball():
 
 @derivation("stability", "linear stability regions on L = hθ²/2 (Schur–Cohn/Jury), in (αh, β) and (hγ², λγ)")
 def _stability():
-    rows = stability_table()
+    rows = [scheme_stability(name) for name in stability_schemes()]
     res = {}
     for r in rows:
-        res[f"{r['scheme']}: max αh"] = sp.sympify(r["max_alpha_h"])
-        res[f"{r['scheme']}: max {r['ode_variable']}"] = sp.sympify(r["max_ode_variable"])
+        res[f"{r.scheme}: max αh"] = r.max_alpha_h
+        res[f"{r.scheme}: max {r.ode_variable}"] = r.max_ode_variable
     d = Derivation(
         "stability", "linear stability regions on L = hθ²/2 (Schur–Cohn/Jury), in (αh, β) and (hγ², λγ)",
         results=res,
@@ -395,7 +395,7 @@ def _stability():
                "ODE variables through eq 15 (heavy ball) or eq 18 (Nesterov family, implicit 19)",
                "schemes read from the registry; other_schemes: the same analysis for symplectic Euler "
                "and Runge–Kutta (stable interval of hγ on the real axis)"],
-        data={"json": rows, "other_schemes": other_stability_table()})
+        data={"json": [r.as_row() for r in rows], "other_schemes": other_stability_table()})
     return d
 
 

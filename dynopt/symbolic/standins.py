@@ -119,7 +119,7 @@ class GeneralModel(_StandIn):
     @classmethod
     def as_derivatives(cls, expr):
         """``expr`` with c_k written as L⁽ᵏ⁾(θ)."""
-        return sp.sympify(expr).subs({c: sp.Derivative(L_fun(theta), (theta, k + 1))
+        return sp.sympify(expr, strict=True).subs({c: sp.Derivative(L_fun(theta), (theta, k + 1))
                                       for k, c in enumerate(cls.coefficients)})
 
 
