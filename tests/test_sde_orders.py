@@ -201,3 +201,57 @@ def test_declared_sde_orders(name, case):
     assert case is not None, (f"{name} meets none of the order-test cases (approximates="
                               f"{sch.approximates}, noise_types={sch.noise_types}): add a case with an exact solution")
     check_declared_orders(sch, case)
+
+
+def _sig(x, digits):
+    """``x`` rounded to ``digits`` significant digits by decimal arithmetic (not by a format string)."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    d = Decimal(repr(float(x)))
+    if d == 0:
+        return 0.0
+    q = Decimal(1).scaleb(d.adjusted() - digits + 1)
+    return float(d.quantize(q, rounding=ROUND_HALF_EVEN))
+
+
+def test_sde_order_result_as_dict_keys_and_rounding():
+    """``SDEOrderResult.as_dict`` (what the ledger and ``--json`` print): exactly these keys, errors
+    to 5 significant digits, standard errors to 3, fitted orders and their intervals to 4 decimals,
+    a missing fit as None and the declared orders, sizes, seed, reference and note verbatim; the
+    note defaults to ""."""
+    from dynopt.analysis.orders import SDEOrderResult
+
+    sfit = OrderFit(1.234567, (0.98765432, 1.48765432), 0.1, -0.5, 0.99, 4)
+    res = SDEOrderResult("milstein", "gbm", 1.5, [0.25, 0.125], [0.0123456789, 2.3456789e-5],
+                         [0.000123456, 7.891011], [-0.00987654321, 1.0000049], [0.0456789, 12345.678],
+                         sfit, None, 1.0, None, 2000, 7, "exact solution from W_T")
+    assert res.note == ""
+    assert res.as_dict() == {
+        "scheme": "milstein", "model": "gbm", "T": 1.5, "steps": [0.25, 0.125],
+        "strong": [0.012346, 2.3457e-5], "strong_se": [0.000123, 7.89],
+        "weak": [-0.0098765, 1.0], "weak_se": [0.0457, 12300.0],
+        "strong_order": {"order": 1.2346, "ci": [0.9877, 1.4877]}, "weak_order": None,
+        "declared_strong": 1.0, "declared_weak": None, "n_paths": 2000, "seed": 7,
+        "reference": "exact solution from W_T", "note": ""}
+
+
+def test_sde_order_result_as_dict_of_a_study():
+    """``as_dict`` of a real (small) study: every field is the result's own, rounded as stated,
+    built here from the attributes with decimal rounding."""
+    c = gbm_case()
+    r = sde_order_study(c.model, "milstein", c.y0, c.T, (4, 8, 16), 200, 11, exact=c.exact)
+    def dec4(x):
+        from decimal import Decimal
+        return float(Decimal(repr(float(x))).quantize(Decimal("0.0001")))
+
+    def fit(f):
+        return None if f is None else {"order": dec4(f.order), "ci": [dec4(f.ci[0]), dec4(f.ci[1])]}
+
+    assert r.strong_fit is not None
+    want = {"scheme": "milstein", "model": c.model.name, "T": 1.0, "steps": [0.25, 0.125, 0.0625],
+            "strong": [_sig(e, 5) for e in r.strong], "strong_se": [_sig(e, 3) for e in r.strong_se],
+            "weak": [_sig(e, 5) for e in r.weak], "weak_se": [_sig(e, 3) for e in r.weak_se],
+            "strong_order": fit(r.strong_fit), "weak_order": fit(r.weak_fit),
+            "declared_strong": 1.0, "declared_weak": 1.0, "n_paths": 200, "seed": 11,
+            "reference": "exact solution from W_T", "note": r.note}
+    assert r.as_dict() == want
