@@ -369,3 +369,54 @@ def test_heavy_ball_sc_repr_names_its_start():
     from dynopt.schemes import HeavyBallSC
 
     assert repr(HeavyBallSC(start="euler")) == "HeavyBallSC(start='euler')"
+
+
+def _slope_and_se(x, y):
+    """Least-squares slope of y on x and its standard error, by the textbook sums."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xm, ym = x.mean(), y.mean()
+    sxx = ((x - xm) ** 2).sum()
+    b = ((x - xm) * (y - ym)).sum() / sxx
+    resid = y - ym - b * (x - xm)
+    return b, math.sqrt((resid ** 2).sum() / (x.size - 2) / sxx)
+
+
+def test_decay_exponent_fits_the_default_window_including_its_edges():
+    """``decay_exponent``: p = −slope of log v on log t over t ∈ [0.1 T, T] (both ends included,
+    the default window), positive values only, with the slope's standard error; checked against the
+    least-squares sums on the hand-picked points of noisy power-law data."""
+    from dynopt.analysis import decay_exponent
+
+    t = np.arange(1, 201) * 0.05                      # T = 10; 0.1·T = 1.0 and T are grid points
+    rng = np.random.default_rng(5)
+    v = 2.0 * t ** -1.5 * np.exp(0.1 * rng.standard_normal(t.size))
+    v[t < 1.0] *= 50.0                                # a different law before the window
+    v[[40, 90]] = 0.0                                 # zeros inside it are skipped, not logged
+    p, se = decay_exponent(t, v)
+    keep = [k for k in range(t.size) if 1.0 - 1e-12 <= t[k] <= 10.0 and v[k] > 0]
+    assert keep[0] == 19 and keep[-1] == 199 and len(keep) == 179
+    b, b_se = _slope_and_se(np.log(t[keep]), np.log(v[keep]))
+    assert p == pytest.approx(-b, rel=1e-12) and se == pytest.approx(b_se, rel=1e-10)
+    assert 1.4 < p < 1.6
+    assert isinstance(p, float) and isinstance(se, float)
+
+
+def test_decay_exponent_explicit_window_and_too_few_points():
+    """An explicit ``window`` (fractions of T) selects [lo·T, hi·T]; exactly 3 positive values
+    are enough (an exact power law gives its exponent and a zero standard error), 2 are refused."""
+    from dynopt.analysis import decay_exponent
+
+    t = np.array([1.0, 2.0, 4.0, 5.0, 8.0, 10.0])
+    v = 3.0 * t ** -2.0
+    v[0] = 1.0                                        # outside the window below
+    v[-1] = 7.0                                       # outside the window above
+    p, se = decay_exponent(t, v, window=(0.2, 0.8))   # t ∈ {2, 4, 5, 8}
+    assert p == pytest.approx(2.0, rel=1e-12) and se == pytest.approx(0.0, abs=1e-12)
+    p3, _ = decay_exponent(t, v, window=(0.4, 0.8))   # t ∈ {4, 5, 8}: exactly three
+    assert p3 == pytest.approx(2.0, rel=1e-12)
+    with pytest.raises(ValueError, match="fewer than 3 positive values in the fitting window"):
+        decay_exponent(t, v, window=(0.5, 0.8))       # t ∈ {5, 8}
+    v0 = v.copy()
+    v0[2] = 0.0
+    with pytest.raises(ValueError, match="fewer than 3 positive values"):
+        decay_exponent(t, v0, window=(0.4, 0.8))      # t = 4 has no positive value

@@ -2,6 +2,7 @@
 Matthews noise amplitude (exact stationary variance on a harmonic potential) and the
 Gibbs density of overdamped Langevin."""
 import numpy as np
+import pytest
 from scipy import stats
 
 from dynopt import dynamics
@@ -60,3 +61,34 @@ def test_stationary_log_density_is_the_gibbs_density_of_the_sde():
     ld = harm.stationary_log_density(y)
     ref = stats.norm(scale=sigma / np.sqrt(2)).logpdf(y[:, 0])
     np.testing.assert_allclose(ld - ld[0], ref - ref[0], rtol=1e-12)
+
+
+def test_kinetic_temperature_is_the_mean_square_velocity_per_coordinate():
+    """``kinetic_temperature``: the mean over paths of |η|²/d and its standard error (sample
+    standard deviation with ddof = 1 over √n), by a hand loop; the smallest accepted shape is
+    (2, 1); and on normal velocities of variance kT it is kT within 5 standard errors."""
+    from dynopt.analysis import kinetic_temperature
+
+    v = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [2.0, 2.0, 2.0], [-0.5, 0.25, 1.5]])
+    e = [sum(x * x for x in row) / 3 for row in v]
+    m = sum(e) / 4
+    se = (sum((x - m) ** 2 for x in e) / 3) ** 0.5 / 2
+    got = kinetic_temperature(v)
+    assert got == (pytest.approx(m, rel=1e-14), pytest.approx(se, rel=1e-14))
+    assert all(isinstance(x, float) for x in got)
+    assert kinetic_temperature([[1.0], [3.0]]) == (pytest.approx(5.0, rel=1e-14), pytest.approx(4.0, rel=1e-14))
+    kT = 0.32
+    w = np.sqrt(kT) * np.random.default_rng(8).standard_normal((4000, 2))
+    mean, err = kinetic_temperature(w)
+    assert abs(mean - kT) < 5 * err and err < 0.02 * kT
+
+
+def test_kinetic_temperature_refuses_bad_shapes_and_non_finite_values():
+    """Every refusal of ``kinetic_temperature`` names the argument and the allowed shape."""
+    from dynopt.analysis import kinetic_temperature
+
+    for bad in ([1.0, 2.0, 3.0], [[1.0, 2.0]], np.zeros((3, 0)), np.zeros((2, 2, 2))):
+        with pytest.raises(ValueError, match=r"`velocities` must have shape \(n_paths, d\) with n_paths >= 2"):
+            kinetic_temperature(bad)
+    with pytest.raises(ValueError, match="`velocities` must be finite"):
+        kinetic_temperature([[1.0], [np.nan]])
