@@ -350,3 +350,34 @@ def test_implicit19_predictor_and_first_iterate_are_where_eq20_puts_them():
     np.testing.assert_allclose(calls[0], predictor, rtol=1e-15)
     np.testing.assert_allclose(calls[1], 0.5 * (q + z0), rtol=1e-15)
     assert new.grad_evals - state.grad_evals == len(calls)
+
+
+def test_scheme_reprs_are_the_ledger_cache_keys():
+    """The reprs that ledger cache keys are made of: ``Scheme.__repr__`` is the class name with empty
+    parentheses; a momentum scheme names its start and map (defaults: half-step, and the class's map);
+    ``Implicit19`` keeps the family's repr at the default weight ½ and appends any other weight."""
+    from dynopt.schemes import Nesterov
+
+    assert repr(get_scheme("euler")) == "Euler()"
+    assert repr(get_scheme("rk4")) == "RK4()"
+    assert repr(Leapfrog()) == "Leapfrog(start='half-step', coefficients='eq15')"
+    assert repr(Leapfrog(start="rest", coefficients="eq18")) == "Leapfrog(start='rest', coefficients='eq18')"
+    assert repr(Nesterov()) == "Nesterov(start='half-step', coefficients='eq18')"
+    assert repr(HeavyBallMomentum(start="rest")) == "HeavyBallMomentum(start='rest', coefficients='eq15')"
+    assert repr(Implicit19()) == "Implicit19(start='half-step', coefficients='eq18')"
+    assert repr(Implicit19(weight=0.5)) == "Implicit19(start='half-step', coefficients='eq18')"
+    assert repr(Implicit19(start="rest", coefficients="eq15", weight=1.0)) == \
+        "Implicit19(start='rest', coefficients='eq15', weight=1.0)"
+    assert repr(Implicit19(weight=0.75)) == "Implicit19(start='half-step', coefficients='eq18', weight=0.75)"
+
+
+def test_implicit19_defaults_and_weight_range():
+    """``Implicit19``'s documented defaults (half-step start, eq 18 map, rtol 1e-13, 50 iterations,
+    weight ½) and the refusal of a weight outside (0, 1]."""
+    s = Implicit19()
+    assert (s.start, s.coefficients, s.rtol, s.max_iter, s.weight) == ("half-step", "eq18", 1e-13, 50, 0.5)
+    s = Implicit19("rest", "eq15", 1e-9, 7, 1.0)
+    assert (s.start, s.coefficients, s.rtol, s.max_iter, s.weight) == ("rest", "eq15", 1e-9, 7, 1.0)
+    for w in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=r"`weight` must be in \(0, 1\]"):
+            Implicit19(weight=w)

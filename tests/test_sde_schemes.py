@@ -216,3 +216,15 @@ def test_time_dependent_user_sde_sees_the_step_time(scheme):
         mean, var = h * h * N * (N - 1) / 2, h * sum((h * k) ** 2 for k in range(N))
     assert abs(x.mean() - mean) <= 5 * math.sqrt(var / n)
     assert abs(x.var() - var) <= 5 * var * math.sqrt(2 / (n - 1))
+
+
+def test_sde_scheme_describe_text():
+    """``SDEScheme.describe``: name, strong and weak order, calculus and the noise types joined by
+    '/', as printed in reports."""
+    assert get_scheme("euler-maruyama").describe() == \
+        "euler-maruyama (strong 0.5, weak 1.0, ito, noise: additive/diagonal/general)"
+    assert get_scheme("stochastic-heun").describe() == \
+        "stochastic-heun (strong 1.0, weak 1.0, stratonovich, noise: additive/diagonal/general)"
+    assert get_scheme("baoab").describe() == "baoab (strong 1.0, weak 2.0, ito, noise: additive)"
+    assert get_scheme("sgd").describe() == "sgd (strong None, weak 1.0, ito, noise: general)"
+    assert repr(get_scheme("milstein")) == "Milstein()"
