@@ -196,3 +196,39 @@ def test_kernels_read_the_current_constants_and_user_arithmetic_drifts():
     np.testing.assert_array_equal(a.y_final, b.y_final)
     gbm = simulate(dynamics.geometric_brownian_motion(), "milstein", (0, 1), [1.0], 0.01, **RUN)
     assert gbm.backend == "numpy" and gbm.note == "not compiled: the SDE's diffusion g(t, x) is a Python callable"
+
+
+def test_tracer_nodes_record_reflected_operators_powers_and_abs():
+    """The tracer records a constant on the left (``c + x``, ``c − x``, ``c / x``, ``c ** x``) with
+    its operands in that order, an integer power as a literal exponent and any other power through
+    a constant argument, ``abs`` as a call; a boolean exponent is refused."""
+    from dynopt.engine import tracer
+
+    consts = {}
+    tr = tracer.Tracer(consts)
+    a = tracer.Node(tr, "a")
+    out = [2.5 + a, 3.0 - a, 3.0 / a, 2.0 ** a, a ** 3, a ** np.int64(2), a ** 2.5, a ** a, abs(a), 2.5 - a]
+    assert [n.name for n in out] == [f"t{k}" for k in range(10)]
+    assert all(isinstance(n, tracer.Node) and n.tr is tr for n in out)
+    assert tr.lines == ["t0 = c0 + a", "t1 = c1 - a", "t2 = c1 / a", "t3 = c2 ** a", "t4 = a ** 3",
+                        "t5 = a ** 2", "t6 = a ** c0", "t7 = a ** a", "t8 = abs(a)", "t9 = c0 - a"]
+    assert sorted(consts.values()) == [("c0", 2.5), ("c1", 3.0), ("c2", 2.0)]
+    with pytest.raises(tracer.TraceError, match="mixes a boolean"):
+        a ** True
+    with pytest.raises(tracer.TraceError, match="mixes a boolean"):
+        True ** a
+
+
+def test_tracer_nodes_compare_only_with_none():
+    """``x == None`` is False and ``x != None`` True (numpy and NamedTuple code asks that); any
+    other comparison of a traced value is a branch on the state and is refused."""
+    from dynopt.engine import tracer
+
+    tr = tracer.Tracer({})
+    a, b = tracer.Node(tr, "a"), tracer.Node(tr, "b")
+    assert (a == None) is False  # noqa: E711
+    assert (a != None) is True  # noqa: E711
+    for cmp in (lambda: a == b, lambda: a != b, lambda: a == 0.0, lambda: a != 1):
+        with pytest.raises(tracer.TraceError, match="branches on or converts a value of the state"):
+            cmp()
+    assert tr.lines == []
