@@ -370,3 +370,56 @@ def test_simulate_run_options_and_provenance():
         go(seed=1, options="fast")
     with pytest.raises(ValueError, match="^`observers` need distinct names; got"):
         go(seed=1, observers=[Moments(), Moments()])
+
+
+def test_histogram2d_parts_merge_to_the_whole_run():
+    """``Histogram2D.merge``: four executor parts add up to the serial histogram (counts, outside,
+    total) and to the 2-D histogram of the final states counted here with numpy; the merged
+    observer has looked once per part."""
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(2)), 1.0)
+    run = dict(n_paths=256, seed=9, options=EnsembleOptions(block_size=32, keep_final=True))
+    rng = ((-0.6, 0.6), (-0.8, 0.4))
+    whole_h, parts_h = Histogram2D((3, 4), rng), Histogram2D((3, 4), rng)
+    whole = simulate(model, "euler-maruyama", (0, 0.3), [0.0, 0.0], 0.05, observers=[whole_h], **run)
+    parts = simulate(model, "euler-maruyama", (0, 0.3), [0.0, 0.0], 0.05, observers=[parts_h],
+                     executor=_FourWorkers(), **run)
+    a, b = whole.observations["histogram2d"], parts.observations["histogram2d"]
+    y = whole.y_final
+    want, _, _ = np.histogram2d(y[:, 0], y[:, 1], bins=(3, 4), range=rng)
+    inside = int(want.sum())
+    assert 0 < inside < 256
+    np.testing.assert_array_equal(a.counts, want)
+    np.testing.assert_array_equal(b.counts, want)
+    assert (b.outside, b.total) == (a.outside, a.total) == (256 - inside, 256)
+    np.testing.assert_array_equal(b.density, a.density)
+    assert (whole_h.looks, parts_h.looks) == (1, 4)
+
+
+def test_an_observer_without_merge_is_refused_on_an_executor():
+    """``Observer.merge``'s default: an observer that cannot merge the parts of a run split over an
+    executor raises TypeError naming its class and what it needs; a serial run does not need it."""
+    from dynopt.engine import Observer
+
+    class LastMean(Observer):
+        name = "last_mean"
+
+        def start(self, layout, state_dim):
+            self.total, self.n = 0.0, 0
+
+        def observe(self, k, t, y, b0, b1, layout, alive):
+            self.total += float(y[alive].sum())
+            self.n += int(alive.sum())
+
+        def result(self):
+            return self.total / self.n
+
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    run = dict(n_paths=64, seed=1, options=EnsembleOptions(block_size=16))
+    serial = simulate(model, "euler-maruyama", (0, 0.1), [0.5], 0.05, observers=[LastMean()], **run)
+    assert np.isfinite(serial.observations["last_mean"])
+    msg = r"^observer LastMean cannot be merged: it needs a merge\(\) method to be used with `executor`$"
+    with pytest.raises(TypeError, match=msg):
+        simulate(model, "euler-maruyama", (0, 0.1), [0.5], 0.05, observers=[LastMean()],
+                 executor=_FourWorkers(), **run)
+    with pytest.raises(TypeError, match=msg):
+        LastMean().merge(LastMean(), None, 0, 1)
