@@ -92,3 +92,38 @@ def test_kinetic_temperature_refuses_bad_shapes_and_non_finite_values():
             kinetic_temperature(bad)
     with pytest.raises(ValueError, match="`velocities` must be finite"):
         kinetic_temperature([[1.0], [np.nan]])
+
+
+def test_tabulated_marginal_pdf_and_logpdf():
+    """``Marginal.pdf``: the tabulated density normalised by its trapezoid integral, interpolated
+    linearly, with both ends of the grid inside and 0 beyond them; ``logpdf`` its log, −inf beyond;
+    shapes are kept."""
+    from dynopt.analysis.densities import Marginal
+
+    m = Marginal([0.0, 1.0, 2.0], [1.0, 2.0, 1.0])     # trapezoid integral 3
+    x = np.array([[-1e-9, 0.0, 0.5], [1.0, 2.0, 2.0 + 1e-9]])
+    want = np.array([[0.0, 1 / 3, 0.5], [2 / 3, 1 / 3, 0.0]])
+    np.testing.assert_allclose(m.pdf(x), want, rtol=1e-14, atol=0)
+    assert m.pdf(x).shape == (2, 3)
+    log = m.logpdf(x)
+    assert log[0, 0] == -np.inf and log[1, 2] == -np.inf
+    np.testing.assert_allclose(log[[0, 0, 1, 1], [1, 2, 0, 1]], np.log([1 / 3, 0.5, 2 / 3, 1 / 3]), rtol=1e-14)
+    assert float(m.pdf(1.5)) == pytest.approx(0.5, rel=1e-14)
+    assert m.bounds == (0.0, 2.0)
+
+
+def test_monte_carlo_marginal_of_a_3d_gibbs_density_is_the_truncated_normal():
+    """Beyond 2-D the marginal is a tabulated :class:`Marginal` (weighted Monte Carlo histogram): on
+    L = |θ|²/2 at kT = 1 its ``pdf`` gives the truncated normal's mass of [−1, 1] (0.6827/0.9973)
+    within 1.2 % (5 × the 0.24 % spread of this estimate over 20 seeds), its ``logpdf`` the log of its pdf."""
+    from scipy import integrate as sint
+    from dynopt.analysis.densities import GibbsDensity
+
+    g = GibbsDensity(quadratic(np.eye(3)), 1.0, (-3.0, 3.0), seed=2)
+    m = g.marginal(0)
+    x = np.linspace(-1.0, 1.0, 401)
+    mass = sint.trapezoid(m.pdf(x), x)
+    want = (stats.norm.cdf(1) - stats.norm.cdf(-1)) / (stats.norm.cdf(3) - stats.norm.cdf(-3))
+    assert mass == pytest.approx(want, rel=0.012)
+    assert m.pdf(3.5) == 0.0 and m.logpdf(-3.5) == -np.inf
+    np.testing.assert_allclose(np.exp(m.logpdf(x)), m.pdf(x), rtol=1e-14)
