@@ -72,3 +72,77 @@ def test_work_precision_counts_gradients():
     assert by[("RK45", 1e-8)].grad_evals > by[("RK45", 1e-4)].grad_evals > 0
     assert by[("RK45", 1e-8)].error < by[("RK45", 1e-4)].error
     assert by[("Radau", 1e-8)].hess_evals > 0  # the analytic Jacobian was used
+
+
+#: the registered "quadratic" problem's comparison setup, restated: L = ½xᵀHx from x0 to T
+_WP_H = np.array([[2.0, 0.5], [0.5, 1.0]])
+_WP_X0 = np.array([1.0, -1.0])
+#: the step ladders N0·√2^k (k = 0..7) of its declared N0 (euler 64, heun 32, rk4 16)
+_WP_N0 = {"euler": 64, "heun": 32, "rk4": 16}
+#: one step's matrix (I + hA + ... up to the scheme's order, A = −H) and gradients per step
+_WP_STAGES = {"euler": (1, 1), "heun": (2, 2), "rk4": (4, 4)}
+
+
+def test_work_precision_study_against_closed_forms_and_scipy():
+    """``work_precision_study``: for each fixed-step scheme the 8-rung ladder N0·√2^k with N
+    gradients per step times N, and the error |P(−hH)^N x0 − e^{−HT}x0| (P the scheme's Taylor
+    polynomial) computed here with matrix powers; for scipy's methods, one point per rtol
+    10^−3 … 10^−11 (atol = rtol·10^−3) whose gradient, Hessian counts and error are scipy's own
+    nfev, njev and its error at T, run here with solve_ivp."""
+    from math import factorial
+
+    from scipy.integrate import solve_ivp
+    from scipy.linalg import expm
+
+    from dynopt.analysis import work_precision_study
+    from dynopt.problems import get_problem
+
+    r = work_precision_study("quadratic", schemes=("euler", "heun", "rk4"), scipy_methods=("RK45", "Radau"))
+    assert set(r) == {"fixed", "scipy", "scipy_rtol", "ode", "T", "problem"}
+    assert (r["ode"], r["T"], r["problem"]) == ("gradient flow θ' = −∇L", 1.0, "quadratic")
+    exact = expm(-_WP_H) @ _WP_X0
+    assert set(r["fixed"]) == set(_WP_N0)
+    for name, n0 in _WP_N0.items():
+        order, per_step = _WP_STAGES[name]
+        ns = [int(np.floor(n0 * np.sqrt(2.0) ** k + 0.5)) for k in range(8)]
+        evals, errs = r["fixed"][name]
+        assert evals == [per_step * n for n in ns], name
+        want = []
+        for n in ns:
+            A = -_WP_H / n
+            P = sum(np.linalg.matrix_power(A, j) / factorial(j) for j in range(order + 1))
+            want.append(np.linalg.norm(np.linalg.matrix_power(P, n) @ _WP_X0 - exact))
+        np.testing.assert_allclose(errs, want, rtol=1e-6, atol=1e-13, err_msg=name)
+    prob = get_problem("quadratic")
+
+    def rhs(t, y):
+        return -prob.grad_fn(y[None, :])[0]
+
+    rtols = [10.0 ** -k for k in range(3, 12)]
+    assert set(r["scipy"]) == set(r["scipy_rtol"]) == {"RK45", "Radau"}
+    for method in ("RK45", "Radau"):
+        assert r["scipy_rtol"][method] == pytest.approx(rtols, rel=1e-15)
+        kw = {"jac": lambda t, y: -_WP_H} if method == "Radau" else {}
+        sols = [solve_ivp(rhs, (0.0, 1.0), _WP_X0, method=method, rtol=rt, atol=rt * 1e-3, **kw) for rt in rtols]
+        g, e, h = r["scipy"][method]
+        assert g == [s.nfev for s in sols], method
+        assert h == ([s.njev for s in sols] if method == "Radau" else [0] * 9), method
+        np.testing.assert_allclose(e, [np.linalg.norm(s.y[:, -1] - exact) for s in sols], rtol=1e-6, atol=1e-14)
+
+
+def test_work_precision_study_defaults_and_problems_without_a_setup():
+    """Defaults: the fixed-step schemes Euler, Heun and RK4 and scipy's RK45, DOP853, Radau and LSODA;
+    a registered problem that declares no comparison setup is refused, naming the argument and
+    listing the ones that do."""
+    from dynopt.analysis import work_precision_study
+
+    r = work_precision_study("double_well")
+    assert list(r["fixed"]) == ["euler", "heun", "rk4"]
+    assert list(r["scipy"]) == list(r["scipy_rtol"]) == ["RK45", "DOP853", "Radau", "LSODA"]
+    assert (r["T"], r["problem"]) == (1.0, "double_well")
+    assert [len(v) for v in r["fixed"]["heun"]] == [8, 8] and r["fixed"]["heun"][0][0] == 2 * 32
+    with pytest.raises(ValueError, match=r"^`problem_name` must be one of \['double_well', 'quadratic', "
+                                         r"'rosenbrock'\] \(the problems declaring a comparison setup\); got 'ellipse'$"):
+        work_precision_study("ellipse")
+    with pytest.raises(ValueError, match="`problem` must be one of"):
+        work_precision_study("no-such-problem")
