@@ -183,3 +183,115 @@ def test_continuous_limit_of_each_optimizer():
     assert (m.eps, m.bias_correction, m.eps_inside) == (1e-3, False, True)
     with pytest.raises(ValueError, match="^`lr` must be in"):
         continuous_limit("sgd", P, lr=0.0)
+
+
+_ELLIPSE_H = np.diag([0.2, 4.0])
+
+
+def _linear_flow(M, y0, t_end, n_points):
+    """exp(Mt)·y0 at n_points equally spaced t in [0, t_end] (the exact flow of y' = My), by
+    repeated products with exp(MΔt)."""
+    from scipy.linalg import expm
+    E = expm(M * (t_end / (n_points - 1)))
+    out = [np.asarray(y0, float)]
+    for _ in range(n_points - 1):
+        out.append(E @ out[-1])
+    return np.array(out)
+
+
+def test_paths_with_flows_iterates_and_flows_against_hand_loops_and_closed_forms():
+    """``paths_with_flows`` on the ellipse (L = ½xᵀdiag(0.2, 4)x): SGD's, heavy ball's (Sutskever
+    form: v ← μv − η∇L(x), x ← x + v) and look-ahead Nesterov's (gradient at x + μv) iterates equal
+    hand loops; their flows are the exact linear flows at t = 0 … nγ (γ = η for SGD, the eq 15
+    inverse for heavy ball, √η with λ = (1 − μ)/√η for Nesterov); RMSProp's iterates are d2l's
+    (eps inside the root: s ← ρs + (1 − ρ)g², x ← x − ηg/√(s + eps)) and its flow the RMSProp ODE
+    θ' = −g/√(s + eps), s' = c(g² − s), c = (1 − ρ)/η, from s = 0, solved here by Radau at
+    rtol 1e-10.  The default is 200 flow points at rtol 1e-8 (error ≲ 1e-6 here)."""
+    from scipy.integrate import solve_ivp
+
+    from dynopt.analysis import paths_with_flows
+
+    x0, n = np.array([-5.0, -2.0]), 30
+    hps = {"sgd": dict(lr=0.2), "momentum": dict(lr=0.05, momentum=0.8),
+           "nesterov": dict(lr=0.05, momentum=0.8), "rmsprop": dict(lr=0.1, decay=0.9, eps=1e-6)}
+    out = paths_with_flows(ellipse(), x0, n, hps)
+    assert list(out) == list(hps)
+    H = _ELLIPSE_H
+
+    def loop(update):
+        x, v, s, path = x0.copy(), np.zeros(2), np.zeros(2), [x0.copy()]
+        for _ in range(n):
+            x, v, s = update(x, v, s)
+            path.append(x.copy())
+        return np.array(path)
+
+    mu = 0.8
+    want = {
+        "sgd": loop(lambda x, v, s: (x - 0.2 * (H @ x), v, s)),
+        "momentum": loop(lambda x, v, s: (x + (mu * v - 0.05 * (H @ x)), mu * v - 0.05 * (H @ x), s)),
+        "nesterov": loop(lambda x, v, s: (x + (mu * v - 0.05 * (H @ (x + mu * v))),
+                                          mu * v - 0.05 * (H @ (x + mu * v)), s)),
+    }
+
+    def rms(x, v, s):
+        g = H @ x
+        s = 0.9 * s + 0.1 * g * g
+        return x - 0.1 * g / np.sqrt(s + 1e-6), v, s
+    want["rmsprop"] = loop(rms)
+    for name, (path, flow, div) in out.items():
+        assert div is None and path.shape == (n + 1, 2) and flow.shape == (200, 2), name
+        np.testing.assert_allclose(path, want[name], rtol=1e-12, atol=1e-13, err_msg=name)
+
+    gamma_hb, lam_hb = heavy_ball_ode_parameters(0.05, mu)
+    gamma_n, lam_n = np.sqrt(0.05), (1 - mu) / np.sqrt(0.05)
+    Z, I2 = np.zeros((2, 2)), np.eye(2)
+    y0 = np.concatenate([x0, [0.0, 0.0]])
+    flows = {"sgd": _linear_flow(-H, x0, n * 0.2, 200),
+             "momentum": _linear_flow(np.block([[Z, I2], [-H, -lam_hb * I2]]), y0, n * gamma_hb, 200)[:, :2],
+             "nesterov": _linear_flow(np.block([[Z, I2], [-H, -lam_n * I2]]), y0, n * gamma_n, 200)[:, :2]}
+
+    def rms_ode(t, y):
+        q, s = y[:2], np.maximum(y[2:], 0.0)
+        g = H @ q
+        return np.concatenate([-g / np.sqrt(s + 1e-6), 1.0 * (g * g - s)])
+    ts = np.linspace(0, n * 0.1, 200)
+    sol = solve_ivp(rms_ode, (0, ts[-1]), y0, method="Radau", t_eval=ts, rtol=1e-10, atol=1e-12)
+    flows["rmsprop"] = sol.y[:2].T
+    for name, f in flows.items():
+        np.testing.assert_allclose(out[name][1], f, rtol=1e-5, atol=2e-6, err_msg=name)
+
+
+def test_paths_with_flows_arguments_reach_the_reference_solver(monkeypatch):
+    """The flow is ``solve_ivp_reference`` by LSODA at ``rtol`` (default 1e-8) on
+    ``n_flow_points`` (default 200) equally spaced times from 0 to the last iterate's time; given
+    explicitly they are passed on; a path that diverges at step k has k iterates and its flow ends
+    at (k − 1)η, the last finite iterate."""
+    from scipy.linalg import expm
+
+    import dynopt.analysis.tracking as tracking
+
+    calls = []
+    real = tracking.solve_ivp_reference
+
+    def spy(model, y0, ts, **kw):
+        calls.append((np.array(ts), kw))
+        return real(model, y0, ts, **kw)
+    monkeypatch.setattr(tracking, "solve_ivp_reference", spy)
+    x0 = np.array([-5.0, -2.0])
+    out = tracking.paths_with_flows(ellipse(), x0, 12, {"sgd": dict(lr=0.2)})
+    (ts, kw), = calls
+    assert kw == {"rtol": 1e-8, "method": "LSODA"}
+    np.testing.assert_allclose(ts, np.linspace(0.0, 12 * 0.2, 200), rtol=1e-15, atol=0)
+    calls.clear()
+    out = tracking.paths_with_flows(ellipse(), x0, 150, {"sgd": dict(lr=0.6)}, n_flow_points=7, rtol=1e-10)
+    (ts, kw), = calls
+    assert kw == {"rtol": 1e-10, "method": "LSODA"}
+    path, flow, k = out["sgd"]
+    # |1 − 0.6·4| = 1.4 > 1: the stiff coordinate grows until the blow-up rule stops the run
+    assert k is not None and 2 < k < 150 and path.shape == (k, 2) and flow.shape == (7, 2)
+    x = x0.copy()
+    for _ in range(k - 1):
+        x = x - 0.6 * (_ELLIPSE_H @ x)
+    np.testing.assert_allclose(path[-1], x, rtol=1e-12)
+    np.testing.assert_allclose(ts, np.linspace(0.0, (k - 1) * 0.6, 7), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(flow[-1], expm(-_ELLIPSE_H * (k - 1) * 0.6) @ x0, rtol=1e-7, atol=1e-9)
