@@ -232,9 +232,9 @@ def _grow(model, scheme, y0, T, steps, ref, pname, limit, grow, share, budget):
     return res, check
 
 
-def work_precision_study(problem_name: str, friction: float = FRICTION, schemes=None,
-                         scipy_methods=("RK45", "DOP853", "Radau", "LSODA")):
-    """Error at T vs gradient evaluations: fixed-step schemes and scipy's adaptive ones.
+def work_precision_study(problem_name: str, schemes=None, scipy_methods=("RK45", "DOP853", "Radau", "LSODA")):
+    """Error at T vs gradient evaluations on the gradient flow: fixed-step schemes of the flow
+    (Euler, Heun, RK4 by default) and scipy's adaptive ones.
 
     Returns
     -------
