@@ -21,7 +21,7 @@ from dynopt.symbolic import NotProved
 from dynopt.symbolic.standins import friction_step
 from dynopt.symbolic.steps import (L_fun, ms_stability, normal_expectation, stationary_variance, step_consistency,
                                    step_matrix, step_modified_equation, step_stability, theta)
-from user_rules import QHM, Platen
+from user_rules import AB2, QHM, Platen
 
 beta, nu, a = sp.symbols("β ν a", positive=True)
 lam, mu = sp.symbols("λ μ", real=True)
@@ -90,6 +90,19 @@ def test_qhm_consistency_and_modified_equation():
     assert same(m.f1, -(sp.Rational(1, 2) + nu * beta / (1 - beta)) * L2 * L1)
     # the buffer's start makes one step plain GD: the nonlinear check must not claim it
     assert m.checked_on_general_L is False
+
+
+def test_a_buffered_two_step_scheme_reads_as_a_lower_bound():
+    """Two-step Adams–Bashforth: its past gradient starts at ∇L(θ₀), so one step from init is
+    Euler's (local error −(h²/2)L'L'', order 1 read), while on L = κθ²/2 its characteristic
+    polynomial z² − (1 − 3x/2)z − x/2 (x = hκ) gives order 2; the reading says the 1 is a lower
+    bound (a start-up error enters the global error once).  A one-step scheme and QHM, whose
+    buffer does not hide a higher order, are not flagged."""
+    c = step_consistency(AB2())
+    assert (c.local_order, c.linear_order, c.order, c.lower_bound) == (2, 2, 1, True)
+    assert same(c.local_error, -h ** 2 * L1 * L2 / 2)
+    assert step_consistency(QHM(1, beta, nu)).lower_bound is False
+    assert step_consistency("heun").lower_bound is False
 
 
 def test_extragradient_bound_order_and_modified_equation():

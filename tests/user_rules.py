@@ -10,7 +10,7 @@ import numpy as np
 from dynopt import dynamics, optim
 from dynopt.schemes import Scheme, SDEScheme, ops
 
-__all__ = ["QHM", "Platen", "QHMState", "qhm"]
+__all__ = ["QHM", "AB2", "Platen", "QHMState", "qhm"]
 
 
 class QHM(Scheme):
@@ -37,6 +37,28 @@ class QHM(Scheme):
         G = model.grad(s.q)
         g = self.beta * s.g + (1 - self.beta) * G
         return self.State(s.q - self.a * h * ((1 - self.nu) * G + self.nu * g), g, s.grad_evals + 1)
+
+
+class AB2(Scheme):
+    """Two-step Adams–Bashforth for gradient flow: θ ← θ − h(3/2 ∇L(θ_n) − 1/2 ∇L(θ_{n−1}));
+    the past gradient starts at ∇L(θ_0), so the first step is Euler's."""
+
+    class State(NamedTuple):
+        q: np.ndarray
+        g: np.ndarray
+        grad_evals: int
+
+    name = "ab2"
+    approximates = (dynamics.GradientFlow,)
+    order = 2
+    grad_evals = 1
+
+    def init(self, model, y0, dt):
+        return self.State(y0, model.grad(y0), 1)
+
+    def step(self, model, t, s, h):
+        G = model.grad(s.q)
+        return self.State(s.q - h * (1.5 * G - 0.5 * s.g), G, s.grad_evals + 1)
 
 
 class Platen(SDEScheme):

@@ -118,7 +118,7 @@ def registered_schemes(kinds=("runge-kutta", "symplectic-euler", "momentum")) ->
 def exact(expr):
     """``expr`` with every float replaced by the simple rational it stands for (0.5 → 1/2,
     1/6 as a float → 1/6): numeric definitions written with floats give exact algebra."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
 
     def rational(f):
         q = sp.nsimplify(f)

@@ -80,7 +80,11 @@ def consistency_derivation(scheme) -> Derivation:
                       [f"one step from the scheme's start on a general L (L' undefined) against the Taylor "
                        f"series of {c.model}: local error {c.local_error} + O(h^{c.local_order + 1})",
                        f"on L = κθ²/2: ord det(e^(hω) − M) minus the eigenvalues tending to 1 = {c.linear_order}",
-                       "order = min(local order − 1, linear order)"])
+                       "order = min(local order − 1, linear order)"]
+                      + (["a lower bound: the state carries a buffer started by init, so the step read is a start-up "
+                          "step, whose error enters the global error once, not at every step (measure the order, "
+                          "e.g. with dynopt compare, to decide between the two)"] if c.lower_bound else []),
+                      {"order_is_lower_bound": c.lower_bound})
 
 
 def modified_derivation(scheme) -> Derivation:

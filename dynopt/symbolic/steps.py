@@ -105,7 +105,7 @@ def _arrays(state):
 
 def _entries(state):
     """The state's array entries in field order, as a flat list of sympy expressions."""
-    return [sp.sympify(x) for i in _arrays(state) for x in np.asarray(state[i]).ravel()]
+    return [sp.sympify(x, strict=True) for i in _arrays(state) for x in np.asarray(state[i]).ravel()]
 
 
 def _fresh(state):
@@ -132,7 +132,7 @@ def _obj(entries, shape=(1, 1)):
 
 def _exact(expr):
     """Floats in ``expr`` (a scheme's 0.5) as rationals, so identities are decided exactly."""
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     floats = expr.atoms(sp.Float)
     return expr.xreplace({f: _fraction(float(f)) for f in floats}) if floats else expr
 
@@ -358,7 +358,7 @@ def step_stability(scheme, ranges=None) -> StepStability:
 # -- consistency and modified equation -------------------------------------------------------
 def _truncate(expr, order=P + 1):
     """Powers of the step above ``order`` dropped (series for non-polynomial dependence)."""
-    e = sp.expand(sp.sympify(expr))
+    e = sp.expand(sp.sympify(expr, strict=True))
     if e.is_polynomial(step_symbol):
         return sp.Add(*[t for t in sp.Add.make_args(e) if sp.degree(t, step_symbol) <= order])
     return sp.expand(sp.series(e, step_symbol, 0, order + 1).removeO())
@@ -391,6 +391,11 @@ class StepConsistency:
     order : int
         min(local_order − 1, linear_order): the predicted global order.
     model : str
+    lower_bound : bool
+        True when the state carries a buffer that ``init`` starts (a past gradient, say):
+        the one step read is then a start-up step, whose error enters the global error
+        once rather than at every step, so ``order`` is a lower bound (two-step
+        Adams–Bashforth reads 1 here; its order on the linear problem, 2, is the true one).
     """
 
     local_error: object
@@ -398,6 +403,7 @@ class StepConsistency:
     linear_order: int
     order: int
     model: str
+    lower_bound: bool = False
 
 
 def _linear_order(sm):
@@ -451,8 +457,10 @@ def step_consistency(scheme) -> StepConsistency:
         raise ArithmeticError(f"the local error vanishes to O(h^{P + 1})")
     lead = GeneralModel.as_derivatives(sp.factor(err[0].coeff(step_symbol, k)))
     lin = _linear_order(step_matrix(inst))
+    buffered = len(_entries(state)) > model.state_dim
     return StepConsistency(lead * step_symbol ** k, k, lin, min(k - 1, lin),
-                           "θ' = −L'(θ)" if flavour == "first" else "θ'' + λθ' = −L'(θ)")
+                           "θ' = −L'(θ)" if flavour == "first" else "θ'' + λθ' = −L'(θ)",
+                           buffered and k - 1 < lin)
 
 
 @dataclass(frozen=True)
