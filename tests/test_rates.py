@@ -374,3 +374,86 @@ def test_barrier_of_an_asymmetric_well_and_its_messages():
         barrier_of(u, xm, np.nan)
     with pytest.raises(ValueError, match=r"^`minimum` must be in \(-inf, inf\); got inf$"):
         barrier_of(u, np.inf, xs)
+
+
+def test_kramers_rate_regimes_against_hand_formulas():
+    """Each regime against its formula written out here, with ω₀² = 3, U''(saddle) = −2 (its sign
+    ignored), ΔU = 0.4, σ = 0.7, λ = 1.5, I = 0.9; the default regime is "intermediate"."""
+    k0, kb, dU, s, lam, act = 3.0, -2.0, 0.4, 0.7, 1.5, 0.9
+    kT = s * s / (2 * lam)
+    w0, wb = math.sqrt(k0), math.sqrt(2.0)
+    e = math.exp(-dU / kT)
+    high = w0 * wb / (2 * math.pi * lam) * e
+    inter = w0 / (2 * math.pi) * (math.sqrt(lam ** 2 / 4 + wb ** 2) - lam / 2) / wb * e
+    low = lam * act / kT * w0 / (2 * math.pi) * e
+    turn = low * inter / (low + inter)
+    want = {"high": high, "intermediate": inter, "low": low, "turnover": turn}
+    for regime, v in want.items():
+        assert kramers_rate(k0, kb, dU, s, lam, regime=regime, action=act) == pytest.approx(v, rel=1e-13), regime
+        assert kramers_rate(k0, -kb, dU, s, lam, regime=regime, action=act) == pytest.approx(v, rel=1e-13)
+    assert kramers_rate(k0, kb, dU, s, lam) == kramers_rate(k0, kb, dU, s, lam, regime="intermediate", action=None)
+    assert kramers_rate(k0, kb, dU, s, lam, regime="high", action=None) == pytest.approx(high, rel=1e-13)
+
+
+def test_kramers_rate_1d_uses_the_barrier_and_the_action_of_the_potential():
+    """kramers_rate_1d = kramers_rate with barrier_of's numbers (and separatrix_action for low and
+    turnover); its default regime is "intermediate"."""
+    bar = barrier_of(double_well(), -1.0, 0.0)
+    act = separatrix_action(double_well(), -1.0, 0.0)
+    for regime in ("high", "intermediate", "low", "turnover"):
+        want = kramers_rate(bar.min_curvature, bar.saddle_curvature, bar.height, 0.6, 0.8, regime=regime, action=act)
+        assert kramers_rate_1d(double_well(), -1.0, 0.0, 0.6, 0.8, regime=regime) == pytest.approx(want, rel=1e-13)
+    assert kramers_rate_1d(double_well(), -1.0, 0.0, 0.6, 0.8) == \
+        kramers_rate_1d(double_well(), -1.0, 0.0, 0.6, 0.8, regime="intermediate")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 1.0, regime="Low"),
+     r"^`regime` must be one of \('high', 'intermediate', 'low', 'turnover'\); got 'Low'$"),
+    (lambda: kramers_rate(0.0, -1.0, 0.25, 0.5, 1.0), r"^`min_curvature` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: kramers_rate(2.0, np.inf, 0.25, 0.5, 1.0), r"^`saddle_curvature` must be in \(-inf, inf\); got inf$"),
+    (lambda: kramers_rate(2.0, 0.0, 0.25, 0.5, 1.0), r"^`saddle_curvature` must be nonzero$"),
+    (lambda: kramers_rate(2.0, -1.0, 0.0, 0.5, 1.0), r"^`barrier` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 0.0), r"^`friction` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.0, 1.0), r"^`sigma` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 1.0, regime="turnover"),
+     r"^regime 'turnover' needs `action` = I\(E_b\) \(see separatrix_action\)$"),
+    (lambda: kramers_rate(2.0, -1.0, 0.25, 0.5, 1.0, regime="low", action=0.0),
+     r"^`action` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: eyring_kramers_rate(0.0, -1.0, 0.25, 0.5), r"^`min_curvature` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: eyring_kramers_rate(2.0, np.nan, 0.25, 0.5), r"^`saddle_curvature` must be in \(-inf, inf\); got nan$"),
+    (lambda: eyring_kramers_rate(2.0, 0.0, 0.25, 0.5),
+     r"^`saddle_curvature` must be nonzero \(a degenerate saddle has no EK rate\)$"),
+    (lambda: eyring_kramers_rate(2.0, -1.0, 0.0, 0.5), r"^`barrier` must be in \(0\.0, inf\); got 0\.0$"),
+    (lambda: eyring_kramers_rate(2.0, -1.0, 0.25, -0.5), r"^`sigma` must be in \(0\.0, inf\); got -0\.5$"),
+    (lambda: separatrix_action(double_well_u, 0.0, -1.0), r"^U\(minimum\) must be below U\(saddle\)$"),
+    (lambda: separatrix_action(lambda x: -abs(x), -1.0, 0.0),
+     r"^U does not rise above the barrier energy beyond `minimum`$"),
+    (lambda: separatrix_action(double_well_u, np.nan, 0.0), r"^`minimum` must be in \(-inf, inf\); got nan$"),
+    (lambda: separatrix_action(double_well_u, -1.0, np.inf), r"^`saddle` must be in \(-inf, inf\); got inf$"),
+])
+def test_rate_argument_messages(call, match):
+    """Every refused argument of the asymptotic rates is named with its allowed range."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_eyring_kramers_rate_takes_the_saddle_curvature_by_modulus():
+    """k = √(U''(min)|U''(saddle)|)/(2π)·e^{−2ΔU/σ²} for either sign of U''(saddle)."""
+    want = math.sqrt(3.0 * 0.5) / (2 * math.pi) * math.exp(-2 * 0.3 / 0.8 ** 2)
+    assert eyring_kramers_rate(3.0, -0.5, 0.3, 0.8) == pytest.approx(want, rel=1e-14)
+    assert eyring_kramers_rate(3.0, 0.5, 0.3, 0.8) == pytest.approx(want, rel=1e-14)
+
+
+def test_separatrix_action_of_a_harmonic_cusp_against_its_closed_form():
+    """U = x²/2 for x < 1 and 1 − (x−2)²/2 beyond (saddle at 2, E_b = 1): the orbit from the saddle
+    to the turning point −√2 has action I = 2[∫_{−√2}^{1} √(2 − q²) dq + ∫_1^2 (2 − q) dq]
+    = 2(3π/4 + 1); the mirror image (saddle on the left) has the same."""
+    u = lambda x: x * x / 2 if x < 1 else 1 - (x - 2) ** 2 / 2  # noqa: E731
+    half = integrate.quad(lambda q: math.sqrt(max(2 * (1 - u(q)), 0.0)), -math.sqrt(2), 2.0, points=[0.0, 1.0],
+                          epsabs=0, epsrel=1e-12)[0]
+    by_hand = 3 * math.pi / 4 + 1
+    assert half == pytest.approx(by_hand, rel=1e-10)
+    assert separatrix_action(u, 0.0, 2.0) == pytest.approx(2 * by_hand, rel=1e-9)
+    # the mirrored potential, saddle on the left
+    assert separatrix_action(lambda x: u(-x), 0.0, -2.0) == pytest.approx(2 * by_hand, rel=1e-9)
