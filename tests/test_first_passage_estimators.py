@@ -457,3 +457,115 @@ def test_exit_rate_weights_fractional_events():
     """Fractional event weights count as events and their censored parts as time at risk."""
     r = exit_rate([1.0, 2.0], 4.0, weights=[0.5, 1.0])
     assert r.events == 1.5 and r.exposure == pytest.approx(0.5 * 1 + 2.0 + 0.5 * 4.0, rel=1e-15)
+
+
+def test_mean_passage_time_over_paths_with_fractional_records():
+    """Each path's mean is Σ weight·time over its records; the mean and its standard error are
+    over paths, the interval mean ± z·se; censored weight up to the tolerance is accepted."""
+    s = PassageSample.from_times([1.0, 2.0, 4.0], 5.0, weights=[1.0, 0.5, 1.0])
+    per = np.array([1.0, 0.5 * 2.0 + 0.5 * 5.0, 4.0])
+    with pytest.raises(CensoredDataError) as e:
+        mean_passage_time(s)
+    assert e.value.censored_fraction == pytest.approx(0.5 / 3, rel=1e-15)
+    m = mean_passage_time(s, censored_tolerance=0.5 / 3)
+    z = stats.norm.ppf(0.975)
+    se = per.std(ddof=1) / np.sqrt(3)
+    assert m.mean == pytest.approx(per.mean(), rel=1e-15) and m.std_err == pytest.approx(se, rel=1e-14)
+    assert m.lower == pytest.approx(per.mean() - z * se, rel=1e-14)
+    assert m.upper == pytest.approx(per.mean() + z * se, rel=1e-14)
+    assert (m.n_paths, m.defined, m.reason) == (3, True, "")
+    assert m.censored_fraction == pytest.approx(0.5 / 3, rel=1e-15)
+    m9 = mean_passage_time(s, censored_tolerance=0.5, confidence=0.9)
+    assert m9.upper == pytest.approx(per.mean() + stats.norm.ppf(0.95) * se, rel=1e-14)
+    one = mean_passage_time([2.5])
+    assert one.mean == 2.5 and np.isnan(one.std_err) and one.defined
+    plain = mean_passage_time([1.0, 3.0])
+    assert plain == mean_passage_time([1.0, 3.0], None, passed=None, weights=None, confidence=0.95,
+                                      on_censored="raise", censored_tolerance=0.0)
+
+
+def test_mean_passage_time_undefined_record_and_messages():
+    """Under censoring with on_censored="undefined" every number is NaN, defined is False and the
+    reason names the censored fraction and the estimators to use; bad options are named."""
+    r = mean_passage_time([1.0, np.nan, np.nan, 2.0], 3.0, on_censored="undefined")
+    assert all(np.isnan(v) for v in (r.mean, r.std_err, r.lower, r.upper))
+    assert (r.n_paths, r.censored_fraction, r.defined) == (4, 0.5, False)
+    assert r.reason == ("the mean passage time is undefined: a censored fraction 0.5 (2 of 4 paths) had not passed "
+                        "when observation stopped, so averaging the paths that passed would be biased low. Use "
+                        "exit_rate (events / time at risk, exponential tail), kaplan_meier (survival curve, median "
+                        "via .quantile(0.5)) or restricted_mean (E[min(τ, h)]) instead, tail_mean if the tail is "
+                        "exponential, or simulate longer.")
+    with pytest.raises(CensoredDataError, match=r"^the mean passage time is undefined: a censored fraction 0\.5 "):
+        mean_passage_time([1.0, np.nan, np.nan, 2.0], 3.0)
+    with pytest.raises(ValueError, match=r"^`on_censored` must be 'raise' or 'undefined'; got 'ignore'$"):
+        mean_passage_time([1.0], on_censored="ignore")
+    with pytest.raises(ValueError, match=r"^`censored_tolerance` must be in \[0\.0, 1\.0\); got 1\.0$"):
+        mean_passage_time([1.0], censored_tolerance=1.0)
+    with pytest.raises(ValueError, match=r"^`censored_tolerance` must be in \[0\.0, 1\.0\); got -0\.1$"):
+        mean_passage_time([1.0], censored_tolerance=-0.1)
+    with pytest.raises(ValueError, match=r"^`confidence` must be in \(0, 1\); got 1$"):
+        mean_passage_time([1.0], confidence=1)
+
+
+def test_restricted_mean_of_six_paths_by_hand():
+    """∫₀^h Ŝ for h = 5 (19/6), h = 3 (1 + 5/6 + 1/2) and h = 2 (at an event time), with the
+    variance Σ A_j² d_j/(n_j(n_j − d_j)), A_j = ∫_{u_j}^h Ŝ."""
+    times, cens = [1.0, 2.0, 2.0, 4.0, np.nan, np.nan], 5.0
+    z = stats.norm.ppf(0.975)
+    cases = {5.0: (19 / 6, [13 / 6, 4 / 3, 1 / 3]), 3.0: (1 + 5 / 6 + 1 / 2, [5 / 6 + 1 / 2, 1 / 2]),
+             2.0: (11 / 6, [5 / 6, 0.0])}
+    d, n = [1, 2, 1], [6, 5, 3]
+    for h, (value, tails) in cases.items():
+        var = sum(a * a * d[j] / (n[j] * (n[j] - d[j])) for j, a in enumerate(tails))
+        r = restricted_mean(times, cens, horizon=h)
+        assert r.value == pytest.approx(value, rel=1e-14), h
+        assert r.std_err == pytest.approx(np.sqrt(var), rel=1e-13), h
+        assert r.lower == pytest.approx(value - z * np.sqrt(var), rel=1e-13)
+        assert r.upper == pytest.approx(value + z * np.sqrt(var), rel=1e-13)
+        assert (r.horizon, r.confidence) == (h, 0.95) and r.censored_fraction == pytest.approx(1 / 3)
+    assert restricted_mean(times, cens) == restricted_mean(times, cens, horizon=5.0, confidence=0.95)
+    assert restricted_mean(times, cens, horizon=0.0).value == 0.0
+    r9 = restricted_mean(times, cens, confidence=0.9)
+    assert r9.confidence == 0.9 and r9.upper == pytest.approx(19 / 6 + stats.norm.ppf(0.95) * r9.std_err, rel=1e-13)
+    with pytest.raises(ValueError, match=r"^`horizon` must be in \[0\.0, 5\.0\]; got 5\.5$"):
+        restricted_mean(times, cens, horizon=5.5)
+    # every path passed: the last step reaches 0 and its term (n = d) is left out
+    full = restricted_mean([1.0, 3.0])
+    assert full.value == pytest.approx(2.0, rel=1e-15)
+    assert full.std_err == pytest.approx(np.sqrt((1.0) ** 2 * 1 / (2 * 1)), rel=1e-14)
+
+
+def test_tail_mean_of_six_paths_by_hand():
+    """t_min = 2: head ∫₀² Ŝ = 11/6, Ŝ(2) = 1/2, rate 1/8, tail 4; se = tail·√((se Ŝ/Ŝ)² + 1/D)
+    + head se; t_min = 0 has no head and Ŝ(0) = 1 with no error."""
+    times, cens = [1.0, 2.0, 2.0, 4.0, np.nan, np.nan], 5.0
+    z = stats.norm.ppf(0.975)
+    r = tail_mean(times, cens, t_min=2.0)
+    se = 4.0 * np.sqrt(1 / 6 + 1.0) + (5 / 6) / np.sqrt(30)
+    assert r.value == pytest.approx(11 / 6 + 4.0, rel=1e-14)
+    assert r.std_err == pytest.approx(se, rel=1e-13)
+    assert r.lower == pytest.approx(11 / 6 + 4.0 - z * se, rel=1e-13)
+    assert r.upper == pytest.approx(11 / 6 + 4.0 + z * se, rel=1e-13)
+    assert (r.t_min, r.survival_at_t_min, r.rate, r.confidence) == (2.0, 0.5, 1 / 8, 0.95)
+    assert r.censored_fraction == pytest.approx(1 / 3, rel=1e-15)
+    zero = tail_mean(times, cens)
+    assert zero == tail_mean(times, cens, t_min=0.0, confidence=0.95)
+    assert zero.value == pytest.approx(19 / 4, rel=1e-14) and zero.survival_at_t_min == 1.0
+    assert zero.std_err == pytest.approx(19 / 4 * np.sqrt(1 / 4), rel=1e-14)
+    # t_min between event times: Ŝ(3) = 1/2 with the se of the step at 2
+    r3 = tail_mean(times, cens, t_min=3.0, confidence=0.9)
+    assert r3.value == pytest.approx(1 + 5 / 6 + 1 / 2 + 0.5 * 5, rel=1e-14)
+    assert r3.confidence == 0.9
+    with pytest.raises(ValueError, match=r"^no passages after `t_min` = 4\.5: the tail rate is unknown$"):
+        tail_mean(times, cens, t_min=4.5)
+    with pytest.raises(ValueError, match=r"^`t_min` must be in \[0\.0, 5\.0\]; got 6\.0$"):
+        tail_mean(times, cens, t_min=6.0)
+
+
+def test_tail_mean_after_the_first_event_uses_its_survival_error():
+    """t_min = 1.5 (after the first step only): Ŝ = 5/6 with se Ŝ·√(1/30), rate 3/10.5, head
+    ∫₀^1.5 Ŝ = 17/12 with se (5/12)/√30."""
+    r = tail_mean([1.0, 2.0, 2.0, 4.0, np.nan, np.nan], 5.0, t_min=1.5)
+    tail = (5 / 6) / (3 / 10.5)
+    assert r.value == pytest.approx(17 / 12 + tail, rel=1e-14)
+    assert r.std_err == pytest.approx(tail * np.sqrt(1 / 30 + 1 / 3) + (5 / 12) / np.sqrt(30), rel=1e-13)
