@@ -393,3 +393,135 @@ def test_gibbs_density_2d_minimum_grid_is_capped_at_401_points_per_axis():
     g = GibbsDensity(quadratic(np.eye(2)), 1.0, (-2.0, 2.0), grid_points=10 ** 6)
     assert g.u_min == 0.0
     assert GibbsDensity(quadratic(np.eye(2)), 1.0, (-2.0, 2.0)).u_min > 0  # 45 points: 0 is not on the grid
+
+
+# ----------------------------------------------------------------------------------------
+# dynopt.analysis.stationary: 1-D Gibbs density, distances, χ², escape times
+# ----------------------------------------------------------------------------------------
+def test_gibbs_density_function_of_a_quadratic():
+    """pdf = exp(−(U − U₀)/kT)/Z with Z the truncated normal mass (U₀ = 0 is on the 201-point
+    grid); a 1-D Problem gives the same; a peak of width 0.03 in [−20, 30] is found by splitting
+    the quadrature at 0."""
+    from dynopt.analysis.stationary import gibbs_density
+
+    pdf, Z = gibbs_density(lambda x: np.asarray(x) ** 2 / 2, 0.4, -2.0, 3.0)
+    assert Z == pytest.approx(_truncated_normal_mass(0.4, -2.0, 3.0), rel=1e-10)
+    x = np.array([-2.0, 0.0, 1.1, 3.0])
+    np.testing.assert_allclose(pdf(x), np.exp(-x ** 2 / 0.8) / Z, rtol=1e-13)
+    pdf_p, Z_p = gibbs_density(quadratic([[1.0]]), 0.4, -2.0, 3.0)
+    assert Z_p == pytest.approx(Z, rel=1e-13)
+    np.testing.assert_allclose(pdf_p(x), pdf(x), rtol=1e-13)
+    assert pdf_p(0.5).shape == ()
+    _, Zn = gibbs_density(lambda x: np.asarray(x) ** 2 / 2, 1e-3, -20.0, 30.0)
+    assert Zn == pytest.approx(np.sqrt(2 * np.pi * 1e-3), rel=1e-10)
+    # U₀ is the smallest U on the grid: shifting U leaves pdf and Z alone
+    pdf_s, Z_s = gibbs_density(lambda x: np.asarray(x) ** 2 / 2 + 7.0, 0.4, -2.0, 3.0)
+    assert Z_s == pytest.approx(Z, rel=1e-13)
+    # a minimum off the grid: Z is relative to the grid minimum
+    _, Z_off = gibbs_density(lambda x: (np.asarray(x) - 0.01) ** 2 / 2, 0.4, -2.0, 3.0)
+    assert Z_off == pytest.approx(_truncated_normal_mass(0.4, -2.01, 2.99) * np.exp(0.01 ** 2 / 2 / 0.4), rel=1e-10)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((0.0, -1.0, 1.0), r"^`temperature` must be in \(0\.0, inf\); got 0\.0$"),
+    ((1.0, 1.0, 1.0), r"^`lo`, `hi` must be finite with hi > lo; got 1\.0, 1\.0$"),
+    ((1.0, 1.0, -1.0), r"^`lo`, `hi` must be finite with hi > lo; got 1\.0, -1\.0$"),
+    ((1.0, -np.inf, 1.0), r"^`lo`, `hi` must be finite with hi > lo; got -inf, 1\.0$"),
+    ((1.0, -1.0, np.nan), r"^`lo`, `hi` must be finite with hi > lo; got -1\.0, nan$"),
+])
+def test_gibbs_density_function_messages(args, match):
+    """Temperature and interval are refused by name with their allowed ranges."""
+    from dynopt.analysis.stationary import gibbs_density
+
+    with pytest.raises(ValueError, match=match):
+        gibbs_density(lambda x: np.asarray(x) ** 2, *args)
+
+
+def test_gibbs_density_function_refuses_an_infinite_potential():
+    """A potential that is not finite on the interval is refused, naming the interval."""
+    from dynopt.analysis.stationary import gibbs_density
+
+    with pytest.raises(ValueError, match=r"^`potential` must be finite on \[-1, 2\]$"):
+        gibbs_density(lambda x: np.where(np.asarray(x) < 0, np.nan, 1.0), 1.0, -1.0, 2.0)
+
+
+def test_density_distances_against_scipy_and_a_hand_wasserstein():
+    """KS of the samples against the cdf of ``pdf`` on [lo, hi] (scipy's kstest on the uniform
+    law for a flat pdf) and W1 = ∫|F_n − F|: 1/8 for {0.25, 0.75} on [0, 1]; the pdf need not
+    be normalised; samples outside count against the fit."""
+    from dynopt.analysis.stationary import density_distances
+
+    got = density_distances([0.25, 0.75], lambda g: 3.0 * np.ones_like(g), 0.0, 1.0)
+    ref = stats.kstest([0.25, 0.75], stats.uniform.cdf)
+    assert set(got) == {"ks_statistic", "ks_pvalue", "wasserstein", "n"} and got["n"] == 2
+    assert got["ks_statistic"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert got["ks_pvalue"] == pytest.approx(ref.pvalue, rel=1e-12)
+    assert got["wasserstein"] == pytest.approx(1 / 8, rel=1e-6)
+    lin = density_distances([0.5], lambda g: 2 * g, 0.0, 1.0)   # F = x²
+    assert lin["ks_statistic"] == pytest.approx(0.75, rel=1e-6)
+    # ∫₀^½ x² + ∫_½^1 (1 − x²) = 1/4, up to the half grid cell (h/4 = 6e-5) where F_n jumps
+    assert lin["wasserstein"] == pytest.approx(0.25, abs=1e-4)
+    out = density_distances([2.0], lambda g: np.ones_like(g), 0.0, 1.0)
+    assert out["ks_statistic"] == pytest.approx(1.0) and out["wasserstein"] == pytest.approx(0.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("pdf, lo, hi, match", [
+    (lambda g: np.ones_like(g), 1.0, 1.0, r"^`hi` must be in \(1\.0, inf\); got 1\.0$"),
+    (lambda g: np.ones_like(g), np.nan, 1.0, r"^`lo` must be in \(-inf, inf\); got nan$"),
+    (lambda g: g - 0.5, 0.0, 1.0, r"^`pdf` must be finite and non-negative on \[0, 1\]$"),
+    (lambda g: np.where(g > 0.5, np.inf, 1.0), 0.0, 1.0, r"^`pdf` must be finite and non-negative on \[0, 1\]$"),
+    (lambda g: np.zeros_like(g), 0.0, 1.0, r"^`pdf` has no mass on \[0, 1\]: the distances are undefined$"),
+])
+def test_density_distances_messages(pdf, lo, hi, match):
+    """The interval and the pdf are refused by name, a massless pdf as undefined."""
+    from dynopt.analysis.stationary import density_distances
+
+    with pytest.raises(ValueError, match=match):
+        density_distances([0.5], pdf, lo, hi)
+
+
+def test_histogram_chi2_by_hand_and_its_boundaries():
+    """Pearson χ² over bins expecting ≥ 5 counts (exactly 5 included), dof = kept bins − 1; fewer
+    than two such bins is undefined, said with the count."""
+    from dynopt.analysis.stationary import histogram_chi2
+
+    got = histogram_chi2([12, 18, 4, 6], [0.3, 0.5, 0.05, 0.15])  # n = 40: expected 12, 20, 2, 6
+    chi2 = 0.0 + (18 - 20) ** 2 / 20 + 0 + (6 - 6) ** 2 / 6
+    assert got == {"chi2": pytest.approx(chi2, rel=1e-14), "dof": 2,
+                   "pvalue": pytest.approx(stats.chi2.sf(chi2, 2), rel=1e-12)}
+    five = histogram_chi2([3, 7, 10], [0.25, 0.25, 0.5])  # n = 20: expected 5, 5, 10
+    assert five["dof"] == 2 and five["chi2"] == pytest.approx(4 / 5 + 4 / 5, rel=1e-14)
+    assert histogram_chi2([5, 5], [0.5, 0.5]) == {"chi2": 0.0, "dof": 1, "pvalue": 1.0}
+    with pytest.raises(ValueError, match=r"^χ² is undefined here: only 1 bin\(s\) expect 5 or more counts \(n = 10\); "
+                                         r"use more samples or wider bins$"):
+        histogram_chi2([9, 1], [0.9, 0.1])
+    with pytest.raises(ValueError, match=r"^`counts` and `probs` must have the same length; got 2 and 3$"):
+        histogram_chi2([1, 2], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match=r"^`counts` and `probs` must be non-negative$"):
+        histogram_chi2([1, -2], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^`counts` and `probs` must be non-negative$"):
+        histogram_chi2([1, 2], [1.5, -0.5])
+
+
+def test_escape_times_from_a_first_passage_observation():
+    """The mean over all paths with its standard error when every path passed; with censoring
+    the reason, the censored fraction and None (or the CensoredDataError)."""
+    from types import SimpleNamespace
+
+    from dynopt.analysis import CensoredDataError
+    from dynopt.analysis.stationary import escape_times
+
+    fp = SimpleNamespace(passed=np.array([True, True, True]), times=np.array([2.0, 4.0, 9.0]), t0=1.0, resolution=0.01)
+    res = SimpleNamespace(observations={"hit": fp}, t_final=10.0)
+    got = escape_times(res, "hit")
+    t = np.array([1.0, 3.0, 8.0])
+    assert got == {"mean": pytest.approx(4.0, rel=1e-15), "se": pytest.approx(t.std(ddof=1) / np.sqrt(3), rel=1e-14),
+                   "passed": 3, "n": 3, "resolution": 0.01, "censored_fraction": 0.0, "reason": ""}
+    fp2 = SimpleNamespace(passed=np.array([True, False]), times=np.array([2.0]), t0=0.0, resolution=0.5)
+    res2 = SimpleNamespace(observations={"first_passage": fp2}, t_final=10.0)
+    with pytest.raises(CensoredDataError, match=r"^the mean passage time is undefined: a censored fraction 0\.5"):
+        escape_times(res2)
+    out = escape_times(res2, on_censored="undefined")
+    assert out["mean"] is None and out["se"] is None and out["passed"] == 1 and out["n"] == 2
+    assert out["censored_fraction"] == 0.5 and out["reason"].startswith("the mean passage time is undefined")
+    assert out["resolution"] == 0.5
