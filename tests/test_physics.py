@@ -392,7 +392,9 @@ def test_gibbs_density_2d_minimum_grid_is_capped_at_401_points_per_axis():
 
     g = GibbsDensity(quadratic(np.eye(2)), 1.0, (-2.0, 2.0), grid_points=10 ** 6)
     assert g.u_min == 0.0
-    assert GibbsDensity(quadratic(np.eye(2)), 1.0, (-2.0, 2.0)).u_min > 0  # 45 points: 0 is not on the grid
+    # √1600 = 40 points per axis: 0 is not on that grid
+    assert GibbsDensity(quadratic(np.eye(2)), 1.0, (-2.0, 2.0), grid_points=1600).u_min == pytest.approx(
+        2 * (2.0 / 39) ** 2 / 2, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------------------
