@@ -527,3 +527,39 @@ def test_escape_times_from_a_first_passage_observation():
     assert out["mean"] is None and out["se"] is None and out["passed"] == 1 and out["n"] == 2
     assert out["censored_fraction"] == 0.5 and out["reason"].startswith("the mean passage time is undefined")
     assert out["resolution"] == 0.5
+
+
+def test_gibbs_density_point_shapes_and_box_edges():
+    """1-D densities take any shape (or (..., 1)); d-D ones take (..., d); box edges are inside,
+    points just beyond are −inf."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    g = GibbsDensity(quadratic([[1.0]]), 1.0, (-1.0, 1.0))
+    Z = _truncated_normal_mass(1.0, -1.0, 1.0)
+    assert g.logpdf(0.5).shape == () and g.logpdf([[0.5, 0.2]]).shape == (1, 2)
+    assert g.logpdf(np.zeros((4, 1))).shape == (4,)
+    assert g.logpdf(np.array([-1.0, 1.0])) == pytest.approx([-0.5 - np.log(Z)] * 2, rel=1e-10)
+    assert g.logpdf(np.nextafter(1.0, 2.0)) == -np.inf
+    h = GibbsDensity(quadratic(np.eye(2)), 1.0, (-1.0, 1.0))
+    assert h.logpdf(np.zeros((3, 4, 2))).shape == (3, 4) and h.logpdf([0.0, 0.0]).shape == ()
+    edge = h.logpdf([[1.0, -1.0], [1.0, np.nextafter(-1.0, -2.0)]])
+    assert np.isfinite(edge[0]) and edge[1] == -np.inf
+    assert edge[0] == pytest.approx(-1.0 - np.log(h.normaliser) + h.u_min, rel=1e-12)
+
+
+def test_gibbs_density_resolution_and_normaliser_messages():
+    """A density narrower than 5 grid cells, and a 2-D normaliser that underflows, are refused
+    with the temperature and the remedy."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    with pytest.raises(ValueError, match=r"^`temperature` = 1e-06 is too small for the box \(-3\.0, 3\.0\): the density "
+                                         r"exp\(−L/kT\) is narrower than the 2001-point grid can resolve \(it underflows "
+                                         r"to 0 between grid points\); raise kT, narrow the box, or raise `grid_points`$"):
+        GibbsDensity(quadratic([[1.0]]), 1e-6)
+    # five cells wide is enough: kT with mass = 5 cells exactly is at the edge; a bit wider passes
+    g = GibbsDensity(quadratic([[1.0]]), 1e-4, (-1.0, 1.0), grid_points=2001)  # width 0.01 = 10 cells
+    assert g.normaliser == pytest.approx(np.sqrt(2 * np.pi * 1e-4), rel=1e-8)
+    with pytest.raises(ValueError, match=r"^`temperature` = 1e-300: the normaliser of exp\(−L/kT\) on the box "
+                                         r"\(\(-3\.0, 3\.0\), \(-3\.0, 3\.0\)\) is 0\.0, so the density is undefined "
+                                         r"\(it underflows to 0 or is not normalisable\)$"):
+        GibbsDensity(quadratic(np.eye(2)), 1e-300)
