@@ -563,3 +563,13 @@ def test_gibbs_density_resolution_and_normaliser_messages():
                                          r"\(\(-3\.0, 3\.0\), \(-3\.0, 3\.0\)\) is 0\.0, so the density is undefined "
                                          r"\(it underflows to 0 or is not normalisable\)$"):
         GibbsDensity(quadratic(np.eye(2)), 1e-300)
+
+
+def test_gibbs_density_1d_normaliser_splits_at_the_mode():
+    """A mode of width 0.03 in a box of width 50 is integrated (quad is split at the grid's
+    largest weight): Z = √(2π kT)."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    g = GibbsDensity(quadratic([[1.0]]), 1e-3, (-20.0, 30.0), grid_points=5001)
+    assert g.u_min == pytest.approx(0.0, abs=1e-25)
+    assert g.normaliser == pytest.approx(np.sqrt(2 * np.pi * 1e-3), rel=1e-8)
