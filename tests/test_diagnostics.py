@@ -233,9 +233,9 @@ def test_equilibration_check_ks_compares_the_first_and_last_snapshots():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"alpha": 0.0}, r"`alpha` must be in \(0\.0, 1\.0\); got 0\.0"),
-    ({"alpha": 1.0}, r"`alpha` must be in \(0\.0, 1\.0\); got 1\.0"),
-    ({"method": "KS"}, r"`method` must be 'means' or 'ks'; got 'KS'"),
+    ({"alpha": 0.0}, r"^`alpha` must be in \(0\.0, 1\.0\); got 0\.0$"),
+    ({"alpha": 1.0}, r"^`alpha` must be in \(0\.0, 1\.0\); got 1\.0$"),
+    ({"method": "KS"}, r"^`method` must be 'means' or 'ks'; got 'KS'$"),
 ])
 def test_equilibration_check_argument_messages(kwargs, match):
     """Each refused argument is named with its allowed values."""
@@ -246,21 +246,21 @@ def test_equilibration_check_argument_messages(kwargs, match):
 def test_equilibration_check_refusals_on_one_path():
     """One path: 'ks' needs ≥ 2 paths; batches must be an even integer in [4, n_times // 2]."""
     one = np.arange(12.0)
-    with pytest.raises(ValueError, match=r"`method`='ks' needs ≥ 2 independent paths; use method='means'"):
+    with pytest.raises(ValueError, match=r"^`method`='ks' needs ≥ 2 independent paths; use method='means'$"):
         equilibration_check(one[:, None], method="ks")
-    with pytest.raises(ValueError, match=r"`batches` must be an integer in \[4, 6\]; got 3"):
+    with pytest.raises(ValueError, match=r"^`batches` must be an integer in \[4, 6\]; got 3$"):
         equilibration_check(one, batches=3)
-    with pytest.raises(ValueError, match=r"`batches` must be an integer in \[4, 6\]; got 7"):
+    with pytest.raises(ValueError, match=r"^`batches` must be an integer in \[4, 6\]; got 7$"):
         equilibration_check(one, batches=7)
-    with pytest.raises(ValueError, match=r"`batches` must be even \(half in each half-window\); got 5"):
+    with pytest.raises(ValueError, match=r"^`batches` must be even \(half in each half-window\); got 5$"):
         equilibration_check(one, batches=5)
     assert equilibration_check(one, batches=4).method == "means"
     assert equilibration_check(one, batches=6).method == "means"
-    with pytest.raises(ValueError, match=r"`samples` must have shape \(n_times, n_paths\) or \(n_times,\) with "
+    with pytest.raises(ValueError, match=r"^`samples` must have shape \(n_times, n_paths\) or \(n_times,\) with "
                                          r"n_times ≥ 4; got shape \(3, 2\)"):
         equilibration_check(np.zeros((3, 2)))
     assert equilibration_check(np.arange(8.0).reshape(4, 2)).method == "means"
-    with pytest.raises(ValueError, match=r"`samples` must be finite \(drop blown-up paths first\)"):
+    with pytest.raises(ValueError, match=r"^`samples` must be finite \(drop blown-up paths first\)$"):
         equilibration_check(np.array([[1.0, 2.0]] * 3 + [[np.inf, 0.0]]))
     with pytest.raises(ValueError, match="`samples` must have shape"):
         equilibration_check(np.zeros((4, 0)))
@@ -336,11 +336,11 @@ def test_split_rhat_constant_chains_and_refusals():
     steps = np.ones((6, 3))
     steps[3:] = 2.0
     assert split_rhat(steps, rank_normalize=False).rhat == np.inf
-    with pytest.raises(ValueError, match=r"`threshold` must be in \(1\.0, inf\); got 1\.0"):
+    with pytest.raises(ValueError, match=r"^`threshold` must be in \(1\.0, inf\); got 1\.0"):
         split_rhat(np.zeros((10, 3)), threshold=1.0)
-    with pytest.raises(ValueError, match=r"`groups` must be an integer in \[1, 3\]; got 0"):
+    with pytest.raises(ValueError, match=r"^`groups` must be an integer in \[1, 3\]; got 0"):
         split_rhat(np.zeros((10, 3)), groups=0)
-    with pytest.raises(ValueError, match=r"`samples` must have shape .* n_times ≥ 4; got shape \(3, 5\)"):
+    with pytest.raises(ValueError, match=r"^`samples` must have shape .* n_times ≥ 4; got shape \(3, 5\)"):
         split_rhat(np.zeros((3, 5)))
     one = split_rhat(np.random.default_rng(0).normal(size=(4, 1)), rank_normalize=False)
     assert (one.n_chains, one.n_draws) == (2, 2)
@@ -387,19 +387,19 @@ def test_moment_estimate_defaults_and_refusals():
     assert moment_estimate(x).value == pytest.approx(np.var(x), rel=1e-12)
     assert moment_estimate(x, 64).order == 64
     assert moment_estimate([1.0, 3.0]).value == 1.0
-    with pytest.raises(ValueError, match=r"`order` must be an integer in \[1, 64\]; got 65"):
+    with pytest.raises(ValueError, match=r"^`order` must be an integer in \[1, 64\]; got 65"):
         moment_estimate(x, 65)
-    with pytest.raises(ValueError, match=r"`order` must be an integer in \[1, 64\]; got 0"):
+    with pytest.raises(ValueError, match=r"^`order` must be an integer in \[1, 64\]; got 0"):
         moment_estimate(x, 0)
-    with pytest.raises(ValueError, match=r"`order` = 1 with central=True is identically 0; use central=False"):
+    with pytest.raises(ValueError, match=r"^`order` = 1 with central=True is identically 0; use central=False"):
         moment_estimate(x, 1)
-    with pytest.raises(ValueError, match=r"`batches` must be an integer in \[2, 20\]; got 1"):
+    with pytest.raises(ValueError, match=r"^`batches` must be an integer in \[2, 20\]; got 1"):
         moment_estimate(x, batches=1)
-    with pytest.raises(ValueError, match=r"`batches` must be an integer in \[2, 20\]; got 21"):
+    with pytest.raises(ValueError, match=r"^`batches` must be an integer in \[2, 20\]; got 21"):
         moment_estimate(x, batches=21)
-    with pytest.raises(ValueError, match=r"`x` must have shape .* n_times ≥ 2; got shape \(1,\)"):
+    with pytest.raises(ValueError, match=r"^`x` must have shape .* n_times ≥ 2; got shape \(1,\)"):
         moment_estimate([1.0])
-    with pytest.raises(ValueError, match=r"`x` must be finite"):
+    with pytest.raises(ValueError, match=r"^`x` must be finite"):
         moment_estimate([1.0, np.nan, 2.0])
 
 
@@ -425,6 +425,17 @@ def test_difference_z_and_its_refusal():
     assert difference_z(a, b) == pytest.approx(2.0 / 0.5, rel=1e-14)
     assert difference_z(b, a) == pytest.approx(-4.0, rel=1e-14)
     zero = a._replace(std_err=0.0)
-    with pytest.raises(ValueError, match=r"`a` and `b` must have a positive combined standard error"):
+    with pytest.raises(ValueError, match=r"^`a` and `b` must have a positive combined standard error"):
         difference_z(zero, b._replace(std_err=0.0))
     assert difference_z(zero, b) == pytest.approx(2.0 / 0.4, rel=1e-14)
+
+
+@pytest.mark.parametrize("module", ['diagnostics'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name

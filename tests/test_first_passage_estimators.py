@@ -569,3 +569,14 @@ def test_tail_mean_after_the_first_event_uses_its_survival_error():
     tail = (5 / 6) / (3 / 10.5)
     assert r.value == pytest.approx(17 / 12 + tail, rel=1e-14)
     assert r.std_err == pytest.approx(tail * np.sqrt(1 / 30 + 1 / 3) + (5 / 12) / np.sqrt(30), rel=1e-13)
+
+
+@pytest.mark.parametrize("module", ['first_passage', 'passage_means'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name

@@ -199,3 +199,14 @@ def test_passage_summary_with_a_single_event_time():
     np.testing.assert_allclose(got["survival"]["at_horizon_band"], [0.5 ** np.exp(z * sth), 0.5 ** np.exp(-z * sth)],
                                rtol=1e-12)
     assert got["survival"]["median"] == 1.0
+
+
+@pytest.mark.parametrize("module", ['passage_report'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name

@@ -88,7 +88,7 @@ def test_kinetic_temperature_refuses_bad_shapes_and_non_finite_values():
     from dynopt.analysis import kinetic_temperature
 
     for bad in ([1.0, 2.0, 3.0], [[1.0, 2.0]], np.zeros((3, 0)), np.zeros((2, 2, 2))):
-        with pytest.raises(ValueError, match=r"`velocities` must have shape \(n_paths, d\) with n_paths >= 2"):
+        with pytest.raises(ValueError, match=r"^`velocities` must have shape \(n_paths, d\) with n_paths >= 2"):
             kinetic_temperature(bad)
     with pytest.raises(ValueError, match="`velocities` must be finite"):
         kinetic_temperature([[1.0], [np.nan]])
@@ -503,6 +503,10 @@ def test_histogram_chi2_by_hand_and_its_boundaries():
         histogram_chi2([1, -2], [0.5, 0.5])
     with pytest.raises(ValueError, match=r"^`counts` and `probs` must be non-negative$"):
         histogram_chi2([1, 2], [1.5, -0.5])
+    with pytest.raises(ValueError, match=r"^`probs` must be finite; got 1 NaN or infinite value"):
+        histogram_chi2([1, 2], [0.5, np.nan])
+    with pytest.raises(ValueError, match=r"^`counts` must be finite; got 1 NaN or infinite value"):
+        histogram_chi2([1, np.inf], [0.5, 0.5])
 
 
 def test_escape_times_from_a_first_passage_observation():
@@ -573,3 +577,14 @@ def test_gibbs_density_1d_normaliser_splits_at_the_mode():
     g = GibbsDensity(quadratic([[1.0]]), 1e-3, (-20.0, 30.0), grid_points=5001)
     assert g.u_min == pytest.approx(0.0, abs=1e-25)
     assert g.normaliser == pytest.approx(np.sqrt(2 * np.pi * 1e-3), rel=1e-8)
+
+
+@pytest.mark.parametrize("module", ['densities', 'stationary'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name

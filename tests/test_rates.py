@@ -259,7 +259,8 @@ def test_mfpt_defaults_and_finite_interval_fields():
     loose = mean_first_passage_time(u, 0.9, 0.3, -1.0, 2.0, rtol=1e-2)
     assert loose.time == pytest.approx(r.time, rel=1e-2)
     # at the absorbing end the time is 0; at the reflecting end it is the largest
-    assert mean_first_passage_time(u, 0.9, 2.0, -1.0, 2.0).time == 0.0
+    at_end = mean_first_passage_time(u, 0.9, 2.0, -1.0, 2.0)
+    assert at_end.time == 0.0 and at_end.error == 0.0
     both = mean_first_passage_time(u, 0.9, 2.0, -1.0, 2.0, left="absorbing")
     assert both.time == pytest.approx(0.0, abs=1e-12)
     edge = mean_first_passage_time(u, 0.9, -1.0, -1.0, 2.0)
@@ -457,3 +458,12 @@ def test_separatrix_action_of_a_harmonic_cusp_against_its_closed_form():
     assert separatrix_action(u, 0.0, 2.0) == pytest.approx(2 * by_hand, rel=1e-9)
     # the mirrored potential, saddle on the left
     assert separatrix_action(lambda x: u(-x), 0.0, -2.0) == pytest.approx(2 * by_hand, rel=1e-9)
+
+
+def test_public_names_of_the_rates_module():
+    """Every name in ``__all__`` is defined by the module."""
+    import dynopt.analysis.rates as rates
+
+    assert sorted(rates.__all__) == sorted(set(rates.__all__))
+    for name in rates.__all__:
+        assert hasattr(rates, name), name

@@ -382,3 +382,14 @@ def test_reparametrize_spaces_images_at_equal_arc_length():
     np.testing.assert_allclose(_reparametrize(phi), [[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]], rtol=1e-14)
     same = np.ones((4, 2))
     assert _reparametrize(same) is same
+
+
+@pytest.mark.parametrize("module", ['saddles', 'eyring_kramers'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name
