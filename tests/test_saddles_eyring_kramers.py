@@ -393,3 +393,12 @@ def test_public_names_are_defined(module):
     assert len(mod.__all__) == len(set(mod.__all__))
     for name in mod.__all__:
         assert hasattr(mod, name), name
+
+
+def test_stationary_point_tolerance_scales_with_curvature_and_position():
+    """U = (x² − 2·10⁶)²: at x = √(2·10⁶) rounding leaves |∇U| ~ 1e-6, accepted because the
+    gradient's scale there is |U''|·|x| ≈ 2e10 (the test is |∇U| ≤ 1e-8 × that scale)."""
+    p = stationary_point((XS ** 2 - 2_000_000) ** 2, [1400.0])
+    assert p is not None and p.index == 0
+    assert p.x[0] == pytest.approx(np.sqrt(2e6), rel=1e-15)
+    assert 0 < p.grad_norm <= 1e-8 * 8 * 2e6 * np.sqrt(2e6)
