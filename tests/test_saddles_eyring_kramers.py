@@ -382,6 +382,9 @@ def test_reparametrize_spaces_images_at_equal_arc_length():
     np.testing.assert_allclose(_reparametrize(phi), [[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]], rtol=1e-14)
     same = np.ones((4, 2))
     assert _reparametrize(same) is same
+    # only the last segment has length: the images spread along it
+    tail = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    np.testing.assert_allclose(_reparametrize(tail), [[0.0, 0.0], [1.5, 0.0], [3.0, 0.0]], rtol=1e-14)
 
 
 @pytest.mark.parametrize("module", ['saddles', 'eyring_kramers'])
