@@ -386,7 +386,9 @@ def test_moment_estimate_defaults_and_refusals():
     assert moment_estimate(x) == moment_estimate(x, 2, central=True, batches=None)
     assert moment_estimate(x).value == pytest.approx(np.var(x), rel=1e-12)
     assert moment_estimate(x, 64).order == 64
-    assert moment_estimate([1.0, 3.0]).value == 1.0
+    two = moment_estimate([1.0, 3.0])
+    assert (two.value, two.std_err) == (1.0, 0.0)  # φ = d² − m₂ = 0 for both values
+    assert moment_estimate([1.0, 3.0], 1, central=False).std_err == pytest.approx(1.0, rel=1e-15)
     with pytest.raises(ValueError, match=r"^`order` must be an integer in \[1, 64\]; got 65"):
         moment_estimate(x, 65)
     with pytest.raises(ValueError, match=r"^`order` must be an integer in \[1, 64\]; got 0"):

@@ -428,6 +428,7 @@ def test_kramers_rate_1d_uses_the_barrier_and_the_action_of_the_potential():
     (lambda: eyring_kramers_rate(2.0, -1.0, 0.0, 0.5), r"^`barrier` must be in \(0\.0, inf\); got 0\.0$"),
     (lambda: eyring_kramers_rate(2.0, -1.0, 0.25, -0.5), r"^`sigma` must be in \(0\.0, inf\); got -0\.5$"),
     (lambda: separatrix_action(double_well_u, 0.0, -1.0), r"^U\(minimum\) must be below U\(saddle\)$"),
+    (lambda: separatrix_action(lambda x: (x * x - 1.0) ** 2, -1.0, 1.0), r"^U\(minimum\) must be below U\(saddle\)$"),
     (lambda: separatrix_action(lambda x: -abs(x), -1.0, 0.0),
      r"^U does not rise above the barrier energy beyond `minimum`$"),
     (lambda: separatrix_action(double_well_u, np.nan, 0.0), r"^`minimum` must be in \(-inf, inf\); got nan$"),
