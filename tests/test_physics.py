@@ -467,6 +467,14 @@ def test_density_distances_against_scipy_and_a_hand_wasserstein():
     assert out["ks_statistic"] == pytest.approx(1.0) and out["wasserstein"] == pytest.approx(0.5, rel=1e-6)
 
 
+def test_density_distances_refuses_non_finite_samples():
+    """Samples must be finite; the message names them."""
+    from dynopt.analysis.stationary import density_distances
+
+    with pytest.raises(ValueError, match=r"^`samples` must be finite; got 1 NaN or infinite value"):
+        density_distances([0.5, np.nan], lambda g: np.ones_like(g), 0.0, 1.0)
+
+
 @pytest.mark.parametrize("pdf, lo, hi, match", [
     (lambda g: np.ones_like(g), 1.0, 1.0, r"^`hi` must be in \(1\.0, inf\); got 1\.0$"),
     (lambda g: np.ones_like(g), np.nan, 1.0, r"^`lo` must be in \(-inf, inf\); got nan$"),

@@ -369,6 +369,11 @@ def test_barrier_of_an_asymmetric_well_and_its_messages():
         barrier_of(double_well(), 0.0, 1.0)
     with pytest.raises(ValueError, match=r"^`saddle` = 1\.0 is not a barrier top: U'' = 2 must be < 0$"):
         barrier_of(double_well(), -1.0, 1.0)
+    # a flat top (U'' = 0 exactly) is not a barrier top either
+    with pytest.raises(ValueError, match=r"^`saddle` = 0\.5 is not a barrier top: U'' = 0 must be < 0$"):
+        barrier_of(lambda x: (x + 1.0) ** 2 if x < 0 else 1.0, -1.0, 0.5)
+    with pytest.raises(ValueError, match=r"^`minimum` = 0\.5 is not a minimum: U'' = 0 must be > 0$"):
+        barrier_of(lambda x: (x + 1.0) ** 2 if x < 0 else 1.0, 0.5, -1.0)
     with pytest.raises(ValueError, match=r"^barrier height U\(saddle\) − U\(minimum\) = -0\.05 must be > 0$"):
         barrier_of(lambda x: (x - 1.0) ** 2 - 1.0 if x > 0.5 else -x * x - 1.05, 1.0, 0.0)
     with pytest.raises(ValueError, match=r"^`saddle` must be in \(-inf, inf\); got nan$"):
