@@ -193,6 +193,12 @@ def test_equilibration_check_one_path_uses_batch_means_of_each_half():
                     "second_half": x[half:2 * half].mean(), "difference": diff, "std_err": se}.items():
         assert getattr(got, name) == pytest.approx(v, rel=1e-12, abs=0), name
     assert got.equilibrated is bool(p >= 0.01)
+    # 23 times: halves of 11 (the last time dropped), 3 batches of 3 in each (2 values left over)
+    y = np.random.default_rng(15).normal(size=23)
+    c1 = np.array([y[3 * k:3 * k + 3].mean() for k in range(3)])
+    c2 = np.array([y[11 + 3 * k:11 + 3 * k + 3].mean() for k in range(3)])
+    assert equilibration_check(y, batches=6).std_err == pytest.approx(
+        np.sqrt(c1.var(ddof=1) / 3 + c2.var(ddof=1) / 3), rel=1e-12)
     long = np.random.default_rng(6).normal(size=100)
     assert equilibration_check(long) == equilibration_check(long, batches=20)
     assert equilibration_check(long) != equilibration_check(long, batches=10)

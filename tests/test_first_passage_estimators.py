@@ -282,6 +282,7 @@ def test_from_times_records_events_then_censored_parts():
     (dict(times=[np.nan], censor_time=-1.0), r"^`censor_time` must be finite and ≥ 0$"),
     (dict(times=[1.0, 2.5], censor_time=[3.0, 2.0]),
      r"^`times\[1\]` = 2\.5 exceeds `censor_time` = 2\.0: a path cannot pass after its observation stopped$"),
+    (dict(times=[3.0, 2.5], censor_time=[3.0, 2.0]), r"^`times\[1\]` = 2\.5 exceeds `censor_time` = 2\.0"),
 ])
 def test_from_times_messages(kwargs, match):
     """Each malformed input to PassageSample.from_times is refused with its own message."""

@@ -364,6 +364,7 @@ def test_quadrature_marginal_pdf_cdf_and_inputs():
     assert q.cdf(-1.0) == 0.0 and q.cdf(3.0) == 1.0
     np.testing.assert_allclose(q.cdf([Fraction(1, 2)]), [1 / 64], rtol=1e-12)
     assert q.bounds == (0.0, 2.0) and q.grid.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert QuadratureMarginal(lambda x: 3 * x ** 2, 0.0, 2.0).grid.size == 201  # 200 panels by default
     with pytest.raises(ValueError, match=r"^the marginal density on \[0, 1\] integrates to 0\.0: not normalisable$"):
         QuadratureMarginal(lambda x: 0.0 * x, 0.0, 1.0)
 
@@ -502,6 +503,8 @@ def test_histogram_chi2_by_hand_and_its_boundaries():
     five = histogram_chi2([3, 7, 10], [0.25, 0.25, 0.5])  # n = 20: expected 5, 5, 10
     assert five["dof"] == 2 and five["chi2"] == pytest.approx(4 / 5 + 4 / 5, rel=1e-14)
     assert histogram_chi2([5, 5], [0.5, 0.5]) == {"chi2": 0.0, "dof": 1, "pvalue": 1.0}
+    # empty bins and bins of probability 0 are allowed
+    assert histogram_chi2([0, 10, 10], [0.0, 0.5, 0.5]) == {"chi2": 0.0, "dof": 1, "pvalue": 1.0}
     with pytest.raises(ValueError, match=r"^χ² is undefined here: only 1 bin\(s\) expect 5 or more counts \(n = 10\); "
                                          r"use more samples or wider bins$"):
         histogram_chi2([9, 1], [0.9, 0.1])
