@@ -382,9 +382,12 @@ def test_reparametrize_spaces_images_at_equal_arc_length():
     np.testing.assert_allclose(_reparametrize(phi), [[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]], rtol=1e-14)
     same = np.ones((4, 2))
     assert _reparametrize(same) is same
-    # only the last segment has length: the images spread along it
+    # coincident images (only the last segment has length) are spread along the string, not NaN
     tail = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
     np.testing.assert_allclose(_reparametrize(tail), [[0.0, 0.0], [1.5, 0.0], [3.0, 0.0]], rtol=1e-14)
+    mid = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [4.0, 0.0]])
+    np.testing.assert_allclose(_reparametrize(mid), [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]],
+                               rtol=1e-14)
 
 
 @pytest.mark.parametrize("module", ['saddles', 'eyring_kramers'])
