@@ -322,6 +322,8 @@ def test_split_rhat_classic_and_grouped():
     assert got.rhat == pytest.approx(r, rel=1e-12) and got.rhat_bulk == got.rhat
     assert np.isnan(got.rhat_folded)
     assert (got.threshold, got.n_chains, got.n_draws, got.equilibrated) == (1.1, 12, 4, bool(r < 1.1))
+    assert split_rhat(x, rank_normalize=False, threshold=got.rhat).equilibrated is False
+    assert split_rhat(x, rank_normalize=False, threshold=np.nextafter(got.rhat, 2.0)).equilibrated is True
     # 6 paths in 2 groups of 3: chain g of each half holds all values of paths 3g..3g+2
     g = split_rhat(x, groups=2, rank_normalize=False)
     chains = np.stack([x[:4, 0:3].ravel(), x[:4, 3:6].ravel(), x[4:8, 0:3].ravel(), x[4:8, 3:6].ravel()], axis=1)

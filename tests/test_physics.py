@@ -261,6 +261,8 @@ def test_gibbs_density_2d_normaliser_and_quadrature_marginals():
                                                                   scale=np.sqrt(0.5)).pdf([0.0, 1.0]), rtol=1e-10)
     np.testing.assert_allclose(g.bin_probabilities([-0.5, 0.0, 0.5], i=1), np.diff(trunc.cdf([-0.5, 0.0, 0.5])),
                                atol=1e-10)
+    tx = stats.truncnorm(-2 / np.sqrt(0.5), 2 / np.sqrt(0.5), scale=np.sqrt(0.5))
+    np.testing.assert_allclose(g.bin_probabilities([-0.5, 0.0, 0.5]), np.diff(tx.cdf([-0.5, 0.0, 0.5])), atol=1e-10)
     with pytest.raises(ValueError, match=r"^`cdf` is defined for 1-D densities; this one has d = 2: use marginal\(i\)$"):
         g.cdf(0.0)
     with pytest.raises(ValueError, match=r"^`i` must be an integer in \[0, 1\]; got 2$"):
@@ -599,3 +601,14 @@ def test_public_names_are_defined(module):
     assert len(mod.__all__) == len(set(mod.__all__))
     for name in mod.__all__:
         assert hasattr(mod, name), name
+
+
+def test_gibbs_density_minimum_next_to_the_boundary_is_inside():
+    """A minimum one grid cell inside the box is accepted; on the boundary it is refused."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    g = GibbsDensity(quadratic([[1.0]], center=[0.999]), 1.0, (-1.0, 1.0))
+    assert g.u_min == pytest.approx(0.0, abs=1e-20)
+    with pytest.raises(ValueError, match=r"^`bounds`: the potential of 'quadratic' has no minimum inside \(-1\.0, 1\.0\) "
+                                         r"\(its smallest value on the box is at the boundary point \[1\.0\]\)"):
+        GibbsDensity(quadratic([[1.0]], center=[1.0]), 1.0, (-1.0, 1.0))
