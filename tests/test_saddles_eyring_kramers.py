@@ -159,3 +159,252 @@ def test_derive_saddles_cli(capsys):
     mu = math.sqrt(1 + 4) - 1
     assert kl["rate"] == pytest.approx(mu / (2 * math.pi) * math.sqrt(8 / 4) * math.exp(-1 / 0.25), rel=1e-9)
     assert main(["derive", "saddles", "--expr", "__import__('os')", "--box", "-1", "1"]) == 2
+
+
+# ----------------------------------------------------------------------------------------
+# A two-well quartic with every stationary point known: U = (x² − 1)² + y² − x·0 ...
+# minima (±1, 0) with ∇²U = diag(8, 2), saddle (0, 0) with diag(−4, 2), barrier 1
+# ----------------------------------------------------------------------------------------
+XS, YS = sp.symbols("x y", real=True)
+QUARTIC = (XS ** 2 - 1) ** 2 + YS ** 2
+
+
+def test_transition_prefactor_spectra_and_determinant_ratio():
+    """Eigenvalues ascending (of the symmetrised Hessians), |det H_s|/det H_m from them, the
+    barrier as given; scalars are 1×1 Hessians."""
+    from dynopt.analysis.eyring_kramers import TransitionPrefactor, transition_prefactor
+
+    Hm = np.array([[8.0, 1.0], [-1.0, 2.0]])  # antisymmetric part dropped
+    Hs = np.diag([2.0, -4.0])
+    p = transition_prefactor(Hm, Hs, 1.5)
+    assert isinstance(p, TransitionPrefactor) and p.barrier == 1.5
+    np.testing.assert_allclose(p.min_eigenvalues, [2.0, 8.0], rtol=1e-14)
+    np.testing.assert_allclose(p.saddle_eigenvalues, [-4.0, 2.0], rtol=1e-14)
+    assert p.det_ratio == pytest.approx(8.0 / 16.0, rel=1e-14)
+    one = transition_prefactor(3.0, -2.0, 0.5)
+    assert one.det_ratio == pytest.approx(2.0 / 3.0, rel=1e-14)
+    assert one.min_eigenvalues.tolist() == [3.0] and one.saddle_eigenvalues.tolist() == [-2.0]
+
+
+@pytest.mark.parametrize("hm, hs, barrier, match", [
+    (np.eye(2), np.eye(3), 1.0, r"^`min_hessian` and `saddle_hessian` must be square of one shape; got \(2, 2\), \(3, 3\)$"),
+    (np.ones((2, 3)), np.ones((2, 3)), 1.0, r"^`min_hessian` and `saddle_hessian` must be square of one shape; "
+                                            r"got \(2, 3\), \(2, 3\)$"),
+    (np.diag([1.0, 0.0]), np.diag([-1.0, 1.0]), 1.0, r"^`min_hessian` must be positive definite; eigenvalues \[0\.0, 1\.0\]$"),
+    (np.eye(2), np.diag([-1.0, 0.0]), 1.0, r"^`saddle_hessian` must have exactly one negative eigenvalue \(index-1 "
+                                          r"saddle\); eigenvalues \[-1\.0, 0\.0\]$"),
+    (np.eye(2), np.diag([0.0, 1.0]), 1.0, r"^`saddle_hessian` must have exactly one negative eigenvalue"),
+    (np.eye(2), np.diag([-1.0, -2.0]), 1.0, r"^`saddle_hessian` must have exactly one negative eigenvalue"),
+    (np.eye(2), np.diag([-1.0, 1.0]), 0.0, r"^`barrier` must be in \(0\.0, inf\); got 0\.0$"),
+])
+def test_transition_prefactor_messages(hm, hs, barrier, match):
+    """Mismatched shapes, a non-positive-definite minimum, a saddle not of index 1 (a zero
+    eigenvalue included) and a non-positive barrier are refused by name."""
+    from dynopt.analysis.eyring_kramers import transition_prefactor
+
+    with pytest.raises(ValueError, match=match):
+        transition_prefactor(hm, hs, barrier)
+
+
+def test_eyring_kramers_time_and_kramers_rate_nd_against_hand_formulas():
+    """E[τ] = (2π/|λ₁|)√(|det H_s|/det H_m)e^{ΔU/kT} at kT = σ²/2 and
+    k = (μ₊/2π)√(det H_m/|det H_s|)e^{−ΔU/kT}, μ₊ = √(λ²/4 + |λ₁|) − λ/2, at kT = σ²/(2λ)."""
+    Hm, Hs, dU, s, lam = np.diag([8.0, 2.0]), np.diag([-4.0, 2.0]), 1.0, 0.9, 1.7
+    t = 2 * math.pi / 4.0 * math.sqrt(8.0 / 16.0) * math.exp(dU / (s * s / 2))
+    assert eyring_kramers_time(Hm, Hs, dU, s) == pytest.approx(t, rel=1e-13)
+    mu = math.sqrt(lam ** 2 / 4 + 4.0) - lam / 2
+    k = mu / (2 * math.pi) * math.sqrt(16.0 / 8.0) * math.exp(-dU / (s * s / (2 * lam)))
+    assert kramers_rate_nd(Hm, Hs, dU, s, lam) == pytest.approx(k, rel=1e-13)
+    with pytest.raises(ValueError, match=r"^`friction` must be in \(0\.0, inf\); got 0\.0$"):
+        kramers_rate_nd(Hm, Hs, dU, s, 0.0)
+    with pytest.raises(ValueError, match=r"^`sigma` must be in \(0\.0, inf\); got 0\.0$"):
+        kramers_rate_nd(Hm, Hs, dU, 0.0, lam)
+    with pytest.raises(ValueError, match=r"^`sigma` must be in \(0\.0, inf\); got -1\.0$"):
+        eyring_kramers_time(Hm, Hs, dU, -1.0)
+
+
+def test_transition_time_of_the_quartic_from_rough_guesses():
+    """Newton refines the guesses to (−1, 0) and (0, 0); the time is eyring_kramers_time of their
+    Hessians and barrier 1; a guess that reaches the wrong kind of point is refused by name."""
+    from dynopt.analysis.eyring_kramers import transition_prefactor
+
+    r = transition_time(QUARTIC, [-0.9, 0.1], [0.05, -0.02], 0.8)
+    np.testing.assert_allclose(r.minimum.x, [-1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(r.saddle.x, [0.0, 0.0], atol=1e-12)
+    want = 2 * math.pi / 4.0 * math.sqrt(0.5) * math.exp(1.0 / 0.32)
+    assert r.time == pytest.approx(want, rel=1e-10)
+    assert r.prefactor.barrier == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(r.prefactor.saddle_eigenvalues, transition_prefactor(
+        np.diag([8.0, 2.0]), np.diag([-4.0, 2.0]), 1.0).saddle_eigenvalues, rtol=1e-10)
+    assert transition_time(Landscape(QUARTIC), [-0.9, 0.1], [0.05, -0.02], 0.8).time == pytest.approx(r.time, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^`minimum` \[0\.05, 0\.0\] does not lead Newton to a minimum$"):
+        transition_time(QUARTIC, [0.05, 0.0], [0.0, 0.0], 0.8)
+    with pytest.raises(ValueError, match=r"^`saddle` \[1\.1, 0\.0\] does not lead Newton to an index-1 saddle$"):
+        transition_time(QUARTIC, [-1.0, 0.0], [1.1, 0.0], 0.8)
+
+
+def test_landscape_of_an_expression_and_of_a_problem():
+    """Variables default to the expression's free symbols sorted by name (or the problem's);
+    U, ∇U, ∇²U and their row-wise versions are the expression's derivatives."""
+    L = Landscape(QUARTIC)
+    assert L.symbols == (XS, YS) and L.dim == 2 and L.expr == QUARTIC
+    assert L.value([2.0, 3.0]) == 18.0
+    np.testing.assert_allclose(L.grad([2.0, 3.0]), [4 * 2.0 * 3.0, 6.0], rtol=1e-15)
+    np.testing.assert_allclose(L.hessian([2.0, 3.0]), [[12 * 4.0 - 4.0, 0.0], [0.0, 2.0]], rtol=1e-15)
+    X = np.array([[2.0, 3.0], [0.0, 1.0], [1.0, -1.0]])
+    np.testing.assert_allclose(L.values(X), [18.0, 2.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(L.grads(X), [[24.0, 6.0], [0.0, 2.0], [0.0, -2.0]], rtol=1e-15)
+    swapped = Landscape(QUARTIC, [YS, XS])
+    assert swapped.value([3.0, 2.0]) == 18.0
+    # a constant component of the gradient broadcasts over the rows
+    lin = Landscape(XS + YS ** 2)
+    np.testing.assert_allclose(lin.grads(X), [[1.0, 6.0], [1.0, 2.0], [1.0, -2.0]])
+    np.testing.assert_allclose(Landscape(sp.Integer(0) * XS + 3, [XS]).values([[1.0], [2.0]]), [3.0, 3.0])
+    p = from_expr(QUARTIC, symbols=(XS, YS))
+    assert Landscape(p).symbols == (XS, YS) and Landscape(p, [YS, XS]).symbols == (YS, XS)
+
+
+def test_landscape_messages():
+    """A problem without an expression, an object that is neither, and an expression with symbols
+    outside its variables are refused, naming what is missing."""
+    from dynopt.problems.base import Problem
+
+    bare = Problem("bare", 1, lambda p: p[:, 0], lambda p: p)
+    with pytest.raises(ValueError, match=r"^`problem` must have a sympy expression \(e\.g\. from_expr or --expr\)$"):
+        Landscape(bare)
+    with pytest.raises(TypeError, match=r"^`problem` must be a Problem or a sympy expression; got str$"):
+        Landscape("x**2")
+    with pytest.raises(ValueError, match=r"^the potential's free symbols \['x', 'y'\] must all be among its "
+                                         r"variables \['x'\]$"):
+        Landscape(QUARTIC, [XS])
+    with pytest.raises(ValueError, match=r"^the potential's free symbols \[\] must all be among its variables \[\]$"):
+        Landscape(sp.Integer(3))
+
+
+def test_stationary_point_records_and_classification():
+    """Newton from a guess lands on the point; its record holds U, the Hessian, its ascending
+    spectrum, the index and |∇U|; kind names minimum, saddle, index-k saddle and maximum."""
+    p = stationary_point(QUARTIC, [0.9, 0.2])
+    np.testing.assert_allclose(p.x, [1.0, 0.0], atol=1e-12)
+    assert p.value == pytest.approx(0.0, abs=1e-20) and p.index == 0 and p.kind == "minimum"
+    np.testing.assert_allclose(p.eigenvalues, [2.0, 8.0], rtol=1e-10)
+    np.testing.assert_allclose(p.hessian, np.diag([8.0, 2.0]), rtol=1e-10, atol=1e-12)
+    assert p.grad_norm < 1e-12
+    s = stationary_point(QUARTIC, [0.1, 0.1])
+    assert s.kind == "saddle" and s.index == 1 and s.value == pytest.approx(1.0, rel=1e-14)
+    assert s.as_json() == {"kind": "saddle", "x": s.x.tolist(), "value": s.value, "index": 1,
+                           "hessian_eigenvalues": s.eigenvalues.tolist(), "grad_norm": s.grad_norm}
+    top = Landscape(-(XS ** 2) - YS ** 2 - sp.Symbol("z", real=True) ** 2).classify([0.0, 0.0, 0.0])
+    assert top.kind == "maximum" and top.index == 3
+    two = Landscape(-(XS ** 2) - YS ** 2 + sp.Symbol("z", real=True) ** 2).classify([0.0, 0.0, 0.0])
+    assert two.kind == "index-2 saddle"
+    assert stationary_point(QUARTIC, [0.9, 0.2], tol=1e-12).x.tolist() == p.x.tolist()
+    with pytest.raises(ValueError, match=r"^`guess` must be 2 finite numbers; got \[1\.0\]$"):
+        stationary_point(QUARTIC, [1.0])
+    with pytest.raises(ValueError, match=r"^`guess` must be 2 finite numbers; got \[1\.0, nan\]$"):
+        stationary_point(QUARTIC, [1.0, np.nan])
+    # no stationary point: Newton does not converge
+    assert stationary_point(XS + YS ** 2, [0.0, 0.0]) is None
+
+
+def test_stationary_points_in_a_box_sorted_and_deduplicated():
+    """Every stationary point of the quartic in the box, once each, minima first by value then
+    the saddle; a box that excludes a minimum drops it; bad boxes and grid sizes are refused."""
+    pts = stationary_points(QUARTIC, [(-2, 2), (-1, 1)], n_grid=6)
+    assert [p.index for p in pts] == [0, 0, 1]
+    xs = sorted(tuple(np.round(p.x, 9) + 0.0) for p in pts)
+    assert xs == [(-1.0, 0.0), (0.0, 0.0), (1.0, 0.0)]
+    half = stationary_points(QUARTIC, [(-0.5, 2), (-1, 1)], n_grid=6)
+    assert sorted(tuple(np.round(p.x, 9) + 0.0) for p in half) == [(0.0, 0.0), (1.0, 0.0)]
+    # Newton from guesses inside the box also reaches (±1, 0) outside it: those are dropped
+    inner = stationary_points(QUARTIC, [(-0.9, 0.5), (-1, 1)], n_grid=6)
+    assert [np.round(p.x, 9).tolist() for p in inner] == [[0.0, 0.0]]
+    right = stationary_points(QUARTIC, [(-1.1, 0.95), (-1, 1)], n_grid=6)
+    assert [np.round(p.x, 9).tolist() for p in right] == [[-1.0, 0.0], [0.0, 0.0]]
+    tilted = stationary_points(QUARTIC + XS / 4, [(-2, 2), (-1, 1)], n_grid=6)
+    assert [p.index for p in tilted] == [0, 0, 1] and tilted[0].value < tilted[1].value
+    default = stationary_points(QUARTIC, [(-2, 2), (-1, 1)])
+    explicit = stationary_points(QUARTIC, [(-2, 2), (-1, 1)], n_grid=12, tol=1e-12, merge=1e-6)
+    assert [p.x.tolist() for p in default] == [p.x.tolist() for p in explicit] and len(default) == 3
+    for box in ([(-2, 2)], [(-2, 2), (1, 1)], [(-2, 2), (1, -1)], [(-2, 2, 0), (1, 2, 0)]):
+        with pytest.raises(ValueError, match=r"^`box` must be 2 pairs \(lo, hi\) with hi > lo; got "):
+            stationary_points(QUARTIC, box)
+    with pytest.raises(ValueError, match=r"^`n_grid` must be a positive integer; got 0$"):
+        stationary_points(QUARTIC, [(-2, 2), (-1, 1)], n_grid=0)
+    # a merge radius wider than the wells makes one point of all
+    assert len(stationary_points(QUARTIC, [(-2, 2), (-1, 1)], n_grid=4, merge=5.0)) == 1
+
+
+def test_minimum_energy_path_of_the_quartic():
+    """The string between (±1, 0) runs along y = 0 with images at equal spacing, energies
+    (x² − 1)², the saddle (0, 0) refined by Newton and barrier 1; its JSON is the whole record."""
+    r = minimum_energy_path(QUARTIC, [-1.2, 0.3], [0.8, -0.2], n_images=11)
+    assert r.converged and 1 <= r.iterations < 20000
+    np.testing.assert_allclose(r.start.x, [-1.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(r.end.x, [1.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(r.images[:, 1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(r.images[:, 0], np.linspace(-1.0, 1.0, 11), atol=1e-6)
+    np.testing.assert_allclose(r.energies, (r.images[:, 0] ** 2 - 1) ** 2 + r.images[:, 1] ** 2, rtol=1e-12)
+    np.testing.assert_allclose(r.saddle.x, [0.0, 0.0], atol=1e-12)
+    assert r.barrier == pytest.approx(1.0, rel=1e-12)
+    assert r.images.shape == (11, 2)
+    assert r.as_json() == {"start": r.start.as_json(), "end": r.end.as_json(), "saddle": r.saddle.as_json(),
+                           "barrier": r.barrier, "images": r.images.tolist(), "energies": r.energies.tolist(),
+                           "iterations": r.iterations, "converged": True}
+    # the straight initial string is already the path: one iteration moves nothing
+    assert r.iterations == 1
+    short = minimum_energy_path(QUARTIC, [-1.2, 0.3], [0.8, -0.2], n_images=11, max_iter=2, tol=0.0)
+    assert short.iterations == 2 and not short.converged
+    bent = minimum_energy_path(QUARTIC + XS ** 2 * YS, [-1.2, 0.3], [0.8, -0.2], n_images=11, max_iter=3)
+    assert bent.iterations == 3 and not bent.converged
+
+
+def test_minimum_energy_path_messages():
+    """n_images ≥ 3, ends of the right dimension and finite, and two different minima."""
+    with pytest.raises(ValueError, match=r"^`n_images` must be an integer ≥ 3; got 2$"):
+        minimum_energy_path(QUARTIC, [-1, 0], [1, 0], n_images=2)
+    with pytest.raises(ValueError, match=r"^`start` must be 2 finite numbers; got \[1\.0\]$"):
+        minimum_energy_path(QUARTIC, [1.0], [1, 0])
+    with pytest.raises(ValueError, match=r"^`end` must be 2 finite numbers; got \[1\.0, inf\]$"):
+        minimum_energy_path(QUARTIC, [-1, 0], [1.0, np.inf])
+    with pytest.raises(ValueError, match=r"^`start` and `end` descend to the same minimum \[1\.0"):
+        minimum_energy_path(QUARTIC, [0.9, 0.1], [1.1, -0.1])
+    three = minimum_energy_path(QUARTIC, [-1, 0], [1, 0], n_images=3)
+    assert three.images.shape == (3, 2) and three.barrier == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(three.saddle.x, [0.0, 0.0], atol=1e-12)
+
+
+def test_reparametrize_spaces_images_at_equal_arc_length():
+    """Images are moved to equal arc length along the polyline; a string of one point is kept."""
+    from dynopt.analysis.saddles import _reparametrize
+
+    phi = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 3.0]])  # length 4
+    np.testing.assert_allclose(_reparametrize(phi), [[0.0, 0.0], [1.0, 1.0], [1.0, 3.0]], rtol=1e-14)
+    same = np.ones((4, 2))
+    assert _reparametrize(same) is same
+    # coincident images (only the last segment has length) are spread along the string, not NaN
+    tail = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    np.testing.assert_allclose(_reparametrize(tail), [[0.0, 0.0], [1.5, 0.0], [3.0, 0.0]], rtol=1e-14)
+    mid = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [4.0, 0.0]])
+    np.testing.assert_allclose(_reparametrize(mid), [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]],
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("module", ['saddles', 'eyring_kramers'])
+def test_public_names_are_defined(module):
+    """Every name in the module's ``__all__`` is defined by it."""
+    import importlib
+
+    mod = importlib.import_module(f"dynopt.analysis.{module}")
+    assert len(mod.__all__) == len(set(mod.__all__))
+    for name in mod.__all__:
+        assert hasattr(mod, name), name
+
+
+def test_stationary_point_tolerance_scales_with_curvature_and_position():
+    """U = (x² − 2·10⁶)²: at x = √(2·10⁶) rounding leaves |∇U| ~ 1e-6, accepted because the
+    gradient's scale there is |U''|·|x| ≈ 2e10 (the test is |∇U| ≤ 1e-8 × that scale)."""
+    p = stationary_point((XS ** 2 - 2_000_000) ** 2, [1400.0])
+    assert p is not None and p.index == 0
+    assert p.x[0] == pytest.approx(np.sqrt(2e6), rel=1e-15)
+    assert 0 < p.grad_norm <= 1e-8 * 8 * 2e6 * np.sqrt(2e6)

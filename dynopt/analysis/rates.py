@@ -53,6 +53,8 @@ _BOUNDARIES = ("reflecting", "absorbing")
 _TAIL = 50.0
 # e^{Φ} must stay representable after shifting Φ by its minimum.
 _MAX_PHI_RANGE = 650.0
+# scipy's quad refuses epsrel ≤ 50·eps ≈ 1.1e-14 (with epsabs = 0), for the inner integrals too.
+_MIN_RTOL = 1e-13
 KRAMERS_REGIMES = ("high", "intermediate", "low", "turnover")
 
 
@@ -91,19 +93,26 @@ def _scalar_potential(potential) -> tuple[Callable, Callable | None]:
 
 
 class _Cumulative:
-    """F(y) = ∫_{anchor}^{y} f by quad, reusing the nearest point already computed.
+    """F(y) = ∫_{anchor}^{y} f (f ≥ 0) by quad, reusing the nearest point already computed
+    between the anchor and y.
 
     The outer quadrature asks for the inner integral at scattered points; integrating
-    only from the nearest known point keeps the cost to one short quad per request.
+    only from the nearest known point keeps the cost to one short quad per request.  That
+    point is taken on the anchor's side of y so that F(y) = F(y0) ± ∫ adds terms of one
+    sign: stepping back from a point beyond y would subtract two nearly equal numbers when
+    F grows by many orders of magnitude (e^{Φ} over a range of Φ of hundreds).
     """
 
     def __init__(self, f, anchor, rtol, points):
         self.f, self.rtol, self.points = f, rtol, np.asarray(points, float)
-        self.ys, self.fs = [float(anchor)], [0.0]
+        self.anchor = float(anchor)
+        self.ys, self.fs = [self.anchor], [0.0]
 
     def __call__(self, y):
         i = bisect.bisect_left(self.ys, y)
-        j = min((k for k in (i - 1, i) if 0 <= k < len(self.ys)), key=lambda k: abs(self.ys[k] - y))
+        if i < len(self.ys) and self.ys[i] == y:
+            return self.fs[i]
+        j = i - 1 if y > self.anchor else i
         y0 = self.ys[j]
         lo, hi = min(y0, y), max(y0, y)
         pts = self.points[(self.points > lo) & (self.points < hi)]
@@ -190,7 +199,7 @@ def mean_first_passage_time(potential, sigma, x0, a, b, *, left="reflecting",
         neglects a relative ~e^{−50} of the mass.
     left, right : {"reflecting", "absorbing"}
         Boundary conditions at a and at b (not both reflecting).
-    rtol : float
+    rtol : float in [1e-13, 1e-2]
         Relative tolerance passed to ``scipy.integrate.quad``.
 
     Returns
@@ -214,7 +223,7 @@ def mean_first_passage_time(potential, sigma, x0, a, b, *, left="reflecting",
     """
     u, _ = _scalar_potential(potential)
     s = check_finite_param(sigma, "sigma", low=0.0, low_inclusive=False)
-    tol = check_finite_param(rtol, "rtol", low=1e-14, high=1e-2)
+    tol = check_finite_param(rtol, "rtol", low=_MIN_RTOL, high=1e-2)
     a, b, x = _check_ends(a, b, x0, left, right)
 
     def phi_raw(y):
@@ -260,7 +269,7 @@ def _quad(f, lo, hi, tol, pts):
 
 def _mfpt_integral(eplus, eminus, x, lo, hi, left, right, tol, pts):
     """The double integrals of :func:`mean_first_passage_time` without the 2/σ² factor."""
-    inner_tol = max(tol / 10, 1e-14)
+    inner_tol = max(tol / 10, _MIN_RTOL)
     if left == "reflecting":
         m_left = _Cumulative(eminus, lo, inner_tol, pts)  # ∫_lo^y e^{−Φ}
         return _quad(lambda y: eplus(y) * m_left(y), x, hi, tol, pts)

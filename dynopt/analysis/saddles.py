@@ -233,7 +233,9 @@ def _reparametrize(phi):
     s = np.concatenate([[0.0], np.cumsum(seg)])
     if s[-1] == 0:
         return phi
-    return interpolate.interp1d(s / s[-1], phi, axis=0)(np.linspace(0.0, 1.0, phi.shape[0]))
+    # coincident images repeat an arc length, which interp1d turns into NaN: keep one of each
+    keep = np.concatenate([[True], seg > 0])
+    return interpolate.interp1d(s[keep] / s[-1], phi[keep], axis=0)(np.linspace(0.0, 1.0, phi.shape[0]))
 
 
 def minimum_energy_path(problem, start, end, *, n_images=41, max_iter=20000, tol=1e-7) -> MinimumEnergyPath:
