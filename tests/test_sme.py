@@ -163,3 +163,85 @@ def test_paths_agree_with_single_time_moments():
     np.testing.assert_allclose(sp[1].mean, sme_moments(model, th0, 0.3).mean, rtol=1e-12)
     with pytest.raises(ValueError, match="`times`"):
         sme_moment_path(model, th0, [-1.0])
+
+
+def _observables_by_hand(mom, H, center):
+    """E g for each observable, from mean and covariance (not from the raw second moment)."""
+    m, C = mom.mean, mom.second - np.outer(mom.mean, mom.mean)
+    dev = m - center
+    return {"mean": m, "dist2": np.trace(C) + dev @ dev,
+            "excess_loss": 0.5 * (np.trace(H @ C) + dev @ H @ dev), "trace_cov": np.trace(C)}
+
+
+def test_sme_weak_errors_values_errors_and_dict():
+    """Every stored E g, error, fit and the whole as_dict against moments and formulas done here."""
+    from dynopt.analysis import fit_order
+    prob = _problem()
+    T, lrs, B = 1.0, [0.25, 0.125, 0.5], 2
+    th0 = prob.center + np.array([2.0, -1.0])
+    r = sme_weak_errors(prob, lrs, T, th0, batch_size=B, replace=False)
+    H = prob.hessian_matrix
+    center = prob.center
+    steps = [0.5, 0.25, 0.125]
+    assert r.lrs == steps and r.T == 1.0 and r.theta0 == th0.tolist()
+    assert r.batch_size == 2 and r.replace is False
+    assert r.observables == ["mean", "dist2", "excess_loss", "trace_cov"]
+    want_err = {o: {k: [] for k in r.observables} for o in (1, 2, "ode2")}
+    for i, lr in enumerate(steps):
+        K = int(round(T / lr))
+        sgd = _observables_by_hand(sgd_moments(SGDModifiedEquation(prob, lr, B, replace=False), th0, K), H, center)
+        ode = SGDModifiedEquation(prob, lr, B, order=2, replace=False)
+        ode.noise_scale = 0.0
+        models = {1: SGDModifiedEquation(prob, lr, B, order=1, replace=False),
+                  2: SGDModifiedEquation(prob, lr, B, order=2, replace=False), "ode2": ode}
+        stores = {1: r.sme1, 2: r.sme2, "ode2": r.ode2}
+        for k in r.observables:
+            np.testing.assert_allclose(r.sgd[k][i], sgd[k], rtol=1e-10)
+        for o, model in models.items():
+            sme = _observables_by_hand(sme_moments(model, th0, T), H, center)
+            for k in r.observables:
+                np.testing.assert_allclose(stores[o][k][i], sme[k], rtol=1e-10)
+                want_err[o][k].append(float(np.linalg.norm(np.atleast_1d(sgd[k]) - np.atleast_1d(sme[k]))))
+    for o in (1, 2, "ode2"):
+        for k in r.observables:
+            np.testing.assert_allclose(r.errors[o][k], want_err[o][k], rtol=1e-8, atol=1e-14)
+            assert r.fits[o][k].order == pytest.approx(fit_order(steps, want_err[o][k]).order, rel=1e-6)
+    assert set(r.fits) == {1, 2, "ode2"}
+
+    def fit(f):
+        return {"order": round(f.order, 4), "ci": [round(f.ci[0], 4), round(f.ci[1], 4)]}
+    names = {1: "order1", 2: "order2", "ode2": "ode2"}
+    want = {"T": 1.0, "lrs": steps, "theta0": th0.tolist(), "batch_size": 2, "replace": False,
+            "errors": {names[o]: {k: [float(f"{e:.6g}") for e in r.errors[o][k]] for k in r.observables}
+                       for o in (1, 2, "ode2")},
+            "fitted_orders": {names[o]: {k: fit(r.fits[o][k]) for k in r.observables} for o in (1, 2, "ode2")}}
+    assert r.as_dict() == want
+
+
+def test_sme_weak_errors_without_control_and_defaults():
+    """control=False drops the noise-free control; the defaults are batch 1, with replacement, all observables."""
+    prob = _problem()
+    th0 = prob.center + 1.0
+    lrs = [0.5, 0.25, 0.125]
+    r = sme_weak_errors(prob, lrs, 1.0, th0, control=False, observables=("dist2",))
+    assert r.ode2 is None and set(r.errors) == {1, 2} and set(r.fits) == {1, 2}
+    assert r.observables == ["dist2"] and set(r.sgd) == {"dist2"}
+    assert set(r.as_dict()["errors"]) == {"order1", "order2"}
+    d = sme_weak_errors(prob, lrs, 1.0, th0)
+    e = sme_weak_errors(prob, lrs, 1.0, th0, batch_size=1, replace=True,
+                        observables=("mean", "dist2", "excess_loss", "trace_cov"), control=True)
+    assert d.as_dict() == e.as_dict() and d.batch_size == 1 and d.replace is True
+    assert d.errors["ode2"] == e.errors["ode2"]
+
+
+def test_sme_weak_errors_messages():
+    """The refusals name the argument and what is allowed."""
+    prob = _problem()
+    with pytest.raises(ValueError, match=r"`lrs` needs at least 3 learning rates to fit an order; got 2"):
+        sme_weak_errors(prob, [0.1, 0.05], 1.0, prob.center)
+    with pytest.raises(ValueError, match=r"`lrs` must divide `T`: T/η = 3.33333 is not an integer for η = 0.3"):
+        sme_weak_errors(prob, [0.3, 0.2, 0.1], 1.0, prob.center)
+    with pytest.raises(ValueError, match=r"`observables` entries must be in \['mean', 'dist2', 'excess_loss', 'trace_cov'\]; got 'nope'"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, prob.center, observables=("nope",))
+    with pytest.raises(ValueError, match=r"`theta0` must have shape \(2,\); got \(1,\)"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, [0.0])
