@@ -81,3 +81,50 @@ def test_solution_position_is_the_state_of_a_first_order_model():
     model = GradientFlow(quadratic(np.eye(2)))
     sol = integrate(model, "euler", (0.0, 0.2), [1.0, 2.0], 0.1)
     np.testing.assert_array_equal(sol.position(model), sol.y_final[:, :2])
+
+
+def test_extend_study_equals_one_study_over_the_whole_ladder():
+    """extend_study keeps every field of the first ladder (scheme, start, reference kind, ...)
+    and refits through all rungs: the same result as one study over the joined ladder."""
+    import dataclasses
+    from dynopt.analysis.orders import extend_study
+    from dynopt.engine import integrate as run
+    p = quadratic([[2.0, 0.3], [0.3, 0.5]])
+    model = HeavyBall(p, 0.8)
+    y0 = np.array([1.0, -0.5, 0.0, 0.0])
+    T = 2.0
+    ref = integrate(model, "rk4", (0.0, T), y0, T / 4096).y_final
+    first = convergence_study(model, "leapfrog", y0, T, [8, 16], reference=ref, problem_name="quad")
+    assert first.fit is None and first.start == "half-step"
+    ext = extend_study(first, model, "leapfrog", y0, [32, 64], ref)
+    whole = convergence_study(model, "leapfrog", y0, T, [8, 16, 32, 64], reference=ref, problem_name="quad")
+    assert dataclasses.asdict(ext) == dataclasses.asdict(whole)
+    assert ext.start == "half-step" and ext.reference == "given" and ext.problem == "quad"
+    assert ext.declared_order == 2 and ext.note == ""
+    errs = [float(np.linalg.norm(run(model, "leapfrog", (0.0, T), y0, T / n).y_final[..., :2] - ref[..., :2]))
+            for n in (8, 16, 32, 64)]
+    np.testing.assert_allclose(ext.errors, errs, rtol=1e-12)
+    assert ext.fit.order == pytest.approx(fit_order([T / n for n in (8, 16, 32, 64)], errs).order, rel=1e-12)
+
+
+def test_convergence_result_as_dict_whole():
+    """ConvergenceResult.as_dict: orders and intervals to 4 decimals, errors to 7 significant
+    digits, steps and diverged/failed keys as %g; no fit gives None and the reason."""
+    from dynopt.analysis.orders import ConvergenceResult, OrderFit
+    fit = OrderFit(1.987654321, (1.87654321, 2.123456789), 0.01, -1.0, 0.999, 4, 0.95)
+    r = ConvergenceResult("p", "s", "ode", 1.5, [0.5, 0.25, 0.125, 0.0625], [None, 0.0123456789, 0.00312345678, None],
+                          [2, 4, 8, 16], fit, "given", declared_order=2, start="rest",
+                          diverged={0.5: 3}, note="a note", failed={0.0625: "why"})
+    assert r.as_dict() == {
+        "problem": "p", "scheme": "s", "ode": "ode", "T": 1.5, "order": 1.9877, "order_ci": [1.8765, 2.1235],
+        "declared_order": 2, "start": "rest", "steps": [0.5, 0.25, 0.125, 0.0625],
+        "errors": [None, 1.234568e-2, 3.123457e-3, None], "grad_evals": [2, 4, 8, 16], "reference": "given",
+        "diverged": {"0.5": 3}, "failed": {"0.0625": "why"}, "note": "a note"}
+    bare = ConvergenceResult("p", "s", "ode", 1.0, [0.5], [0.1], [1], None, "scipy", note="too few")
+    assert bare.as_dict() == {
+        "problem": "p", "scheme": "s", "ode": "ode", "T": 1.0, "order": None, "order_ci": None,
+        "declared_order": None, "start": None, "steps": [0.5], "errors": [0.1], "grad_evals": [1],
+        "reference": "scipy", "diverged": {}, "order_undefined": "too few", "note": "too few"}
+    assert ConvergenceResult("p", "s", "o", 1.0, [], [], [], fit, "given").as_dict().keys() == {
+        "problem", "scheme", "ode", "T", "order", "order_ci", "declared_order", "start", "steps", "errors",
+        "grad_evals", "reference", "diverged"}
