@@ -11,7 +11,7 @@ from dynopt.problems import power_function
 from dynopt.analysis import fit_order
 from dynopt.dynamics import NesterovODE
 from dynopt.engine import integrate
-from dynopt.problems import double_well, from_expr, lessard_function, log_sum_exp, quadratic
+from dynopt.problems import double_well, from_expr, from_grad, lessard_function, log_sum_exp, quadratic
 from dynopt.analysis import exact_linear
 from dynopt.schemes import (METHODS, Euler, HeavyBallSC, NesterovConvex, NesterovSC, get_scheme,
                             leapfrog_coefficients)
@@ -420,3 +420,105 @@ def test_decay_exponent_explicit_window_and_too_few_points():
     v0[2] = 0.0
     with pytest.raises(ValueError, match="fewer than 3 positive values"):
         decay_exponent(t, v0, window=(0.4, 0.8))      # t = 4 has no positive value
+
+
+@pytest.mark.parametrize("lookahead", [False, True])
+def test_momentum_sgd_matrices_are_one_hand_step(lookahead):
+    """A z + b ξ is one step of heavy ball (gradient at θ) or Nesterov (gradient at θ + βv) on hθ²/2."""
+    from dynopt.analysis import momentum_sgd_matrices
+    alpha, beta, h = 0.3, 0.7, 1.9
+    A, bv = momentum_sgd_matrices(alpha, beta, h, lookahead=lookahead)
+    for theta, v, xi in ((0.4, -1.3, 0.0), (-2.0, 0.5, 0.8), (1.0, 1.0, -0.3)):
+        at = theta + beta * v if lookahead else theta
+        v1 = beta * v - alpha * (h * at + xi)
+        np.testing.assert_allclose(A @ [theta, v] + bv * xi, [theta + v1, v1], rtol=1e-13, atol=1e-15)
+    if not lookahead:
+        assert np.array_equal(momentum_sgd_matrices(alpha, beta, h)[0], A)
+
+
+@pytest.mark.parametrize("lookahead", [False, True])
+def test_momentum_sgd_stationary_covariance_solves_the_lyapunov_equation(lookahead):
+    """Σ = AΣAᵀ + c bbᵀ with A, b written out by hand; symmetric positive definite."""
+    alpha, beta, h, c = 0.2, 0.6, 1.5, 2.5
+    S = momentum_sgd_stationary_covariance(alpha, beta, h, c, lookahead=lookahead)
+    ah = alpha * h
+    A = np.array([[1 - ah, beta * (1 - ah)], [-ah, beta * (1 - ah)]]) if lookahead else \
+        np.array([[1 - ah, beta], [-ah, beta]])
+    bv = np.array([-alpha, -alpha])
+    np.testing.assert_allclose(S, A @ S @ A.T + c * np.outer(bv, bv), rtol=1e-12, atol=1e-15)
+    assert np.all(np.linalg.eigvalsh(S) > 0)
+    # β = 0 is plain SGD: Var θ = αc/(h(2 − αh))
+    assert momentum_sgd_stationary_covariance(alpha, 0.0, h, c)[0, 0] == pytest.approx(
+        alpha * c / (h * (2 - ah)), rel=1e-12)
+
+
+def test_momentum_sgd_stationary_covariance_messages():
+    """Each refusal names its argument and the allowed range."""
+    with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
+        momentum_sgd_stationary_covariance(0.0, 0.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\); got 1.0"):
+        momentum_sgd_stationary_covariance(0.1, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\); got -0.1"):
+        momentum_sgd_stationary_covariance(0.1, -0.1, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`h` must be in \(0.0, inf\); got 0.0"):
+        momentum_sgd_stationary_covariance(0.1, 0.5, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"`noise_var` must be in \[0.0, inf\); got -1.0"):
+        momentum_sgd_stationary_covariance(0.1, 0.5, 1.0, -1.0)
+    with pytest.raises(ValueError, match=r"momentum SGD with alpha=1, beta=0.9 is unstable at curvature h=10"):
+        momentum_sgd_stationary_covariance(1.0, 0.9, 10.0, 1.0)
+    # zero noise is allowed and gives the zero covariance
+    assert np.array_equal(momentum_sgd_stationary_covariance(0.1, 0.5, 1.0, 0.0), np.zeros((2, 2)))
+
+
+def test_sgd_stationary_variance_closed_form_and_edges():
+    """lr·c/(h(2 − lr·h)) at a few points; lr·h = 2 refused, just below accepted; each argument named."""
+    assert sgd_stationary_variance(0.1, 3.0, 2.0) == pytest.approx(0.1 * 2.0 / (3.0 * 1.7), rel=1e-14)
+    assert sgd_stationary_variance(0.5, 1.0, 0.0) == 0.0
+    assert sgd_stationary_variance(1.0, 1.999, 1.0) == pytest.approx(1.0 / (1.999 * 0.001), rel=1e-9)
+    with pytest.raises(ValueError, match=r"`lr`·h must be < 2 for a stationary law; got 2"):
+        sgd_stationary_variance(1.0, 2.0, 1.0)
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        sgd_stationary_variance(0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`h` must be in \(0.0, inf\); got -1.0"):
+        sgd_stationary_variance(0.1, -1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`noise_var` must be in \[0.0, inf\); got -0.5"):
+        sgd_stationary_variance(0.1, 1.0, -0.5)
+
+
+def test_momentum_sgd_ensemble_defaults_and_single_path():
+    """theta0 defaults to the problem's minimum (else 0); one path has an undefined (NaN) standard error."""
+    p = quadratic(np.diag([1.0, 2.0]), center=[1.5, -0.5])
+    run = momentum_sgd_ensemble(p, 0.05, 0.8, 0.0, 20, 2, 0)
+    np.testing.assert_allclose(run.theta, [[1.5, -0.5]] * 2, atol=1e-14)
+    assert np.array_equal(run.steps, [0, 20])
+    assert np.allclose(run.energy_mean, 0.0, atol=1e-14)
+    no_min = from_grad(lambda x: x - 1.0, dim=1, value=lambda x: 0.5 * np.sum((x - 1.0) ** 2, axis=-1))
+    assert no_min.minima is None
+    r0 = momentum_sgd_ensemble(no_min, 0.1, 0.5, 0.0, 3, 1, 0, record_every=1)
+    theta, v = 0.0, 0.0  # started from 0, pulled towards 1
+    for _ in range(3):
+        v = 0.5 * v - 0.1 * (theta - 1.0)
+        theta += v
+    assert r0.theta[0, 0] == pytest.approx(theta, rel=1e-13)
+    assert np.array_equal(r0.steps, [0, 1, 2, 3])
+    assert r0.energy_se.dtype == float and r0.energy_se.shape == (4,) and np.isnan(r0.energy_se).all()
+
+
+def test_momentum_sgd_ensemble_messages():
+    """Each refusal names its argument and the allowed range."""
+    p = quadratic(np.eye(1))
+    with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
+        momentum_sgd_ensemble(p, 0.0, 0.5, 1.0, 10, 10, 0)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\]; got -0.1"):
+        momentum_sgd_ensemble(p, 0.1, -0.1, 1.0, 10, 10, 0)
+    with pytest.raises(ValueError, match=r"`noise_var` must be in \[0.0, inf\); got -1.0"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, -1.0, 10, 10, 0)
+    with pytest.raises(ValueError, match=r"`n_steps` must be a positive integer; got 0"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, 1.0, 0, 10, 0)
+    with pytest.raises(ValueError, match=r"`n_paths` must be a positive integer; got 0"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, 1.0, 10, 0, 0)
+    with pytest.raises(ValueError, match=r"`record_every` must be a positive integer; got 0"):
+        momentum_sgd_ensemble(p, 0.1, 0.5, 1.0, 10, 10, 0, record_every=0)
+    # β = 1 (naive SGHMC) and β = 0 are inside the closed range
+    assert momentum_sgd_ensemble(p, 0.1, 1.0, 0.0, 2, 1, 0).gamma > 0
+    assert momentum_sgd_ensemble(p, 0.1, 0.0, 0.0, 2, 1, 0).gamma > 0
