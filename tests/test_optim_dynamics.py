@@ -295,3 +295,56 @@ def test_paths_with_flows_arguments_reach_the_reference_solver(monkeypatch):
     np.testing.assert_allclose(path[-1], x, rtol=1e-12)
     np.testing.assert_allclose(ts, np.linspace(0.0, (k - 1) * 0.6, 7), rtol=1e-15, atol=0)
     np.testing.assert_allclose(flow[-1], expm(-_ELLIPSE_H * (k - 1) * 0.6) @ x0, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("lr,momentum,g,tol", [(0.01, 0.9, 2.0, 1e-12), (0.3, 0.5, -1.5, 1e-6), (1.0, 0.99, 0.25, 0.5)])
+def test_heavy_ball_velocity_run_is_the_hand_recursion(lr, momentum, g, tol):
+    """|v_N| of v ← γv + ηg from 0 with N the first step count with γ^N ≤ tol."""
+    from dynopt.analysis import heavy_ball_velocity_run
+    N = 0
+    while momentum ** N > tol:
+        N += 1
+    v = 0.0
+    for _ in range(N):
+        v = momentum * v + lr * g
+    got, n = heavy_ball_velocity_run(lr, momentum, g, tol)
+    assert n == N
+    assert got == pytest.approx(abs(v), rel=1e-12)
+    if tol == 1e-12:
+        assert heavy_ball_velocity_run(lr, momentum, g) == (got, n)
+
+
+def test_heavy_ball_velocity_run_refusals():
+    """momentum and tol must lie strictly inside (0, 1); the message names them."""
+    from dynopt.analysis import heavy_ball_velocity_run
+    for bad in (0.0, 1.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=rf"`momentum` must lie in \(0, 1\); got {bad}"):
+            heavy_ball_velocity_run(0.1, bad, 1.0)
+    for bad in (0.0, 1.0, 1.5, -1e-3):
+        with pytest.raises(ValueError, match=rf"`tol` must lie in \(0, 1\); got {bad}"):
+            heavy_ball_velocity_run(0.1, 0.5, 1.0, tol=bad)
+
+
+def test_velocity_limit_check_fields_and_evidence():
+    """The check carries γ exactly, 1/(1 − γ), the measured factor of the hand recursion and the run's size."""
+    import sympy as sp
+    from dynopt.analysis import velocity_limit_check
+    r = velocity_limit_check("0.8", lr=0.05, g=3.0)
+    N = 0
+    while 0.8 ** N > 1e-12:
+        N += 1
+    v = 0.0
+    for _ in range(N):
+        v = 0.8 * v + 0.05 * 3.0
+    assert r.momentum == sp.Rational(4, 5) and r.derived_amplification == 5
+    assert r.measured_amplification == pytest.approx(v / 0.15, rel=1e-12)
+    assert (r.n_steps, r.lr, r.g, r.tolerance) == (N, 0.05, 3.0, 1e-9)
+    from dynopt.symbolic.velocity import eta, gg, gm
+    assert sp.simplify(r.derived_limit - eta * gg / (1 - gm)) == 0
+    assert r.evidence == {"derived_limit": str(r.derived_limit), "derived_amplification": "5",
+                          "n_steps": N, "lr": 0.05, "g": 3.0, "momentum": 0.8}
+    d = velocity_limit_check("0.9")
+    assert (d.lr, d.g, d.tolerance, d.derived_amplification) == (0.01, 2.0, 1e-9, 10)
+    # the run stops at γ^N ≤ 1e-12, so it is off by γ^N relative: a tighter tolerance is an error
+    with pytest.raises(RuntimeError, match=r"dynopt heavy-ball run \(.*\) disagrees with the derived limit 5"):
+        velocity_limit_check("0.8", lr=0.05, g=3.0, tolerance=1e-15)
