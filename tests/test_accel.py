@@ -522,3 +522,68 @@ def test_momentum_sgd_ensemble_messages():
     # β = 1 (naive SGHMC) and β = 0 are inside the closed range
     assert momentum_sgd_ensemble(p, 0.1, 1.0, 0.0, 2, 1, 0).gamma > 0
     assert momentum_sgd_ensemble(p, 0.1, 0.0, 0.0, 2, 1, 0).gamma > 0
+
+
+def test_refine_cycle_newton_lands_on_a_linear_map_fixed_point_in_one_step():
+    """On a quadratic the period map is linear: one Newton step (J − I)⁻¹ lands on x* exactly."""
+    from dynopt.problems import quadratic
+    p = quadratic([[2.0]], center=[0.7])
+    alpha, beta = 0.3, 0.5
+    cyc = refine_cycle(p, alpha, beta, [1.9, -2.4], 1, max_iter=2)
+    assert cyc.period == 1 and cyc.points == pytest.approx([0.7], abs=1e-12) and cyc.residual <= 1e-13 * 1.7
+    M = np.array([[0.0, 1.0], [-beta, 1 + beta - alpha * 2.0]])
+    np.testing.assert_allclose(np.sort_complex(cyc.multipliers), np.sort_complex(np.linalg.eigvals(M)), rtol=1e-12)
+    assert cyc.stable
+    # period 2 of the same linear map: the period map's Jacobian is M², still one step
+    cyc2 = refine_cycle(p, alpha, beta, [1.9, -2.4], 2, max_iter=2)
+    assert cyc2.points == pytest.approx([0.7, 0.7], abs=1e-12)
+    np.testing.assert_allclose(np.sort_complex(cyc2.multipliers), np.sort_complex(np.linalg.eigvals(M @ M)), rtol=1e-12)
+
+
+def test_refine_cycle_lessard_cycle_points_and_multipliers_by_hand():
+    """The period-3 cycle on Lessard's function: points are three heavy-ball steps, multipliers the
+    eigenvalues of the product of the step Jacobians, written out here."""
+    prob = lessard_function()
+    tu = polyak_tuning(1.0, 25.0)
+    a, b = tu.alpha, tu.beta
+    model, scheme, dt = tuned_method(prob, tu)
+    _, tails = classify_orbits(model, scheme, dt, [3.2], n_steps=1000)
+    cyc = refine_cycle(prob, a, b, tails[0, -2:], 3)
+    # started from the other points of the cycle the same (rolled) points come back
+    for k in (1, 2):
+        other = refine_cycle(prob, a, b, tails[0, -2 - k:tails.shape[1] - k], 3)
+        np.testing.assert_allclose(other.points, cyc.points, atol=1e-12)
+    xp, x = cyc.points[-1], cyc.points[0]
+    J, pts = np.eye(2), [x]
+    for _ in range(3):
+        h = prob.hess(np.array([x]))[0, 0]
+        J = np.array([[0.0, 1.0], [-b, 1 + b - a * h]]) @ J
+        x, xp = x + b * (x - xp) - a * prob.grad(np.array([x]))[0], x
+        pts.append(x)
+    assert pts[-1] == pytest.approx(pts[0], abs=1e-12)
+    first = int(np.argmin(pts[:3]))
+    assert cyc.points == pytest.approx(pts[first:3] + pts[:first], abs=1e-12)
+    np.testing.assert_allclose(np.sort_complex(cyc.multipliers), np.sort_complex(np.linalg.eigvals(J)), rtol=1e-9)
+    assert cyc.stable == bool(np.all(np.abs(np.linalg.eigvals(J)) < 1))
+
+
+def test_refine_cycle_refusals_and_non_convergence():
+    """A problem that is not 1-D or has no Hessian is refused by name; Newton that runs out of steps raises."""
+    from dynopt.problems import quadratic
+    for bad in (quadratic(np.eye(2)), from_grad(lambda x: x, dim=1, value=lambda x: 0.5 * np.sum(x ** 2, axis=-1))):
+        with pytest.raises(ValueError, match=r"^`problem` must be 1-D with a Hessian$"):
+            refine_cycle(bad, 0.1, 0.5, [0.0, 1.0], 2)
+    with pytest.raises(ValueError, match=r"`period` must be a positive integer; got 0"):
+        refine_cycle(lessard_function(), 1 / 9, 4 / 9, [0.0, 1.0], 0)
+    tu = polyak_tuning(1.0, 25.0)
+    with pytest.raises(RuntimeError, match=r"Newton on the period-3 map did not converge \(\|F\| = "):
+        refine_cycle(lessard_function(), tu.alpha, tu.beta, [0.0, 40.0], 3, max_iter=1)
+    # a looser tol accepts the start of a nearly converged quadratic run that the default refuses
+    p = quadratic([[1.0]])
+    with pytest.raises(RuntimeError):
+        refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, max_iter=1)
+    assert refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, tol=1e-8, max_iter=1).residual == pytest.approx(0.5e-9, rel=1e-6)
+    # the test is |F| ≤ tol·(1 + max|z|): |F| = 0.5e-9 passes tol = 0.5e-9 and fails just below
+    assert refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, tol=0.5e-9, max_iter=1).period == 1
+    with pytest.raises(RuntimeError):
+        refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, tol=0.49e-9, max_iter=1)
