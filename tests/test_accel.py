@@ -587,3 +587,88 @@ def test_refine_cycle_refusals_and_non_convergence():
     assert refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, tol=0.5e-9, max_iter=1).period == 1
     with pytest.raises(RuntimeError):
         refine_cycle(p, 0.5, 0.0, [1e-9, 1e-9], 1, tol=0.49e-9, max_iter=1)
+
+
+@pytest.mark.parametrize("method,uses_hessian", [("Radau", True), ("BDF", True), ("LSODA", True),
+                                                 ("RK45", False), ("DOP853", False)])
+def test_nesterov_ode_reference_jacobian_for_implicit_methods(method, uses_hessian, monkeypatch):
+    """Radau, BDF and LSODA are handed the Hessian-based Jacobian, explicit methods are not; every
+    method lands on the Bessel closed form about the problem's center."""
+    import dynopt.analysis.nesterov_ode as mod
+    from scipy.integrate import solve_ivp
+    seen = {}
+
+    def spy(*args, **kw):
+        seen.update(kw)
+        return solve_ivp(*args, **kw)
+    monkeypatch.setattr(mod, "solve_ivp", spy)
+    H = np.array([[1.0, 0.3], [0.3, 0.5]])
+    c = np.array([0.4, -0.2])
+    calls = []
+
+    def hess(x):
+        calls.append(1)
+        return np.broadcast_to(H, (x.shape[0], 2, 2))
+    p = from_grad(lambda x: (x - c) @ H, dim=2, value=lambda x: 0.5 * np.einsum("ni,ij,nj->n", x - c, H, x - c),
+                  hess=hess)
+    t = np.linspace(0.0, 6.0, 13)
+    ref = nesterov_ode_reference(p, [1.5, -0.5], t, r=2.5, method=method, rtol=1e-10)
+    assert ("jac" in seen) == uses_hessian
+    assert (seen["method"], seen["rtol"], seen["atol"]) == (method, 1e-10, 1e-10 / 10)
+    if uses_hessian:
+        J = seen["jac"](2.0, np.array([0.1, 0.2, 0.3, 0.4]))
+        want = np.block([[np.zeros((2, 2)), np.eye(2)], [-H, -(2.5 / 2.0) * np.eye(2)]])
+        np.testing.assert_allclose(J, want, rtol=1e-15)
+        np.testing.assert_allclose(seen["jac"](0.0, np.zeros(4))[2:, 2:], 0.0)
+        if method != "LSODA":  # LSODA calls it only once it finds the problem stiff
+            assert calls
+    np.testing.assert_allclose(ref[:, :2], nesterov_ode_bessel(H, [1.5, -0.5], t, r=2.5, center=c), atol=1e-6)
+
+
+def test_nesterov_ode_reference_series_start_refusals_and_velocity():
+    """The series start refuses t_eval before t_start and a non-positive t_start; X' is the velocity."""
+    from scipy.special import j1
+    p = quadratic(np.eye(1))
+    with pytest.raises(ValueError, match=r"`t_eval` must be ≥ `t_start` = 0.01 for the series start"):
+        nesterov_ode_reference(p, [1.0], [0.005, 1.0], start="series", t_start=0.01)
+    with pytest.raises(ValueError, match=r"`t_start` must be in \(0.0, inf\); got 0.0"):
+        nesterov_ode_reference(p, [1.0], [1.0], start="series", t_start=0.0)
+    with pytest.raises(ValueError, match=r"`start` must be one of \['limit', 'series'\]; got 'bogus'"):
+        nesterov_ode_reference(p, [1.0], [1.0], start="bogus")
+    # t_eval = t_start is allowed; r = 3, h = 1: X = 2 J₁(t)/t, X' = −2 J₂(t)/t
+    from scipy.special import jv
+    t = np.array([0.01, 1.0, 3.0])
+    ref = nesterov_ode_reference(p, [1.0], t, start="series", t_start=0.01)
+    np.testing.assert_allclose(ref[:, 0], 2 * j1(t) / t, atol=1e-9)
+    # the series start is off by O(t_start³) in X' (t_start³/48 here) and carries it along
+    np.testing.assert_allclose(ref[:, 1], -2 * jv(2, t) / t, atol=5e-8)
+    lim = nesterov_ode_reference(p, [1.0], np.array([0.0, 1.0, 3.0]))
+    np.testing.assert_allclose(lim[:, 0], [1.0, 2 * j1(1.0), 2 * j1(3.0) / 3], atol=1e-10)
+
+
+def test_nesterov_ode_bessel_closed_forms_and_refusals():
+    """r = 3: 2J₁(√h t)/(√h t); r = 1: J₀(√h t); about a center; each refusal by name and range."""
+    from scipy.special import j0, j1
+    t = np.array([0.0, 0.5, 2.0, 7.0])
+    s = np.sqrt(2.0) * t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want3 = np.where(t > 0, 2 * j1(s) / np.where(s > 0, s, 1.0), 1.0)
+    np.testing.assert_allclose(nesterov_ode_bessel(2.0, [1.0], t)[:, 0], want3, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(nesterov_ode_bessel(2.0, [1.0], t, r=1.0)[:, 0], j0(s), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(nesterov_ode_bessel(2.0, [3.0], t, r=1.0, center=[1.0])[:, 0], 1.0 + 2.0 * j0(s),
+                               rtol=1e-12)
+    H = np.diag([2.0, 0.5])
+    got = nesterov_ode_bessel(H, [1.0, -1.0], t, r=1.0)
+    np.testing.assert_allclose(got, np.column_stack([j0(s), -j0(np.sqrt(0.5) * t)]), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"`H` must have shape \(1, 1\) to match `x0`; got \(2, 2\)"):
+        nesterov_ode_bessel(np.eye(2), [1.0], t)
+    with pytest.raises(ValueError, match=r"`r` must be in \[0.0, inf\); got -1"):
+        nesterov_ode_bessel(1.0, [1.0], t, r=-1)
+    with pytest.raises(ValueError, match=r"^`t` must be ≥ 0$"):
+        nesterov_ode_bessel(1.0, [1.0], [-0.1, 1.0])
+    with pytest.raises(ValueError, match=r"`H` must be positive definite; smallest eigenvalue -1"):
+        nesterov_ode_bessel(np.diag([1.0, -1.0]), [1.0, 1.0], t)
+    with pytest.raises(ValueError, match=r"`H` must be positive definite; smallest eigenvalue 0"):
+        nesterov_ode_bessel(0.0, [1.0], t)
+    # r = 0 is allowed: cos(√h t)
+    np.testing.assert_allclose(nesterov_ode_bessel(2.0, [1.0], t, r=0.0)[:, 0], np.cos(s), rtol=1e-12, atol=1e-15)
