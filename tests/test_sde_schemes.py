@@ -228,3 +228,64 @@ def test_sde_scheme_describe_text():
     assert get_scheme("baoab").describe() == "baoab (strong 1.0, weak 2.0, ito, noise: additive)"
     assert get_scheme("sgd").describe() == "sgd (strong None, weak 1.0, ito, noise: general)"
     assert repr(get_scheme("milstein")) == "Milstein()"
+
+
+def _nonlinear_sde(calculus="ito"):
+    """A diagonal-noise SDE with state- and time-dependent drift and diffusion (and ∂g)."""
+    f = lambda t, x: -x ** 3 + t * np.array([1.0, -2.0])  # noqa: E731
+    g = lambda t, x: 0.5 + 0.3 * np.sin(x) + 0.1 * t  # noqa: E731
+    gx = lambda t, x: 0.3 * np.cos(x)  # noqa: E731
+    return dynamics.SDE(f, g, 2, calculus=calculus, diffusion_dx=gx), f, g, gx
+
+
+def test_euler_maruyama_milstein_heun_one_step_by_hand():
+    """One step of Euler–Maruyama, Milstein and stochastic Heun from the formulas written out here."""
+    model, f, g, gx = _nonlinear_sde()
+    y = np.array([[0.4, -1.1], [1.3, 0.2]])
+    z = np.array([[[0.7, -1.4], [-0.3, 2.1]]])
+    t, h = 0.6, 0.05
+    dW = z[0] * np.sqrt(h)
+    want = {"euler-maruyama": y + f(t, y) * h + g(t, y) * dW,
+            "milstein": y + f(t, y) * h + g(t, y) * dW + 0.5 * g(t, y) * gx(t, y) * (dW * dW - h)}
+    fs = lambda s, x: f(s, x) - 0.5 * g(s, x) * gx(s, x)  # noqa: E731  (the Stratonovich drift)
+    pred = y + fs(t, y) * h + g(t, y) * dW
+    want["stochastic-heun"] = y + h / 2 * (fs(t, y) + fs(t + h, pred)) + (g(t, y) + g(t + h, pred)) * dW / 2
+    evals = {"euler-maruyama": 1, "milstein": 1, "stochastic-heun": 2}
+    for name, w in want.items():
+        sch = get_scheme(name)
+        st = sch.step(model, t, sch.init(model, y.copy(), h), h, z)
+        np.testing.assert_allclose(st.y, w, rtol=1e-13, atol=1e-15, err_msg=name)
+        assert st.grad_evals == evals[name]
+
+
+def test_milstein_additive_noise_has_no_correction():
+    """With additive noise Milstein is Euler–Maruyama (∂g = 0), one drift per step."""
+    model = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    y = np.array([[0.4], [-1.3]])
+    z = np.array([[[0.9], [-0.4]]])
+    h = 0.1
+    st = get_scheme("milstein").step(model, 0.0, get_scheme("milstein").init(model, y.copy(), h), h, z)
+    np.testing.assert_allclose(st.y, y - h * model.problem.grad(y) + 0.7 * np.sqrt(h) * z[0], rtol=1e-13)
+    assert st.grad_evals == 1
+
+
+def test_leimkuhler_matthews_two_steps_by_hand():
+    """θ₁ = θ₀ − h∇L + σ√h ξ₁ (ξ₀ := ξ₁), θ₂ = θ₁ − h∇L(θ₁) + σ√h (ξ₁ + ξ₂)/2; the normals are kept."""
+    sigma, h = 0.7, 0.1
+    model = dynamics.OverdampedLangevin(problems.double_well(), sigma)
+    sch = get_scheme("leimkuhler-matthews")
+    y0 = np.array([[0.4], [-1.3]])
+    xi1, xi2 = np.array([[0.9], [-0.4]]), np.array([[-1.2], [0.3]])
+    gr = model.problem.grad
+    st0 = sch.init(model, y0.copy(), h)
+    assert st0.prev is None and st0.grad_evals == 0
+    z1 = xi1[None].copy()
+    st1 = sch.step(model, 0.0, st0, h, z1)
+    y1 = y0 - h * gr(y0) + sigma * np.sqrt(h) * xi1
+    np.testing.assert_allclose(st1.y, y1, rtol=1e-13)
+    z1[:] = 99.0  # the engine refills its buffer: the state must hold its own copy
+    np.testing.assert_array_equal(st1.prev, xi1)
+    st2 = sch.step(model, h, st1, h, xi2[None])
+    y2 = y1 - h * gr(y1) + sigma * np.sqrt(h) * (xi1 + xi2) / 2
+    np.testing.assert_allclose(st2.y, y2, rtol=1e-13)
+    assert st2.grad_evals == 2 and np.array_equal(st2.prev, xi2)
