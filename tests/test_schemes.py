@@ -381,3 +381,64 @@ def test_implicit19_defaults_and_weight_range():
     for w in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match=r"`weight` must be in \(0, 1\]"):
             Implicit19(weight=w)
+
+
+def test_implicit19_defaults():
+    """The documented defaults: half-step start, eq 18 coefficients, rtol 1e-13, 50 iterations, w = ½."""
+    s = Implicit19()
+    assert (s.start, s.coefficients, s.rtol, s.max_iter, s.weight) == ("half-step", "eq18", 1e-13, 50, 0.5)
+    g = get_scheme("implicit19")
+    assert (g.rtol, g.max_iter, g.weight) == (1e-13, 50, 0.5)
+    assert Implicit19(weight=1.0).weight == 1.0
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=rf"`weight` must be in \(0, 1\]; got {bad}"):
+            Implicit19(weight=bad)
+
+
+@pytest.mark.parametrize("weight", [0.5, 1.0, 0.3])
+def test_implicit19_linear_step_is_one_newton_solve(weight):
+    """On L = ½θᵀHθ the step solves (I + wαH) z = θ + βv − α(1 − w)Hθ exactly; Newton lands there in
+    one iteration and stops after the next, so 1 + 2 gradients (plus the start's one)."""
+    from dynopt.problems import quadratic
+    H = np.array([[2.0, 0.4], [0.4, 0.7]])
+    m = HeavyBall(quadratic(H), 1.0)
+    sch, gamma = Implicit19(weight=weight), 0.2
+    st = sch.init(m, m.as_state([1.5, -0.5]), gamma)
+    a, b = st.alpha, st.beta
+    assert (a, b) == nesterov_coefficients(gamma, 1.0)
+    q, v = st.q[0], st.v[0]
+    z = np.linalg.solve(np.eye(2) + weight * a * H, q + b * v - a * (1 - weight) * H @ q)
+    new = sch.step(m, 0.0, st, gamma)
+    np.testing.assert_allclose(new.q[0], z, rtol=1e-13)
+    np.testing.assert_allclose(new.v[0], z - q, rtol=1e-12)
+    assert (new.gamma, new.alpha, new.beta) == (gamma, a, b)
+    assert new.grad_evals == st.grad_evals + 3
+
+
+def test_implicit19_fixed_point_iteration_by_hand():
+    """Without a Hessian: the predictor, then z ← θ + βv − α∇L((1 − w)θ + wz) until the change is below
+    rtol·(1 + max|z|), each iteration one gradient."""
+    grad = lambda x: x ** 3 - x  # noqa: E731
+    m = HeavyBall(from_grad(grad, 1), 1.0)
+    sch, gamma = Implicit19(rtol=1e-10), 0.1
+    st = sch.init(m, m.as_state([1.7]), gamma)
+    q, v, a, b = st.q, st.v, st.alpha, st.beta
+    z = q + b * v - a * grad(q + 0.5 * b * v)
+    evals = st.grad_evals + 1
+    while True:
+        new_z = q + b * v - a * grad(0.5 * q + 0.5 * z)
+        evals += 1
+        dz = z - new_z
+        z = new_z
+        if np.max(np.abs(dz)) <= 1e-10 * (1 + np.max(np.abs(z))):
+            break
+    out = sch.step(m, 0.0, st, gamma)
+    np.testing.assert_allclose(out.q, z, rtol=1e-14)
+    assert out.grad_evals == evals and evals > st.grad_evals + 3
+    with pytest.raises(ConvergenceError, match=r"^implicit19: fixed-point iteration did not converge to "
+                                                r"rtol=1e-10 in 2 iterations at t=0.3 \(last \|Δθ\|="):
+        Implicit19(rtol=1e-10, max_iter=2).step(m, 0.3, st, gamma)
+    with pytest.raises(ConvergenceError, match=r"^implicit19: Newton iteration did not converge to "
+                                                r"rtol=1e-13 in 1 iterations at t=0 "):
+        mm = HeavyBall(double_well(), 1.0)
+        Implicit19(max_iter=1).step(mm, 0.0, Implicit19().init(mm, mm.as_state([2.0]), gamma), gamma)
