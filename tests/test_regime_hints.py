@@ -81,3 +81,42 @@ def test_stationary_bias_at_the_stability_limit_is_infinite_not_an_error():
     scales = {"lambda_max": 2000.0, "dt_lambda_max": 2.0}
     hint = stationary_step_hint("euler-maruyama", "langevin", 0.001, 0.2, scales, [(0.3, 1e-20)], 50)
     assert "beyond" in hint and "stability limit" in hint
+
+
+def test_stability_limit_linear_bounds_and_undefined_cases():
+    """h·γ ≤ 2 gives 2/ρ for Euler and Heun; ρ ≤ 0, an unconditionally stable scheme, or a constant
+    bound of h·γ² are handled; the result is the largest grid step before the first failing one."""
+    import math
+    from dynopt.analysis.regime import stability_limit
+    from dynopt.schemes import get_scheme
+    assert stability_limit(get_scheme("euler"), 4.0) == 0.5
+    assert stability_limit(get_scheme("heun"), 0.5) == 4.0
+    assert stability_limit(get_scheme("euler"), 0.0) is None and stability_limit(get_scheme("euler"), -1.0) is None
+    assert stability_limit(get_scheme("implicit19"), 3.0) is None
+    # leapfrog: ργ² ≤ 4, scanned on the grid geomspace(1e-4, 10, 4001)/√ρ
+    rho = 2.0
+    gam = np.geomspace(1e-4, 10.0, 4001) / math.sqrt(rho)
+    first_bad = int(np.argmax(rho * gam ** 2 > 4))
+    assert stability_limit(get_scheme("leapfrog"), rho) == float(gam[first_bad - 1])
+    assert gam[first_bad - 1] <= math.sqrt(4 / rho) < gam[first_bad]
+    # symplectic Euler: ργ² ≤ 2(2 − λγ), read at the friction given
+    lam = 0.7
+    ok = rho * gam ** 2 <= -2 * (lam * gam - 2)
+    assert stability_limit(get_scheme("symplectic-euler"), rho, lam) == float(gam[int(np.argmax(~ok)) - 1])
+    assert stability_limit(get_scheme("symplectic-euler"), rho) == float(
+        gam[int(np.argmax(~(rho * gam ** 2 <= -2 * (gam - 2)))) - 1])
+
+
+def test_stability_limit_scans_through_a_pole_without_floating_point_errors():
+    """Nesterov's bound 2(λγ − 2)/(2λγ − 3) has a pole at λγ = 3/2; a grid point on it is a failing
+    step, not a FloatingPointError (the scan ignores floating-point warnings)."""
+    import math
+    from dynopt.analysis.regime import stability_limit
+    from dynopt.schemes import get_scheme
+    gam = np.geomspace(1e-4, 10.0, 4001)
+    lam = 1.5 / gam[1000]
+    assert 2 * (lam * gam[1000]) - 3 == 0  # the pole is on the grid
+    with np.errstate(all="raise"):
+        got = stability_limit(get_scheme("nesterov"), 1.0, lam)
+    assert got == float(gam[999])
+    assert math.isclose(got * lam, 1.5, rel_tol=0.01)
