@@ -348,3 +348,88 @@ def test_velocity_limit_check_fields_and_evidence():
     # the run stops at γ^N ≤ 1e-12, so it is off by γ^N relative: a tighter tolerance is an error
     with pytest.raises(RuntimeError, match=r"dynopt heavy-ball run \(.*\) disagrees with the derived limit 5"):
         velocity_limit_check("0.8", lr=0.05, g=3.0, tolerance=1e-15)
+
+
+def _hand_ode_theta_T(name, P, x0, T, c=None, a=None, b=None, eps=1e-8, eps_inside=True, s0=None):
+    """θ(T) of the RMSProp or Adam ODE, written out here and solved with scipy."""
+    from scipy.integrate import solve_ivp
+    d = x0.size
+    g = lambda q: P.grad(q[None])[0]  # noqa: E731
+    if name == "rmsprop":
+        def f(t, y):
+            q, s = y[:d], np.maximum(y[d:], 0.0)
+            gq = g(q)
+            den = np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps
+            return np.concatenate([-gq / den, c * (gq * gq - s)])
+        y0 = np.concatenate([x0, s0])
+    else:
+        def f(t, y):
+            q, m, v = y[:d], y[d:2 * d], np.maximum(y[2 * d:], 0.0)
+            gq = g(q)
+            mh, vh = (m / -np.expm1(-a * t), v / -np.expm1(-b * t)) if t > 0 else (gq, gq * gq)
+            return np.concatenate([-mh / (np.sqrt(vh) + eps), a * (gq - m), b * (gq * gq - v)])
+        y0 = np.concatenate([x0, np.zeros(2 * d)])
+    return solve_ivp(f, (0.0, T), y0, method="DOP853", rtol=1e-12, atol=1e-14).y[:d, -1]
+
+
+def _hand_rmsprop(P, x0, lr, rho, eps, n, inside, s0):
+    x, s = x0.copy(), s0.copy()
+    for _ in range(n):
+        gq = P.grad(x[None])[0]
+        s = rho * s + (1 - rho) * gq * gq
+        x = x - lr * gq / (np.sqrt(s + eps) if inside else np.sqrt(s) + eps)
+    return x
+
+
+def _hand_adam(P, x0, lr, b1, b2, eps, n):
+    x, m, v = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
+    for k in range(1, n + 1):
+        gq = P.grad(x[None])[0]
+        m, v = b1 * m + (1 - b1) * gq, b2 * v + (1 - b2) * gq * gq
+        x = x - lr * (m / (1 - b1 ** k)) / (np.sqrt(v / (1 - b2 ** k)) + eps)
+    return x
+
+
+@pytest.mark.parametrize("warm,inside", [(True, True), (False, True), (True, False)])
+def test_ode_tracking_study_rmsprop_against_hand_loops(warm, inside):
+    """RMSProp: θ(T) of the ODE solved here, iterates of a hand loop (ρ = 1 − cη), max-norm errors, their fit."""
+    from dynopt.analysis import fit_order
+    P = ellipse()
+    x0, T, c, eps = np.array([-1.0, 0.5]), 0.4, 5.0, 1e-4
+    lrs = [0.1, 0.05, 0.025]
+    s0 = P.grad(x0[None])[0] ** 2 if warm else np.zeros(2)
+    r = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=warm, c=c, eps=eps, eps_inside=inside)
+    th = _hand_ode_theta_T("rmsprop", P, x0, T, c=c, eps=eps, eps_inside=inside, s0=s0)
+    np.testing.assert_allclose(r.theta_T, th, atol=1e-8)
+    errs = [np.abs(_hand_rmsprop(P, x0, lr, 1 - c * lr, eps, round(T / lr), inside, s0) - r.theta_T).max()
+            for lr in lrs]
+    np.testing.assert_allclose(r.errors, errs, rtol=1e-9)
+    assert r.fit.order == pytest.approx(fit_order(lrs, errs).order, rel=1e-12)
+    np.testing.assert_array_equal(r.lrs, lrs)
+
+
+def test_ode_tracking_study_adam_and_defaults():
+    """Adam: θ(T) of Barakat–Bianchi's ODE solved here and a hand Adam loop (β1 = 1 − aη, β2 = 1 − bη);
+    eps defaults to 1e-8 and RMSProp's eps_inside to True."""
+    P = ellipse()
+    x0, T, a, b = np.array([-1.0, 0.5]), 0.4, 5.0, 0.5
+    lrs = [0.1, 0.05, 0.025]
+    r = ode_tracking_study("adam", P, x0, T, lrs, a=a, b=b)
+    np.testing.assert_allclose(r.theta_T, _hand_ode_theta_T("adam", P, x0, T, a=a, b=b), atol=1e-8)
+    errs = [np.abs(_hand_adam(P, x0, lr, 1 - a * lr, 1 - b * lr, 1e-8, round(T / lr)) - r.theta_T).max() for lr in lrs]
+    np.testing.assert_allclose(r.errors, errs, rtol=1e-9)
+    e = ode_tracking_study("adam", P, x0, T, lrs, a=a, b=b, eps=1e-8)
+    np.testing.assert_array_equal(e.errors, r.errors)
+    d = ode_tracking_study("rmsprop", P, x0, T, lrs, c=5.0)
+    f = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=False, c=5.0, eps=1e-8, eps_inside=True)
+    np.testing.assert_array_equal(d.errors, f.errors)
+    np.testing.assert_array_equal(d.theta_T, f.theta_T)
+
+
+def test_ode_tracking_study_refusals():
+    """An unknown optimizer and a step that does not divide T are refused by name."""
+    P = ellipse()
+    with pytest.raises(ValueError, match=r"`name` must be one of \['adam', 'rmsprop'\]; got 'sgd'"):
+        ode_tracking_study("sgd", P, X0, 1.0, [0.1, 0.05, 0.025])
+    with pytest.raises(ValueError, match=r"`lrs` must divide `T`; 0.3 does not divide 1.0"):
+        ode_tracking_study("rmsprop", P, X0, 1.0, [0.1, 0.3, 0.025], c=5.0)
