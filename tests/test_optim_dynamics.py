@@ -433,3 +433,39 @@ def test_ode_tracking_study_refusals():
         ode_tracking_study("sgd", P, X0, 1.0, [0.1, 0.05, 0.025])
     with pytest.raises(ValueError, match=r"`lrs` must divide `T`; 0.3 does not divide 1.0"):
         ode_tracking_study("rmsprop", P, X0, 1.0, [0.1, 0.3, 0.025], c=5.0)
+
+
+def test_continuous_limit_every_optimizer_by_formula():
+    """Model, its parameters and the time per step for each optimizer, from the maps written out here
+    (eq 15: x = (1 − μ)/(1 + μ), γ = √(η(1 + x)), λ = 2x/γ; eq 18: γ = √η, λ = (1 − μ)/√η)."""
+    from dynopt.dynamics import AdagradODE, AdamODE
+    P = ellipse()
+    m, dt = continuous_limit("sgd", P, lr=0.3)
+    assert type(m) is GradientFlow and m.problem is P and dt == 0.3
+    m, dt = continuous_limit("momentum", P, lr=0.05, momentum=0.8)
+    x = 0.2 / 1.8
+    g = np.sqrt(0.05 * (1 + x))
+    assert type(m) is HeavyBall and dt == pytest.approx(g, rel=1e-15) and m.friction == pytest.approx(2 * x / g, rel=1e-14)
+    m, dt = continuous_limit("nesterov", P, lr=0.04, momentum=0.9)
+    assert type(m) is HeavyBall and dt == pytest.approx(0.2, rel=1e-15) and m.friction == pytest.approx(0.5, rel=1e-14)
+    m, dt = continuous_limit("adagrad", P, lr=0.1)
+    assert type(m) is AdagradODE and dt == pytest.approx(0.01, rel=1e-15) and m.eps == pytest.approx(1e-10, rel=1e-14)
+    m, _ = continuous_limit("adagrad", P, lr=0.1, eps=1e-6)
+    assert m.eps == pytest.approx(1e-8, rel=1e-14)
+    m, dt = continuous_limit("rmsprop", P, lr=0.1, decay=0.9)
+    assert type(m) is RMSPropODE and dt == 0.1
+    assert (m.c, m.eps, m.eps_inside) == (pytest.approx(1.0, rel=1e-14), 1e-8, True)
+    m, _ = continuous_limit("rmsprop", P, lr=0.1, decay=0.5, eps=1e-3, eps_inside=False)
+    assert (m.c, m.eps, m.eps_inside) == (pytest.approx(5.0, rel=1e-14), 1e-3, False)
+    m, dt = continuous_limit("adam", P, lr=0.01)
+    assert type(m) is AdamODE and dt == 0.01
+    assert (m.a, m.b, m.eps, m.bias_correction, m.eps_inside) == (
+        pytest.approx(10.0, rel=1e-12), pytest.approx(0.1, rel=1e-9), 1e-8, True, False)
+    m, _ = continuous_limit("adam", P, lr=0.01, b1=0.8, b2=0.99, eps=1e-4, bias_correction=False, eps_inside=True)
+    assert (m.a, m.b, m.eps, m.bias_correction, m.eps_inside) == (
+        pytest.approx(20.0, rel=1e-12), pytest.approx(1.0, rel=1e-12), 1e-4, False, True)
+    with pytest.raises(ValueError, match=r"`name` must be one of \['adagrad', 'adam', 'momentum', 'nesterov', "
+                                         r"'rmsprop', 'sgd'\]; got 'lion'"):
+        continuous_limit("lion", P, lr=0.1)
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        continuous_limit("sgd", P, lr=0.0)
