@@ -230,3 +230,36 @@ def test_edge_statistics_of_a_constructed_run():
     assert edge_statistics(never).reach_step is None
     with pytest.raises(ValueError, match="`band`"):
         edge_statistics(run, (1.1, 0.9))
+
+
+def test_run_starts_lanczos_from_the_seeded_vector():
+    """The first sharpness is Lanczos from the rng's first normal vector: bit-equal to sharpness(v0=...)
+    at the same tol; the same seed (int, Generator) reproduces the run bit for bit."""
+    model, y = TanhMLP(4, 6, 3), Y_REG
+    p0 = model.init_params(1)
+    theta0, _ = ravel_params(p0)
+    run = train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, n_steps=3, every=10, tol=1e-3, rng=5)
+    v0 = np.random.default_rng(5).standard_normal(theta0.size)
+    assert run.sharpness[0, 0] == sharpness(model, p0, X_SMALL, y, v0=v0, tol=1e-3)
+    again = train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, n_steps=3, every=10, tol=1e-3,
+                                     rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(again.sharpness, run.sharpness)
+    assert again.n_products == run.n_products and list(run.steps) == [0, 3]
+
+
+def test_run_names_defaults_and_refusals():
+    """Method name, lr and momentum are the run's; the default every is 10 and n_eigs 1; each count and a
+    missing lr are refused by name."""
+    model, y = TanhMLP(4, 6, 3), Y_REG
+    p0 = model.init_params(1)
+    run = train_tracking_sharpness(model, p0, X_SMALL, y, "heavy-ball", 0.05, 0.5, n_steps=21, rng=0)
+    assert (run.method, run.lr, run.momentum) == ("heavy-ball", 0.05, 0.5)
+    assert list(run.steps) == [0, 10, 20, 21] and run.sharpness.shape == (4, 1)
+    assert run.threshold == pytest.approx(sharpness_threshold("heavy-ball", 0.05, 0.5), rel=1e-12)
+    assert run.diverged_step is None and run.preconditioned is None and run.hvp.startswith("exact")
+    for kw, name in (({"n_steps": 0}, "n_steps"), ({"n_steps": 5, "every": 0}, "every"),
+                     ({"n_steps": 5, "n_eigs": 0}, "n_eigs")):
+        with pytest.raises(ValueError, match=rf"`{name}` must be a positive integer; got 0"):
+            train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, **kw)
+    with pytest.raises(ValueError, match=r"^`lr` must be given \(a positive float\) for a named method$"):
+        train_tracking_sharpness(model, p0, X_SMALL, y, "gd", n_steps=5)
