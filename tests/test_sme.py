@@ -245,3 +245,74 @@ def test_sme_weak_errors_messages():
         sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, prob.center, observables=("nope",))
     with pytest.raises(ValueError, match=r"`theta0` must have shape \(2,\); got \(1,\)"):
         sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, [0.0])
+
+
+def _problem3(N=5, seed=8):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(N, 3)) @ np.diag([1.1, 0.9, 0.6])
+    return problems.least_squares(A, A @ np.array([1.0, -0.5, 0.3]) + rng.normal(size=N))
+
+
+@pytest.mark.parametrize("order,B,replace", [(1, 1, True), (2, 2, False), (2, 3, True)])
+def test_generator_on_a_mixture_of_point_masses_in_3d(order, B, replace):
+    """G is linear: on Σ w_p z(x_p) (any weights, z0 ≠ 1) it is Σ w_p × Itô's formula at x_p; in 3-D so
+    every off-diagonal coefficient of g gᵀ is exercised."""
+    prob = _problem3()
+    model = SGDModifiedEquation(prob, 0.15, B, order=order, replace=replace)
+    G = moment_generator(model)
+    rng = np.random.default_rng(4)
+    xs, ws = rng.normal(size=(4, 3)) * 1.5, np.array([0.7, -0.4, 1.3, 0.25])
+    want = np.zeros(13)
+    for x, w in zip(xs, ws):
+        f = model.drift(0.0, x[None])[0]
+        g = model.diffusion(0.0, x[None])[0]
+        want += w * np.concatenate([[0.0], f, (np.outer(f, x) + np.outer(x, f) + g @ g.T).ravel()])
+    z = sum(w * _point_z(x) for x, w in zip(xs, ws))
+    np.testing.assert_allclose(G @ z, want, rtol=1e-9, atol=1e-10)
+    assert G.shape == (13, 13) and np.all(G[0] == 0)
+
+
+@pytest.mark.parametrize("B,replace", [(1, True), (2, False), (2, True)])
+def test_sgd_map_on_a_mixture_of_point_masses_in_3d(B, replace):
+    """P on Σ w_p z(x_p) is Σ w_p × the average over every minibatch of the SGD step from x_p (3-D)."""
+    prob = _problem3()
+    N, lr = prob.n_examples, 0.2
+    P = sgd_moment_map(SGDModifiedEquation(prob, lr, B, replace=replace))
+    rng = np.random.default_rng(6)
+    xs, ws = rng.normal(size=(3, 3)), np.array([0.5, -1.2, 2.0])
+    want = np.zeros(13)
+    for x, w in zip(xs, ws):
+        G = prob.example_grads(x)
+        batches = (itertools.product(range(N), repeat=B) if replace else itertools.combinations(range(N), B))
+        want += w * np.mean([_point_z(x - lr * G[list(idx)].mean(0)) for idx in batches], axis=0)
+    z = sum(w * _point_z(x) for x, w in zip(xs, ws))
+    np.testing.assert_allclose(P @ z, want, rtol=1e-11, atol=1e-12)
+
+
+def test_moment_maps_refuse_non_affine_models():
+    """A finite sum with non-affine gradients is refused by name, for the SME generator and the SGD map."""
+    cubic = problems.finite_sum(lambda p, idx: (p ** 3)[:, None, :] * np.ones((1, idx.size, 1)), 3, 1)
+    model = SGDModifiedEquation(cubic, 0.1)
+    with pytest.raises(ValueError, match=r"^`model` must have an affine drift and a diffusion with g gᵀ quadratic "
+                                         r"in θ \(least squares\) for closed moment equations$"):
+        moment_generator(model)
+    with pytest.raises(ValueError, match=r"^`problem` must have per-example gradients affine in θ \(e.g. least_squares\) "
+                                         r"for exact moments; use Monte Carlo \(dynopt.engine.simulate\) otherwise$"):
+        sgd_moment_map(model)
+    with pytest.raises(TypeError, match=r"^`model` must be an SGDModifiedEquation; got Problem$|"
+                                        r"^`model` must be an SGDModifiedEquation; got \w+$"):
+        moment_generator(cubic)
+
+
+def test_generator_refuses_a_model_whose_noise_alone_does_not_close():
+    """An affine drift with g gᵀ quartic in θ (noise scaled by √(1 + |θ|²)) is refused: both checks must pass."""
+    model = SGDModifiedEquation(_problem(), 0.1)
+    plain = model.diffusion
+    model.diffusion = lambda t, x: plain(t, x) * np.sqrt(1.0 + np.sum(x * x, axis=1))[:, None, None]
+    with pytest.raises(ValueError, match="`model` must have an affine drift"):
+        moment_generator(model)
+    model.diffusion = plain
+    drift = model.drift
+    model.drift = lambda t, x: drift(t, x) + 0.01 * x ** 2
+    with pytest.raises(ValueError, match="`model` must have an affine drift"):
+        moment_generator(model)
