@@ -289,3 +289,43 @@ def test_leimkuhler_matthews_two_steps_by_hand():
     y2 = y1 - h * gr(y1) + sigma * np.sqrt(h) * (xi1 + xi2) / 2
     np.testing.assert_allclose(st2.y, y2, rtol=1e-13)
     assert st2.grad_evals == 2 and np.array_equal(st2.prev, xi2)
+
+
+def test_sgd_stationary_covariances_solve_their_equations():
+    """Each prediction solves its own equation written out here (OU Lyapunov, discrete Lyapunov, the
+    exact recursion with J_i = a_i a_iᵀ); the exact one is the limit of the exact moment recursion."""
+    from dynopt.analysis import sgd_moments
+    rng = np.random.default_rng(1)
+    N, d, B = 8, 2, 2
+    A = rng.normal(size=(N, d))
+    b = A @ np.ones(d) + rng.normal(size=N)
+    p = problems.least_squares(A, b)
+    H = A.T @ A / N
+    lr = 0.3 / np.linalg.eigvalsh(H).max()
+    out = sgd_stationary_covariances(p, lr, B)
+    assert set(out) == {"continuous", "discrete", "exact", "noise_cov", "lr_lambda_max"}
+    r = A @ p.center - b
+    G = A * r[:, None]  # per-example gradients at θ*
+    Sig = G.T @ G / N - np.outer(G.mean(0), G.mean(0))
+    np.testing.assert_allclose(out["noise_cov"], Sig, rtol=1e-10, atol=1e-14)
+    C, D, E = out["continuous"], out["discrete"], out["exact"]
+    np.testing.assert_allclose(H @ C + C @ H, lr / B * Sig, rtol=1e-10, atol=1e-14)
+    M = np.eye(d) - lr * H
+    np.testing.assert_allclose(D, M @ D @ M.T + lr ** 2 / B * Sig, rtol=1e-10, atol=1e-14)
+    JSJ = sum(np.outer(a, a) @ E @ np.outer(a, a) for a in A) / N
+    np.testing.assert_allclose(E, M @ E @ M.T + lr ** 2 / B * (Sig + JSJ - H @ E @ H), rtol=1e-10, atol=1e-14)
+    assert out["lr_lambda_max"] == pytest.approx(0.3, rel=1e-12)
+    model = dynamics.SGDModifiedEquation(p, lr, B)
+    np.testing.assert_allclose(sgd_moments(model, p.center, 3000).cov, E, rtol=1e-8, atol=1e-14)
+
+
+def test_sgd_stationary_covariances_without_a_fixed_point_and_refusal():
+    """Past the exact recursion's stability the exact prediction is None; a non-quadratic problem is refused."""
+    A = np.array([[3.0, 0.0], [0.0, 0.1], [0.1, 0.2]])
+    p = problems.least_squares(A, np.array([1.0, 0.0, 2.0]))
+    lam = np.linalg.eigvalsh(p.hessian_matrix).max()
+    out = sgd_stationary_covariances(p, 1.99 / lam, 1)
+    assert out["exact"] is None and out["lr_lambda_max"] == pytest.approx(1.99, rel=1e-12)
+    assert sgd_stationary_covariances(p, 0.1 / lam, 1)["exact"] is not None
+    with pytest.raises(ValueError, match=r"^`problem` must be a quadratic finite sum \(constant Hessian\)$"):
+        sgd_stationary_covariances(problems.double_well(), 0.1, 1)
