@@ -469,3 +469,74 @@ def test_continuous_limit_every_optimizer_by_formula():
         continuous_limit("lion", P, lr=0.1)
     with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
         continuous_limit("sgd", P, lr=0.0)
+
+
+def test_sgd_ensemble_skips_empty_phases_and_reports_its_schedule():
+    """A phase of 0 epochs is skipped; epochs, per-epoch lr and batch, step count and n_paths are the run's;
+    full-batch without replacement is GD, so the spread is 0."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    P = least_squares(A, b)
+    res = sgd_least_squares_ensemble(A, b, P.center + [1.0, -2.0], [(0, 0.5, 12), (2, 0.1, 12), (1, 0.3, 12)],
+                                     n_paths=2, rng=0, sampling="without-replacement")
+    z = np.array([1.0, -2.0])
+    want = [0.5 * z @ P.hessian_matrix @ z]
+    for lr in (0.1, 0.1, 0.3):
+        z = z - lr * P.hessian_matrix @ z
+        want.append(0.5 * z @ P.hessian_matrix @ z)
+    np.testing.assert_allclose(res.excess_mean, want, rtol=1e-12)
+    np.testing.assert_array_equal(res.epochs, [0, 1, 2, 3])
+    np.testing.assert_array_equal(res.lr, [0.1, 0.1, 0.3])
+    np.testing.assert_array_equal(res.batch, [12, 12, 12])
+    assert res.steps == 3 and res.n_paths == 2 and np.all(res.excess_se <= 1e-12 * np.max(want))
+    # B = 4 of N = 12: an epoch is 3 steps
+    r4 = sgd_least_squares_ensemble(A, b, P.center, [(2, 0.1, 4)], n_paths=3, rng=1)
+    assert r4.steps == 6 and r4.excess_mean[0] == 0.0 and np.all(r4.excess_mean[1:] > 0)
+    assert np.all(r4.excess_se[1:] > 0)
+    # the default sampling is with replacement
+    d = sgd_least_squares_ensemble(A, b, P.center, [(2, 0.1, 4)], n_paths=3, rng=1, sampling="replacement")
+    np.testing.assert_array_equal(d.excess_mean, r4.excess_mean)
+
+
+def test_sgd_ensemble_refusals():
+    """Bad sampling, path count, lr and batch sizes are refused by name with the allowed values."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    c = least_squares(A, b).center
+    with pytest.raises(ValueError, match=r"`sampling` must be one of \['replacement', 'without-replacement'\]; got 'x'"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 4)], 2, 0, sampling="x")
+    with pytest.raises(ValueError, match=r"`n_paths` must be a positive integer; got 0"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 4)], 0, 0)
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.0, 4)], 2, 0)
+    for B in (5, 0, 4.0, 24):
+        with pytest.raises(ValueError, match=rf"`batch_size` must be a positive divisor of N=12; got {B!r}"):
+            sgd_least_squares_ensemble(A, b, c, [(1, 0.1, B)], 2, 0)
+    assert sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 1)], 2, 0).steps == 12
+
+
+def test_sgd_ensemble_standard_error_of_two_paths():
+    """Two paths of one SGD step (N = B = 2, with replacement): the mean and SE are those of the two
+    outcomes among the four enumerated minibatches, SE = |x₁ − x₂|/2 (ddof = 1)."""
+    import itertools
+    A = np.array([[1.0, 0.5], [-0.3, 2.0]])
+    b = np.array([1.0, -1.0])
+    P = least_squares(A, b)
+    th0, lr = P.center + np.array([0.8, -0.6]), 0.2
+    G = P.example_grads(th0)
+    outcomes = []
+    for idx in itertools.product(range(2), repeat=2):
+        z = th0 - lr * G[list(idx)].mean(0) - P.center
+        outcomes.append(0.5 * z @ P.hessian_matrix @ z)
+    for seed in range(20):
+        res = sgd_least_squares_ensemble(A, b, th0, [(1, lr, 2)], n_paths=2, rng=seed)
+        pairs = [(x, y) for x, y in itertools.combinations_with_replacement(outcomes, 2)
+                 if abs((x + y) / 2 - res.excess_mean[1]) < 1e-12 and abs(x - y) > 1e-6]
+        if pairs:
+            break
+    assert pairs, "no seed gave two different outcomes"
+    x, y = pairs[0]
+    assert res.excess_se[1] == pytest.approx(abs(x - y) / 2, rel=1e-10)
+    assert res.excess_se[0] == 0.0
