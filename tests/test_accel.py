@@ -672,3 +672,64 @@ def test_nesterov_ode_bessel_closed_forms_and_refusals():
         nesterov_ode_bessel(0.0, [1.0], t)
     # r = 0 is allowed: cos(√h t)
     np.testing.assert_allclose(nesterov_ode_bessel(2.0, [1.0], t, r=0.0)[:, 0], np.cos(s), rtol=1e-12, atol=1e-15)
+
+
+def _gd_tail(grad, x0, s, n_steps, K):
+    xs = [x0]
+    for _ in range(n_steps):
+        xs.append(xs[-1] - s * grad(xs[-1]))
+    return np.array(xs[-K:])
+
+
+def test_classify_orbits_labels_by_hand_on_gradient_descent():
+    """GD x ← (1 − sh)(x − c) + c on hx²/2 about c: sh < 2 converges (0), sh = 2 is a 2-cycle, a slow
+    decay is undetermined (−2); tails are the last 2·max_period iterates of a hand loop."""
+    from dynopt.problems import quadratic
+    c, h = 0.5, 2.0
+    model = GradientFlow(quadratic([[h]], center=[c]))
+    grad = lambda x: h * (x - c)  # noqa: E731
+    starts = [0.5, 1.7, -3.0]
+    for s, want in ((0.3, [0, 0, 0]), (1.0, [0, 2, 2]), (0.9995, [0, -2, -2])):
+        labels, tails = classify_orbits(model, Euler(), s, starts, n_steps=60, max_period=4)
+        assert labels.tolist() == want, s
+        assert tails.shape == (3, 8)
+        for i, x0 in enumerate(starts):
+            np.testing.assert_allclose(tails[i], _gd_tail(grad, x0, s, 60, 8), rtol=1e-13, atol=1e-15)
+    labels, tails = classify_orbits(model, Euler(), 0.3, starts, n_steps=60)
+    assert tails.shape == (3, 24)
+    # an exact 2-cycle ±1.5 (x ← x − 2x) is found at max_period = 2 and with cycle_tol = 0
+    flip = GradientFlow(quadratic([[2.0]]))
+    assert classify_orbits(flip, Euler(), 1.0, [1.5], n_steps=10, max_period=2, cycle_tol=0.0)[0].tolist() == [2]
+    assert classify_orbits(flip, Euler(), 1.0, [1.5], n_steps=10, max_period=1)[0].tolist() == [-2]
+
+
+def test_classify_orbits_fixed_point_away_from_the_first_minimum_is_period_one():
+    """On the double well (x* = minima[0] = 1) GD from −1.5 settles at −1: a period-1 orbit, not convergence;
+    the tolerances are read with ≤ (a start at x* with conv_tol = 0 converges)."""
+    model = GradientFlow(double_well(1))
+    labels, _ = classify_orbits(model, Euler(), 0.1, [-1.5, 1.5, 1.0], n_steps=400)
+    assert labels.tolist() == [1, 0, 0]
+    labels, _ = classify_orbits(model, Euler(), 0.1, [1.0], n_steps=30, conv_tol=0.0)
+    assert labels.tolist() == [0]
+    # |x_N − x*| ≤ conv_tol·max(1, |x0 − x*|), at its boundary, for a start near x* (scale 1) and a far one
+    grad = lambda x: model.problem.grad(np.array([[x]]))[0, 0]  # noqa: E731
+    for x0, scale in ((1.2, 1.0), (4.0, 3.0)):
+        dist = abs(_gd_tail(grad, x0, 1e-3, 24, 1)[-1] - 1.0)
+        assert classify_orbits(model, Euler(), 1e-3, [x0], n_steps=24, conv_tol=dist / scale)[0].tolist() == [0]
+        assert classify_orbits(model, Euler(), 1e-3, [x0], n_steps=24,
+                               conv_tol=dist / scale * (1 - 1e-9))[0].tolist() == [-2]
+    # cycle_tol decides a slowly moving orbit's period-1 label
+    labels, _ = classify_orbits(model, Euler(), 1e-3, [-1.5], n_steps=24, cycle_tol=1.0)
+    assert labels.tolist() == [1]
+
+
+def test_classify_orbits_refusals():
+    """A model that is not 1-D and too few steps for two longest periods are refused by name."""
+    from dynopt.problems import quadratic
+    with pytest.raises(ValueError, match=r"^`model` must be 1-D$"):
+        classify_orbits(GradientFlow(quadratic(np.eye(2))), Euler(), 0.1, [0.0], n_steps=100)
+    with pytest.raises(ValueError, match=r"`n_steps` must be an integer ≥ 24; got 23"):
+        classify_orbits(GradientFlow(double_well(1)), Euler(), 0.1, [0.0], n_steps=23)
+    with pytest.raises(ValueError, match=r"`n_steps` must be an integer ≥ 8; got 7"):
+        classify_orbits(GradientFlow(double_well(1)), Euler(), 0.1, [0.0], n_steps=7, max_period=4)
+    assert classify_orbits(GradientFlow(double_well(1)), Euler(), 0.1, [2.0], n_steps=24)[0].shape == (1,)
