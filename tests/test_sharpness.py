@@ -1,4 +1,6 @@
 """Hessian-vector products, Lanczos sharpness, the stability thresholds and full-batch runs."""
+import re
+
 import numpy as np
 import pytest
 
@@ -263,3 +265,70 @@ def test_run_names_defaults_and_refusals():
             train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, **kw)
     with pytest.raises(ValueError, match=r"^`lr` must be given \(a positive float\) for a named method$"):
         train_tracking_sharpness(model, p0, X_SMALL, y, "gd", n_steps=5)
+
+
+def _edge_run(ratios, losses, steps, threshold=4.0):
+    s = np.asarray(ratios, float) * threshold  # ×4 and ÷4 are exact: the ratios come back bit for bit
+    return SharpnessRun("gd", 0.5, 0.0, threshold, np.asarray(losses, float), np.asarray(steps), s[:, None],
+                        {}, None, 0, 0.0)
+
+
+def test_edge_statistics_every_field_by_hand():
+    """Arrival at exactly lo, membership at both band edges, median, linear quantiles, loss windows and
+    the share of rising steps, all computed here."""
+    steps = [0, 10, 20, 30, 40, 50]
+    rng = np.random.default_rng(2)
+    losses = 1.0 + rng.normal(size=51) * 0.1
+    run = _edge_run([0.5, 0.85, 0.9, 1.2, 1.1, 0.95], losses, steps)
+    st = edge_statistics(run, (0.9, 1.1), n_windows=3)
+    tail = losses[20:]
+    rises = sum(tail[j + 1] > tail[j] for j in range(30)) / 30
+    want = EdgeStats((0.9, 1.1), 0.5, 20, 3 / 4, (0.95 + 1.1) / 2, (0.9 + 0.15 * 0.05, 1.1 + 0.85 * 0.1),
+                     losses[20], losses[-1], rises, (tail[:11].mean(), tail[11:21].mean(), tail[21:].mean()))
+    for got, exp in zip(st, want):
+        np.testing.assert_allclose(got, exp, rtol=1e-12)
+    assert st.reach_step == 20 and isinstance(st.reach_step, int)
+    # from_step: the first measurement at or after it, and arrival only from there
+    late = edge_statistics(run, (0.9, 1.1), n_windows=2, from_step=25)
+    assert late.initial_ratio == 1.2 and late.reach_step == 30 and late.fraction_in_band == pytest.approx(2 / 3)
+    assert late.loss_window_means == pytest.approx((losses[30:41].mean(), losses[41:].mean()), rel=1e-12)
+    at = edge_statistics(run, (0.9, 1.1), from_step=30)
+    assert at.initial_ratio == 1.2 and at.reach_step == 30
+    # the defaults: band (0.9, 1.1), 4 windows, from step 0
+    d = edge_statistics(run)
+    e = edge_statistics(run, band=(0.9, 1.1), n_windows=4, from_step=0)
+    assert d.band == e.band == (0.9, 1.1) and len(d.loss_window_means) == 4
+    assert repr(d) == repr(e)
+
+
+def test_edge_statistics_short_tails_and_no_arrival():
+    """Fewer losses than windows gives one window per loss; arrival at the last step leaves no rises (nan);
+    no arrival (or from_step past every measurement) reports every statistic as undefined."""
+    run = _edge_run([0.2, 1.0], [3.0, 2.0, 1.0], [0, 1])
+    st = edge_statistics(run, n_windows=4)
+    assert st.reach_step == 1 and st.loss_window_means == (2.0, 1.0) and st.loss_increase_fraction == 0.0
+    flat = edge_statistics(_edge_run([0.2, 1.0], [3.0, 2.0, 2.0, 1.0], [0, 1]))
+    assert flat.loss_increase_fraction == 0.0  # a flat step is not a rise
+    end = _edge_run([0.2, 1.0], [3.0, 2.0, 1.0], [0, 2])
+    se = edge_statistics(end)
+    assert se.reach_step == 2 and np.isnan(se.loss_increase_fraction) and se.loss_window_means == (1.0,)
+    never = edge_statistics(_edge_run([0.2, 0.3], [3.0, 2.0, 1.0], [0, 2]), (0.5, 2.0))
+    assert never.band == (0.5, 2.0) and never.initial_ratio == 0.2 and never.reach_step is None
+    assert never.final_loss == 1.0 and never.loss_window_means == ()
+    for v in (never.fraction_in_band, never.median_ratio, *never.ratio_quantiles, never.loss_at_reach,
+              never.loss_increase_fraction):
+        assert np.isnan(v)
+    past = edge_statistics(_edge_run([0.2, 1.0], [3.0, 2.0, 1.0], [0, 2]), from_step=3)
+    assert np.isnan(past.initial_ratio) and past.reach_step is None
+
+
+def test_edge_statistics_refusals():
+    """band must satisfy 0 < lo < hi; n_windows ≥ 1; from_step ≥ 0 — each named with its range."""
+    run = _edge_run([0.2, 1.0], [3.0, 2.0, 1.0], [0, 2])
+    for band in ((0.0, 1.0), (1.0, 1.0), (1.2, 1.1), (-1.0, 1.0)):
+        with pytest.raises(ValueError, match=r"`band` must be \(lo, hi\) with 0 < lo < hi; got " + re.escape(repr(band))):
+            edge_statistics(run, band)
+    with pytest.raises(ValueError, match=r"`n_windows` must be a positive integer; got 0"):
+        edge_statistics(run, n_windows=0)
+    with pytest.raises(ValueError, match=r"`from_step` must be a non-negative integer; got -1"):
+        edge_statistics(run, from_step=-1)
