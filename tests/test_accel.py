@@ -733,3 +733,111 @@ def test_classify_orbits_refusals():
     with pytest.raises(ValueError, match=r"`n_steps` must be an integer ≥ 8; got 7"):
         classify_orbits(GradientFlow(double_well(1)), Euler(), 0.1, [0.0], n_steps=7, max_period=4)
     assert classify_orbits(GradientFlow(double_well(1)), Euler(), 0.1, [2.0], n_steps=24)[0].shape == (1,)
+
+
+@pytest.mark.parametrize("mu,L", [(1.0, 16.0), (0.5, 8.0), (2.0, 2.0)])
+def test_tunings_closed_forms(mu, L):
+    """Every tuning's α, β, rate, method and name from its formula written out here."""
+    from dynopt.analysis import gd_tuning, nesterov_quadratic_tuning, nesterov_tuning
+    k, q = L / mu, math.sqrt(L / mu)
+    g = gd_tuning(mu, L)
+    assert (g.name, g.method, g.beta) == ("GD", "gd", 0.0)
+    assert (g.alpha, g.rate) == (pytest.approx(2 / (L + mu), rel=1e-14), pytest.approx((k - 1) / (k + 1), abs=1e-15))
+    p = polyak_tuning(mu, L)
+    assert (p.name, p.method) == ("heavy ball (Polyak)", "heavy-ball")
+    assert p.alpha == pytest.approx(4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, rel=1e-14)
+    assert p.beta == pytest.approx(((q - 1) / (q + 1)) ** 2, abs=1e-15)
+    assert p.rate == pytest.approx((q - 1) / (q + 1), abs=1e-15)
+    n = nesterov_tuning(mu, L)
+    assert (n.name, n.method) == ("Nesterov (standard)", "nesterov")
+    assert (n.alpha, n.beta, n.rate) == (pytest.approx(1 / L, rel=1e-14), pytest.approx((q - 1) / (q + 1), abs=1e-15),
+                                         pytest.approx(1 - 1 / q, abs=1e-15))
+    nq = nesterov_quadratic_tuning(mu, L)
+    r = math.sqrt(3 * k + 1)
+    assert (nq.name, nq.method) == ("Nesterov (quadratic-optimal)", "nesterov")
+    assert (nq.alpha, nq.beta, nq.rate) == (pytest.approx(4 / (3 * L + mu), rel=1e-14),
+                                            pytest.approx((r - 2) / (r + 2), rel=1e-14), pytest.approx(1 - 2 / r, rel=1e-14))
+    assert TUNINGS == {"gd": gd_tuning, "polyak": polyak_tuning, "nesterov": nesterov_tuning,
+                       "nesterov-quadratic": nesterov_quadratic_tuning}
+    if mu < L:
+        assert p.predicted_iterations(1e-6) == pytest.approx(math.log(1e-6) / math.log((q - 1) / (q + 1)), rel=1e-14)
+
+
+def test_tunings_refuse_bad_mu_and_L():
+    """μ > 0 and L ≥ μ, named with the allowed range; L = μ is allowed."""
+    from dynopt.analysis import gd_tuning, nesterov_quadratic_tuning, nesterov_tuning
+    for f in (gd_tuning, polyak_tuning, nesterov_tuning, nesterov_quadratic_tuning):
+        with pytest.raises(ValueError, match=r"`mu` must be in \(0.0, inf\); got 0.0"):
+            f(0.0, 1.0)
+        with pytest.raises(ValueError, match=r"`L` must be in \[2.0, inf\); got 1.0"):
+            f(2.0, 1.0)
+        assert f(3.0, 3.0).alpha > 0
+
+
+def test_tuned_method_gd_and_nesterov_are_their_recurrences():
+    """GD is Euler with dt = α; Nesterov is x⁺ = y − α∇L(y), y = x⁺ + β(x⁺ − x), by hand; an unknown method is refused."""
+    from dynopt.analysis import Tuning, nesterov_tuning
+    prob = quadratic(np.diag([1.0, 10.0]))
+    for tu in (TUNINGS["gd"](1.0, 10.0), nesterov_tuning(1.0, 10.0)):
+        model, scheme, dt = tuned_method(prob, tu)
+        sol = integrate(model, scheme, (0.0, 15 * dt), [1.0, -1.0], dt, save_every=1)
+        x = y = np.array([1.0, -1.0])
+        for k in range(15):
+            x_new = y - tu.alpha * prob.grad(y)
+            y = x_new + tu.beta * (x_new - x)
+            x = x_new
+            np.testing.assert_allclose(sol.y[k + 1, 0, :2], x, rtol=1e-11, atol=1e-13)
+    with pytest.raises(ValueError, match=r"`tuning.method` must be one of \['gd', 'heavy-ball', 'nesterov'\]; got 'adam'"):
+        tuned_method(prob, Tuning("x", 0.1, 0.5, 0.9, "adam"))
+
+
+def test_iterations_to_tolerance_boundaries_and_refusals():
+    """tol is open at both ends, max_iter a positive integer, a start at x* is refused; the tolerance is
+    reached when the error equals it (≤)."""
+    prob = quadratic(np.diag([1.0]))
+    model, scheme = GradientFlow(prob), Euler()
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match=rf"`tol` must be in \(0.0, 1.0\); got {bad}"):
+            iterations_to_tolerance(model, scheme, [1.0], 0.5, [0.0], tol=bad)
+    with pytest.raises(ValueError, match=r"`max_iter` must be a positive integer; got 0"):
+        iterations_to_tolerance(model, scheme, [1.0], 0.5, [0.0], max_iter=0)
+    with pytest.raises(ValueError, match=r"^`y0` starts at `x_star`: the relative error is undefined$"):
+        iterations_to_tolerance(model, scheme, [[1.0], [0.0]], 0.5, [0.0])
+    # x_k = 0.5^k exactly: tol = 0.25 is reached at k = 2 (equality), not 3
+    run = iterations_to_tolerance(model, scheme, [1.0], 0.5, [0.0], tol=0.25)
+    assert run.iterations == 2 and run.errors.tolist() == [1.0, 0.5, 0.25] and run.reached
+    d = iterations_to_tolerance(model, scheme, [1.0], 0.5, [0.0])
+    assert d.iterations == 27 and d.errors[-1] == 0.5 ** 27  # default tol 1e-8: 2^-27 ≈ 7.5e-9
+    # the worst path decides
+    two = iterations_to_tolerance(model, scheme, [[1.0], [-3.0]], 0.5, [0.0], tol=0.25)
+    assert two.iterations == 2
+    # paths along two axes contract by 0.5 and 0.25 per step: the slower one sets the error
+    duo = GradientFlow(quadratic(np.diag([1.0, 1.5])))
+    run2 = iterations_to_tolerance(duo, Euler(), [[1.0, 0.0], [0.0, 1.0]], 0.5, [0.0, 0.0], tol=0.25)
+    assert run2.iterations == 2 and run2.errors.tolist() == [1.0, 0.5, 0.25]
+
+
+def test_asymptotic_rate_fits_and_refusals():
+    """Exact ρ^k (plain fit) and k·ρ^k (polynomial fit) give ρ back; the tail's share and its checks."""
+    k = np.arange(40, dtype=float)
+    assert asymptotic_rate(0.8 ** k, polynomial=False) == pytest.approx(0.8, rel=1e-12)
+    assert asymptotic_rate((k + 1) * 0.7 ** k) != pytest.approx(0.7, rel=1e-6)  # k+1 is not k: a fit, not exact
+    kk = np.arange(1, 41, dtype=float)
+    e = np.concatenate([[1.0], kk * 0.7 ** kk])
+    assert asymptotic_rate(e) == pytest.approx(0.7, rel=1e-10)
+    assert asymptotic_rate(e, tail=0.9) == pytest.approx(0.7, rel=1e-10)
+    # a transient in the first half is ignored by the default tail = 0.5 but not by tail = 1
+    mixed = np.concatenate([0.5 ** np.arange(20), 0.5 ** 19 * 0.9 ** np.arange(1, 21)])
+    assert asymptotic_rate(mixed, polynomial=False) == pytest.approx(0.9, rel=1e-10)
+    assert asymptotic_rate(mixed, tail=1.0, polynomial=False) < 0.85
+    # tail = 1 fits from k = 1 (log k needs k ≥ 1): e_0 is left out, e_1 is in
+    e1 = 0.5 ** np.arange(12.0)
+    e1[0] = 1e6
+    assert asymptotic_rate(e1, tail=1.0, polynomial=False) == pytest.approx(0.5, rel=1e-12)
+    e1[1] = 3.0
+    assert asymptotic_rate(e1, tail=1.0, polynomial=False) < 0.47
+    with pytest.raises(ValueError, match=r"^need at least 4 errors in the tail; got 3$"):
+        asymptotic_rate(0.5 ** np.arange(6.0))
+    assert asymptotic_rate(0.5 ** np.arange(8.0), polynomial=False) == pytest.approx(0.5, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^`errors` must be > 0 in the tail$"):
+        asymptotic_rate([1.0, 0.5, 0.25, 0.1, 0.05, 0.0, 0.01, 0.005])
