@@ -303,3 +303,87 @@ def test_default_schemes_are_the_registered_ones_compare_can_pair(monkeypatch):
     for name, cls in METHODS.items():
         accepts = isinstance(model_for(name, problem), cls.approximates)
         assert accepts == (name in names), name
+
+
+def test_regime_check_of_an_exact_power_law_whole():
+    """e = 3h² declared 2: every slope 2, all rungs asymptotic, no reasons; the whole RegimeCheck and its
+    as_dict built here."""
+    from dynopt.analysis.regime import RegimeCheck
+    h = [0.1 / 2 ** k for k in range(5)]
+    res = _result(h, [3 * x ** 2 for x in h], declared=2)
+    c = regime_check(res)
+    assert isinstance(c, RegimeCheck) and c.ok and c.reasons == []
+    np.testing.assert_allclose(c.local_slopes, [2.0] * 4, rtol=1e-12)
+    assert (c.tolerance, c.beyond_stability, c.stability_limit, c.settled_elsewhere, c.at_floor,
+            c.settle_tolerance) == (0.2, [], None, None, [], 0.05)
+    assert c.asymptotic_steps == h
+    want_fit = fit_order(h, [3 * x ** 2 for x in h])
+    lo, hi = min(want_fit.ci[0], *c.local_slopes), max(want_fit.ci[1], *c.local_slopes)
+    assert c.asymptotic_fit.order == pytest.approx(2.0, rel=1e-12) and c.asymptotic_fit.ci == (lo, hi)
+    assert c.as_dict() == {
+        "ok": True, "local_slopes": [round(s, 4) for s in c.local_slopes], "tolerance": 0.2,
+        "beyond_stability": [], "stability_limit": None, "reasons": [],
+        "asymptotic_steps": [float(f"{x:.6g}") for x in h], "settled_elsewhere": None, "at_floor": [],
+        "settle_tolerance": 0.05,
+        "asymptotic_fit": {"order": 2.0, "ci": [round(lo, 4), round(hi, 4)], "n": 5}}
+
+
+def test_regime_check_reasons_word_for_word():
+    """Each failure names itself: rungs beyond the limit (strictly larger), an order off the declaration
+    (settled elsewhere with ≥ 3 slopes, or a short ladder), an interval excluding it, too few rungs,
+    rungs at the floor, diverged rungs."""
+    h = [0.1 / 2 ** k for k in range(5)]
+    e2 = [3 * x ** 2 for x in h]
+    c = regime_check(_result(h, e2, declared=2), limit=0.05)
+    assert c.beyond_stability == [0.1] and c.stability_limit == 0.05 and not c.ok
+    assert c.reasons == ["1 rung(s) beyond the stability limit γ ≤ 0.05"]
+    assert regime_check(_result(h, e2, declared=2), limit=0.1).ok
+    off = regime_check(_result(h, e2, declared=1))
+    assert off.settled_elsewhere == pytest.approx(2.0, rel=1e-12)
+    assert off.reasons == ["asymptotic order 2.00 differs from the declared order 1 by more than 0.2 "
+                           "(consistent with order 2 of another equation than ode?)"]
+    short = regime_check(_result(h[:3], e2[:3], declared=1))
+    assert short.settled_elsewhere is None and short.asymptotic_steps == h[:3]
+    assert short.reasons == ["asymptotic order 2.00 differs from the declared order 1 by more than 0.2 "
+                             "(pre-asymptotic ladder, or a wrong declaration)"]
+    assert regime_check(_result(h, e2, declared=1), tolerance=1.5).reasons[0].startswith("the interval [2.000, 2.000]")
+    near = regime_check(_result(h, [x ** 1.1 for x in h], declared=1))
+    assert near.reasons == ["the interval [1.100, 1.100] of the asymptotic order (its 95% confidence interval and "
+                            "the limit its local slopes trend to) excludes the declared order 1: the ladder is not "
+                            "yet asymptotic, or the declaration is wrong"]
+    two = ConvergenceResult("p", "s", "ode", 1.0, h[:3], [0.1, 0.05, 1e-13], [1] * 3, None, "given", declared_order=1)
+    c2 = regime_check(two)
+    assert c2.at_floor == [h[2]] and c2.asymptotic_fit is None and c2.local_slopes == [pytest.approx(1.0)]
+    assert c2.reasons == ["no order fitted: 2 rung(s) with an error above 1e-12 (1 at the reference's floor)"]
+    none_at_floor = ConvergenceResult("p", "s", "ode", 1.0, h[:3], [0.1, None, 0.0], [1] * 3, None, "given",
+                                      declared_order=1, diverged={h[1]: 4})
+    c3 = regime_check(none_at_floor)
+    assert c3.reasons == ["no order fitted: 1 rung(s) with an error above 1e-12", "diverged rungs"]
+    assert c3.local_slopes == [] and c3.at_floor == []
+
+
+def test_regime_check_undeclared_order_and_settle_tolerance():
+    """Without a declared order only the slopes are judged; a looser settle_tolerance accepts a drifting ladder."""
+    h = 0.1 / 2.0 ** np.arange(5)
+    drift = h * (1 + 50 * h)
+    assert not regime_check(_result(h, drift)).ok
+    loose = regime_check(_result(h, drift), settle_tolerance=1.0, tolerance=1.0)
+    assert loose.settle_tolerance == 1.0 and loose.tolerance == 1.0 and loose.asymptotic_fit is not None
+    free = regime_check(_result(h, 3 * h ** 2.5, declared=None))
+    assert free.ok and free.asymptotic_fit.order == pytest.approx(2.5, rel=1e-12) and free.settled_elsewhere is None
+
+
+def test_regime_check_floor_limit_rounding_and_half_orders():
+    """An error exactly at the floor is fitted (only errors below it are left out); the limit is rounded to
+    4 decimals in as_dict; an order settled at 1.5 is named as the half-integer 1.5."""
+    from dynopt.analysis.regime import FIT_FLOOR
+    h = [0.1 / 2 ** k for k in range(4)]
+    e = [FIT_FLOOR * 8.0, FIT_FLOOR * 4.0, FIT_FLOOR * 2.0, FIT_FLOOR]
+    at = regime_check(_result(h, e, declared=1))
+    assert at.at_floor == [] and at.ok and at.asymptotic_steps == h
+    below = regime_check(_result(h, [x * 0.999 for x in e], declared=1))
+    assert below.at_floor == [h[3]]
+    c = regime_check(_result(h, [x ** 2 for x in h], declared=2), limit=0.123456)
+    assert c.as_dict()["stability_limit"] == 0.1235 and c.ok
+    half = regime_check(_result(h, [x ** 1.5 for x in h], declared=3))
+    assert "(consistent with order 1.5 of another equation than ode?)" in half.reasons[0]
