@@ -146,3 +146,36 @@ def test_work_precision_study_defaults_and_problems_without_a_setup():
         work_precision_study("ellipse")
     with pytest.raises(ValueError, match="`problem` must be one of"):
         work_precision_study("no-such-problem")
+
+
+def test_work_precision_points_against_scipy_directly():
+    """Each point is scipy's own run: nfev (one gradient per rhs call), njev (Hessian calls through the
+    analytic Jacobian, only for Radau/BDF/LSODA), its error at T, atol = rtol·1e-3; seconds is a time."""
+    from scipy.integrate import solve_ivp
+    m = GradientFlow(double_well())
+    T, y0 = 1.0, np.array([2.0])
+    ref = reference_solution(m, y0, [T])[0][0]
+    methods, rtols = ("RK45", "Radau", "BDF", "LSODA", "DOP853"), (1e-4, 1e-7)
+    pts = work_precision(m, y0, T, ref, methods=methods, rtols=rtols)
+    assert [(p.method, p.rtol) for p in pts] == [(mm, r) for mm in methods for r in rtols]
+    for p in pts:
+        kw = {"jac": m.jac} if p.method in ("Radau", "BDF", "LSODA") else {}
+        sol = solve_ivp(m.rhs, (0.0, T), y0, method=p.method, rtol=p.rtol, atol=p.rtol * 1e-3, **kw)
+        assert p.grad_evals == sol.nfev, p
+        assert p.hess_evals == (sol.njev if kw else 0), p
+        assert p.error == pytest.approx(abs(sol.y[0, -1] - ref[0, 0]), rel=1e-12, abs=1e-16)
+        assert isinstance(p.seconds, float) and 0.0 <= p.seconds < 10.0
+    assert any(p.hess_evals > 0 for p in pts if p.method in ("Radau", "BDF"))
+
+
+def test_work_precision_defaults_and_no_jacobian_without_a_hessian():
+    """Defaults: RK45, DOP853, Radau, LSODA at rtol 1e-3 … 1e-11; a problem without a Hessian gets no Jacobian."""
+    from dynopt.problems import from_grad
+    m = GradientFlow(quadratic([[2.0]]))
+    ref = reference_solution(m, [1.0], [0.5])[0][0]
+    pts = work_precision(m, [1.0], 0.5, ref)
+    assert [(p.method, p.rtol) for p in pts] == [(mm, 10.0 ** -k) for mm in ("RK45", "DOP853", "Radau", "LSODA")
+                                                 for k in range(3, 12)]
+    plain = GradientFlow(from_grad(lambda x: 2.0 * x, 1))
+    pp = work_precision(plain, [1.0], 0.5, ref, methods=("Radau",), rtols=(1e-6,))
+    assert pp[0].hess_evals == 0 and pp[0].error < 1e-5
