@@ -2,6 +2,7 @@
 budget, orders fitted through the asymptotic rungs with an interval that covers the slopes'
 trend, the early stop when the slopes settle on another order, and its figures."""
 import json
+import math
 import textwrap
 import time
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import dynopt.cli.compare as cli_compare
-from dynopt.analysis import compare
+from dynopt.analysis import compare, convergence_study
 from dynopt.analysis.orders import ConvergenceResult, fit_order
 from dynopt.analysis.regime import (ASYMPTOTIC_TOLERANCE, default_horizon, fastest_rate, regime_check,
                                     trend_interval)
@@ -387,3 +388,73 @@ def test_regime_check_floor_limit_rounding_and_half_orders():
     assert c.as_dict()["stability_limit"] == 0.1235 and c.ok
     half = regime_check(_result(h, [x ** 1.5 for x in h], declared=3))
     assert "(consistent with order 1.5 of another equation than ode?)" in half.reasons[0]
+
+
+def _grow_case():
+    from dynopt.dynamics import GradientFlow as GF
+    from dynopt.problems import quadratic
+    return GF(quadratic([[1.0]])), np.array([[np.exp(-1.0)]])
+
+
+def test_grow_adds_finer_pairs_until_the_check_passes():
+    """A pre-asymptotic ladder grows by (round(N√2), 2N) from its finest N until the regime check passes,
+    and not a pair longer; grow=False runs the ladder as given."""
+    from dynopt.analysis.comparison import _grow
+    from dynopt.analysis.regime import regime_check as check_of
+    model, ref = _grow_case()
+    for scheme in ("euler", "rk4"):
+        res, check = _grow(model, scheme, np.array([1.0]), 1.0, [2, 3, 4], ref, "q", None, True, None, 60.0)
+        ns = [round(1 / h) for h in res.steps]
+        want = [2, 3, 4]
+        while len(want) < len(ns):
+            want += [int(round(want[-1] * math.sqrt(2))), 2 * want[-1]]
+        assert ns == want and len(ns) > 3 and check.ok
+        shorter = convergence_study(model, scheme, [1.0], 1.0, ns[:-2], reference=ref)
+        assert not check_of(shorter).ok
+        assert res.problem == "q" and res.scheme == scheme
+        flat, fcheck = _grow(model, scheme, np.array([1.0]), 1.0, [2, 3, 4], ref, "q", None, False, None, 60.0)
+        assert [round(1 / h) for h in flat.steps] == [2, 3, 4] and not fcheck.ok
+        assert fcheck == check_of(convergence_study(model, scheme, [1.0], 1.0, [2, 3, 4], reference=ref))
+
+
+def test_grow_turns_coarser_at_the_floor_and_respects_half_the_limit():
+    """Errors near the reference's floor: coarser pairs (round(N/√2), N/2) from the coarsest N, only steps
+    within half the stability limit; none left stops the growth."""
+    from dynopt.analysis.comparison import _grow
+    model, ref = _grow_case()
+    res, check = _grow(model, "rk4", np.array([1.0]), 1.0, [256, 362, 512], ref, "q", None, True, None, 60.0)
+    assert [round(1 / h) for h in res.steps] == [256, 362, 512, 181, 128, 91, 64] and check.ok
+    lim, lcheck = _grow(model, "rk4", np.array([1.0]), 1.0, [256, 362, 512], ref, "q", 0.012, True, None, 60.0)
+    assert [round(1 / h) for h in lim.steps] == [256, 362, 512, 181] and not lcheck.ok
+
+
+def test_grow_stops_at_the_budget_share_and_says_so():
+    """A share too small for the next pair stops the growth with its reason, naming the pair and the budget."""
+    from dynopt.analysis.comparison import _grow
+    model, ref = _grow_case()
+    res, check = _grow(model, "euler", np.array([1.0]), 1.0, [2, 3, 4], ref, "q", None, True, 0.0, 60.0)
+    assert [round(1 / h) for h in res.steps] == [2, 3, 4]
+    assert check.reasons[-1] == ("ladder not grown further: the next rungs (N = 6, 8) would exceed this pair's "
+                                 "share (0 s) of the time budget (60 s)")
+    big, bcheck = _grow(model, "euler", np.array([1.0]), 1.0, [2, 3, 4], ref, "q", None, True, 1e6, 60.0)
+    assert len(big.steps) > 3 and bcheck.ok
+
+
+def test_grow_stops_when_slopes_settle_elsewhere_or_nothing_coarser_fits():
+    """Slopes settled on another order than declared: no growth (finer rungs would not help); errors just
+    above 1e3 × the floor's tenth still count as near the floor (coarse growth, here blocked by the limit)."""
+    from dynopt.analysis.comparison import _grow
+    from dynopt.schemes import Euler
+
+    class MisdeclaredEuler(Euler):
+        order = 2
+    model, ref = _grow_case()
+    res, check = _grow(model, MisdeclaredEuler(), np.array([1.0]), 1.0, [64, 90, 128, 181], ref, "q", None, True,
+                       None, 60.0)
+    assert [round(1 / h) for h in res.steps] == [64, 90, 128, 181]
+    assert check.settled_elsewhere == pytest.approx(1.0, abs=0.05) and not check.ok
+    # rk4 from N = 32: finest error ≈ 1.9e-10 (< 1e-9 = 1e3 × floor); the limit 0.025 flags 1/32 and leaves
+    # no coarser step within half of it
+    near, ncheck = _grow(model, "rk4", np.array([1.0]), 1.0, [32, 45, 64], ref, "q", 0.025, True, None, 60.0)
+    assert 1e-10 < min(near.errors) < 1e-9
+    assert [round(1 / h) for h in near.steps] == [32, 45, 64] and not ncheck.ok
