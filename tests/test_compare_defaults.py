@@ -441,8 +441,8 @@ def test_grow_stops_at_the_budget_share_and_says_so():
 
 
 def test_grow_stops_when_slopes_settle_elsewhere_or_nothing_coarser_fits():
-    """Slopes settled on another order than declared: no growth (finer rungs would not help); errors just
-    above 1e3 × the floor's tenth still count as near the floor (coarse growth, here blocked by the limit)."""
+    """Slopes settled on another order than declared: no growth (finer rungs would not help); errors below
+    1e3 × the floor count as near it (growth turns coarser, here blocked by the limit)."""
     from dynopt.analysis.comparison import _grow
     from dynopt.schemes import Euler
 
