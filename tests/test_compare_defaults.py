@@ -2,6 +2,7 @@
 budget, orders fitted through the asymptotic rungs with an interval that covers the slopes'
 trend, the early stop when the slopes settle on another order, and its figures."""
 import json
+import re
 import math
 import textwrap
 import time
@@ -458,3 +459,57 @@ def test_grow_stops_when_slopes_settle_elsewhere_or_nothing_coarser_fits():
     near, ncheck = _grow(model, "rk4", np.array([1.0]), 1.0, [32, 45, 64], ref, "q", 0.025, True, None, 60.0)
     assert 1e-10 < min(near.errors) < 1e-9
     assert [round(1 / h) for h in near.steps] == [32, 45, 64] and not ncheck.ok
+
+
+def test_compare_standard_problem_runs_its_declared_setup():
+    """The registered quadratic: its x0, T and per-scheme N0 ladder (N0·√2^k), the exact (expm) reference, the
+    errors of convergence_study on that ladder; n_points, T, x0, ladder and friction override them."""
+    from dynopt.analysis import exact_linear
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import get_problem
+    p = get_problem("quadratic")
+    (r,) = compare(["quadratic"], ["euler"], budget=None)
+    ladder = [int(round(64 * 2 ** (k / 2))) for k in range(6)]
+    assert [round(1 / h) for h in r.steps] == ladder and r.T == 1.0 and r.problem == "quadratic"
+    assert r.reference == "expm" and r.regime is not None
+    model = GradientFlow(p)
+    ref = exact_linear(model, [1.0, -1.0], [1.0])[0]
+    direct = convergence_study(model, "euler", [1.0, -1.0], 1.0, ladder, reference=ref[0])
+    np.testing.assert_allclose(r.errors, direct.errors, rtol=1e-12)
+    (r4,) = compare(["quadratic"], ["heun"], n_points=4, T=0.5, x0=[0.5, 0.5], budget=None)
+    assert [round(0.5 / h) for h in r4.steps] == [32, 45, 64, 91] and r4.T == 0.5
+    ref4 = exact_linear(model, [0.5, 0.5], [0.5])[0][0]
+    np.testing.assert_allclose(r4.errors, convergence_study(model, "heun", [0.5, 0.5], 0.5, [32, 45, 64, 91],
+                                                            reference=ref4).errors, rtol=1e-12)
+    (rl,) = compare([p], ["leapfrog"], ladder=[8, 16, 32], friction=0.5, budget=None)
+    assert [round(1 / h) for h in rl.steps] == [8, 16, 32] and rl.ode == HeavyBall(p, 0.5).name
+    assert rl.problem == p.name
+    (rd,) = compare([p], ["leapfrog"], ladder=[8, 16, 32], budget=None)
+    assert rd.ode == HeavyBall(p, 1.0).name != rl.ode
+
+
+def test_compare_refusals_word_for_word():
+    """Unknown problems and schemes, a problem without setup and no x0, a bad x0, T, ladder or budget."""
+    from dynopt.problems import PROBLEMS
+    with pytest.raises(ValueError, match=r"`problems` entries must be Problem objects or one of "
+                                         + re.escape(repr(sorted(PROBLEMS))) + r"; got 'nope'"):
+        compare(["nope"], ["euler"])
+    with pytest.raises(TypeError, match=r"^`problems` entries must be names or Problem objects; got int$"):
+        compare([3], ["euler"])
+    with pytest.raises(ValueError, match=r"^`x0` is required for the problem 'ellipse', which declares no comparison "
+                                         r"setup \(a start point of dimension 2\)$"):
+        compare(["ellipse"], ["euler"])
+    for bad in ([1.0], [1.0, np.nan]):
+        with pytest.raises(ValueError, match=r"^`x0` must be 2 finite numbers for problem 'ellipse'; got "):
+            compare(["ellipse"], ["euler"], x0=bad)
+    with pytest.raises(ValueError, match=r"^`ladder` must hold at least 3 step counts to fit an order; got 2$"):
+        compare(["quadratic"], ["euler"], ladder=[4, 8])
+    for T in (0.0, -1.0, np.inf):
+        with pytest.raises(ValueError, match=r"^`T` must be > 0; got "):
+            compare(["quadratic"], ["euler"], T=T)
+    for budget in (0, -1.0, np.inf, "60"):
+        with pytest.raises(ValueError, match=r"^`budget` must be a finite number of seconds > 0 or None; got "
+                                             + re.escape(repr(budget)) + "$"):
+            compare(["quadratic"], ["euler"], budget=budget)
+    with pytest.raises(ValueError, match="no-such-scheme"):
+        compare(["quadratic"], ["no-such-scheme"])
