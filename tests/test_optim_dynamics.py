@@ -540,3 +540,43 @@ def test_sgd_ensemble_standard_error_of_two_paths():
     x, y = pairs[0]
     assert res.excess_se[1] == pytest.approx(abs(x - y) / 2, rel=1e-10)
     assert res.excess_se[0] == 0.0
+
+
+def test_ou_excess_loss_closed_form_in_the_eigenbasis():
+    """Mean decays as e^{−ht}, covariance relaxes to T·Σ̃/(2h): the excess loss at every recorded point,
+    points_per_epoch sub-steps, and a schedule of two phases, all from the formula written here."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Sigma = np.array([[0.3, 0.1], [0.1, 0.2]])
+    m0 = np.array([1.0, -2.0])
+    N = 10
+    sched = [(2, 0.1, 2), (1, 0.05, 5)]
+    got = ou_excess_loss(H, Sigma, m0, sched, N, points_per_epoch=2)
+    h, U = np.linalg.eigh(H)
+    S = U.T @ Sigma @ U
+    want, t, P, m = [0.5 * (U.T @ m0) @ (h * (U.T @ m0))], 0.0, np.zeros((2, 2)), U.T @ m0
+    for n_epochs, lr, B in sched:
+        dt = lr * N / B / 2
+        for _ in range(2 * n_epochs):
+            m = np.exp(-h * dt) * m
+            hs = h[:, None] + h[None, :]
+            P = np.exp(-hs * dt) * P + (lr / B) * S * (1 - np.exp(-hs * dt)) / hs
+            want.append(0.5 * m @ (h * m) + 0.5 * np.sum(h * np.diag(P)))
+    assert got.shape == (7,)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    one = ou_excess_loss(H, Sigma, m0, sched, N)
+    np.testing.assert_allclose(one, np.array(want)[[0, 2, 4, 6]], rtol=1e-12)
+    # long run: ½ tr(H P∞) = (η/B) tr(Σ)/4
+    far = ou_excess_loss(H, Sigma, m0, [(400, 0.1, 2)], N)[-1]
+    assert far == pytest.approx(0.05 * np.trace(Sigma) / 4, rel=1e-10)
+
+
+def test_discrete_stationary_excess_loss_solves_the_discrete_lyapunov_equation():
+    """½ tr(HP) with P = (I − ηH)P(I − ηH) + η²Σ/B, checked against a fixed-point iteration done here."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Sigma = np.array([[0.3, 0.1], [0.1, 0.2]])
+    lr, B = 0.2, 3
+    M = np.eye(2) - lr * H
+    P = np.zeros((2, 2))
+    for _ in range(2000):
+        P = M @ P @ M + lr * lr * Sigma / B
+    assert discrete_stationary_excess_loss(H, Sigma, lr, B) == pytest.approx(0.5 * np.trace(H @ P), rel=1e-12)
