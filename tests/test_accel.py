@@ -841,3 +841,25 @@ def test_asymptotic_rate_fits_and_refusals():
     assert asymptotic_rate(0.5 ** np.arange(8.0), polynomial=False) == pytest.approx(0.5, rel=1e-12)
     with pytest.raises(ValueError, match=r"^`errors` must be > 0 in the tail$"):
         asymptotic_rate([1.0, 0.5, 0.25, 0.1, 0.05, 0.0, 0.01, 0.005])
+
+
+def test_kramers_parameters_closed_forms_and_refusals():
+    """γ, λ from the inverse of eq 15, σ² = γc, T = σ²/(2λ) (∞ at β = 1); each argument named."""
+    from dynopt.schemes import leapfrog_ode_parameters
+    a, b, c = 0.04, 0.8, 2.5
+    kp = kramers_parameters(a, b, c)
+    x = (1 - b) / (1 + b)
+    g = math.sqrt(a * (1 + x))
+    assert kp.gamma == pytest.approx(g, rel=1e-14) and kp.friction == pytest.approx(2 * x / g, rel=1e-14)
+    assert kp.sigma2 == pytest.approx(g * c, rel=1e-14)
+    assert kp.temperature == pytest.approx(g * c / (2 * 2 * x / g), rel=1e-13)
+    assert leapfrog_ode_parameters(a, b) == (kp.gamma, kp.friction)
+    free = kramers_parameters(a, 1.0, c)
+    assert free.friction == 0.0 and free.temperature == math.inf and free.gamma == pytest.approx(math.sqrt(a))
+    assert kramers_parameters(a, b, 0.0).temperature == 0.0
+    with pytest.raises(ValueError, match=r"`noise_var` must be in \[0.0, inf\); got -1.0"):
+        kramers_parameters(a, b, -1.0)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\]; got 1.5"):
+        kramers_parameters(a, 1.5, c)
+    with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
+        kramers_parameters(0.0, b, c)
