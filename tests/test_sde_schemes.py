@@ -332,3 +332,34 @@ def test_sgd_stationary_covariances_without_a_fixed_point_and_refusal():
     assert sgd_stationary_covariances(p, 0.1 / lam, 1)["exact"] is not None
     with pytest.raises(ValueError, match=r"^`problem` must be a quadratic finite sum \(constant Hessian\)$"):
         sgd_stationary_covariances(problems.double_well(), 0.1, 1)
+
+
+def test_scheme_linear_map_euler_maruyama_on_2d_kramers_closed_form():
+    """EM on Kramers with L = ½θᵀHθ (4 states, 2 noises): M = I + A h with A = [[0, I], [−H, −λI]], N = √h [0; σI]."""
+    H = np.array([[2.0, 0.3], [0.3, 1.0]])
+    lam, sigma, h = 0.7, 0.9, 0.05
+    m = dynamics.Kramers(problems.quadratic(H, center=[0.4, -0.2]), lam, sigma)
+    M, N = scheme_linear_map(m, "euler-maruyama", h)
+    A = np.block([[np.zeros((2, 2)), np.eye(2)], [-H, -lam * np.eye(2)]])
+    np.testing.assert_allclose(M, np.eye(4) + h * A, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(N, np.sqrt(h) * np.vstack([np.zeros((2, 2)), sigma * np.eye(2)]), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("scheme", ["baoab", "obabo", "momentum-sgd", "stochastic-heun"])
+def test_scheme_linear_map_reproduces_a_step_from_any_state(scheme):
+    """The scheme's step from random states and normals is M y + N ξ + (its step from 0 with no noise)."""
+    H = np.array([[2.0, 0.3], [0.3, 1.0]])
+    m = dynamics.Kramers(problems.quadratic(H, center=[0.4, -0.2]), 0.7, 0.9)
+    h = 0.1
+    M, N = scheme_linear_map(m, scheme, h)
+    sch = get_scheme(scheme)
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(5, 4))
+    k = sch.n_terms  # OBABO draws two sets of normals per step
+    z = rng.normal(size=(k, 5, 2))
+    ys = np.vstack([y, np.zeros((1, 4))])
+    zs = np.concatenate([z, np.zeros((k, 1, 2))], axis=1)
+    out = sch.output(m, sch.step(m, 0.0, sch.init(m, ys.copy(), h), h, zs))
+    xi = z.transpose(1, 0, 2).reshape(5, 2 * k)  # column i is term i // 2, component i % 2
+    np.testing.assert_allclose(out[:5], y @ M.T + xi @ N.T + out[5], rtol=1e-12, atol=1e-13)
+    assert M.shape == (4, 4) and N.shape == (4, 2 * k)
