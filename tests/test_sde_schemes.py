@@ -363,3 +363,67 @@ def test_scheme_linear_map_reproduces_a_step_from_any_state(scheme):
     xi = z.transpose(1, 0, 2).reshape(5, 2 * k)  # column i is term i // 2, component i % 2
     np.testing.assert_allclose(out[:5], y @ M.T + xi @ N.T + out[5], rtol=1e-12, atol=1e-13)
     assert M.shape == (4, 4) and N.shape == (4, 2 * k)
+
+
+def _ou(p, h, lam, sigma, xi):
+    c = np.exp(-lam * h)
+    return c * p + sigma * np.sqrt((1 - c * c) / (2 * lam)) * xi
+
+
+def test_baoab_obabo_aboba_two_steps_by_hand():
+    """Two steps of each splitting written out letter by letter (B: η += h·force, A: θ += hη, O: exact OU),
+    with each letter's h divided by its count, and one gradient per step after the start's one."""
+    prob = problems.double_well(2)
+    lam, sigma, h = 0.8, 0.6, 0.1
+    m = dynamics.Kramers(prob, lam, sigma)
+    F = lambda q: -prob.grad(q)  # noqa: E731
+    rng = np.random.default_rng(5)
+    y0 = rng.normal(size=(3, 4))
+    for name in ("baoab", "obabo", "aboba"):
+        sch = get_scheme(name)
+        st = sch.init(m, y0.copy(), h)
+        assert st.grad_evals == 1 and st.fresh
+        q, p = y0[:, :2].copy(), y0[:, 2:].copy()
+        for step in range(2):
+            z = rng.normal(size=(sch.n_terms, 3, 2))
+            if name == "baoab":
+                p = p + F(q) * h / 2
+                q = q + p * h / 2
+                p = _ou(p, h, lam, sigma, z[0])
+                q = q + p * h / 2
+                p = p + F(q) * h / 2
+            elif name == "obabo":
+                p = _ou(p, h / 2, lam, sigma, z[0])
+                p = p + F(q) * h / 2
+                q = q + p * h
+                p = p + F(q) * h / 2
+                p = _ou(p, h / 2, lam, sigma, z[1])
+            else:
+                q = q + p * h / 2
+                p = p + F(q) * h / 2
+                p = _ou(p, h, lam, sigma, z[0])
+                p = p + F(q) * h / 2
+                q = q + p * h / 2
+            st = sch.step(m, step * h, st, h, z)
+            np.testing.assert_allclose(sch.output(m, st), np.hstack([q, p]), rtol=1e-13, atol=1e-14, err_msg=name)
+            assert st.grad_evals == 2 + step, name
+
+
+def test_splitting_sequences_and_the_frictionless_o_step():
+    """A custom sequence is upper-cased, named in lower case, counts its O's; λ = 0 makes O the plain kick σ√h ξ."""
+    from dynopt.schemes import Splitting
+    s = Splitting("oBaBo")
+    assert (s.sequence, s.name, s.n_terms) == ("OBABO", "obabo", 2)
+    assert Splitting("BAB").n_terms == 1
+    assert Splitting().sequence == "BAOAB"
+    for bad in ("", "BAX", "AO", "BO"):
+        with pytest.raises(ValueError, match="^`sequence` must be letters from A, B, O containing A and B; got "
+                                             + repr(bad) + "$"):
+            Splitting(bad)
+    m = dynamics.Kramers(problems.quadratic(np.eye(1)), 0.0, 0.5)
+    sch = Splitting("AOB")
+    y0 = np.array([[1.0, -0.5]])
+    st = sch.step(m, 0.0, sch.init(m, y0.copy(), 0.04), 0.04, np.array([[[2.0]]]))
+    q = 1.0 + (-0.5) * 0.04
+    pnew = -0.5 + 0.5 * np.sqrt(0.04) * 2.0 - q * 0.04
+    np.testing.assert_allclose(sch.output(m, st), [[q, pnew]], rtol=1e-14)
