@@ -863,3 +863,66 @@ def test_kramers_parameters_closed_forms_and_refusals():
         kramers_parameters(a, 1.5, c)
     with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
         kramers_parameters(0.0, b, c)
+
+
+@pytest.mark.parametrize("r", [3.0, 4.5])
+def test_nesterov_convex_iterates_by_hand(r):
+    """x_k = y_{k−1} − s∇f(y_{k−1}), y_k = x_k + (k−1)/(k+r−1)(x_k − x_{k−1}) from rest, on a 2-D nonlinear f;
+    the model's r is read; one gradient per step; a start that is not at rest is refused."""
+    from dynopt.schemes import NesterovConvex
+    p = log_sum_exp([[1.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    model = NesterovODE(p, r)
+    gam = 0.3
+    s = gam * gam
+    sol = integrate(model, "nesterov-convex", (0.0, 6 * gam), [1.5, -0.5, 0.0, 0.0], gam, save_every=1)
+    x_prev = x = y = np.array([1.5, -0.5])
+    xs = [x]
+    for k in range(1, 7):
+        x_new = y - s * p.grad(y)
+        y = x_new + (k - 1) / (k + r - 1) * (x_new - x)
+        x_prev, x = x, x_new
+        xs.append(x)
+    np.testing.assert_allclose(sol.y[:, 0, :2], xs, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sol.y[-1, 0, 2:], (xs[-1] - xs[-2]) / gam, rtol=1e-12)
+    assert sol.grad_evals == 6
+    sch = NesterovConvex()
+    with pytest.raises(ValueError, match=r"^`y0` must start at rest \(X'\(0\) = 0\) for Nesterov's method$"):
+        sch.init(model, np.array([[1.0, 0.0, 0.0, 0.1]]), gam)
+
+
+@pytest.mark.parametrize("name,taylor", [("heavy-ball-sc", True), ("nag-sc", True), ("heavy-ball-sc", False)])
+def test_strongly_convex_two_steps_by_hand(name, taylor):
+    """HeavyBall-SC and NAG-SC: the Taylor (or Euler) start x₁ and three steps x_{k+1} = y − s∇f(point) with
+    y = x_k + α(x_k − x_{k−1}), α = (1 − √(μs))/(1 + √(μs)), point x_k (heavy ball) or y (NAG-SC)."""
+    from dynopt.schemes import HeavyBallSC, NesterovSC
+    H = np.array([[3.0, 0.5], [0.5, 1.0]])
+    p = quadratic(H)
+    mu, s = 0.5, 0.04
+    g = math.sqrt(s)
+    model = HighResolutionODE(p, mu, s, variant="nag-sc" if name == "nag-sc" else "heavy-ball")
+    sch = (HeavyBallSC if name == "heavy-ball-sc" else NesterovSC)(start="taylor" if taylor else "euler")
+    y0 = np.array([[1.0, -1.0, 0.5, 0.25]])
+    st = sch.init(model, y0.copy(), g)
+    x0, v0 = y0[0, :2], y0[0, 2:]
+    x1 = x0 + g * v0
+    if taylor:
+        x1 = x1 + s / 2 * model.drift(0.0, y0)[0, 2:]
+    np.testing.assert_allclose(st.x_next[0], x1, rtol=1e-14)
+    assert st.grad_evals == (1 if taylor else 0)
+    a = (1 - math.sqrt(mu * s)) / (1 + math.sqrt(mu * s))
+    assert sch.momentum(model, g) == pytest.approx(a, rel=1e-15)
+    xp, x = x0, x1
+    for k in range(3):
+        y = x + a * (x - xp)
+        point = x if name == "heavy-ball-sc" else y
+        xp, x = x, y - s * (H @ point)
+        st = sch.step(model, k * g, st, g)
+        np.testing.assert_allclose(st.x[0], xp, rtol=1e-13)
+        np.testing.assert_allclose(st.x_next[0], x, rtol=1e-13)
+        np.testing.assert_allclose(sch.output(model, st)[0], np.concatenate([xp, (x - xp) / g]), rtol=1e-12)
+    assert st.grad_evals == (1 if taylor else 0) + 3 and st.gamma == g
+    with pytest.raises(ValueError, match=r"^`dt` must be √s = 0.2 for a model built with s = 0.04; got 0.21$"):
+        sch.init(model, y0, 0.21)
+    with pytest.raises(ValueError, match=r"^`dt` must be √s"):
+        sch.init(model, y0, g * (1 + 1e-6))
+    assert sch.init(model, y0, g * (1 + 1e-12)).gamma == g * (1 + 1e-12)
