@@ -513,3 +513,65 @@ def test_compare_refusals_word_for_word():
             compare(["quadratic"], ["euler"], budget=budget)
     with pytest.raises(ValueError, match="no-such-scheme"):
         compare(["quadratic"], ["no-such-scheme"])
+
+
+def test_default_horizon_cap_factor_and_boundary():
+    """T = factor/ρ below the cap, else the cap; at ρ = factor/cap exactly the cap; the Hessian path and the
+    difference path agree; a non-finite Jacobian is refused by name."""
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import from_grad, quadratic
+    m = GradientFlow(quadratic(np.diag([4.0, 1.0])))
+    assert fastest_rate(m, [0.3, 0.1]) == pytest.approx(4.0, rel=1e-12)
+    assert default_horizon(m, [0.3, 0.1]) == pytest.approx(0.5, rel=1e-12)
+    assert default_horizon(m, [0.3, 0.1], cap=0.25) == 0.25
+    assert default_horizon(m, [0.3, 0.1], factor=1.0) == pytest.approx(0.25, rel=1e-12)
+    assert default_horizon(m, [0.3, 0.1], cap=0.5) == 0.5  # ρ = 2/0.5 exactly: the cap
+    assert default_horizon(m, [0.3, 0.1], cap=0.5, factor=2.0 * (1 + 1e-9)) == 0.5
+    # damped system ρ: eigenvalues of [[0, I], [−H, −λI]]
+    hb = HeavyBall(quadratic(np.diag([4.0, 1.0])), 1.0)
+    A = np.block([[np.zeros((2, 2)), np.eye(2)], [-np.diag([4.0, 1.0]), -np.eye(2)]])
+    assert fastest_rate(hb, [0.3, 0.1, 0.0, 0.0]) == pytest.approx(np.max(np.abs(np.linalg.eigvals(A))), rel=1e-12)
+    fd = HeavyBall(from_grad(lambda x: x * np.array([4.0, 1.0]), 2), 1.0)
+    assert fastest_rate(fd, [0.3, 0.1, 0.0, 0.0]) == pytest.approx(np.max(np.abs(np.linalg.eigvals(A))), rel=1e-7)
+    # the difference step scales with the state: a start at 1e6 still gives the curvature
+    cubic = GradientFlow(from_grad(lambda x: x ** 3 / 3e12, 1))
+    assert fastest_rate(cubic, [1e6]) == pytest.approx(1.0, rel=1e-6)
+    bad = GradientFlow(from_grad(lambda x: np.where(x > 0, np.nan, x), 1))
+    with pytest.raises(ValueError, match=r"^`x0`: the Jacobian of .* is not finite at the start \[0.0\]$"):
+        fastest_rate(bad, [0.0])
+
+
+def test_stable_ladder_from_the_limit():
+    """N0 = max(n_min, ⌈T/(safety·limit)⌉), N_k = round(N0·√2^k); no limit gives n_min."""
+    from dynopt.analysis.regime import stable_ladder
+    steps, limit = stable_ladder("euler", 4.0, 1.0)
+    assert limit == 0.5 and steps == [int(round(16 * 2 ** (k / 2))) for k in range(6)]
+    steps, _ = stable_ladder("euler", 40.0, 1.0)
+    assert steps == [int(round(80 * 2 ** (k / 2))) for k in range(6)]
+    steps, _ = stable_ladder("euler", 40.0, 2.0, n_points=3, safety=0.5, n_min=4)
+    assert steps == [80, 113, 160]
+    steps, limit = stable_ladder("implicit19", 40.0, 1.0, n_points=4)
+    assert limit is None and steps == [16, 23, 32, 45]
+    steps, limit = stable_ladder("leapfrog", 1.0, 10.0, friction=0.3)
+    from dynopt.analysis.regime import stability_limit
+    from dynopt.schemes import get_scheme
+    assert limit == stability_limit(get_scheme("leapfrog"), 1.0, 0.3)
+    assert steps[0] == max(16, math.ceil(10.0 / (0.25 * limit)))
+
+
+def test_trend_interval_extrapolates_a_contracting_trend_by_hand():
+    """Slopes 1.3, 1.15, 1.075 (differences halve) head to s_last + d·r/(1 − r) = 1.0, widened by |d_last|;
+    a trend that does not contract, or changes sign, only covers the slopes and ci."""
+    lo, hi = trend_interval([1.3, 1.15, 1.075], (1.07, 1.08))
+    d2, r = -0.075, 0.5
+    limit = 1.075 + d2 * r / (1 - r)
+    assert lo == pytest.approx(limit - 0.075, rel=1e-12) and hi == pytest.approx(1.3, rel=1e-12)
+    up = trend_interval([0.7, 0.85, 0.925], (0.92, 0.93))  # rising towards 1.0
+    assert up[0] == 0.7 and up[1] == pytest.approx(1.0 + 0.075, rel=1e-12)
+    assert trend_interval([1.0, 1.1, 1.3], (1.2, 1.25)) == (1.0, 1.3)  # growing differences
+    assert trend_interval([1.0, 1.1, 1.05], (1.02, 1.2)) == (1.0, 1.2)  # sign change
+    assert trend_interval([1.1, 1.05], (0.9, 1.0)) == (0.9, 1.1)  # two slopes: no trend read
+    assert trend_interval([1.0, 1.0, 1.0], (0.99, 1.01)) == (0.99, 1.01)
+    # only the last three slopes set the trend
+    lo4, hi4 = trend_interval([5.0, 1.3, 1.15, 1.075], (1.07, 1.08))
+    assert lo4 == pytest.approx(lo, rel=1e-12) and hi4 == 5.0
