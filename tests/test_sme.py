@@ -316,3 +316,45 @@ def test_generator_refuses_a_model_whose_noise_alone_does_not_close():
     model.drift = lambda t, x: drift(t, x) + 0.01 * x ** 2
     with pytest.raises(ValueError, match="`model` must have an affine drift"):
         moment_generator(model)
+
+
+def test_affine_example_gradients_exact_for_least_squares_in_3d():
+    """A_i = a_i a_iᵀ and c_i = b_i a_i for ℓ_i = ½(a_iᵀθ − b_i)², written out per example."""
+    rng = np.random.default_rng(12)
+    Aa = rng.normal(size=(4, 3))
+    b = rng.normal(size=4) + 5.0
+    prob = problems.least_squares(Aa, b)
+    A, c = affine_example_gradients(prob)
+    assert A.shape == (4, 3, 3) and c.shape == (4, 3)
+    x = rng.normal(size=3)
+    G = prob.example_grads(x)
+    np.testing.assert_allclose(np.einsum("nij,j->ni", A, x) - c, G, rtol=1e-10, atol=1e-12)
+    scale = G[0] / (Aa[0] * (Aa[0] @ x - b[0]))  # the per-example normalization of this problem
+    k = float(np.mean(scale))
+    for i in range(4):
+        np.testing.assert_allclose(A[i], k * np.outer(Aa[i], Aa[i]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c[i], k * b[i] * Aa[i], rtol=1e-10, atol=1e-12)
+
+
+def test_affine_example_gradients_tolerance():
+    """A nonlinearity of relative size ≈ 1e-11 at the probe points passes the default rtol 1e-9 and fails rtol 1e-13; the message
+    names the problem argument and the alternative."""
+    base = _problem(N=4, d=2)
+    lin = base.example_grads
+    bent = problems.finite_sum(lambda p, idx: lin(p)[:, idx, :] * (1 + 1e-13 * np.sum(p ** 2, axis=-1))[:, None, None],
+                               4, 2)
+    A, _ = affine_example_gradients(bent)
+    np.testing.assert_allclose(A, affine_example_gradients(base)[0], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^`problem` must have per-example gradients affine in θ \(e.g. least_squares\) "
+                                         r"for exact moments; use Monte Carlo \(dynopt.engine.simulate\) otherwise$"):
+        affine_example_gradients(bent, rtol=1e-13)
+
+
+def test_affine_example_gradients_orientation():
+    """A[i, :, j] = ∂_j g_i: with a non-symmetric affine map g_i(θ) = M_i θ − c_i, A_i is M_i, not its transpose."""
+    M = np.array([[[1.0, 2.0], [0.0, 3.0]], [[0.5, -1.0], [4.0, 1.0]]])
+    cc = np.array([[1.0, 0.0], [0.0, -2.0]])
+    prob = problems.finite_sum(lambda p, idx: np.einsum("kij,nj->nki", M[idx], p) - cc[idx][None], 2, 2)
+    A, c = affine_example_gradients(prob)
+    np.testing.assert_allclose(A, M, rtol=1e-12)
+    np.testing.assert_allclose(c, cc, rtol=1e-12)
