@@ -332,3 +332,76 @@ def test_edge_statistics_refusals():
         edge_statistics(run, n_windows=0)
     with pytest.raises(ValueError, match=r"`from_step` must be a non-negative integer; got -1"):
         edge_statistics(run, from_step=-1)
+
+
+def _ls_hand(X, y, theta, lr, momentum, n, lookahead):
+    """Full-batch losses of Sutskever heavy ball / Nesterov on ½ mean (Aθ − y)², A = [X, 1]."""
+    A = np.hstack([X, np.ones((len(y), 1))])
+    loss = lambda t: 0.5 * np.mean((A @ t - y) ** 2)  # noqa: E731
+    grad = lambda t: A.T @ (A @ t - y) / len(y)  # noqa: E731
+    v = np.zeros_like(theta)
+    out = [loss(theta)]
+    for _ in range(n):
+        point = theta + momentum * v if lookahead else theta
+        v = momentum * v - lr * grad(point)
+        theta = theta + v
+        out.append(loss(theta))
+    return np.array(out), theta, A
+
+
+@pytest.mark.parametrize("method,momentum", [("gd", 0.0), ("heavy-ball", 0.7), ("nesterov", 0.7)])
+def test_run_losses_sharpness_and_params_by_hand_on_least_squares(method, momentum):
+    """On a linear regression the loss path is the hand recursion (the iterate's loss for Nesterov, not the
+    look-ahead's), the sharpness is λ_max(AᵀA/N) at every measurement, params are the last iterate."""
+    model, X, y, S, _ = _quadratic_task()
+    p0 = model.init_params(0)
+    theta0 = np.concatenate([p0["w"], p0["b"]])
+    run = train_tracking_sharpness(model, p0, X, y, method, 0.05, momentum, n_steps=12, every=5, n_eigs=2,
+                                   tol=1e-10, rng=0)
+    losses, theta, A = _ls_hand(X, y, theta0, 0.05, momentum, 12, method == "nesterov")
+    np.testing.assert_allclose(run.losses, losses, rtol=1e-12)
+    assert list(run.steps) == [0, 5, 10, 12]
+    w = np.linalg.eigvalsh(A.T @ A / len(y))[::-1][:2]
+    np.testing.assert_allclose(run.sharpness, np.tile(w, (4, 1)), rtol=1e-8)
+    np.testing.assert_allclose(np.concatenate([run.params["w"], run.params["b"]]), theta, rtol=1e-12)
+    assert run.diverged_step is None and run.n_products > 0
+    assert p0["w"].tolist() == theta0[:3].tolist()  # the start is not modified
+
+
+def test_run_stops_at_the_first_blown_up_loss():
+    """GD far above its threshold: the run stops at the first step whose loss exceeds 10¹² × the initial loss
+    (or whose parameters exceed 10¹² × their initial scale), found here by the hand recursion."""
+    model, X, y, S, _ = _quadratic_task()
+    p0 = model.init_params(0)
+    theta0 = np.concatenate([p0["w"], p0["b"]])
+    lr = 3.0 / S
+    run = train_tracking_sharpness(model, p0, X, y, "gd", lr, n_steps=200, every=1000, rng=0)
+    losses, _, A = _ls_hand(X, y, theta0, lr, 0.0, 200, False)
+    l_lim = 1e12 * max(1.0, losses[0])
+    p_lim = 1e12 * max(1.0, np.abs(theta0).max())
+    thetas = [theta0]
+    for _ in range(200):
+        thetas.append(thetas[-1] - lr * A.T @ (A @ thetas[-1] - y) / len(y))
+    first = next(k for k in range(201) if losses[k] > l_lim or np.abs(thetas[k]).max() > p_lim)
+    assert run.diverged_step == first and len(run.losses) == first
+    np.testing.assert_allclose(run.losses, losses[:first], rtol=1e-9)
+    assert list(run.steps) == [0]
+
+
+def test_run_warm_starts_lanczos_and_counts_its_products():
+    """Each measurement is Lanczos at the current iterate warm-started from the previous top eigenvector (the
+    first from the seeded normal vector), at the run's tol; n_products is their sum — replayed here."""
+    model, y = TanhMLP(4, 6, 3), Y_REG
+    p0 = model.init_params(1)
+    theta, unravel = ravel_params(p0)
+    run = train_tracking_sharpness(model, p0, X_SMALL, y, "gd", 0.1, n_steps=10, every=5, tol=1e-7, rng=7)
+    v0 = np.random.default_rng(7).standard_normal(theta.size)
+    products, sharp = 0, []
+    for k in range(11):
+        if k % 5 == 0:
+            top = top_eigenvalues(model, unravel(theta), X_SMALL, y, k=1, v0=v0, tol=1e-7)
+            v0, products = top.vectors[:, 0], products + top.n_products
+            sharp.append(top.values[0])
+        theta = theta - 0.1 * _flat_grad(model, unravel, theta, X_SMALL, y)
+    assert run.n_products == products
+    np.testing.assert_allclose(run.sharpness[:, 0], sharp, rtol=1e-12)
