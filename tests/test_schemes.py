@@ -442,3 +442,41 @@ def test_implicit19_fixed_point_iteration_by_hand():
                                                 r"rtol=1e-13 in 1 iterations at t=0 "):
         mm = HeavyBall(double_well(), 1.0)
         Implicit19(max_iter=1).step(mm, 0.0, Implicit19().init(mm, mm.as_state([2.0]), gamma), gamma)
+
+
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tanh"])
+def test_ops_functions_dispatch_on_each_reader(name):
+    """Numbers go to math (a Python float back), float arrays to the numpy ufunc, object arrays elementwise,
+    a node with _ops_apply to that method, sympy expressions to sympy (expm1, log1p spelled out)."""
+    import math as m
+
+    from dynopt.schemes import ops
+    fn = getattr(ops, name)
+    assert fn.__name__ == name and name in ops.FUNCTIONS and name in fn.__doc__
+    x = 0.3
+    got = fn(x)
+    assert type(got) is float and got == getattr(m, name)(x)
+    assert fn(np.float64(x)) == getattr(m, name)(x)
+    arr = np.array([0.1, 0.7])
+    np.testing.assert_array_equal(fn(arr), getattr(np, name)(arr))
+    s = sympy.Symbol("s", positive=True)
+    special = {"expm1": sympy.exp(s) - 1, "log1p": sympy.log(1 + s)}
+    want = special[name] if name in special else getattr(sympy, name)(s)
+    assert sympy.simplify(fn(s) - want) == 0
+    obj = np.array([s, 2 * s], dtype=object)
+    out = fn(obj)
+    assert out.dtype == object and sympy.simplify(out[1] - want.subs(s, 2 * s)) == 0
+
+    class Node:
+        def _ops_apply(self, fname):
+            return ("applied", fname)
+    assert fn(Node()) == ("applied", name)
+    # a bool is not taken for a number: it never comes back as math's float
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from_bool = fn(True)
+        except (TypeError, AttributeError):
+            from_bool = None
+    assert not isinstance(from_bool, float)
