@@ -480,3 +480,43 @@ def test_ops_functions_dispatch_on_each_reader(name):
         except (TypeError, AttributeError):
             from_bool = None
     assert not isinstance(from_bool, float)
+
+
+@pytest.mark.parametrize("name,coeffs", [("leapfrog", "eq15"), ("nesterov", "eq18"), ("heavy-ball", "eq15")])
+def test_momentum_scheme_init_and_step_by_hand(name, coeffs):
+    """Half-step start v₀ = γ(η + (γ/2)(λη + ∇L(θ₀))) with one gradient, or rest v₀ = γη with none; (α, β) from
+    eq 15 (β = (1 − λγ/2)/(1 + λγ/2), α = γ²/(1 + λγ/2)) or eq 18 (α = γ², β = 1 − λγ); a changed step
+    recomputes them."""
+    p = double_well(2)
+    lam, gam = 0.6, 0.2
+    m = HeavyBall(p, lam)
+    y0 = np.array([[1.3, -0.4, 0.5, -0.2]])
+    q0, eta = y0[0, :2], y0[0, 2:]
+    x = lam * gam / 2
+    want_ab = {"eq15": (gam * gam / (1 + x), (1 - x) / (1 + x)), "eq18": (gam * gam, 1 - lam * gam)}[coeffs]
+    for start in ("half-step", "rest"):
+        sch = get_scheme(name, start=start)
+        assert sch.coefficients == coeffs
+        st = sch.init(m, y0.copy(), gam)
+        assert (st.alpha, st.beta) == pytest.approx(want_ab, rel=1e-14) and st.gamma == gam
+        if start == "rest":
+            np.testing.assert_allclose(st.v[0], gam * eta, rtol=1e-15)
+            assert st.grad_evals == 0
+        else:
+            np.testing.assert_allclose(st.v[0], gam * (eta + gam / 2 * (lam * eta + p.grad(q0))), rtol=1e-14)
+            assert st.grad_evals == 1
+        np.testing.assert_array_equal(st.q[0], q0)
+        np.testing.assert_allclose(sch.output(m, st)[0, 2:], st.v[0] / gam, rtol=1e-15)
+        a, b = want_ab
+        point = q0 + b * st.v[0] if name == "nesterov" else q0
+        v1 = b * st.v[0] - a * p.grad(point)
+        s1 = sch.step(m, 0.0, st, gam)
+        np.testing.assert_allclose(s1.q[0], q0 + v1, rtol=1e-14)
+        assert s1.grad_evals == st.grad_evals + 1
+        # a different step: (α, β) recomputed for it
+        s2 = sch.step(m, gam, s1, 0.1)
+        assert (s2.gamma, s2.alpha) == (0.1, pytest.approx(sch.alpha_beta(m, 0.1)[0], rel=1e-15))
+    with pytest.raises(ValueError, match=r"^`start` must be one of \['half-step', 'rest'\]; got 'zero'$"):
+        get_scheme(name, start="zero")
+    with pytest.raises(ValueError, match=r"^`coefficients` must be one of \['eq15', 'eq18'\]; got 'eq16'$"):
+        get_scheme(name, coefficients="eq16")
