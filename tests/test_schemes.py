@@ -520,3 +520,37 @@ def test_momentum_scheme_init_and_step_by_hand(name, coeffs):
         get_scheme(name, start="zero")
     with pytest.raises(ValueError, match=r"^`coefficients` must be one of \['eq15', 'eq18'\]; got 'eq16'$"):
         get_scheme(name, coefficients="eq16")
+
+
+def test_coefficient_maps_closed_forms_and_edges():
+    """eq 15 and eq 18 and their inverses at chosen points, written out; λγ = 2 (eq 15) and λγ = 1 (eq 18)
+    are the edges β = 0; past them each map refuses with the product it got."""
+    from dynopt.schemes import momentum_from_ode
+    from dynopt.schemes.maps import eq15_alpha_beta, eq18_alpha_beta
+    assert leapfrog_coefficients(0.5, 4.0) == (0.125, 0.0)
+    assert leapfrog_coefficients(0.5, 0.0) == (0.25, 1.0)
+    assert nesterov_coefficients(0.5, 2.0) == (0.25, 0.0)
+    assert eq15_alpha_beta(0.2, 1.0) == pytest.approx((0.04 / 1.1, 0.9 / 1.1), rel=1e-15)
+    assert eq18_alpha_beta(0.2, 1.0) == pytest.approx((0.04, 0.8), rel=1e-15)
+    g, lam = leapfrog_ode_parameters(0.04 / 1.1, 0.9 / 1.1)
+    assert (g, lam) == (pytest.approx(0.2, rel=1e-14), pytest.approx(1.0, rel=1e-12))
+    assert leapfrog_ode_parameters(0.25, 1.0) == (0.5, 0.0)
+    assert leapfrog_ode_parameters(0.125, 0.0) == (pytest.approx(0.5, rel=1e-15), pytest.approx(4.0, rel=1e-15))
+    assert nesterov_ode_parameters(0.04, 0.8) == (pytest.approx(0.2), pytest.approx(1.0))
+    assert nesterov_ode_parameters(0.25, 0.0) == (0.5, 2.0)
+    with pytest.raises(ValueError, match=r"^`friction`·`gamma` must be in \[0, 2\] so that β ∈ \[0, 1\]; got λγ = 2.2$"):
+        leapfrog_coefficients(1.1, 2.0)
+    with pytest.raises(ValueError, match=r"^`friction`·`gamma` must be in \[0, 1\] so that β ∈ \[0, 1\]; got λγ = 1.1$"):
+        nesterov_coefficients(1.1, 1.0)
+    with pytest.raises(ValueError, match=r"`gamma` must be in \(0.0, inf\); got 0.0"):
+        nesterov_coefficients(0.0, 1.0)
+    with pytest.raises(ValueError, match=r"`friction` must be in \[0.0, inf\); got -1.0"):
+        nesterov_coefficients(0.1, -1.0)
+    with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
+        leapfrog_ode_parameters(0.0, 0.5)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\]; got 1.5"):
+        nesterov_ode_parameters(0.1, 1.5)
+    assert momentum_from_ode(0.2, 1.0) == leapfrog_coefficients(0.2, 1.0)
+    assert momentum_from_ode(0.2, 1.0, form="nesterov") == nesterov_coefficients(0.2, 1.0)
+    with pytest.raises(ValueError, match=r"^`form` must be one of \['heavy-ball', 'nesterov'\]; got 'adam'$"):
+        momentum_from_ode(0.2, 1.0, form="adam")
