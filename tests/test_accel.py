@@ -875,12 +875,12 @@ def test_nesterov_convex_iterates_by_hand(r):
     gam = 0.3
     s = gam * gam
     sol = integrate(model, "nesterov-convex", (0.0, 6 * gam), [1.5, -0.5, 0.0, 0.0], gam, save_every=1)
-    x_prev = x = y = np.array([1.5, -0.5])
+    x = y = np.array([1.5, -0.5])
     xs = [x]
     for k in range(1, 7):
         x_new = y - s * p.grad(y)
         y = x_new + (k - 1) / (k + r - 1) * (x_new - x)
-        x_prev, x = x, x_new
+        x = x_new
         xs.append(x)
     np.testing.assert_allclose(sol.y[:, 0, :2], xs, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(sol.y[-1, 0, 2:], (xs[-1] - xs[-2]) / gam, rtol=1e-12)

@@ -553,7 +553,7 @@ def test_ou_excess_loss_closed_form_in_the_eigenbasis():
     got = ou_excess_loss(H, Sigma, m0, sched, N, points_per_epoch=2)
     h, U = np.linalg.eigh(H)
     S = U.T @ Sigma @ U
-    want, t, P, m = [0.5 * (U.T @ m0) @ (h * (U.T @ m0))], 0.0, np.zeros((2, 2)), U.T @ m0
+    want, P, m = [0.5 * (U.T @ m0) @ (h * (U.T @ m0))], np.zeros((2, 2)), U.T @ m0
     for n_epochs, lr, B in sched:
         dt = lr * N / B / 2
         for _ in range(2 * n_epochs):
