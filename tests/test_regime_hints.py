@@ -170,8 +170,8 @@ def test_hint_level_and_the_other_branches():
     lm = stationary_step_hint("leimkuhler-matthews", "langevin", 0.05, 10, scales, [(0.05, 1e-9)], 4000)
     assert lm == ("leimkuhler-matthews has no O(dt) stationary bias on quadratics, so the step is an unlikely cause "
                   "(dt·λ_max = 0.4); the ensemble has most likely not reached the stationary law by T = 10: try --T 40")
-    ob = stationary_step_hint("obabo", "kramers", 0.05, 2.5, {"dt_omega_max": 0.14}, [(0.05, 1e-9)], 4000)
-    assert ob == ("obabo has no O(dt) stationary bias on quadratics, so the step is an unlikely cause "
+    ms = stationary_step_hint("momentum-sgd", "kramers", 0.05, 2.5, {"dt_omega_max": 0.14}, [(0.05, 1e-9)], 4000)
+    assert ms == ("momentum-sgd has no O(dt) stationary bias on quadratics, so the step is an unlikely cause "
                   "(dt·λ_max = 0.14); the ensemble has most likely not reached the stationary law by T = 2.5: "
                   "try --T 10")
     no = stationary_step_hint("no-such-scheme", "langevin", 0.05, 10, scales, [(0.05, 1e-9)], 4000)
