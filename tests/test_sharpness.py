@@ -405,3 +405,46 @@ def test_run_warm_starts_lanczos_and_counts_its_products():
         theta = theta - 0.1 * _flat_grad(model, unravel, theta, X_SMALL, y)
     assert run.n_products == products
     np.testing.assert_allclose(run.sharpness[:, 0], sharp, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method,lr,beta,want", [("gd", 0.1, 0.0, 20.0), ("heavy-ball", 0.1, 0.5, 30.0),
+                                                  ("nesterov", 0.1, 0.5, 15.0), ("adam", 0.1, 0.5, 60.0)])
+def test_sharpness_threshold_closed_forms(method, lr, beta, want):
+    """GD 2/η, heavy ball 2(1+β)/η, Nesterov 2(1+β)/((1+2β)η), Adam (2+2β₁)/((1−β₁)η)."""
+    assert sharpness_threshold(method, lr, beta) == pytest.approx(want, rel=1e-12)
+
+
+def test_make_optimizer_hyper_parameter_refusals():
+    """lr > 0, momentum in [0, 1), 0 for gd and > 0 for heavy ball and Nesterov; unknown methods listed."""
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        make_optimizer("gd", 0.0)
+    with pytest.raises(ValueError, match=r"`momentum` must be in \[0.0, 1.0\); got 1.0"):
+        make_optimizer("heavy-ball", 0.1, 1.0)
+    with pytest.raises(ValueError, match=r"^`momentum` must be 0 for 'gd' and in \(0, 1\) for 'gd'; got 0.5$"):
+        make_optimizer("gd", 0.1, 0.5)
+    for m in ("heavy-ball", "nesterov"):
+        with pytest.raises(ValueError, match=rf"^`momentum` must be 0 for 'gd' and in \(0, 1\) for '{m}'; got 0.0$"):
+            make_optimizer(m, 0.1, 0.0)
+    assert make_optimizer("adam", 0.1, 0.0) is not None  # Adam's β₁ may be 0
+    with pytest.raises(ValueError, match=r"^`method` must be one of \[.*'gd'.*\] or a dynopt.optim.GradientTransformation; "
+                                         r"got 'sgdm'$"):
+        make_optimizer("sgdm", 0.1)
+
+
+@pytest.mark.parametrize("method,beta", [("heavy-ball", 0.6), ("nesterov", 0.6)])
+def test_make_optimizer_is_sutskever_momentum(method, beta):
+    """Three updates of v ← βv − η∇L(point), θ ← θ + v on L = ½θᵀDθ, point θ or θ + βv."""
+    from dynopt import optim
+    D = np.array([2.0, 0.5])
+    opt = make_optimizer(method, 0.1, beta)
+    theta = np.array([1.0, -1.0])
+    state = opt.init(theta)
+    t, v = theta.copy(), np.zeros(2)
+    for _ in range(3):
+        point = theta if opt.lookahead is None else opt.lookahead(theta, state)
+        upd, state = opt.update(D * point, state, theta)
+        theta = optim.apply_updates(theta, upd)
+        pt = t + beta * v if method == "nesterov" else t
+        v = beta * v - 0.1 * D * pt
+        t = t + v
+        np.testing.assert_allclose(theta, t, rtol=1e-14)
