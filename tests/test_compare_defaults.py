@@ -575,3 +575,23 @@ def test_trend_interval_extrapolates_a_contracting_trend_by_hand():
     # only the last three slopes set the trend
     lo4, hi4 = trend_interval([5.0, 1.3, 1.15, 1.075], (1.07, 1.08))
     assert lo4 == pytest.approx(lo, rel=1e-12) and hi4 == 5.0
+
+
+def test_comparison_result_reports_an_order_only_inside_the_regime():
+    """from_result takes the asymptotic fit when there is one; as_dict carries the regime and moves an order
+    outside it to order_outside_regime (order None); without a regime the plain dict."""
+    from dynopt.analysis.regime import ComparisonResult
+    h = [0.1 / 2 ** k for k in range(5)]
+    res = _result(h, [3 * x ** 2 for x in h], declared=2)
+    ok = ComparisonResult.from_result(res, regime_check(res))
+    assert ok.in_regime and ok.fit is ok.regime.asymptotic_fit
+    d = ok.as_dict()
+    assert d["order"] == 2.0 and "order_outside_regime" not in d and d["regime"] == ok.regime.as_dict()
+    bad = ComparisonResult.from_result(res, regime_check(res, limit=0.05))
+    db = bad.as_dict()
+    assert not bad.in_regime and db["order"] is None and db["order_outside_regime"] == 2.0
+    bare = ComparisonResult(**{k: getattr(res, k) for k in ConvergenceResult.__dataclass_fields__})
+    assert not bare.in_regime and bare.as_dict() == res.as_dict()
+    two = ConvergenceResult("p", "s", "ode", 1.0, h[:2], [0.1, 0.05], [1, 1], None, "given", declared_order=1)
+    none_fit = ComparisonResult.from_result(two, regime_check(two))
+    assert none_fit.fit is None and none_fit.as_dict()["order_outside_regime"] is None
