@@ -358,3 +358,37 @@ def test_affine_example_gradients_orientation():
     A, c = affine_example_gradients(prob)
     np.testing.assert_allclose(A, M, rtol=1e-12)
     np.testing.assert_allclose(c, cc, rtol=1e-12)
+
+
+def test_moment_functions_at_zero_and_their_refusals():
+    """Zero steps / zero time give the point mass at θ0 (cov 0); the path has n + 1 entries, each the
+    k-step moments; negative counts and times are refused with their ranges."""
+    prob = _problem()
+    model = SGDModifiedEquation(prob, 0.1, order=2)
+    th0 = np.array([0.4, -1.2])
+    for mom in (sgd_moments(model, th0, 0), sme_moments(model, th0, 0.0)):
+        np.testing.assert_allclose(mom.mean, th0, rtol=1e-15)
+        np.testing.assert_allclose(mom.second, np.outer(th0, th0), rtol=1e-15)
+        np.testing.assert_allclose(mom.cov, 0.0, atol=1e-15)
+    path = sgd_moment_path(model, th0, 3)
+    assert len(path) == 4
+    for k, mom in enumerate(path):
+        np.testing.assert_allclose(mom.second, sgd_moments(model, th0, k).second, rtol=1e-12)
+    assert len(sgd_moment_path(model, th0, 0)) == 1
+    sp = sme_moment_path(model, th0, 0.5)
+    assert len(sp) == 1
+    with pytest.raises(ValueError, match=r"`n_steps` must be a non-negative integer; got -1"):
+        sgd_moments(model, th0, -1)
+    with pytest.raises(ValueError, match=r"`n_steps` must be a non-negative integer; got -1"):
+        sgd_moment_path(model, th0, -1)
+    with pytest.raises(ValueError, match=r"`T` must be in \[0.0, inf\); got -0.5"):
+        sme_moments(model, th0, -0.5)
+    with pytest.raises(ValueError, match=r"`times` must be in \[0.0, inf\); got -1.0"):
+        sme_moment_path(model, th0, [0.0, -1.0])
+
+
+def test_sme_moment_path_names_a_non_numeric_time():
+    """A time that is not a number is a TypeError naming `times`."""
+    model = SGDModifiedEquation(_problem(), 0.1)
+    with pytest.raises(TypeError, match=r"^`times` must be a real number; got 'soon'$"):
+        sme_moment_path(model, [0.0, 0.0], ["soon"])
