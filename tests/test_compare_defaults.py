@@ -595,3 +595,18 @@ def test_comparison_result_reports_an_order_only_inside_the_regime():
     two = ConvergenceResult("p", "s", "ode", 1.0, h[:2], [0.1, 0.05], [1, 1], None, "given", declared_order=1)
     none_fit = ComparisonResult.from_result(two, regime_check(two))
     assert none_fit.fit is None and none_fit.as_dict()["order_outside_regime"] is None
+
+
+def test_max_curvature_along_the_reference_trajectory():
+    """The largest Hessian eigenvalue on n_times points of the reference path: 3x² − 1 at the start for a
+    double well run downhill from 2 (11), and at the end for a run uphill towards the minimum from 0.2."""
+    from dynopt.analysis.regime import max_curvature
+    from dynopt.analysis import reference_solution
+    from dynopt.problems import double_well, quadratic
+    m = GradientFlow(double_well())
+    assert max_curvature(m, [2.0], 1.0) == pytest.approx(11.0, rel=1e-12)
+    xs = reference_solution(m, [0.2], [0.0, 0.5, 1.0])[0][:, 0, 0]
+    assert max_curvature(m, [0.2], 1.0, n_times=3) == pytest.approx(3 * xs[-1] ** 2 - 1, rel=1e-9)
+    xs41 = reference_solution(m, [0.2], np.linspace(0.0, 1.0, 41))[0][:, 0, 0]
+    assert max_curvature(m, [0.2], 1.0) == pytest.approx(np.max(3 * xs41 ** 2 - 1), rel=1e-9)
+    assert max_curvature(GradientFlow(quadratic(np.diag([5.0, 1.0]))), [1.0, 1.0], 2.0) == pytest.approx(5.0)
