@@ -427,3 +427,60 @@ def test_splitting_sequences_and_the_frictionless_o_step():
     q = 1.0 + (-0.5) * 0.04
     pnew = -0.5 + 0.5 * np.sqrt(0.04) * 2.0 - q * 0.04
     np.testing.assert_allclose(sch.output(m, st), [[q, pnew]], rtol=1e-14)
+
+
+def test_momentum_sgd_and_sgd_iterates_steps_by_hand():
+    """Momentum SGD: v = βv − α∇L(θ) + ασξ/√γ with eq 15's (α, β), θ += v, velocity v/γ; its λγ ≤ 2 check at
+    init.  SGD iterates: θ − η·mean of the batch's gradients, dt = η to 1e-12 relative."""
+    from dynopt.schemes import leapfrog_coefficients
+    prob = problems.double_well(2)
+    lam, sigma, g = 0.8, 0.6, 0.3
+    m = dynamics.Kramers(prob, lam, sigma)
+    sch = get_scheme("momentum-sgd")
+    y0 = np.array([[1.2, -0.3, 0.4, 0.1]])
+    st = sch.init(m, y0.copy(), g)
+    np.testing.assert_allclose(st.v, y0[:, 2:] * g, rtol=1e-15)
+    assert st.grad_evals == 0
+    z = np.array([[[0.7, -1.1]]])
+    a, b = leapfrog_coefficients(g, lam)
+    v = b * g * y0[0, 2:] - a * prob.grad(y0[0, :2]) + a * sigma / np.sqrt(g) * z[0, 0]
+    s1 = sch.step(m, 0.0, st, g, z)
+    np.testing.assert_allclose(s1.q[0], y0[0, :2] + v, rtol=1e-14)
+    np.testing.assert_allclose(sch.output(m, s1)[0, 2:], v / g, rtol=1e-14)
+    assert s1.grad_evals == 1
+    with pytest.raises(ValueError, match=r"`friction`·`gamma` must be in \[0, 2\]"):
+        sch.init(dynamics.Kramers(prob, 10.0, sigma), y0.copy(), 0.3)
+    # SGD iterates with explicit minibatch indices
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 2))
+    bb = rng.normal(size=6)
+    ls = problems.least_squares(A, bb)
+    model = dynamics.SGDModifiedEquation(ls, 0.1, 2)
+    sgd = get_scheme("sgd")
+    th = np.array([[0.5, -0.5], [1.0, 2.0]])
+    idx = np.array([[0, 3], [5, 5]])
+    out = sgd.step(model, 0.0, sgd.init(model, th.copy(), 0.1), 0.1, idx)
+    G = [ls.example_grads(th[i])[idx[i]].mean(0) for i in range(2)]
+    np.testing.assert_allclose(out.y, th - 0.1 * np.array(G), rtol=1e-13)
+    assert out.grad_evals == 1
+    sgd.init(model, th.copy(), 0.1 * (1 + 1e-13))
+    with pytest.raises(ValueError, match=r"^`dt` must equal the SME's learning rate 0.1 for SGD iterates; got 0.1$"):
+        sgd.init(model, th.copy(), 0.1 * (1 + 1e-10))
+
+
+def test_sgd_iterates_draw_minibatches_of_the_models_size():
+    """With replacement indices are i.i.d. in [0, N); without, B distinct indices per path."""
+    A = np.arange(10.0).reshape(5, 2)
+    ls = problems.least_squares(A, np.ones(5))
+    sgd = get_scheme("sgd")
+    for replace in (True, False):
+        model = dynamics.SGDModifiedEquation(ls, 0.1, 3, replace=replace)
+        gens = [np.random.default_rng(1), np.random.default_rng(2)]
+        idx = sgd.draw_noise(model, gens, [(0, 40), (40, 100)], 100)
+        assert idx.shape == (100, 3) and idx.min() >= 0 and idx.max() < 5
+        if not replace:
+            assert all(len(set(r)) == 3 for r in idx.tolist())
+        else:
+            assert any(len(set(r)) < 3 for r in idx.tolist())
+        again = sgd.draw_noise(model, [np.random.default_rng(1)], [(0, 40)], 40)
+        np.testing.assert_array_equal(again, idx[:40])
