@@ -554,3 +554,29 @@ def test_coefficient_maps_closed_forms_and_edges():
     assert momentum_from_ode(0.2, 1.0, form="nesterov") == nesterov_coefficients(0.2, 1.0)
     with pytest.raises(ValueError, match=r"^`form` must be one of \['heavy-ball', 'nesterov'\]; got 'adam'$"):
         momentum_from_ode(0.2, 1.0, form="adam")
+
+
+def test_runge_kutta_steps_by_hand_on_a_time_dependent_ode():
+    """Euler, Heun and RK4 on y' = f(t, y) = −y³ + t·(1, 2), stage by stage as in the textbooks, with their
+    gradient counts."""
+    from dynopt.problems import quadratic
+
+    class TimeODE(GradientFlow):
+        def drift(self, t, y):
+            return -y ** 3 + t * np.array([1.0, 2.0])
+    m = TimeODE(quadratic(np.eye(2)))
+    f = m.drift
+    y, t, h = np.array([[0.7, -0.4], [1.5, 0.2]]), 0.3, 0.1
+    k1 = f(t, y)
+    want = {"euler": (y + h * k1, 1)}
+    k2 = f(t + h, y + h * k1)
+    want["heun"] = (y + h / 2 * (k1 + k2), 2)
+    r2 = f(t + h / 2, y + h / 2 * k1)
+    r3 = f(t + h / 2, y + h / 2 * r2)
+    r4 = f(t + h, y + h * r3)
+    want["rk4"] = (y + h / 6 * (k1 + 2 * r2 + 2 * r3 + r4), 4)
+    for name, (w, evals) in want.items():
+        sch = get_scheme(name)
+        st = sch.step(m, t, sch.init(m, y.copy(), h), h)
+        np.testing.assert_allclose(st.y, w, rtol=1e-14, err_msg=name)
+        assert st.grad_evals == evals == sch.grad_evals and sch.order == {"euler": 1, "heun": 2, "rk4": 4}[name]
