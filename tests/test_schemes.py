@@ -580,3 +580,28 @@ def test_runge_kutta_steps_by_hand_on_a_time_dependent_ode():
         st = sch.step(m, t, sch.init(m, y.copy(), h), h)
         np.testing.assert_allclose(st.y, w, rtol=1e-14, err_msg=name)
         assert st.grad_evals == evals == sch.grad_evals and sch.order == {"euler": 1, "heun": 2, "rk4": 4}[name]
+
+
+def test_scheme_base_refusals_describe_and_repr():
+    """An ODE scheme refuses an SDE model and a model it does not discretize, each message word for word;
+    describe and repr read the class; the registry refuses a second class under a taken name."""
+    from dynopt import dynamics
+    from dynopt.problems import quadratic
+    from dynopt.schemes.registry import register
+    p = quadratic(np.eye(1))
+    sde = dynamics.OverdampedLangevin(p, 1.0)
+    with pytest.raises(ValueError, match=r"^`scheme` 'euler' integrates ODE models; got the SDE model .* \(use "
+                                         r"dynopt.engine.simulate with an SDE scheme\)$"):
+        get_scheme("euler").check_model(sde)
+    with pytest.raises(ValueError, match=r"^`scheme` 'leapfrog' discretizes HeavyBall models; got a GradientFlow \("):
+        get_scheme("leapfrog").check_model(GradientFlow(p))
+    with pytest.raises(ValueError, match=r"^`scheme` 'baoab' discretizes Kramers models; got a OverdampedLangevin \("):
+        get_scheme("baoab").check_model(sde)
+    assert get_scheme("euler").describe() == "euler (order 1, 1 grad/step)"
+    assert get_scheme("rk4").describe() == "rk4 (order 4, 4 grad/step)"
+    assert repr(get_scheme("heun")) == "Heun()"
+    assert get_scheme(get_scheme("rk4")).name == "rk4"
+    with pytest.raises(ValueError, match=r"^scheme name 'euler' is already registered to Euler$"):
+        register("euler")(type("Other", (get_scheme("heun").__class__,), {}))
+    with pytest.raises(ValueError, match=r"^`method` must be one of \[.*'euler'.*\]; got \['x'\]$"):
+        get_scheme(["x"])
