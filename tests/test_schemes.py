@@ -597,6 +597,8 @@ def test_scheme_base_refusals_describe_and_repr():
         get_scheme("leapfrog").check_model(GradientFlow(p))
     with pytest.raises(ValueError, match=r"^`scheme` 'baoab' discretizes Kramers models; got a OverdampedLangevin \("):
         get_scheme("baoab").check_model(sde)
+    from dynopt.schemes.base import model_classes
+    assert model_classes((GradientFlow, HeavyBall)) == "GradientFlow, HeavyBall"
     assert get_scheme("euler").describe() == "euler (order 1, 1 grad/step)"
     assert get_scheme("rk4").describe() == "rk4 (order 4, 4 grad/step)"
     assert repr(get_scheme("heun")) == "Heun()"
