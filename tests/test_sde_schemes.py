@@ -484,3 +484,23 @@ def test_sgd_iterates_draw_minibatches_of_the_models_size():
             assert any(len(set(r)) < 3 for r in idx.tolist())
         again = sgd.draw_noise(model, [np.random.default_rng(1)], [(0, 40)], 40)
         np.testing.assert_array_equal(again, idx[:40])
+
+
+def test_sde_scheme_noise_types_declared_orders_and_kill():
+    """Milstein refuses general noise by name; the declared strong order is the additive one for additive
+    noise; kill sets the chosen rows of every per-path array to NaN and leaves scalars alone."""
+    gen = dynamics.SDE(lambda t, x: -x, lambda t, x: np.ones((x.shape[0], 2, 2)), 2, noise="general")
+    with pytest.raises(ValueError, match=r"^`scheme` 'milstein' supports additive, diagonal noise; got general noise \("):
+        get_scheme("milstein").check_model(gen)
+    em = get_scheme("euler-maruyama")
+    assert em.declared_strong_order(dynamics.ornstein_uhlenbeck()) == 1.0
+    assert em.declared_strong_order(dynamics.geometric_brownian_motion()) == 0.5
+    assert em.order == 0.5 and get_scheme("milstein").order == 1.0
+    assert get_scheme("sgd").declared_strong_order(dynamics.SGDModifiedEquation(
+        problems.least_squares(np.eye(2), np.ones(2)), 0.1)) is None
+    st = em.State(np.ones((4, 2)), 3)
+    out = em.kill(st, np.array([False, True, False, True]))
+    assert np.isnan(out.y[[1, 3]]).all() and np.isfinite(out.y[[0, 2]]).all() and out.grad_evals == 3
+    other = (np.ones((4, 2)), np.ones(3), np.ones((2, 4)))  # arrays of another length are not per-path
+    em.kill(other, np.array([True, False, False, False]))
+    assert np.isnan(other[0][0]).all() and np.isfinite(other[1]).all() and np.isfinite(other[2]).all()
