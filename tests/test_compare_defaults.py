@@ -610,3 +610,27 @@ def test_max_curvature_along_the_reference_trajectory():
     xs41 = reference_solution(m, [0.2], np.linspace(0.0, 1.0, 41))[0][:, 0, 0]
     assert max_curvature(m, [0.2], 1.0) == pytest.approx(np.max(3 * xs41 ** 2 - 1), rel=1e-9)
     assert max_curvature(GradientFlow(quadratic(np.diag([5.0, 1.0]))), [1.0, 1.0], 2.0) == pytest.approx(5.0)
+
+
+def test_standard_sets_model_for_and_default_ladder_exactly():
+    """The registered problems with a setup, the ODE schemes of gradient flow or heavy ball in registration
+    order, the model each is paired with (friction given), and N0·√2^k from the per-scheme N0."""
+    from dynopt.analysis import default_ladder, model_for, standard_problems, standard_schemes
+    from dynopt.dynamics import HeavyBall
+    from dynopt.problems import get_problem
+    from dynopt.schemes import METHODS, get_scheme
+    assert list(standard_problems()) == ["quadratic", "rosenbrock", "double_well"]
+    assert standard_problems()["quadratic"] == get_problem("quadratic").comparison
+    assert standard_schemes() == ("euler", "heun", "rk4", "symplectic-euler", "leapfrog", "heavy-ball",
+                                  "nesterov", "nesterov-half", "implicit19")
+    assert all(n in METHODS for n in standard_schemes())
+    p = get_problem("quadratic")
+    hb = model_for("leapfrog", p, friction=0.3)
+    assert type(hb) is HeavyBall and hb.friction == 0.3 and model_for("leapfrog", p).friction == 1.0
+    assert type(model_for("rk4", p)) is GradientFlow
+    assert type(model_for(get_scheme("nesterov"), p)) is HeavyBall
+    setup = p.comparison
+    assert default_ladder("euler", setup) == [int(round(64 * 2 ** (k / 2))) for k in range(6)]
+    assert default_ladder("leapfrog", setup, n_points=3) == [32, 45, 64]  # the "default" N0
+    assert default_ladder("rk4", setup, 4) == [16, 23, 32, 45]
+    assert default_ladder(type(get_scheme("rk4")), setup, 4) == [16, 23, 32, 45]  # a class is read by its name
