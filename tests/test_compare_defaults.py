@@ -640,3 +640,29 @@ def test_standard_sets_model_for_and_default_ladder_exactly():
     assert default_ladder("leapfrog", setup, n_points=3) == [32, 45, 64]  # the "default" N0
     assert default_ladder("rk4", setup, 4) == [16, 23, 32, 45]
     assert default_ladder(type(get_scheme("rk4")), setup, 4) == [16, 23, 32, 45]  # a class is read by its name
+
+
+def test_two_agreeing_slopes_are_not_a_regime_on_a_longer_ladder():
+    """Slopes 1.5, 1, 1: the last two agree, but a ladder with three slopes needs three to agree
+    (MIN_TAIL_SLOPES); on three rungs two are enough."""
+    h = [0.1, 0.05, 0.025, 0.0125]
+    e = [1.0, 0.5 ** 1.5]
+    e += [e[-1] * 0.5, e[-1] * 0.25]
+    c = regime_check(_result(h, e, declared=1))
+    np.testing.assert_allclose(c.local_slopes, [1.5, 1.0, 1.0], rtol=1e-12)
+    assert c.asymptotic_fit is None and c.reasons == [
+        "local slopes [1.5, 1.0, 1.0] at the fine end still differ by more than 0.05: not yet asymptotic"]
+    short = regime_check(_result(h[1:], e[1:], declared=1))
+    assert short.ok and short.asymptotic_steps == h[1:]
+
+
+def test_asymptotic_tail_stops_where_a_slope_leaves_the_fit():
+    """Slopes 1.00, 1.04, 1.08, 1.12: neighbours agree within 0.05, but the fit through all five rungs
+    (≈ 1.06) is 0.06 from the first slope, so the tail is the last three slopes (four rungs)."""
+    h = [0.1 / 2 ** k for k in range(5)]
+    e = [1.0]
+    for s in (1.0, 1.04, 1.08, 1.12):
+        e.append(e[-1] * 0.5 ** s)
+    c = regime_check(_result(h, e, declared=1))
+    np.testing.assert_allclose(c.local_slopes, [1.0, 1.04, 1.08, 1.12], rtol=1e-12)
+    assert c.asymptotic_steps == h[1:]
