@@ -128,3 +128,25 @@ def test_convergence_result_as_dict_whole():
     assert ConvergenceResult("p", "s", "o", 1.0, [], [], [], fit, "given").as_dict().keys() == {
         "problem", "scheme", "ode", "T", "order", "order_ci", "declared_order", "start", "steps", "errors",
         "grad_evals", "reference", "diverged"}
+
+
+def test_convergence_study_notes_word_for_word():
+    """A rung whose error is 0 is failed with its reason, too few finished rungs leave no order, a diverged
+    rung is listed with its step; the notes join with '; '; bad step counts are named by index."""
+    from dynopt.analysis.orders import check_step_counts
+    m = GradientFlow(quadratic([[1.0]]))
+    ref = integrate(m, "euler", (0.0, 1.0), [1.0], 0.25).y_final
+    res = convergence_study(m, "euler", [1.0], 1.0, [4, 8, 16], reference=ref)
+    assert res.errors[0] is None and res.failed == {0.25: "error 0.0 (not finite and > 0)"} and res.fit is None
+    assert res.note == ("no order fitted: 2 of 3 rungs finished with a finite error, at least 3 needed; "
+                        "rungs without a finite positive error, not fitted: 0.25 (error 0.0 (not finite and > 0))")
+    d = res.as_dict()
+    assert d["failed"] == {"0.25": "error 0.0 (not finite and > 0)"} and d["order_undefined"] == res.note
+    p = from_grad(lambda x: np.where(np.abs(x) > 3, np.nan, x), dim=1)
+    div = convergence_study(GradientFlow(p), "euler", [1.0], 10.0, [4, 40, 80, 160])
+    k = div.diverged[2.5]
+    assert div.note == f"diverged rungs, not fitted (step γ → diverged at step k): 2.5 → {k}"
+    with pytest.raises(ValueError, match=r"`n_steps_ladder\[1\]` must be a positive integer; got 0"):
+        check_step_counts([4, 0], "n_steps_ladder")
+    with pytest.raises(ValueError, match=r"`ladder\[2\]` must be a positive integer; got 2.5"):
+        check_step_counts([4, 8, 2.5], "ladder")
