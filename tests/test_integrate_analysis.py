@@ -150,3 +150,30 @@ def test_convergence_study_notes_word_for_word():
         check_step_counts([4, 0], "n_steps_ladder")
     with pytest.raises(ValueError, match=r"`ladder\[2\]` must be a positive integer; got 2.5"):
         check_step_counts([4, 8, 2.5], "ladder")
+
+
+def test_fit_order_fields_against_scipy_and_the_t_quantile():
+    """slope, intercept, rvalue, stderr from linregress on the logs; the interval slope ± t_{(1+c)/2, n−2}·stderr;
+    n and confidence kept; refusals word for word."""
+    from scipy import stats
+    h = np.array([0.2, 0.1, 0.05, 0.025, 0.0125])
+    e = 2.0 * h ** 1.5 * np.array([1.05, 0.96, 1.02, 0.99, 1.01])
+    r = stats.linregress(np.log(h), np.log(e))
+    for conf in (0.95, 0.5):
+        f = fit_order(list(h), list(e), confidence=conf)
+        half = stats.t.ppf((1 + conf) / 2, 3) * r.stderr
+        assert f.order == pytest.approx(r.slope, rel=1e-14) and f.intercept == pytest.approx(r.intercept, rel=1e-14)
+        assert f.rvalue == pytest.approx(r.rvalue, rel=1e-14) and f.stderr == pytest.approx(r.stderr, rel=1e-14)
+        assert f.ci == pytest.approx((r.slope - half, r.slope + half), rel=1e-13)
+        assert (f.n, f.confidence) == (5, conf)
+    assert fit_order(h, e).confidence == 0.95
+    with pytest.raises(ValueError, match=r"^`steps` and `errors` must be 1-D of equal length; got \(5,\) and \(4,\)$"):
+        fit_order(h, e[:4])
+    with pytest.raises(ValueError, match=r"^need at least 3 \(step, error\) points to fit an order; got 2$"):
+        fit_order(h[:2], e[:2])
+    with pytest.raises(ValueError, match=r"^`steps` and `errors` must be finite and > 0$"):
+        fit_order([0.1, -0.05, 0.025], [1.0, 0.5, 0.25])
+    for c in (0.0, 1.0):
+        with pytest.raises(ValueError, match=rf"^`confidence` must be in \(0, 1\); got {c}$"):
+            fit_order(h, e, confidence=c)
+    assert fit_order(h[:3], e[:3]).n == 3
