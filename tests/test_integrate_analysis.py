@@ -177,3 +177,13 @@ def test_fit_order_fields_against_scipy_and_the_t_quantile():
         with pytest.raises(ValueError, match=rf"^`confidence` must be in \(0, 1\); got {c}$"):
             fit_order(h, e, confidence=c)
     assert fit_order(h[:3], e[:3]).n == 3
+
+
+def test_global_error_is_the_worst_path_position_distance():
+    """max over paths of the Euclidean distance of the positions only (velocities ignored)."""
+    from dynopt.analysis import global_error
+    m = HeavyBall(quadratic(np.eye(2)), 1.0)
+    num = np.array([[1.0, 2.0, 100.0, 100.0], [0.0, 0.0, 0.0, 0.0]])
+    ref = np.array([[1.0, 1.0, 0.0, 0.0], [3.0, 4.0, -50.0, 0.0]])
+    assert global_error(m, num, ref) == 5.0
+    assert global_error(GradientFlow(quadratic(np.eye(2))), num[:, :2], ref[:, :2]) == 5.0
