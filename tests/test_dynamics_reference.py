@@ -146,3 +146,79 @@ def test_work_precision_study_defaults_and_problems_without_a_setup():
         work_precision_study("ellipse")
     with pytest.raises(ValueError, match="`problem` must be one of"):
         work_precision_study("no-such-problem")
+
+
+def test_work_precision_points_against_scipy_directly():
+    """Each point is scipy's own run: nfev (one gradient per rhs call), njev (Hessian calls through the
+    analytic Jacobian, only for Radau/BDF/LSODA), its error at T, atol = rtol·1e-3; seconds is a time."""
+    from scipy.integrate import solve_ivp
+    m = GradientFlow(double_well())
+    T, y0 = 1.0, np.array([2.0])
+    ref = reference_solution(m, y0, [T])[0][0]
+    methods, rtols = ("RK45", "Radau", "BDF", "LSODA", "DOP853"), (1e-4, 1e-7)
+    pts = work_precision(m, y0, T, ref, methods=methods, rtols=rtols)
+    assert [(p.method, p.rtol) for p in pts] == [(mm, r) for mm in methods for r in rtols]
+    for p in pts:
+        kw = {"jac": m.jac} if p.method in ("Radau", "BDF", "LSODA") else {}
+        sol = solve_ivp(m.rhs, (0.0, T), y0, method=p.method, rtol=p.rtol, atol=p.rtol * 1e-3, **kw)
+        assert p.grad_evals == sol.nfev, p
+        assert p.hess_evals == (sol.njev if kw else 0), p
+        assert p.error == pytest.approx(abs(sol.y[0, -1] - ref[0, 0]), rel=1e-12, abs=1e-16)
+        assert isinstance(p.seconds, float) and 0.0 <= p.seconds < 10.0
+    assert any(p.hess_evals > 0 for p in pts if p.method in ("Radau", "BDF"))
+
+
+def test_work_precision_defaults_and_no_jacobian_without_a_hessian():
+    """Defaults: RK45, DOP853, Radau, LSODA at rtol 1e-3 … 1e-11; a problem without a Hessian gets no Jacobian."""
+    from dynopt.problems import from_grad
+    m = GradientFlow(quadratic([[2.0]]))
+    ref = reference_solution(m, [1.0], [0.5])[0][0]
+    pts = work_precision(m, [1.0], 0.5, ref)
+    assert [(p.method, p.rtol) for p in pts] == [(mm, 10.0 ** -k) for mm in ("RK45", "DOP853", "Radau", "LSODA")
+                                                 for k in range(3, 12)]
+    plain = GradientFlow(from_grad(lambda x: 2.0 * x, 1))
+    pp = work_precision(plain, [1.0], 0.5, ref, methods=("Radau",), rtols=(1e-6,))
+    assert pp[0].hess_evals == 0 and pp[0].error < 1e-5
+
+
+def test_solve_ivp_reference_arguments_reach_scipy(monkeypatch):
+    """rtol, atol (default rtol/10), method and t0 are scipy's; the values come from its dense output at
+    t_eval; a failed solve is an error naming the method."""
+    import dynopt.analysis.reference as mod
+    from scipy.integrate import solve_ivp
+    seen = {}
+
+    def spy(fun, span, y, **kw):
+        seen.update(kw, span=span)
+        return solve_ivp(fun, span, y, **kw)
+    monkeypatch.setattr(mod, "solve_ivp", spy)
+    m = GradientFlow(double_well())
+    out = solve_ivp_reference(m, [[2.0], [0.5]], [0.7, 0.3], t0=0.1, rtol=1e-9)
+    assert seen["span"] == (0.1, 0.7) and seen["rtol"] == 1e-9 and seen["atol"] == 1e-9 * 1e-1
+    assert seen["method"] == "DOP853" and seen["dense_output"] is True
+    assert out.shape == (2, 2, 1)
+    sol = solve_ivp(m.rhs, (0.1, 0.7), [2.0, 0.5], method="DOP853", rtol=1e-9, atol=1e-10, dense_output=True)
+    np.testing.assert_allclose(out[:, :, 0], np.stack([sol.sol(0.7), sol.sol(0.3)]), rtol=1e-12)
+    solve_ivp_reference(m, [2.0], [1.0], rtol=1e-6, atol=1e-3, method="RK45")
+    assert (seen["atol"], seen["method"], seen["span"]) == (1e-3, "RK45", (0.0, 1.0))
+
+    class Failed:
+        success, message = False, "step size too small"
+    monkeypatch.setattr(mod, "solve_ivp", lambda *a, **k: Failed())
+    with pytest.raises(RuntimeError, match=r"^reference solve_ivp\(Radau\) failed: step size too small$"):
+        solve_ivp_reference(m, [2.0], [1.0], method="Radau")
+
+
+def test_reference_solution_kinds_and_exact_linear_refusal():
+    """Linear models get expm (kind "expm"), others DOP853 at rtol 1e-13; exact_linear refuses a nonlinear model."""
+    lin = GradientFlow(quadratic([[2.0]], center=[1.0]))
+    vals, kind = reference_solution(lin, [3.0], [0.5, 1.0])
+    assert kind == "expm"
+    np.testing.assert_allclose(vals[:, 0, 0], 1.0 + 2.0 * np.exp(-2.0 * np.array([0.5, 1.0])), rtol=1e-13)
+    vals_t0 = exact_linear(lin, [3.0], [1.5], t0=0.5)
+    np.testing.assert_allclose(vals_t0[0, 0, 0], 1.0 + 2.0 * np.exp(-2.0), rtol=1e-13)
+    nl = GradientFlow(double_well())
+    _, kind = reference_solution(nl, [2.0], [0.5])
+    assert kind == "DOP853(rtol=1e-13)"
+    with pytest.raises(ValueError, match=r"is not linear: no exact reference$"):
+        exact_linear(nl, [2.0], [0.5])

@@ -295,3 +295,288 @@ def test_paths_with_flows_arguments_reach_the_reference_solver(monkeypatch):
     np.testing.assert_allclose(path[-1], x, rtol=1e-12)
     np.testing.assert_allclose(ts, np.linspace(0.0, (k - 1) * 0.6, 7), rtol=1e-15, atol=0)
     np.testing.assert_allclose(flow[-1], expm(-_ELLIPSE_H * (k - 1) * 0.6) @ x0, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("lr,momentum,g,tol", [(0.01, 0.9, 2.0, 1e-12), (0.3, 0.5, -1.5, 1e-6), (1.0, 0.99, 0.25, 0.5)])
+def test_heavy_ball_velocity_run_is_the_hand_recursion(lr, momentum, g, tol):
+    """|v_N| of v ← γv + ηg from 0 with N the first step count with γ^N ≤ tol."""
+    from dynopt.analysis import heavy_ball_velocity_run
+    N = 0
+    while momentum ** N > tol:
+        N += 1
+    v = 0.0
+    for _ in range(N):
+        v = momentum * v + lr * g
+    got, n = heavy_ball_velocity_run(lr, momentum, g, tol)
+    assert n == N
+    assert got == pytest.approx(abs(v), rel=1e-12)
+    if tol == 1e-12:
+        assert heavy_ball_velocity_run(lr, momentum, g) == (got, n)
+
+
+def test_heavy_ball_velocity_run_refusals():
+    """momentum and tol must lie strictly inside (0, 1); the message names them."""
+    from dynopt.analysis import heavy_ball_velocity_run
+    for bad in (0.0, 1.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=rf"`momentum` must lie in \(0, 1\); got {bad}"):
+            heavy_ball_velocity_run(0.1, bad, 1.0)
+    for bad in (0.0, 1.0, 1.5, -1e-3):
+        with pytest.raises(ValueError, match=rf"`tol` must lie in \(0, 1\); got {bad}"):
+            heavy_ball_velocity_run(0.1, 0.5, 1.0, tol=bad)
+
+
+def test_velocity_limit_check_fields_and_evidence():
+    """The check carries γ exactly, 1/(1 − γ), the measured factor of the hand recursion and the run's size."""
+    import sympy as sp
+    from dynopt.analysis import velocity_limit_check
+    r = velocity_limit_check("0.8", lr=0.05, g=3.0)
+    N = 0
+    while 0.8 ** N > 1e-12:
+        N += 1
+    v = 0.0
+    for _ in range(N):
+        v = 0.8 * v + 0.05 * 3.0
+    assert r.momentum == sp.Rational(4, 5) and r.derived_amplification == 5
+    assert r.measured_amplification == pytest.approx(v / 0.15, rel=1e-12)
+    assert (r.n_steps, r.lr, r.g, r.tolerance) == (N, 0.05, 3.0, 1e-9)
+    from dynopt.symbolic.velocity import eta, gg, gm
+    assert sp.simplify(r.derived_limit - eta * gg / (1 - gm)) == 0
+    assert r.evidence == {"derived_limit": str(r.derived_limit), "derived_amplification": "5",
+                          "n_steps": N, "lr": 0.05, "g": 3.0, "momentum": 0.8}
+    d = velocity_limit_check("0.9")
+    assert (d.lr, d.g, d.tolerance, d.derived_amplification) == (0.01, 2.0, 1e-9, 10)
+    # the run stops at γ^N ≤ 1e-12, so it is off by γ^N relative: a tighter tolerance is an error
+    with pytest.raises(RuntimeError, match=r"dynopt heavy-ball run \(.*\) disagrees with the derived limit 5"):
+        velocity_limit_check("0.8", lr=0.05, g=3.0, tolerance=1e-15)
+
+
+def _hand_ode_theta_T(name, P, x0, T, c=None, a=None, b=None, eps=1e-8, eps_inside=True, s0=None):
+    """θ(T) of the RMSProp or Adam ODE, written out here and solved with scipy."""
+    from scipy.integrate import solve_ivp
+    d = x0.size
+    g = lambda q: P.grad(q[None])[0]  # noqa: E731
+    if name == "rmsprop":
+        def f(t, y):
+            q, s = y[:d], np.maximum(y[d:], 0.0)
+            gq = g(q)
+            den = np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps
+            return np.concatenate([-gq / den, c * (gq * gq - s)])
+        y0 = np.concatenate([x0, s0])
+    else:
+        def f(t, y):
+            q, m, v = y[:d], y[d:2 * d], np.maximum(y[2 * d:], 0.0)
+            gq = g(q)
+            mh, vh = (m / -np.expm1(-a * t), v / -np.expm1(-b * t)) if t > 0 else (gq, gq * gq)
+            return np.concatenate([-mh / (np.sqrt(vh) + eps), a * (gq - m), b * (gq * gq - v)])
+        y0 = np.concatenate([x0, np.zeros(2 * d)])
+    return solve_ivp(f, (0.0, T), y0, method="DOP853", rtol=1e-12, atol=1e-14).y[:d, -1]
+
+
+def _hand_rmsprop(P, x0, lr, rho, eps, n, inside, s0):
+    x, s = x0.copy(), s0.copy()
+    for _ in range(n):
+        gq = P.grad(x[None])[0]
+        s = rho * s + (1 - rho) * gq * gq
+        x = x - lr * gq / (np.sqrt(s + eps) if inside else np.sqrt(s) + eps)
+    return x
+
+
+def _hand_adam(P, x0, lr, b1, b2, eps, n):
+    x, m, v = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
+    for k in range(1, n + 1):
+        gq = P.grad(x[None])[0]
+        m, v = b1 * m + (1 - b1) * gq, b2 * v + (1 - b2) * gq * gq
+        x = x - lr * (m / (1 - b1 ** k)) / (np.sqrt(v / (1 - b2 ** k)) + eps)
+    return x
+
+
+@pytest.mark.parametrize("warm,inside", [(True, True), (False, True), (True, False)])
+def test_ode_tracking_study_rmsprop_against_hand_loops(warm, inside):
+    """RMSProp: θ(T) of the ODE solved here, iterates of a hand loop (ρ = 1 − cη), max-norm errors, their fit."""
+    from dynopt.analysis import fit_order
+    P = ellipse()
+    x0, T, c, eps = np.array([-1.0, 0.5]), 0.4, 5.0, 1e-4
+    lrs = [0.1, 0.05, 0.025]
+    s0 = P.grad(x0[None])[0] ** 2 if warm else np.zeros(2)
+    r = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=warm, c=c, eps=eps, eps_inside=inside)
+    th = _hand_ode_theta_T("rmsprop", P, x0, T, c=c, eps=eps, eps_inside=inside, s0=s0)
+    np.testing.assert_allclose(r.theta_T, th, atol=1e-8)
+    errs = [np.abs(_hand_rmsprop(P, x0, lr, 1 - c * lr, eps, round(T / lr), inside, s0) - r.theta_T).max()
+            for lr in lrs]
+    np.testing.assert_allclose(r.errors, errs, rtol=1e-9)
+    assert r.fit.order == pytest.approx(fit_order(lrs, errs).order, rel=1e-12)
+    np.testing.assert_array_equal(r.lrs, lrs)
+
+
+def test_ode_tracking_study_adam_and_defaults():
+    """Adam: θ(T) of Barakat–Bianchi's ODE solved here and a hand Adam loop (β1 = 1 − aη, β2 = 1 − bη);
+    eps defaults to 1e-8 and RMSProp's eps_inside to True."""
+    P = ellipse()
+    x0, T, a, b = np.array([-1.0, 0.5]), 0.4, 5.0, 0.5
+    lrs = [0.1, 0.05, 0.025]
+    r = ode_tracking_study("adam", P, x0, T, lrs, a=a, b=b)
+    np.testing.assert_allclose(r.theta_T, _hand_ode_theta_T("adam", P, x0, T, a=a, b=b), atol=1e-8)
+    errs = [np.abs(_hand_adam(P, x0, lr, 1 - a * lr, 1 - b * lr, 1e-8, round(T / lr)) - r.theta_T).max() for lr in lrs]
+    np.testing.assert_allclose(r.errors, errs, rtol=1e-9)
+    e = ode_tracking_study("adam", P, x0, T, lrs, a=a, b=b, eps=1e-8)
+    np.testing.assert_array_equal(e.errors, r.errors)
+    d = ode_tracking_study("rmsprop", P, x0, T, lrs, c=5.0)
+    f = ode_tracking_study("rmsprop", P, x0, T, lrs, warm_start=False, c=5.0, eps=1e-8, eps_inside=True)
+    np.testing.assert_array_equal(d.errors, f.errors)
+    np.testing.assert_array_equal(d.theta_T, f.theta_T)
+
+
+def test_ode_tracking_study_refusals():
+    """An unknown optimizer and a step that does not divide T are refused by name."""
+    P = ellipse()
+    with pytest.raises(ValueError, match=r"`name` must be one of \['adam', 'rmsprop'\]; got 'sgd'"):
+        ode_tracking_study("sgd", P, X0, 1.0, [0.1, 0.05, 0.025])
+    with pytest.raises(ValueError, match=r"`lrs` must divide `T`; 0.3 does not divide 1.0"):
+        ode_tracking_study("rmsprop", P, X0, 1.0, [0.1, 0.3, 0.025], c=5.0)
+
+
+def test_continuous_limit_every_optimizer_by_formula():
+    """Model, its parameters and the time per step for each optimizer, from the maps written out here
+    (eq 15: x = (1 − μ)/(1 + μ), γ = √(η(1 + x)), λ = 2x/γ; eq 18: γ = √η, λ = (1 − μ)/√η)."""
+    from dynopt.dynamics import AdagradODE, AdamODE
+    P = ellipse()
+    m, dt = continuous_limit("sgd", P, lr=0.3)
+    assert type(m) is GradientFlow and m.problem is P and dt == 0.3
+    m, dt = continuous_limit("momentum", P, lr=0.05, momentum=0.8)
+    x = 0.2 / 1.8
+    g = np.sqrt(0.05 * (1 + x))
+    assert type(m) is HeavyBall and dt == pytest.approx(g, rel=1e-15) and m.friction == pytest.approx(2 * x / g, rel=1e-14)
+    m, dt = continuous_limit("nesterov", P, lr=0.04, momentum=0.9)
+    assert type(m) is HeavyBall and dt == pytest.approx(0.2, rel=1e-15) and m.friction == pytest.approx(0.5, rel=1e-14)
+    m, dt = continuous_limit("adagrad", P, lr=0.1)
+    assert type(m) is AdagradODE and dt == pytest.approx(0.01, rel=1e-15) and m.eps == pytest.approx(1e-10, rel=1e-14)
+    m, _ = continuous_limit("adagrad", P, lr=0.1, eps=1e-6)
+    assert m.eps == pytest.approx(1e-8, rel=1e-14)
+    m, dt = continuous_limit("rmsprop", P, lr=0.1, decay=0.9)
+    assert type(m) is RMSPropODE and dt == 0.1
+    assert (m.c, m.eps, m.eps_inside) == (pytest.approx(1.0, rel=1e-14), 1e-8, True)
+    m, _ = continuous_limit("rmsprop", P, lr=0.1, decay=0.5, eps=1e-3, eps_inside=False)
+    assert (m.c, m.eps, m.eps_inside) == (pytest.approx(5.0, rel=1e-14), 1e-3, False)
+    m, dt = continuous_limit("adam", P, lr=0.01)
+    assert type(m) is AdamODE and dt == 0.01
+    assert (m.a, m.b, m.eps, m.bias_correction, m.eps_inside) == (
+        pytest.approx(10.0, rel=1e-12), pytest.approx(0.1, rel=1e-9), 1e-8, True, False)
+    m, _ = continuous_limit("adam", P, lr=0.01, b1=0.8, b2=0.99, eps=1e-4, bias_correction=False, eps_inside=True)
+    assert (m.a, m.b, m.eps, m.bias_correction, m.eps_inside) == (
+        pytest.approx(20.0, rel=1e-12), pytest.approx(1.0, rel=1e-12), 1e-4, False, True)
+    with pytest.raises(ValueError, match=r"`name` must be one of \['adagrad', 'adam', 'momentum', 'nesterov', "
+                                         r"'rmsprop', 'sgd'\]; got 'lion'"):
+        continuous_limit("lion", P, lr=0.1)
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        continuous_limit("sgd", P, lr=0.0)
+
+
+def test_sgd_ensemble_skips_empty_phases_and_reports_its_schedule():
+    """A phase of 0 epochs is skipped; epochs, per-epoch lr and batch, step count and n_paths are the run's;
+    full-batch without replacement is GD, so the spread is 0."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    P = least_squares(A, b)
+    res = sgd_least_squares_ensemble(A, b, P.center + [1.0, -2.0], [(0, 0.5, 12), (2, 0.1, 12), (1, 0.3, 12)],
+                                     n_paths=2, rng=0, sampling="without-replacement")
+    z = np.array([1.0, -2.0])
+    want = [0.5 * z @ P.hessian_matrix @ z]
+    for lr in (0.1, 0.1, 0.3):
+        z = z - lr * P.hessian_matrix @ z
+        want.append(0.5 * z @ P.hessian_matrix @ z)
+    np.testing.assert_allclose(res.excess_mean, want, rtol=1e-12)
+    np.testing.assert_array_equal(res.epochs, [0, 1, 2, 3])
+    np.testing.assert_array_equal(res.lr, [0.1, 0.1, 0.3])
+    np.testing.assert_array_equal(res.batch, [12, 12, 12])
+    assert res.steps == 3 and res.n_paths == 2 and np.all(res.excess_se <= 1e-12 * np.max(want))
+    # B = 4 of N = 12: an epoch is 3 steps
+    r4 = sgd_least_squares_ensemble(A, b, P.center, [(2, 0.1, 4)], n_paths=3, rng=1)
+    assert r4.steps == 6 and r4.excess_mean[0] == 0.0 and np.all(r4.excess_mean[1:] > 0)
+    assert np.all(r4.excess_se[1:] > 0)
+    # the default sampling is with replacement
+    d = sgd_least_squares_ensemble(A, b, P.center, [(2, 0.1, 4)], n_paths=3, rng=1, sampling="replacement")
+    np.testing.assert_array_equal(d.excess_mean, r4.excess_mean)
+
+
+def test_sgd_ensemble_refusals():
+    """Bad sampling, path count, lr and batch sizes are refused by name with the allowed values."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    c = least_squares(A, b).center
+    with pytest.raises(ValueError, match=r"`sampling` must be one of \['replacement', 'without-replacement'\]; got 'x'"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 4)], 2, 0, sampling="x")
+    with pytest.raises(ValueError, match=r"`n_paths` must be a positive integer; got 0"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 4)], 0, 0)
+    with pytest.raises(ValueError, match=r"`lr` must be in \(0.0, inf\); got 0.0"):
+        sgd_least_squares_ensemble(A, b, c, [(1, 0.0, 4)], 2, 0)
+    for B in (5, 0, 4.0, 24):
+        with pytest.raises(ValueError, match=rf"`batch_size` must be a positive divisor of N=12; got {B!r}"):
+            sgd_least_squares_ensemble(A, b, c, [(1, 0.1, B)], 2, 0)
+    assert sgd_least_squares_ensemble(A, b, c, [(1, 0.1, 1)], 2, 0).steps == 12
+
+
+def test_sgd_ensemble_standard_error_of_two_paths():
+    """Two paths of one SGD step (N = B = 2, with replacement): the mean and SE are those of the two
+    outcomes among the four enumerated minibatches, SE = |x₁ − x₂|/2 (ddof = 1)."""
+    import itertools
+    A = np.array([[1.0, 0.5], [-0.3, 2.0]])
+    b = np.array([1.0, -1.0])
+    P = least_squares(A, b)
+    th0, lr = P.center + np.array([0.8, -0.6]), 0.2
+    G = P.example_grads(th0)
+    outcomes = []
+    for idx in itertools.product(range(2), repeat=2):
+        z = th0 - lr * G[list(idx)].mean(0) - P.center
+        outcomes.append(0.5 * z @ P.hessian_matrix @ z)
+    for seed in range(20):
+        res = sgd_least_squares_ensemble(A, b, th0, [(1, lr, 2)], n_paths=2, rng=seed)
+        pairs = [(x, y) for x, y in itertools.combinations_with_replacement(outcomes, 2)
+                 if abs((x + y) / 2 - res.excess_mean[1]) < 1e-12 and abs(x - y) > 1e-6]
+        if pairs:
+            break
+    assert pairs, "no seed gave two different outcomes"
+    x, y = pairs[0]
+    assert res.excess_se[1] == pytest.approx(abs(x - y) / 2, rel=1e-10)
+    assert res.excess_se[0] == 0.0
+
+
+def test_ou_excess_loss_closed_form_in_the_eigenbasis():
+    """Mean decays as e^{−ht}, covariance relaxes to T·Σ̃/(2h): the excess loss at every recorded point,
+    points_per_epoch sub-steps, and a schedule of two phases, all from the formula written here."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Sigma = np.array([[0.3, 0.1], [0.1, 0.2]])
+    m0 = np.array([1.0, -2.0])
+    N = 10
+    sched = [(2, 0.1, 2), (1, 0.05, 5)]
+    got = ou_excess_loss(H, Sigma, m0, sched, N, points_per_epoch=2)
+    h, U = np.linalg.eigh(H)
+    S = U.T @ Sigma @ U
+    want, P, m = [0.5 * (U.T @ m0) @ (h * (U.T @ m0))], np.zeros((2, 2)), U.T @ m0
+    for n_epochs, lr, B in sched:
+        dt = lr * N / B / 2
+        for _ in range(2 * n_epochs):
+            m = np.exp(-h * dt) * m
+            hs = h[:, None] + h[None, :]
+            P = np.exp(-hs * dt) * P + (lr / B) * S * (1 - np.exp(-hs * dt)) / hs
+            want.append(0.5 * m @ (h * m) + 0.5 * np.sum(h * np.diag(P)))
+    assert got.shape == (7,)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    one = ou_excess_loss(H, Sigma, m0, sched, N)
+    np.testing.assert_allclose(one, np.array(want)[[0, 2, 4, 6]], rtol=1e-12)
+    # long run: ½ tr(H P∞) = (η/B) tr(Σ)/4
+    far = ou_excess_loss(H, Sigma, m0, [(400, 0.1, 2)], N)[-1]
+    assert far == pytest.approx(0.05 * np.trace(Sigma) / 4, rel=1e-10)
+
+
+def test_discrete_stationary_excess_loss_solves_the_discrete_lyapunov_equation():
+    """½ tr(HP) with P = (I − ηH)P(I − ηH) + η²Σ/B, checked against a fixed-point iteration done here."""
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Sigma = np.array([[0.3, 0.1], [0.1, 0.2]])
+    lr, B = 0.2, 3
+    M = np.eye(2) - lr * H
+    P = np.zeros((2, 2))
+    for _ in range(2000):
+        P = M @ P @ M + lr * lr * Sigma / B
+    assert discrete_stationary_excess_loss(H, Sigma, lr, B) == pytest.approx(0.5 * np.trace(H @ P), rel=1e-12)

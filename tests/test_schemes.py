@@ -381,3 +381,229 @@ def test_implicit19_defaults_and_weight_range():
     for w in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match=r"`weight` must be in \(0, 1\]"):
             Implicit19(weight=w)
+
+
+def test_implicit19_defaults():
+    """The documented defaults: half-step start, eq 18 coefficients, rtol 1e-13, 50 iterations, w = ½."""
+    s = Implicit19()
+    assert (s.start, s.coefficients, s.rtol, s.max_iter, s.weight) == ("half-step", "eq18", 1e-13, 50, 0.5)
+    g = get_scheme("implicit19")
+    assert (g.rtol, g.max_iter, g.weight) == (1e-13, 50, 0.5)
+    assert Implicit19(weight=1.0).weight == 1.0
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match=rf"`weight` must be in \(0, 1\]; got {bad}"):
+            Implicit19(weight=bad)
+
+
+@pytest.mark.parametrize("weight", [0.5, 1.0, 0.3])
+def test_implicit19_linear_step_is_one_newton_solve(weight):
+    """On L = ½θᵀHθ the step solves (I + wαH) z = θ + βv − α(1 − w)Hθ exactly; Newton lands there in
+    one iteration and stops after the next, so 1 + 2 gradients (plus the start's one)."""
+    from dynopt.problems import quadratic
+    H = np.array([[2.0, 0.4], [0.4, 0.7]])
+    m = HeavyBall(quadratic(H), 1.0)
+    sch, gamma = Implicit19(weight=weight), 0.2
+    st = sch.init(m, m.as_state([1.5, -0.5]), gamma)
+    a, b = st.alpha, st.beta
+    assert (a, b) == nesterov_coefficients(gamma, 1.0)
+    q, v = st.q[0], st.v[0]
+    z = np.linalg.solve(np.eye(2) + weight * a * H, q + b * v - a * (1 - weight) * H @ q)
+    new = sch.step(m, 0.0, st, gamma)
+    np.testing.assert_allclose(new.q[0], z, rtol=1e-13)
+    np.testing.assert_allclose(new.v[0], z - q, rtol=1e-12)
+    assert (new.gamma, new.alpha, new.beta) == (gamma, a, b)
+    assert new.grad_evals == st.grad_evals + 3
+
+
+def test_implicit19_fixed_point_iteration_by_hand():
+    """Without a Hessian: the predictor, then z ← θ + βv − α∇L((1 − w)θ + wz) until the change is below
+    rtol·(1 + max|z|), each iteration one gradient."""
+    grad = lambda x: x ** 3 - x  # noqa: E731
+    m = HeavyBall(from_grad(grad, 1), 1.0)
+    sch, gamma = Implicit19(rtol=1e-10), 0.1
+    st = sch.init(m, m.as_state([1.7]), gamma)
+    q, v, a, b = st.q, st.v, st.alpha, st.beta
+    z = q + b * v - a * grad(q + 0.5 * b * v)
+    evals = st.grad_evals + 1
+    while True:
+        new_z = q + b * v - a * grad(0.5 * q + 0.5 * z)
+        evals += 1
+        dz = z - new_z
+        z = new_z
+        if np.max(np.abs(dz)) <= 1e-10 * (1 + np.max(np.abs(z))):
+            break
+    out = sch.step(m, 0.0, st, gamma)
+    np.testing.assert_allclose(out.q, z, rtol=1e-14)
+    assert out.grad_evals == evals and evals > st.grad_evals + 3
+    with pytest.raises(ConvergenceError, match=r"^implicit19: fixed-point iteration did not converge to "
+                                                r"rtol=1e-10 in 2 iterations at t=0.3 \(last \|Δθ\|="):
+        Implicit19(rtol=1e-10, max_iter=2).step(m, 0.3, st, gamma)
+    with pytest.raises(ConvergenceError, match=r"^implicit19: Newton iteration did not converge to "
+                                                r"rtol=1e-13 in 1 iterations at t=0 "):
+        mm = HeavyBall(double_well(), 1.0)
+        Implicit19(max_iter=1).step(mm, 0.0, Implicit19().init(mm, mm.as_state([2.0]), gamma), gamma)
+
+
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tanh"])
+def test_ops_functions_dispatch_on_each_reader(name):
+    """Numbers go to math (a Python float back), float arrays to the numpy ufunc, object arrays elementwise,
+    a node with _ops_apply to that method, sympy expressions to sympy (expm1, log1p spelled out)."""
+    import math as m
+
+    from dynopt.schemes import ops
+    fn = getattr(ops, name)
+    assert fn.__name__ == name and name in ops.FUNCTIONS and name in fn.__doc__
+    x = 0.3
+    got = fn(x)
+    assert type(got) is float and got == getattr(m, name)(x)
+    assert fn(np.float64(x)) == getattr(m, name)(x)
+    arr = np.array([0.1, 0.7])
+    np.testing.assert_array_equal(fn(arr), getattr(np, name)(arr))
+    s = sympy.Symbol("s", positive=True)
+    special = {"expm1": sympy.exp(s) - 1, "log1p": sympy.log(1 + s)}
+    want = special[name] if name in special else getattr(sympy, name)(s)
+    assert sympy.simplify(fn(s) - want) == 0
+    obj = np.array([s, 2 * s], dtype=object)
+    out = fn(obj)
+    assert out.dtype == object and sympy.simplify(out[1] - want.subs(s, 2 * s)) == 0
+
+    class Node:
+        def _ops_apply(self, fname):
+            return ("applied", fname)
+    assert fn(Node()) == ("applied", name)
+    # a bool is not taken for a number: it never comes back as math's float
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from_bool = fn(True)
+        except (TypeError, AttributeError):
+            from_bool = None
+    assert not isinstance(from_bool, float)
+
+
+@pytest.mark.parametrize("name,coeffs", [("leapfrog", "eq15"), ("nesterov", "eq18"), ("heavy-ball", "eq15")])
+def test_momentum_scheme_init_and_step_by_hand(name, coeffs):
+    """Half-step start v₀ = γ(η + (γ/2)(λη + ∇L(θ₀))) with one gradient, or rest v₀ = γη with none; (α, β) from
+    eq 15 (β = (1 − λγ/2)/(1 + λγ/2), α = γ²/(1 + λγ/2)) or eq 18 (α = γ², β = 1 − λγ); a changed step
+    recomputes them."""
+    p = double_well(2)
+    lam, gam = 0.6, 0.2
+    m = HeavyBall(p, lam)
+    y0 = np.array([[1.3, -0.4, 0.5, -0.2]])
+    q0, eta = y0[0, :2], y0[0, 2:]
+    x = lam * gam / 2
+    want_ab = {"eq15": (gam * gam / (1 + x), (1 - x) / (1 + x)), "eq18": (gam * gam, 1 - lam * gam)}[coeffs]
+    for start in ("half-step", "rest"):
+        sch = get_scheme(name, start=start)
+        assert sch.coefficients == coeffs
+        st = sch.init(m, y0.copy(), gam)
+        assert (st.alpha, st.beta) == pytest.approx(want_ab, rel=1e-14) and st.gamma == gam
+        if start == "rest":
+            np.testing.assert_allclose(st.v[0], gam * eta, rtol=1e-15)
+            assert st.grad_evals == 0
+        else:
+            np.testing.assert_allclose(st.v[0], gam * (eta + gam / 2 * (lam * eta + p.grad(q0))), rtol=1e-14)
+            assert st.grad_evals == 1
+        np.testing.assert_array_equal(st.q[0], q0)
+        np.testing.assert_allclose(sch.output(m, st)[0, 2:], st.v[0] / gam, rtol=1e-15)
+        a, b = want_ab
+        point = q0 + b * st.v[0] if name == "nesterov" else q0
+        v1 = b * st.v[0] - a * p.grad(point)
+        s1 = sch.step(m, 0.0, st, gam)
+        np.testing.assert_allclose(s1.q[0], q0 + v1, rtol=1e-14)
+        assert s1.grad_evals == st.grad_evals + 1
+        # a different step: (α, β) recomputed for it
+        s2 = sch.step(m, gam, s1, 0.1)
+        assert (s2.gamma, s2.alpha) == (0.1, pytest.approx(sch.alpha_beta(m, 0.1)[0], rel=1e-15))
+    with pytest.raises(ValueError, match=r"^`start` must be one of \['half-step', 'rest'\]; got 'zero'$"):
+        get_scheme(name, start="zero")
+    with pytest.raises(ValueError, match=r"^`coefficients` must be one of \['eq15', 'eq18'\]; got 'eq16'$"):
+        get_scheme(name, coefficients="eq16")
+
+
+def test_coefficient_maps_closed_forms_and_edges():
+    """eq 15 and eq 18 and their inverses at chosen points, written out; λγ = 2 (eq 15) and λγ = 1 (eq 18)
+    are the edges β = 0; past them each map refuses with the product it got."""
+    from dynopt.schemes import momentum_from_ode
+    from dynopt.schemes.maps import eq15_alpha_beta, eq18_alpha_beta
+    assert leapfrog_coefficients(0.5, 4.0) == (0.125, 0.0)
+    assert leapfrog_coefficients(0.5, 0.0) == (0.25, 1.0)
+    assert nesterov_coefficients(0.5, 2.0) == (0.25, 0.0)
+    assert eq15_alpha_beta(0.2, 1.0) == pytest.approx((0.04 / 1.1, 0.9 / 1.1), rel=1e-15)
+    assert eq18_alpha_beta(0.2, 1.0) == pytest.approx((0.04, 0.8), rel=1e-15)
+    g, lam = leapfrog_ode_parameters(0.04 / 1.1, 0.9 / 1.1)
+    assert (g, lam) == (pytest.approx(0.2, rel=1e-14), pytest.approx(1.0, rel=1e-12))
+    assert leapfrog_ode_parameters(0.25, 1.0) == (0.5, 0.0)
+    assert leapfrog_ode_parameters(0.125, 0.0) == (pytest.approx(0.5, rel=1e-15), pytest.approx(4.0, rel=1e-15))
+    assert nesterov_ode_parameters(0.04, 0.8) == (pytest.approx(0.2), pytest.approx(1.0))
+    assert nesterov_ode_parameters(0.25, 0.0) == (0.5, 2.0)
+    with pytest.raises(ValueError, match=r"^`friction`·`gamma` must be in \[0, 2\] so that β ∈ \[0, 1\]; got λγ = 2.2$"):
+        leapfrog_coefficients(1.1, 2.0)
+    with pytest.raises(ValueError, match=r"^`friction`·`gamma` must be in \[0, 1\] so that β ∈ \[0, 1\]; got λγ = 1.1$"):
+        nesterov_coefficients(1.1, 1.0)
+    with pytest.raises(ValueError, match=r"`gamma` must be in \(0.0, inf\); got 0.0"):
+        nesterov_coefficients(0.0, 1.0)
+    with pytest.raises(ValueError, match=r"`friction` must be in \[0.0, inf\); got -1.0"):
+        nesterov_coefficients(0.1, -1.0)
+    with pytest.raises(ValueError, match=r"`alpha` must be in \(0.0, inf\); got 0.0"):
+        leapfrog_ode_parameters(0.0, 0.5)
+    with pytest.raises(ValueError, match=r"`beta` must be in \[0.0, 1.0\]; got 1.5"):
+        nesterov_ode_parameters(0.1, 1.5)
+    assert momentum_from_ode(0.2, 1.0) == leapfrog_coefficients(0.2, 1.0)
+    assert momentum_from_ode(0.2, 1.0, form="nesterov") == nesterov_coefficients(0.2, 1.0)
+    with pytest.raises(ValueError, match=r"^`form` must be one of \['heavy-ball', 'nesterov'\]; got 'adam'$"):
+        momentum_from_ode(0.2, 1.0, form="adam")
+
+
+def test_runge_kutta_steps_by_hand_on_a_time_dependent_ode():
+    """Euler, Heun and RK4 on y' = f(t, y) = −y³ + t·(1, 2), stage by stage as in the textbooks, with their
+    gradient counts."""
+    from dynopt.problems import quadratic
+
+    class TimeODE(GradientFlow):
+        def drift(self, t, y):
+            return -y ** 3 + t * np.array([1.0, 2.0])
+    m = TimeODE(quadratic(np.eye(2)))
+    f = m.drift
+    y, t, h = np.array([[0.7, -0.4], [1.5, 0.2]]), 0.3, 0.1
+    k1 = f(t, y)
+    want = {"euler": (y + h * k1, 1)}
+    k2 = f(t + h, y + h * k1)
+    want["heun"] = (y + h / 2 * (k1 + k2), 2)
+    r2 = f(t + h / 2, y + h / 2 * k1)
+    r3 = f(t + h / 2, y + h / 2 * r2)
+    r4 = f(t + h, y + h * r3)
+    want["rk4"] = (y + h / 6 * (k1 + 2 * r2 + 2 * r3 + r4), 4)
+    for name, (w, evals) in want.items():
+        sch = get_scheme(name)
+        st = sch.step(m, t, sch.init(m, y.copy(), h), h)
+        np.testing.assert_allclose(st.y, w, rtol=1e-14, err_msg=name)
+        assert st.grad_evals == evals == sch.grad_evals and sch.order == {"euler": 1, "heun": 2, "rk4": 4}[name]
+
+
+def test_scheme_base_refusals_describe_and_repr():
+    """An ODE scheme refuses an SDE model and a model it does not discretize, each message word for word;
+    describe and repr read the class; the registry refuses a second class under a taken name."""
+    from dynopt import dynamics
+    from dynopt.problems import quadratic
+    from dynopt.schemes.registry import register
+    p = quadratic(np.eye(1))
+    sde = dynamics.OverdampedLangevin(p, 1.0)
+    with pytest.raises(ValueError, match=r"^`scheme` 'euler' integrates ODE models; got the SDE model .* \(use "
+                                         r"dynopt.engine.simulate with an SDE scheme\)$"):
+        get_scheme("euler").check_model(sde)
+    with pytest.raises(ValueError, match=r"^`scheme` 'leapfrog' discretizes HeavyBall models; got a GradientFlow \("):
+        get_scheme("leapfrog").check_model(GradientFlow(p))
+    with pytest.raises(ValueError, match=r"^`scheme` 'baoab' discretizes Kramers models; got a OverdampedLangevin \("):
+        get_scheme("baoab").check_model(sde)
+    from dynopt.schemes.base import model_classes
+    assert model_classes((GradientFlow, HeavyBall)) == "GradientFlow, HeavyBall"
+    assert get_scheme("euler").describe() == "euler (order 1, 1 grad/step)"
+    assert get_scheme("rk4").describe() == "rk4 (order 4, 4 grad/step)"
+    assert repr(get_scheme("heun")) == "Heun()"
+    assert get_scheme(get_scheme("rk4")).name == "rk4"
+    with pytest.raises(ValueError, match=r"^scheme name 'euler' is already registered to Euler$"):
+        register("euler")(type("Other", (get_scheme("heun").__class__,), {}))
+    with pytest.raises(ValueError, match=r"^`method` must be one of \[.*'euler'.*\]; got \['x'\]$"):
+        get_scheme(["x"])

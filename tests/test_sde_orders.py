@@ -255,3 +255,82 @@ def test_sde_order_result_as_dict_of_a_study():
             "declared_strong": 1.0, "declared_weak": 1.0, "n_paths": 200, "seed": 11,
             "reference": "exact solution from W_T", "note": r.note}
     assert r.as_dict() == want
+
+
+def _fine_brownian_path(T, nmax, n_paths, seed):
+    """W on the grid T/nmax from the engine's stream (a pure Brownian motion run, saved at every step)."""
+    from dynopt.engine import EnsembleOptions, simulate
+    bm = dynamics.SDE(lambda t, x: np.zeros_like(x), 1.0, 1, noise="additive")
+    r = simulate(bm, "euler-maruyama", (0, T), np.zeros(1), T / nmax, n_paths=n_paths, seed=seed,
+                 options=EnsembleOptions(save_every=1, progress=False))
+    return r.y[:, :, 0]  # (nmax + 1, n_paths)
+
+
+def test_sde_order_study_statistics_from_hand_euler_maruyama_paths():
+    """GBM with the exact reference: per-path errors of Euler–Maruyama written out on the replayed Brownian
+    path, their mean, ddof-1 standard errors, the signed weak error of f, and the fitted orders."""
+    mu, sigma, T, x0, n_paths, seed = 0.5, 0.5, 1.0, 1.3, 300, 4
+    ladder = [4, 8, 16]
+    model = dynamics.geometric_brownian_motion(mu, sigma)
+    exact = lambda WT, y0: y0[0] * np.exp((mu - sigma ** 2 / 2) * T + sigma * WT)  # noqa: E731
+    f = lambda x: x ** 2  # noqa: E731
+    r = sde_order_study(model, "euler-maruyama", (x0,), T, ladder, n_paths, seed, exact=exact, f=f)
+    W = _fine_brownian_path(T, 16, n_paths, seed)
+    ref = x0 * np.exp((mu - sigma ** 2 / 2) * T + sigma * W[-1])
+    strong, sse, weak, wse = [], [], [], []
+    for n in ladder:
+        h, X = T / n, np.full(n_paths, x0)
+        for k in range(n):
+            dW = W[(k + 1) * 16 // n] - W[k * 16 // n]
+            X = X + mu * X * h + sigma * X * dW
+        e = np.abs(X - ref)
+        strong.append(e.mean())
+        sse.append(e.std(ddof=1) / np.sqrt(n_paths))
+        dw = X ** 2 - ref ** 2
+        weak.append(dw.mean())
+        wse.append(dw.std(ddof=1) / np.sqrt(n_paths))
+    assert r.steps == [0.25, 0.125, 0.0625] and r.T == 1.0 and r.n_paths == 300 and r.seed == 4
+    np.testing.assert_allclose(r.strong, strong, rtol=1e-9)
+    np.testing.assert_allclose(r.strong_se, sse, rtol=1e-9)
+    np.testing.assert_allclose(r.weak, weak, rtol=1e-9)
+    np.testing.assert_allclose(r.weak_se, wse, rtol=1e-9)
+    assert r.strong_fit.order == pytest.approx(fit_order(r.steps, strong).order, rel=1e-9)
+    usable = [(hh, abs(w)) for hh, w, s in zip(r.steps, weak, wse) if abs(w) > 3 * s]
+    if len(usable) >= 3:
+        assert r.weak_fit.order == pytest.approx(fit_order(*zip(*usable)).order, rel=1e-9)
+    else:
+        assert r.weak_fit is None and "no weak order fitted" in r.note
+    assert (r.scheme, r.reference) == ("euler-maruyama", "exact solution from W_T")
+    assert (r.declared_strong, r.declared_weak) == (0.5, 1.0)
+
+
+def test_sde_order_study_refusals():
+    """T must be finite and > 0; every step count must divide the largest."""
+    m = dynamics.geometric_brownian_motion(0.5, 0.5)
+    for T in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^`T` must be finite and > 0; got "):
+            sde_order_study(m, "euler-maruyama", (1.0,), T, [4, 8], 10, 0)
+    with pytest.raises(ValueError, match=r"^`n_steps_ladder` entries must divide the largest one; got \[3, 4, 8\]$"):
+        sde_order_study(m, "euler-maruyama", (1.0,), 1.0, [8, 3, 4], 10, 0)
+
+
+def test_sde_order_study_scheme_reference_on_the_same_path():
+    """Without an exact solution the reference is the scheme at step T/(N_max·reference_factor) on the same
+    Brownian path: both written out here for Euler–Maruyama on an Ornstein–Uhlenbeck process."""
+    theta, sig, T, x0, n_paths, seed, rf = 1.5, 0.7, 1.0, 0.8, 200, 9, 2
+    model = dynamics.ornstein_uhlenbeck(theta, sig)
+    ladder = [2, 4, 8]
+    r = sde_order_study(model, "euler-maruyama", (x0,), T, ladder, n_paths, seed, reference_factor=rf)
+    W = _fine_brownian_path(T, 8 * rf, n_paths, seed)
+
+    def em(n):
+        h, X = T / n, np.full(n_paths, x0)
+        for k in range(n):
+            X = X - theta * X * h + sig * (W[(k + 1) * 8 * rf // n] - W[k * 8 * rf // n])
+        return X
+    ref = em(8 * rf)
+    np.testing.assert_allclose(r.strong, [np.abs(em(n) - ref).mean() for n in ladder], rtol=1e-9)
+    np.testing.assert_allclose(r.weak, [(em(n) - ref).mean() for n in ladder], rtol=1e-9, atol=1e-15)
+    assert r.reference == "euler-maruyama with step T/16 on the same Brownian path"
+    d = sde_order_study(model, "euler-maruyama", (x0,), T, ladder, n_paths, seed)
+    assert d.reference == "euler-maruyama with step T/128 on the same Brownian path"  # reference_factor 16

@@ -228,3 +228,279 @@ def test_sde_scheme_describe_text():
     assert get_scheme("baoab").describe() == "baoab (strong 1.0, weak 2.0, ito, noise: additive)"
     assert get_scheme("sgd").describe() == "sgd (strong None, weak 1.0, ito, noise: general)"
     assert repr(get_scheme("milstein")) == "Milstein()"
+
+
+def _nonlinear_sde(calculus="ito"):
+    """A diagonal-noise SDE with state- and time-dependent drift and diffusion (and ∂g)."""
+    f = lambda t, x: -x ** 3 + t * np.array([1.0, -2.0])  # noqa: E731
+    g = lambda t, x: 0.5 + 0.3 * np.sin(x) + 0.1 * t  # noqa: E731
+    gx = lambda t, x: 0.3 * np.cos(x)  # noqa: E731
+    return dynamics.SDE(f, g, 2, calculus=calculus, diffusion_dx=gx), f, g, gx
+
+
+def test_euler_maruyama_milstein_heun_one_step_by_hand():
+    """One step of Euler–Maruyama, Milstein and stochastic Heun from the formulas written out here."""
+    model, f, g, gx = _nonlinear_sde()
+    y = np.array([[0.4, -1.1], [1.3, 0.2]])
+    z = np.array([[[0.7, -1.4], [-0.3, 2.1]]])
+    t, h = 0.6, 0.05
+    dW = z[0] * np.sqrt(h)
+    want = {"euler-maruyama": y + f(t, y) * h + g(t, y) * dW,
+            "milstein": y + f(t, y) * h + g(t, y) * dW + 0.5 * g(t, y) * gx(t, y) * (dW * dW - h)}
+    fs = lambda s, x: f(s, x) - 0.5 * g(s, x) * gx(s, x)  # noqa: E731  (the Stratonovich drift)
+    pred = y + fs(t, y) * h + g(t, y) * dW
+    want["stochastic-heun"] = y + h / 2 * (fs(t, y) + fs(t + h, pred)) + (g(t, y) + g(t + h, pred)) * dW / 2
+    evals = {"euler-maruyama": 1, "milstein": 1, "stochastic-heun": 2}
+    for name, w in want.items():
+        sch = get_scheme(name)
+        st = sch.step(model, t, sch.init(model, y.copy(), h), h, z)
+        np.testing.assert_allclose(st.y, w, rtol=1e-13, atol=1e-15, err_msg=name)
+        assert st.grad_evals == evals[name]
+
+
+def test_milstein_additive_noise_has_no_correction():
+    """With additive noise Milstein is Euler–Maruyama (∂g = 0), one drift per step."""
+    model = dynamics.OverdampedLangevin(problems.double_well(), 0.7)
+    y = np.array([[0.4], [-1.3]])
+    z = np.array([[[0.9], [-0.4]]])
+    h = 0.1
+    st = get_scheme("milstein").step(model, 0.0, get_scheme("milstein").init(model, y.copy(), h), h, z)
+    np.testing.assert_allclose(st.y, y - h * model.problem.grad(y) + 0.7 * np.sqrt(h) * z[0], rtol=1e-13)
+    assert st.grad_evals == 1
+
+
+def test_leimkuhler_matthews_two_steps_by_hand():
+    """θ₁ = θ₀ − h∇L + σ√h ξ₁ (ξ₀ := ξ₁), θ₂ = θ₁ − h∇L(θ₁) + σ√h (ξ₁ + ξ₂)/2; the normals are kept."""
+    sigma, h = 0.7, 0.1
+    model = dynamics.OverdampedLangevin(problems.double_well(), sigma)
+    sch = get_scheme("leimkuhler-matthews")
+    y0 = np.array([[0.4], [-1.3]])
+    xi1, xi2 = np.array([[0.9], [-0.4]]), np.array([[-1.2], [0.3]])
+    gr = model.problem.grad
+    st0 = sch.init(model, y0.copy(), h)
+    assert st0.prev is None and st0.grad_evals == 0
+    z1 = xi1[None].copy()
+    st1 = sch.step(model, 0.0, st0, h, z1)
+    y1 = y0 - h * gr(y0) + sigma * np.sqrt(h) * xi1
+    np.testing.assert_allclose(st1.y, y1, rtol=1e-13)
+    z1[:] = 99.0  # the engine refills its buffer: the state must hold its own copy
+    np.testing.assert_array_equal(st1.prev, xi1)
+    st2 = sch.step(model, h, st1, h, xi2[None])
+    y2 = y1 - h * gr(y1) + sigma * np.sqrt(h) * (xi1 + xi2) / 2
+    np.testing.assert_allclose(st2.y, y2, rtol=1e-13)
+    assert st2.grad_evals == 2 and np.array_equal(st2.prev, xi2)
+
+
+def test_sgd_stationary_covariances_solve_their_equations():
+    """Each prediction solves its own equation written out here (OU Lyapunov, discrete Lyapunov, the
+    exact recursion with J_i = a_i a_iᵀ); the exact one is the limit of the exact moment recursion."""
+    from dynopt.analysis import sgd_moments
+    rng = np.random.default_rng(1)
+    N, d, B = 8, 2, 2
+    A = rng.normal(size=(N, d))
+    b = A @ np.ones(d) + rng.normal(size=N)
+    p = problems.least_squares(A, b)
+    H = A.T @ A / N
+    lr = 0.3 / np.linalg.eigvalsh(H).max()
+    out = sgd_stationary_covariances(p, lr, B)
+    assert set(out) == {"continuous", "discrete", "exact", "noise_cov", "lr_lambda_max"}
+    r = A @ p.center - b
+    G = A * r[:, None]  # per-example gradients at θ*
+    Sig = G.T @ G / N - np.outer(G.mean(0), G.mean(0))
+    np.testing.assert_allclose(out["noise_cov"], Sig, rtol=1e-10, atol=1e-14)
+    C, D, E = out["continuous"], out["discrete"], out["exact"]
+    np.testing.assert_allclose(H @ C + C @ H, lr / B * Sig, rtol=1e-10, atol=1e-14)
+    M = np.eye(d) - lr * H
+    np.testing.assert_allclose(D, M @ D @ M.T + lr ** 2 / B * Sig, rtol=1e-10, atol=1e-14)
+    JSJ = sum(np.outer(a, a) @ E @ np.outer(a, a) for a in A) / N
+    np.testing.assert_allclose(E, M @ E @ M.T + lr ** 2 / B * (Sig + JSJ - H @ E @ H), rtol=1e-10, atol=1e-14)
+    assert out["lr_lambda_max"] == pytest.approx(0.3, rel=1e-12)
+    model = dynamics.SGDModifiedEquation(p, lr, B)
+    np.testing.assert_allclose(sgd_moments(model, p.center, 3000).cov, E, rtol=1e-8, atol=1e-14)
+
+
+def test_sgd_stationary_covariances_without_a_fixed_point_and_refusal():
+    """Past the exact recursion's stability (before the mean's) the exact prediction is None; a non-quadratic problem is refused."""
+    A = np.array([[3.0, 0.0], [0.0, 0.1], [0.1, 0.2]])
+    p = problems.least_squares(A, np.array([1.0, 0.0, 2.0]))
+    lam = np.linalg.eigvalsh(p.hessian_matrix).max()
+    # one dominant example: its multiplicative noise destabilizes the second moments at ηλ = 0.8,
+    # well inside the mean's stability range ηλ < 2 (the recursion's spectral radius is ≈ 1.3)
+    out = sgd_stationary_covariances(p, 0.8 / lam, 1)
+    assert out["exact"] is None and out["lr_lambda_max"] == pytest.approx(0.8, rel=1e-12)
+    assert out["discrete"] is not None
+    assert sgd_stationary_covariances(p, 0.1 / lam, 1)["exact"] is not None
+    with pytest.raises(ValueError, match=r"^`problem` must be a quadratic finite sum \(constant Hessian\)$"):
+        sgd_stationary_covariances(problems.double_well(), 0.1, 1)
+
+
+def test_scheme_linear_map_euler_maruyama_on_2d_kramers_closed_form():
+    """EM on Kramers with L = ½θᵀHθ (4 states, 2 noises): M = I + A h with A = [[0, I], [−H, −λI]], N = √h [0; σI]."""
+    H = np.array([[2.0, 0.3], [0.3, 1.0]])
+    lam, sigma, h = 0.7, 0.9, 0.05
+    m = dynamics.Kramers(problems.quadratic(H, center=[0.4, -0.2]), lam, sigma)
+    M, N = scheme_linear_map(m, "euler-maruyama", h)
+    A = np.block([[np.zeros((2, 2)), np.eye(2)], [-H, -lam * np.eye(2)]])
+    np.testing.assert_allclose(M, np.eye(4) + h * A, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(N, np.sqrt(h) * np.vstack([np.zeros((2, 2)), sigma * np.eye(2)]), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("scheme", ["baoab", "obabo", "momentum-sgd", "stochastic-heun"])
+def test_scheme_linear_map_reproduces_a_step_from_any_state(scheme):
+    """The scheme's step from random states and normals is M y + N ξ + (its step from 0 with no noise)."""
+    H = np.array([[2.0, 0.3], [0.3, 1.0]])
+    m = dynamics.Kramers(problems.quadratic(H, center=[0.4, -0.2]), 0.7, 0.9)
+    h = 0.1
+    M, N = scheme_linear_map(m, scheme, h)
+    sch = get_scheme(scheme)
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(5, 4))
+    k = sch.n_terms  # OBABO draws two sets of normals per step
+    z = rng.normal(size=(k, 5, 2))
+    ys = np.vstack([y, np.zeros((1, 4))])
+    zs = np.concatenate([z, np.zeros((k, 1, 2))], axis=1)
+    out = sch.output(m, sch.step(m, 0.0, sch.init(m, ys.copy(), h), h, zs))
+    xi = z.transpose(1, 0, 2).reshape(5, 2 * k)  # column i is term i // 2, component i % 2
+    np.testing.assert_allclose(out[:5], y @ M.T + xi @ N.T + out[5], rtol=1e-12, atol=1e-13)
+    assert M.shape == (4, 4) and N.shape == (4, 2 * k)
+
+
+def _ou(p, h, lam, sigma, xi):
+    c = np.exp(-lam * h)
+    return c * p + sigma * np.sqrt((1 - c * c) / (2 * lam)) * xi
+
+
+def test_baoab_obabo_aboba_two_steps_by_hand():
+    """Two steps of each splitting written out letter by letter (B: η += h·force, A: θ += hη, O: exact OU),
+    with each letter's h divided by its count, and one gradient per step after the start's one."""
+    prob = problems.double_well(2)
+    lam, sigma, h = 0.8, 0.6, 0.1
+    m = dynamics.Kramers(prob, lam, sigma)
+    F = lambda q: -prob.grad(q)  # noqa: E731
+    rng = np.random.default_rng(5)
+    y0 = rng.normal(size=(3, 4))
+    for name in ("baoab", "obabo", "aboba"):
+        sch = get_scheme(name)
+        st = sch.init(m, y0.copy(), h)
+        assert st.grad_evals == 1 and st.fresh
+        q, p = y0[:, :2].copy(), y0[:, 2:].copy()
+        for step in range(2):
+            z = rng.normal(size=(sch.n_terms, 3, 2))
+            if name == "baoab":
+                p = p + F(q) * h / 2
+                q = q + p * h / 2
+                p = _ou(p, h, lam, sigma, z[0])
+                q = q + p * h / 2
+                p = p + F(q) * h / 2
+            elif name == "obabo":
+                p = _ou(p, h / 2, lam, sigma, z[0])
+                p = p + F(q) * h / 2
+                q = q + p * h
+                p = p + F(q) * h / 2
+                p = _ou(p, h / 2, lam, sigma, z[1])
+            else:
+                q = q + p * h / 2
+                p = p + F(q) * h / 2
+                p = _ou(p, h, lam, sigma, z[0])
+                p = p + F(q) * h / 2
+                q = q + p * h / 2
+            st = sch.step(m, step * h, st, h, z)
+            np.testing.assert_allclose(sch.output(m, st), np.hstack([q, p]), rtol=1e-13, atol=1e-14, err_msg=name)
+            assert st.grad_evals == 2 + step, name
+
+
+def test_splitting_sequences_and_the_frictionless_o_step():
+    """A custom sequence is upper-cased, named in lower case, counts its O's; λ = 0 makes O the plain kick σ√h ξ."""
+    from dynopt.schemes import Splitting
+    s = Splitting("oBaBo")
+    assert (s.sequence, s.name, s.n_terms) == ("OBABO", "obabo", 2)
+    assert Splitting("BAB").n_terms == 1
+    assert Splitting().sequence == "BAOAB"
+    for bad in ("", "BAX", "AO", "BO"):
+        with pytest.raises(ValueError, match="^`sequence` must be letters from A, B, O containing A and B; got "
+                                             + repr(bad) + "$"):
+            Splitting(bad)
+    m = dynamics.Kramers(problems.quadratic(np.eye(1)), 0.0, 0.5)
+    sch = Splitting("AOB")
+    y0 = np.array([[1.0, -0.5]])
+    st = sch.step(m, 0.0, sch.init(m, y0.copy(), 0.04), 0.04, np.array([[[2.0]]]))
+    q = 1.0 + (-0.5) * 0.04
+    pnew = -0.5 + 0.5 * np.sqrt(0.04) * 2.0 - q * 0.04
+    np.testing.assert_allclose(sch.output(m, st), [[q, pnew]], rtol=1e-14)
+
+
+def test_momentum_sgd_and_sgd_iterates_steps_by_hand():
+    """Momentum SGD: v = βv − α∇L(θ) + ασξ/√γ with eq 15's (α, β), θ += v, velocity v/γ; its λγ ≤ 2 check at
+    init.  SGD iterates: θ − η·mean of the batch's gradients, dt = η to 1e-12 relative."""
+    from dynopt.schemes import leapfrog_coefficients
+    prob = problems.double_well(2)
+    lam, sigma, g = 0.8, 0.6, 0.3
+    m = dynamics.Kramers(prob, lam, sigma)
+    sch = get_scheme("momentum-sgd")
+    y0 = np.array([[1.2, -0.3, 0.4, 0.1]])
+    st = sch.init(m, y0.copy(), g)
+    np.testing.assert_allclose(st.v, y0[:, 2:] * g, rtol=1e-15)
+    assert st.grad_evals == 0
+    z = np.array([[[0.7, -1.1]]])
+    a, b = leapfrog_coefficients(g, lam)
+    v = b * g * y0[0, 2:] - a * prob.grad(y0[0, :2]) + a * sigma / np.sqrt(g) * z[0, 0]
+    s1 = sch.step(m, 0.0, st, g, z)
+    np.testing.assert_allclose(s1.q[0], y0[0, :2] + v, rtol=1e-14)
+    np.testing.assert_allclose(sch.output(m, s1)[0, 2:], v / g, rtol=1e-14)
+    assert s1.grad_evals == 1
+    with pytest.raises(ValueError, match=r"`friction`·`gamma` must be in \[0, 2\]"):
+        sch.init(dynamics.Kramers(prob, 10.0, sigma), y0.copy(), 0.3)
+    # SGD iterates with explicit minibatch indices
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 2))
+    bb = rng.normal(size=6)
+    ls = problems.least_squares(A, bb)
+    model = dynamics.SGDModifiedEquation(ls, 0.1, 2)
+    sgd = get_scheme("sgd")
+    th = np.array([[0.5, -0.5], [1.0, 2.0]])
+    idx = np.array([[0, 3], [5, 5]])
+    out = sgd.step(model, 0.0, sgd.init(model, th.copy(), 0.1), 0.1, idx)
+    G = [ls.example_grads(th[i])[idx[i]].mean(0) for i in range(2)]
+    np.testing.assert_allclose(out.y, th - 0.1 * np.array(G), rtol=1e-13)
+    assert out.grad_evals == 1
+    sgd.init(model, th.copy(), 0.1 * (1 + 1e-13))
+    with pytest.raises(ValueError, match=r"^`dt` must equal the SME's learning rate 0.1 for SGD iterates; got 0.1$"):
+        sgd.init(model, th.copy(), 0.1 * (1 + 1e-10))
+
+
+def test_sgd_iterates_draw_minibatches_of_the_models_size():
+    """With replacement indices are i.i.d. in [0, N); without, B distinct indices per path."""
+    A = np.arange(10.0).reshape(5, 2)
+    ls = problems.least_squares(A, np.ones(5))
+    sgd = get_scheme("sgd")
+    for replace in (True, False):
+        model = dynamics.SGDModifiedEquation(ls, 0.1, 3, replace=replace)
+        gens = [np.random.default_rng(1), np.random.default_rng(2)]
+        idx = sgd.draw_noise(model, gens, [(0, 40), (40, 100)], 100)
+        assert idx.shape == (100, 3) and idx.min() >= 0 and idx.max() < 5
+        if not replace:
+            assert all(len(set(r)) == 3 for r in idx.tolist())
+        else:
+            assert any(len(set(r)) < 3 for r in idx.tolist())
+        again = sgd.draw_noise(model, [np.random.default_rng(1)], [(0, 40)], 40)
+        np.testing.assert_array_equal(again, idx[:40])
+
+
+def test_sde_scheme_noise_types_declared_orders_and_kill():
+    """Milstein refuses general noise by name; the declared strong order is the additive one for additive
+    noise; kill sets the chosen rows of every per-path array to NaN and leaves scalars alone."""
+    gen = dynamics.SDE(lambda t, x: -x, lambda t, x: np.ones((x.shape[0], 2, 2)), 2, noise="general")
+    with pytest.raises(ValueError, match=r"^`scheme` 'milstein' supports additive, diagonal noise; got general noise \("):
+        get_scheme("milstein").check_model(gen)
+    em = get_scheme("euler-maruyama")
+    assert em.declared_strong_order(dynamics.ornstein_uhlenbeck()) == 1.0
+    assert em.declared_strong_order(dynamics.geometric_brownian_motion()) == 0.5
+    assert em.order == 0.5 and get_scheme("milstein").order == 1.0
+    assert get_scheme("sgd").declared_strong_order(dynamics.SGDModifiedEquation(
+        problems.least_squares(np.eye(2), np.ones(2)), 0.1)) is None
+    st = em.State(np.ones((4, 2)), 3)
+    out = em.kill(st, np.array([False, True, False, True]))
+    assert np.isnan(out.y[[1, 3]]).all() and np.isfinite(out.y[[0, 2]]).all() and out.grad_evals == 3
+    other = (np.ones((4, 2)), np.ones(3), np.ones((2, 4)))  # arrays of another length are not per-path
+    em.kill(other, np.array([True, False, False, False]))
+    assert np.isnan(other[0][0]).all() and np.isfinite(other[1]).all() and np.isfinite(other[2]).all()

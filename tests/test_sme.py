@@ -163,3 +163,232 @@ def test_paths_agree_with_single_time_moments():
     np.testing.assert_allclose(sp[1].mean, sme_moments(model, th0, 0.3).mean, rtol=1e-12)
     with pytest.raises(ValueError, match="`times`"):
         sme_moment_path(model, th0, [-1.0])
+
+
+def _observables_by_hand(mom, H, center):
+    """E g for each observable, from mean and covariance (not from the raw second moment)."""
+    m, C = mom.mean, mom.second - np.outer(mom.mean, mom.mean)
+    dev = m - center
+    return {"mean": m, "dist2": np.trace(C) + dev @ dev,
+            "excess_loss": 0.5 * (np.trace(H @ C) + dev @ H @ dev), "trace_cov": np.trace(C)}
+
+
+def test_sme_weak_errors_values_errors_and_dict():
+    """Every stored E g, error, fit and the whole as_dict against moments and formulas done here."""
+    from dynopt.analysis import fit_order
+    prob = _problem()
+    T, lrs, B = 1.0, [0.25, 0.125, 0.5], 2
+    th0 = prob.center + np.array([2.0, -1.0])
+    r = sme_weak_errors(prob, lrs, T, th0, batch_size=B, replace=False)
+    H = prob.hessian_matrix
+    center = prob.center
+    steps = [0.5, 0.25, 0.125]
+    assert r.lrs == steps and r.T == 1.0 and r.theta0 == th0.tolist()
+    assert r.batch_size == 2 and r.replace is False
+    assert r.observables == ["mean", "dist2", "excess_loss", "trace_cov"]
+    want_err = {o: {k: [] for k in r.observables} for o in (1, 2, "ode2")}
+    for i, lr in enumerate(steps):
+        K = int(round(T / lr))
+        sgd = _observables_by_hand(sgd_moments(SGDModifiedEquation(prob, lr, B, replace=False), th0, K), H, center)
+        ode = SGDModifiedEquation(prob, lr, B, order=2, replace=False)
+        ode.noise_scale = 0.0
+        models = {1: SGDModifiedEquation(prob, lr, B, order=1, replace=False),
+                  2: SGDModifiedEquation(prob, lr, B, order=2, replace=False), "ode2": ode}
+        stores = {1: r.sme1, 2: r.sme2, "ode2": r.ode2}
+        for k in r.observables:
+            np.testing.assert_allclose(r.sgd[k][i], sgd[k], rtol=1e-10)
+        for o, model in models.items():
+            sme = _observables_by_hand(sme_moments(model, th0, T), H, center)
+            for k in r.observables:
+                np.testing.assert_allclose(stores[o][k][i], sme[k], rtol=1e-10)
+                want_err[o][k].append(float(np.linalg.norm(np.atleast_1d(sgd[k]) - np.atleast_1d(sme[k]))))
+    for o in (1, 2, "ode2"):
+        for k in r.observables:
+            np.testing.assert_allclose(r.errors[o][k], want_err[o][k], rtol=1e-8, atol=1e-14)
+            assert r.fits[o][k].order == pytest.approx(fit_order(steps, want_err[o][k]).order, rel=1e-6)
+    assert set(r.fits) == {1, 2, "ode2"}
+
+    def fit(f):
+        return {"order": round(f.order, 4), "ci": [round(f.ci[0], 4), round(f.ci[1], 4)]}
+    names = {1: "order1", 2: "order2", "ode2": "ode2"}
+    want = {"T": 1.0, "lrs": steps, "theta0": th0.tolist(), "batch_size": 2, "replace": False,
+            "errors": {names[o]: {k: [float(f"{e:.6g}") for e in r.errors[o][k]] for k in r.observables}
+                       for o in (1, 2, "ode2")},
+            "fitted_orders": {names[o]: {k: fit(r.fits[o][k]) for k in r.observables} for o in (1, 2, "ode2")}}
+    assert r.as_dict() == want
+
+
+def test_sme_weak_errors_without_control_and_defaults():
+    """control=False drops the noise-free control; the defaults are batch 1, with replacement, all observables."""
+    prob = _problem()
+    th0 = prob.center + 1.0
+    lrs = [0.5, 0.25, 0.125]
+    r = sme_weak_errors(prob, lrs, 1.0, th0, control=False, observables=("dist2",))
+    assert r.ode2 is None and set(r.errors) == {1, 2} and set(r.fits) == {1, 2}
+    assert r.observables == ["dist2"] and set(r.sgd) == {"dist2"}
+    assert set(r.as_dict()["errors"]) == {"order1", "order2"}
+    d = sme_weak_errors(prob, lrs, 1.0, th0)
+    e = sme_weak_errors(prob, lrs, 1.0, th0, batch_size=1, replace=True,
+                        observables=("mean", "dist2", "excess_loss", "trace_cov"), control=True)
+    assert d.as_dict() == e.as_dict() and d.batch_size == 1 and d.replace is True
+    assert d.errors["ode2"] == e.errors["ode2"]
+
+
+def test_sme_weak_errors_messages():
+    """The refusals name the argument and what is allowed."""
+    prob = _problem()
+    with pytest.raises(ValueError, match=r"`lrs` needs at least 3 learning rates to fit an order; got 2"):
+        sme_weak_errors(prob, [0.1, 0.05], 1.0, prob.center)
+    with pytest.raises(ValueError, match=r"`lrs` must divide `T`: T/η = 3.33333 is not an integer for η = 0.3"):
+        sme_weak_errors(prob, [0.3, 0.2, 0.1], 1.0, prob.center)
+    with pytest.raises(ValueError, match=r"`observables` entries must be in \['mean', 'dist2', 'excess_loss', 'trace_cov'\]; got 'nope'"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, prob.center, observables=("nope",))
+    with pytest.raises(ValueError, match=r"`theta0` must have shape \(2,\); got \(1,\)"):
+        sme_weak_errors(prob, [0.1, 0.05, 0.025], 1.0, [0.0])
+
+
+def _problem3(N=5, seed=8):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(N, 3)) @ np.diag([1.1, 0.9, 0.6])
+    return problems.least_squares(A, A @ np.array([1.0, -0.5, 0.3]) + rng.normal(size=N))
+
+
+@pytest.mark.parametrize("order,B,replace", [(1, 1, True), (2, 2, False), (2, 3, True)])
+def test_generator_on_a_mixture_of_point_masses_in_3d(order, B, replace):
+    """G is linear: on Σ w_p z(x_p) (any weights, z0 ≠ 1) it is Σ w_p × Itô's formula at x_p; in 3-D so
+    every off-diagonal coefficient of g gᵀ is exercised."""
+    prob = _problem3()
+    model = SGDModifiedEquation(prob, 0.15, B, order=order, replace=replace)
+    G = moment_generator(model)
+    rng = np.random.default_rng(4)
+    xs, ws = rng.normal(size=(4, 3)) * 1.5, np.array([0.7, -0.4, 1.3, 0.25])
+    want = np.zeros(13)
+    for x, w in zip(xs, ws):
+        f = model.drift(0.0, x[None])[0]
+        g = model.diffusion(0.0, x[None])[0]
+        want += w * np.concatenate([[0.0], f, (np.outer(f, x) + np.outer(x, f) + g @ g.T).ravel()])
+    z = sum(w * _point_z(x) for x, w in zip(xs, ws))
+    np.testing.assert_allclose(G @ z, want, rtol=1e-9, atol=1e-10)
+    assert G.shape == (13, 13) and np.all(G[0] == 0)
+
+
+@pytest.mark.parametrize("B,replace", [(1, True), (2, False), (2, True)])
+def test_sgd_map_on_a_mixture_of_point_masses_in_3d(B, replace):
+    """P on Σ w_p z(x_p) is Σ w_p × the average over every minibatch of the SGD step from x_p (3-D)."""
+    prob = _problem3()
+    N, lr = prob.n_examples, 0.2
+    P = sgd_moment_map(SGDModifiedEquation(prob, lr, B, replace=replace))
+    rng = np.random.default_rng(6)
+    xs, ws = rng.normal(size=(3, 3)), np.array([0.5, -1.2, 2.0])
+    want = np.zeros(13)
+    for x, w in zip(xs, ws):
+        G = prob.example_grads(x)
+        batches = (itertools.product(range(N), repeat=B) if replace else itertools.combinations(range(N), B))
+        want += w * np.mean([_point_z(x - lr * G[list(idx)].mean(0)) for idx in batches], axis=0)
+    z = sum(w * _point_z(x) for x, w in zip(xs, ws))
+    np.testing.assert_allclose(P @ z, want, rtol=1e-11, atol=1e-12)
+
+
+def test_moment_maps_refuse_non_affine_models():
+    """A finite sum with non-affine gradients is refused by name, for the SME generator and the SGD map."""
+    cubic = problems.finite_sum(lambda p, idx: (p ** 3)[:, None, :] * np.ones((1, idx.size, 1)), 3, 1)
+    model = SGDModifiedEquation(cubic, 0.1)
+    with pytest.raises(ValueError, match=r"^`model` must have an affine drift and a diffusion with g gᵀ quadratic "
+                                         r"in θ \(least squares\) for closed moment equations$"):
+        moment_generator(model)
+    with pytest.raises(ValueError, match=r"^`problem` must have per-example gradients affine in θ \(e.g. least_squares\) "
+                                         r"for exact moments; use Monte Carlo \(dynopt.engine.simulate\) otherwise$"):
+        sgd_moment_map(model)
+    with pytest.raises(TypeError, match=r"^`model` must be an SGDModifiedEquation; got Problem$|"
+                                        r"^`model` must be an SGDModifiedEquation; got \w+$"):
+        moment_generator(cubic)
+
+
+def test_generator_refuses_a_model_whose_noise_alone_does_not_close():
+    """An affine drift with g gᵀ quartic in θ (noise scaled by √(1 + |θ|²)) is refused: both checks must pass."""
+    model = SGDModifiedEquation(_problem(), 0.1)
+    plain = model.diffusion
+    model.diffusion = lambda t, x: plain(t, x) * np.sqrt(1.0 + np.sum(x * x, axis=1))[:, None, None]
+    with pytest.raises(ValueError, match="`model` must have an affine drift"):
+        moment_generator(model)
+    model.diffusion = plain
+    drift = model.drift
+    model.drift = lambda t, x: drift(t, x) + 0.01 * x ** 2
+    with pytest.raises(ValueError, match="`model` must have an affine drift"):
+        moment_generator(model)
+
+
+def test_affine_example_gradients_exact_for_least_squares_in_3d():
+    """A_i = a_i a_iᵀ and c_i = b_i a_i for ℓ_i = ½(a_iᵀθ − b_i)², written out per example."""
+    rng = np.random.default_rng(12)
+    Aa = rng.normal(size=(4, 3))
+    b = rng.normal(size=4) + 5.0
+    prob = problems.least_squares(Aa, b)
+    A, c = affine_example_gradients(prob)
+    assert A.shape == (4, 3, 3) and c.shape == (4, 3)
+    x = rng.normal(size=3)
+    G = prob.example_grads(x)
+    np.testing.assert_allclose(np.einsum("nij,j->ni", A, x) - c, G, rtol=1e-10, atol=1e-12)
+    scale = G[0] / (Aa[0] * (Aa[0] @ x - b[0]))  # the per-example normalization of this problem
+    k = float(np.mean(scale))
+    for i in range(4):
+        np.testing.assert_allclose(A[i], k * np.outer(Aa[i], Aa[i]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(c[i], k * b[i] * Aa[i], rtol=1e-10, atol=1e-12)
+
+
+def test_affine_example_gradients_tolerance():
+    """A nonlinearity of relative size ≈ 1e-11 at the probe points passes the default rtol 1e-9 and fails rtol 1e-13; the message
+    names the problem argument and the alternative."""
+    base = _problem(N=4, d=2)
+    lin = base.example_grads
+    bent = problems.finite_sum(lambda p, idx: lin(p)[:, idx, :] * (1 + 1e-13 * np.sum(p ** 2, axis=-1))[:, None, None],
+                               4, 2)
+    A, _ = affine_example_gradients(bent)
+    np.testing.assert_allclose(A, affine_example_gradients(base)[0], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^`problem` must have per-example gradients affine in θ \(e.g. least_squares\) "
+                                         r"for exact moments; use Monte Carlo \(dynopt.engine.simulate\) otherwise$"):
+        affine_example_gradients(bent, rtol=1e-13)
+
+
+def test_affine_example_gradients_orientation():
+    """A[i, :, j] = ∂_j g_i: with a non-symmetric affine map g_i(θ) = M_i θ − c_i, A_i is M_i, not its transpose."""
+    M = np.array([[[1.0, 2.0], [0.0, 3.0]], [[0.5, -1.0], [4.0, 1.0]]])
+    cc = np.array([[1.0, 0.0], [0.0, -2.0]])
+    prob = problems.finite_sum(lambda p, idx: np.einsum("kij,nj->nki", M[idx], p) - cc[idx][None], 2, 2)
+    A, c = affine_example_gradients(prob)
+    np.testing.assert_allclose(A, M, rtol=1e-12)
+    np.testing.assert_allclose(c, cc, rtol=1e-12)
+
+
+def test_moment_functions_at_zero_and_their_refusals():
+    """Zero steps / zero time give the point mass at θ0 (cov 0); the path has n + 1 entries, each the
+    k-step moments; negative counts and times are refused with their ranges."""
+    prob = _problem()
+    model = SGDModifiedEquation(prob, 0.1, order=2)
+    th0 = np.array([0.4, -1.2])
+    for mom in (sgd_moments(model, th0, 0), sme_moments(model, th0, 0.0)):
+        np.testing.assert_allclose(mom.mean, th0, rtol=1e-15)
+        np.testing.assert_allclose(mom.second, np.outer(th0, th0), rtol=1e-15)
+        np.testing.assert_allclose(mom.cov, 0.0, atol=1e-15)
+    path = sgd_moment_path(model, th0, 3)
+    assert len(path) == 4
+    for k, mom in enumerate(path):
+        np.testing.assert_allclose(mom.second, sgd_moments(model, th0, k).second, rtol=1e-12)
+    assert len(sgd_moment_path(model, th0, 0)) == 1
+    sp = sme_moment_path(model, th0, 0.5)
+    assert len(sp) == 1
+    with pytest.raises(ValueError, match=r"`n_steps` must be a non-negative integer; got -1"):
+        sgd_moments(model, th0, -1)
+    with pytest.raises(ValueError, match=r"`n_steps` must be a non-negative integer; got -1"):
+        sgd_moment_path(model, th0, -1)
+    with pytest.raises(ValueError, match=r"`T` must be in \[0.0, inf\); got -0.5"):
+        sme_moments(model, th0, -0.5)
+    with pytest.raises(ValueError, match=r"`times` must be in \[0.0, inf\); got -1.0"):
+        sme_moment_path(model, th0, [0.0, -1.0])
+
+
+def test_sme_moment_path_names_a_non_numeric_time():
+    """A time that is not a number is a TypeError naming `times`."""
+    model = SGDModifiedEquation(_problem(), 0.1)
+    with pytest.raises(TypeError, match=r"^`times` must be a real number; got 'soon'$"):
+        sme_moment_path(model, [0.0, 0.0], ["soon"])

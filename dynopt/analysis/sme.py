@@ -284,7 +284,7 @@ def sme_moment_path(model, theta0, times):
     G = moment_generator(model)
     z0 = _to_z(theta0)
     return [ExactMoments.from_z(expm(G * check_finite_param(t, "times", low=0.0)) @ z0, model.state_dim)
-            for t in np.atleast_1d(times)]
+            for t in np.atleast_1d(times).tolist()]
 
 
 def _mean(mom, H, center):

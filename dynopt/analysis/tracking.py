@@ -71,7 +71,7 @@ def ode_tracking_study(name: str, problem: Problem, x0, T: float, lrs: Sequence[
     for lr in lrs:
         n = int(round(T / lr))
         if abs(n * lr - T) > 1e-9 * T:
-            raise ValueError(f"`lrs` must divide `T`; {lr!r} does not divide {T!r}")
+            raise ValueError(f"`lrs` must divide `T`; {float(lr)!r} does not divide {float(T)!r}")
         if name == "rmsprop":
             opt = optim.rmsprop(lr, 1 - model.c * lr, model.eps,
                                 convention="d2l" if model.eps_inside else "pytorch")
