@@ -423,3 +423,77 @@ def test_an_observer_without_merge_is_refused_on_an_executor():
                  executor=_FourWorkers(), **run)
     with pytest.raises(TypeError, match=msg):
         LastMean().merge(LastMean(), None, 0, 1)
+
+
+def _moments_by_hand(layout_n, block_size, y_by_k, alive_by_k, every=5, n_steps=10, chunks=((0, None),), dtype=float):
+    """A Moments observer fed directly, chunk by chunk, with the given states and masks."""
+    from dynopt.engine.brownian import make_layout
+
+    layout = make_layout(layout_n, block_size=block_size)
+    m = Moments(every=every)
+    ks = m.steps(n_steps, 0.0, 0.1)
+    m.start(layout, y_by_k[ks[0]].shape[1])
+    for k in ks:
+        for b0, b1 in chunks:
+            b1 = layout.n_blocks if b1 is None else b1
+            lo, hi = layout.block_rows(b0)[0], layout.block_rows(b1 - 1)[1]
+            m.observe(k, 0.1 * k, y_by_k[k][lo:hi].astype(dtype), b0, b1, layout, alive_by_k[k][lo:hi])
+    return ks, m.result()
+
+
+def test_moments_pool_blocks_exactly_even_when_the_first_block_died():
+    """Moments.result: the pooled mean/var/se of the survivors equal numpy's over them, for
+    any chunking, also when no path of the first block survived (no 0/0 in the weights)."""
+    rng = np.random.default_rng(5)
+    y = {k: rng.normal(size=(12, 2)) * (1 + k) for k in (0, 5, 10)}
+    alive = {0: np.ones(12, bool), 5: np.ones(12, bool), 10: np.ones(12, bool)}
+    alive[5][[0, 3, 7, 11]] = False      # 8 of 12 alive
+    alive[10][:4] = False                # block 0 dead: exactly 6 of 12 alive, the limit that is defined
+    alive[10][[5, 9]] = False
+    for chunks in (((0, None),), ((0, 1), (1, 3)), ((0, 2), (2, 3))):
+        ks, r = _moments_by_hand(12, 4, y, alive, chunks=chunks)
+        assert ks == [0, 5, 10]
+        np.testing.assert_array_equal(r.t, [0.0, 0.5, 1.0])
+        for i, k in enumerate(ks):
+            x = y[k][alive[k]]
+            np.testing.assert_allclose(r.mean[i], x.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(r.var[i], x.var(axis=0, ddof=1), rtol=1e-12)
+            np.testing.assert_allclose(r.se[i], np.sqrt(x.var(axis=0, ddof=1) / len(x)), rtol=1e-12)
+        np.testing.assert_array_equal(r.count, [12, 8, 6])
+        np.testing.assert_array_equal(r.observed, [12, 12, 12])
+
+
+def test_moments_are_undefined_below_half_or_two_survivors():
+    """Moments.result: NaN (not a number) when fewer than half, or fewer than two, paths survived."""
+    rng = np.random.default_rng(6)
+    y = {k: rng.normal(size=(12, 1)) for k in (0, 5, 10)}
+    alive = {0: np.ones(12, bool), 5: np.ones(12, bool), 10: np.zeros(12, bool)}
+    alive[5][:7] = False                 # 5 of 12: below half
+    alive[10][2] = True                  # 1 of 12
+    _, r = _moments_by_hand(12, 4, y, alive, dtype=np.float32)
+    np.testing.assert_allclose(r.mean[0], y[0].astype(np.float32).astype(float).mean(axis=0), rtol=1e-12)
+    assert np.isfinite(r.mean[0]).all() and np.isfinite(r.var[0]).all() and np.isfinite(r.se[0]).all()
+    for i in (1, 2):
+        assert np.isnan(r.mean[i]).all() and np.isnan(r.var[i]).all() and np.isnan(r.se[i]).all()
+    np.testing.assert_array_equal(r.count, [12, 5, 1])
+    # three paths: two survivors are enough (half and two), one is not
+    y3 = {k: np.array([[1.0], [2.0], [4.0]]) for k in (0, 5, 10)}
+    a3 = {0: np.ones(3, bool), 5: np.array([True, False, True]), 10: np.array([False, False, True])}
+    _, r3 = _moments_by_hand(3, 2, y3, a3)
+    np.testing.assert_allclose(r3.mean[:, 0][:2], [7 / 3, 2.5], rtol=1e-12)
+    np.testing.assert_allclose(r3.var[:, 0][:2], [np.var([1, 2, 4], ddof=1), 4.5], rtol=1e-12)
+    assert np.isnan(r3.mean[2, 0]) and np.isnan(r3.var[2, 0])
+
+
+@pytest.mark.parametrize("times", [[1.1], [-0.1], [float("nan")], [0.55], [0.3, 1.0 + 1e-6], [float("inf")]])
+def test_moments_times_off_the_grid_or_outside_the_span_are_refused(times):
+    """_steps_for_times: a time beyond t_end, before t0, NaN or between steps is a ValueError naming `times`."""
+    m = Moments(times=times)
+    with pytest.raises(ValueError, match=r"`times` must be on the step grid t0 \+ k·dt within t_span; got "):
+        m.steps(10, 0.0, 0.1)
+
+
+def test_moments_times_at_the_ends_of_the_span_are_steps():
+    """_steps_for_times: t0 and t_end themselves are steps 0 and n_steps (the boundaries are inside)."""
+    assert Moments(times=[1.0, 0.0, 0.5, 0.5]).steps(10, 0.0, 0.1) == [0, 5, 10]
+    assert Moments(times=[2.0 + 1e-12]).steps(10, 1.0, 0.1) == [10]
