@@ -337,3 +337,62 @@ def test_get_executor_builds_each_kind(fake_pool):
     with s as same:
         assert same is s
     assert sorted(executors.EXECUTORS) == ["dask", "local", "serial"]
+
+
+class _InProcessPool(SerialExecutor):
+    """A serial executor that claims several workers, so the run is cut into block groups."""
+
+    def __init__(self, n_workers):
+        self.n_workers = n_workers
+
+
+def test_block_groups_merge_their_divergences_at_their_own_rows():
+    """run_on_executor: paths that blow up in any block group keep their rows and steps, and the
+    merged outputs and observers equal the serial run's."""
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.1)
+    y0 = np.full((100, 1), 0.5)
+    y0[[3, 30, 31, 77, 99]] = [[30.0], [40.0], [-30.0], [60.0], [-45.0]]
+    kw = dict(n_paths=100, seed=2, observers=[Moments(every=2)],
+              options=EnsembleOptions(block_size=10, save_every=3, progress=False))
+    serial = simulate(m, "euler-maruyama", (0, 1), y0, 0.1, **kw)
+    assert sorted(np.flatnonzero(serial.diverged_step >= 0)) == [3, 30, 31, 77, 99]
+    for workers in (1, 3, 4):
+        par = simulate(m, "euler-maruyama", (0, 1), y0, 0.1, executor=_InProcessPool(workers), **kw)
+        assert par.diverged_step.tobytes() == serial.diverged_step.tobytes()
+        # the diverged rows hold NaN whose sign bit follows numpy's inner loops (which differ
+        # with the array length): compare values, NaN equal to NaN
+        np.testing.assert_array_equal(par.y_final, serial.y_final)
+        np.testing.assert_array_equal(par.y, serial.y)
+        assert np.isnan(par.y_final[[3, 30, 31, 77, 99]]).all()
+        assert par.observations["moments"].mean.tobytes() == serial.observations["moments"].mean.tobytes()
+        assert par.grad_evals == serial.grad_evals
+
+
+def test_progress_bar_counts_path_steps_on_stderr(capsys):
+    """_Progress: a shown bar counts path-steps (unit_scale) with the scheme's name on stderr;
+    an automatic one opens only when the estimated run time passes PROGRESS_AFTER_S."""
+    from dynopt.engine import chunks
+
+    p = chunks._Progress(1000, "euler", True)
+    assert p.bar.total == 1000 and p.bar.n == 0 and p.bar.unit == "path-step" and p.bar.unit_scale
+    assert p.bar.desc == "euler"
+    p.update(250)
+    assert p.bar.n == 250 and p.done == 250
+    p.close()
+    err = capsys.readouterr().err
+    assert "euler" in err and "path-step" in err
+    assert chunks._Progress(10, "x", False).bar is None
+    auto = chunks._Progress(1000, "x", None)
+    auto.tic -= 0.25  # 100 of 1000 in 0.25 s: 2.5 s expected, above the threshold
+    auto.update(100)
+    assert auto.bar is not None and auto.bar.n == 100 and auto.bar.total == 1000
+    auto.close()
+    quick = chunks._Progress(1000, "x", None)
+    quick.tic -= 0.15  # 1.5 s expected: below the threshold
+    quick.update(100)
+    assert quick.bar is None
+    done = chunks._Progress(1000, "x", None)
+    done.tic -= 100.0
+    done.update(1000)  # already finished: no bar
+    assert done.bar is None
+    assert chunks.PROGRESS_AFTER_S == 2.0
