@@ -249,3 +249,28 @@ def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeyp
     why = kernels.compile_kernel(dynamics.OverdampedLangevin(problems.double_well(), 0.7),
                                  get_scheme("euler-maruyama"), 0.01, EnsembleOptions())
     assert why == "the kernel could not be compiled (RuntimeError: boom)"
+
+
+def test_point_function_source_runs_as_python_and_declines_what_it_cannot_print(monkeypatch):
+    """point_function_source: private names, shared subexpressions, the stored values by hand;
+    None for a foreign symbol, a printer error, or a lenient printer's 'Not supported' text."""
+    import math
+
+    from sympy.printing.pycode import pycode
+
+    x, g = sympy.symbols("x g", real=True)  # a user's symbols may shadow the function's own names
+    exprs = [sympy.exp(x) * g + sympy.sin(x), sympy.exp(x) * g - 1]
+    src = codegen.point_function_source("def f(x, g):", exprs, (x, g), ["g[0]", "g[1]"])
+    assert src.startswith("def f(x, g):\n    _x0 = x[0]\n    _x1 = x[1]\n") and src.endswith("\n")
+    assert "_c0 = " in src  # exp(x)·g computed once
+    ns = {"math": math}
+    exec(src, ns)  # noqa: S102 - source printed by sympy, in a test
+    out = [0.0, 0.0]
+    ns["f"]([0.3, 2.0], out)
+    assert out == pytest.approx([math.exp(0.3) * 2 + math.sin(0.3), math.exp(0.3) * 2 - 1], rel=1e-14)
+    assert codegen.point_function_source("def f(x, g):", [x + 1, x + sympy.Symbol("q")], (x,), ["g[0]", "g[1]"]) is None
+    assert codegen.point_function_source("def f(x, g):", [sympy.zeta(x)], (x,), ["g[0]"]) is None
+    monkeypatch.setattr(codegen, "pycode", lambda e: pycode(e, strict=False))
+    assert "Not supported" in pycode(sympy.zeta(x), strict=False)
+    assert codegen.point_function_source("def f(x, g):", [sympy.zeta(x)], (x,), ["g[0]"]) is None
+    assert codegen.point_function_source("def f(x, g):", [x + 1], (x,), ["g[0]"]).endswith("    g[0] = _x0 + 1\n")
