@@ -117,3 +117,49 @@ def test_a_claim_served_from_the_cache_says_so_and_reports_stay_identical(tmp_pa
     assert "cached" not in first and "cached (computed in" in second  # the second run is served
     assert (d / "claims.json").read_bytes() == report
     assert b"seconds" not in report
+
+
+def test_eval_steps_on_the_grid_its_ends_and_its_tolerance():
+    """eval_steps: grid times map to their k (ends included, 1e-9 relative slack, clipped to [0, n])."""
+    assert eval_steps([1.0, 1.5, 3.0], (1.0, 3.0), 0.5, 4) == [0, 1, 4]
+    assert eval_steps(2.0, (1.0, 3.0), 0.5, 4) == [2]
+    assert eval_steps([1.0 - 1e-10, 3.0 + 1e-10], (1.0, 3.0), 0.5, 4) == [0, 4]
+    assert eval_steps([0.5 + 4e-9], (0.0, 10.0), 0.5, 20) == [1]  # slack 1e-9·|t1 - t0|
+    assert eval_steps([-1.0, 1.0], (-1.0, 1.0), 0.25, 8) == [0, 8]
+    assert all(type(k) is int for k in eval_steps([0.0, 0.5], (0.0, 1.0), 0.25, 4))
+
+
+@pytest.mark.parametrize("t_eval,message", [
+    ([], r"^`t_eval` must be a non-empty 1-D array of finite times; got \[\]$"),
+    ([[0.0, 0.5]], r"^`t_eval` must be a non-empty 1-D array of finite times; got "),
+    ([0.0, float("nan")], r"^`t_eval` must be a non-empty 1-D array of finite times; got "),
+    ([float("inf")], r"^`t_eval` must be a non-empty 1-D array of finite times; got "),
+    ([0.5, 0.5], r"^`t_eval` must be strictly increasing$"),
+    ([0.75, 0.5], r"^`t_eval` must be strictly increasing$"),
+    ([-0.25, 0.5], r"^`t_eval` must lie within t_span=\(0\.0, 1\.0\); got -0\.25\.\.0\.5$"),
+    ([0.5, 1.25], r"^`t_eval` must lie within t_span=\(0\.0, 1\.0\); got 0\.5\.\.1\.25$"),
+    ([0.0 - 2e-9], r"^`t_eval` must lie within t_span"),
+    ([1.0 + 2e-9], r"^`t_eval` must lie within t_span"),
+    ([0.25, 0.6, 0.7], r"^`t_eval` holds t = 0\.6, which is not on the step grid t0 \+ k·dt \(dt = 0\.25\); "
+                       r"the nearest grid times are 0\.5 and 0\.75$"),
+    ([0.5 + 2e-9], r"^`t_eval` holds t = 0\.5, which is not on the step grid"),
+])
+def test_eval_steps_refusals_name_t_eval_and_the_reason(t_eval, message):
+    """eval_steps: every refusal names `t_eval`, and off-grid times get their nearest grid neighbours."""
+    with pytest.raises(ValueError, match=message):
+        eval_steps(t_eval, (0.0, 1.0), 0.25, 4)
+
+
+def test_eval_steps_nearest_grid_times_use_t0():
+    """eval_steps: the neighbours of an off-grid time are t0 + floor/ceil((t - t0)/dt)·dt."""
+    with pytest.raises(ValueError, match=r"nearest grid times are 1\.3 and 1\.6$"):
+        eval_steps([1.45], (0.1, 1.9), 0.3, 6)
+
+
+def test_eval_steps_tolerance_boundaries():
+    """eval_steps: a time exactly 1e-9·|t1 - t0| off the span or the grid is accepted, beyond it refused."""
+    assert eval_steps([-1e-9], (0.0, 1.0), 0.25, 4) == [0]
+    assert eval_steps([1e-9], (0.0, 1.0), 0.25, 4) == [0]
+    assert eval_steps([10.5 + 1.5e-8], (10.0, 30.0), 0.5, 40) == [1]  # slack 2e-8 from the span's length
+    with pytest.raises(ValueError, match="not on the step grid"):
+        eval_steps([10.5 + 3e-8], (10.0, 30.0), 0.5, 40)
