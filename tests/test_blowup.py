@@ -118,3 +118,123 @@ def test_cli_compare_figures_with_every_rung_diverged_warn_nothing(tmp_path, cap
         assert main(["compare", "--problems", "rosenbrock", "--schemes", "euler", "--steps", "10", "20", "30",
                      "--out", str(tmp_path / "fig"), "--no-work-precision"]) == 1
     assert (tmp_path / "fig" / "orders-rosenbrock.png").stat().st_size > 1000
+
+
+# ---- the stability warning at the start of an ensemble run (dynopt.engine.region) ----
+
+def _limit_message(dt, name, hl, limit, lam, take):
+    return (f"`dt` = {dt} is beyond the linear stability limit of {name} at the start: "
+            f"h·λ_max(∇²L(x₀)) = {hl} ≥ {limit} (λ_max = {lam}); the run measures the "
+            f"instability, not the SDE: take dt < {take}")
+
+
+@pytest.mark.parametrize("name", ["euler-maruyama", "milstein", "stochastic-heun", "leimkuhler-matthews"])
+def test_overdamped_schemes_warn_from_h_lambda_two(name):
+    """stability_warning: the overdamped schemes warn exactly from h·λ_max = 2, λ_max over the starts' Hessians."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import OVERDAMPED_LIMIT, stability_warning
+    from dynopt.schemes import get_scheme
+
+    assert OVERDAMPED_LIMIT[name] == 2.0
+    m = OverdampedLangevin(quadratic(np.diag([4.0, 1.0])), 0.5)
+    assert stability_warning(m, name, [1.0, 2.0], 0.5) == _limit_message("0.5", name, "2", "2", "4", "0.5")
+    assert stability_warning(m, get_scheme(name), [1.0, 2.0], 0.5) == _limit_message("0.5", name, "2", "2", "4", "0.5")
+    assert stability_warning(m, name, [1.0, 2.0], 0.6) == _limit_message("0.6", name, "2.4", "2", "4", "0.5")
+    assert stability_warning(m, name, [1.0, 2.0], 0.49) is None
+
+
+def test_stability_warning_reads_the_curvature_at_every_start():
+    """stability_warning: λ_max is the largest Hessian eigenvalue over the start points (L'' = 3x² - 1 here)."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import stability_warning
+
+    m = OverdampedLangevin(double_well(), 0.5)
+    assert stability_warning(m, "euler-maruyama", [[0.0], [1.0]], 1.0) == _limit_message("1", "euler-maruyama", "2", "2",
+                                                                                          "2", "1")
+    assert stability_warning(m, "euler-maruyama", [[0.0], [1.0]], 0.99) is None
+    assert stability_warning(m, "euler-maruyama", [0.0], 5.0) is None       # concave at the start: no limit
+    assert stability_warning(m, "euler-maruyama", [[2.0], [0.0]], 0.2) == _limit_message(
+        "0.2", "euler-maruyama", "2.2", "2", "11", "0.1818")
+
+
+def test_kramers_and_other_schemes_warn_from_their_own_step():
+    """stability_warning: without a known limit the scheme's noiseless step on L = λθ²/2 is run and a
+    10-fold growth reported (h√λ = 2 for the splitting schemes); positions only enter λ."""
+    from dynopt.dynamics import Kramers
+    from dynopt.engine.region import GROWTH_STEPS, stability_warning
+
+    assert GROWTH_STEPS == 2000
+    k = Kramers(quadratic([[100.0]]), 1.0, 0.5)
+    for name in ("baoab", "obabo", "aboba", "momentum-sgd"):
+        assert stability_warning(k, name, [0.0, 0.0], 0.21) == (
+            f"`dt` = 0.21 is beyond the linear stability limit of {name} at the start: without noise its "
+            f"step grows the state on L = λθ²/2 with λ = λ_max(∇²L(x₀)) = 100 (h·λ = 21); "
+            f"the run measures the instability, not the SDE: take a smaller dt")
+        assert stability_warning(k, name, [0.0, 1e6], 0.19) is None
+    assert stability_warning(k, "no-such-scheme", [0.0, 0.0], 0.5) is None  # the run refuses: no warning
+
+
+def test_stability_warning_stays_silent_without_a_problem_or_a_step():
+    """stability_warning: None without a problem, for a non-positive or non-numeric dt, a Hessian that
+    fails or is not finite, or a model that is neither overdamped nor Kramers."""
+    import dataclasses
+
+    from dynopt.dynamics import GradientFlow, OverdampedLangevin
+    from types import SimpleNamespace
+
+    from dynopt.engine.region import _curvature, stability_warning
+
+    q = quadratic([[100.0]])
+    m = OverdampedLangevin(q, 0.5)
+    assert stability_warning(m, "euler-maruyama", [0.0], 0.5) is not None
+    for dt in (0, -0.5, "0.5", None):
+        assert stability_warning(m, "euler-maruyama", [0.0], dt) is None
+    assert stability_warning(object(), "euler-maruyama", [0.0], 0.5) is None
+    assert stability_warning(GradientFlow(q), "euler", [0.0], 0.5) is None
+
+    def boom(x):
+        raise RuntimeError("no Hessian here")
+
+    for hess in (None, boom, lambda x: np.full((len(x), 1, 1), np.inf)):
+        p = dataclasses.replace(q, hess_fn=hess)
+        assert np.isnan(_curvature(p, np.zeros((1, 1))))
+        assert stability_warning(OverdampedLangevin(p, 0.5), "euler-maruyama", [0.0], 0.5) is None
+    assert np.isnan(_curvature(SimpleNamespace(dim=1, hess=None), np.zeros((1, 1))))
+
+
+def test_curvature_is_the_largest_eigenvalue_of_the_symmetric_part_over_sixteen_starts():
+    """_curvature: max over (up to 16 distinct) starts of λ_max((H + Hᵀ)/2)."""
+    import dataclasses
+
+    from dynopt.engine.region import _curvature
+
+    q = quadratic(np.eye(2))
+    skew = dataclasses.replace(q, hess_fn=lambda x: np.array([[[1.0, 4.0], [0.0, 1.0]]] * len(x)))
+    assert _curvature(skew, np.zeros((1, 2))) == pytest.approx(3.0, rel=1e-12)  # sym part [[1, 2], [2, 1]]
+    seen = []
+
+    def by_row(x):
+        seen.append(len(x))
+        return np.array([[[r[0], 0.0], [0.0, 0.0]] for r in x])
+
+    starts = np.array([[float(i), 0.0] for i in range(20)] + [[3.0, 0.0]])
+    assert _curvature(dataclasses.replace(q, hess_fn=by_row), starts) == 15.0 and seen == [16]
+    assert _curvature(dataclasses.replace(q, hess_fn=by_row), starts[::-1]) == 15.0
+
+
+def test_kramers_growth_is_judged_on_the_final_state_and_a_concave_start_is_silent():
+    """stability_warning: a noiseless BAOAB just past h√λ = 2 grows its state ×50 in GROWTH_STEPS
+    without blowing up (warned), ×0.5 just before (silent); a concave start gets no linearisation."""
+    import dataclasses
+
+    from dynopt.dynamics import Kramers
+    from dynopt.engine.region import _curvature, stability_warning
+
+    k = Kramers(quadratic([[100.0]]), 1.0, 0.5)
+    assert stability_warning(k, "baoab", [0.0, 0.0], 0.20002) is not None
+    assert stability_warning(k, "baoab", [0.0, 0.0], 0.20001) is None
+    assert stability_warning(Kramers(double_well(), 1.0, 0.5), "baoab", [0.0, 0.0], 3.0) is None  # L''(0) = -1
+    assert stability_warning(Kramers(double_well(), 1.0, 0.5), "baoab", [1.0, 0.0], 3.0) is not None
+    q = quadratic(np.eye(2))
+    part = dataclasses.replace(q, hess_fn=lambda x: np.array([[[1.0, 0.0], [0.0, np.inf]]] * len(x)))
+    assert np.isnan(_curvature(part, np.zeros((1, 2))))
