@@ -8,7 +8,7 @@ import pytest
 from dynopt import dynamics, problems
 from dynopt.engine import brownian_increments, ensemble
 from dynopt.engine import (EnsembleOptions, FirstPassage, Histogram, Histogram2D, Moments, SerialExecutor, Solution,
-                           ValuesAt, integrate, simulate)
+                           TimeAverage, ValuesAt, integrate, simulate)
 from dynopt.schemes import get_scheme
 
 
@@ -497,3 +497,211 @@ def test_moments_times_at_the_ends_of_the_span_are_steps():
     """_steps_for_times: t0 and t_end themselves are steps 0 and n_steps (the boundaries are inside)."""
     assert Moments(times=[1.0, 0.0, 0.5, 0.5]).steps(10, 0.0, 0.1) == [0, 5, 10]
     assert Moments(times=[2.0 + 1e-12]).steps(10, 1.0, 0.1) == [10]
+
+
+def _layout(n, block_size):
+    from dynopt.engine.brownian import make_layout
+
+    return make_layout(n, block_size=block_size)
+
+
+def test_moments_result_reason_and_diverged_fraction():
+    """MomentsResult: the reason names the worst row's survivors, share diverged and the need."""
+    rng = np.random.default_rng(6)
+    y = {k: rng.normal(size=(12, 1)) for k in (0, 5, 10)}
+    alive = {0: np.ones(12, bool), 5: np.ones(12, bool), 10: np.zeros(12, bool)}
+    alive[5][:7] = False
+    alive[10][2] = True
+    _, r = _moments_by_hand(12, 4, y, alive)
+    np.testing.assert_allclose(r.diverged_fraction, [0.0, 7 / 12, 11 / 12], rtol=1e-12)
+    assert not r.defined
+    assert r.reason == "mean and variance undefined: 1 of 12 paths survived (91.7% diverged), at least 6 needed at t=1"
+    alive[5][:] = True
+    alive[10][:6] = True
+    _, ok = _moments_by_hand(12, 4, y, alive)
+    assert ok.defined and ok.reason == ""
+
+
+def test_histogram_bins_edges_and_out_of_range_by_hand():
+    """Histogram: [lo, hi) bins (lo in the first, hi above), dead paths left out, density over all samples."""
+    h = Histogram(4, (0.0, 2.0), coord=1, every=2)
+    assert h.steps(6, 0.0, 0.1) == [0, 2, 4, 6]
+    h.start(_layout(6, 4), 2)
+    y = np.array([[9, 0.0], [9, 0.49], [9, 0.5], [9, 1.999], [9, 2.0], [9, -0.01]])
+    h.observe(0, 0.0, y, 0, 2, _layout(6, 4), np.ones(6, bool))
+    h.observe(2, 0.2, y[:4], 0, 1, _layout(6, 4), np.array([True, False, True, True]))
+    r = h.result()
+    np.testing.assert_array_equal(r.counts, [3, 2, 0, 2])
+    assert (r.below, r.above, r.total, h.looks) == (1, 1, 9, 2)
+    np.testing.assert_allclose(r.density, np.array([3, 2, 0, 2]) / 9 / 0.5, rtol=1e-12)
+    np.testing.assert_allclose(r.edges, [0, 0.5, 1, 1.5, 2], rtol=1e-12)
+    np.testing.assert_allclose(r.centers, [0.25, 0.75, 1.25, 1.75], rtol=1e-12)
+    assert r.defined and r.reason == ""
+    r.counts[0] = 99
+    assert h.counts[0] == 3  # a copy
+
+
+def test_histogram_with_no_sample_is_undefined_and_its_defaults():
+    """Histogram: no surviving sample gives NaN density and says why; defaults coord 0, final step only."""
+    h = Histogram(3, (-1, 1))
+    assert (h.coord, h.t_min, h.every, h.name, h.bins, h.lo, h.hi) == (0, None, None, "histogram", 3, -1.0, 1.0)
+    assert h.steps(7, 0.0, 0.1) == [7]
+    h.start(_layout(2, 2), 1)
+    h.observe(7, 0.7, np.zeros((2, 1)), 0, 1, _layout(2, 2), np.zeros(2, bool))
+    r = h.result()
+    assert r.total == 0 and np.isnan(r.density).all() and r.density.shape == (3,)
+    assert not r.defined and r.reason == "density undefined: no surviving path was observed (all diverged)"
+
+
+def test_histogram_and_time_average_burn_in_steps():
+    """Histogram/TimeAverage.steps: the first look is the first grid step at or after t_min."""
+    assert Histogram(2, (0, 1), t_min=0.3, every=2).steps(10, 0.0, 0.1) == [3, 5, 7, 9]
+    assert Histogram(2, (0, 1), t_min=1.25, every=3).steps(10, 1.0, 0.1) == [3, 6, 9]
+    assert Histogram(2, (0, 1), t_min=-5.0, every=4).steps(10, 0.0, 0.1) == [0, 4, 8]
+    assert Histogram(2, (0, 1), t_min=0.5).steps(10, 0.0, 0.1) == [10]
+    assert TimeAverage(np.sum, t_min=0.3, every=2).steps(10, 0.0, 0.1) == [3, 5, 7, 9]
+    assert TimeAverage(np.sum, t_min=1.0).steps(10, 0.0, 0.1) == [10]
+    assert TimeAverage(np.sum).steps(3, 0.0, 0.1) == [0, 1, 2, 3]
+    assert TimeAverage(np.sum, t_min=None).steps(3, 0.0, 0.1) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"^`t_min` 1\.05 is after the end of the run$"):
+        TimeAverage(np.sum, t_min=1.05).steps(10, 0.0, 0.1)
+
+
+@pytest.mark.parametrize("make,exc,message", [
+    (lambda: Histogram(0, (0, 1)), ValueError, r"^`bins` must be a positive integer; got 0$"),
+    (lambda: Histogram(2.0, (0, 1)), ValueError, r"^`bins` must be a positive integer; got 2\.0$"),
+    (lambda: Histogram(2, (1, 1)), ValueError, r"^`range` must be finite \(lo, hi\) with hi > lo; got \(1, 1\)$"),
+    (lambda: Histogram(2, (1, 0)), ValueError, r"^`range` must be finite \(lo, hi\) with hi > lo; got \(1, 0\)$"),
+    (lambda: Histogram(2, (0, np.inf)), ValueError, r"^`range` must be finite"),
+    (lambda: Histogram(2, (-np.inf, 0)), ValueError, r"^`range` must be finite"),
+    (lambda: Histogram(2, (0, 1), coord=-1), ValueError, r"^`coord` must be a non-negative integer; got -1$"),
+    (lambda: Histogram(2, (0, 1), t_min="soon"), TypeError, r"^`t_min` must be a real number or None; got 'soon'$"),
+    (lambda: Histogram(2, (0, 1), t_min=np.nan), ValueError, r"^`t_min` must be finite; got nan$"),
+    (lambda: Histogram(2, (0, 1), every=0), ValueError, r"^`every` must be a positive integer; got 0$"),
+    (lambda: Histogram2D((2,), ((0, 1), (0, 1))), ValueError, r"^`bins` must have two entries \(x and y\); got \(2,\)$"),
+    (lambda: Histogram2D(2, ((0, 1), (0, 1))), ValueError, r"^`bins` must have two entries"),
+    (lambda: Histogram2D((2, 2), ((0, 1),)), ValueError, r"^`range` must have two entries \(x and y\); got "),
+    (lambda: Histogram2D((2, 2), ((0, 1), (0, 1)), coords=(0, 1, 2)), ValueError,
+     r"^`coords` must have two entries \(x and y\); got \(0, 1, 2\)$"),
+    (lambda: Histogram2D((2, 0), ((0, 1), (0, 1))), ValueError, r"^`bins` must be a positive integer; got 0$"),
+    (lambda: Histogram2D((2, 2), ((0, 1), (0, 1)), every=-1), ValueError, r"^`every` must be a positive integer"),
+    (lambda: Histogram2D((2, 2), ((0, 1), (0, 1)), t_min=[1]), TypeError, r"^`t_min` must be a real number"),
+    (lambda: TimeAverage(3.0), TypeError, r"^`fn` must be callable fn\(y\) -> \(n,\)$"),
+    (lambda: TimeAverage(np.sum, every=None), ValueError, r"^`every` must be a positive integer; got None$"),
+    (lambda: TimeAverage(np.sum, t_min=np.inf), ValueError, r"^`t_min` must be finite; got inf$"),
+])
+def test_histogram_and_time_average_argument_messages(make, exc, message):
+    """Histogram/Histogram2D/TimeAverage: each refusal names its argument and the allowed values."""
+    with pytest.raises(exc, match=message):
+        make()
+
+
+def test_observer_coordinates_are_checked_against_the_state():
+    """Histogram/Histogram2D/Moments.start: coordinates must index the state (named, with the range)."""
+    lay = _layout(2, 2)
+    with pytest.raises(ValueError, match=r"^`coord` must be an integer in \[0, 1\]; got 2$"):
+        Histogram(2, (0, 1), coord=2).start(lay, 2)
+    with pytest.raises(ValueError, match=r"^`coords` must be an integer in \[0, 2\]; got 3$"):
+        Histogram2D((2, 2), ((0, 1), (0, 1)), coords=(0, 3)).start(lay, 3)
+    with pytest.raises(ValueError, match=r"^`coords` must be an integer in \[0, 0\]; got 1$"):
+        m = Moments(coords=[1])
+        m.steps(1, 0.0, 0.1)
+        m.start(lay, 1)
+    Histogram(2, (0, 1), coord=1).start(lay, 2)  # the last component is allowed
+
+
+def test_histogram2d_counts_by_hand():
+    """Histogram2D: [lo, hi) cells in (coords[0], coords[1]), 'outside' for any coordinate out of range."""
+    h = Histogram2D((2, 3), ((0.0, 1.0), (-1.0, 2.0)), coords=(1, 0), every=1)
+    assert (h.coords, h.name, h.t_min, h.every) == ((1, 0), "histogram2d", None, 1)
+    lay = _layout(7, 4)
+    h.start(lay, 2)
+    y = np.array([[-1.0, 0.0],   # x = 0 (first x bin), y = -1 (first y bin)
+                  [1.99, 0.99],  # last cell
+                  [2.0, 0.5],    # y at hi: outside
+                  [0.5, 1.0],    # x at hi: outside
+                  [0.5, -0.1],   # x below: outside
+                  [0.0, 0.5],    # (1, 1)
+                  [0.0, 0.5]])   # dead
+    alive = np.array([True] * 6 + [False])
+    h.observe(0, 0.0, y, 0, 2, lay, alive)
+    h.observe(1, 0.1, y[:2], 0, 1, lay, alive[:2])
+    r = h.result()
+    want = np.zeros((2, 3), int)
+    want[0, 0], want[1, 2], want[1, 1] = 2, 2, 1
+    np.testing.assert_array_equal(r.counts, want)
+    assert (r.outside, r.total, h.looks) == (3, 8, 2)
+    np.testing.assert_allclose(r.density, want / 8 / (0.5 * 1.0), rtol=1e-12)
+    np.testing.assert_allclose(r.xedges, [0, 0.5, 1], rtol=1e-12)
+    np.testing.assert_allclose(r.yedges, [-1, 0, 1, 2], rtol=1e-12)
+    assert r.defined and r.reason == ""
+    r.counts[0, 0] = 50
+    assert h.counts[0, 0] == 2
+    empty = Histogram2D((2, 2), ((0, 1), (0, 1)))
+    empty.start(lay, 2)
+    e = empty.result()
+    assert e.total == 0 and np.isnan(e.density).all() and e.density.shape == (2, 2) and not e.defined
+
+
+def test_time_average_batch_means_by_hand():
+    """TimeAverage.result: mean over all surviving path-looks, se from the spread of the block means."""
+    lay = _layout(6, 2)
+    ta = TimeAverage(lambda y: y[:, 0] ** 2, every=1)
+    ta.steps(2, 0.0, 0.1)
+    ta.start(lay, 1)
+    ys = [np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]]), np.array([[0.5], [1.5], [2.5], [3.5], [4.5], [5.5]])]
+    alives = [np.ones(6, bool), np.array([True, True, False, True, False, False])]
+    for k, (y, al) in enumerate(zip(ys, alives)):
+        ta.observe(k, 0.1 * k, y[:2], 0, 1, lay, al[:2])
+        ta.observe(k, 0.1 * k, y[2:], 1, 3, lay, al[2:])
+    blocks = [[1, 4, 0.25, 2.25], [9, 16, 12.25], [25, 36]]
+    means = np.array([np.mean(b) for b in blocks])
+    r = ta.result()
+    allv = sum(blocks, [])
+    assert r.mean == pytest.approx(np.mean(allv), rel=1e-12)
+    assert r.se == pytest.approx(means.std(ddof=1) / np.sqrt(3), rel=1e-12)
+    assert (r.samples, r.n_blocks, r.observed) == (9, 3, 12)
+    assert r.diverged_fraction == pytest.approx(0.25, rel=1e-12) and r.defined and r.reason == ""
+
+
+def test_time_average_undefined_cases():
+    """TimeAverage.result: one block gives se = inf; no survivor NaN with the reason; a non-finite fn says so."""
+    lay = _layout(4, 2)
+    one = TimeAverage(lambda y: y[:, 0])
+    one.start(lay, 1)
+    one.observe(0, 0.0, np.array([[1.0], [3.0], [5.0], [7.0]]), 0, 2, lay, np.array([True, True, False, False]))
+    r = one.result()
+    assert r.mean == 2.0 and r.se == float("inf") and (r.samples, r.n_blocks, r.observed) == (2, 1, 4)
+    none = TimeAverage(lambda y: y[:, 0])
+    none.start(lay, 1)
+    none.observe(0, 0.0, np.ones((4, 1)), 0, 2, lay, np.zeros(4, bool))
+    r = none.result()
+    assert np.isnan(r.mean) and r.samples == 0 and r.n_blocks == 0 and r.diverged_fraction == 1.0
+    assert r.reason == "time average undefined: 0 of 4 paths survived (100.0% diverged), at least 1 needed"
+    assert not r.defined
+    bad = TimeAverage(lambda y: np.log(y[:, 0] - 2))
+    bad.start(lay, 1)
+    with np.errstate(all="ignore"):
+        bad.observe(0, 0.0, np.array([[1.0], [3.0], [5.0], [7.0]]), 0, 2, lay, np.ones(4, bool))
+    r = bad.result()
+    assert r.reason == "time average undefined: `fn` gave non-finite values on surviving paths" and not r.defined
+    from dynopt.engine.observers import TimeAverageResult
+
+    assert TimeAverageResult(1.0, 0.1, 0, 0).diverged_fraction == 0.0
+
+
+def test_moments_reason_rounds_the_half_up_and_two_blocks_give_a_standard_error():
+    """MomentsResult.reason needs ceil(half) of an odd count; TimeAverage's se is defined from two blocks."""
+    from dynopt.engine.observers import MomentsResult
+
+    r = MomentsResult(t=np.array([0.5]), mean=np.full((1, 1), np.nan), var=np.full((1, 1), np.nan),
+                      count=np.array([2]), se=np.full((1, 1), np.nan), observed=np.array([5]))
+    assert r.reason == "mean and variance undefined: 2 of 5 paths survived (60.0% diverged), at least 3 needed at t=0.5"
+    assert MomentsResult(t=np.array([0.5]), mean=np.zeros((1, 1)), var=np.zeros((1, 1)), count=np.array([3]),
+                         se=np.zeros((1, 1)), observed=np.array([5])).defined
+    lay = _layout(4, 2)
+    two = TimeAverage(lambda y: y[:, 0])
+    two.start(lay, 1)
+    two.observe(0, 0.0, np.array([[1.0], [3.0], [5.0], [9.0]]), 0, 2, lay, np.ones(4, bool))
+    r = two.result()
+    assert r.mean == 4.5 and r.se == pytest.approx(np.std([2.0, 7.0], ddof=1) / np.sqrt(2), rel=1e-12)
