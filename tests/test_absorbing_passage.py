@@ -425,3 +425,98 @@ def test_first_passage_reports_the_paths_that_passed_at_each_look():
     _fp_fed_by_hand(FirstPassage((0, 1.0, "above"), every=2), feed)
     assert [s[:2] for s in seen] == [(0, [3]), (0, []), (2, []), (2, []), (4, []), (4, [0]), (6, []), (6, [])]
     assert all(s[2] == np.int64 for s in seen)
+
+
+# ---- absorption against hand loops of Brownian motion (flat potential, Euler–Maruyama) ----
+
+_BM = dict(n=40, bs=8, steps=60, dt=0.01, g=1.0, level=0.3, seed=17)
+
+
+def _flat_bm():
+    import sympy
+
+    flat = problems.from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
+    return dynamics.OverdampedLangevin(flat, _BM["g"])
+
+
+def _absorbed_by_hand(survivors, y0):
+    """Paths y += g·√dt·z stopped at the first step with y ≥ level; z from each block's stream,
+    for every path (absorb=True) or only for the block's paths not yet absorbed, in row order."""
+    n, bs, steps, dt, g, level = (_BM[k] for k in ("n", "bs", "steps", "dt", "g", "level"))
+    kids = np.random.SeedSequence(_BM["seed"]).spawn(-(-n // bs))
+    gens = [np.random.Generator(np.random.SFC64(c)) for c in kids]
+    y = np.array(y0, float)
+    hit = np.where(y >= level, 0, -1)
+    saved = [y.copy()]
+    for k in range(1, steps + 1):
+        for b, gen in enumerate(gens):
+            rows = np.arange(b * bs, min((b + 1) * bs, n))
+            if survivors:
+                rows = rows[hit[rows] < 0]
+                z = gen.standard_normal((rows.size, 1))[:, 0]
+            else:
+                z = gen.standard_normal((rows.size, 1))[:, 0]
+                z, rows = z[hit[rows] < 0], rows[hit[rows] < 0]
+            y[rows] = y[rows] + g * np.sqrt(dt) * z
+        new = (hit < 0) & (y >= level)
+        hit[new] = k
+        if k % 20 == 0:
+            saved.append(y.copy())
+    return y, hit, np.array(saved)
+
+
+@pytest.mark.parametrize("absorb", [True, "survivors"])
+@pytest.mark.parametrize("chunk", [8, 16, 40])
+def test_absorbed_paths_follow_a_hand_loop_whatever_the_chunk(absorb, chunk):
+    """Absorption (both kinds): passage steps, frozen final and saved states, and which normals a
+    surviving path gets, as a hand loop over the documented block streams computes them."""
+    y0 = np.zeros((_BM["n"], 1))
+    y0[[5, 17]] = 0.4  # inside at t0: absorbed at step 0
+    r = simulate(_flat_bm(), "euler-maruyama", (0, _BM["steps"] * _BM["dt"]), y0, _BM["dt"], n_paths=_BM["n"],
+                 seed=_BM["seed"], backend="numpy", observers=[FirstPassage((0, _BM["level"], "above"), absorb=absorb)],
+                 options=EnsembleOptions(block_size=_BM["bs"], chunk_size=chunk, save_every=20, progress=False))
+    y, hit, saved = _absorbed_by_hand(absorb == "survivors", y0[:, 0])
+    fp = r.observations["first_passage"]
+    np.testing.assert_array_equal(fp.step, hit)
+    assert 10 < (hit >= 0).sum() < 35 and hit[5] == 0 and hit[17] == 0
+    np.testing.assert_allclose(r.y_final[:, 0], y, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r.y[:, :, 0], saved, rtol=1e-12, atol=1e-14)
+    assert r.n_diverged == 0
+
+
+def test_compaction_waits_for_a_quarter_of_finished_rows_and_blanks_the_diverged():
+    """Absorption.compact: nothing until at most 75 % of the stepped rows run; then the state keeps the
+    running rows, and diverged (not absorbed) rows get NaN final and later saved states."""
+    from typing import NamedTuple
+
+    from dynopt.engine.absorb import COMPACT_BELOW, Absorption
+    from dynopt.engine.chunks import Outputs
+
+    class State(NamedTuple):
+        y: np.ndarray
+        grad_evals: int
+
+    assert COMPACT_BELOW == 0.75
+    out = Outputs(np.zeros((10, 1)), np.zeros((3, 10, 1)), np.full(10, -1), 0, 0)
+    ab = Absorption([], out, 2, 10, 2, [0, 5, 10])  # rows 2..9 of out: 8 stepped rows
+    state = State(np.arange(8.0)[:, None], 3)
+    ab.mask[[0, 1]] = False
+    ab.n_run = 6  # 6 of 8 running: 75 %, compacted
+    ab.done[0] = True  # row 0 absorbed, row 1 diverged
+    same = ab.compact(4, state, np.ones(8, bool))
+    np.testing.assert_array_equal(same.y[:, 0], np.arange(2.0, 8.0))
+    assert same.grad_evals == 3 and ab.rows.tolist() == [2, 3, 4, 5, 6, 7] and ab.mask.all() and ab._plan is None
+    assert np.isnan(out.y_final[3, 0]) and out.y_final[2, 0] == 0 and not np.isnan(out.y_final[4:]).any()
+    assert np.isnan(out.paths[1:, 3, 0]).all() and out.paths[0, 3, 0] == 0 and not np.isnan(out.paths[:, 2]).any()
+    # 5 of 6 running (> 75 %): left alone; all running: left alone
+    ab.mask[0] = False
+    ab.n_run = 5
+    assert ab.compact(6, same, np.ones(6, bool)) is same and ab.rows.size == 6
+    ab.mask[0], ab.n_run = True, 6
+    assert ab.compact(6, same, np.ones(6, bool)) is same
+    # a diverged row after the last save: only its final state is blanked
+    ab.mask[[0, 1, 2]] = False
+    ab.n_run = 3
+    ab.compact(10, same, np.ones(6, bool))
+    assert np.isnan(out.y_final[4:7, 0]).all() and not np.isnan(out.paths[:, 4:7]).any()
+    assert ab.rows.tolist() == [5, 6, 7]
