@@ -238,3 +238,127 @@ def test_kramers_growth_is_judged_on_the_final_state_and_a_concave_start_is_sile
     q = quadratic(np.eye(2))
     part = dataclasses.replace(q, hess_fn=lambda x: np.array([[[1.0, 0.0], [0.0, np.inf]]] * len(x)))
     assert np.isnan(_curvature(part, np.zeros((1, 2))))
+
+
+# ---- the escape region of a potential unbounded below (dynopt.engine.region.infer_region) ----
+
+def _root(c4, c2, depth):
+    """Positive t with c4·t⁴ - c2·t² = depth."""
+    return float(np.sqrt((c2 + np.sqrt(c2 * c2 + 4 * c4 * depth)) / (2 * c4)))
+
+
+def test_region_floor_and_radius_of_a_quartic_cliff():
+    """infer_region: floor = L_ref - 1000·max(1, |L_ref|, kT), radius = where L first reaches it (or 2 × scale)."""
+    from dynopt.dynamics import Kramers, OverdampedLangevin
+    from dynopt.engine.region import MARGIN, REACH, infer_region
+    from dynopt.problems import from_expr
+
+    assert (MARGIN, REACH) == (1e3, 1e8)
+    p = from_expr("-x**4 + x**2")
+    r = infer_region(OverdampedLangevin(p, 0.8), [0.0])  # kT = 0.32 < 1
+    assert r.floor == -1000.0 and r.dim == 1 and r.value == p.value
+    assert r.radius == pytest.approx(_root(1, 1, 1000), rel=1e-12)
+    assert r.describe() == "left the region L ≥ -1000, |y| ≤ 5.668 (L is unbounded below)"
+    # the lowest start sets L_ref; a start beyond 1 sets the scale (radius at least twice it)
+    r = infer_region(OverdampedLangevin(p, 0.8), [[0.5], [-0.2]])
+    l_ref = -0.2 ** 4 + 0.2 ** 2
+    assert r.floor == pytest.approx(l_ref - 1000, rel=1e-12)
+    assert r.radius == pytest.approx(_root(1, 1, 1000 - l_ref), rel=1e-12)
+    r = infer_region(OverdampedLangevin(p, 0.8), [3.0])
+    assert r.floor == -72.0 - 72000.0 and r.radius == pytest.approx(_root(1, 1, 72072), rel=1e-12)
+    # a large kT widens the margin: given, or the model's own temperature
+    r = infer_region(OverdampedLangevin(p, 0.8), [0.0], temperature=2000.0)
+    assert r.floor == -2e6 and r.radius == pytest.approx(_root(1, 1, 2e6), rel=1e-12)
+    assert infer_region(OverdampedLangevin(p, 0.8), [0.0], temperature=float("nan")).floor == -1000.0
+    assert infer_region(Kramers(p, 1.0, 80.0), [0.0, 0.0]).floor == -1000.0 * 3200.0
+    assert infer_region(OverdampedLangevin(p, 80.0), [0.0]).floor == -1000.0 * 3200.0  # σ²/2
+
+
+def test_region_radius_is_twice_the_scale_when_the_cliff_is_close():
+    """infer_region: the radius never falls inside 2 × the starts' scale."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    r = infer_region(OverdampedLangevin(from_expr("-1000000*x**4"), 0.5), [0.0])
+    assert r.floor == -1000.0 and r.radius == 2.0  # L = -1000 already at |x| = 0.18
+    r = infer_region(OverdampedLangevin(from_expr("-x**4/1000"), 0.5), [[0.0], [-3.0]])
+    assert r.floor == pytest.approx(-0.081 - 1000.0, rel=1e-12)
+    assert r.radius == pytest.approx((1000 * 1000.081) ** 0.25, rel=1e-12)
+    # L = -exp(x²) from x = -3 reaches the floor at |x| ≈ 4, inside 2 × |-3|
+    r = infer_region(OverdampedLangevin(from_expr("-exp(x**2)"), 0.5), [-3.0])
+    assert r.floor == pytest.approx(-np.exp(9.0) * 1001, rel=1e-12) and r.radius == 6.0
+
+
+def test_region_follows_the_diagonal_rays_in_two_dimensions():
+    """infer_region: the axes and the diagonals ±(1, …, 1)/√d are probed; the first crossing wins."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import _directions, infer_region
+    from dynopt.problems import from_expr
+
+    np.testing.assert_allclose(_directions(1), [[1.0], [-1.0]])
+    s = 1 / np.sqrt(2)
+    np.testing.assert_allclose(_directions(2), [[1, 0], [0, 1], [-1, 0], [0, -1], [s, s], [-s, -s]], rtol=1e-15)
+    r = infer_region(OverdampedLangevin(from_expr("-(x + y)**4 + x**2 + y**2"), 0.5), [0.0, 0.0])
+    # along the diagonal L = -4t⁴ + t², on the axes -t⁴ + t²: the diagonal reaches -1000 first
+    assert r.floor == -1000.0 and r.radius == pytest.approx(_root(4, 1, 1000), rel=1e-12) and r.dim == 2
+    r = infer_region(OverdampedLangevin(from_expr("-x**4 + y**2"), 0.5), [0.0, 0.0])
+    assert r.radius == pytest.approx(_root(1, 0, 1000), rel=1e-12)
+
+
+def test_region_is_none_when_it_cannot_or_need_not_apply():
+    """infer_region: None without a problem or value, for starts of the wrong width, a value that fails
+    or is never finite at the starts, and a potential bounded below."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    p = from_expr("-x**4 + x**2 + y**2")
+    m = OverdampedLangevin(p, 0.5)
+    assert infer_region(m, [0.0, 0.0]) is not None
+    assert infer_region(SimpleNamespace(), [0.0]) is None
+    assert infer_region(SimpleNamespace(problem=SimpleNamespace(value=3, dim=1)), [0.0]) is None
+    assert infer_region(m, [0.0]) is None  # one column for a 2-D problem
+
+    def boom(x):
+        raise RuntimeError("no bulk evaluation")
+
+    assert infer_region(OverdampedLangevin(dataclasses.replace(p, value_fn=boom), 0.5), [0.0, 0.0]) is None
+    nan = dataclasses.replace(p, value_fn=lambda x: np.full(len(x), np.nan))
+    assert infer_region(OverdampedLangevin(nan, 0.5), [0.0, 0.0]) is None
+    assert infer_region(OverdampedLangevin(p, 0.5), [[np.inf, 0.0], [0.0, 0.0]]).floor == -1000.0  # finite starts only
+    assert infer_region(OverdampedLangevin(from_expr("x**4 - 1000000*x**2"), 0.5), [0.0]) is None
+
+
+def test_region_reference_includes_the_known_minima():
+    """infer_region: L_ref is the lowest value over the starts and the problem's known minima."""
+    import dataclasses
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    p = dataclasses.replace(from_expr("-x**4 + x**2"), minima=np.array([[2.0]]))  # L(2) = -12
+    r = infer_region(OverdampedLangevin(p, 0.5), [0.0])
+    assert r.floor == -12.0 - 12000.0 and r.radius == pytest.approx(_root(1, 1, 12012), rel=1e-12)
+    empty = dataclasses.replace(p, minima=np.zeros((0, 1)))
+    assert infer_region(OverdampedLangevin(empty, 0.5), [0.0]).floor == -1000.0
+
+
+def test_region_escaped_rows():
+    """Region.escaped: outside when a component exceeds the radius, L < floor, or the row is not finite."""
+    from dynopt.engine.region import Region, _crossing
+
+    reg = Region(floor=-4.0, radius=3.0, dim=1, value=lambda x: -x[:, 0] ** 2)
+    y = np.array([[0.0, 0.0], [2.0, 0.0], [2.5, 0.0], [0.0, 3.0], [0.0, 3.5], [np.nan, 0.0], [1.0, -np.inf]])
+    assert reg.escaped(y).tolist() == [False, False, True, False, True, True, True]
+    assert reg.escaped(np.array([[3.5, 0.0]])).tolist() == [True]
+    assert reg.escaped(np.zeros((0, 2))).tolist() == []
+    radii = np.array([1.0, 2.0, 4.0])
+    assert _crossing(lambda x: -x[:, 0] ** 2, np.array([1.0]), radii, np.array([True, True, True]), -0.5) == 1.0
+    # L = -t² reaches -9 at t = 3, between the grid radii 2 and 4
+    assert _crossing(lambda x: -x[:, 0] ** 2, np.array([1.0]), radii, np.array([False, False, True]), -9.0) == \
+        pytest.approx(3.0, rel=1e-12)
