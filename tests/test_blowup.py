@@ -362,3 +362,25 @@ def test_region_escaped_rows():
     # L = -t² reaches -9 at t = 3, between the grid radii 2 and 4
     assert _crossing(lambda x: -x[:, 0] ** 2, np.array([1.0]), radii, np.array([False, False, True]), -9.0) == \
         pytest.approx(3.0, rel=1e-12)
+
+
+def test_blowup_limit_is_the_factor_times_the_largest_scale():
+    """blowup_limit/scale_limit: 10^12 × max(1, |y0|, |minima|, |center|) over finite values, capped."""
+    from types import SimpleNamespace
+
+    from dynopt.engine.validate import BLOWUP, scale_limit
+
+    assert BLOWUP == 1e100 and BLOWUP_FACTOR == 1e12
+    assert blowup_limit(SimpleNamespace(), np.array([[0.5, -0.25]])) == 1e12
+    assert blowup_limit(SimpleNamespace(), np.array([[0.5, -30.0]])) == 3e13
+    assert blowup_limit(SimpleNamespace(), np.zeros((0, 2))) == 1e12
+    prob = SimpleNamespace(minima=np.array([[-7.0, 2.0]]), center=np.array([0.0, 5.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 7e12
+    prob = SimpleNamespace(minima=np.array([[np.nan, 2.0]]), center=np.array([np.inf, 50.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 2e12  # the centre is not finite
+    prob = SimpleNamespace(minima=np.zeros((0, 2)), center=np.array([-40.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 4e13
+    assert blowup_limit(SimpleNamespace(), np.array([3.0]), ceiling=1e12) == 1e12
+    assert scale_limit() == 1e12 and scale_limit(-5.0, np.nan, np.inf) == 5e12
+    assert scale_limit(1e95) == BLOWUP and scale_limit(2.0, ceiling=1e10) == 1e10
+    assert type(scale_limit(2, ceiling=10 ** 20)) is float
