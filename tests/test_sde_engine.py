@@ -705,3 +705,117 @@ def test_moments_reason_rounds_the_half_up_and_two_blocks_give_a_standard_error(
     two.observe(0, 0.0, np.array([[1.0], [3.0], [5.0], [9.0]]), 0, 2, lay, np.ones(4, bool))
     r = two.result()
     assert r.mean == 4.5 and r.se == pytest.approx(np.std([2.0, 7.0], ddof=1) / np.sqrt(2), rel=1e-12)
+
+
+# ---- EnsembleOptions, save_steps, simulate's result fields and refusals ----
+
+def test_ensemble_options_defaults_and_normalisation():
+    """EnsembleOptions: the documented defaults; t_eval frozen as a tuple of floats; dtype as a numpy dtype."""
+    o = EnsembleOptions()
+    assert dataclasses.asdict(o) == dict(chunk_size=None, block_size=None, brownian_substeps=1, save_every=None,
+                                         t_eval=None, keep_final=True, dtype=np.dtype(np.float64), progress=None,
+                                         check_every=16, threads=1, max_steps=10 ** 8, normals="sfc64")
+    assert EnsembleOptions(t_eval=np.array([0.5, 1])).t_eval == (0.5, 1.0)
+    assert EnsembleOptions(t_eval=0.25).t_eval == (0.25,)
+    assert EnsembleOptions(dtype="float32").dtype == np.dtype(np.float32)
+    assert EnsembleOptions(normals="philox").normals == "philox"
+
+
+@pytest.mark.parametrize("kw,exc,message", [
+    (dict(max_steps=0), ValueError, r"^`max_steps` must be a positive integer; got 0$"),
+    (dict(brownian_substeps=0), ValueError, r"^`brownian_substeps` must be a positive integer; got 0$"),
+    (dict(save_every=0), ValueError, r"^`save_every` must be a positive integer; got 0$"),
+    (dict(save_every=2, t_eval=[0.5]), ValueError, r"^give `save_every` or `t_eval`, not both$"),
+    (dict(t_eval=["a"]), TypeError, r"^`t_eval` must be an array of times; got \['a'\]$"),
+    (dict(check_every=0), ValueError, r"^`check_every` must be a positive integer; got 0$"),
+    (dict(threads=0), ValueError, r"^`threads` must be a positive integer; got 0$"),
+    (dict(dtype=np.int64), ValueError, r"^`dtype` must be float64 or float32; got int64$"),
+    (dict(dtype=np.float16), ValueError, r"^`dtype` must be float64 or float32; got float16$"),
+    (dict(normals="mt"), ValueError, r"`normals`"),
+])
+def test_ensemble_options_refusals(kw, exc, message):
+    """EnsembleOptions.__post_init__: each field's refusal names it and the allowed values."""
+    with pytest.raises(exc, match=message):
+        EnsembleOptions(**kw)
+
+
+def test_save_steps_every_and_the_last():
+    """save_steps: 0, every save_every-th step and the last one; none without save_every."""
+    from dynopt.engine.ensemble import save_steps
+
+    assert save_steps(10, 3) == [0, 3, 6, 9, 10] and save_steps(9, 3) == [0, 3, 6, 9]
+    assert save_steps(10, None) == [] and save_steps(10, 0) == [] and save_steps(0, 5) == [0]
+
+
+def test_simulate_result_fields_of_brownian_motion_by_hand():
+    """simulate on a flat potential: every result field against Brownian increments summed by hand."""
+    import sympy
+
+    flat = dynamics.OverdampedLangevin(problems.from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")],
+                                                          name="flat"), 0.5)
+    y0 = np.array([[1.0], [-2.0], [0.5], [0.0], [3.0]])
+    r = simulate(flat, "euler-maruyama", (1.0, 2.0), y0, 0.1, n_paths=5, seed=42, backend="numpy",
+                 options=EnsembleOptions(block_size=2, chunk_size=4, save_every=3, progress=False))
+    dW = brownian_increments(5, 10, 0.1, seed=42, block_size=2)[:, :, 0]
+    path = y0[:, 0] + np.concatenate([np.zeros((1, 5)), np.cumsum(0.5 * dW, axis=0)])
+    np.testing.assert_allclose(r.y_final[:, 0], path[-1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.y[:, :, 0], path[[0, 3, 6, 9, 10]], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.t, [1.0, 1.3, 1.6, 1.9, 2.0], rtol=1e-12)
+    assert (r.t_final, r.n_paths, r.n_steps, r.dt, r.method, r.seed) == (2.0, 5, 10, 0.1, "euler-maruyama", 42)
+    assert (r.n_diverged, r.first_divergence_step, r.chunk_size, r.block_size, r.dtype) == (0, None, 4, 2, "float64")
+    assert (r.note, r.grad_evals, r.backend, r.model) == ("", 10, "numpy", flat)
+    np.testing.assert_array_equal(r.diverged_step, np.full(5, -1))
+    assert r.observations == {} and r.diverged_fraction == 0.0 and not r.diverged and r.alive.all()
+    np.testing.assert_allclose(r.final_positions, r.y_final, rtol=0)
+    with pytest.raises(AttributeError, match=r"'EnsembleResult' has no attribute or observer 'moments' \(observers: \[\]\)"):
+        r.moments
+    one = simulate(flat, "euler-maruyama", (0.0, 0.2), [0.0], 0.1, n_paths=3, seed=1, backend="numpy",
+                   options=EnsembleOptions(keep_final=False, progress=False))
+    assert one.y_final is None and one.t is None and one.y is None and one.n_paths == 3
+
+
+def test_simulate_divergence_note_in_full():
+    """simulate: the note counts the diverged paths, says why (the limit) and when, and what they leave out."""
+    model = dynamics.OverdampedLangevin(problems.double_well(), 0.1)
+    y0 = np.concatenate([np.full((6, 1), 0.5), [[6.0], [30.0]]])
+    r = simulate(model, "euler-maruyama", (0, 1), y0, 0.1, seed=1, backend="numpy",
+                 options=EnsembleOptions(block_size=4, check_every=1, progress=False))
+    first = 3
+    np.testing.assert_array_equal(r.diverged_step, [-1] * 6 + [4, 3])  # the path from 30 blows up a step earlier
+    assert r.n_diverged == 2 and r.first_divergence_step == first and r.diverged_fraction == 0.25 and r.diverged
+    assert r.note == (f"2 of 8 paths (25.000%) diverged (|y| > 3e+13 = 1e12 × the run's scale, or non-finite; first "
+                      f"detected at step {first}, checks every 1 steps); they are excluded from final-state statistics "
+                      f"and from every observation after their detection (time averages taken before it include them)")
+    assert r.alive.tolist() == [True] * 6 + [False] * 2
+
+
+def test_simulate_refuses_inconsistent_runs_by_name():
+    """_prepare: rows of y0 against n_paths, normals/substeps/survivors against the scheme, with the names."""
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
+    with pytest.raises(ValueError, match=r"^`y0` has 3 rows but `n_paths` is 5$"):
+        simulate(m, "euler-maruyama", (0, 1), np.zeros((3, 1)), 0.1, n_paths=5, seed=1)
+    simulate(m, "euler-maruyama", (0, 1), np.zeros((5, 1)), 0.1, n_paths=5, seed=1, backend="numpy")
+    with pytest.raises(ValueError, match=r"^`normals='philox'` needs a scheme drawing standard normals for every path; "
+                                         r"use normals='sfc64' with 'euler-maruyama' or absorb='survivors'$"):
+        simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1,
+                 observers=[FirstPassage((0, 1.0, "above"), absorb="survivors")],
+                 options=EnsembleOptions(normals="philox"))
+    simulate(m, "euler-maruyama", (0, 1), [0.0], 0.1, n_paths=2, seed=1, backend="numpy",
+             observers=[FirstPassage((0, 1.0, "above"), absorb=True)], options=EnsembleOptions(normals="philox"))
+
+
+def test_run_memory_counts_every_per_path_array(monkeypatch):
+    """_check_run_memory: 8 (step) + item·D·(final + saved) + ValuesAt states + FirstPassage steps, per path."""
+    from dynopt.engine import validate
+
+    m = dynamics.Kramers(problems.double_well(), 1.0, 0.5)  # D = 2
+    obs = [ValuesAt([0.5, 1.0]), FirstPassage((0, 1.0, "above")), Moments()]
+    per_path = 8 + 4 * 2 * (1 + 3) + 8 * 2 * 2 + 8  # float32, final + 3 saved (0, 0.5, 1), two values
+    kw = dict(n_paths=10, seed=1, backend="numpy", observers=obs,
+              options=EnsembleOptions(dtype=np.float32, save_every=5, progress=False))
+    monkeypatch.setattr(validate, "machine_memory", lambda: per_path * 10)
+    simulate(m, "baoab", (0, 1), [0.0], 0.1, **kw)
+    monkeypatch.setattr(validate, "machine_memory", lambda: per_path * 10 - 1)
+    obs = [ValuesAt([0.5, 1.0]), FirstPassage((0, 1.0, "above")), Moments()]
+    with pytest.raises(ValueError, match=rf"^a run of 10 paths \(`n_paths`\) keeping {per_path} bytes per path needs about"):
+        simulate(m, "baoab", (0, 1), [0.0], 0.1, **dict(kw, observers=obs))
