@@ -437,3 +437,74 @@ def test_plan_follows_an_executor_tasks_copies():
     mine = copy.deepcopy(obs)
     q = p.for_observers(mine)
     assert q.observer is mine[1] and q.index == 1 and q.spec == p.spec
+
+
+_FAKE_KERNEL = ["def run(y, gen, blowup):",
+                "    for k in range(k0 + 1, k1 + 1):",
+                "        for i in range(nb):",
+                "            z = gen.standard_normal()",
+                "        check = k % check_every == 0 or k == k1",
+                "        for i in range(nb):",
+                "            o0 = y[i, 0]"]
+
+
+def _lines(text):
+    return text.rstrip("\n").split("\n")
+
+
+def test_passage_source_adds_the_test_to_a_kernel_text():
+    """passage_source: the extra arguments, the check at every p_every, the per-path test (absorbing,
+    bridge, survivors, region) and the return, on a kernel text built here."""
+    from dynopt.engine.codegen_passage import EXTRA_ARGS
+
+    src = "\n".join(_FAKE_KERNEL) + "\n"
+    head = [f"def run(y, gen, {EXTRA_ARGS}):".replace("gen, pstep", "gen, blowup, pstep"),
+            *_FAKE_KERNEL[1:4], _FAKE_KERNEL[4] + " or k % p_every == 0", *_FAKE_KERNEL[5:]]
+    assert head[0] == ("def run(y, gen, blowup, pstep, pprev, done, rec_i, rec_k, rec_a, nrec, p_every, level, sign, "
+                       "bcoef, bcut):")
+    test = ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
+            "                yv = o0"]
+    plain = passage_source(src, PassageSpec(0, True, False, False))
+    assert _lines(plain) == head + test + ["                if yv >= level:", "                    pstep[i] = k",
+                                           "    return k1"]
+    below = passage_source(src, PassageSpec(2, False, True, False))
+    assert _lines(below) == head + ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
+                                    "                yv = o2", "                if yv <= level:",
+                                    "                    pstep[i] = k", "                    alive[i] = False",
+                                    "                    done[i] = True", "    return k1"]
+    bridge = passage_source(src, PassageSpec(0, True, False, True))
+    assert _lines(bridge) == [head[0], head[1], "        if nrec[0] + nb > rec_i.shape[0]:", "            return k - 1",
+                              *head[2:], *test, "                if yv >= level:", "                    pstep[i] = k",
+                              "                else:", "                    dd = sign * (level - yv)",
+                              "                    pv = pprev[i]", "                    arg = bcoef * pv * dd",
+                              "                    if pv > 0 and arg < bcut:", "                        n = nrec[0]",
+                              "                        rec_i[n] = i", "                        rec_k[n] = k",
+                              "                        rec_a[n] = arg", "                        nrec[0] = n + 1",
+                              "                    pprev[i] = dd", "    return k1"]
+    skip = ["            if done[i]:", "                continue"]
+    surv = passage_source(src, PassageSpec(0, True, "survivors", False))
+    assert _lines(surv) == [*head[:3], *skip, head[3], head[4], head[5], *skip, head[6], *test,
+                            "                if yv >= level:", "                    pstep[i] = k",
+                            "                    alive[i] = False", "                    done[i] = True", "    return k1"]
+    region = passage_source(src, PassageSpec(0, False, False, False, ("def target_distance(_a0, _a1):\n", (1, 0))))
+    assert region.endswith("    return k1\n\n\ndef target_distance(_a0, _a1):\n")
+    assert "                yv = target_distance(o1, o0)\n" in region
+
+
+def test_passage_source_declines_kernels_of_another_shape():
+    """passage_source: None without exactly one run(…, blowup) signature, check line and step loop, or
+    for survivors when a draw is not inside a path loop."""
+    spec = PassageSpec(0, True, False, False)
+    k = list(_FAKE_KERNEL)
+    assert passage_source("\n".join(["def run(y, gen):"] + k[1:]), spec) is None
+    assert passage_source("\n".join(k[:5] + [k[4]] + k[5:]), spec) is None
+    assert passage_source("\n".join(k[:1] + k[2:]), spec) is None
+    assert passage_source("\n".join(k[:1] + [k[1], k[1]] + k[2:]), spec) is None
+    assert passage_source("\n".join(k[:1] + k + k[1:]), spec) is None  # two signatures
+    outside = k[:2] + ["        z0 = gen.standard_normal()"] + k[2:]
+    assert passage_source("\n".join(outside), spec) is not None
+    assert passage_source("\n".join(outside), PassageSpec(0, True, "survivors", False)) is None
+    blocks = k[:2] + ["        for t in range(nt):", "            for j in range(nb):", "                for c in range(m):",
+                      "                    zb[t, j, c] = gen.standard_normal()"] + k[2:]
+    got = _lines(passage_source("\n".join(blocks), PassageSpec(0, True, "survivors", False)))
+    assert got[3:6] == [blocks[3], "                if done[j]:", "                    continue"]
