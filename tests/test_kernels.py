@@ -274,3 +274,54 @@ def test_point_function_source_runs_as_python_and_declines_what_it_cannot_print(
     assert "Not supported" in pycode(sympy.zeta(x), strict=False)
     assert codegen.point_function_source("def f(x, g):", [sympy.zeta(x)], (x,), ["g[0]"]) is None
     assert codegen.point_function_source("def f(x, g):", [x + 1], (x,), ["g[0]"]).endswith("    g[0] = _x0 + 1\n")
+
+
+def _python_kernels(monkeypatch):
+    """Make the compiled backend import its generated modules as plain Python (numba's njit the
+    identity), so that the generated loop itself runs, line by line, in this process."""
+    import math
+    import types
+
+    def load(source):
+        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
+              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
+        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
+        return types.SimpleNamespace(**ns)
+
+    monkeypatch.setattr(codegen, "load_module", load)
+
+
+def test_generated_kernel_run_as_python_is_euler_maruyama_by_hand(monkeypatch):
+    """step_source's loop (draws per path, the traced step, checks at check_every and k1, NaN for a
+    diverged path) executed as Python: Euler–Maruyama by hand on L = 2x² with the block streams."""
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    y0 = np.array([[1.0], [-0.5], [0.25], [2.0], [1e9], [0.0]])
+    n, steps, h = 6, 7, 0.05
+    r = simulate(model, "euler-maruyama", (0, steps * h), y0, h, n_paths=n, seed=8, backend="numba",
+                 options=EnsembleOptions(block_size=4, check_every=3, save_every=2, progress=False))
+    assert r.backend == "numba"
+    dW = brownian_increments(n, steps, h, seed=8, block_size=4)[:, :, 0]
+    x = y0[:, 0].copy()
+    xs = [x.copy()]
+    for k in range(steps):
+        x = x - h * 4 * x + 0.5 * dW[k]
+        xs.append(x.copy())
+    xs = np.array(xs)
+    ok = [0, 1, 2, 3, 5]
+    np.testing.assert_allclose(r.y_final[ok, 0], xs[-1, ok], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.y[:, ok, 0], xs[[0, 2, 4, 6, 7]][:, ok], rtol=1e-12, atol=1e-15)
+    assert r.diverged_step.tolist() == [-1] * 6 and r.grad_evals == steps
+
+
+def test_generated_kernel_run_as_python_marks_divergence_at_its_checks(monkeypatch):
+    """step_source's divergence check run as Python: x ← -3x passes 1e12 at step 26 (checked at 28, a
+    multiple of check_every) or 30 (the last step); the diverged path's state is NaN."""
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 1e-30)
+    y0 = np.array([[1.0], [0.01], [1e-6]])
+    r = simulate(model, "euler-maruyama", (0, 30.0), y0, 1.0, n_paths=3, seed=2, backend="numba",
+                 options=EnsembleOptions(check_every=4, progress=False))
+    assert r.backend == "numba" and r.diverged_step.tolist() == [28, 30, -1]
+    assert np.isnan(r.y_final[:2]).all()
+    np.testing.assert_allclose(r.y_final[2, 0], 1e-6 * (-3.0) ** 30, rtol=1e-9)
