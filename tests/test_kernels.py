@@ -325,3 +325,47 @@ def test_generated_kernel_run_as_python_marks_divergence_at_its_checks(monkeypat
     assert r.backend == "numba" and r.diverged_step.tolist() == [28, 30, -1]
     assert np.isnan(r.y_final[:2]).all()
     np.testing.assert_allclose(r.y_final[2, 0], 1e-6 * (-3.0) ** 30, rtol=1e-9)
+
+
+def test_compile_kernel_reasons(monkeypatch):
+    """compile_kernel: why a run gets no kernel — substeps, own noise, a grad_fn that is not the
+    expression's gradient, a module that cannot be loaded — each in words."""
+    from dynopt.schemes import get_scheme
+
+    _python_kernels(monkeypatch)
+    opts = EnsembleOptions()
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    em = get_scheme("euler-maruyama")
+    assert isinstance(kernels.compile_kernel(model, em, 0.1, opts), kernels.Kernel)
+    assert kernels.compile_kernel(model, em, 0.1, EnsembleOptions(brownian_substeps=2)) == \
+        "Brownian substeps are not compiled"
+    sgd = get_scheme("sgd")
+    assert kernels.compile_kernel(model, sgd, 0.1, opts) == \
+        f"sgd draws its own noise ({sgd.noise_kind}), which kernels do not"
+    wrong = dataclasses.replace(model.problem, grad_fn=lambda x: 3.0 * x)
+    assert kernels.compile_kernel(OverdampedLangevin(wrong, 0.5), em, 0.1, opts) == \
+        "the problem's grad_fn does not match its sympy expression"
+
+    def broken(source):
+        raise OSError("disk full\nsecond line")
+
+    monkeypatch.setattr(codegen, "load_module", broken)
+    assert kernels.compile_kernel(model, em, 0.1, opts) == "the kernel could not be compiled (OSError: disk full)"
+
+
+def test_kernel_params_and_evaluation_counts_of_a_compiled_step(monkeypatch):
+    """compile_kernel: params = the step's constants in the run's dtype, t0, dt, noise dim and the
+    global limit; evals = (init, first, later) gradient evaluations."""
+    from dynopt.engine.loop import BLOWUP
+    from dynopt.schemes import get_scheme
+
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    for dtype in (np.float64, np.float32):
+        k = kernels.compile_kernel(model, get_scheme("euler-maruyama"), 0.1, EnsembleOptions(dtype=dtype), t0=0.5)
+        consts = k.params[:-4]
+        assert all(type(c) is np.dtype(dtype).type for c in consts)
+        assert k.params[-4:] == (0.5, 0.1, 1, BLOWUP) and type(k.params[-4]) is float
+        assert k.evals == (0, 1, 1) and k.passage is None and k.program.fields
+    heun = kernels.compile_kernel(model, get_scheme("stochastic-heun"), 0.1, EnsembleOptions())
+    assert heun.evals[1:] == (2, 2)
