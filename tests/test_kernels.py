@@ -369,3 +369,80 @@ def test_kernel_params_and_evaluation_counts_of_a_compiled_step(monkeypatch):
         assert k.evals == (0, 1, 1) and k.passage is None and k.program.fields
     heun = kernels.compile_kernel(model, get_scheme("stochastic-heun"), 0.1, EnsembleOptions())
     assert heun.evals[1:] == (2, 2)
+    baoab = kernels.compile_kernel(Kramers(model.problem, 1.0, 0.5), get_scheme("baoab"), 0.1, EnsembleOptions())
+    assert baoab.evals == (1, 1, 1)  # the force of init, then one per step
+
+
+class _ToyState(__import__("typing").NamedTuple):
+    x: np.ndarray
+    grad_evals: int = 0
+    tag: object = None
+
+
+class _ToyScheme:
+    """A scheme built in the test: x ← x - h·∇L(x) + z, with hooks that break the tracer's rules."""
+
+    name, n_terms, noise_kind, State = "toy", 1, "normal", _ToyState
+
+    def __init__(self, **breaks):
+        self.breaks = breaks
+
+    def init(self, model, y0, dt):
+        return _ToyState(np.array(y0, dtype=float), 0, self.breaks.get("tag0"))
+
+    def step(self, model, t, state, dt, z):
+        g = model.grad(state.x if not self.breaks.get("flat_grad") else state.x[0])
+        x = state.x - dt * g + z[0]
+        if self.breaks.get("wrong_type"):
+            return (x,)
+        return _ToyState(x, state.grad_evals + 1, self.breaks.get("tag1", state.tag))
+
+    def output(self, model, state):
+        return state[0][0] if self.breaks.get("flat_output") else state[0]
+
+
+def test_trace_step_refuses_what_a_straight_line_kernel_cannot_hold():
+    """trace_step: each rule of the tracer, broken by a toy scheme, is refused with its reason."""
+    from dynopt.engine import tracer
+
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    prog = tracer.trace_step(model, _ToyScheme(), 0.1, {"grad"})
+    assert prog.fields == ("x",) and prog.widths == (1,) and prog.later is None and prog.init_evals == 0
+    assert prog.first.evals == 1 and prog.first.reads == {"x": ["a_x_0"]} and len(prog.first.outputs) == 1
+    assert prog.statics == ({"tag": None},) and prog.state_type is _ToyState
+
+    class NoState(_ToyScheme):
+        State = None
+
+    cases = [
+        (NoState(), "the scheme's state is not a NamedTuple with a `grad_evals` field"),
+        (_ToyScheme(wrong_type=True), "the step does not return the scheme's State"),
+        (_ToyScheme(flat_output=True), r"the scheme's output has shape \(1,\), not one row per path"),
+        (_ToyScheme(flat_grad=True), r"an oracle was called on an array of shape \(1,\), not one row per path"),
+        (_ToyScheme(tag0="a", tag1="b"), None),
+    ]
+    for scheme, why in cases:
+        if why is None:
+            p = tracer.trace_step(model, scheme, 0.1, {"grad"})
+            assert p.later is not None and p.statics == ({"tag": "b"},)  # the first step changed a static
+            continue
+        with pytest.raises(tracer.TraceError, match=f"^{why}$"):
+            tracer.trace_step(model, scheme, 0.1, {"grad"})
+
+
+def test_trace_step_refuses_a_state_that_keeps_changing():
+    """trace_step: a state whose structure changes after its second step is refused."""
+    from dynopt.engine import tracer
+
+    class Drifting(_ToyScheme):
+        def step(self, model, t, state, dt, z):
+            out = super().step(model, t, state, dt, z)
+            return out._replace(tag=(state.tag or 0) + 1)
+
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    with pytest.raises(tracer.TraceError, match=r"^the step changes the state's structure after its second step$"):
+        tracer.trace_step(model, Drifting(), 0.1, {"grad"})
+    assert tracer._same_statics({"a": 1}, {"a": 1}) and not tracer._same_statics({"a": 1}, {"a": 1.0})
+    assert not tracer._same_statics({"a": 1}, {"b": 1}) and not tracer._same_statics({"a": 1}, {"a": 2})
+    obj = object()
+    assert tracer._same_statics({"a": obj}, {"a": obj})
