@@ -447,7 +447,7 @@ def _absorbed_by_hand(survivors, y0):
     gens = [np.random.Generator(np.random.SFC64(c)) for c in kids]
     y = np.array(y0, float)
     hit = np.where(y >= level, 0, -1)
-    saved = [y.copy()]
+    saved, every = [y.copy()], [y.copy()]
     for k in range(1, steps + 1):
         for b, gen in enumerate(gens):
             rows = np.arange(b * bs, min((b + 1) * bs, n))
@@ -462,26 +462,57 @@ def _absorbed_by_hand(survivors, y0):
         hit[new] = k
         if k % 20 == 0:
             saved.append(y.copy())
-    return y, hit, np.array(saved)
+        every.append(y.copy())
+    return y, hit, np.array(saved), np.array(every)
+
+
+def _python_kernels(monkeypatch):
+    """The compiled backend with its generated modules imported as plain Python (njit the
+    identity): the kernel's passage loop runs line by line in this process."""
+    import math
+    import types
+
+    from dynopt.engine import codegen
+
+    def load(source):
+        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
+              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
+        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
+        return types.SimpleNamespace(**ns)
+
+    monkeypatch.setattr(codegen, "load_module", load)
 
 
 @pytest.mark.parametrize("absorb", [True, "survivors"])
-@pytest.mark.parametrize("chunk", [8, 16, 40])
-def test_absorbed_paths_follow_a_hand_loop_whatever_the_chunk(absorb, chunk):
-    """Absorption (both kinds): passage steps, frozen final and saved states, and which normals a
-    surviving path gets, as a hand loop over the documented block streams computes them."""
+@pytest.mark.parametrize("chunk,backend", [(8, "numpy"), (16, "numpy"), (40, "numpy"), (16, "python-kernel"),
+                                           (40, "python-kernel")])
+def test_absorbed_paths_follow_a_hand_loop_whatever_the_chunk(absorb, chunk, backend, monkeypatch):
+    """Absorption (both kinds, numpy and the generated kernel run as Python): passage steps, frozen
+    final and saved states, and which normals a surviving path gets, as a hand loop over the
+    documented block streams computes them."""
+    if backend != "numpy":
+        pytest.importorskip("numba")
+        _python_kernels(monkeypatch)
     y0 = np.zeros((_BM["n"], 1))
     y0[[5, 17]] = 0.4  # inside at t0: absorbed at step 0
     r = simulate(_flat_bm(), "euler-maruyama", (0, _BM["steps"] * _BM["dt"]), y0, _BM["dt"], n_paths=_BM["n"],
-                 seed=_BM["seed"], backend="numpy", observers=[FirstPassage((0, _BM["level"], "above"), absorb=absorb)],
+                 seed=_BM["seed"], backend="numpy" if backend == "numpy" else "numba",
+                 observers=[FirstPassage((0, _BM["level"], "above"), absorb=absorb), Moments(every=1)],
                  options=EnsembleOptions(block_size=_BM["bs"], chunk_size=chunk, save_every=20, progress=False))
-    y, hit, saved = _absorbed_by_hand(absorb == "survivors", y0[:, 0])
+    y, hit, saved, every = _absorbed_by_hand(absorb == "survivors", y0[:, 0])
     fp = r.observations["first_passage"]
     np.testing.assert_array_equal(fp.step, hit)
     assert 10 < (hit >= 0).sum() < 35 and hit[5] == 0 and hit[17] == 0
     np.testing.assert_allclose(r.y_final[:, 0], y, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(r.y[:, :, 0], saved, rtol=1e-12, atol=1e-14)
-    assert r.n_diverged == 0
+    # other observers see a path up to and including the step at which it is absorbed
+    seen = np.array([(hit < 0) | (hit >= k) for k in range(_BM["steps"] + 1)])
+    mo = r.observations["moments"]
+    np.testing.assert_array_equal(mo.count, seen.sum(axis=1))
+    # (a mean over fewer than half of the observed paths is undefined: NaN)
+    want = [every[k][seen[k]].mean() if seen[k].sum() >= _BM["n"] / 2 else np.nan for k in range(_BM["steps"] + 1)]
+    np.testing.assert_allclose(mo.mean[:, 0], want, rtol=1e-12, atol=1e-15)
+    assert r.n_diverged == 0 and r.backend == ("numpy" if backend == "numpy" else "numba")
 
 
 def test_compaction_waits_for_a_quarter_of_finished_rows_and_blanks_the_diverged():
