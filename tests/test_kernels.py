@@ -446,3 +446,34 @@ def test_trace_step_refuses_a_state_that_keeps_changing():
     assert not tracer._same_statics({"a": 1}, {"b": 1}) and not tracer._same_statics({"a": 1}, {"a": 2})
     obj = object()
     assert tracer._same_statics({"a": obj}, {"a": obj})
+
+
+@pytest.mark.parametrize("case", ["em-matrix-2d", "milstein", "heun", "leimkuhler-matthews", "baoab", "obabo"])
+@pytest.mark.parametrize("normals", ["sfc64", "philox"])
+def test_generated_kernels_run_as_python_equal_numpy(case, normals, monkeypatch):
+    """step_source/_draws for one and several noise terms, SFC64 and Philox: the generated loop run
+    as Python gives the numpy backend's paths and saved states."""
+    if case not in CASES:
+        pytest.skip(f"no case {case}")
+    model, scheme, y0 = CASES[case]
+    opts = EnsembleOptions(block_size=4, save_every=2, check_every=3, normals=normals, progress=False)
+    ref = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numpy", options=opts)
+    _python_kernels(monkeypatch)
+    got = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numba", options=opts)
+    assert got.backend == "numba" and got.grad_evals == ref.grad_evals
+    np.testing.assert_allclose(got.y_final, ref.y_final, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got.y, ref.y, rtol=1e-12, atol=1e-14)
+
+
+def test_kernel_rounds_end_at_stops_and_check_multiples():
+    """_rounds: the observed steps and the last, plus check_every multiples cutting rounds of about
+    ROUND_PATH_STEPS path-steps."""
+    assert kernels.ROUND_PATH_STEPS == 2 ** 26
+    # more paths than a round holds: a round is one check interval
+    assert kernels._rounds([10, 25], 2 ** 30, 4) == [4, 8, 10, 12, 16, 20, 24, 25]
+    assert kernels._rounds([10], 2 ** 20, 4) == [10]  # 64 steps per round: no cut
+    n = 2 ** 26 // 8  # 8 steps per round
+    assert kernels._rounds([20], n, 4) == [8, 16, 20]
+    assert kernels._rounds([5, 20], n, 4) == [5, 8, 16, 20]
+    assert kernels._rounds([16], n, 4) == [8, 16]
+    assert kernels._rounds([20], n, 3) == [6, 12, 18, 20]
