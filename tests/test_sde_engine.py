@@ -819,3 +819,62 @@ def test_run_memory_counts_every_per_path_array(monkeypatch):
     obs = [ValuesAt([0.5, 1.0]), FirstPassage((0, 1.0, "above")), Moments()]
     with pytest.raises(ValueError, match=rf"^a run of 10 paths \(`n_paths`\) keeping {per_path} bytes per path needs about"):
         simulate(m, "baoab", (0, 1), [0.0], 0.1, **dict(kw, observers=obs))
+
+
+def test_simulate_defaults_seeds_and_options():
+    """simulate: default options are EnsembleOptions(); seed=0, SeedSequence(0) and rng=0 are one stream;
+    a Generator gives a reproducible run; options of another type and bad executors are refused."""
+    m = dynamics.OverdampedLangevin(problems.double_well(), 0.5)
+    args = (m, "euler-maruyama", (0, 0.1), [0.2], 0.05)
+    a = simulate(*args, n_paths=5, seed=0, backend="numpy")
+    b = simulate(*args, n_paths=5, seed=np.random.SeedSequence(0), backend="numpy", options=EnsembleOptions())
+    c = simulate(*args, n_paths=5, rng=0, backend="numpy")
+    assert a.y_final.tobytes() == b.y_final.tobytes() == c.y_final.tobytes() and a.seed == 0
+    assert a.block_size == 4096 and a.dtype == "float64" and a.n_paths == 5
+    d = simulate(*args, n_paths=5, rng=np.random.default_rng(3), backend="numpy")
+    e = simulate(*args, n_paths=5, rng=np.random.default_rng(3), backend="numpy")
+    assert d.y_final.tobytes() == e.y_final.tobytes() and d.y_final.tobytes() != a.y_final.tobytes()
+    assert simulate(*args, backend="numpy").n_paths == 1  # n_paths from y0's rows
+    with pytest.raises(TypeError, match=r"^`options` must be an EnsembleOptions; got dict$"):
+        simulate(*args, n_paths=5, seed=0, options={"block_size": 4})
+    with pytest.raises(TypeError, match=r"^`executor` must be an executor"):
+        simulate(*args, n_paths=5, seed=0, executor="local")
+    with pytest.raises(ValueError, match=r"^give `seed` or `rng`, not both$"):
+        simulate(*args, n_paths=5, seed=0, rng=1)
+
+
+def test_values_at_keeps_the_alive_states_at_its_times():
+    """ValuesAt: states at its grid times, NaN for dead paths, merged by block rows; refuses off-grid times."""
+    lay = _layout(5, 2)
+    v = ValuesAt([0.2, 0.0])
+    assert v.steps(4, 0.0, 0.1) == [2, 0] and v.name == "values"
+    v.start(lay, 2)
+    y = np.arange(10.0).reshape(5, 2)
+    v.observe(0, 0.0, y, 0, 3, lay, np.ones(5, bool))
+    v.observe(2, 0.2, y[2:] + 100, 1, 3, lay, np.array([True, False, True]))
+    v.observe(1, 0.1, y * 0, 0, 3, lay, np.ones(5, bool))  # a step it does not keep
+    t, vals = v.result()
+    np.testing.assert_allclose(t, [0.2, 0.0], rtol=1e-12)
+    want0 = np.full((5, 2), np.nan)
+    want0[2], want0[4] = y[2] + 100, y[4] + 100
+    np.testing.assert_array_equal(vals[0], want0)
+    np.testing.assert_array_equal(vals[1], y)
+    other = ValuesAt([0.2, 0.0])
+    other.steps(4, 0.0, 0.1)
+    other.start(lay, 2)
+    other.values[:] = 7.0
+    v.merge(other, lay, 1, 2)  # block 1: rows 2, 3
+    assert (vals[:, 2:4] == 7.0).all() and vals[1, 0, 0] == 0.0 and vals[1, 4, 0] == 8.0
+    with pytest.raises(ValueError, match=r"^`times` must be on the step grid"):
+        ValuesAt([0.25]).steps(4, 0.0, 0.1)
+
+
+def test_the_observer_base_class():
+    """Observer: looks at the last step by default; without merge() it cannot run on an executor."""
+    from dynopt.engine.observers import Observer
+
+    o = Observer()
+    assert o.steps(7, 0.0, 0.1) == [7] and o.name == "observer"
+    with pytest.raises(TypeError, match=r"^observer Observer cannot be merged: it needs a merge\(\) method to be "
+                                        r"used with `executor`$"):
+        o.merge(o, None, 0, 1)
