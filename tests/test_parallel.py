@@ -368,7 +368,7 @@ def test_block_groups_merge_their_divergences_at_their_own_rows():
         assert par.grad_evals == serial.grad_evals
 
 
-def test_progress_bar_counts_path_steps_on_stderr(capsys):
+def test_progress_bar_counts_path_steps_on_stderr(capsys, monkeypatch):
     """_Progress: a shown bar counts path-steps (unit_scale) with the scheme's name on stderr;
     an automatic one opens only when the estimated run time passes PROGRESS_AFTER_S."""
     from dynopt.engine import chunks
@@ -382,17 +382,21 @@ def test_progress_bar_counts_path_steps_on_stderr(capsys):
     err = capsys.readouterr().err
     assert "euler" in err and "path-step" in err
     assert chunks._Progress(10, "x", False).bar is None
+    now = [0.0]
+    monkeypatch.setattr(chunks.time, "perf_counter", lambda: now[0])
     auto = chunks._Progress(1000, "x", None)
-    auto.tic -= 0.25  # 100 of 1000 in 0.25 s: 2.5 s expected, above the threshold
+    now[0] = 0.25  # 100 of 1000 in 0.25 s: 2.5 s expected, above the threshold
     auto.update(100)
     assert auto.bar is not None and auto.bar.n == 100 and auto.bar.total == 1000
     auto.close()
+    now[0] = 0.0
     quick = chunks._Progress(1000, "x", None)
-    quick.tic -= 0.15  # 1.5 s expected: below the threshold
+    now[0] = 0.15  # 1.5 s expected: below the threshold
     quick.update(100)
     assert quick.bar is None
+    now[0] = 0.0
     done = chunks._Progress(1000, "x", None)
-    done.tic -= 100.0
+    now[0] = 100.0
     done.update(1000)  # already finished: no bar
     assert done.bar is None
     assert chunks.PROGRESS_AFTER_S == 2.0
