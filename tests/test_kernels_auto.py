@@ -260,3 +260,18 @@ def test_oracles_say_why_a_model_cannot_call_compiled_functions():
                            "(give an expression, or a numba.njit grad_fn, to compile it)"}
     funcs, user, why = kernels._oracles(SimpleNamespace(problem=None))
     assert funcs == {} and user is None and why["grad"] == "the model has no problem (a user SDE's f and g are Python callables)"
+
+
+def test_oracles_for_state_dependent_noise():
+    """_oracles: σ(θ) from sympy expressions is a compiled 'sig' function; a callable σ, general
+    noise or an unprintable σ say why not."""
+    from dynopt.problems import from_expr
+
+    well = from_expr("(x**2 - 1)**2/4 + y**2", name="well2")
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, ["0.4 + 0.2*sin(x)", "0.3"]))
+    assert set(funcs) == {"grad", "sig"} and funcs["sig"][1] == 2 and why == {}
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal"))
+    assert set(funcs) == {"grad"}
+    assert why == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, 0.5))  # additive: no σ oracle at all
+    assert set(funcs) == {"grad"} and why == {}
