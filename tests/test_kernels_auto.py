@@ -273,5 +273,7 @@ def test_oracles_for_state_dependent_noise():
     funcs, user, why = kernels._oracles(OverdampedLangevin(well, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal"))
     assert set(funcs) == {"grad"}
     assert why == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
+    general = OverdampedLangevin(well, lambda x: np.broadcast_to(0.3 * np.eye(2), (x.shape[0], 2, 2)), noise="general")
+    assert kernels._oracles(general)[2] == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
     funcs, user, why = kernels._oracles(OverdampedLangevin(well, 0.5))  # additive: no σ oracle at all
     assert set(funcs) == {"grad"} and why == {}
