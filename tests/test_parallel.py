@@ -400,3 +400,39 @@ def test_progress_bar_counts_path_steps_on_stderr(capsys, monkeypatch):
     done.update(1000)  # already finished: no bar
     assert done.bar is None
     assert chunks.PROGRESS_AFTER_S == 2.0
+
+
+def test_block_groups_are_contiguous_near_equal_and_never_empty():
+    """block_groups: at most n_workers groups of consecutive blocks, sizes differing by at most one."""
+    from dynopt.engine.split import block_groups
+
+    assert block_groups(10, 3) == [(0, 3), (3, 7), (7, 10)]
+    assert block_groups(10, 1) == [(0, 10)] and block_groups(3, 8) == [(0, 1), (1, 2), (2, 3)]
+    assert block_groups(4, 4) == [(0, 1), (1, 2), (2, 3), (3, 4)] and block_groups(1, 0) == [(0, 1)]
+    assert block_groups(0, 4) == []
+    for n, w in ((17, 5), (100, 7), (5, 2)):
+        g = block_groups(n, w)
+        sizes = [b - a for a, b in g]
+        assert len(g) == min(n, w) and g[0][0] == 0 and g[-1][1] == n and max(sizes) - min(sizes) <= 1
+        assert all(g[i][1] == g[i + 1][0] for i in range(len(g) - 1))
+
+
+def test_block_threads_uses_a_pool_only_for_several_threads_and_blocks():
+    """block_threads: the built-in map for one thread or one block, else a pool of min(threads, blocks)."""
+    import threading
+
+    from dynopt.engine.split import block_threads
+
+    for threads, blocks in ((1, 5), (4, 1), (0, 3)):
+        with block_threads(threads, blocks) as run_map:
+            assert run_map is map
+    seen = set()
+
+    def work(x):
+        seen.add(threading.current_thread().name)
+        time.sleep(0.02)
+        return x * x
+
+    with block_threads(8, 2) as run_map:
+        assert run_map is not map and list(run_map(work, range(6))) == [x * x for x in range(6)]
+    assert 1 <= len(seen) <= 2 and threading.current_thread().name not in seen
