@@ -878,3 +878,24 @@ def test_the_observer_base_class():
     with pytest.raises(TypeError, match=r"^observer Observer cannot be merged: it needs a merge\(\) method to be "
                                         r"used with `executor`$"):
         o.merge(o, None, 0, 1)
+
+
+def test_final_positions_read_the_positions_of_the_surviving_paths():
+    """final_positions: model.position of the alive rows (Kramers: θ without η); an error without final states."""
+    from dynopt.engine.results import final_positions
+
+    k = dynamics.Kramers(problems.double_well(), 1.0, 0.5)
+    states = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    np.testing.assert_array_equal(final_positions(states, k), [[1.0], [2.0], [3.0]])
+    np.testing.assert_array_equal(final_positions(states, k, np.array([True, False, True])), [[1.0], [3.0]])
+    with pytest.raises(ValueError, match=r"^run with EnsembleOptions\(keep_final=True\) to get the final states$"):
+        final_positions(None, k)
+    r = simulate(k, "baoab", (0, 0.1), np.array([[0.1, 0.0], [50.0, 0.0]]), 0.1, n_paths=2, seed=1, backend="numpy",
+                 options=EnsembleOptions(progress=False))
+    np.testing.assert_array_equal(r.final_positions, r.y_final[r.alive][:, :1])
+    none = simulate(k, "baoab", (0, 0.1), [0.1, 0.0], 0.1, n_paths=2, seed=1, backend="numpy",
+                    options=EnsembleOptions(progress=False, keep_final=False))
+    with pytest.raises(ValueError, match=r"keep_final=True"):
+        none.final_positions
+    with pytest.raises(ValueError, match=r"^this EnsembleResult carries no model: use model\.position\(result\.y_final\)$"):
+        dataclasses.replace(r, model=None).final_positions
