@@ -477,3 +477,26 @@ def test_kernel_rounds_end_at_stops_and_check_multiples():
     assert kernels._rounds([5, 20], n, 4) == [5, 8, 16, 20]
     assert kernels._rounds([16], n, 4) == [8, 16]
     assert kernels._rounds([20], n, 3) == [6, 12, 18, 20]
+
+
+def test_load_module_writes_once_by_hash_and_cached_on_disk_reads_the_index(monkeypatch, tmp_path):
+    """load_module: the source is written to k_<hash>.py in the cache folder and imported once per
+    process; cached_on_disk: that file with this text and a numba index of its run."""
+    import hashlib
+
+    folder = tmp_path / "kc"
+    monkeypatch.setenv("DYNOPT_KERNEL_CACHE", str(folder))
+    src = f"VALUE = {id(tmp_path)}\n"
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    assert codegen.loaded_module(src) is None and not codegen.cached_on_disk(src)
+    mod = codegen.load_module(src)
+    assert mod.VALUE == id(tmp_path) and (folder / f"k_{key}.py").read_text() == src
+    assert codegen.load_module(src) is mod and codegen.loaded_module(src) is mod
+    assert mod.__name__ == f"dynopt_kernel_{key}" and sys.modules[mod.__name__] is mod
+    assert not codegen.cached_on_disk(src)  # no numba index yet
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / f"k_{key}.run-3.py311.nbi").write_bytes(b"")
+    assert codegen.cached_on_disk(src)
+    (folder / f"k_{key}.py").write_text(src + "# edited\n")
+    assert not codegen.cached_on_disk(src)
+    assert not list(folder.glob(".k_*.tmp"))  # written through a temporary file, then renamed
