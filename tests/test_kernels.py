@@ -500,3 +500,21 @@ def test_load_module_writes_once_by_hash_and_cached_on_disk_reads_the_index(monk
     (folder / f"k_{key}.py").write_text(src + "# edited\n")
     assert not codegen.cached_on_disk(src)
     assert not list(folder.glob(".k_*.tmp"))  # written through a temporary file, then renamed
+
+
+def test_sigma_source_stores_amplitudes_and_their_own_derivatives():
+    """sigma_source: sig(x, s, ds) with s[i] = σ_i(x) and ds[i] = ∂σ_i/∂x_i, checked by hand as Python."""
+    import math
+
+    from dynopt.engine.codegen_sde import sigma_source
+
+    x, y = sympy.symbols("x y", real=True)
+    src = sigma_source((0.5 + 0.1 * x ** 2 * y, sympy.sin(x) * y ** 2), (x, y))
+    assert src.startswith("def sig(x, s, ds):\n")
+    ns = {"math": math}
+    exec(src, ns)  # noqa: S102 - printed by sympy, in a test
+    s, ds = [0.0, 0.0], [0.0, 0.0]
+    ns["sig"]([0.3, -2.0], s, ds)
+    assert s == pytest.approx([0.5 + 0.1 * 0.09 * -2.0, math.sin(0.3) * 4.0], rel=1e-14)
+    assert ds == pytest.approx([0.2 * 0.3 * -2.0, math.sin(0.3) * 2 * -2.0], rel=1e-14)  # ∂σ₀/∂x, ∂σ₁/∂y
+    assert sigma_source((sympy.zeta(x),), (x,)) is None
