@@ -384,3 +384,26 @@ def test_blowup_limit_is_the_factor_times_the_largest_scale():
     assert scale_limit() == 1e12 and scale_limit(-5.0, np.nan, np.inf) == 5e12
     assert scale_limit(1e95) == BLOWUP and scale_limit(2.0, ceiling=1e10) == 1e10
     assert type(scale_limit(2, ceiling=10 ** 20)) is float
+
+
+def test_ensemble_on_a_cliff_stops_escaped_paths_at_the_region_radius():
+    """simulate/_limits: a potential unbounded below caps the blow-up limit at the region's radius and
+    the note names the region."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine import EnsembleOptions, simulate
+    from dynopt.engine.ensemble import _limits
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    m = OverdampedLangevin(from_expr("-x**4 + x**2"), 0.8)
+    region = infer_region(m, [[0.0]])
+    assert _limits(m, np.array([[0.0]]), 1e12) == (region.radius, region) and region.radius < 6
+    assert _limits(m, np.array([[0.0]]), 3.0) == (3.0, region)
+    assert _limits(OverdampedLangevin(double_well(), 0.8), np.array([[0.0]]), 1e12) == (1e12, None)
+    r = simulate(m, "euler-maruyama", (0, 0.6), [0.0], 0.01, n_paths=400, seed=0, backend="numpy",
+                 options=EnsembleOptions(progress=False))
+    first = r.first_divergence_step
+    assert r.n_diverged > 0 and first is not None
+    assert (f"diverged (left the region L ≥ -1000, |y| ≤ 5.668 (L is unbounded below), or non-finite; first detected "
+            f"at step {first}, checks every 16 steps)") in r.note
+    assert np.all(np.abs(r.y_final[r.alive]) <= region.radius)
