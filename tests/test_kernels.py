@@ -457,10 +457,19 @@ def test_generated_kernels_run_as_python_equal_numpy(case, normals, monkeypatch)
         pytest.skip(f"no case {case}")
     model, scheme, y0 = CASES[case]
     opts = EnsembleOptions(block_size=4, save_every=2, check_every=3, normals=normals, progress=False)
-    ref = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numpy", options=opts)
+    def obs():
+        return [Moments(every=2), Histogram(8, (-2.0, 2.0), every=1)]
+
+    ref = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numpy", options=opts,
+                   observers=obs())
     _python_kernels(monkeypatch)
-    got = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numba", options=opts)
+    got = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numba", options=opts,
+                   observers=obs())
     assert got.backend == "numba" and got.grad_evals == ref.grad_evals
+    np.testing.assert_allclose(got.moments.mean, ref.moments.mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(got.moments.t, ref.moments.t)
+    np.testing.assert_array_equal(got.histogram.counts, ref.histogram.counts)
+    assert got.histogram.total == ref.histogram.total == 6 * 6
     np.testing.assert_allclose(got.y_final, ref.y_final, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(got.y, ref.y, rtol=1e-12, atol=1e-14)
 
