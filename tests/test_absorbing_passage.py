@@ -305,3 +305,249 @@ def test_sgd_iterates_under_absorption_follow_their_full_run():
     np.testing.assert_array_equal(pa.step, pf.step)
     # the paths that never passed drew the same minibatches in both runs
     np.testing.assert_array_equal(ab.y_final[~pf.passed], full.y_final[~pf.passed])
+
+
+# states of component 0 at the looks k = 0, 2, 4, 6 (NaN: blown up), of 6 paths
+_FP_Y = np.array([[0.0, 0.9, 1.2, 1.2],       # passes at k = 4 after a bridge record at k = 2
+                  [np.nan] * 4,               # blown up from the start: censored at t0
+                  [0.5, 0.5, 0.5, 0.5],       # never passes: three bridge records, censored at the end
+                  [1.5, 1.5, 1.5, 1.5],       # inside at t0: passed at step 0, no midpoint shift
+                  [0.8, 0.95, np.nan, np.nan],  # blows up at k = 4 after a record at k = 2
+                  [0.0, 0.0, 0.0, 0.0]])      # far away: hazards below MIN_HAZARD are not recorded
+
+
+def _fp_fed_by_hand(fp, feed):
+    from dynopt.engine.brownian import make_layout
+
+    layout = make_layout(6, block_size=2)
+    assert fp.steps(6, 1.0, 0.1) == [0, 2, 4, 6]
+    fp.start(layout, 1)
+    for j, k in enumerate((0, 2, 4, 6)):
+        y = _FP_Y[:, j:j + 1]
+        alive = np.isfinite(y[:, 0])
+        feed(fp, k, 1.0 + 0.1 * k, y, alive, layout)
+    return fp.result()
+
+
+def _feed_whole(fp, k, t, y, alive, layout):
+    fp.observe(k, t, y, 0, 3, layout, alive)
+
+
+def _feed_blocks(fp, k, t, y, alive, layout):
+    fp.observe(k, t, y[:2], 0, 1, layout, alive[:2])
+    fp.observe(k, t, y[2:], 1, 3, layout, alive[2:])
+
+
+def _feed_rows(fp, k, t, y, alive, layout):
+    for rows in (np.array([0, 2, 5]), np.array([1, 3, 4])):  # gathered, not contiguous
+        fp.observe_rows(k, t, y[rows], rows, alive[rows])
+
+
+@pytest.mark.parametrize("feed", [_feed_whole, _feed_blocks, _feed_rows])
+def test_first_passage_result_fields_by_hand(feed):
+    """FirstPassage.observe_rows/result: passage steps, event and censoring times, bridge hazards
+    exp(-2 d0 d1 / (g² Δt)) and weights as computed by hand, however the rows are fed."""
+    from dynopt.engine.targets import Level
+
+    r = _fp_fed_by_hand(FirstPassage(Level(0, 1.0), every=2, bridge=0.5), feed)
+    c = 2.0 / (0.5 ** 2 * 0.2)  # the hazard's exponent per d0·d1
+    h0, h2, h4 = np.exp(-c * 1.0 * 0.1), np.exp(-c * 0.5 * 0.5), np.exp(-c * 0.2 * 0.05)
+    np.testing.assert_array_equal(r.step, [4, -1, -1, 0, -1, -1])
+    np.testing.assert_array_equal(r.passed, [True, False, False, True, False, False])
+    np.testing.assert_allclose(r.times, [1.4, 1.0], rtol=1e-12)
+    assert r.resolution == pytest.approx(0.2, rel=1e-12) and r.t0 == 1.0 and r.bridge == 0.5
+    np.testing.assert_allclose(r.event_time, [1.3, np.nan, np.nan, 1.0, np.nan, np.nan], rtol=1e-12)
+    np.testing.assert_allclose(r.censor_time, [np.nan, 1.0, 1.6, np.nan, 1.4, 1.6], rtol=1e-12)
+    np.testing.assert_allclose(r.weight, [1 - h0, 1, (1 - h2) ** 3, 1, 1 - h4, 1], rtol=1e-12)
+    np.testing.assert_array_equal(r.bridge_path, [0, 2, 2, 2, 4])
+    np.testing.assert_allclose(r.bridge_time, [1.1, 1.1, 1.3, 1.5, 1.1], rtol=1e-12)
+    np.testing.assert_allclose(r.bridge_weight, [h0, h2, (1 - h2) * h2, (1 - h2) ** 2 * h2, h4], rtol=1e-12)
+
+
+def test_first_passage_without_bridge_times_passages_on_the_grid():
+    """FirstPassage.result without a bridge: event = detection time, no records, weights 1, bridge 0."""
+    r = _fp_fed_by_hand(FirstPassage(lambda y: y[:, 0] >= 1.0, every=2), _feed_whole)
+    np.testing.assert_array_equal(r.step, [4, -1, -1, 0, -1, -1])
+    np.testing.assert_allclose(r.event_time, [1.4, np.nan, np.nan, 1.0, np.nan, np.nan], rtol=1e-12)
+    np.testing.assert_allclose(r.censor_time, [np.nan, 1.0, 1.6, np.nan, 1.4, 1.6], rtol=1e-12)
+    np.testing.assert_array_equal(r.weight, np.ones(6))
+    assert r.bridge == 0.0 and r.bridge_path.size == 0 and r.bridge_time.size == 0 and r.bridge_weight.size == 0
+    assert r.bridge_path.dtype == np.int64
+
+
+def test_first_passage_result_arrays_are_copies():
+    """FirstPassage.result: changing a result leaves the observer's own arrays alone."""
+    fp = FirstPassage(lambda y: y[:, 0] >= 1.0, every=2)
+    r = _fp_fed_by_hand(fp, _feed_whole)
+    r.step[:] = 7
+    r.weight[:] = 0.5
+    np.testing.assert_array_equal(fp.step, [4, -1, -1, 0, -1, -1])
+    np.testing.assert_array_equal(fp.weight, np.ones(6))
+
+
+def test_first_passage_checks_its_arguments():
+    """FirstPassage.__init__: every message names its argument and the allowed values."""
+    from dynopt.engine.targets import Ball, Region
+
+    with pytest.raises(TypeError, match=r"`condition` must be callable, a Target \(Level, Ball, Region\) or a "
+                                        r"\(coord, level, side\) tuple"):
+        FirstPassage(3)
+    with pytest.raises(ValueError, match=r"`every`"):
+        FirstPassage((0, 1.0, "above"), every=0)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=r"`bridge` must be the noise amplitude g > 0 of the observed component; got "):
+            FirstPassage((0, 1.0, "above"), bridge=bad)
+    for cond in (lambda y: y[:, 0] > 1, Region("x1 > 1", problems.double_well().symbols)):
+        with pytest.raises(ValueError, match=r"`bridge` needs a level or ball target"):
+            FirstPassage(cond, bridge=0.5)
+    for bad in ("yes", 1.5, None):
+        with pytest.raises(ValueError, match=r"`absorb` must be True, False or 'survivors'; got "):
+            FirstPassage((0, 1.0, "above"), absorb=bad)
+    fp = FirstPassage((1, -0.5, "below"), every=3, name="down", absorb="survivors", bridge=2)
+    assert (fp.every, fp.name, fp.absorb, fp.bridge) == (3, "down", "survivors", 2.0)
+    assert fp.level_condition == (1, -0.5, False) and fp.kernel_target is fp.target
+    assert FirstPassage((0, 0.5, "above")).level_condition == (0, 0.5, True)
+    d = FirstPassage(lambda y: y[:, 0] > 0)
+    assert (d.every, d.name, d.absorb, d.bridge, d.level_condition, d.kernel_target) == (1, "first_passage", False, None, None, None)
+    assert FirstPassage(Ball([0.0], 1.0), bridge=1.0).level_condition is None
+
+
+def test_first_passage_reports_the_paths_that_passed_at_each_look():
+    """FirstPassage.observe_rows: ``hits`` (global rows) and ``hits_step`` after each look, for absorption."""
+    seen = []
+
+    def feed(fp, k, t, y, alive, layout):
+        fp.observe_rows(k, t, y[3:], np.arange(3, 6), alive[3:])
+        seen.append((fp.hits_step, fp.hits.tolist(), fp.hits.dtype))
+        fp.observe_rows(k, t, y[:3], slice(0, 3), alive[:3])
+        seen.append((fp.hits_step, fp.hits.tolist(), fp.hits.dtype))
+
+    _fp_fed_by_hand(FirstPassage((0, 1.0, "above"), every=2), feed)
+    assert [s[:2] for s in seen] == [(0, [3]), (0, []), (2, []), (2, []), (4, []), (4, [0]), (6, []), (6, [])]
+    assert all(s[2] == np.int64 for s in seen)
+
+
+# ---- absorption against hand loops of Brownian motion (flat potential, Euler–Maruyama) ----
+
+_BM = dict(n=40, bs=8, steps=60, dt=0.01, g=1.0, level=0.3, seed=17)
+
+
+def _flat_bm():
+    import sympy
+
+    flat = problems.from_expr(sympy.Integer(0), symbols=[sympy.Symbol("x")], name="flat")
+    return dynamics.OverdampedLangevin(flat, _BM["g"])
+
+
+def _absorbed_by_hand(survivors, y0):
+    """Paths y += g·√dt·z stopped at the first step with y ≥ level; z from each block's stream,
+    for every path (absorb=True) or only for the block's paths not yet absorbed, in row order."""
+    n, bs, steps, dt, g, level = (_BM[k] for k in ("n", "bs", "steps", "dt", "g", "level"))
+    kids = np.random.SeedSequence(_BM["seed"]).spawn(-(-n // bs))
+    gens = [np.random.Generator(np.random.SFC64(c)) for c in kids]
+    y = np.array(y0, float)
+    hit = np.where(y >= level, 0, -1)
+    saved, every = [y.copy()], [y.copy()]
+    for k in range(1, steps + 1):
+        for b, gen in enumerate(gens):
+            rows = np.arange(b * bs, min((b + 1) * bs, n))
+            if survivors:
+                rows = rows[hit[rows] < 0]
+                z = gen.standard_normal((rows.size, 1))[:, 0]
+            else:
+                z = gen.standard_normal((rows.size, 1))[:, 0]
+                z, rows = z[hit[rows] < 0], rows[hit[rows] < 0]
+            y[rows] = y[rows] + g * np.sqrt(dt) * z
+        new = (hit < 0) & (y >= level)
+        hit[new] = k
+        if k % 20 == 0:
+            saved.append(y.copy())
+        every.append(y.copy())
+    return y, hit, np.array(saved), np.array(every)
+
+
+def _python_kernels(monkeypatch):
+    """The compiled backend with its generated modules imported as plain Python (njit the
+    identity): the kernel's passage loop runs line by line in this process."""
+    import math
+    import types
+
+    from dynopt.engine import codegen
+
+    def load(source):
+        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
+              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
+        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
+        return types.SimpleNamespace(**ns)
+
+    monkeypatch.setattr(codegen, "load_module", load)
+
+
+@pytest.mark.parametrize("absorb", [True, "survivors"])
+@pytest.mark.parametrize("chunk,backend", [(8, "numpy"), (16, "numpy"), (40, "numpy"), (16, "python-kernel"),
+                                           (40, "python-kernel")])
+def test_absorbed_paths_follow_a_hand_loop_whatever_the_chunk(absorb, chunk, backend, monkeypatch):
+    """Absorption (both kinds, numpy and the generated kernel run as Python): passage steps, frozen
+    final and saved states, and which normals a surviving path gets, as a hand loop over the
+    documented block streams computes them."""
+    if backend != "numpy":
+        pytest.importorskip("numba")
+        _python_kernels(monkeypatch)
+    y0 = np.zeros((_BM["n"], 1))
+    y0[[5, 17]] = 0.4  # inside at t0: absorbed at step 0
+    r = simulate(_flat_bm(), "euler-maruyama", (0, _BM["steps"] * _BM["dt"]), y0, _BM["dt"], n_paths=_BM["n"],
+                 seed=_BM["seed"], backend="numpy" if backend == "numpy" else "numba",
+                 observers=[FirstPassage((0, _BM["level"], "above"), absorb=absorb), Moments(every=1)],
+                 options=EnsembleOptions(block_size=_BM["bs"], chunk_size=chunk, save_every=20, progress=False))
+    y, hit, saved, every = _absorbed_by_hand(absorb == "survivors", y0[:, 0])
+    fp = r.observations["first_passage"]
+    np.testing.assert_array_equal(fp.step, hit)
+    assert 10 < (hit >= 0).sum() < 35 and hit[5] == 0 and hit[17] == 0
+    np.testing.assert_allclose(r.y_final[:, 0], y, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r.y[:, :, 0], saved, rtol=1e-12, atol=1e-14)
+    # other observers see a path up to and including the step at which it is absorbed
+    seen = np.array([(hit < 0) | (hit >= k) for k in range(_BM["steps"] + 1)])
+    mo = r.observations["moments"]
+    np.testing.assert_array_equal(mo.count, seen.sum(axis=1))
+    # (a mean over fewer than half of the observed paths is undefined: NaN)
+    want = [every[k][seen[k]].mean() if seen[k].sum() >= _BM["n"] / 2 else np.nan for k in range(_BM["steps"] + 1)]
+    np.testing.assert_allclose(mo.mean[:, 0], want, rtol=1e-12, atol=1e-15)
+    assert r.n_diverged == 0 and r.backend == ("numpy" if backend == "numpy" else "numba")
+
+
+def test_compaction_waits_for_a_quarter_of_finished_rows_and_blanks_the_diverged():
+    """Absorption.compact: nothing until at most 75 % of the stepped rows run; then the state keeps the
+    running rows, and diverged (not absorbed) rows get NaN final and later saved states."""
+    from typing import NamedTuple
+
+    from dynopt.engine.absorb import COMPACT_BELOW, Absorption
+    from dynopt.engine.chunks import Outputs
+
+    class State(NamedTuple):
+        y: np.ndarray
+        grad_evals: int
+
+    assert COMPACT_BELOW == 0.75
+    out = Outputs(np.zeros((10, 1)), np.zeros((3, 10, 1)), np.full(10, -1), 0, 0)
+    ab = Absorption([], out, 2, 10, 2, [0, 5, 10])  # rows 2..9 of out: 8 stepped rows
+    state = State(np.arange(8.0)[:, None], 3)
+    ab.mask[[0, 1]] = False
+    ab.n_run = 6  # 6 of 8 running: 75 %, compacted
+    ab.done[0] = True  # row 0 absorbed, row 1 diverged
+    same = ab.compact(4, state, np.ones(8, bool))
+    np.testing.assert_array_equal(same.y[:, 0], np.arange(2.0, 8.0))
+    assert same.grad_evals == 3 and ab.rows.tolist() == [2, 3, 4, 5, 6, 7] and ab.mask.all() and ab._plan is None
+    assert np.isnan(out.y_final[3, 0]) and out.y_final[2, 0] == 0 and not np.isnan(out.y_final[4:]).any()
+    assert np.isnan(out.paths[1:, 3, 0]).all() and out.paths[0, 3, 0] == 0 and not np.isnan(out.paths[:, 2]).any()
+    # 5 of 6 running (> 75 %): left alone; all running: left alone
+    ab.mask[0] = False
+    ab.n_run = 5
+    assert ab.compact(6, same, np.ones(6, bool)) is same and ab.rows.size == 6
+    ab.mask[0], ab.n_run = True, 6
+    assert ab.compact(6, same, np.ones(6, bool)) is same
+    # a diverged row after the last save: only its final state is blanked
+    ab.mask[[0, 1, 2]] = False
+    ab.n_run = 3
+    ab.compact(10, same, np.ones(6, bool))
+    assert np.isnan(out.y_final[4:7, 0]).all() and not np.isnan(out.paths[:, 4:7]).any()
+    assert ab.rows.tolist() == [5, 6, 7]

@@ -420,3 +420,148 @@ def test_integer_check_accepts_numpy_integers_at_the_bounds():
 
     assert check_int(np.int64(3), "n", low=3) == 3 and type(check_int(np.int32(5), "n", high=5)) is int
     assert check_int(0, "n", low=0) == 0
+
+
+# ---- the door of both loops (dynopt.engine.validate), message by message ----
+
+def test_step_count_divides_the_interval_exactly_or_says_where_it_would_end():
+    """step_count: whole steps (1e-9 relative slack), else a message with both numbers and the neighbours."""
+    from dynopt.engine.validate import step_count
+
+    assert step_count((0.0, 1.0), 0.1) == 10 and step_count((2.0, 2.0), 0.5) == 0
+    assert step_count((1.0, 4.0), 1.5) == 2 and step_count([-1, 1], 0.5) == 4
+    assert step_count((0.0, 1.0), 0.1 * (1 + 5e-10)) == 10
+    assert step_count((0.0, 10.0), 0.5 + 4e-10) == 20  # slack 1e-9 × the interval's length
+    msg = (r"^`dt` must divide the interval t_span=\(0\.0, 1\.0\) of length 1 into whole steps; got 0\.3 "
+           r"\(1/0\.3 = 3\.333 steps\)\. The nearest valid `dt` are 0\.25 \(4 steps\) and 0\.333333 \(3 steps\), "
+           r"or end at t = 0\.9 \(3 steps\)\. Fixed-step schemes do not shorten the last step: "
+           r"their state and coefficients are built for one step size$")
+    with pytest.raises(ValueError, match=msg):
+        step_count((0.0, 1.0), 0.3)
+    with pytest.raises(ValueError, match=r"^`h` must divide .* The nearest valid `h` are 0\.666667 \(3 steps\) and "
+                                         r"1 \(2 steps\), or end at t = 3\.6 \(2 steps\)\."):
+        step_count((2.0, 4.0), 0.8, name="h")
+    with pytest.raises(ValueError, match=r"\(1/1\.5 = 0\.6667 steps\)\. The nearest valid `dt` are 1 \(1 steps\) and 1 \(1 steps\)"):
+        step_count((0.0, 1.0), 1.5)  # a step longer than the interval: one step is the nearest
+    with pytest.raises(ValueError, match=r"^`dt` must be in \(0\.0, inf\); got 0\.0$"):
+        step_count((0.0, 1.0), 0.0)
+    with pytest.raises(ValueError, match=r"not divide|divide the interval"):
+        step_count((0.0, 1.0), 0.1 * (1 + 2e-9))
+
+
+@pytest.mark.parametrize("t_span,exc,message", [
+    ("01", TypeError, r"^`t_span` must be a pair \(t0, t1\) of real numbers; got '01'$"),
+    ((0.0,), TypeError, r"^`t_span` must be a pair \(t0, t1\) of real numbers; got \(0\.0,\)$"),
+    (3.0, TypeError, r"^`t_span` must be a pair"),
+    ((0.0, "b"), TypeError, r"^`t_span` must be a pair \(t0, t1\) of real numbers; got \(0\.0, 'b'\)$"),
+    ((0.0, None), TypeError, r"^`t_span` must be a pair"),
+    ((1.0, 0.0), ValueError, r"^`t_span` must be finite with t_span\[1\] >= t_span\[0\]; got \(1\.0, 0\.0\)$"),
+    ((0.0, INF), ValueError, r"^`t_span` must be finite with"),
+    ((NAN, 1.0), ValueError, r"^`t_span` must be finite with"),
+])
+def test_check_t_span_messages(t_span, exc, message):
+    """check_t_span: a pair of finite reals with t1 ≥ t0, each refusal naming `t_span`."""
+    from dynopt.engine.validate import check_t_span
+
+    with pytest.raises(exc, match=message):
+        check_t_span(t_span)
+
+
+def test_check_t_span_and_y0_accept_what_they_should():
+    """check_t_span/check_y0: the accepted forms and what they return."""
+    from dynopt.engine.validate import check_t_span, check_y0
+
+    assert check_t_span((1, 1)) == (1.0, 1.0) and check_t_span(np.array([0, 2])) == (0.0, 2.0)
+    assert all(type(v) is float for v in check_t_span((np.float32(1), 2)))
+    a = check_y0([[1, 2], [3, 4]])
+    assert a.dtype == np.float64 and a.shape == (2, 2)
+    assert check_y0([]).size == 0 and check_y0(5).shape == ()
+    with pytest.raises(TypeError, match=r"^`x0` must be a real array of shape \(state_dim,\) or \(n_paths, state_dim\) "
+                                        r"\(not ragged, no strings\); got \[\[1\], \[1, 2\]\]$"):
+        check_y0([[1], [1, 2]], name="x0")
+    with pytest.raises(TypeError, match=r"^`y0` must be a real array"):
+        check_y0(["a"])
+    with pytest.raises(ValueError, match=r"^`y0` must have shape \(state_dim,\) or \(n_paths, state_dim\); "
+                                         r"got shape \(1, 1, 1\)$"):
+        check_y0([[[1.0]]])
+    with pytest.raises(ValueError, match=r"^`p0` must be finite; got non-finite entries in \[1\.0, nan\]$"):
+        check_y0([1.0, NAN], name="p0")
+
+
+def test_check_max_steps_memory_observers_and_executor_messages(monkeypatch):
+    """check_max_steps/check_memory/check_observers/check_executor: the limits and their messages."""
+    from dynopt.engine import validate
+
+    validate.check_max_steps(100, 100, 0.01)
+    with pytest.raises(ValueError, match=r"^`dt`=0\.001 makes 101 steps, above `max_steps`=100; "
+                                         r"use a larger dt or raise max_steps$"):
+        validate.check_max_steps(101, 100, 0.001)
+    assert validate.MAX_STEPS == 10 ** 8
+    monkeypatch.setattr(validate, "machine_memory", lambda: 2 ** 31)
+    validate.check_memory(2 ** 31, "x")
+    with pytest.raises(ValueError, match=r"^the path array needs about 2 GiB, more than this machine's 2 GiB of memory$"):
+        validate.check_memory(2 ** 31 + 2 ** 20, "the path array")
+    monkeypatch.setattr(validate, "machine_memory", lambda: 0)  # unknown: no refusal
+    validate.check_memory(2 ** 60, "x")
+    h1, h2 = Histogram(2, (0, 1)), Histogram(2, (0, 1), name="b")
+    assert validate.check_observers([h1, h2]) == (h1, h2) and validate.check_observers(()) == ()
+    with pytest.raises(TypeError, match=r"^`observers` must be a list or tuple of Observer instances; got Histogram$"):
+        validate.check_observers(h1)
+    with pytest.raises(TypeError, match=r"^`observers` must be Observer instances; got int 3$"):
+        validate.check_observers([h1, 3])
+    with pytest.raises(ValueError, match=r"^`observers` need distinct names; got \['histogram', 'histogram'\]$"):
+        validate.check_observers([h1, Histogram(3, (0, 1))])
+    validate.check_executor(None)
+    with pytest.raises(TypeError, match=r"^`executor` must be an executor from dynopt\.engine\.get_executor\(\.\.\.\) "
+                                        r"\(with a map method\) or None; got str 'local'$"):
+        validate.check_executor("local")
+
+
+def test_machine_memory_is_pages_times_page_size(monkeypatch):
+    """machine_memory: physical pages × page size, 0 when the system does not tell."""
+    from dynopt.engine import validate
+
+    sizes = {"SC_PHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(validate.os, "sysconf", lambda key: sizes[key])
+    assert validate.machine_memory() == 4096000
+
+    def fails(key):
+        raise ValueError(key)
+
+    monkeypatch.setattr(validate.os, "sysconf", fails)
+    assert validate.machine_memory() == 0
+
+
+def test_check_run_returns_the_checked_run_and_refuses_the_wrong_kind():
+    """check_run: scheme instance, t0, dt, steps, the model's states and the blow-up limit; the
+    wrong model, scheme or kind named."""
+    from dynopt.engine.validate import CheckedRun, check_run
+    from dynopt.schemes import get_scheme
+
+    r = check_run(LANG, "euler-maruyama", (1, 2), [[3.0], [-4.0]], 0.25, 10, True)
+    assert isinstance(r, CheckedRun) and r.scheme.name == "euler-maruyama" and (r.t0, r.dt, r.n_steps) == (1.0, 0.25, 4)
+    assert type(r.t0) is float and type(r.dt) is float
+    np.testing.assert_array_equal(r.y_init, [[3.0], [-4.0]])
+    assert r.blowup == 4e12
+    k = dynamics.Kramers(DW, 1.0, 0.5)
+    r = check_run(k, get_scheme("baoab"), (0, 1), [2.0], 0.5, 2, True)
+    np.testing.assert_array_equal(r.y_init, [[2.0, 0.0]])
+    assert r.blowup == 2e12 and r.n_steps == 2
+    with pytest.raises(TypeError, match=r"^`model` must be a dynopt\.dynamics model \(e\.g\. GradientFlow\(problem\) or "
+                                        r"OverdampedLangevin\(problem, sigma\)\); got str$"):
+        check_run("model", "euler", (0, 1), [0.0], 0.5, 10, False)
+    with pytest.raises(TypeError, match=r"^integrate\(\) runs ODE models; .* is an SDE model: use "
+                                        r"dynopt\.engine\.simulate\(model, scheme, t_span, y0, dt, n_paths=\.\.\., seed=\.\.\.\)$"):
+        check_run(LANG, "euler", (0, 1), [0.0], 0.5, 10, False)
+    with pytest.raises(ValueError, match=r"^`scheme` 'rk4' is an ODE scheme; simulate\(\) needs an SDE scheme "
+                                         r"\(e\.g\. 'euler-maruyama', 'milstein', 'baoab'\)$"):
+        check_run(LANG, "rk4", (0, 1), [0.0], 0.5, 10, True)
+    with pytest.raises(TypeError, match=r"^`scheme` must be a scheme name, class or instance; got int$"):
+        check_run(GF, 3, (0, 1), [0.0], 0.5, 10, False)
+    with pytest.raises(ValueError, match=r"^`scheme`"):
+        check_run(GF, "no-such-scheme", (0, 1), [0.0], 0.5, 10, False)
+    with pytest.raises(ValueError, match=r"above `max_steps`=1"):
+        check_run(GF, "euler", (0, 1), [0.0], 0.5, 1, False)
+    assert check_run(GF, "euler", (0, 1), [0.0], 0.5, 2, False).n_steps == 2
+    with pytest.raises(ValueError, match=r"^`y0` must be finite"):
+        check_run(GF, "euler", (0, 1), [NAN], 0.5, 10, False)

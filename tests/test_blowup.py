@@ -118,3 +118,292 @@ def test_cli_compare_figures_with_every_rung_diverged_warn_nothing(tmp_path, cap
         assert main(["compare", "--problems", "rosenbrock", "--schemes", "euler", "--steps", "10", "20", "30",
                      "--out", str(tmp_path / "fig"), "--no-work-precision"]) == 1
     assert (tmp_path / "fig" / "orders-rosenbrock.png").stat().st_size > 1000
+
+
+# ---- the stability warning at the start of an ensemble run (dynopt.engine.region) ----
+
+def _limit_message(dt, name, hl, limit, lam, take):
+    return (f"`dt` = {dt} is beyond the linear stability limit of {name} at the start: "
+            f"h·λ_max(∇²L(x₀)) = {hl} ≥ {limit} (λ_max = {lam}); the run measures the "
+            f"instability, not the SDE: take dt < {take}")
+
+
+@pytest.mark.parametrize("name", ["euler-maruyama", "milstein", "stochastic-heun", "leimkuhler-matthews"])
+def test_overdamped_schemes_warn_from_h_lambda_two(name):
+    """stability_warning: the overdamped schemes warn exactly from h·λ_max = 2, λ_max over the starts' Hessians."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import OVERDAMPED_LIMIT, stability_warning
+    from dynopt.schemes import get_scheme
+
+    assert OVERDAMPED_LIMIT[name] == 2.0
+    m = OverdampedLangevin(quadratic(np.diag([4.0, 1.0])), 0.5)
+    assert stability_warning(m, name, [1.0, 2.0], 0.5) == _limit_message("0.5", name, "2", "2", "4", "0.5")
+    assert stability_warning(m, get_scheme(name), [1.0, 2.0], 0.5) == _limit_message("0.5", name, "2", "2", "4", "0.5")
+    assert stability_warning(m, name, [1.0, 2.0], 0.6) == _limit_message("0.6", name, "2.4", "2", "4", "0.5")
+    assert stability_warning(m, name, [1.0, 2.0], 0.49) is None
+
+
+def test_stability_warning_reads_the_curvature_at_every_start():
+    """stability_warning: λ_max is the largest Hessian eigenvalue over the start points (L'' = 3x² - 1 here)."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import stability_warning
+
+    m = OverdampedLangevin(double_well(), 0.5)
+    assert stability_warning(m, "euler-maruyama", [[0.0], [1.0]], 1.0) == _limit_message("1", "euler-maruyama", "2", "2",
+                                                                                          "2", "1")
+    assert stability_warning(m, "euler-maruyama", [[0.0], [1.0]], 0.99) is None
+    assert stability_warning(m, "euler-maruyama", [0.0], 5.0) is None       # concave at the start: no limit
+    assert stability_warning(m, "euler-maruyama", [[2.0], [0.0]], 0.2) == _limit_message(
+        "0.2", "euler-maruyama", "2.2", "2", "11", "0.1818")
+
+
+def test_kramers_and_other_schemes_warn_from_their_own_step():
+    """stability_warning: without a known limit the scheme's noiseless step on L = λθ²/2 is run and a
+    10-fold growth reported (h√λ = 2 for the splitting schemes); positions only enter λ."""
+    from dynopt.dynamics import Kramers
+    from dynopt.engine.region import GROWTH_STEPS, stability_warning
+
+    assert GROWTH_STEPS == 2000
+    k = Kramers(quadratic([[100.0]]), 1.0, 0.5)
+    for name in ("baoab", "obabo", "aboba", "momentum-sgd"):
+        assert stability_warning(k, name, [0.0, 0.0], 0.21) == (
+            f"`dt` = 0.21 is beyond the linear stability limit of {name} at the start: without noise its "
+            f"step grows the state on L = λθ²/2 with λ = λ_max(∇²L(x₀)) = 100 (h·λ = 21); "
+            f"the run measures the instability, not the SDE: take a smaller dt")
+        assert stability_warning(k, name, [0.0, 1e6], 0.19) is None
+    assert stability_warning(k, "no-such-scheme", [0.0, 0.0], 0.5) is None  # the run refuses: no warning
+
+
+def test_stability_warning_stays_silent_without_a_problem_or_a_step():
+    """stability_warning: None without a problem, for a non-positive or non-numeric dt, a Hessian that
+    fails or is not finite, or a model that is neither overdamped nor Kramers."""
+    import dataclasses
+
+    from dynopt.dynamics import GradientFlow, OverdampedLangevin
+    from types import SimpleNamespace
+
+    from dynopt.engine.region import _curvature, stability_warning
+
+    q = quadratic([[100.0]])
+    m = OverdampedLangevin(q, 0.5)
+    assert stability_warning(m, "euler-maruyama", [0.0], 0.5) is not None
+    for dt in (0, -0.5, "0.5", None):
+        assert stability_warning(m, "euler-maruyama", [0.0], dt) is None
+    assert stability_warning(object(), "euler-maruyama", [0.0], 0.5) is None
+    assert stability_warning(GradientFlow(q), "euler", [0.0], 0.5) is None
+
+    def boom(x):
+        raise RuntimeError("no Hessian here")
+
+    for hess in (None, boom, lambda x: np.full((len(x), 1, 1), np.inf)):
+        p = dataclasses.replace(q, hess_fn=hess)
+        assert np.isnan(_curvature(p, np.zeros((1, 1))))
+        assert stability_warning(OverdampedLangevin(p, 0.5), "euler-maruyama", [0.0], 0.5) is None
+    assert np.isnan(_curvature(SimpleNamespace(dim=1, hess=None), np.zeros((1, 1))))
+
+
+def test_curvature_is_the_largest_eigenvalue_of_the_symmetric_part_over_sixteen_starts():
+    """_curvature: max over (up to 16 distinct) starts of λ_max((H + Hᵀ)/2)."""
+    import dataclasses
+
+    from dynopt.engine.region import _curvature
+
+    q = quadratic(np.eye(2))
+    skew = dataclasses.replace(q, hess_fn=lambda x: np.array([[[1.0, 4.0], [0.0, 1.0]]] * len(x)))
+    assert _curvature(skew, np.zeros((1, 2))) == pytest.approx(3.0, rel=1e-12)  # sym part [[1, 2], [2, 1]]
+    seen = []
+
+    def by_row(x):
+        seen.append(len(x))
+        return np.array([[[r[0], 0.0], [0.0, 0.0]] for r in x])
+
+    starts = np.array([[float(i), 0.0] for i in range(20)] + [[3.0, 0.0]])
+    assert _curvature(dataclasses.replace(q, hess_fn=by_row), starts) == 15.0 and seen == [16]
+    assert _curvature(dataclasses.replace(q, hess_fn=by_row), starts[::-1]) == 15.0
+
+
+def test_kramers_growth_is_judged_on_the_final_state_and_a_concave_start_is_silent():
+    """stability_warning: a noiseless BAOAB just past h√λ = 2 grows its state ×50 in GROWTH_STEPS
+    without blowing up (warned), ×0.5 just before (silent); a concave start gets no linearisation."""
+    import dataclasses
+
+    from dynopt.dynamics import Kramers
+    from dynopt.engine.region import _curvature, stability_warning
+
+    k = Kramers(quadratic([[100.0]]), 1.0, 0.5)
+    assert stability_warning(k, "baoab", [0.0, 0.0], 0.20002) is not None
+    assert stability_warning(k, "baoab", [0.0, 0.0], 0.20001) is None
+    assert stability_warning(Kramers(double_well(), 1.0, 0.5), "baoab", [0.0, 0.0], 3.0) is None  # L''(0) = -1
+    assert stability_warning(Kramers(double_well(), 1.0, 0.5), "baoab", [1.0, 0.0], 3.0) is not None
+    q = quadratic(np.eye(2))
+    part = dataclasses.replace(q, hess_fn=lambda x: np.array([[[1.0, 0.0], [0.0, np.inf]]] * len(x)))
+    assert np.isnan(_curvature(part, np.zeros((1, 2))))
+
+
+# ---- the escape region of a potential unbounded below (dynopt.engine.region.infer_region) ----
+
+def _root(c4, c2, depth):
+    """Positive t with c4·t⁴ - c2·t² = depth."""
+    return float(np.sqrt((c2 + np.sqrt(c2 * c2 + 4 * c4 * depth)) / (2 * c4)))
+
+
+def test_region_floor_and_radius_of_a_quartic_cliff():
+    """infer_region: floor = L_ref - 1000·max(1, |L_ref|, kT), radius = where L first reaches it (or 2 × scale)."""
+    from dynopt.dynamics import Kramers, OverdampedLangevin
+    from dynopt.engine.region import MARGIN, REACH, infer_region
+    from dynopt.problems import from_expr
+
+    assert (MARGIN, REACH) == (1e3, 1e8)
+    p = from_expr("-x**4 + x**2")
+    r = infer_region(OverdampedLangevin(p, 0.8), [0.0])  # kT = 0.32 < 1
+    assert r.floor == -1000.0 and r.dim == 1 and r.value == p.value
+    assert r.radius == pytest.approx(_root(1, 1, 1000), rel=1e-12)
+    assert r.describe() == "left the region L ≥ -1000, |y| ≤ 5.668 (L is unbounded below)"
+    # the lowest start sets L_ref; a start beyond 1 sets the scale (radius at least twice it)
+    r = infer_region(OverdampedLangevin(p, 0.8), [[0.5], [-0.2]])
+    l_ref = -0.2 ** 4 + 0.2 ** 2
+    assert r.floor == pytest.approx(l_ref - 1000, rel=1e-12)
+    assert r.radius == pytest.approx(_root(1, 1, 1000 - l_ref), rel=1e-12)
+    r = infer_region(OverdampedLangevin(p, 0.8), [3.0])
+    assert r.floor == -72.0 - 72000.0 and r.radius == pytest.approx(_root(1, 1, 72072), rel=1e-12)
+    # a large kT widens the margin: given, or the model's own temperature
+    r = infer_region(OverdampedLangevin(p, 0.8), [0.0], temperature=2000.0)
+    assert r.floor == -2e6 and r.radius == pytest.approx(_root(1, 1, 2e6), rel=1e-12)
+    assert infer_region(OverdampedLangevin(p, 0.8), [0.0], temperature=float("nan")).floor == -1000.0
+    assert infer_region(Kramers(p, 1.0, 80.0), [0.0, 0.0]).floor == -1000.0 * 3200.0
+    assert infer_region(OverdampedLangevin(p, 80.0), [0.0]).floor == -1000.0 * 3200.0  # σ²/2
+
+
+def test_region_radius_is_twice_the_scale_when_the_cliff_is_close():
+    """infer_region: the radius never falls inside 2 × the starts' scale."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    r = infer_region(OverdampedLangevin(from_expr("-1000000*x**4"), 0.5), [0.0])
+    assert r.floor == -1000.0 and r.radius == 2.0  # L = -1000 already at |x| = 0.18
+    r = infer_region(OverdampedLangevin(from_expr("-x**4/1000"), 0.5), [[0.0], [-3.0]])
+    assert r.floor == pytest.approx(-0.081 - 1000.0, rel=1e-12)
+    assert r.radius == pytest.approx((1000 * 1000.081) ** 0.25, rel=1e-12)
+    # L = -exp(x²) from x = -3 reaches the floor at |x| ≈ 4, inside 2 × |-3|
+    r = infer_region(OverdampedLangevin(from_expr("-exp(x**2)"), 0.5), [-3.0])
+    assert r.floor == pytest.approx(-np.exp(9.0) * 1001, rel=1e-12) and r.radius == 6.0
+
+
+def test_region_follows_the_diagonal_rays_in_two_dimensions():
+    """infer_region: the axes and the diagonals ±(1, …, 1)/√d are probed; the first crossing wins."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import _directions, infer_region
+    from dynopt.problems import from_expr
+
+    np.testing.assert_allclose(_directions(1), [[1.0], [-1.0]])
+    s = 1 / np.sqrt(2)
+    np.testing.assert_allclose(_directions(2), [[1, 0], [0, 1], [-1, 0], [0, -1], [s, s], [-s, -s]], rtol=1e-15)
+    r = infer_region(OverdampedLangevin(from_expr("-(x + y)**4 + x**2 + y**2"), 0.5), [0.0, 0.0])
+    # along the diagonal L = -4t⁴ + t², on the axes -t⁴ + t²: the diagonal reaches -1000 first
+    assert r.floor == -1000.0 and r.radius == pytest.approx(_root(4, 1, 1000), rel=1e-12) and r.dim == 2
+    r = infer_region(OverdampedLangevin(from_expr("-x**4 + y**2"), 0.5), [0.0, 0.0])
+    assert r.radius == pytest.approx(_root(1, 0, 1000), rel=1e-12)
+
+
+def test_region_is_none_when_it_cannot_or_need_not_apply():
+    """infer_region: None without a problem or value, for starts of the wrong width, a value that fails
+    or is never finite at the starts, and a potential bounded below."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    p = from_expr("-x**4 + x**2 + y**2")
+    m = OverdampedLangevin(p, 0.5)
+    assert infer_region(m, [0.0, 0.0]) is not None
+    assert infer_region(SimpleNamespace(), [0.0]) is None
+    assert infer_region(SimpleNamespace(problem=SimpleNamespace(value=3, dim=1)), [0.0]) is None
+    assert infer_region(m, [0.0]) is None  # one column for a 2-D problem
+
+    def boom(x):
+        raise RuntimeError("no bulk evaluation")
+
+    assert infer_region(OverdampedLangevin(dataclasses.replace(p, value_fn=boom), 0.5), [0.0, 0.0]) is None
+    nan = dataclasses.replace(p, value_fn=lambda x: np.full(len(x), np.nan))
+    assert infer_region(OverdampedLangevin(nan, 0.5), [0.0, 0.0]) is None
+    assert infer_region(OverdampedLangevin(p, 0.5), [[np.inf, 0.0], [0.0, 0.0]]).floor == -1000.0  # finite starts only
+    assert infer_region(OverdampedLangevin(from_expr("x**4 - 1000000*x**2"), 0.5), [0.0]) is None
+
+
+def test_region_reference_includes_the_known_minima():
+    """infer_region: L_ref is the lowest value over the starts and the problem's known minima."""
+    import dataclasses
+
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    p = dataclasses.replace(from_expr("-x**4 + x**2"), minima=np.array([[2.0]]))  # L(2) = -12
+    r = infer_region(OverdampedLangevin(p, 0.5), [0.0])
+    assert r.floor == -12.0 - 12000.0 and r.radius == pytest.approx(_root(1, 1, 12012), rel=1e-12)
+    empty = dataclasses.replace(p, minima=np.zeros((0, 1)))
+    assert infer_region(OverdampedLangevin(empty, 0.5), [0.0]).floor == -1000.0
+
+
+def test_region_escaped_rows():
+    """Region.escaped: outside when a component exceeds the radius, L < floor, or the row is not finite."""
+    from dynopt.engine.region import Region, _crossing
+
+    reg = Region(floor=-4.0, radius=3.0, dim=1, value=lambda x: -x[:, 0] ** 2)
+    y = np.array([[0.0, 0.0], [2.0, 0.0], [2.5, 0.0], [0.0, 3.0], [0.0, 3.5], [np.nan, 0.0], [1.0, -np.inf]])
+    assert reg.escaped(y).tolist() == [False, False, True, False, True, True, True]
+    assert reg.escaped(np.array([[3.5, 0.0]])).tolist() == [True]
+    assert reg.escaped(np.zeros((0, 2))).tolist() == []
+    radii = np.array([1.0, 2.0, 4.0])
+    assert _crossing(lambda x: -x[:, 0] ** 2, np.array([1.0]), radii, np.array([True, True, True]), -0.5) == 1.0
+    # L = -t² reaches -9 at t = 3, between the grid radii 2 and 4
+    assert _crossing(lambda x: -x[:, 0] ** 2, np.array([1.0]), radii, np.array([False, False, True]), -9.0) == \
+        pytest.approx(3.0, rel=1e-12)
+
+
+def test_blowup_limit_is_the_factor_times_the_largest_scale():
+    """blowup_limit/scale_limit: 10^12 × max(1, |y0|, |minima|, |center|) over finite values, capped."""
+    from types import SimpleNamespace
+
+    from dynopt.engine.validate import BLOWUP, scale_limit
+
+    assert BLOWUP == 1e100 and BLOWUP_FACTOR == 1e12
+    assert blowup_limit(SimpleNamespace(), np.array([[0.5, -0.25]])) == 1e12
+    assert blowup_limit(SimpleNamespace(), np.array([[0.5, -30.0]])) == 3e13
+    assert blowup_limit(SimpleNamespace(), np.zeros((0, 2))) == 1e12
+    prob = SimpleNamespace(minima=np.array([[-7.0, 2.0]]), center=np.array([0.0, 5.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 7e12
+    prob = SimpleNamespace(minima=np.array([[np.nan, 2.0]]), center=np.array([np.inf, 50.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 2e12  # the centre is not finite
+    prob = SimpleNamespace(minima=np.zeros((0, 2)), center=np.array([-40.0]))
+    assert blowup_limit(SimpleNamespace(problem=prob), np.array([1.0])) == 4e13
+    assert blowup_limit(SimpleNamespace(), np.array([3.0]), ceiling=1e12) == 1e12
+    assert scale_limit() == 1e12 and scale_limit(-5.0, np.nan, np.inf) == 5e12
+    assert scale_limit(1e95) == BLOWUP and scale_limit(2.0, ceiling=1e10) == 1e10
+    assert type(scale_limit(2, ceiling=10 ** 20)) is float
+
+
+def test_ensemble_on_a_cliff_stops_escaped_paths_at_the_region_radius():
+    """simulate/_limits: a potential unbounded below caps the blow-up limit at the region's radius and
+    the note names the region."""
+    from dynopt.dynamics import OverdampedLangevin
+    from dynopt.engine import EnsembleOptions, simulate
+    from dynopt.engine.ensemble import _limits
+    from dynopt.engine.region import infer_region
+    from dynopt.problems import from_expr
+
+    m = OverdampedLangevin(from_expr("-x**4 + x**2"), 0.8)
+    region = infer_region(m, [[0.0]])
+    assert _limits(m, np.array([[0.0]]), 1e12) == (region.radius, region) and region.radius < 6
+    assert _limits(m, np.array([[0.0]]), 3.0) == (3.0, region)
+    assert _limits(OverdampedLangevin(double_well(), 0.8), np.array([[0.0]]), 1e12) == (1e12, None)
+    r = simulate(m, "euler-maruyama", (0, 0.6), [0.0], 0.01, n_paths=400, seed=0, backend="numpy",
+                 options=EnsembleOptions(progress=False))
+    first = r.first_divergence_step
+    assert r.n_diverged > 0 and first is not None
+    assert (f"diverged (left the region L ≥ -1000, |y| ≤ 5.668 (L is unbounded below), or non-finite; first detected "
+            f"at step {first}, checks every 16 steps)") in r.note
+    assert np.all(np.abs(r.y_final[r.alive]) <= region.radius)

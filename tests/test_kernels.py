@@ -249,3 +249,281 @@ def test_a_kernel_that_fails_to_compile_with_a_one_line_error_falls_back(monkeyp
     why = kernels.compile_kernel(dynamics.OverdampedLangevin(problems.double_well(), 0.7),
                                  get_scheme("euler-maruyama"), 0.01, EnsembleOptions())
     assert why == "the kernel could not be compiled (RuntimeError: boom)"
+
+
+def test_point_function_source_runs_as_python_and_declines_what_it_cannot_print(monkeypatch):
+    """point_function_source: private names, shared subexpressions, the stored values by hand;
+    None for a foreign symbol, a printer error, or a lenient printer's 'Not supported' text."""
+    import math
+
+    from sympy.printing.pycode import pycode
+
+    x, g = sympy.symbols("x g", real=True)  # a user's symbols may shadow the function's own names
+    exprs = [sympy.exp(x) * g + sympy.sin(x), sympy.exp(x) * g - 1]
+    src = codegen.point_function_source("def f(x, g):", exprs, (x, g), ["g[0]", "g[1]"])
+    assert src.startswith("def f(x, g):\n    _x0 = x[0]\n    _x1 = x[1]\n") and src.endswith("\n")
+    assert "_c0 = " in src  # exp(x)·g computed once
+    ns = {"math": math}
+    exec(src, ns)  # noqa: S102 - source printed by sympy, in a test
+    out = [0.0, 0.0]
+    ns["f"]([0.3, 2.0], out)
+    assert out == pytest.approx([math.exp(0.3) * 2 + math.sin(0.3), math.exp(0.3) * 2 - 1], rel=1e-14)
+    assert codegen.point_function_source("def f(x, g):", [x + 1, x + sympy.Symbol("q")], (x,), ["g[0]", "g[1]"]) is None
+    assert codegen.point_function_source("def f(x, g):", [sympy.zeta(x)], (x,), ["g[0]"]) is None
+    monkeypatch.setattr(codegen, "pycode", lambda e: pycode(e, strict=False))
+    assert "Not supported" in pycode(sympy.zeta(x), strict=False)
+    assert codegen.point_function_source("def f(x, g):", [sympy.zeta(x)], (x,), ["g[0]"]) is None
+    assert codegen.point_function_source("def f(x, g):", [x + 1], (x,), ["g[0]"]).endswith("    g[0] = _x0 + 1\n")
+
+
+def _python_kernels(monkeypatch):
+    """Make the compiled backend import its generated modules as plain Python (numba's njit the
+    identity), so that the generated loop itself runs, line by line, in this process."""
+    import math
+    import types
+
+    def load(source):
+        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
+              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
+        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
+        return types.SimpleNamespace(**ns)
+
+    monkeypatch.setattr(codegen, "load_module", load)
+
+
+def test_generated_kernel_run_as_python_is_euler_maruyama_by_hand(monkeypatch):
+    """step_source's loop (draws per path, the traced step, checks at check_every and k1, NaN for a
+    diverged path) executed as Python: Euler–Maruyama by hand on L = 2x² with the block streams."""
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    y0 = np.array([[1.0], [-0.5], [0.25], [2.0], [1e9], [0.0]])
+    n, steps, h = 6, 7, 0.05
+    r = simulate(model, "euler-maruyama", (0, steps * h), y0, h, n_paths=n, seed=8, backend="numba",
+                 options=EnsembleOptions(block_size=4, check_every=3, save_every=2, progress=False))
+    assert r.backend == "numba"
+    dW = brownian_increments(n, steps, h, seed=8, block_size=4)[:, :, 0]
+    x = y0[:, 0].copy()
+    xs = [x.copy()]
+    for k in range(steps):
+        x = x - h * 4 * x + 0.5 * dW[k]
+        xs.append(x.copy())
+    xs = np.array(xs)
+    ok = [0, 1, 2, 3, 5]
+    np.testing.assert_allclose(r.y_final[ok, 0], xs[-1, ok], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.y[:, ok, 0], xs[[0, 2, 4, 6, 7]][:, ok], rtol=1e-12, atol=1e-15)
+    assert r.diverged_step.tolist() == [-1] * 6 and r.grad_evals == steps
+
+
+def test_generated_kernel_run_as_python_marks_divergence_at_its_checks(monkeypatch):
+    """step_source's divergence check run as Python: x ← -3x passes 1e12 at step 26 (checked at 28, a
+    multiple of check_every) or 30 (the last step); the diverged path's state is NaN."""
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 1e-30)
+    y0 = np.array([[1.0], [0.01], [1e-6]])
+    r = simulate(model, "euler-maruyama", (0, 30.0), y0, 1.0, n_paths=3, seed=2, backend="numba",
+                 options=EnsembleOptions(check_every=4, progress=False))
+    assert r.backend == "numba" and r.diverged_step.tolist() == [28, 30, -1]
+    assert np.isnan(r.y_final[:2]).all()
+    np.testing.assert_allclose(r.y_final[2, 0], 1e-6 * (-3.0) ** 30, rtol=1e-9)
+
+
+def test_compile_kernel_reasons(monkeypatch):
+    """compile_kernel: why a run gets no kernel — substeps, own noise, a grad_fn that is not the
+    expression's gradient, a module that cannot be loaded — each in words."""
+    from dynopt.schemes import get_scheme
+
+    _python_kernels(monkeypatch)
+    opts = EnsembleOptions()
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    em = get_scheme("euler-maruyama")
+    assert isinstance(kernels.compile_kernel(model, em, 0.1, opts), kernels.Kernel)
+    assert kernels.compile_kernel(model, em, 0.1, EnsembleOptions(brownian_substeps=2)) == \
+        "Brownian substeps are not compiled"
+    sgd = get_scheme("sgd")
+    assert kernels.compile_kernel(model, sgd, 0.1, opts) == \
+        f"sgd draws its own noise ({sgd.noise_kind}), which kernels do not"
+    wrong = dataclasses.replace(model.problem, grad_fn=lambda x: 3.0 * x)
+    assert kernels.compile_kernel(OverdampedLangevin(wrong, 0.5), em, 0.1, opts) == \
+        "the problem's grad_fn does not match its sympy expression"
+
+    def broken(source):
+        raise OSError("disk full\nsecond line")
+
+    monkeypatch.setattr(codegen, "load_module", broken)
+    assert kernels.compile_kernel(model, em, 0.1, opts) == "the kernel could not be compiled (OSError: disk full)"
+
+
+def test_kernel_params_and_evaluation_counts_of_a_compiled_step(monkeypatch):
+    """compile_kernel: params = the step's constants in the run's dtype, t0, dt, noise dim and the
+    global limit; evals = (init, first, later) gradient evaluations."""
+    from dynopt.engine.loop import BLOWUP
+    from dynopt.schemes import get_scheme
+
+    _python_kernels(monkeypatch)
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    for dtype in (np.float64, np.float32):
+        k = kernels.compile_kernel(model, get_scheme("euler-maruyama"), 0.1, EnsembleOptions(dtype=dtype), t0=0.5)
+        consts = k.params[:-4]
+        assert all(type(c) is np.dtype(dtype).type for c in consts)
+        assert k.params[-4:] == (0.5, 0.1, 1, BLOWUP) and type(k.params[-4]) is float
+        assert k.evals == (0, 1, 1) and k.passage is None and k.program.fields
+    heun = kernels.compile_kernel(model, get_scheme("stochastic-heun"), 0.1, EnsembleOptions())
+    assert heun.evals[1:] == (2, 2)
+    baoab = kernels.compile_kernel(Kramers(model.problem, 1.0, 0.5), get_scheme("baoab"), 0.1, EnsembleOptions())
+    assert baoab.evals == (1, 1, 1)  # the force of init, then one per step
+
+
+class _ToyState(__import__("typing").NamedTuple):
+    x: np.ndarray
+    grad_evals: int = 0
+    tag: object = None
+
+
+class _ToyScheme:
+    """A scheme built in the test: x ← x - h·∇L(x) + z, with hooks that break the tracer's rules."""
+
+    name, n_terms, noise_kind, State = "toy", 1, "normal", _ToyState
+
+    def __init__(self, **breaks):
+        self.breaks = breaks
+
+    def init(self, model, y0, dt):
+        return _ToyState(np.array(y0, dtype=float), 0, self.breaks.get("tag0"))
+
+    def step(self, model, t, state, dt, z):
+        g = model.grad(state.x if not self.breaks.get("flat_grad") else state.x[0])
+        x = state.x - dt * g + z[0]
+        if self.breaks.get("wrong_type"):
+            return (x,)
+        return _ToyState(x, state.grad_evals + 1, self.breaks.get("tag1", state.tag))
+
+    def output(self, model, state):
+        return state[0][0] if self.breaks.get("flat_output") else state[0]
+
+
+def test_trace_step_refuses_what_a_straight_line_kernel_cannot_hold():
+    """trace_step: each rule of the tracer, broken by a toy scheme, is refused with its reason."""
+    from dynopt.engine import tracer
+
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    prog = tracer.trace_step(model, _ToyScheme(), 0.1, {"grad"})
+    assert prog.fields == ("x",) and prog.widths == (1,) and prog.later is None and prog.init_evals == 0
+    assert prog.first.evals == 1 and prog.first.reads == {"x": ["a_x_0"]} and len(prog.first.outputs) == 1
+    assert prog.statics == ({"tag": None},) and prog.state_type is _ToyState
+
+    class NoState(_ToyScheme):
+        State = None
+
+    cases = [
+        (NoState(), "the scheme's state is not a NamedTuple with a `grad_evals` field"),
+        (_ToyScheme(wrong_type=True), "the step does not return the scheme's State"),
+        (_ToyScheme(flat_output=True), r"the scheme's output has shape \(1,\), not one row per path"),
+        (_ToyScheme(flat_grad=True), r"an oracle was called on an array of shape \(1,\), not one row per path"),
+        (_ToyScheme(tag0="a", tag1="b"), None),
+    ]
+    for scheme, why in cases:
+        if why is None:
+            p = tracer.trace_step(model, scheme, 0.1, {"grad"})
+            assert p.later is not None and p.statics == ({"tag": "b"},)  # the first step changed a static
+            continue
+        with pytest.raises(tracer.TraceError, match=f"^{why}$"):
+            tracer.trace_step(model, scheme, 0.1, {"grad"})
+
+
+def test_trace_step_refuses_a_state_that_keeps_changing():
+    """trace_step: a state whose structure changes after its second step is refused."""
+    from dynopt.engine import tracer
+
+    class Drifting(_ToyScheme):
+        def step(self, model, t, state, dt, z):
+            out = super().step(model, t, state, dt, z)
+            return out._replace(tag=(state.tag or 0) + 1)
+
+    model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
+    with pytest.raises(tracer.TraceError, match=r"^the step changes the state's structure after its second step$"):
+        tracer.trace_step(model, Drifting(), 0.1, {"grad"})
+    assert tracer._same_statics({"a": 1}, {"a": 1}) and not tracer._same_statics({"a": 1}, {"a": 1.0})
+    assert not tracer._same_statics({"a": 1}, {"b": 1}) and not tracer._same_statics({"a": 1}, {"a": 2})
+    obj = object()
+    assert tracer._same_statics({"a": obj}, {"a": obj})
+
+
+@pytest.mark.parametrize("case", ["em-matrix-2d", "milstein", "heun", "leimkuhler-matthews", "baoab", "obabo"])
+@pytest.mark.parametrize("normals", ["sfc64", "philox"])
+def test_generated_kernels_run_as_python_equal_numpy(case, normals, monkeypatch):
+    """step_source/_draws for one and several noise terms, SFC64 and Philox: the generated loop run
+    as Python gives the numpy backend's paths and saved states."""
+    if case not in CASES:
+        pytest.skip(f"no case {case}")
+    model, scheme, y0 = CASES[case]
+    opts = EnsembleOptions(block_size=4, save_every=2, check_every=3, normals=normals, progress=False)
+    def obs():
+        return [Moments(every=2), Histogram(8, (-2.0, 2.0), every=1)]
+
+    ref = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numpy", options=opts,
+                   observers=obs())
+    _python_kernels(monkeypatch)
+    got = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numba", options=opts,
+                   observers=obs())
+    assert got.backend == "numba" and got.grad_evals == ref.grad_evals
+    np.testing.assert_allclose(got.moments.mean, ref.moments.mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(got.moments.t, ref.moments.t)
+    np.testing.assert_array_equal(got.histogram.counts, ref.histogram.counts)
+    assert got.histogram.total == ref.histogram.total == 6 * 6
+    np.testing.assert_allclose(got.y_final, ref.y_final, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got.y, ref.y, rtol=1e-12, atol=1e-14)
+
+
+def test_kernel_rounds_end_at_stops_and_check_multiples():
+    """_rounds: the observed steps and the last, plus check_every multiples cutting rounds of about
+    ROUND_PATH_STEPS path-steps."""
+    assert kernels.ROUND_PATH_STEPS == 2 ** 26
+    # more paths than a round holds: a round is one check interval
+    assert kernels._rounds([10, 25], 2 ** 30, 4) == [4, 8, 10, 12, 16, 20, 24, 25]
+    assert kernels._rounds([10], 2 ** 20, 4) == [10]  # 64 steps per round: no cut
+    n = 2 ** 26 // 8  # 8 steps per round
+    assert kernels._rounds([20], n, 4) == [8, 16, 20]
+    assert kernels._rounds([5, 20], n, 4) == [5, 8, 16, 20]
+    assert kernels._rounds([16], n, 4) == [8, 16]
+    assert kernels._rounds([20], n, 3) == [6, 12, 18, 20]
+
+
+def test_load_module_writes_once_by_hash_and_cached_on_disk_reads_the_index(monkeypatch, tmp_path):
+    """load_module: the source is written to k_<hash>.py in the cache folder and imported once per
+    process; cached_on_disk: that file with this text and a numba index of its run."""
+    import hashlib
+
+    folder = tmp_path / "kc"
+    monkeypatch.setenv("DYNOPT_KERNEL_CACHE", str(folder))
+    src = f"VALUE = {id(tmp_path)}\n"
+    key = hashlib.sha256(src.encode()).hexdigest()[:20]
+    assert codegen.loaded_module(src) is None and not codegen.cached_on_disk(src)
+    mod = codegen.load_module(src)
+    assert mod.VALUE == id(tmp_path) and (folder / f"k_{key}.py").read_text() == src
+    assert codegen.load_module(src) is mod and codegen.loaded_module(src) is mod
+    assert mod.__name__ == f"dynopt_kernel_{key}" and sys.modules[mod.__name__] is mod
+    assert not codegen.cached_on_disk(src)  # no numba index yet
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / f"k_{key}.run-3.py311.nbi").write_bytes(b"")
+    assert codegen.cached_on_disk(src)
+    (folder / f"k_{key}.py").write_text(src + "# edited\n")
+    assert not codegen.cached_on_disk(src)
+    assert not list(folder.glob(".k_*.tmp"))  # written through a temporary file, then renamed
+
+
+def test_sigma_source_stores_amplitudes_and_their_own_derivatives():
+    """sigma_source: sig(x, s, ds) with s[i] = σ_i(x) and ds[i] = ∂σ_i/∂x_i, checked by hand as Python."""
+    import math
+
+    from dynopt.engine.codegen_sde import sigma_source
+
+    x, y = sympy.symbols("x y", real=True)
+    src = sigma_source((0.5 + 0.1 * x ** 2 * y, sympy.sin(x) * y ** 2), (x, y))
+    assert src.startswith("def sig(x, s, ds):\n")
+    ns = {"math": math}
+    exec(src, ns)  # noqa: S102 - printed by sympy, in a test
+    s, ds = [0.0, 0.0], [0.0, 0.0]
+    ns["sig"]([0.3, -2.0], s, ds)
+    assert s == pytest.approx([0.5 + 0.1 * 0.09 * -2.0, math.sin(0.3) * 4.0], rel=1e-14)
+    assert ds == pytest.approx([0.2 * 0.3 * -2.0, math.sin(0.3) * 2 * -2.0], rel=1e-14)  # ∂σ₀/∂x, ∂σ₁/∂y
+    assert sigma_source((sympy.zeta(x),), (x,)) is None

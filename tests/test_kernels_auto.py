@@ -136,3 +136,144 @@ def test_a_kernel_in_the_disk_cache_counts_as_a_load(tmp_path):
     assert backend == "numba" and "disk cache" in note, note
     backend, note = run("x**4/4 - x**2/2 + x/7", "read")  # another kernel: a compile, not worth it
     assert backend == "numpy" and "less than compiling a kernel" in note, note
+
+
+def test_numpy_seconds_is_path_steps_times_width_plus_chunk_overhead():
+    """numpy_seconds: n_steps·(n_paths·D·terms·5e-8 + chunks·2e-5), from the run's layout."""
+    from dynopt.dynamics import Kramers
+    from dynopt.engine.brownian import BlockLayout
+
+    run = prepared(1000, 100)._replace(layout=BlockLayout(1000, 100, 3))  # 10 blocks in 4 chunks
+    assert kernels.NUMPY_PATH_STEP_SECONDS == 5e-8 and kernels.NUMPY_STEP_SECONDS == 2e-5
+    assert kernels.numpy_seconds(run) == pytest.approx(100 * (1000 * 1 * 5e-8 + 4 * 2e-5), rel=1e-12)
+    k = _prepare(Kramers(double_well(), 1.0, 0.5), "obabo", (0.0, 1.0), [0.3], 0.01, 500, as_seed_sequence(3), [],
+                 EnsembleOptions(block_size=500), "numpy")
+    assert kernels.numpy_seconds(k) == pytest.approx(100 * (500 * 2 * 2 * 5e-8 + 1 * 2e-5), rel=1e-12)
+
+
+def test_auto_note_names_the_estimate_and_the_wait():
+    """select_backend("auto"): the note says the estimate and the compile it was weighed against."""
+    run = prepared(1000, 100)
+    est = kernels.numpy_seconds(run)
+    assert kernels.COMPILE_SECONDS == 3.0 and kernels.CACHED_SECONDS == 0.6
+    assert run.note == (f"ran on numpy: about {est:.2g} s of numpy work, less than compiling a kernel (~3 s); "
+                        f"backend='numba' compiles it")
+    big = prepared(200_000, 1000)
+    assert big.note == f"compiled: about {kernels.numpy_seconds(big):.2g} s of numpy work against ~3 s for compiling a kernel"
+    with pytest.raises(ValueError, match=r"^`backend` must be one of auto, numpy, numba; got 'gpu'$"):
+        prepared(10, 10, backend="gpu")
+    np_run = prepared(200_000, 1000, backend="numpy")
+    assert (np_run.backend, np_run.kernel, np_run.note) == ("numpy", None, "")
+
+
+def test_float32_auto_stays_on_numpy_unless_philox():
+    """_resolve: "auto" keeps a float32 run with numpy's normals on numpy (silently), compiles Philox's."""
+    def big(**kw):
+        return _prepare(MODEL, "euler-maruyama", (0.0, 10.0), [0.3], 0.01, 200_000, as_seed_sequence(3), [],
+                        EnsembleOptions(dtype=np.float32, **kw), "auto")
+
+    r = big()
+    assert (r.backend, r.kernel, r.note) == ("numpy", None, "")
+    assert big(normals="philox").backend == "numba"
+
+
+def test_backend_refusals_and_fallbacks_say_why(monkeypatch):
+    """_resolve: numba missing or a run it cannot compile: an error for backend='numba', a note for 'auto'."""
+    sub = EnsembleOptions(brownian_substeps=2)
+
+    def run(backend, opts=EnsembleOptions(), n_paths=200_000):
+        return _prepare(MODEL, "euler-maruyama", (0.0, 10.0), [0.3], 0.01, n_paths, as_seed_sequence(3), [], opts,
+                        backend)
+
+    assert run("auto", sub).note == "not compiled: Brownian substeps are not compiled"
+    with pytest.raises(ValueError, match=r"^`backend='numba'` cannot run euler-maruyama on .*: "
+                                         r"Brownian substeps are not compiled$"):
+        run("numba", sub, 10)
+    monkeypatch.setattr(kernels, "numba_available", lambda: False)
+    r = run("auto")
+    assert (r.backend, r.kernel, r.note) == ("numpy", None, "ran on the numpy backend: numba cannot be imported")
+    with pytest.raises(ValueError, match=r"^`backend='numba'` needs numba, which cannot be imported \(pip install numba\)$"):
+        run("numba", n_paths=10)
+
+
+def test_kernel_evaluation_count_and_chunk_sizes():
+    """Kernel.total_evals: init + first + (n - 1)·later; _kernel_chunks: 16 MiB of state or the threads."""
+    from dynopt.engine.brownian import BlockLayout
+
+    k = kernels.Kernel(None, None, (), (1, 2, 3))
+    assert k.total_evals(0) == 1 and k.total_evals(1) == 3 and k.total_evals(5) == 1 + 2 + 4 * 3
+    assert kernels.KERNEL_CHUNK_BYTES == 2 ** 24
+    lay = BlockLayout(10 ** 6, 1024, 1)
+    # float64, D = 2: 32 bytes per path, 2^24 / (32·1024) = 512 blocks
+    assert kernels._kernel_chunks(lay, EnsembleOptions(), 2).chunk_blocks == 512
+    assert kernels._kernel_chunks(BlockLayout(10 ** 7, 1024, 1), EnsembleOptions(dtype=np.float32), 2).chunk_blocks == 1024
+    assert kernels._kernel_chunks(BlockLayout(4096, 1024, 1), EnsembleOptions(), 2).chunk_blocks == 4
+    assert kernels._kernel_chunks(lay, EnsembleOptions(chunk_size=2048, threads=3), 2).chunk_blocks == 3
+    assert kernels._kernel_chunks(BlockLayout(10 ** 6, 1024, 5), EnsembleOptions(chunk_size=5120, threads=3),
+                                  2).chunk_blocks == 5
+    assert kernels._kernel_chunks(BlockLayout(100, 1024, 1), EnsembleOptions(chunk_size=1, threads=4),
+                                  2).chunk_blocks == 1
+    run = prepared(10 ** 6, 10, backend="numpy")
+    assert kernels.kernel_layout(run).layout.chunk_blocks == min(run.layout.n_blocks, 2 ** 24 // (8 * 2 * 4096))
+
+
+def test_gradient_check_compares_at_fixed_points_with_tight_tolerances():
+    """_gradient_ok: the compiled gradient must equal grad_fn to rtol 1e-9 (atol 1e-12) at 4 fixed points."""
+    prob = double_well()
+
+    def exact(x, g):
+        g[:] = prob.grad_fn(x[None, :])[0]
+
+    def off(rel, abs_=0.0):
+        def grad(x, g):
+            g[:] = prob.grad_fn(x[None, :])[0] * (1 + rel) + abs_
+        return grad
+
+    assert kernels._gradient_ok(prob, exact)
+    assert kernels._gradient_ok(prob, off(1e-11))
+    assert not kernels._gradient_ok(prob, off(5e-9))  # beyond rtol 1e-9
+    assert kernels._gradient_ok(prob, off(0.0, 1e-13)) and not kernels._gradient_ok(prob, off(0.0, 1e-6))
+    seen = []
+
+    def spy(x, g):
+        seen.append(x.copy())
+        exact(x, g)
+
+    kernels._gradient_ok(prob, spy)
+    pts = np.random.default_rng(12345).uniform(-1.5, 1.5, size=(4, 1))
+    np.testing.assert_array_equal(np.array(seen), pts)
+
+
+def test_oracles_say_why_a_model_cannot_call_compiled_functions():
+    """_oracles: a gradient source from the expression, and the reasons for models without one."""
+    from types import SimpleNamespace
+
+    from dynopt.problems import from_grad
+
+    funcs, user, why = kernels._oracles(MODEL)
+    assert set(funcs) == {"grad"} and funcs["grad"][1] == 1 and funcs["grad"][0].startswith("def grad(")
+    assert user is None and why == {}
+    plain = from_grad(lambda x: 2 * x, 1, value=lambda x: x[:, 0] ** 2, name="plain")
+    funcs, user, why = kernels._oracles(OverdampedLangevin(plain, 0.5))
+    assert funcs == {} and user is None
+    assert why == {"grad": "the problem is a Python callable without a sympy expression "
+                           "(give an expression, or a numba.njit grad_fn, to compile it)"}
+    funcs, user, why = kernels._oracles(SimpleNamespace(problem=None))
+    assert funcs == {} and user is None and why["grad"] == "the model has no problem (a user SDE's f and g are Python callables)"
+
+
+def test_oracles_for_state_dependent_noise():
+    """_oracles: σ(θ) from sympy expressions is a compiled 'sig' function; a callable σ, general
+    noise or an unprintable σ say why not."""
+    from dynopt.problems import from_expr
+
+    well = from_expr("(x**2 - 1)**2/4 + y**2", name="well2")
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, ["0.4 + 0.2*sin(x)", "0.3"]))
+    assert set(funcs) == {"grad", "sig"} and funcs["sig"][1] == 2 and why == {}
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, lambda x: 0.5 + 0.1 * x ** 2, noise="diagonal"))
+    assert set(funcs) == {"grad"}
+    assert why == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
+    general = OverdampedLangevin(well, lambda x: np.broadcast_to(0.3 * np.eye(2), (x.shape[0], 2, 2)), noise="general")
+    assert kernels._oracles(general)[2] == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
+    funcs, user, why = kernels._oracles(OverdampedLangevin(well, 0.5))  # additive: no σ oracle at all
+    assert set(funcs) == {"grad"} and why == {}

@@ -342,3 +342,169 @@ def test_two_numba_gradients_with_the_same_code_are_not_confused():
     ref = simulate(m2, "euler-maruyama", (0, 1), [-1.0, 1.0], 0.01, backend="numpy", **RUN)
     assert r2.backend == "numba" and np.array_equal(r2.y_final, ref.y_final)
     assert not np.array_equal(r1.y_final[:, 1], r2.y_final[:, 1])
+
+
+# ---- which observer a kernel tests (kernel_passage.plan) and its call arguments ----
+
+def test_plan_chooses_the_absorbing_or_first_compilable_observer():
+    """plan: None without a compilable FirstPassage; the absorbing one if any, else the first with a
+    target, with its index and spec; a reason string for what cannot be compiled."""
+    from dynopt.engine import Moments
+    from dynopt.engine.codegen_passage import PassageSpec
+    from dynopt.engine.kernel_passage import Plan, plan
+    from dynopt.engine.targets import Level
+
+    assert plan([], 2) is None and plan([Moments()], 2) is None
+    assert plan([FirstPassage(lambda y: y[:, 0] > 1)], 2) is None
+    lv = FirstPassage((1, 0.5, "below"), name="lv", bridge=0.3)
+    ab = FirstPassage(Level(-2, 0.25), name="ab", absorb=True)
+    got = plan([Moments(), FirstPassage(lambda y: y[:, 0] > 1, name="cb"), lv], 2)
+    assert got == Plan(lv, PassageSpec(1, False, False, True), 2)
+    got = plan([lv, Moments(name="m2"), ab], 2)
+    assert got == Plan(ab, PassageSpec(0, True, True, False), 2)  # component -2 of 2 is component 0
+    assert plan([ab, FirstPassage((0, 1.0, "above"), absorb="survivors", name="sv")], 2) == \
+        "several absorbing observers are not compiled"
+    assert plan([FirstPassage(lambda y: y[:, 0] > 1, absorb=True)], 2) == \
+        "absorption is compiled for a FirstPassage with a target (level, ball or region)"
+    sv = FirstPassage((0, 1.0, "above"), absorb="survivors")
+    assert plan([sv], 2, "custom") == "absorb='survivors' needs a scheme drawing normals"
+    assert plan([sv], 2, "normal").spec == PassageSpec(0, True, "survivors", False)
+    assert plan([sv], 2).spec.absorb == "survivors"
+    assert plan([ab], 2, "custom").observer is ab  # only survivors need the scheme's normals
+
+
+def test_plan_spec_reasons_for_targets_outside_the_state():
+    """_spec: components outside the state and unprintable targets are named; a region carries its source."""
+    import sympy
+
+    from dynopt.engine.kernel_passage import plan
+    from dynopt.engine.targets import Ball, Region
+
+    assert plan([FirstPassage((2, 1.0, "above"))], 2) == \
+        "the passage condition's component 2 is not one of the 2 state components"
+    assert plan([FirstPassage((-3, 1.0, "above"))], 2) == \
+        "the passage condition's component -3 is not one of the 2 state components"
+    assert plan([FirstPassage((-2, 1.0, "above"))], 2).spec.coord == 0
+    assert plan([FirstPassage(Ball([0.0, 0.0], 1.0, coords=[0, 2]))], 2) == \
+        "the passage target reads components [0, 2], not all among the 2 state components"
+    ball = FirstPassage(Ball([0.0, 0.0], 1.0, coords=[1, 0]), absorb=True, bridge=0.2)
+    spec = plan([ball], 2).spec
+    assert (spec.coord, spec.above, spec.absorb, spec.bridge) == (0, False, True, True)
+    assert spec.target == (ball.target.kernel_source(), (1, 0))
+    X, Y = sympy.symbols("x y", real=True)
+    reg = Region("x < 1", (X, Y))
+    reg.expr = sympy.zeta(X)
+    assert plan([FirstPassage(reg)], 2) == "sympy cannot print the passage target as Python code"
+
+
+def test_probe_args_of_a_level_and_a_region():
+    """probe_args: per-path step/prev/done arrays, record buffers of 4n + 64, every, level (in the run's
+    dtype), the side's sign and the bridge constants."""
+    from dynopt.engine.kernel_passage import plan, probe_args
+    from dynopt.engine.targets import Ball
+
+    o = FirstPassage((1, 0.5, "below"), every=3, bridge=0.4)
+    o.steps(30, 0.0, 0.01)
+    p = plan([o], 2)
+    args = probe_args(p, np.float32, n=5)
+    assert len(args) == 12
+    step, prev, done, r, k, x, n = args[:7]
+    assert step.tolist() == [-1] * 5 and step.dtype == np.int64 and prev.tolist() == [0.0] * 5 and prev.dtype == float
+    assert done.tolist() == [False] * 5 and done.dtype == bool
+    assert r.shape == k.shape == x.shape == (84,) and r.dtype == k.dtype == np.int64 and x.dtype == float
+    assert n.tolist() == [0] and n.dtype == np.int64
+    every, level, sign, bcoef, bcut = args[7:]
+    assert every == 3 and type(every) is int and level == np.float32(0.5) and type(level) is np.float32
+    assert sign == -1.0 and bcoef == pytest.approx(2 / (0.4 ** 2 * 0.01 * 3), rel=1e-12)
+    assert bcut == pytest.approx(-np.log(1e-12), rel=1e-12)
+    args = probe_args(plan([FirstPassage(Ball([0.0], 1.0))], 2), np.float64)
+    assert args[0].shape == (1,) and args[3].shape == (68,)
+    assert args[7:] == [1, 0.0, -1.0, 0.0, 0.0] and type(args[8]) is np.float64
+    up = probe_args(plan([FirstPassage((0, 2.0, "above"))], 2), np.float64)
+    assert up[8] == 2.0 and up[9] == 1.0
+
+
+def test_plan_follows_an_executor_tasks_copies():
+    """Plan.for_observers: the same plan for the same observers, the copy at the plan's index otherwise."""
+    import copy
+
+    from dynopt.engine import Moments
+    from dynopt.engine.kernel_passage import plan
+
+    obs = [Moments(), FirstPassage((0, 1.0, "above"))]
+    p = plan(obs, 1)
+    assert p.for_observers(obs) is p
+    mine = copy.deepcopy(obs)
+    q = p.for_observers(mine)
+    assert q.observer is mine[1] and q.index == 1 and q.spec == p.spec
+
+
+_FAKE_KERNEL = ["def run(y, gen, blowup):",
+                "    for k in range(k0 + 1, k1 + 1):",
+                "        for i in range(nb):",
+                "            z = gen.standard_normal()",
+                "        check = k % check_every == 0 or k == k1",
+                "        for i in range(nb):",
+                "            o0 = y[i, 0]"]
+
+
+def _lines(text):
+    return text.rstrip("\n").split("\n")
+
+
+def test_passage_source_adds_the_test_to_a_kernel_text():
+    """passage_source: the extra arguments, the check at every p_every, the per-path test (absorbing,
+    bridge, survivors, region) and the return, on a kernel text built here."""
+    from dynopt.engine.codegen_passage import EXTRA_ARGS
+
+    src = "\n".join(_FAKE_KERNEL) + "\n"
+    head = [f"def run(y, gen, {EXTRA_ARGS}):".replace("gen, pstep", "gen, blowup, pstep"),
+            *_FAKE_KERNEL[1:4], _FAKE_KERNEL[4] + " or k % p_every == 0", *_FAKE_KERNEL[5:]]
+    assert head[0] == ("def run(y, gen, blowup, pstep, pprev, done, rec_i, rec_k, rec_a, nrec, p_every, level, sign, "
+                       "bcoef, bcut):")
+    test = ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
+            "                yv = o0"]
+    plain = passage_source(src, PassageSpec(0, True, False, False))
+    assert _lines(plain) == head + test + ["                if yv >= level:", "                    pstep[i] = k",
+                                           "    return k1"]
+    below = passage_source(src, PassageSpec(2, False, True, False))
+    assert _lines(below) == head + ["            if alive[i] and k % p_every == 0 and pstep[i] < 0:",
+                                    "                yv = o2", "                if yv <= level:",
+                                    "                    pstep[i] = k", "                    alive[i] = False",
+                                    "                    done[i] = True", "    return k1"]
+    bridge = passage_source(src, PassageSpec(0, True, False, True))
+    assert _lines(bridge) == [head[0], head[1], "        if nrec[0] + nb > rec_i.shape[0]:", "            return k - 1",
+                              *head[2:], *test, "                if yv >= level:", "                    pstep[i] = k",
+                              "                else:", "                    dd = sign * (level - yv)",
+                              "                    pv = pprev[i]", "                    arg = bcoef * pv * dd",
+                              "                    if pv > 0 and arg < bcut:", "                        n = nrec[0]",
+                              "                        rec_i[n] = i", "                        rec_k[n] = k",
+                              "                        rec_a[n] = arg", "                        nrec[0] = n + 1",
+                              "                    pprev[i] = dd", "    return k1"]
+    skip = ["            if done[i]:", "                continue"]
+    surv = passage_source(src, PassageSpec(0, True, "survivors", False))
+    assert _lines(surv) == [*head[:3], *skip, head[3], head[4], head[5], *skip, head[6], *test,
+                            "                if yv >= level:", "                    pstep[i] = k",
+                            "                    alive[i] = False", "                    done[i] = True", "    return k1"]
+    region = passage_source(src, PassageSpec(0, False, False, False, ("def target_distance(_a0, _a1):\n", (1, 0))))
+    assert region.endswith("    return k1\n\n\ndef target_distance(_a0, _a1):\n")
+    assert "                yv = target_distance(o1, o0)\n" in region
+
+
+def test_passage_source_declines_kernels_of_another_shape():
+    """passage_source: None without exactly one run(…, blowup) signature, check line and step loop, or
+    for survivors when a draw is not inside a path loop."""
+    spec = PassageSpec(0, True, False, False)
+    k = list(_FAKE_KERNEL)
+    assert passage_source("\n".join(["def run(y, gen):"] + k[1:]), spec) is None
+    assert passage_source("\n".join(k[:5] + [k[4]] + k[5:]), spec) is None
+    assert passage_source("\n".join(k[:1] + k[2:]), spec) is None
+    assert passage_source("\n".join(k[:1] + [k[1], k[1]] + k[2:]), spec) is None
+    assert passage_source("\n".join(k[:1] + k + k[1:]), spec) is None  # two signatures
+    outside = k[:2] + ["        z0 = gen.standard_normal()"] + k[2:]
+    assert passage_source("\n".join(outside), spec) is not None
+    assert passage_source("\n".join(outside), PassageSpec(0, True, "survivors", False)) is None
+    blocks = k[:2] + ["        for t in range(nt):", "            for j in range(nb):", "                for c in range(m):",
+                      "                    zb[t, j, c] = gen.standard_normal()"] + k[2:]
+    got = _lines(passage_source("\n".join(blocks), PassageSpec(0, True, "survivors", False)))
+    assert got[3:6] == [blocks[3], "                if done[j]:", "                    continue"]

@@ -17,8 +17,9 @@ import numpy as np
 def _steps_for_times(times, t0, dt, n_steps, name="times"):
     out = []
     for tt in np.atleast_1d(np.asarray(times, dtype=float)):
-        k = round((tt - t0) / dt)
-        if not np.isfinite(tt) or k < 0 or k > n_steps or abs(t0 + k * dt - tt) > 1e-9 * max(1.0, abs(tt)):
+        # round() of NaN or inf raises its own error: test finiteness first
+        k = round((tt - t0) / dt) if np.isfinite(tt) else -1
+        if k < 0 or k > n_steps or abs(t0 + k * dt - tt) > 1e-9 * max(1.0, abs(tt)):
             raise ValueError(f"`{name}` must be on the step grid t0 + k·dt within t_span; got {tt!r}")
         out.append(int(k))
     return out
