@@ -575,6 +575,8 @@ def test_refine_cycle_refusals_and_non_convergence():
             refine_cycle(bad, 0.1, 0.5, [0.0, 1.0], 2)
     with pytest.raises(ValueError, match=r"`period` must be a positive integer; got 0"):
         refine_cycle(lessard_function(), 1 / 9, 4 / 9, [0.0, 1.0], 0)
+    with pytest.raises(ValueError, match=r"`max_iter` must be a positive integer; got 0"):
+        refine_cycle(lessard_function(), 1 / 9, 4 / 9, [0.0, 1.0], 2, max_iter=0)
     tu = polyak_tuning(1.0, 25.0)
     with pytest.raises(RuntimeError, match=r"Newton on the period-3 map did not converge \(\|F\| = "):
         refine_cycle(lessard_function(), tu.alpha, tu.beta, [0.0, 40.0], 3, max_iter=1)

@@ -93,6 +93,9 @@ def test_stability_limit_linear_bounds_and_undefined_cases():
     assert stability_limit(get_scheme("heun"), 0.5) == 4.0
     assert stability_limit(get_scheme("euler"), 0.0) is None and stability_limit(get_scheme("euler"), -1.0) is None
     assert stability_limit(get_scheme("implicit19"), 3.0) is None
+    # schemes of models the symbolic stand-ins do not read: no limit, as documented
+    for name in ("nesterov-convex", "heavy-ball-sc", "nag-sc"):
+        assert stability_limit(get_scheme(name), 3.0) is None
     # leapfrog: ργ² ≤ 4, scanned on the grid geomspace(1e-4, 10, 4001)/√ρ
     rho = 2.0
     gam = np.geomspace(1e-4, 10.0, 4001) / math.sqrt(rho)

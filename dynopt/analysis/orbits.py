@@ -64,6 +64,7 @@ def refine_cycle(problem: Problem, alpha, beta, z0, period: int, tol=1e-13, max_
     if problem.dim != 1 or problem.hess_fn is None:
         raise ValueError("`problem` must be 1-D with a Hessian")
     check_int(period, "period")
+    check_int(max_iter, "max_iter")
     z = np.asarray(z0, float).reshape(2)
     for _ in range(max_iter):
         J = np.eye(2)

@@ -57,8 +57,8 @@ def stability_limit(scheme, rho: float, friction: float = 1.0):
         return None
     try:
         var, bound = _bound(scheme)
-    except (TypeError, ValueError, ArithmeticError):
-        return None
+    except (TypeError, ValueError, ArithmeticError, NotImplementedError):
+        return None  # e.g. a scheme of a model the symbolic stand-ins do not read
     if bound == sp.oo:
         return None
     if var == "h*γ":
