@@ -744,6 +744,7 @@ def test_tunings_closed_forms(mu, L):
     k, q = L / mu, math.sqrt(L / mu)
     g = gd_tuning(mu, L)
     assert (g.name, g.method, g.beta) == ("GD", "gd", 0.0)
+    assert g.reference == "Cauchy (1847); Polyak (1987) §1.4"
     assert (g.alpha, g.rate) == (pytest.approx(2 / (L + mu), rel=1e-14), pytest.approx((k - 1) / (k + 1), abs=1e-15))
     p = polyak_tuning(mu, L)
     assert (p.name, p.method) == ("heavy ball (Polyak)", "heavy-ball")
@@ -856,6 +857,10 @@ def test_kramers_parameters_closed_forms_and_refusals():
     assert kp.sigma2 == pytest.approx(g * c, rel=1e-14)
     assert kp.temperature == pytest.approx(g * c / (2 * 2 * x / g), rel=1e-13)
     assert leapfrog_ode_parameters(a, b) == (kp.gamma, kp.friction)
+    # a friction below 1 is still a finite temperature: γ² = α(1 + x), λ = 2x/γ, T = γ²c/(4x)
+    slow = kramers_parameters(1.0, 0.5, 0.2)
+    assert slow.friction == pytest.approx(2 * (1 / 3) / math.sqrt(4 / 3), rel=1e-14) and slow.friction < 1
+    assert slow.temperature == pytest.approx((4 / 3) * 0.2 / (4 / 3), rel=1e-13)
     free = kramers_parameters(a, 1.0, c)
     assert free.friction == 0.0 and free.temperature == math.inf and free.gamma == pytest.approx(math.sqrt(a))
     assert kramers_parameters(a, b, 0.0).temperature == 0.0

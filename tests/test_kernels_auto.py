@@ -277,3 +277,36 @@ def test_oracles_for_state_dependent_noise():
     assert kernels._oracles(general)[2] == {"sig": "σ(θ) is a Python callable (give it as sympy expressions to compile it)"}
     funcs, user, why = kernels._oracles(OverdampedLangevin(well, 0.5))  # additive: no σ oracle at all
     assert set(funcs) == {"grad"} and why == {}
+
+
+def test_the_wait_is_read_for_the_kernel_with_its_first_passage_test():
+    """A run with an absorbing first-passage observer compiles another kernel than the same run
+    without it: once that kernel is compiled, the run's wait is 0, while the same model without
+    the observer (never compiled here) still waits for a compile or a load."""
+    from dynopt.engine import FirstPassage
+    from dynopt.problems import from_expr
+    model = OverdampedLangevin(from_expr("x**4/4 - x**2/2 + x/13"), 0.7)
+
+    def run(observers, backend="auto"):
+        return _prepare(model, "euler-maruyama", (0.0, 1.0), [0.3], 0.01, 200, as_seed_sequence(5),
+                        observers, EnsembleOptions(), backend)
+
+    compiled = run([FirstPassage((0, 1.0, "above"), absorb=True)], backend="numba")
+    assert compiled.backend == "numba" and compiled.kernel.passage is not None
+    assert kernels.compile_seconds(run([FirstPassage((0, 1.0, "above"), absorb=True)]))[0] == 0.0
+    assert kernels.compile_seconds(run([]))[0] > 0.0
+
+
+def test_the_compiled_passage_run_reports_every_path_step_to_the_progress_bar(monkeypatch):
+    """The first-passage kernel's chunks advance the bar by (steps) × (paths) of each round, so a
+    run's bar ends at n_paths · n_steps, as the numpy backend's does."""
+    from dynopt.engine import FirstPassage, chunks
+    seen = {"numba": 0, "numpy": 0}
+    which = []
+    monkeypatch.setattr(chunks._Progress, "update", lambda self, n: seen.__setitem__(which[-1], seen[which[-1]] + n))
+    for backend in ("numba", "numpy"):
+        which.append(backend)
+        r = simulate(MODEL, "euler-maruyama", (0, 2.0), [0.3], 0.01, n_paths=300, seed=2, backend=backend,
+                     observers=[FirstPassage((0, 0.9, "above"), absorb=True)], options=EnsembleOptions(progress=True))
+        assert r.backend == backend
+    assert seen == {"numba": 300 * 200, "numpy": 300 * 200}

@@ -99,6 +99,8 @@ def test_sgd_ensemble_stationary_loss_matches_discrete_lyapunov():
         sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 3)], n_paths=2, rng=0)
     with pytest.raises(ValueError, match="`sampling`"):
         sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 5)], n_paths=2, rng=0, sampling="x")
+    with pytest.raises(TypeError, match="^`rng` must be an int, a numpy SeedSequence or a Generator; got str$"):
+        sgd_least_squares_ensemble(A, b, P.center, [(1, lr, 5)], n_paths=2, rng="x")
 
 
 def test_sgd_ensemble_phases_chain_into_full_batch_gd():

@@ -448,3 +448,21 @@ def test_make_optimizer_is_sutskever_momentum(method, beta):
         v = beta * v - 0.1 * D * pt
         t = t + v
         np.testing.assert_allclose(theta, t, rtol=1e-14)
+
+
+def test_make_optimizer_momentum_defaults_to_zero():
+    """Without ``momentum`` a method runs with β = 0: GD needs nothing more and steps
+    θ ← θ − η∇L (checked against the hand loop); the momentum methods must be given one."""
+    from dynopt.optim import step
+    H = np.diag([2.0, 0.5])
+    lr = 0.1
+    opt = make_optimizer("gd", lr)
+    theta = np.array([1.0, -1.0])
+    state = opt.init(theta)
+    want = theta.copy()
+    for _ in range(5):
+        theta, state = step(opt, lambda p: H @ p, theta, state)
+        want = want - lr * (H @ want)
+    np.testing.assert_allclose(theta, want, rtol=1e-15, atol=0)
+    with pytest.raises(ValueError, match=r"^`momentum` must be 0 for 'gd' and in \(0, 1\) for 'heavy-ball'; got 0.0$"):
+        make_optimizer("heavy-ball", lr)
