@@ -95,6 +95,15 @@ def test_from_hazards_gives_geometric_survival_and_the_exact_mean():
     assert full.defined and full.mean == pytest.approx(np.sum(pk * times), rel=1e-12)
 
 
+@pytest.mark.filterwarnings("error")
+def test_mean_passage_time_of_one_path_has_an_undefined_standard_error():
+    """One path: the mean is its time; the spread over paths is undefined (nan), and is not
+    computed at all (numpy's std with ddof=1 of one value would warn)."""
+    r = mean_passage_time(np.array([1.5]))
+    assert r.defined and r.n_paths == 1 and r.mean == 1.5
+    assert np.isnan(r.std_err) and np.isnan(r.lower) and np.isnan(r.upper)
+
+
 def test_exit_rate_recovers_the_rate_behind_the_censored_double_well_numbers(rng):
     # 8192 exponential passage times of mean 41 censored at T = 50 pass ~70 % of the time,
     # as in the double-well run whose passed-only mean was 21.7

@@ -182,6 +182,34 @@ def test_gibbs_density_defaults_and_model_temperatures():
     assert a.normaliser == b.normaliser != c.normaliser
 
 
+def test_gibbs_density_default_monte_carlo_size_is_200000():
+    """Beyond 2-D the normaliser is a mean over n_mc uniform points, 200 000 by default: the
+    default density is the n_mc = 200 000 one bit for bit, and one more point changes it."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    three = quadratic(np.diag([1.0, 2.0, 3.0]))
+    default = GibbsDensity(three, 1.0, seed=4)
+    assert default.normaliser == GibbsDensity(three, 1.0, n_mc=200_000, seed=4).normaliser
+    assert default.normaliser_se == GibbsDensity(three, 1.0, n_mc=200_000, seed=4).normaliser_se
+    assert default.normaliser != GibbsDensity(three, 1.0, n_mc=200_001, seed=4).normaliser
+
+
+def test_gibbs_density_2d_normaliser_meets_its_relative_tolerance():
+    """The 2-D normaliser is Z = ∫∫ exp(−(L − u_min)/kT) over the box by nested quad at relative
+    tolerance 1e-8; for an anisotropic quadratic off the box centre Z is small (~0.04), so an
+    absolute tolerance near scipy's default 1.5e-8 would let errors of ~1e-6 of Z through.
+    Closed form: the product over axes of √(2πkT/h)·[Φ((hi − c)/s) − Φ((lo − c)/s)], s = √(kT/h),
+    times e^{u_min/kT} (u_min is L's smallest value on the grid, not exactly 0)."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    h, c, kT, (lo, hi) = np.array([1.0, 100.0]), np.array([0.3, -0.7]), 0.05, (-3.0, 3.0)
+    g = GibbsDensity(quadratic(np.diag(h), center=c), kT, (lo, hi))
+    s = np.sqrt(kT / h)
+    exact = np.exp(g.u_min / kT) * np.prod(np.sqrt(2 * np.pi) * s * (stats.norm.cdf((hi - c) / s)
+                                                                     - stats.norm.cdf((lo - c) / s)))
+    assert g.normaliser == pytest.approx(exact, rel=1e-8)
+
+
 @pytest.mark.parametrize("temperature, exc, match", [
     ("1.0", TypeError, r"^`temperature` must be a real number; got str$"),
     (True, TypeError, r"^`temperature` must be a real number; got bool$"),

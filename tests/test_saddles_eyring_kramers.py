@@ -359,6 +359,31 @@ def test_minimum_energy_path_of_the_quartic():
     assert bent.iterations == 3 and not bent.converged
 
 
+def _path_over_a_maximum():
+    """Between the minima (−1, −1) and (1, 1) of (x² − 1)² + (y² − 1)² + 3 the string stays on
+    the diagonal by symmetry, so its highest image is the maximum (0, 0) (index 2): no saddle."""
+    u = (XS ** 2 - 1) ** 2 + (YS ** 2 - 1) ** 2 + 3
+    return minimum_energy_path(u, [-1.1, -0.9], [0.9, 1.1], n_images=11)
+
+
+def test_minimum_energy_path_without_a_saddle_takes_the_barrier_from_the_top_image():
+    """No index-1 point is reached: the barrier is the top image's energy minus U(start),
+    here U(0, 0) − U(−1, −1) = 5 − 3 = 2 (the start minimum's value is not 0)."""
+    r = _path_over_a_maximum()
+    assert r.saddle is None
+    assert r.start.value == pytest.approx(3.0, abs=1e-12)
+    assert r.barrier == pytest.approx(2.0, rel=1e-12)
+    assert r.barrier == pytest.approx(max(r.energies[1:-1]) - r.start.value, rel=1e-12)
+
+
+def test_minimum_energy_path_without_a_saddle_as_json():
+    """A path whose saddle is None serialises it as None (null in JSON)."""
+    r = _path_over_a_maximum()
+    j = r.as_json()
+    assert j["saddle"] is None
+    assert j["barrier"] == r.barrier and j["start"] == r.start.as_json()
+
+
 def test_minimum_energy_path_messages():
     """n_images ≥ 3, ends of the right dimension and finite, and two different minima."""
     with pytest.raises(ValueError, match=r"^`n_images` must be an integer ≥ 3; got 2$"):
