@@ -261,8 +261,6 @@ def test_mfpt_over_a_narrow_barrier_on_a_slope_splits_at_the_peak():
     assert r.time == pytest.approx(_bump_mfpt_reference(u, 2e-4, 0.5, 0.0, 1.0), rel=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason="a breakpoint exactly at a peak narrower than quad's node spacing near the "
-                                        "end of a long piece loses that half of the peak: T comes out halved")
 def test_mfpt_over_a_narrow_barrier_on_a_rising_slope():
     """Barrier of width 2e-4 at x = 0.5 on U = 0.3x (Φ peaks at 16): the grid extrema are the
     peak and the well just after it, so [0, 0.5] holds the barrier's left half at its end."""
