@@ -933,3 +933,10 @@ def test_strongly_convex_two_steps_by_hand(name, taylor):
     with pytest.raises(ValueError, match=r"^`dt` must be √s"):
         sch.init(model, y0, g * (1 + 1e-6))
     assert sch.init(model, y0, g * (1 + 1e-12)).gamma == g * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -0.1])
+def test_momentum_sgd_ensemble_rejects_non_positive_alpha(alpha):
+    """`alpha` must lie in (0.0, inf): 0 itself is rejected, and the message names the open range."""
+    with pytest.raises(ValueError, match=r"^`alpha` must be in \(0\.0, inf\); got "):
+        momentum_sgd_ensemble(quadratic(np.eye(1)), alpha, 0.5, 1.0, 10, 10, 0)
