@@ -937,6 +937,8 @@ def test_strongly_convex_two_steps_by_hand(name, taylor):
 
 @pytest.mark.parametrize("alpha", [0.0, -0.1])
 def test_momentum_sgd_ensemble_rejects_non_positive_alpha(alpha):
-    """`alpha` must lie in (0.0, inf): 0 itself is rejected, and the message names the open range."""
-    with pytest.raises(ValueError, match=r"^`alpha` must be in \(0\.0, inf\); got "):
-        momentum_sgd_ensemble(quadratic(np.eye(1)), alpha, 0.5, 1.0, 10, 10, 0)
+    """`alpha` must lie in (0.0, inf): 0 itself is rejected, and the message names the open range;
+    it is checked first, before a bad `beta` or `n_paths` after it."""
+    for beta, n_paths in [(0.5, 10), (1.5, 10), (0.5, 0)]:
+        with pytest.raises(ValueError, match=r"^`alpha` must be in \(0\.0, inf\); got "):
+            momentum_sgd_ensemble(quadratic(np.eye(1)), alpha, beta, 1.0, 10, n_paths, 0)
