@@ -582,3 +582,22 @@ def test_discrete_stationary_excess_loss_solves_the_discrete_lyapunov_equation()
     for _ in range(2000):
         P = M @ P @ M + lr * lr * Sigma / B
     assert discrete_stationary_excess_loss(H, Sigma, lr, B) == pytest.approx(0.5 * np.trace(H @ P), rel=1e-12)
+
+
+def test_sgd_ensemble_runs_without_a_progress_bar(monkeypatch):
+    """Every phase of sgd_least_squares_ensemble is simulated with progress=False and one saved
+    state per epoch (save_every = N // B steps)."""
+    import dynopt.analysis.sgd as sgd_mod
+
+    calls = []
+    real = sgd_mod.simulate
+
+    def spy(*args, **kw):
+        calls.append(kw["options"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sgd_mod, "simulate", spy)
+    rng = np.random.default_rng(0)
+    A, b = rng.normal(size=(12, 2)), rng.normal(size=12)
+    sgd_least_squares_ensemble(A, b, np.zeros(2), [(2, 0.05, 4), (1, 0.02, 3)], n_paths=3, rng=0)
+    assert [(o.progress, o.save_every) for o in calls] == [(False, 3), (False, 4)]

@@ -392,3 +392,33 @@ def test_sme_moment_path_names_a_non_numeric_time():
     model = SGDModifiedEquation(_problem(), 0.1)
     with pytest.raises(TypeError, match=r"^`times` must be a real number; got 'soon'$"):
         sme_moment_path(model, [0.0, 0.0], ["soon"])
+
+
+def test_generator_reads_the_model_at_time_zero():
+    """moment_generator evaluates the model's drift and diffusion at t = 0.0 (a float), never at
+    another time or None: the generator of a time-inhomogeneous subclass is its t = 0 one."""
+    seen = []
+
+    class Recording(SGDModifiedEquation):
+        def drift(self, t, x):
+            seen.append(t)
+            return super().drift(t, x) + float(t)
+
+        def diffusion(self, t, x):
+            seen.append(t)
+            return super().diffusion(t, x)
+
+    prob = _problem()
+    model = Recording(prob, 0.1, 2, replace=False)
+    G = moment_generator(model)
+    assert seen and all(type(t) is float and t == 0.0 for t in seen)
+    np.testing.assert_array_equal(G, moment_generator(SGDModifiedEquation(prob, 0.1, 2, replace=False)))
+
+
+def test_probe_points_default_scale_is_one():
+    """The fixed probe points are 1.7·sin(1 + 2.3k), k = 0 … 3d − 1, as 3 rows of d, times `scale` (default 1)."""
+    from dynopt.analysis.sme import _probe_points
+
+    k = np.arange(6, dtype=float)
+    np.testing.assert_allclose(_probe_points(2), (1.7 * np.sin(1.0 + 2.3 * k)).reshape(3, 2), rtol=1e-15)
+    np.testing.assert_allclose(_probe_points(2, 3.0), 3.0 * _probe_points(2), rtol=1e-15)
