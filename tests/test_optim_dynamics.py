@@ -601,3 +601,17 @@ def test_sgd_ensemble_runs_without_a_progress_bar(monkeypatch):
     A, b = rng.normal(size=(12, 2)), rng.normal(size=12)
     sgd_least_squares_ensemble(A, b, np.zeros(2), [(2, 0.05, 4), (1, 0.02, 3)], n_paths=3, rng=0)
     assert [(o.progress, o.save_every) for o in calls] == [(False, 3), (False, 4)]
+
+
+def test_discrete_stationary_excess_loss_accepts_integer_and_fraction_matrices():
+    """H and Σ given as integers or Fractions are read as floats: for diagonal H, Σ the value is
+    ½ Σ_i h_i η²Σ_ii/B / (1 − (1 − ηh_i)²) (one scalar Lyapunov equation per axis)."""
+    from fractions import Fraction
+
+    h, s, lr, B = np.array([2.0, 1.0]), np.array([3.0, 1.0]), 0.1, 2
+    exact = 0.5 * np.sum(h * lr * lr * s / B / (1 - (1 - lr * h) ** 2))
+    H_int, S_int = [[2, 0], [0, 1]], [[3, 0], [0, 1]]
+    H_frac = [[Fraction(2), Fraction(0)], [Fraction(0), Fraction(1)]]
+    S_frac = [[Fraction(3), Fraction(0)], [Fraction(0), Fraction(1)]]
+    for H, S in [(H_int, S_int), (H_frac, S_frac)]:
+        assert discrete_stationary_excess_loss(H, S, lr, B) == pytest.approx(exact, rel=1e-12)
