@@ -615,3 +615,16 @@ def test_discrete_stationary_excess_loss_accepts_integer_and_fraction_matrices()
     S_frac = [[Fraction(3), Fraction(0)], [Fraction(0), Fraction(1)]]
     for H, S in [(H_int, S_int), (H_frac, S_frac)]:
         assert discrete_stationary_excess_loss(H, S, lr, B) == pytest.approx(exact, rel=1e-12)
+
+
+def test_sgd_ensemble_accepts_numpy_integers_and_integral_epoch_counts():
+    """A numpy-integer batch size, a float epoch count 2.0 and an integer start give the same run
+    as the plain ints and floats (batch and step counts reported as ints)."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    ref = sgd_least_squares_ensemble(A, b, [1.0, 0.0], [(2, 0.1, 4)], n_paths=3, rng=1)
+    alt = sgd_least_squares_ensemble(A, b, [1, 0], [(2.0, 0.1, np.int64(4))], n_paths=np.int64(3), rng=1)
+    np.testing.assert_array_equal(alt.excess_mean, ref.excess_mean)
+    np.testing.assert_array_equal(alt.excess_se, ref.excess_se)
+    assert alt.batch.tolist() == [4, 4] and alt.steps == 6 and type(alt.n_paths) is int and alt.n_paths == 3
