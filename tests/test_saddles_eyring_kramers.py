@@ -433,3 +433,30 @@ def test_stationary_point_tolerance_scales_with_curvature_and_position():
     assert p is not None and p.index == 0
     assert p.x[0] == pytest.approx(np.sqrt(2e6), rel=1e-15)
     assert 0 < p.grad_norm <= 1e-8 * 8 * 2e6 * np.sqrt(2e6)
+
+
+def test_minimum_energy_path_of_a_bent_valley_with_defaults():
+    """U = (x² − 1)² + y² + x²y: minima (±2/√3, −2/3) of value −1/3, saddle (0, 0) of value 1,
+    barrier 4/3; with the defaults (41 images, tol 1e-7, max_iter 20000) the string converges to a
+    curve symmetric under x → −x with images at near-equal spacing, and the defaults given
+    explicitly give the same record."""
+    u = QUARTIC + XS ** 2 * YS
+    r = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2])
+    assert r.converged and 1 < r.iterations < 20000 and r.images.shape == (41, 2)
+    m = np.array([2 / np.sqrt(3), -2 / 3])
+    np.testing.assert_allclose(r.start.x, m * [-1, 1], atol=1e-9)
+    np.testing.assert_allclose(r.end.x, m, atol=1e-9)
+    assert r.start.value == pytest.approx(-1 / 3, abs=1e-12) and r.saddle.index == 1
+    np.testing.assert_allclose(r.saddle.x, [0.0, 0.0], atol=1e-12)
+    assert r.barrier == pytest.approx(4 / 3, rel=1e-12)
+    X, Y = r.images.T
+    np.testing.assert_allclose(r.energies, (X ** 2 - 1) ** 2 + Y ** 2 + X ** 2 * Y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.images[::-1] * [-1, 1], r.images, atol=1e-6)
+    seg = np.linalg.norm(np.diff(r.images, axis=0), axis=1)
+    assert seg.max() < 1.01 * seg.min()
+    # the valley bends up through the saddle: interior images lie above the chord y = −2/3
+    assert r.images[20, 1] == pytest.approx(0.0, abs=1e-4) and np.all(r.images[1:-1, 1] > -2 / 3)
+    explicit = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], n_images=41, max_iter=20000, tol=1e-7)
+    assert explicit.as_json() == r.as_json()
+    looser = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], tol=1e-5)
+    assert looser.converged and looser.iterations < r.iterations
