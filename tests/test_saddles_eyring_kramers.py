@@ -460,3 +460,22 @@ def test_minimum_energy_path_of_a_bent_valley_with_defaults():
     assert explicit.as_json() == r.as_json()
     looser = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], tol=1e-5)
     assert looser.converged and looser.iterations < r.iterations
+
+
+def test_minimum_energy_path_first_iteration_by_hand():
+    """One iteration (max_iter=1, tol=0) from the straight string between the minima of
+    U = (x² − 1)² + y² + x²y: interior images step by −h∇U with h = 0.2/max|eig ∇²U| over the
+    straight string, then are redistributed at equal arc length (linear interpolation), all done here."""
+    u = QUARTIC + XS ** 2 * YS
+    r = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], n_images=5, max_iter=1, tol=0.0)
+    assert r.iterations == 1 and not r.converged
+    phi = r.start.x + np.linspace(0.0, 1.0, 5)[:, None] * (r.end.x - r.start.x)
+    X, Y = phi.T
+    hess = [np.array([[12 * x * x - 4 + 2 * y, 2 * x], [2 * x, 2.0]]) for x, y in phi]
+    h = 0.2 / max(np.abs(np.linalg.eigvalsh(m)).max() for m in hess)
+    grad = np.stack([4 * X * (X * X - 1) + 2 * X * Y, 2 * Y + X * X], axis=1)
+    new = phi.copy()
+    new[1:-1] -= h * grad[1:-1]
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(new, axis=0), axis=1))])
+    want = np.stack([np.interp(np.linspace(0.0, 1.0, 5), s / s[-1], new[:, k]) for k in range(2)], axis=1)
+    np.testing.assert_allclose(r.images, want, rtol=1e-12, atol=1e-14)
