@@ -479,3 +479,14 @@ def test_minimum_energy_path_first_iteration_by_hand():
     s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(new, axis=0), axis=1))])
     want = np.stack([np.interp(np.linspace(0.0, 1.0, 5), s / s[-1], new[:, k]) for k in range(2)], axis=1)
     np.testing.assert_allclose(r.images, want, rtol=1e-12, atol=1e-14)
+
+
+def test_missing_coordinates_are_refused_as_not_finite():
+    """A None coordinate reads as NaN: the guess, the box and the string's ends are refused by
+    name with the values given, not by a TypeError from inside numpy."""
+    with pytest.raises(ValueError, match=r"^`guess` must be 2 finite numbers; got \[0\.5, None\]$"):
+        stationary_point(QUARTIC, [0.5, None])
+    with pytest.raises(ValueError, match=r"^`box` must be 2 pairs \(lo, hi\) with hi > lo; got \[\[-2, 2\], \[-1, None\]\]$"):
+        stationary_points(QUARTIC, [(-2, 2), (-1, None)])
+    with pytest.raises(ValueError, match=r"^`start` must be 2 finite numbers; got \[-1\.0, nan\]$"):
+        minimum_energy_path(QUARTIC, [-1, None], [1, 0])
