@@ -628,3 +628,18 @@ def test_sgd_ensemble_accepts_numpy_integers_and_integral_epoch_counts():
     np.testing.assert_array_equal(alt.excess_mean, ref.excess_mean)
     np.testing.assert_array_equal(alt.excess_se, ref.excess_se)
     assert alt.batch.tolist() == [4, 4] and alt.steps == 6 and type(alt.n_paths) is int and alt.n_paths == 3
+
+
+def test_ou_excess_loss_reads_integers_fractions_and_integral_epoch_counts():
+    """H, Σ and θ₀ − θ* given as ints or Fractions, and an epoch count 2.0, give the float run."""
+    from fractions import Fraction
+
+    ref = ou_excess_loss([[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 3.0]], [1.0, -2.0], [(2, 0.1, 2)], 10)
+    ints = ou_excess_loss([[2, 0], [0, 1]], [[1, 0], [0, 3]], [1, -2], [(2.0, 0.1, 2)], 10)
+    F = Fraction
+    fracs = ou_excess_loss([[F(2), F(0)], [F(0), F(1)]], [[F(1), F(0)], [F(0), F(3)]], [F(1), F(-2)],
+                           [(2, 0.1, 2)], 10)
+    np.testing.assert_allclose(ints, ref, rtol=1e-14)
+    np.testing.assert_allclose(fracs, ref, rtol=1e-14)
+    assert fracs.dtype == np.float64 and ints.dtype == np.float64
+    assert ref.shape == (3,) and ref[0] == pytest.approx(0.5 * (2 * 1 + 1 * 4), rel=1e-14)
