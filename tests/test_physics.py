@@ -674,3 +674,16 @@ def test_gibbs_density_2d_normaliser_of_a_narrow_wide_box_gaussian():
     exact = np.exp(g.u_min / kT) * _truncated_normal_mass(kT, -6.0, 6.0) ** 2
     assert g.normaliser == pytest.approx(exact, rel=1e-9)
     assert 0 <= g.quad_error < 1e-8 * g.normaliser
+
+
+def test_gibbs_density_function_reads_fractions_and_integers_as_floats():
+    """The returned pdf (of a callable or of a 1-D Problem) takes Fractions and integers like floats."""
+    from fractions import Fraction
+
+    from dynopt.analysis.stationary import gibbs_density
+
+    for source in (lambda x: np.asarray(x) ** 2 / 2, quadratic([[1.0]])):
+        pdf, Z = gibbs_density(source, 0.4, -2.0, 3.0)
+        want = np.exp(-np.array([0.5, 1.0]) ** 2 / 0.8) / Z
+        np.testing.assert_allclose(pdf([Fraction(1, 2), 1]), want, rtol=1e-13)
+        np.testing.assert_allclose(pdf(np.array([Fraction(1, 2), Fraction(1)], dtype=object)), want, rtol=1e-13)
