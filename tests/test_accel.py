@@ -933,3 +933,32 @@ def test_strongly_convex_two_steps_by_hand(name, taylor):
     with pytest.raises(ValueError, match=r"^`dt` must be √s"):
         sch.init(model, y0, g * (1 + 1e-6))
     assert sch.init(model, y0, g * (1 + 1e-12)).gamma == g * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -0.1])
+def test_momentum_sgd_ensemble_rejects_non_positive_alpha(alpha):
+    """`alpha` must lie in (0.0, inf): 0 itself is rejected, and the message names the open range;
+    it is checked first, before a bad `beta` or `n_paths` after it."""
+    for beta, n_paths in [(0.5, 10), (1.5, 10), (0.5, 0)]:
+        with pytest.raises(ValueError, match=r"^`alpha` must be in \(0\.0, inf\); got "):
+            momentum_sgd_ensemble(quadratic(np.eye(1)), alpha, beta, 1.0, 10, n_paths, 0)
+
+
+def test_momentum_sgd_ensemble_one_noisy_step_and_energy_statistics():
+    """From rest at the minimum one step gives v₁ = θ₁ − θ* = −αξ, Var = α²c per coordinate (5 SE);
+    the recorded energy mean/SE and ⟨‖v/γ‖²⟩ at the end are those of the returned θ, v (ddof 1),
+    and two paths already have a finite SE."""
+    p = quadratic(np.diag([1.0, 3.0]), center=[0.5, -1.0])
+    a, c, n = 0.2, 2.0, 4000
+    run = momentum_sgd_ensemble(p, a, 0.7, c, 1, n, 3)
+    np.testing.assert_allclose(run.theta - [0.5, -1.0], run.v, rtol=1e-12, atol=1e-15)
+    var = run.v.var(axis=0, ddof=1)
+    assert np.all(np.abs(var - a * a * c) <= 5 * a * a * c * np.sqrt(2 / (n - 1)))
+    eta2 = np.sum((run.v / run.gamma) ** 2, axis=1)
+    H = 0.5 * eta2 + p.value(run.theta)
+    assert run.energy_mean[-1] == pytest.approx(H.mean(), rel=1e-10)
+    assert run.energy_se[-1] == pytest.approx(H.std(ddof=1) / np.sqrt(n), rel=1e-8)
+    assert run.eta2_mean[-1] == pytest.approx(eta2.mean(), rel=1e-10)
+    assert run.energy_mean[0] == 0.0 and run.energy_se[0] == 0.0
+    two = momentum_sgd_ensemble(p, a, 0.7, c, 1, 2, 3)
+    assert np.isfinite(two.energy_se).all() and two.energy_se[-1] > 0

@@ -449,3 +449,34 @@ def test_public_names_are_defined(module):
     assert len(mod.__all__) == len(set(mod.__all__))
     for name in mod.__all__:
         assert hasattr(mod, name), name
+
+
+def test_equilibration_check_messages_and_boundaries():
+    """Each refusal names its argument and the allowed values; alpha 0 and 1 are excluded,
+    4 and ⌊n/2⌋ batches are the allowed extremes, 2 paths already make a paired test and a KS test."""
+    from scipy import stats
+
+    x = np.random.default_rng(2).normal(size=(10, 3))
+    with pytest.raises(ValueError, match=r"^`samples` must have shape \(n_times, n_paths\) or \(n_times,\) with "
+                                         r"n_times ≥ 4; got shape \(3,\)$"):
+        equilibration_check(np.zeros(3))
+    with pytest.raises(ValueError, match=r"^`method` must be 'means' or 'ks'; got 'median'$"):
+        equilibration_check(x, method="median")
+    for alpha in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"^`alpha` must be in \(0\.0, 1\.0\); got "):
+            equilibration_check(x, alpha=alpha)
+    with pytest.raises(ValueError, match=r"^`method`='ks' needs ≥ 2 independent paths; use method='means'$"):
+        equilibration_check(x[:, :1], method="ks")
+    one = np.random.default_rng(3).normal(size=16)  # halves of 8
+    with pytest.raises(ValueError, match=r"^`batches` must be even \(half in each half-window\); got 5$"):
+        equilibration_check(one, batches=5)
+    for b in (2, 10):
+        with pytest.raises(ValueError, match=r"^`batches` must be an integer in \[4, 8\]; got "):
+            equilibration_check(one, batches=b)
+    assert equilibration_check(one, batches=4).std_err > 0 and equilibration_check(one, batches=8).std_err > 0
+    two = x[:, :2]
+    r = equilibration_check(two)
+    d = two[5:].mean(axis=0) - two[:5].mean(axis=0)
+    assert r.std_err == pytest.approx(abs(d[1] - d[0]) / 2, rel=1e-12)  # paired, dof 1
+    assert r.p_value == pytest.approx(2 * stats.t.sf(abs(d.mean() / r.std_err), 1), rel=1e-12)
+    assert equilibration_check(two, method="ks").method == "ks"

@@ -590,3 +590,24 @@ def test_public_names_are_defined(module):
     assert len(mod.__all__) == len(set(mod.__all__))
     for name in mod.__all__:
         assert hasattr(mod, name), name
+
+
+def test_from_times_converts_integer_times_to_float():
+    """Integer times are read as floats: the stored times have a float dtype and the message
+    for a time past its censoring time prints it as a float."""
+    s = PassageSample.from_times([1, 2], censor_time=5)
+    assert s.time.dtype == np.float64 and s.time.tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^`times\[1\]` = 3\.0 exceeds `censor_time` = 2\.0: "
+                                         r"a path cannot pass after its observation stopped$"):
+        PassageSample.from_times([1, 3], censor_time=2)
+
+
+def test_from_hazards_reads_integer_hazards_and_step_times_as_floats():
+    """Integer (or Fraction) hazards and step times give float records equal to the float input's."""
+    s = PassageSample.from_hazards([[0, 1], [0, 0]], [1, 2])
+    assert s.time.dtype == np.float64 and s.weight.dtype == np.float64
+    assert _records(s) == _records(PassageSample.from_hazards([[0.0, 1.0], [0.0, 0.0]], [1.0, 2.0]))
+    assert _records(s) == ([2.0, 2.0], [1.0, 1.0], [True, False], [0, 1], 2)
+    from fractions import Fraction
+    f = PassageSample.from_hazards([[Fraction(1, 2), Fraction(1)]], [1.0, 2.0])
+    assert f.weight.dtype == np.float64 and _records(f) == ([1.0, 2.0], [0.5, 0.5], [True, True], [0, 0], 1)

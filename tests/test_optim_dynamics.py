@@ -582,3 +582,64 @@ def test_discrete_stationary_excess_loss_solves_the_discrete_lyapunov_equation()
     for _ in range(2000):
         P = M @ P @ M + lr * lr * Sigma / B
     assert discrete_stationary_excess_loss(H, Sigma, lr, B) == pytest.approx(0.5 * np.trace(H @ P), rel=1e-12)
+
+
+def test_sgd_ensemble_runs_without_a_progress_bar(monkeypatch):
+    """Every phase of sgd_least_squares_ensemble is simulated with progress=False and one saved
+    state per epoch (save_every = N // B steps)."""
+    import dynopt.analysis.sgd as sgd_mod
+
+    calls = []
+    real = sgd_mod.simulate
+
+    def spy(*args, **kw):
+        calls.append(kw["options"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sgd_mod, "simulate", spy)
+    rng = np.random.default_rng(0)
+    A, b = rng.normal(size=(12, 2)), rng.normal(size=12)
+    sgd_least_squares_ensemble(A, b, np.zeros(2), [(2, 0.05, 4), (1, 0.02, 3)], n_paths=3, rng=0)
+    assert [(o.progress, o.save_every) for o in calls] == [(False, 3), (False, 4)]
+
+
+def test_discrete_stationary_excess_loss_accepts_integer_and_fraction_matrices():
+    """H and Σ given as integers or Fractions are read as floats: for diagonal H, Σ the value is
+    ½ Σ_i h_i η²Σ_ii/B / (1 − (1 − ηh_i)²) (one scalar Lyapunov equation per axis)."""
+    from fractions import Fraction
+
+    h, s, lr, B = np.array([2.0, 1.0]), np.array([3.0, 1.0]), 0.1, 2
+    exact = 0.5 * np.sum(h * lr * lr * s / B / (1 - (1 - lr * h) ** 2))
+    H_int, S_int = [[2, 0], [0, 1]], [[3, 0], [0, 1]]
+    H_frac = [[Fraction(2), Fraction(0)], [Fraction(0), Fraction(1)]]
+    S_frac = [[Fraction(3), Fraction(0)], [Fraction(0), Fraction(1)]]
+    for H, S in [(H_int, S_int), (H_frac, S_frac)]:
+        assert discrete_stationary_excess_loss(H, S, lr, B) == pytest.approx(exact, rel=1e-12)
+
+
+def test_sgd_ensemble_accepts_numpy_integers_and_integral_epoch_counts():
+    """A numpy-integer batch size, a float epoch count 2.0 and an integer start give the same run
+    as the plain ints and floats (batch and step counts reported as ints)."""
+    rng = np.random.default_rng(9)
+    A = rng.normal(size=(12, 2))
+    b = rng.normal(size=12)
+    ref = sgd_least_squares_ensemble(A, b, [1.0, 0.0], [(2, 0.1, 4)], n_paths=3, rng=1)
+    alt = sgd_least_squares_ensemble(A, b, [1, 0], [(2.0, 0.1, np.int64(4))], n_paths=np.int64(3), rng=1)
+    np.testing.assert_array_equal(alt.excess_mean, ref.excess_mean)
+    np.testing.assert_array_equal(alt.excess_se, ref.excess_se)
+    assert alt.batch.tolist() == [4, 4] and alt.steps == 6 and type(alt.n_paths) is int and alt.n_paths == 3
+
+
+def test_ou_excess_loss_reads_integers_fractions_and_integral_epoch_counts():
+    """H, Σ and θ₀ − θ* given as ints or Fractions, and an epoch count 2.0, give the float run."""
+    from fractions import Fraction
+
+    ref = ou_excess_loss([[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 3.0]], [1.0, -2.0], [(2, 0.1, 2)], 10)
+    ints = ou_excess_loss([[2, 0], [0, 1]], [[1, 0], [0, 3]], [1, -2], [(2.0, 0.1, 2)], 10)
+    F = Fraction
+    fracs = ou_excess_loss([[F(2), F(0)], [F(0), F(1)]], [[F(1), F(0)], [F(0), F(3)]], [F(1), F(-2)],
+                           [(2, 0.1, 2)], 10)
+    np.testing.assert_allclose(ints, ref, rtol=1e-14)
+    np.testing.assert_allclose(fracs, ref, rtol=1e-14)
+    assert fracs.dtype == np.float64 and ints.dtype == np.float64
+    assert ref.shape == (3,) and ref[0] == pytest.approx(0.5 * (2 * 1 + 1 * 4), rel=1e-14)

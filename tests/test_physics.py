@@ -640,3 +640,50 @@ def test_gibbs_density_minimum_next_to_the_boundary_is_inside():
     with pytest.raises(ValueError, match=r"^`bounds`: the potential of 'quadratic' has no minimum inside \(-1\.0, 1\.0\) "
                                          r"\(its smallest value on the box is at the boundary point \[1\.0\]\)"):
         GibbsDensity(quadratic([[1.0]], center=[1.0]), 1.0, (-1.0, 1.0))
+
+
+def test_quadrature_marginal_cdf_is_exactly_one_above_the_box():
+    """Above the box the cdf is exactly 1 even where the spline's value at the upper end rounds
+    to just below 1 (here 1 − 2.2e-16), and exactly 0 below the box."""
+    from dynopt.analysis.densities import QuadratureMarginal
+
+    q = QuadratureMarginal(lambda x: np.exp(-0.1 * x ** 2) + 0.3 * np.sin(x) ** 2, -1.0, 1.7, n_panels=13)
+    assert q.cdf([1.7 + 1e-9, 2.0, 10.0]).tolist() == [1.0, 1.0, 1.0]
+    assert q.cdf([-1.0 - 1e-9, -5.0]).tolist() == [0.0, 0.0]
+
+
+def test_gibbs_density_1d_weight_overflow_message(monkeypatch):
+    """A weight exp(−(L − u_min)/kT) that overflows on the grid (u_min far above L) is refused
+    with a message naming `temperature`, the box and that the density is undefined there."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    monkeypatch.setattr(GibbsDensity, "_check_minimum", lambda self, grid_points: 1e6)
+    with pytest.raises(ValueError, match=r"^`temperature` = 0\.5: exp\(−L/kT\) overflows on the box \(-2\.0, 2\.0\); "
+                                         r"the density is undefined there$"):
+        GibbsDensity(quadratic(np.eye(1)), 0.5, (-2.0, 2.0))
+
+
+def test_gibbs_density_2d_normaliser_of_a_narrow_wide_box_gaussian():
+    """Z of L = |x|²/2 at kT = 0.09 on [−6, 6]² (width 0.3 in a box 40 widths wide, Z ≈ 0.57 so
+    the absolute tolerance 1e-10 does not bind) is the closed form to 1e-9: the relative tolerance
+    of the nested quad is what resolves the narrow peak."""
+    from dynopt.analysis.densities import GibbsDensity
+
+    kT = 0.09
+    g = GibbsDensity(quadratic(np.eye(2)), kT, (-6.0, 6.0))
+    exact = np.exp(g.u_min / kT) * _truncated_normal_mass(kT, -6.0, 6.0) ** 2
+    assert g.normaliser == pytest.approx(exact, rel=1e-9)
+    assert 0 <= g.quad_error < 1e-8 * g.normaliser
+
+
+def test_gibbs_density_function_reads_fractions_and_integers_as_floats():
+    """The returned pdf (of a callable or of a 1-D Problem) takes Fractions and integers like floats."""
+    from fractions import Fraction
+
+    from dynopt.analysis.stationary import gibbs_density
+
+    for source in (lambda x: np.asarray(x) ** 2 / 2, quadratic([[1.0]])):
+        pdf, Z = gibbs_density(source, 0.4, -2.0, 3.0)
+        want = np.exp(-np.array([0.5, 1.0]) ** 2 / 0.8) / Z
+        np.testing.assert_allclose(pdf([Fraction(1, 2), 1]), want, rtol=1e-13)
+        np.testing.assert_allclose(pdf(np.array([Fraction(1, 2), Fraction(1)], dtype=object)), want, rtol=1e-13)

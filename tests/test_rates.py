@@ -524,3 +524,14 @@ def test_public_names_of_the_rates_module():
     assert sorted(rates.__all__) == sorted(set(rates.__all__))
     for name in rates.__all__:
         assert hasattr(rates, name), name
+
+
+@pytest.mark.parametrize("friction", [0.0, -1.0])
+def test_kramers_rate_rejects_non_positive_friction(friction):
+    """`friction` must lie in (0.0, inf): zero friction is rejected with the open range named,
+    and it is checked before `sigma` (a bad sigma does not hide it)."""
+    from dynopt.analysis.rates import kramers_rate
+
+    for sigma in (0.5, -0.5):
+        with pytest.raises(ValueError, match=r"^`friction` must be in \(0\.0, inf\); got "):
+            kramers_rate(2.0, -1.0, 0.25, sigma, friction)

@@ -433,3 +433,60 @@ def test_stationary_point_tolerance_scales_with_curvature_and_position():
     assert p is not None and p.index == 0
     assert p.x[0] == pytest.approx(np.sqrt(2e6), rel=1e-15)
     assert 0 < p.grad_norm <= 1e-8 * 8 * 2e6 * np.sqrt(2e6)
+
+
+def test_minimum_energy_path_of_a_bent_valley_with_defaults():
+    """U = (x² − 1)² + y² + x²y: minima (±2/√3, −2/3) of value −1/3, saddle (0, 0) of value 1,
+    barrier 4/3; with the defaults (41 images, tol 1e-7, max_iter 20000) the string converges to a
+    curve symmetric under x → −x with images at near-equal spacing, and the defaults given
+    explicitly give the same record."""
+    u = QUARTIC + XS ** 2 * YS
+    r = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2])
+    assert r.converged and 1 < r.iterations < 20000 and r.images.shape == (41, 2)
+    m = np.array([2 / np.sqrt(3), -2 / 3])
+    np.testing.assert_allclose(r.start.x, m * [-1, 1], atol=1e-9)
+    np.testing.assert_allclose(r.end.x, m, atol=1e-9)
+    assert r.start.value == pytest.approx(-1 / 3, abs=1e-12) and r.saddle.index == 1
+    np.testing.assert_allclose(r.saddle.x, [0.0, 0.0], atol=1e-12)
+    assert r.barrier == pytest.approx(4 / 3, rel=1e-12)
+    X, Y = r.images.T
+    np.testing.assert_allclose(r.energies, (X ** 2 - 1) ** 2 + Y ** 2 + X ** 2 * Y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.images[::-1] * [-1, 1], r.images, atol=1e-6)
+    seg = np.linalg.norm(np.diff(r.images, axis=0), axis=1)
+    assert seg.max() < 1.01 * seg.min()
+    # the valley bends up through the saddle: interior images lie above the chord y = −2/3
+    assert r.images[20, 1] == pytest.approx(0.0, abs=1e-4) and np.all(r.images[1:-1, 1] > -2 / 3)
+    explicit = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], n_images=41, max_iter=20000, tol=1e-7)
+    assert explicit.as_json() == r.as_json()
+    looser = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], tol=1e-5)
+    assert looser.converged and looser.iterations < r.iterations
+
+
+def test_minimum_energy_path_first_iteration_by_hand():
+    """One iteration (max_iter=1, tol=0) from the straight string between the minima of
+    U = (x² − 1)² + y² + x²y: interior images step by −h∇U with h = 0.2/max|eig ∇²U| over the
+    straight string, then are redistributed at equal arc length (linear interpolation), all done here."""
+    u = QUARTIC + XS ** 2 * YS
+    r = minimum_energy_path(u, [-1.2, 0.3], [0.8, -0.2], n_images=5, max_iter=1, tol=0.0)
+    assert r.iterations == 1 and not r.converged
+    phi = r.start.x + np.linspace(0.0, 1.0, 5)[:, None] * (r.end.x - r.start.x)
+    X, Y = phi.T
+    hess = [np.array([[12 * x * x - 4 + 2 * y, 2 * x], [2 * x, 2.0]]) for x, y in phi]
+    h = 0.2 / max(np.abs(np.linalg.eigvalsh(m)).max() for m in hess)
+    grad = np.stack([4 * X * (X * X - 1) + 2 * X * Y, 2 * Y + X * X], axis=1)
+    new = phi.copy()
+    new[1:-1] -= h * grad[1:-1]
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(new, axis=0), axis=1))])
+    want = np.stack([np.interp(np.linspace(0.0, 1.0, 5), s / s[-1], new[:, k]) for k in range(2)], axis=1)
+    np.testing.assert_allclose(r.images, want, rtol=1e-12, atol=1e-14)
+
+
+def test_missing_coordinates_are_refused_as_not_finite():
+    """A None coordinate reads as NaN: the guess, the box and the string's ends are refused by
+    name with the values given, not by a TypeError from inside numpy."""
+    with pytest.raises(ValueError, match=r"^`guess` must be 2 finite numbers; got \[0\.5, None\]$"):
+        stationary_point(QUARTIC, [0.5, None])
+    with pytest.raises(ValueError, match=r"^`box` must be 2 pairs \(lo, hi\) with hi > lo; got \[\[-2, 2\], \[-1, None\]\]$"):
+        stationary_points(QUARTIC, [(-2, 2), (-1, None)])
+    with pytest.raises(ValueError, match=r"^`start` must be 2 finite numbers; got \[-1\.0, nan\]$"):
+        minimum_energy_path(QUARTIC, [-1, None], [1, 0])

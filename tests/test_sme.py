@@ -392,3 +392,51 @@ def test_sme_moment_path_names_a_non_numeric_time():
     model = SGDModifiedEquation(_problem(), 0.1)
     with pytest.raises(TypeError, match=r"^`times` must be a real number; got 'soon'$"):
         sme_moment_path(model, [0.0, 0.0], ["soon"])
+
+
+def test_generator_reads_the_model_at_time_zero():
+    """moment_generator evaluates the model's drift and diffusion at t = 0.0 (a float), never at
+    another time or None: the generator of a time-inhomogeneous subclass is its t = 0 one."""
+    seen = []
+
+    class Recording(SGDModifiedEquation):
+        def drift(self, t, x):
+            seen.append(t)
+            return super().drift(t, x) + float(t)
+
+        def diffusion(self, t, x):
+            seen.append(t)
+            return super().diffusion(t, x)
+
+    prob = _problem()
+    model = Recording(prob, 0.1, 2, replace=False)
+    G = moment_generator(model)
+    assert seen and all(type(t) is float and t == 0.0 for t in seen)
+    np.testing.assert_array_equal(G, moment_generator(SGDModifiedEquation(prob, 0.1, 2, replace=False)))
+
+
+def test_probe_points_default_scale_is_one():
+    """The fixed probe points are 1.7·sin(1 + 2.3k), k = 0 … 3d − 1, as 3 rows of d, times `scale` (default 1)."""
+    from dynopt.analysis.sme import _probe_points
+
+    k = np.arange(6, dtype=float)
+    np.testing.assert_allclose(_probe_points(2), (1.7 * np.sin(1.0 + 2.3 * k)).reshape(3, 2), rtol=1e-15)
+    np.testing.assert_allclose(_probe_points(2, 3.0), 3.0 * _probe_points(2), rtol=1e-15)
+
+
+def test_sme_weak_errors_ranges_shapes_and_divisor_tolerance():
+    """`T` and every entry of `lrs` must be in (0.0, inf); θ₀ of shape (1, d) is flattened; a step
+    that divides T up to a relative 4e-10 is accepted (K = round(T/η)), one off by 2e-9 is refused."""
+    prob = _problem()
+    th0 = prob.center + np.array([1.0, -0.5])
+    with pytest.raises(ValueError, match=r"^`T` must be in \(0\.0, inf\); got 0\.0$"):
+        sme_weak_errors(prob, [0.5, 0.25, 0.125], 0.0, th0)
+    with pytest.raises(ValueError, match=r"^`lrs` must be in \(0\.0, inf\); got 0\.0$"):
+        sme_weak_errors(prob, [0.5, 0.0, 0.125], 1.0, th0)
+    ref = sme_weak_errors(prob, [0.5, 0.25, 0.125], 1.0, th0, observables=("dist2",), control=False)
+    flat = sme_weak_errors(prob, [0.5, 0.25, 0.125], 1.0, th0.reshape(1, 2), observables=("dist2",), control=False)
+    assert flat.theta0 == th0.tolist() and flat.as_dict() == ref.as_dict()
+    near = sme_weak_errors(prob, [0.5 * (1 + 4e-10), 0.25, 0.125], 1.0, th0, observables=("dist2",), control=False)
+    assert near.lrs == [0.5 * (1 + 4e-10), 0.25, 0.125]
+    with pytest.raises(ValueError, match=r"^`lrs` must divide `T`: T/η = 2 is not an integer for η = 0\.5$"):
+        sme_weak_errors(prob, [0.5 * (1 + 2e-9), 0.25, 0.125], 1.0, th0)
