@@ -933,3 +933,19 @@ def test_strongly_convex_two_steps_by_hand(name, taylor):
     with pytest.raises(ValueError, match=r"^`dt` must be √s"):
         sch.init(model, y0, g * (1 + 1e-6))
     assert sch.init(model, y0, g * (1 + 1e-12)).gamma == g * (1 + 1e-12)
+
+
+def test_polyak_tuning_reference_string():
+    """Polyak's tuning cites "Polyak (1964)" exactly (capitalised)."""
+    assert polyak_tuning(1.0, 4.0).reference == "Polyak (1964)"
+
+
+def test_nesterov_ode_times_as_decimals_match_floats():
+    """Times given as Decimal are converted to float before the Bessel profile and the reference solve."""
+    from decimal import Decimal
+    H = np.diag([1.0, 4.0])
+    dec = nesterov_ode_bessel(H, [1.5, -0.5], [Decimal("0.5"), Decimal("1.25")])
+    np.testing.assert_allclose(dec, nesterov_ode_bessel(H, [1.5, -0.5], [0.5, 1.25]), rtol=1e-14)
+    ref = nesterov_ode_reference(quadratic(H), [1.5, -0.5], [Decimal("0.5"), Decimal("1.25")], rtol=1e-10)
+    np.testing.assert_allclose(ref, nesterov_ode_reference(quadratic(H), [1.5, -0.5], [0.5, 1.25], rtol=1e-10),
+                               rtol=1e-14)
