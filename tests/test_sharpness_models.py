@@ -403,3 +403,26 @@ def test_train_tracking_sharpness_seeds_model_init_and_names_a_user_rule():
                                     rng=0).method == "user rule"
     assert train_tracking_sharpness(_SeededQuadratic(), method=rule, lr=0.1, n_steps=2, every=1, rng=0,
                                     label="mine").method == "mine"
+
+
+def test_preconditioned_run_counts_both_lanczos_solves():
+    """n_products of a preconditioned run is the sum of the plain and the preconditioned Lanczos products,
+    each warm-started from its own previous top vector — replayed here."""
+    q = QuadraticModel(np.diag([4.0, 2.0, 1.0]), theta0=[1.0, 1.0, 1.0])
+    run = train_tracking_sharpness(q, method="adam", lr=0.01, momentum=0.9, n_steps=20, every=10, tol=1e-10, rng=3)
+    bound = as_model(q)
+    opt = optim.adam(0.01, 0.9, 0.999, 1e-8)
+    theta, state = np.array([1.0, 1.0, 1.0]), opt.init(np.zeros(3))
+    v0 = v0p = np.random.default_rng(3).standard_normal(3)
+    products = 0
+    for k in range(21):
+        upd, new_state = opt.update(q.A @ theta, state, theta)
+        if k % 10 == 0:
+            top = top_eigenvalues(bound, theta, k=1, v0=v0, tol=1e-10)
+            topp = top_eigenvalues(bound, theta, k=1, v0=v0p, tol=1e-10,
+                                   preconditioner=np.ravel(opt.preconditioner(new_state)))
+            v0, v0p = top.vectors[:, 0], topp.vectors[:, 0]
+            products += top.n_products + topp.n_products
+        theta, state = theta + upd, new_state
+    assert topp.n_products > 0
+    assert run.n_products == products
