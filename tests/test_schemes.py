@@ -619,8 +619,8 @@ def test_implicit19_state_carries_alpha_beta_and_counts():
     st = sch.step(m, 0.0, sch.init(m, m.as_state([2.0]), gamma), gamma)
     assert (st.gamma, st.alpha, st.beta) == (gamma, pytest.approx(a, rel=1e-15), pytest.approx(b, rel=1e-15))
     assert st.grad_evals >= 2
-    state = sch.init(m, m.as_state([1e200]), gamma)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # the predictor overflows on purpose
+        state = sch.init(m, m.as_state([1e200]), gamma)
         bad = sch.step(m, 0.0, state, gamma)
     assert not np.all(np.isfinite(bad.q))
     assert (bad.gamma, bad.alpha, bad.beta) == (gamma, pytest.approx(a, rel=1e-15), pytest.approx(b, rel=1e-15))
