@@ -609,3 +609,14 @@ def test_discrete_stationary_excess_loss_solves_the_discrete_lyapunov_equation()
     for _ in range(2000):
         P = M @ P @ M + lr * lr * Sigma / B
     assert discrete_stationary_excess_loss(H, Sigma, lr, B) == pytest.approx(0.5 * np.trace(H @ P), rel=1e-12)
+
+
+def test_continuous_limit_refusal_messages_in_full():
+    """An unknown optimizer name and a non-positive lr are refused with the allowed values spelt out."""
+    from dynopt.schemes import continuous_limit
+    P = ellipse()
+    with pytest.raises(ValueError, match=r"^`name` must be one of \['adagrad', 'adam', 'momentum', 'nesterov', "
+                                         r"'rmsprop', 'sgd'\]; got 'lion'$"):
+        continuous_limit("lion", P, lr=0.1)
+    with pytest.raises(ValueError, match=r"^`lr` must be in \(0\.0, inf\); got -1\.0$"):
+        continuous_limit("adam", P, lr=-1.0)
