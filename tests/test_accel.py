@@ -962,3 +962,46 @@ def test_momentum_sgd_ensemble_one_noisy_step_and_energy_statistics():
     assert run.energy_mean[0] == 0.0 and run.energy_se[0] == 0.0
     two = momentum_sgd_ensemble(p, a, 0.7, c, 1, 2, 3)
     assert np.isfinite(two.energy_se).all() and two.energy_se[-1] > 0
+
+
+def test_polyak_tuning_reference_string():
+    """Polyak's tuning cites "Polyak (1964)" exactly (capitalised)."""
+    assert polyak_tuning(1.0, 4.0).reference == "Polyak (1964)"
+
+
+def test_nesterov_ode_times_as_decimals_match_floats():
+    """Times given as Decimal are converted to float before the Bessel profile and the reference solve."""
+    from decimal import Decimal
+    H = np.diag([1.0, 4.0])
+    dec = nesterov_ode_bessel(H, [1.5, -0.5], [Decimal("0.5"), Decimal("1.25")])
+    np.testing.assert_allclose(dec, nesterov_ode_bessel(H, [1.5, -0.5], [0.5, 1.25]), rtol=1e-14)
+    ref = nesterov_ode_reference(quadratic(H), [1.5, -0.5], [Decimal("0.5"), Decimal("1.25")], rtol=1e-10)
+    np.testing.assert_allclose(ref, nesterov_ode_reference(quadratic(H), [1.5, -0.5], [0.5, 1.25], rtol=1e-10),
+                               rtol=1e-14)
+
+
+def test_classify_orbits_in_small_chunks_matches_one_chunk(monkeypatch):
+    """Cutting the starts into chunks of one or two (a tiny saved-state budget) changes no label and no tail,
+    also with blown-up starts in a chunk."""
+    from dynopt.analysis import orbits
+    model = GradientFlow(double_well(1))
+    starts = np.array([-4.0, -1.5, 0.3, 1.5, 4.0])
+    labels, tails = classify_orbits(model, Euler(), 0.3, starts, n_steps=300)
+    assert labels[0] == -1 and labels[-1] == -1 and (labels[1:4] >= 0).all()
+    for n in (1, 2):
+        monkeypatch.setattr(orbits, "_SAVED_BYTES", n * 8 * model.state_dim * 301)
+        lab, tl = classify_orbits(model, Euler(), 0.3, starts, n_steps=300)
+        np.testing.assert_array_equal(lab, labels)
+        np.testing.assert_array_equal(tl, tails)
+    monkeypatch.setattr(orbits, "_SAVED_BYTES", 1)
+    np.testing.assert_array_equal(classify_orbits(model, Euler(), 0.3, starts, n_steps=300)[0], labels)
+
+
+def test_classify_orbits_without_declared_minima_measures_from_zero():
+    """A problem that declares no minima is judged converged about x* = 0."""
+    model = GradientFlow(from_grad(lambda x: 2.0 * (x - 0.5), 1))
+    assert model.problem.minima is None
+    # GD on (x − ½)²: converges to ½, which is not 0 — a period-1 orbit by this rule
+    assert classify_orbits(model, Euler(), 0.25, [2.0], n_steps=200)[0].tolist() == [1]
+    zero = GradientFlow(from_grad(lambda x: 2.0 * x, 1))
+    assert classify_orbits(zero, Euler(), 0.25, [2.0], n_steps=200)[0].tolist() == [0]

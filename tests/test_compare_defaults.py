@@ -666,3 +666,20 @@ def test_asymptotic_tail_stops_where_a_slope_leaves_the_fit():
     c = regime_check(_result(h, e, declared=1))
     np.testing.assert_allclose(c.local_slopes, [1.0, 1.04, 1.08, 1.12], rtol=1e-12)
     assert c.asymptotic_steps == h[1:]
+
+
+def test_compare_gives_each_pair_an_equal_share_of_what_is_left(monkeypatch):
+    """With a frozen clock, pair i of n gets budget/(n − i) seconds: the budget left split over the pairs left."""
+    import types
+    from dynopt.analysis import comparison
+    monkeypatch.setattr(comparison, "time", types.SimpleNamespace(perf_counter=lambda: 100.0))
+    shares, grow = [], comparison._grow
+
+    def spy(*a, share, **k):
+        shares.append(share)
+        return grow(*a, share=share, **k)
+    monkeypatch.setattr(comparison, "_grow", spy)
+    p = parse_expr("x**2 + y**2/2")
+    out = compare([p], ["euler", "rk4", "leapfrog"], x0=(1.0, 0.5), T=0.5, ladder=[4, 8, 16], budget=6.0)
+    assert len(out) == 3
+    assert shares == [pytest.approx(2.0, rel=1e-14), pytest.approx(3.0, rel=1e-14), pytest.approx(6.0, rel=1e-14)]

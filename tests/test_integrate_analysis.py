@@ -187,3 +187,19 @@ def test_global_error_is_the_worst_path_position_distance():
     ref = np.array([[1.0, 1.0, 0.0, 0.0], [3.0, 4.0, -50.0, 0.0]])
     assert global_error(m, num, ref) == 5.0
     assert global_error(GradientFlow(quadratic(np.eye(2))), num[:, :2], ref[:, :2]) == 5.0
+
+
+def test_extend_study_note_names_diverged_rungs_of_the_first_ladder():
+    """extend_study's note lists the diverged rungs carried over from the first ladder."""
+    import dataclasses
+    from dynopt.analysis.orders import extend_study
+    p = quadratic([[2.0, 0.3], [0.3, 0.5]])
+    model = HeavyBall(p, 0.8)
+    y0 = np.array([1.0, -0.5, 0.0, 0.0])
+    T = 2.0
+    ref = integrate(model, "rk4", (0.0, T), y0, T / 4096).y_final
+    first = convergence_study(model, "leapfrog", y0, T, [8, 16], reference=ref, problem_name="quad")
+    first = dataclasses.replace(first, diverged={0.5: 3})
+    ext = extend_study(first, model, "leapfrog", y0, [32, 64], ref)
+    assert ext.diverged == {0.5: 3}
+    assert ext.note == "diverged rungs, not fitted (step γ → diverged at step k): 0.5 → 3"

@@ -428,6 +428,33 @@ def test_ode_tracking_study_adam_and_defaults():
     np.testing.assert_array_equal(d.theta_T, f.theta_T)
 
 
+def test_ode_tracking_study_adam_reads_eps():
+    """Adam's eps reaches both the ODE (θ(T) solved here) and the optimizer (a hand loop)."""
+    P = ellipse()
+    x0, T, a, b, eps = np.array([-1.0, 0.5]), 0.4, 5.0, 0.5, 0.3
+    lrs = [0.1, 0.05, 0.025]
+    r = ode_tracking_study("adam", P, x0, T, lrs, a=a, b=b, eps=eps)
+    th = _hand_ode_theta_T("adam", P, x0, T, a=a, b=b, eps=eps)
+    np.testing.assert_allclose(r.theta_T, th, atol=1e-8)
+    assert np.abs(th - _hand_ode_theta_T("adam", P, x0, T, a=a, b=b)).max() > 1e-3
+    errs = [np.abs(_hand_adam(P, x0, lr, 1 - a * lr, 1 - b * lr, eps, round(T / lr)) - r.theta_T).max() for lr in lrs]
+    np.testing.assert_allclose(r.errors, errs, rtol=1e-9)
+
+
+def test_paths_with_flows_adam_flow_keeps_eps_outside():
+    """paths_with_flows asks eps inside the root of RMSProp's ODE only: Adam's flow is its ODE with
+    eps outside (θ(T) solved here), distinct from the eps-inside flow at a large eps."""
+    from dynopt.analysis import paths_with_flows
+    P = ellipse()
+    x0, n, lr, eps = np.array([-1.0, 0.5]), 8, 0.05, 0.3
+    out = paths_with_flows(P, x0, n, {"adam": dict(lr=lr, eps=eps)}, n_flow_points=5, rtol=1e-10)
+    path, flow, div = out["adam"]
+    a, b = (1 - 0.9) / lr, (1 - 0.999) / lr
+    want = _hand_ode_theta_T("adam", P, x0, n * lr, a=a, b=b, eps=eps)
+    np.testing.assert_allclose(flow[-1], want, atol=1e-6)
+    np.testing.assert_allclose(path[-1], _hand_adam(P, x0, lr, 0.9, 0.999, eps, n), rtol=1e-12)
+
+
 def test_ode_tracking_study_refusals():
     """An unknown optimizer and a step that does not divide T are refused by name."""
     P = ellipse()
@@ -643,3 +670,14 @@ def test_ou_excess_loss_reads_integers_fractions_and_integral_epoch_counts():
     np.testing.assert_allclose(fracs, ref, rtol=1e-14)
     assert fracs.dtype == np.float64 and ints.dtype == np.float64
     assert ref.shape == (3,) and ref[0] == pytest.approx(0.5 * (2 * 1 + 1 * 4), rel=1e-14)
+
+
+def test_continuous_limit_refusal_messages_in_full():
+    """An unknown optimizer name and a non-positive lr are refused with the allowed values spelt out."""
+    from dynopt.schemes import continuous_limit
+    P = ellipse()
+    with pytest.raises(ValueError, match=r"^`name` must be one of \['adagrad', 'adam', 'momentum', 'nesterov', "
+                                         r"'rmsprop', 'sgd'\]; got 'lion'$"):
+        continuous_limit("lion", P, lr=0.1)
+    with pytest.raises(ValueError, match=r"^`lr` must be in \(0\.0, inf\); got -1\.0$"):
+        continuous_limit("adam", P, lr=-1.0)

@@ -247,3 +247,19 @@ def test_kernel_source_declines_what_sympy_cannot_print(monkeypatch):
     assert r.kernel_source() is None  # a lenient printer writes "Not supported" instead
     r.expr = X - 1
     assert "return float(_a0 - 1)" in r.kernel_source()
+
+
+def test_target_distance_caches_the_lambdified_function(monkeypatch):
+    """A Target lambdifies its expression once and reuses it on later calls."""
+    import sympy as sp
+    from dynopt.engine import targets as tmod
+    s0, s1 = sp.symbols("y0 y1", real=True)
+    t = tmod.Target.__new__(tmod.Target)
+    t.symbols, t.expr, t.coords = (s0, s1), s0 ** 2 + s1 - 1, (0, 1)
+    y = np.array([[1.0, 2.0], [0.5, 0.0]])
+    np.testing.assert_allclose(t.distance(y), [2.0, -0.75], rtol=1e-15)
+
+    def boom(*a, **k):
+        raise AssertionError("lambdify called again")
+    monkeypatch.setattr(tmod.sp, "lambdify", boom)
+    np.testing.assert_allclose(t.distance(y), [2.0, -0.75], rtol=1e-15)

@@ -192,3 +192,14 @@ def test_step_scales_exact_keys():
     assert step_scales(p, [0.0, 0.0], 0.1, "kramers") == {"lambda_max": 9.0, "dt_omega_max": pytest.approx(0.3)}
     neg = parse_expr("-x**2")
     assert step_scales(neg, [0.0], 0.1, "kramers") == {"lambda_max": -2.0, "dt_omega_max": 0.0}
+
+
+def test_regime_check_as_dict_rounds_float_lists():
+    """RegimeCheck.as_dict rounds floats and float lists to 4 digits and leaves other lists alone."""
+    from dynopt.analysis.regime import RegimeCheck
+    rc = RegimeCheck(ok=True, local_slopes=[1.234567, 2.0000004], tolerance=0.123456, reasons=["a"])
+    d = rc.as_dict()
+    assert d["local_slopes"] == [1.2346, 2.0]
+    assert d["tolerance"] == 0.1235
+    assert d["reasons"] == ["a"]
+    assert d["asymptotic_fit"] is None

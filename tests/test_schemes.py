@@ -607,3 +607,21 @@ def test_scheme_base_refusals_describe_and_repr():
         register("euler")(type("Other", (get_scheme("heun").__class__,), {}))
     with pytest.raises(ValueError, match=r"^`method` must be one of \[.*'euler'.*\]; got \['x'\]$"):
         get_scheme(["x"])
+
+
+def test_implicit19_state_carries_alpha_beta_and_counts():
+    """Each Implicit19 step (converged or diverged predictor) carries eq 18's (α, β), the step and the gradient count."""
+    p = double_well()
+    m = HeavyBall(p, 1.0)
+    sch = Implicit19()
+    gamma = 0.1
+    a, b = nesterov_coefficients(gamma, 1.0)
+    st = sch.step(m, 0.0, sch.init(m, m.as_state([2.0]), gamma), gamma)
+    assert (st.gamma, st.alpha, st.beta) == (gamma, pytest.approx(a, rel=1e-15), pytest.approx(b, rel=1e-15))
+    assert st.grad_evals >= 2
+    with np.errstate(all="ignore"):  # the predictor overflows on purpose
+        state = sch.init(m, m.as_state([1e200]), gamma)
+        bad = sch.step(m, 0.0, state, gamma)
+    assert not np.all(np.isfinite(bad.q))
+    assert (bad.gamma, bad.alpha, bad.beta) == (gamma, pytest.approx(a, rel=1e-15), pytest.approx(b, rel=1e-15))
+    assert bad.grad_evals == state.grad_evals + 1

@@ -899,3 +899,15 @@ def test_final_positions_read_the_positions_of_the_surviving_paths():
         none.final_positions
     with pytest.raises(ValueError, match=r"^this EnsembleResult carries no model: use model\.position\(result\.y_final\)$"):
         dataclasses.replace(r, model=None).final_positions
+
+
+def test_histogram_counts_are_int64_with_the_exact_tally():
+    """Histogram counts are int64, and equal numpy's histogram of the final positions."""
+    model = dynamics.OverdampedLangevin(problems.quadratic(np.eye(1)), 1.0)
+    h = Histogram(8, (-0.3, 0.3), t_min=0.5)
+    r = simulate(model, "euler-maruyama", (0, 0.5), [0.0], 0.05, n_paths=64, seed=3, observers=[h],
+                 options=EnsembleOptions(block_size=16))
+    res = r.observations["histogram"]
+    assert res.counts.dtype == np.int64
+    want, _ = np.histogram(r.y_final[:, 0], bins=8, range=(-0.3, 0.3))
+    np.testing.assert_array_equal(res.counts, want)

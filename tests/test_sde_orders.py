@@ -334,3 +334,27 @@ def test_sde_order_study_scheme_reference_on_the_same_path():
     assert r.reference == "euler-maruyama with step T/16 on the same Brownian path"
     d = sde_order_study(model, "euler-maruyama", (x0,), T, ladder, n_paths, seed)
     assert d.reference == "euler-maruyama with step T/128 on the same Brownian path"  # reference_factor 16
+
+
+def test_sde_order_study_exact_gets_every_brownian_coordinate():
+    """With two Wiener processes the exact solution is handed W_T with both coordinates (n_paths, 2):
+    for X = x0 + W, Euler–Maruyama is exact and every strong error vanishes."""
+    seen = []
+
+    def exact(WT, y0):
+        seen.append(WT.shape)
+        return y0 + WT
+    model = dynamics.SDE(lambda t, x: np.zeros_like(x), np.eye(2), 2, noise="additive", noise_dim=2)
+    r = sde_order_study(model, "euler-maruyama", (0.5, -1.0), 1.0, [2, 4, 8], 50, 5, exact=exact)
+    assert seen == [(50, 2)]
+    np.testing.assert_allclose(r.strong, 0.0, atol=1e-12)
+
+
+def test_sde_order_study_exact_with_more_wiener_processes_than_states():
+    """One state driven by two Wiener processes, X = x0 + 0.3·W¹ − 0.7·W²: the exact reference from both
+    coordinates of W_T matches Euler–Maruyama (exact here) to rounding."""
+    g = np.array([[0.3, -0.7]])
+    model = dynamics.SDE(lambda t, x: np.zeros_like(x), g, 1, noise="additive")
+    r = sde_order_study(model, "euler-maruyama", (0.5,), 1.0, [2, 4, 8], 50, 6,
+                        exact=lambda WT, y0: y0 + WT @ g.T)
+    np.testing.assert_allclose(r.strong, 0.0, atol=1e-12)

@@ -504,3 +504,19 @@ def test_sde_scheme_noise_types_declared_orders_and_kill():
     other = (np.ones((4, 2)), np.ones(3), np.ones((2, 4)))  # arrays of another length are not per-path
     em.kill(other, np.array([True, False, False, False]))
     assert np.isnan(other[0][0]).all() and np.isfinite(other[1]).all() and np.isfinite(other[2]).all()
+
+
+def test_milstein_correction_reads_the_time_of_the_step():
+    """Milstein's correction g·∂g evaluates ∂g at the step's time t (a time-dependent ∂g)."""
+    f = lambda t, x: -x  # noqa: E731
+    g = lambda t, x: (1.0 + t) * (0.5 + 0.3 * np.sin(x))  # noqa: E731
+    gx = lambda t, x: (1.0 + t) * 0.3 * np.cos(x)  # noqa: E731
+    model = dynamics.SDE(f, g, 2, diffusion_dx=gx)
+    y = np.array([[0.4, -1.1]])
+    z = np.array([[[0.7, -1.4]]])
+    t, h = 0.6, 0.05
+    dW = z[0] * np.sqrt(h)
+    want = y + f(t, y) * h + g(t, y) * dW + 0.5 * g(t, y) * gx(t, y) * (dW * dW - h)
+    sch = get_scheme("milstein")
+    st = sch.step(model, t, sch.init(model, y.copy(), h), h, z)
+    np.testing.assert_allclose(st.y, want, rtol=1e-13, atol=1e-15)

@@ -466,3 +466,11 @@ def test_make_optimizer_momentum_defaults_to_zero():
     np.testing.assert_allclose(theta, want, rtol=1e-15, atol=0)
     with pytest.raises(ValueError, match=r"^`momentum` must be 0 for 'gd' and in \(0, 1\) for 'heavy-ball'; got 0.0$"):
         make_optimizer("heavy-ball", lr)
+
+
+def test_momentum_below_zero_is_rejected_naming_the_range():
+    """A negative momentum is rejected by the [0, 1) range check, naming `momentum`."""
+    with pytest.raises(ValueError, match=r"`momentum` must be in \[0\.0, 1\.0\)"):
+        make_optimizer("heavy-ball", 0.1, -0.5)
+    with pytest.raises(ValueError, match=r"`momentum` must be in \[0\.0, 1\.0\)"):
+        sharpness_threshold("heavy-ball", 0.1, -0.5)

@@ -372,3 +372,57 @@ def test_edge_statistics_from_step_skips_the_warm_up():
     assert edge_statistics(run).reach_step == 0
     st = edge_statistics(run, from_step=10)
     assert st.reach_step == 30 and st.initial_ratio == pytest.approx(0.3) and st.fraction_in_band == 1.0
+
+
+class _SeededQuadratic:
+    """L = ½|θ|²·2 on R², started from ``init(rng)``; records the seed it was given."""
+
+    def __init__(self):
+        self.seen = []
+
+    def init(self, rng):
+        self.seen.append(rng)
+        return np.random.default_rng(rng).standard_normal(2)
+
+    def loss_and_grad(self, theta):
+        return float(np.dot(theta, theta)), 2.0 * np.asarray(theta)
+
+    def hvp(self, theta, v):
+        return 2.0 * np.asarray(v)
+
+
+def test_train_tracking_sharpness_seeds_model_init_and_names_a_user_rule():
+    """rng reaches model.init (the start is init(rng)); a user's rule is named by label, else "user rule"."""
+    m = _SeededQuadratic()
+    run = train_tracking_sharpness(m, method="gd", lr=0.1, n_steps=2, every=1, rng=7)
+    assert m.seen == [7]
+    start = np.random.default_rng(7).standard_normal(2)
+    assert run.losses[0] == pytest.approx(float(start @ start), rel=1e-14)
+    rule = optim.sgd(0.1)
+    assert train_tracking_sharpness(_SeededQuadratic(), method=rule, lr=0.1, n_steps=2, every=1,
+                                    rng=0).method == "user rule"
+    assert train_tracking_sharpness(_SeededQuadratic(), method=rule, lr=0.1, n_steps=2, every=1, rng=0,
+                                    label="mine").method == "mine"
+
+
+def test_preconditioned_run_counts_both_lanczos_solves():
+    """n_products of a preconditioned run is the sum of the plain and the preconditioned Lanczos products,
+    each warm-started from its own previous top vector — replayed here."""
+    q = QuadraticModel(np.diag([4.0, 2.0, 1.0]), theta0=[1.0, 1.0, 1.0])
+    run = train_tracking_sharpness(q, method="adam", lr=0.01, momentum=0.9, n_steps=20, every=10, tol=1e-10, rng=3)
+    bound = as_model(q)
+    opt = optim.adam(0.01, 0.9, 0.999, 1e-8)
+    theta, state = np.array([1.0, 1.0, 1.0]), opt.init(np.zeros(3))
+    v0 = v0p = np.random.default_rng(3).standard_normal(3)
+    products = 0
+    for k in range(21):
+        upd, new_state = opt.update(q.A @ theta, state, theta)
+        if k % 10 == 0:
+            top = top_eigenvalues(bound, theta, k=1, v0=v0, tol=1e-10)
+            topp = top_eigenvalues(bound, theta, k=1, v0=v0p, tol=1e-10,
+                                   preconditioner=np.ravel(opt.preconditioner(new_state)))
+            v0, v0p = top.vectors[:, 0], topp.vectors[:, 0]
+            products += top.n_products + topp.n_products
+        theta, state = theta + upd, new_state
+    assert topp.n_products > 0
+    assert run.n_products == products

@@ -274,7 +274,7 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
 
     Parameters
     ----------
-    model : SDEModel with one noise dimension (the replay of W_T needs m = 1 for exact).
+    model : SDEModel; with m Wiener processes ``exact`` receives W_T of shape (n_paths, m).
     scheme : str or SDEScheme
     x0 : array_like (state_dim,)
     T : float > 0
@@ -305,8 +305,9 @@ def sde_order_study(model, scheme, x0, T, n_steps_ladder, n_paths, seed, exact=N
 
     if exact is not None:
         # W_T from the same stream: a pure Brownian motion run with one coarse step
-        bm = SDE(lambda t, x: np.zeros_like(x), np.eye(1, model.noise_dim) if model.noise_dim > 1 else 1.0,
-                 1 if model.noise_dim == 1 else model.noise_dim, noise="additive")
+        # (one coordinate per Wiener process, so W_T has shape (n_paths, m))
+        bm = SDE(lambda t, x: np.zeros_like(x), np.eye(model.noise_dim) if model.noise_dim > 1 else 1.0,
+                 model.noise_dim, noise="additive")
         WT = simulate(bm, "euler-maruyama", (0, T), np.zeros(bm.state_dim), T, options=substeps(nmax), **kw).y_final
         ref = exact(WT, np.asarray(x0, float))
         ref_kind = "exact solution from W_T"
