@@ -358,7 +358,10 @@ def test_sigint_exits_130_with_one_line(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "dynopt.cli", "simulate", "--paths", "200000", "--T", "1000",
                              "--dt", "0.01", "--no-figure", "--no-progress", "--backend", "numpy"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+                            env={**os.environ, "PYTHONPATH": str(root)},
+                            # Ctrl-C at a terminal: a suite started as a shell's background job
+                            # would otherwise pass SIGINT ignored on to the command
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # interrupt the run itself, whatever the load: wait for the child's CPU time (not wall time)
     # to pass what its imports take (~2.5 s here), within a generous wall-clock cap
     tick = os.sysconf("SC_CLK_TCK")

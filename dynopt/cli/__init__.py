@@ -14,7 +14,10 @@ def _interrupted_while_importing(signum, frame):
     os._exit(130)
 
 
-_previous = signal.signal(signal.SIGINT, _interrupted_while_importing)
+# a background job of a shell inherits SIGINT ignored: leave that as it is
+_previous = signal.getsignal(signal.SIGINT)
+if _previous is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_importing)
 try:
     from dynopt.cli.main import main
 finally:
