@@ -21,7 +21,7 @@ from typing import Mapping, NamedTuple, Optional, Sequence
 
 import sympy as sp
 
-__all__ = ["as_sympy", "ExprError", "FUNCTIONS", "CONSTANTS", "Parsed", "parse", "parse_condition", "parse_equation",
+__all__ = ["as_sympy", "sympy_value", "ExprError", "FUNCTIONS", "CONSTANTS", "Parsed", "parse", "parse_condition", "parse_equation",
            "parse_expression"]
 
 MAX_LENGTH = 20_000
@@ -351,6 +351,22 @@ def _check_finite_real(expr, text, argument):
     for num in expr.atoms(sp.Number):
         if abs(num) > _DOUBLE_MAX:
             raise ExprError(f"`{argument}`: the number {sp.N(num, 6)} in {text!r} exceeds double precision")
+
+
+def sympy_value(value):
+    """A sympy object from a value that is already numeric or symbolic (a number, a numpy
+    scalar, a sympy expression or matrix): the conversion dynopt's own symbolic code uses.
+
+    Text is refused, never parsed: text goes through :func:`parse`.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is a string.
+    """
+    if isinstance(value, str):
+        raise TypeError("text is parsed by dynopt.expr.parse, not converted; got a string")
+    return sp.sympify(value, strict=True)  # strict: no fallback through str() and eval
 
 
 def as_sympy(value, variables=None, parameters=None, *, argument: str = "expr", **kwargs) -> sp.Basic:

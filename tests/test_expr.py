@@ -107,3 +107,17 @@ def test_cli_payloads_leave_no_marker(tmp_path, argv):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not marker.exists()
+
+
+def test_sympy_value_converts_numbers_and_refuses_text():
+    """dynopt's own symbolic code converts values with sympy_value: numbers, numpy scalars and
+    sympy objects pass; text is refused (it is parsed by dynopt.expr.parse, never converted)."""
+    import numpy as np
+    import sympy as sp
+
+    from dynopt.expr import sympy_value
+    x = sp.Symbol("x")
+    assert sympy_value(3) == sp.Integer(3) and sympy_value(np.float64(2.5)) == sp.Float(2.5)
+    assert sympy_value(x + 1) == x + 1 and sympy_value(sp.Matrix([1, 2])) == sp.Matrix([1, 2])
+    with pytest.raises(TypeError, match="text is parsed by dynopt.expr.parse"):
+        sympy_value("__import__('os').system('true')")

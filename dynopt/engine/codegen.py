@@ -23,6 +23,8 @@ import types
 from pathlib import Path
 
 import sympy as sp
+
+from dynopt.expr import sympy_value
 from sympy.printing.pycode import pycode
 
 from dynopt.engine import normals as normals_module
@@ -96,7 +98,7 @@ def point_function_source(signature, exprs, syms, targets):
     the printer cannot render it as plain Python/``math`` code."""
     # private names: a user's symbols may be called ``g``, ``math`` or ``np``
     safe = [sp.Symbol(f"_x{i}", real=True) for i in range(len(syms))]
-    outs = [sp.sympify(e, strict=True).xreplace(dict(zip(syms, safe))) for e in exprs]
+    outs = [sympy_value(e).xreplace(dict(zip(syms, safe))) for e in exprs]
     if any(e.free_symbols - set(safe) for e in outs):
         return None
     repl, reduced = sp.cse(outs, symbols=sp.numbered_symbols("_c"))

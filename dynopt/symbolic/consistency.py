@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 from dynopt.schemes import rk_step
 from dynopt.symbolic.core import Derivation, beta, derivation, gamma, lam, order_of
 from dynopt.symbolic.recurrences import (recurrence_defect, registered_schemes, resolve_scheme, rk_tableau,
@@ -104,7 +106,7 @@ class _Series:
     def of(cls, x):
         if isinstance(x, _Series):
             return x
-        x = sp.sympify(x, strict=True)
+        x = sympy_value(x)
         _ring()
         if x.has(gamma):
             poly = sp.Poly(sp.expand(x), gamma)
@@ -147,7 +149,7 @@ class _Series:
     __rmul__ = __mul__
 
     def __truediv__(self, k):
-        return self * (sp.Integer(1) / sp.sympify(k, strict=True))
+        return self * (sp.Integer(1) / sympy_value(k))
 
     def reflect(self):
         """The series of γ ↦ −γ."""

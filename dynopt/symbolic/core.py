@@ -13,6 +13,8 @@ from typing import Callable
 
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 __all__ = ["gamma", "lam", "alpha", "beta", "sigma", "h", "r", "t", "z", "a",
            "NotProved", "require_zero", "is_zero", "Derivation", "DERIVATIONS", "derivation",
            "get_derivation", "to_latex", "to_str", "order_of"]
@@ -47,7 +49,7 @@ def is_zero(expr) -> bool:
     NotProved
         When sympy can neither reduce ``expr`` to 0 nor show it is non-zero.
     """
-    e = sp.sympify(expr, strict=True)
+    e = sympy_value(expr)
     if isinstance(e, sp.MatrixBase):
         return all(is_zero(x) for x in e)
     e = sp.expand(e)
@@ -101,7 +103,7 @@ def order_of(expr, var, max_order: int = 12):
     Returns ``None`` when every coefficient up to ``max_order`` vanishes.  Each coefficient
     is decided with :func:`is_zero` (so an undecidable one raises :class:`NotProved`).
     """
-    e = sp.expand(sp.sympify(expr, strict=True))
+    e = sp.expand(sympy_value(expr))
     if isinstance(e, sp.MatrixBase):
         orders = [order_of(x, var, max_order) for x in e]
         orders = [o for o in orders if o is not None]
@@ -114,7 +116,7 @@ def order_of(expr, var, max_order: int = 12):
 
 def to_latex(expr) -> str:
     """LaTeX with the Greek symbol names rendered as \\gamma, \\lambda, ..."""
-    e = sp.sympify(expr, strict=True)
+    e = sympy_value(expr)
     names = {s: _LATEX_NAMES.get(s.name, s.name) for s in e.free_symbols if isinstance(s, sp.Symbol)}
     for s in list(names):
         base, _, sub = s.name.partition("_")
@@ -125,7 +127,7 @@ def to_latex(expr) -> str:
 
 def to_str(expr) -> str:
     """A string that ``sympy.sympify`` parses back to ``expr``."""
-    return str(sp.sympify(expr, strict=True))
+    return str(sympy_value(expr))
 
 
 @dataclass

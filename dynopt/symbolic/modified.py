@@ -21,6 +21,8 @@ import functools
 
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 from dynopt.schemes import rk_step
 from dynopt.symbolic.core import Derivation, NotProved, beta, derivation, h, is_zero, require_zero
 from dynopt.symbolic.recurrences import recurrence_defect, rk_tableau, scheme_coefficients
@@ -109,7 +111,7 @@ def gd_modified_field(d: int = 1):
 def modified_objective_expr(expr, symbols, step):
     """L̃ = L + (step/4)|∇L|² for a sympy objective (used to build a dynopt Problem)."""
     g2 = sum(sp.diff(expr, s) ** 2 for s in symbols)
-    return sp.expand(expr + sp.sympify(step, strict=True) / 4 * g2)
+    return sp.expand(expr + sympy_value(step) / 4 * g2)
 
 
 def momentum_modified_field(scheme):

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
+
+from dynopt.expr import sympy_value
 from sympy.core.function import AppliedUndef
 
 from dynopt.schemes import METHODS, ExplicitRK, Scheme, SymplecticEuler
@@ -118,7 +120,7 @@ def registered_schemes(kinds=("runge-kutta", "symplectic-euler", "momentum")) ->
 def exact(expr):
     """``expr`` with every float replaced by the simple rational it stands for (0.5 → 1/2,
     1/6 as a float → 1/6): numeric definitions written with floats give exact algebra."""
-    expr = sp.sympify(expr, strict=True)
+    expr = sympy_value(expr)
 
     def rational(f):
         q = sp.nsimplify(f)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 from dynopt.symbolic.core import NotProved, is_zero
 from dynopt.symbolic.standins import (STATIONARY_MODELS, HarmonicKramers, LinearTestSDE, OUModel, friction,
                                       noise_sigma, step_symbol, stiffness)
@@ -211,7 +213,7 @@ def stationary_variance(scheme, model="ou") -> StationaryVariance:
     Acol = A.extract(list(range(len(syms))), read)
     Sigma = Acol * Sr * Acol.T + B * B.T           # covariance of the state after a step
     out = inst.output(m, fresh)
-    C = sp.Matrix([[_exact(sp.sympify(o, strict=True)) for o in np.asarray(out).ravel()]]).reshape(m.state_dim, 1).jacobian(syms)
+    C = sp.Matrix([[_exact(sympy_value(o)) for o in np.asarray(out).ravel()]]).reshape(m.state_dim, 1).jacobian(syms)
     V = (C * Sigma * C.T).applyfunc(lambda e: sp.factor(sp.simplify(e)))
     variances = tuple(V[i, i] for i in range(m.state_dim))
     series = tuple(sp.series(v, step_symbol, 0, 3).removeO() for v in variances)

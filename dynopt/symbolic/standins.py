@@ -15,6 +15,8 @@ import math
 import numpy as np
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 __all__ = ["QuadraticModel", "GeneralModel", "LinearTestSDE", "OUModel", "HarmonicKramers", "STATIONARY_MODELS",
            "P", "step_symbol", "curvature", "product", "friction", "friction_step", "sde_lambda", "sde_mu",
            "stiffness", "noise_sigma", "theta", "L_fun"]
@@ -119,7 +121,7 @@ class GeneralModel(_StandIn):
     @classmethod
     def as_derivatives(cls, expr):
         """``expr`` with c_k written as L⁽ᵏ⁾(θ)."""
-        return sp.sympify(expr, strict=True).subs({c: sp.Derivative(L_fun(theta), (theta, k + 1))
+        return sympy_value(expr).subs({c: sp.Derivative(L_fun(theta), (theta, k + 1))
                                       for k, c in enumerate(cls.coefficients)})
 
 

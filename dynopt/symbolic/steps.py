@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 from dynopt.symbolic.core import NotProved, is_zero, order_of
 from dynopt.symbolic.standins import (P, STATIONARY_MODELS, GeneralModel, HarmonicKramers, L_fun,  # noqa: F401
                                       LinearTestSDE, OUModel, QuadraticModel, curvature, friction,
@@ -105,7 +107,7 @@ def _arrays(state):
 
 def _entries(state):
     """The state's array entries in field order, as a flat list of sympy expressions."""
-    return [sp.sympify(x, strict=True) for i in _arrays(state) for x in np.asarray(state[i]).ravel()]
+    return [sympy_value(x) for i in _arrays(state) for x in np.asarray(state[i]).ravel()]
 
 
 def _fresh(state):
@@ -132,7 +134,7 @@ def _obj(entries, shape=(1, 1)):
 
 def _exact(expr):
     """Floats in ``expr`` (a scheme's 0.5) as rationals, so identities are decided exactly."""
-    expr = sp.sympify(expr, strict=True)
+    expr = sympy_value(expr)
     floats = expr.atoms(sp.Float)
     return expr.xreplace({f: _fraction(float(f)) for f in floats}) if floats else expr
 
@@ -358,7 +360,7 @@ def step_stability(scheme, ranges=None) -> StepStability:
 # -- consistency and modified equation -------------------------------------------------------
 def _truncate(expr, order=P + 1):
     """Powers of the step above ``order`` dropped (series for non-polynomial dependence)."""
-    e = sp.expand(sp.sympify(expr, strict=True))
+    e = sp.expand(sympy_value(expr))
     if e.is_polynomial(step_symbol):
         return sp.Add(*[t for t in sp.Add.make_args(e) if sp.degree(t, step_symbol) <= order])
     return sp.expand(sp.series(e, step_symbol, 0, order + 1).removeO())

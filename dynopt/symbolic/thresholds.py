@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dynopt.expr import sympy_value
+
 from dynopt.optim.transforms import GradientTransformation, tree_leaves, tree_map
 
 __all__ = ["SymbolicLeaf", "OptimizerThreshold", "one_step_map", "optimizer_threshold",
@@ -60,7 +62,7 @@ class SymbolicLeaf:
     __array_priority__ = 100
 
     def __init__(self, expr):
-        self.expr = sp.sympify(expr, strict=True) if not isinstance(expr, sp.Basic) else expr
+        self.expr = sympy_value(expr) if not isinstance(expr, sp.Basic) else expr
 
     @staticmethod
     def _e(x):
@@ -128,7 +130,7 @@ class SymbolicLeaf:
 
 
 def _unwrap(x):
-    return x.expr if isinstance(x, SymbolicLeaf) else sp.sympify(x, strict=True)
+    return x.expr if isinstance(x, SymbolicLeaf) else sympy_value(x)
 
 
 def _obj(exprs):
@@ -253,7 +255,7 @@ def one_step_map(opt: GradientTransformation) -> OneStepMap:
                          "buffers at 0 (a division by a state buffer: declare it as the optimizer's "
                          "`preconditioner` so that it is frozen at a positive value)")
     char = sp.Poly(sp.expand(sp.cancel(M.charpoly(Z).as_expr())), Z)
-    extra = set().union(*(sp.sympify(c, strict=True).free_symbols for c in char.all_coeffs())) - {S}
+    extra = set().union(*(sympy_value(c).free_symbols for c in char.all_coeffs())) - {S}
     if extra:
         raise ValueError(f"`opt`: the linearized step on hθ²/2 depends on {sorted(map(str, extra))} "
                          "besides the curvature; the rule is not linear on the quadratic model "
@@ -280,7 +282,7 @@ def stability_interval(poly, z=Z, s=S):
     candidates : list of sympy.Expr
         The curvatures at which a root can meet the unit circle (evidence).
     """
-    expr = sp.together(poly.as_expr() if isinstance(poly, sp.Poly) else sp.sympify(poly, strict=True))
+    expr = sp.together(poly.as_expr() if isinstance(poly, sp.Poly) else sympy_value(poly))
     num = sp.numer(expr)
     # factors independent of s are roots that never move: inside the disc or nothing is stable
     cands = set()
@@ -321,7 +323,7 @@ def stability_interval(poly, z=Z, s=S):
 
 
 def _positive_roots(expr, s):
-    expr = sp.numer(sp.together(sp.sympify(expr, strict=True)))
+    expr = sp.numer(sp.together(sympy_value(expr)))
     if s not in expr.free_symbols:
         return set()
     return {r for r in sp.real_roots(sp.Poly(expr, s)) if r > 0}
