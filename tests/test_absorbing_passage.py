@@ -3,6 +3,7 @@ and censoring-aware estimates (never a plain mean of the paths that happened to 
 import numpy as np
 import pytest
 
+from python_kernels import python_kernels  # noqa: E402
 from dynopt import dynamics, problems
 from dynopt.analysis import (CensoredDataError, PassageSample, escape_times, kaplan_meier, mean_passage_time,
                              restricted_mean)
@@ -466,23 +467,6 @@ def _absorbed_by_hand(survivors, y0):
     return y, hit, np.array(saved), np.array(every)
 
 
-def _python_kernels(monkeypatch):
-    """The compiled backend with its generated modules imported as plain Python (njit the
-    identity): the kernel's passage loop runs line by line in this process."""
-    import math
-    import types
-
-    from dynopt.engine import codegen
-
-    def load(source):
-        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
-              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
-        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
-        return types.SimpleNamespace(**ns)
-
-    monkeypatch.setattr(codegen, "load_module", load)
-
-
 @pytest.mark.parametrize("absorb", [True, "survivors"])
 @pytest.mark.parametrize("chunk,backend", [(8, "numpy"), (16, "numpy"), (40, "numpy"), (16, "python-kernel"),
                                            (40, "python-kernel")])
@@ -492,7 +476,7 @@ def test_absorbed_paths_follow_a_hand_loop_whatever_the_chunk(absorb, chunk, bac
     documented block streams computes them."""
     if backend != "numpy":
         pytest.importorskip("numba")
-        _python_kernels(monkeypatch)
+        python_kernels(monkeypatch)
     y0 = np.zeros((_BM["n"], 1))
     y0[[5, 17]] = 0.4  # inside at t0: absorbed at step 0
     r = simulate(_flat_bm(), "euler-maruyama", (0, _BM["steps"] * _BM["dt"]), y0, _BM["dt"], n_paths=_BM["n"],

@@ -9,6 +9,7 @@ import sympy
 
 pytest.importorskip("numba")
 
+from python_kernels import python_kernels  # noqa: E402
 from dynopt.dynamics import Kramers, OverdampedLangevin  # noqa: E402
 from dynopt.engine import codegen  # noqa: E402
 from dynopt.engine import EnsembleOptions, Histogram, Moments, SerialExecutor, brownian_increments, kernels, simulate  # noqa: E402
@@ -276,25 +277,10 @@ def test_point_function_source_runs_as_python_and_declines_what_it_cannot_print(
     assert codegen.point_function_source("def f(x, g):", [x + 1], (x,), ["g[0]"]).endswith("    g[0] = _x0 + 1\n")
 
 
-def _python_kernels(monkeypatch):
-    """Make the compiled backend import its generated modules as plain Python (numba's njit the
-    identity), so that the generated loop itself runs, line by line, in this process."""
-    import math
-    import types
-
-    def load(source):
-        ns = {"__name__": "dynopt_python_kernel", "math": math, "np": np,
-              "njit": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f))}
-        exec(compile(source.replace("from numba import njit\n", ""), "<generated kernel>", "exec"), ns)  # noqa: S102
-        return types.SimpleNamespace(**ns)
-
-    monkeypatch.setattr(codegen, "load_module", load)
-
-
 def test_generated_kernel_run_as_python_is_euler_maruyama_by_hand(monkeypatch):
     """step_source's loop (draws per path, the traced step, checks at check_every and k1, NaN for a
     diverged path) executed as Python: Euler–Maruyama by hand on L = 2x² with the block streams."""
-    _python_kernels(monkeypatch)
+    python_kernels(monkeypatch)
     model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
     y0 = np.array([[1.0], [-0.5], [0.25], [2.0], [1e9], [0.0]])
     n, steps, h = 6, 7, 0.05
@@ -317,7 +303,7 @@ def test_generated_kernel_run_as_python_is_euler_maruyama_by_hand(monkeypatch):
 def test_generated_kernel_run_as_python_marks_divergence_at_its_checks(monkeypatch):
     """step_source's divergence check run as Python: x ← -3x passes 1e12 at step 26 (checked at 28, a
     multiple of check_every) or 30 (the last step); the diverged path's state is NaN."""
-    _python_kernels(monkeypatch)
+    python_kernels(monkeypatch)
     model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 1e-30)
     y0 = np.array([[1.0], [0.01], [1e-6]])
     r = simulate(model, "euler-maruyama", (0, 30.0), y0, 1.0, n_paths=3, seed=2, backend="numba",
@@ -332,7 +318,7 @@ def test_compile_kernel_reasons(monkeypatch):
     expression's gradient, a module that cannot be loaded — each in words."""
     from dynopt.schemes import get_scheme
 
-    _python_kernels(monkeypatch)
+    python_kernels(monkeypatch)
     opts = EnsembleOptions()
     model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
     em = get_scheme("euler-maruyama")
@@ -359,7 +345,7 @@ def test_kernel_params_and_evaluation_counts_of_a_compiled_step(monkeypatch):
     from dynopt.engine.loop import BLOWUP
     from dynopt.schemes import get_scheme
 
-    _python_kernels(monkeypatch)
+    python_kernels(monkeypatch)
     model = OverdampedLangevin(from_expr("2*x**2", name="q2"), 0.5)
     for dtype in (np.float64, np.float32):
         k = kernels.compile_kernel(model, get_scheme("euler-maruyama"), 0.1, EnsembleOptions(dtype=dtype), t0=0.5)
@@ -462,7 +448,7 @@ def test_generated_kernels_run_as_python_equal_numpy(case, normals, monkeypatch)
 
     ref = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numpy", options=opts,
                    observers=obs())
-    _python_kernels(monkeypatch)
+    python_kernels(monkeypatch)
     got = simulate(model, scheme, (0, 0.05), y0, 0.01, n_paths=6, seed=4, backend="numba", options=opts,
                    observers=obs())
     assert got.backend == "numba" and got.grad_evals == ref.grad_evals
